@@ -1,0 +1,330 @@
+//! Shared foundations for every Starling crate: the injected [`Clock`], the UTC
+//! [`Timestamp`] used in storage and on the wire, and small id helpers.
+//!
+//! This crate does no I/O beyond reading the system clock in [`SystemClock`], and it
+//! knows nothing of HTTP, SQL or the command line.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// A point in time: microseconds since the Unix epoch, UTC.
+///
+/// Stored as a plain integer in every database backend, so ordering and range
+/// queries are index-friendly and identical on SQLite, PostgreSQL and MariaDB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// A timestamp string that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid date '{0}' specified")]
+pub struct InvalidTimestamp(pub String);
+
+const MICROS: i64 = 1_000_000;
+
+impl Timestamp {
+    /// Builds a timestamp from microseconds since the epoch.
+    pub const fn from_micros(us: i64) -> Self {
+        Timestamp(us)
+    }
+
+    /// Microseconds since the epoch.
+    pub const fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// This timestamp moved by `us` microseconds (saturating).
+    pub fn plus_micros(self, us: i64) -> Self {
+        Timestamp(self.0.saturating_add(us))
+    }
+
+    fn datetime(self) -> OffsetDateTime {
+        let nanos = i128::from(self.0) * 1000;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// ISO-8601 without a zone, microsecond precision, as StarlingX serialises alarm
+    /// timestamps: `2016-05-12T12:11:10.405609`.
+    pub fn to_naive_iso(self) -> String {
+        let d = self.datetime();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+            d.microsecond()
+        )
+    }
+
+    /// ISO-8601 with an explicit `+00:00`, as StarlingX serialises `created_at`.
+    pub fn to_iso_utc(self) -> String {
+        format!("{}+00:00", self.to_naive_iso())
+    }
+
+    /// SNMP DateAndTime text as the StarlingX trap path writes it: `YYYY-MM-DD,HH:MM:SS.0,+0:0`.
+    pub fn to_snmp_text(self) -> String {
+        let d = self.datetime();
+        format!(
+            "{:04}-{:02}-{:02},{:02}:{:02}:{:02}.{},+0:0",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+            d.microsecond() / 100_000
+        )
+    }
+
+    /// Calendar fields (year, month, day, hour, minute, second, decisecond) in UTC.
+    pub fn calendar(self) -> (i32, u8, u8, u8, u8, u8, u8) {
+        let d = self.datetime();
+        (
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+            (d.microsecond() / 100_000) as u8,
+        )
+    }
+
+    /// Parses the date forms StarlingX clients send and accept:
+    /// `YYYY-MM-DD` or `YYYYMMDD`, optionally followed by `T` or a space and
+    /// `HH:MM[:SS[.ffffff]]` (or `HHMMSS`), optionally followed by `Z`, `+HH:MM`,
+    /// `-HH:MM` or `+HHMM`. A time without a zone is UTC.
+    pub fn parse(input: &str) -> Result<Self, InvalidTimestamp> {
+        parse_timestamp(input.trim()).ok_or_else(|| InvalidTimestamp(input.to_string()))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_naive_iso())
+    }
+}
+
+fn digits(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    // Split the date from the rest.
+    let (date_part, rest) = match s.find(['T', 't', ' ']) {
+        Some(i) => (&s[..i], s[i + 1..].trim_start()),
+        None => (s, ""),
+    };
+    let (y, m, d) = if date_part.len() == 10 && date_part.as_bytes().get(4) == Some(&b'-') {
+        let mut it = date_part.split('-');
+        (
+            digits(it.next()?)?,
+            digits(it.next()?)?,
+            digits(it.next()?)?,
+        )
+    } else if date_part.len() == 8 {
+        (
+            digits(&date_part[..4])?,
+            digits(&date_part[4..6])?,
+            digits(&date_part[6..])?,
+        )
+    } else {
+        return None;
+    };
+    let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()?;
+
+    // Zone suffix.
+    let (clock, offset) = split_zone(rest)?;
+    let (hh, mm, ss, micros) = if clock.is_empty() {
+        (0, 0, 0, 0)
+    } else {
+        parse_clock(clock)?
+    };
+    let t = Time::from_hms_micro(
+        u8::try_from(hh).ok()?,
+        u8::try_from(mm).ok()?,
+        u8::try_from(ss).ok()?,
+        micros,
+    )
+    .ok()?;
+    let odt = PrimitiveDateTime::new(date, t).assume_offset(offset);
+    let us = odt.unix_timestamp_nanos() / 1000;
+    Some(Timestamp(i64::try_from(us).ok()?))
+}
+
+fn split_zone(rest: &str) -> Option<(&str, UtcOffset)> {
+    if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        return Some((clock.trim_end(), UtcOffset::UTC));
+    }
+    // A sign after the clock part (never at position 0: that is not a clock).
+    if let Some(i) = rest.rfind(['+', '-']).filter(|&i| i > 0) {
+        let sign: i32 = if rest.as_bytes()[i] == b'-' { -1 } else { 1 };
+        let z = rest[i + 1..].replace(':', "");
+        if z.len() != 4 && z.len() != 2 {
+            return None;
+        }
+        let h = i32::try_from(digits(&z[..2])?).ok()?;
+        let mi = if z.len() == 4 {
+            i32::try_from(digits(&z[2..])?).ok()?
+        } else {
+            0
+        };
+        let secs = sign * (h * 3600 + mi * 60);
+        return Some((rest[..i].trim_end(), UtcOffset::from_whole_seconds(secs).ok()?));
+    }
+    Some((rest, UtcOffset::UTC))
+}
+
+fn parse_clock(c: &str) -> Option<(u32, u32, u32, u32)> {
+    let (hms, frac) = match c.split_once(['.', ',']) {
+        Some((a, b)) => (a, Some(b)),
+        None => (c, None),
+    };
+    let (h, m, s) = if hms.contains(':') {
+        let parts: Vec<&str> = hms.split(':').collect();
+        match parts.as_slice() {
+            [h, m] => (digits(h)?, digits(m)?, 0),
+            [h, m, s] => (digits(h)?, digits(m)?, digits(s)?),
+            _ => return None,
+        }
+    } else if hms.len() == 6 {
+        (digits(&hms[..2])?, digits(&hms[2..4])?, digits(&hms[4..])?)
+    } else if hms.len() == 4 {
+        (digits(&hms[..2])?, digits(&hms[2..])?, 0)
+    } else {
+        return None;
+    };
+    let micros = match frac {
+        None => 0,
+        Some(f) => {
+            digits(f)?;
+            let mut f6: String = f.chars().take(6).collect();
+            while f6.len() < 6 {
+                f6.push('0');
+            }
+            digits(&f6)?
+        }
+    };
+    Some((h, m, s, micros))
+}
+
+/// Source of the current time. Every rule that depends on time takes a clock, so
+/// tests control time instead of sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A clock that only moves when told to; for tests and simulations.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock frozen at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        ManualClock(Arc::new(AtomicI64::new(start.micros())))
+    }
+    /// Moves the clock forward by `us` microseconds.
+    pub fn advance_micros(&self, us: i64) {
+        self.0.fetch_add(us, Ordering::SeqCst);
+    }
+    /// Moves the clock forward by whole seconds.
+    pub fn advance_secs(&self, s: i64) {
+        self.advance_micros(s * MICROS);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// A new random (v4) UUID in its 36-character hyphenated form.
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+/// True when `s` is a 36-character hyphenated UUID.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expect: &str) {
+        let ts = Timestamp::parse(input).expect("parses");
+        assert_eq!(ts.to_naive_iso(), expect, "input {input:?}");
+    }
+
+    #[test]
+    fn parses_starlingx_forms() {
+        check("2016-05-12T12:11:10.405609", "2016-05-12T12:11:10.405609");
+        check("2016-05-12 12:11:10.405609", "2016-05-12T12:11:10.405609");
+        check("2016-05-12 12:11:10", "2016-05-12T12:11:10.000000");
+        check("20160131 10:23:45", "2016-01-31T10:23:45.000000");
+        check("20171225", "2017-12-25T00:00:00.000000");
+        check("2017-12-25", "2017-12-25T00:00:00.000000");
+        check("2016-05-12T12:11:10Z", "2016-05-12T12:11:10.000000");
+        check("2016-05-12T12:11:10+02:00", "2016-05-12T10:11:10.000000");
+        check("2016-05-12T12:11:10.5-0130", "2016-05-12T13:41:10.500000");
+        check("2016-05-12T12:11", "2016-05-12T12:11:00.000000");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in [
+            "", "yesterday", "2016-13-01", "2016-02-30", "2016-05-12T25:00", "2016-05-12T12:1x",
+            "2016-05-12T12:11:10+5", "201605", "2016-05-12T12:11:10.abc",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let t = Timestamp::parse("2020-01-02T03:04:05.678901").unwrap();
+        assert_eq!(t.to_iso_utc(), "2020-01-02T03:04:05.678901+00:00");
+        assert_eq!(t.to_snmp_text(), "2020-01-02,03:04:05.6,+0:0");
+        assert_eq!(Timestamp::parse(&t.to_naive_iso()).unwrap(), t);
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(Timestamp::from_micros(10));
+        assert_eq!(c.now().micros(), 10);
+        c.advance_secs(2);
+        assert_eq!(c.now().micros(), 2_000_010);
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid(&new_uuid()));
+        assert!(!is_uuid("not-a-uuid"));
+    }
+}

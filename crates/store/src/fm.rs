@@ -1,0 +1,636 @@
+//! [`FaultRepo`] in SQL, for every backend.
+
+use starling_common::Timestamp;
+use starling_fm::repo::{
+    AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, Seq, SuppressionQuery,
+};
+use starling_fm::{
+    Alarm, AlarmView, Error, Event, EventState, EventView, Severity, Summary, Suppression,
+    SuppressionStatus, Threshold,
+};
+
+use crate::{Conn, Row, StoreError, Value};
+
+/// The fault-management repository over one transaction.
+pub struct FmRepo<'a> {
+    c: &'a mut dyn Conn,
+}
+
+impl<'a> FmRepo<'a> {
+    /// Wraps a connection that is inside a transaction.
+    pub fn new(c: &'a mut dyn Conn) -> Self {
+        FmRepo { c }
+    }
+}
+
+const ALARM_COLS: &str = "a.id, a.uuid, a.alarm_id, a.entity_type_id, a.entity_instance_id, a.ts, \
+     a.severity, a.reason_text, a.alarm_type, a.probable_cause, a.proposed_repair_action, \
+     a.service_affecting, a.suppression, a.inhibit_alarms, a.masked, a.created_at, a.updated_at";
+const N_ALARM: usize = 17;
+const EVENT_COLS: &str = "e.id, e.uuid, e.event_log_id, e.state, e.entity_type_id, \
+     e.entity_instance_id, e.ts, e.severity, e.reason_text, e.event_log_type, e.probable_cause, \
+     e.proposed_repair_action, e.service_affecting, e.suppression, e.created_at";
+const N_EVENT: usize = 15;
+const SUPP_COLS: &str = "id, uuid, alarm_id, description, suppression_status, set_for_deletion, \
+     mgmt_affecting, degrade_affecting, created_at, updated_at";
+
+fn decode(what: &str, v: &str) -> StoreError {
+    StoreError::new(
+        crate::ErrorKind::Decode,
+        format!("stored {what} '{v}' is not valid"),
+    )
+}
+
+fn alarm_from(r: &Row) -> Result<Alarm, StoreError> {
+    let sev = r.text(6)?;
+    Ok(Alarm {
+        id: r.int(0)?,
+        uuid: r.text(1)?,
+        alarm_id: r.text(2)?,
+        entity_type_id: r.text(3)?,
+        entity_instance_id: r.text(4)?,
+        timestamp: Timestamp::from_micros(r.int(5)?),
+        severity: Severity::parse(&sev).ok_or_else(|| decode("severity", &sev))?,
+        reason_text: r.text(7)?,
+        alarm_type: r.text(8)?,
+        probable_cause: r.text(9)?,
+        proposed_repair_action: r.text(10)?,
+        service_affecting: r.bool(11)?,
+        suppression: r.bool(12)?,
+        inhibit_alarms: r.bool(13)?,
+        masked: r.bool(14)?,
+        created_at: Timestamp::from_micros(r.int(15)?),
+        updated_at: r.opt_int(16)?.map(Timestamp::from_micros),
+    })
+}
+
+fn status_at(r: &Row, i: usize) -> Result<SuppressionStatus, StoreError> {
+    match r.opt_text(i)? {
+        None => Ok(SuppressionStatus::Unsuppressed),
+        Some(s) => SuppressionStatus::parse(&s).ok_or_else(|| decode("suppression_status", &s)),
+    }
+}
+
+fn threshold_at(r: &Row, i: usize, default: Threshold) -> Result<Threshold, StoreError> {
+    match r.opt_text(i)? {
+        None => Ok(default),
+        Some(s) => Threshold::parse(&s).ok_or_else(|| decode("threshold", &s)),
+    }
+}
+
+fn alarm_view_from(r: &Row) -> Result<AlarmView, StoreError> {
+    Ok(AlarmView {
+        alarm: alarm_from(r)?,
+        suppression_status: status_at(r, N_ALARM)?,
+        mgmt_threshold: threshold_at(r, N_ALARM + 1, Threshold::AtLeast(Severity::Warning))?,
+        degrade_threshold: threshold_at(r, N_ALARM + 2, Threshold::None)?,
+    })
+}
+
+fn event_from(r: &Row) -> Result<Event, StoreError> {
+    let state = r.text(3)?;
+    let sev = r.text(7)?;
+    Ok(Event {
+        id: r.int(0)?,
+        uuid: r.text(1)?,
+        event_log_id: r.text(2)?,
+        state: EventState::parse(&state).ok_or_else(|| decode("state", &state))?,
+        entity_type_id: r.text(4)?,
+        entity_instance_id: r.text(5)?,
+        timestamp: Timestamp::from_micros(r.int(6)?),
+        severity: Severity::parse(&sev).ok_or_else(|| decode("severity", &sev))?,
+        reason_text: r.text(8)?,
+        event_log_type: r.text(9)?,
+        probable_cause: r.text(10)?,
+        proposed_repair_action: r.text(11)?,
+        service_affecting: r.bool(12)?,
+        suppression: r.bool(13)?,
+        created_at: Timestamp::from_micros(r.int(14)?),
+    })
+}
+
+fn event_view_from(r: &Row) -> Result<EventView, StoreError> {
+    let event = event_from(r)?;
+    let status = if event.state == EventState::Log {
+        SuppressionStatus::Unsuppressed
+    } else {
+        status_at(r, N_EVENT)?
+    };
+    Ok(EventView {
+        event,
+        suppression_status: status,
+    })
+}
+
+fn supp_from(r: &Row) -> Result<Suppression, StoreError> {
+    let st = r.text(4)?;
+    let m = r.text(6)?;
+    let d = r.text(7)?;
+    Ok(Suppression {
+        id: r.int(0)?,
+        uuid: r.text(1)?,
+        alarm_id: r.text(2)?,
+        description: r.text(3)?,
+        status: SuppressionStatus::parse(&st).ok_or_else(|| decode("suppression_status", &st))?,
+        set_for_deletion: r.bool(5)?,
+        mgmt_affecting: Threshold::parse(&m).ok_or_else(|| decode("mgmt_affecting", &m))?,
+        degrade_affecting: Threshold::parse(&d).ok_or_else(|| decode("degrade_affecting", &d))?,
+        created_at: Timestamp::from_micros(r.int(8)?),
+        updated_at: r.opt_int(9)?.map(Timestamp::from_micros),
+    })
+}
+
+fn alarm_params(a: &Alarm) -> Vec<Value> {
+    vec![
+        a.uuid.as_str().into(),
+        a.alarm_id.as_str().into(),
+        a.entity_type_id.as_str().into(),
+        a.entity_instance_id.as_str().into(),
+        Value::Int(a.timestamp.micros()),
+        a.severity.as_str().into(),
+        a.reason_text.as_str().into(),
+        a.alarm_type.as_str().into(),
+        a.probable_cause.as_str().into(),
+        a.proposed_repair_action.as_str().into(),
+        a.service_affecting.into(),
+        a.suppression.into(),
+        a.inhibit_alarms.into(),
+        a.masked.into(),
+        Value::Int(a.created_at.micros()),
+        a.updated_at.map(|t| t.micros()).into(),
+        Value::Int(a.id),
+    ]
+}
+
+fn alarm_col(f: AlarmField) -> &'static str {
+    match f {
+        AlarmField::Id => "a.id",
+        AlarmField::Uuid => "a.uuid",
+        AlarmField::AlarmId => "a.alarm_id",
+        AlarmField::EntityTypeId => "a.entity_type_id",
+        AlarmField::EntityInstanceId => "a.entity_instance_id",
+        AlarmField::Severity => "a.severity",
+        AlarmField::AlarmType => "a.alarm_type",
+        AlarmField::ProbableCause => "a.probable_cause",
+        AlarmField::Timestamp => "a.ts",
+        AlarmField::CreatedAt => "a.created_at",
+    }
+}
+
+fn event_col(f: EventField) -> &'static str {
+    match f {
+        EventField::Id => "e.id",
+        EventField::Uuid => "e.uuid",
+        EventField::EventLogId => "e.event_log_id",
+        EventField::EntityTypeId => "e.entity_type_id",
+        EventField::EntityInstanceId => "e.entity_instance_id",
+        EventField::Severity => "e.severity",
+        EventField::EventLogType => "e.event_log_type",
+        EventField::State => "e.state",
+        EventField::Timestamp => "e.ts",
+        EventField::CreatedAt => "e.created_at",
+    }
+}
+
+/// Sort keys with `id` appended as the final tie-breaker (in the last key's direction).
+fn with_id<'k>(keys: &[(&'k str, Dir)], id_col: &'k str) -> Vec<(&'k str, Dir)> {
+    let mut out: Vec<(&str, Dir)> = keys.iter().filter(|(c, _)| *c != id_col).copied().collect();
+    let dir = keys.last().map_or(Dir::Asc, |k| k.1);
+    out.push((id_col, dir));
+    out
+}
+
+fn order_by(keys: &[(&str, Dir)]) -> String {
+    keys.iter()
+        .map(|(c, d)| format!("{c} {}", if *d == Dir::Asc { "ASC" } else { "DESC" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The keyset condition "strictly after the row whose key values are `vals`".
+fn after(keys: &[(&str, Dir)], vals: &[Value], sql: &mut String, params: &mut Vec<Value>) {
+    let mut ors = Vec::new();
+    for i in 0..keys.len() {
+        let mut ands = Vec::new();
+        for (j, (c, _)) in keys.iter().enumerate().take(i) {
+            ands.push(format!("{c} = ?"));
+            params.push(vals[j].clone());
+        }
+        let (c, d) = keys[i];
+        ands.push(format!("{c} {} ?", if d == Dir::Asc { ">" } else { "<" }));
+        params.push(vals[i].clone());
+        ors.push(format!("({})", ands.join(" AND ")));
+    }
+    sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+}
+
+fn marker_values(
+    c: &mut dyn Conn,
+    table: &str,
+    alias: &str,
+    keys: &[(&str, Dir)],
+    marker: &str,
+) -> Result<Vec<Value>, Error> {
+    let cols = keys.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+    let rows = c.query(
+        &format!("SELECT {cols} FROM {table} {alias} WHERE {alias}.uuid = ?"),
+        &[marker.into()],
+    )?;
+    match rows.into_iter().next() {
+        Some(r) => Ok(r.0),
+        None => Err(Error::invalid(format!(
+            "Invalid marker '{marker}': no such record (it may have been cleared or aged out)"
+        ))),
+    }
+}
+
+fn limit_clause(sql: &mut String, params: &mut Vec<Value>, limit: u32) {
+    sql.push_str(" LIMIT ?");
+    params.push(Value::Int(i64::from(limit)));
+}
+
+const SUPP_JOIN: &str = "LEFT JOIN fm_event_suppression s ON s.alarm_id = ";
+
+fn seq_name(seq: Seq) -> &'static str {
+    match seq {
+        Seq::Alarm => "fm_alarm",
+        Seq::Event => "fm_event_log",
+        Seq::Suppression => "fm_event_suppression",
+    }
+}
+
+impl FaultRepo for FmRepo<'_> {
+    fn next_id(&mut self, seq: Seq) -> Result<i64, Error> {
+        let name = seq_name(seq);
+        self.c.exec(
+            "UPDATE starling_sequence SET value = value + 1 WHERE name = ?",
+            &[name.into()],
+        )?;
+        let r = self.c.query(
+            "SELECT value FROM starling_sequence WHERE name = ?",
+            &[name.into()],
+        )?;
+        match r.first() {
+            Some(row) => Ok(row.int(0)?),
+            None => Err(Error::Storage {
+                message: format!("sequence {name} missing"),
+                retryable: false,
+            }),
+        }
+    }
+
+    fn alarm_by_key(&mut self, alarm_id: &str, eid: &str) -> Result<Option<Alarm>, Error> {
+        let r = self.c.query(
+            &format!(
+                "SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.alarm_id = ? AND a.entity_instance_id = ?"
+            ),
+            &[alarm_id.into(), eid.into()],
+        )?;
+        Ok(r.first().map(alarm_from).transpose()?)
+    }
+
+    fn alarm_by_uuid(&mut self, uuid: &str) -> Result<Option<Alarm>, Error> {
+        let r = self.c.query(
+            &format!("SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.uuid = ?"),
+            &[uuid.into()],
+        )?;
+        Ok(r.first().map(alarm_from).transpose()?)
+    }
+
+    fn alarms_within(&mut self, eid: &str) -> Result<Vec<Alarm>, Error> {
+        // Bytewise: everything starting with "eid." lies in ["eid.", "eid/").
+        let r = self.c.query(
+            &format!(
+                "SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.entity_instance_id = ? \
+                 OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?) ORDER BY a.id"
+            ),
+            &[eid.into(), format!("{eid}.").into(), format!("{eid}/").into()],
+        )?;
+        Ok(r.iter().map(alarm_from).collect::<Result<_, _>>()?)
+    }
+
+    fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<(String, String)>, Error> {
+        if eids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; eids.len()].join(", ");
+        let mut params: Vec<Value> = vec![true.into()];
+        params.extend(eids.iter().map(Value::from));
+        let r = self.c.query(
+            &format!(
+                "SELECT uuid, entity_instance_id FROM fm_alarm \
+                 WHERE inhibit_alarms = ? AND entity_instance_id IN ({marks})"
+            ),
+            &params,
+        )?;
+        Ok(r.iter()
+            .map(|row| Ok((row.text(0)?, row.text(1)?)))
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    fn insert_alarm(&mut self, a: &Alarm) -> Result<(), Error> {
+        self.c.exec(
+            "INSERT INTO fm_alarm (uuid, alarm_id, entity_type_id, entity_instance_id, ts, severity, \
+             reason_text, alarm_type, probable_cause, proposed_repair_action, service_affecting, \
+             suppression, inhibit_alarms, masked, created_at, updated_at, id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &alarm_params(a),
+        )?;
+        Ok(())
+    }
+
+    fn update_alarm(&mut self, a: &Alarm) -> Result<(), Error> {
+        self.c.exec(
+            "UPDATE fm_alarm SET uuid = ?, alarm_id = ?, entity_type_id = ?, entity_instance_id = ?, \
+             ts = ?, severity = ?, reason_text = ?, alarm_type = ?, probable_cause = ?, \
+             proposed_repair_action = ?, service_affecting = ?, suppression = ?, inhibit_alarms = ?, \
+             masked = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            &alarm_params(a),
+        )?;
+        Ok(())
+    }
+
+    fn set_masked(&mut self, id: i64, masked: bool) -> Result<(), Error> {
+        self.c.exec(
+            "UPDATE fm_alarm SET masked = ? WHERE id = ?",
+            &[masked.into(), Value::Int(id)],
+        )?;
+        Ok(())
+    }
+
+    fn delete_alarm(&mut self, id: i64) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM fm_alarm WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+
+    fn insert_event(&mut self, e: &Event) -> Result<(), Error> {
+        self.c.exec(
+            "INSERT INTO fm_event_log (id, uuid, event_log_id, state, entity_type_id, \
+             entity_instance_id, ts, severity, reason_text, event_log_type, probable_cause, \
+             proposed_repair_action, service_affecting, suppression, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &[
+                Value::Int(e.id),
+                e.uuid.as_str().into(),
+                e.event_log_id.as_str().into(),
+                e.state.as_str().into(),
+                e.entity_type_id.as_str().into(),
+                e.entity_instance_id.as_str().into(),
+                Value::Int(e.timestamp.micros()),
+                e.severity.as_str().into(),
+                e.reason_text.as_str().into(),
+                e.event_log_type.as_str().into(),
+                e.probable_cause.as_str().into(),
+                e.proposed_repair_action.as_str().into(),
+                e.service_affecting.into(),
+                e.suppression.into(),
+                Value::Int(e.created_at.micros()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_events_through(&mut self, id: i64) -> Result<u64, Error> {
+        Ok(self
+            .c
+            .exec("DELETE FROM fm_event_log WHERE id <= ?", &[Value::Int(id)])?)
+    }
+
+    fn delete_events_before(&mut self, ts: Timestamp) -> Result<u64, Error> {
+        Ok(self.c.exec(
+            "DELETE FROM fm_event_log WHERE ts < ?",
+            &[Value::Int(ts.micros())],
+        )?)
+    }
+
+    fn suppressions(&mut self) -> Result<Vec<Suppression>, Error> {
+        let r = self.c.query(
+            &format!("SELECT {SUPP_COLS} FROM fm_event_suppression ORDER BY alarm_id"),
+            &[],
+        )?;
+        Ok(r.iter().map(supp_from).collect::<Result<_, _>>()?)
+    }
+
+    fn suppression_by_uuid(&mut self, uuid: &str) -> Result<Option<Suppression>, Error> {
+        let r = self.c.query(
+            &format!(
+                "SELECT {SUPP_COLS} FROM fm_event_suppression WHERE uuid = ? AND set_for_deletion = ?"
+            ),
+            &[uuid.into(), false.into()],
+        )?;
+        Ok(r.first().map(supp_from).transpose()?)
+    }
+
+    fn suppression_by_alarm_id(&mut self, alarm_id: &str) -> Result<Option<Suppression>, Error> {
+        let r = self.c.query(
+            &format!("SELECT {SUPP_COLS} FROM fm_event_suppression WHERE alarm_id = ?"),
+            &[alarm_id.into()],
+        )?;
+        Ok(r.first().map(supp_from).transpose()?)
+    }
+
+    fn insert_suppression(&mut self, s: &Suppression) -> Result<(), Error> {
+        self.c.exec(
+            "INSERT INTO fm_event_suppression (uuid, alarm_id, description, suppression_status, \
+             set_for_deletion, mgmt_affecting, degrade_affecting, created_at, updated_at, id) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &supp_params(s),
+        )?;
+        Ok(())
+    }
+
+    fn update_suppression(&mut self, s: &Suppression) -> Result<(), Error> {
+        self.c.exec(
+            "UPDATE fm_event_suppression SET uuid = ?, alarm_id = ?, description = ?, \
+             suppression_status = ?, set_for_deletion = ?, mgmt_affecting = ?, \
+             degrade_affecting = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            &supp_params(s),
+        )?;
+        Ok(())
+    }
+
+    fn delete_suppression(&mut self, id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM fm_event_suppression WHERE id = ?",
+            &[Value::Int(id)],
+        )?;
+        Ok(())
+    }
+
+    fn alarm_id_in_use(&mut self, alarm_id: &str) -> Result<bool, Error> {
+        for sql in [
+            "SELECT 1 FROM fm_alarm WHERE alarm_id = ? LIMIT 1",
+            "SELECT 1 FROM fm_event_log WHERE event_log_id = ? LIMIT 1",
+        ] {
+            if !self.c.query(sql, &[alarm_id.into()])?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn list_alarms(&mut self, q: &AlarmQuery) -> Result<Vec<AlarmView>, Error> {
+        let mut sql = format!(
+            "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
+             FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
+        );
+        let mut params: Vec<Value> = vec![false.into()];
+        if !q.include_suppressed {
+            sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
+            params.push("unsuppressed".into());
+        }
+        for (f, v) in &q.filters {
+            sql.push_str(&format!(" AND {} = ?", alarm_col(*f)));
+            params.push(v.as_str().into());
+        }
+        let sort: Vec<(&str, Dir)> = q.sort.iter().map(|(f, d)| (alarm_col(*f), *d)).collect();
+        let keys = with_id(&sort, "a.id");
+        if let Some(m) = &q.marker {
+            let vals = marker_values(self.c, "fm_alarm", "a", &keys, m)?;
+            after(&keys, &vals, &mut sql, &mut params);
+        }
+        sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
+        limit_clause(&mut sql, &mut params, q.limit);
+        let r = self.c.query(&sql, &params)?;
+        Ok(r.iter().map(alarm_view_from).collect::<Result<_, _>>()?)
+    }
+
+    fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error> {
+        let r = self.c.query(
+            &format!(
+                "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
+                 FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.uuid = ? AND a.masked = ?"
+            ),
+            &[uuid.into(), false.into()],
+        )?;
+        Ok(r.first().map(alarm_view_from).transpose()?)
+    }
+
+    fn summary(&mut self, include_suppressed: bool) -> Result<Summary, Error> {
+        let mut sql = format!(
+            "SELECT a.severity, COUNT(*) FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
+        );
+        let mut params: Vec<Value> = vec![false.into()];
+        if !include_suppressed {
+            sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
+            params.push("unsuppressed".into());
+        }
+        sql.push_str(" GROUP BY a.severity");
+        let mut out = Summary::default();
+        for row in self.c.query(&sql, &params)? {
+            let n = u64::try_from(row.int(1)?).unwrap_or(0);
+            match Severity::parse(&row.text(0)?) {
+                Some(Severity::Critical) => out.critical += n,
+                Some(Severity::Major) => out.major += n,
+                Some(Severity::Minor) => out.minor += n,
+                Some(Severity::Warning) => out.warnings += n,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventView>, Error> {
+        let mut sql = format!(
+            "SELECT {EVENT_COLS}, s.suppression_status FROM fm_event_log e \
+             {SUPP_JOIN}e.event_log_id WHERE 1 = 1"
+        );
+        let mut params: Vec<Value> = Vec::new();
+        if !q.include_suppressed {
+            sql.push_str(
+                " AND (e.state = ? OR s.suppression_status IS NULL OR s.suppression_status = ?)",
+            );
+            params.push("log".into());
+            params.push("unsuppressed".into());
+        }
+        if !q.states.is_empty() {
+            let marks = vec!["?"; q.states.len()].join(", ");
+            sql.push_str(&format!(" AND e.state IN ({marks})"));
+            params.extend(q.states.iter().map(|s| Value::from(s.as_str())));
+        }
+        for (f, v) in &q.filters {
+            sql.push_str(&format!(" AND {} = ?", event_col(*f)));
+            params.push(v.as_str().into());
+        }
+        if let Some(t) = q.start {
+            sql.push_str(" AND e.ts >= ?");
+            params.push(Value::Int(t.micros()));
+        }
+        if let Some(t) = q.end {
+            sql.push_str(" AND e.ts <= ?");
+            params.push(Value::Int(t.micros()));
+        }
+        let sort: Vec<(&str, Dir)> = q.sort.iter().map(|(f, d)| (event_col(*f), *d)).collect();
+        let keys = with_id(&sort, "e.id");
+        if let Some(m) = &q.marker {
+            let vals = marker_values(self.c, "fm_event_log", "e", &keys, m)?;
+            after(&keys, &vals, &mut sql, &mut params);
+        }
+        sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
+        limit_clause(&mut sql, &mut params, q.limit);
+        let r = self.c.query(&sql, &params)?;
+        Ok(r.iter().map(event_view_from).collect::<Result<_, _>>()?)
+    }
+
+    fn event_view(&mut self, uuid: &str) -> Result<Option<EventView>, Error> {
+        let r = self.c.query(
+            &format!(
+                "SELECT {EVENT_COLS}, s.suppression_status FROM fm_event_log e \
+                 {SUPP_JOIN}e.event_log_id WHERE e.uuid = ?"
+            ),
+            &[uuid.into()],
+        )?;
+        Ok(r.first().map(event_view_from).transpose()?)
+    }
+
+    fn list_suppressions(&mut self, q: &SuppressionQuery) -> Result<Vec<Suppression>, Error> {
+        let mut sql = format!(
+            "SELECT {SUPP_COLS} FROM fm_event_suppression WHERE set_for_deletion = ?"
+        );
+        let mut params: Vec<Value> = vec![false.into()];
+        let filters = [
+            ("uuid", q.uuid.as_deref()),
+            ("alarm_id", q.alarm_id.as_deref()),
+            ("description", q.description.as_deref()),
+            ("suppression_status", q.status.map(|s| s.as_str())),
+        ];
+        for (col, v) in filters {
+            if let Some(v) = v {
+                sql.push_str(&format!(" AND {col} = ?"));
+                params.push(v.into());
+            }
+        }
+        let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+        if let Some(m) = &q.marker {
+            let r = self.c.query(
+                "SELECT alarm_id FROM fm_event_suppression WHERE uuid = ?",
+                &[m.as_str().into()],
+            )?;
+            let Some(row) = r.first() else {
+                return Err(Error::invalid(format!("Invalid marker '{m}': no such record")));
+            };
+            sql.push_str(&format!(" AND alarm_id {cmp} ?"));
+            params.push(row.text(0)?.into());
+        }
+        sql.push_str(&format!(" ORDER BY alarm_id {dir}"));
+        limit_clause(&mut sql, &mut params, q.limit);
+        let r = self.c.query(&sql, &params)?;
+        Ok(r.iter().map(supp_from).collect::<Result<_, _>>()?)
+    }
+}
+
+fn supp_params(s: &Suppression) -> Vec<Value> {
+    vec![
+        s.uuid.as_str().into(),
+        s.alarm_id.as_str().into(),
+        s.description.as_str().into(),
+        s.status.as_str().into(),
+        s.set_for_deletion.into(),
+        s.mgmt_affecting.as_str().into(),
+        s.degrade_affecting.as_str().into(),
+        Value::Int(s.created_at.micros()),
+        s.updated_at.map(|t| t.micros()).into(),
+        Value::Int(s.id),
+    ]
+}

@@ -1,0 +1,309 @@
+//! Connection worker threads. Each worker owns one connection and runs shipped
+//! closures inside transactions; the SQLite writer groups several queued
+//! transactions into one commit (group commit).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::backend::{Backend, Opener};
+use crate::{Conn, Dialect, DbUrl, ErrorKind, StoreError, TxError};
+
+/// Pool sizes and commit grouping.
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    /// Writer connections for PostgreSQL/MariaDB (SQLite always has one writer).
+    pub writers: usize,
+    /// Reader connections.
+    pub readers: usize,
+    /// Most transactions the SQLite writer commits together.
+    pub max_group: usize,
+    /// Attempts for a transaction that hits transient conflicts.
+    pub max_attempts: u32,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            writers: 4,
+            readers: 4,
+            max_group: 256,
+            max_attempts: 5,
+        }
+    }
+}
+
+/// A unit of work with a typed result channel, type-erased for the worker.
+trait Work: Send {
+    /// Runs the closure; returns whether it succeeded.
+    fn run(&mut self, c: &mut dyn Conn) -> bool;
+    /// The closure failed in a way a retry may fix.
+    fn retryable(&self) -> bool;
+    /// Delivers the result now that the transaction's fate is known.
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+struct Task<F, R, E> {
+    f: F,
+    out: Option<Result<R, E>>,
+    reply: oneshot::Sender<Result<R, E>>,
+}
+
+impl<F, R, E> Work for Task<F, R, E>
+where
+    F: FnMut(&mut dyn Conn) -> Result<R, E> + Send,
+    R: Send,
+    E: TxError,
+{
+    fn run(&mut self, c: &mut dyn Conn) -> bool {
+        let r = match catch_unwind(AssertUnwindSafe(|| (self.f)(c))) {
+            Ok(r) => r,
+            Err(_) => Err(E::from(StoreError::new(
+                ErrorKind::Other,
+                "transaction closure panicked",
+            ))),
+        };
+        let ok = r.is_ok();
+        self.out = Some(r);
+        ok
+    }
+    fn retryable(&self) -> bool {
+        matches!(&self.out, Some(Err(e)) if e.is_retryable())
+    }
+    fn finish(mut self: Box<Self>, commit: Result<(), StoreError>) {
+        let result = match commit {
+            Err(e) => Err(E::from(e)),
+            Ok(()) => self.out.take().unwrap_or_else(|| {
+                Err(E::from(StoreError::new(ErrorKind::Other, "no result")))
+            }),
+        };
+        // The caller may have gone away; nothing to do then.
+        let _ = self.reply.send(result);
+    }
+}
+
+type Job = Box<dyn Work>;
+
+/// A set of worker threads sharing one job queue.
+pub(crate) struct Pool {
+    tx: Mutex<Sender<Job>>,
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    /// One transaction per job, retried on transient conflicts.
+    Single { read_only: bool, attempts: u32 },
+    /// Up to `max` queued jobs per transaction, each in a savepoint.
+    Group { max: usize },
+}
+
+impl Pool {
+    fn start(
+        name: &str,
+        workers: usize,
+        mode: Mode,
+        opener: Arc<dyn Opener>,
+    ) -> Result<Pool, StoreError> {
+        let (tx, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            // Open eagerly so a bad URL or a missing server fails at start-up.
+            let conn = opener.open()?;
+            let rx = rx.clone();
+            let opener = opener.clone();
+            std::thread::Builder::new()
+                .name(format!("db-{name}-{i}"))
+                .spawn(move || worker(rx, conn, opener, mode))
+                .map_err(|e| StoreError::connection(format!("cannot start db thread: {e}")))?;
+        }
+        Ok(Pool { tx: Mutex::new(tx) })
+    }
+
+    pub(crate) async fn run<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: TxError,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(Task {
+            f,
+            out: None,
+            reply,
+        });
+        {
+            let sender = self
+                .tx
+                .lock()
+                .map_err(|_| E::from(StoreError::connection("db queue poisoned")))?;
+            sender
+                .send(job)
+                .map_err(|_| E::from(StoreError::connection("db workers stopped")))?;
+        }
+        rx.await
+            .map_err(|_| E::from(StoreError::connection("db worker dropped the request")))?
+    }
+}
+
+/// The writer and reader pools of one database.
+pub(crate) struct Pools {
+    pub(crate) dialect: Dialect,
+    pub(crate) writer: Pool,
+    pub(crate) reader: Pool,
+}
+
+impl Pools {
+    pub(crate) fn open(url: DbUrl, t: Tuning) -> Result<Pools, StoreError> {
+        let (dialect, writer_opener, reader_opener) = crate::backend::openers(&url)?;
+        let attempts = t.max_attempts.max(1);
+        let writer = if dialect == Dialect::Sqlite {
+            Pool::start("w", 1, Mode::Group { max: t.max_group.max(1) }, writer_opener)?
+        } else {
+            Pool::start(
+                "w",
+                t.writers,
+                Mode::Single {
+                    read_only: false,
+                    attempts,
+                },
+                writer_opener,
+            )?
+        };
+        let reader = Pool::start(
+            "r",
+            t.readers,
+            Mode::Single {
+                read_only: true,
+                attempts,
+            },
+            reader_opener,
+        )?;
+        Ok(Pools {
+            dialect,
+            writer,
+            reader,
+        })
+    }
+}
+
+fn next_batch(rx: &Mutex<Receiver<Job>>, max: usize) -> Option<Vec<Job>> {
+    let rx = rx.lock().ok()?;
+    let first = rx.recv().ok()?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+fn worker(
+    rx: Arc<Mutex<Receiver<Job>>>,
+    conn: Box<dyn Backend>,
+    opener: Arc<dyn Opener>,
+    mode: Mode,
+) {
+    let mut conn = Some(conn);
+    let max = match mode {
+        Mode::Single { .. } => 1,
+        Mode::Group { max } => max,
+    };
+    while let Some(batch) = next_batch(&rx, max) {
+        // Reconnect lazily after a lost connection.
+        if conn.as_ref().is_none_or(|c| c.is_broken()) {
+            match opener.open() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "database reconnect failed");
+                    conn = None;
+                    for job in batch {
+                        job.finish(Err(e.clone()));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        match mode {
+            Mode::Single {
+                read_only,
+                attempts,
+            } => {
+                for job in batch {
+                    run_single(c.as_mut(), job, read_only, attempts);
+                }
+            }
+            Mode::Group { .. } => run_group(c.as_mut(), batch),
+        }
+    }
+}
+
+fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        if let Err(e) = c.begin(read_only) {
+            job.finish(Err(e));
+            return;
+        }
+        let ok = job.run(c.as_conn());
+        if ok {
+            match c.commit() {
+                Ok(()) => {
+                    job.finish(Ok(()));
+                    return;
+                }
+                Err(e) if e.kind == ErrorKind::Retry && attempt < attempts => continue,
+                Err(e) => {
+                    let _ = c.rollback();
+                    job.finish(Err(e));
+                    return;
+                }
+            }
+        }
+        let rolled_back = c.rollback();
+        if job.retryable() && attempt < attempts && rolled_back.is_ok() {
+            continue;
+        }
+        // Deliver the closure's own error.
+        job.finish(Ok(()));
+        return;
+    }
+}
+
+fn run_group(c: &mut dyn Backend, batch: Vec<Job>) {
+    if let Err(e) = c.begin(false) {
+        for job in batch {
+            job.finish(Err(e.clone()));
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(batch.len());
+    for mut job in batch {
+        let sp = c
+            .as_conn()
+            .exec("SAVEPOINT job", &[])
+            .map(|_| ());
+        if let Err(e) = sp {
+            job.finish(Err(e));
+            continue;
+        }
+        let ok = job.run(c.as_conn());
+        if !ok {
+            let _ = c.as_conn().exec("ROLLBACK TO SAVEPOINT job", &[]);
+        }
+        let _ = c.as_conn().exec("RELEASE SAVEPOINT job", &[]);
+        done.push(job);
+    }
+    let commit = c.commit();
+    if commit.is_err() {
+        let _ = c.rollback();
+    }
+    for job in done {
+        job.finish(commit.clone());
+    }
+}
