@@ -1,1 +1,353 @@
+//! HTTP plumbing shared by every Starling API: the StarlingX error envelope
+//! ([`ApiError`]), the one guard where authentication and policy are enforced for
+//! every route ([`guard`]), strict JSON and query extractors, and serving.
+//!
+//! Architecture invariant: no service-specific logic lives here; services give
+//! their routes and a policy table, this crate gives everything around them.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+/// Largest request body any Starling API accepts by default (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// An error answered in StarlingX's envelope:
+/// `{"error_message": "{\"faultcode\": \"Client\", \"faultstring\": \"…\", \"debuginfo\": null}"}`
+/// (the inner document is a JSON string, as WSME produces and cgtsclient parses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The fault string shown to the user.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    /// 400.
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, m)
+    }
+    /// 404.
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, m)
+    }
+    /// 409.
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, m)
+    }
+    /// 401.
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, m)
+    }
+    /// 403.
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, m)
+    }
+    /// 500; the detail is logged here, where it is handled, and not sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+    /// 503, for transient overload or conflicts the client may retry.
+    pub fn unavailable(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, m)
+    }
+
+    /// The envelope body.
+    pub fn body(&self) -> String {
+        let fault = serde_json::json!({
+            "faultcode": if self.status.is_server_error() { "Server" } else { "Client" },
+            "faultstring": self.message,
+            "debuginfo": null,
+        });
+        serde_json::json!({ "error_message": fault.to_string() }).to_string()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body(),
+        )
+            .into_response()
+    }
+}
+
+/// A JSON body parsed strictly: malformed JSON, wrong types, unknown fields
+/// (where the type denies them) and oversized bodies are 400/413 in the envelope.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                let status = e.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(status, "Request body is too large")
+                } else {
+                    ApiError::bad_request(format!("Cannot read request body: {e}"))
+                }
+            })?;
+        if bytes.is_empty() {
+            return Err(ApiError::bad_request("Request body is empty; JSON expected"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+    }
+}
+
+/// The raw query string as ordered (name, value) pairs; repeated names allowed
+/// (`q.field=a&q.field=b`).
+#[derive(Debug, Default, Clone)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    /// Parses `a=1&b=2`.
+    pub fn parse(q: Option<&str>) -> Self {
+        QueryPairs(
+            q.map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        )
+    }
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    /// The last value of `name`.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// 400 naming the first parameter not in `allowed`.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(ApiError::bad_request(format!(
+                "Unknown query parameter '{k}'"
+            ))),
+            None => Ok(()),
+        }
+    }
+    /// A boolean parameter (`true/false`, `True/False`, `1/0`, `yes/no`).
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.last(name) {
+            None => Ok(None),
+            Some(v) => parse_bool(v)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid value '{v}' for {name}: expected true or false"))),
+        }
+    }
+}
+
+/// Parses the boolean spellings StarlingX clients use.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Who made a request, as established by the [`Authenticator`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// User name.
+    pub user: String,
+    /// Project (tenant) name.
+    pub project: String,
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+/// Authenticates a request and decides a named policy. Filled by the identity
+/// service; until then services run with [`OpenAccess`].
+pub trait Authenticator: Send + Sync + 'static {
+    /// Establishes the caller from the request headers and checks `policy`.
+    /// Errors are 401 (who are you) or 403 (not allowed).
+    fn authorize(&self, headers: &HeaderMap, policy: &str) -> Result<Principal, ApiError>;
+}
+
+/// Lets every request through as an anonymous admin. Used until identity is
+/// configured; the server logs a warning when it runs this way.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OpenAccess;
+
+impl Authenticator for OpenAccess {
+    fn authorize(&self, _headers: &HeaderMap, _policy: &str) -> Result<Principal, ApiError> {
+        Ok(Principal {
+            user: "anonymous".into(),
+            project: "admin".into(),
+            roles: vec!["admin".into()],
+        })
+    }
+}
+
+/// Maps a route (method + matched path template) to its policy name; `None`
+/// means the route is anonymous (version documents, health).
+pub type PolicyTable = Arc<HashMap<(Method, &'static str), Option<&'static str>>>;
+
+/// State of the guard middleware.
+#[derive(Clone)]
+pub struct GuardState {
+    /// The authenticator.
+    pub auth: Arc<dyn Authenticator>,
+    /// The policy of each route.
+    pub policies: PolicyTable,
+    /// Service name for audit lines.
+    pub service: &'static str,
+}
+
+/// The one place every request passes: finds the route's policy, authorizes
+/// (routes without an entry are refused: secure by default), and writes an audit
+/// line for every mutating request.
+pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let policy = match &template {
+        Some(t) => g
+            .policies
+            .iter()
+            .find(|((m, p), _)| *m == method && p == t)
+            .map(|(_, pol)| *pol),
+        // Unmatched routes fall through to the 404/405 answer.
+        None => Some(None),
+    };
+    let principal = match policy {
+        Some(None) => None,
+        Some(Some(p)) => match g.auth.authorize(req.headers(), p) {
+            Ok(pr) => Some(pr),
+            Err(e) => return e.into_response(),
+        },
+        None => {
+            return ApiError::forbidden(format!("Access to {method} {path} is not permitted"))
+                .into_response();
+        }
+    };
+    let resp = next.run(req).await;
+    if method != Method::GET && method != Method::HEAD {
+        let (user, project) = principal
+            .as_ref()
+            .map_or(("-", "-"), |p| (p.user.as_str(), p.project.as_str()));
+        tracing::info!(
+            target: "audit",
+            service = g.service,
+            user,
+            project,
+            %method,
+            path,
+            status = resp.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
+    resp
+}
+
+/// Answer for unknown paths, in the envelope.
+pub async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!("The resource could not be found: {}", req.uri().path()))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `http://host` of the request, for links (`Host` header; 127.0.0.1 if absent).
+pub fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_is_double_encoded_like_wsme() {
+        let e = ApiError::bad_request("bad \"thing\"");
+        let outer: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+        let inner: serde_json::Value =
+            serde_json::from_str(outer["error_message"].as_str().unwrap()).unwrap();
+        assert_eq!(inner["faultstring"], "bad \"thing\"");
+        assert_eq!(inner["faultcode"], "Client");
+        let s = ApiError::unavailable("later");
+        assert!(s.body().contains("Server"));
+    }
+
+    #[test]
+    fn query_pairs_keep_repeats_and_order() {
+        let q = QueryPairs::parse(Some(
+            "q.field=severity&q.field=alarm_id&q.op=eq&q.op=eq&q.type=&q.type=&q.value=minor&q.value=100.114&include_suppress=True",
+        ));
+        assert_eq!(q.all("q.field"), vec!["severity", "alarm_id"]);
+        assert_eq!(q.all("q.type"), vec!["", ""]);
+        assert_eq!(q.bool("include_suppress").unwrap(), Some(true));
+        assert!(q.only(&["q.field", "q.op", "q.type", "q.value"]).is_err());
+        assert!(QueryPairs::parse(Some("x=maybe")).bool("x").is_err());
+    }
+
+    #[test]
+    fn base_url_from_host() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "10.0.0.1:18002".parse().unwrap());
+        assert_eq!(base_url(&h), "http://10.0.0.1:18002");
+        assert_eq!(base_url(&HeaderMap::new()), "http://127.0.0.1");
+    }
+}

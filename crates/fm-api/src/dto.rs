@@ -1,0 +1,284 @@
+//! Wire shapes of the FM API (StarlingX fm-api v1 keys and value formats).
+//! Serialization lives here only: domain types are converted by hand.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use starling_fm::{AlarmView, EventView, FaultInput, Suppression};
+
+fn tf(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// An alarm in a list (expand=false).
+#[derive(Serialize)]
+pub struct AlarmBrief<'a> {
+    uuid: &'a str,
+    alarm_id: &'a str,
+    entity_instance_id: &'a str,
+    severity: &'static str,
+    timestamp: String,
+    reason_text: &'a str,
+    suppression_status: &'static str,
+    mgmt_affecting: &'static str,
+    degrade_affecting: &'static str,
+}
+
+impl<'a> AlarmBrief<'a> {
+    /// From a view.
+    pub fn new(v: &'a AlarmView) -> Self {
+        let a = &v.alarm;
+        AlarmBrief {
+            uuid: &a.uuid,
+            alarm_id: &a.alarm_id,
+            entity_instance_id: &a.entity_instance_id,
+            severity: a.severity.as_str(),
+            timestamp: a.timestamp.to_naive_iso(),
+            reason_text: &a.reason_text,
+            suppression_status: v.suppression_status.as_str(),
+            mgmt_affecting: tf(v.mgmt_affecting()),
+            degrade_affecting: tf(v.degrade_affecting()),
+        }
+    }
+}
+
+/// An alarm in full (show, expand=true, detail).
+#[derive(Serialize)]
+pub struct AlarmFull<'a> {
+    uuid: &'a str,
+    alarm_id: &'a str,
+    alarm_state: &'static str,
+    entity_type_id: &'a str,
+    entity_instance_id: &'a str,
+    timestamp: String,
+    severity: &'static str,
+    reason_text: &'a str,
+    alarm_type: &'a str,
+    probable_cause: &'a str,
+    proposed_repair_action: &'a str,
+    service_affecting: bool,
+    suppression: bool,
+    inhibit_alarms: bool,
+    suppression_status: &'static str,
+    mgmt_affecting: &'static str,
+    degrade_affecting: &'static str,
+    created_at: String,
+    updated_at: Option<String>,
+}
+
+impl<'a> AlarmFull<'a> {
+    /// From a view.
+    pub fn new(v: &'a AlarmView) -> Self {
+        let a = &v.alarm;
+        AlarmFull {
+            uuid: &a.uuid,
+            alarm_id: &a.alarm_id,
+            alarm_state: "set",
+            entity_type_id: &a.entity_type_id,
+            entity_instance_id: &a.entity_instance_id,
+            timestamp: a.timestamp.to_naive_iso(),
+            severity: a.severity.as_str(),
+            reason_text: &a.reason_text,
+            alarm_type: &a.alarm_type,
+            probable_cause: &a.probable_cause,
+            proposed_repair_action: &a.proposed_repair_action,
+            service_affecting: a.service_affecting,
+            suppression: a.suppression,
+            inhibit_alarms: a.inhibit_alarms,
+            suppression_status: v.suppression_status.as_str(),
+            mgmt_affecting: tf(v.mgmt_affecting()),
+            degrade_affecting: tf(v.degrade_affecting()),
+            created_at: a.created_at.to_iso_utc(),
+            updated_at: a.updated_at.map(|t| t.to_iso_utc()),
+        }
+    }
+}
+
+/// An event-log record; the expanded fields are skipped when `None`.
+#[derive(Serialize)]
+pub struct EventOut<'a> {
+    uuid: &'a str,
+    event_log_id: &'a str,
+    entity_instance_id: &'a str,
+    severity: &'static str,
+    timestamp: String,
+    reason_text: &'a str,
+    state: &'static str,
+    suppression_status: &'static str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    more: Option<EventMore<'a>>,
+}
+
+#[derive(Serialize)]
+struct EventMore<'a> {
+    entity_type_id: &'a str,
+    event_log_type: &'a str,
+    probable_cause: &'a str,
+    proposed_repair_action: &'a str,
+    service_affecting: bool,
+    suppression: bool,
+    created_at: String,
+    updated_at: Option<String>,
+}
+
+impl<'a> EventOut<'a> {
+    /// From a view; `expand` adds the full fields.
+    pub fn new(v: &'a EventView, expand: bool) -> Self {
+        let e = &v.event;
+        EventOut {
+            uuid: &e.uuid,
+            event_log_id: &e.event_log_id,
+            entity_instance_id: &e.entity_instance_id,
+            severity: e.severity.as_str(),
+            timestamp: e.timestamp.to_naive_iso(),
+            reason_text: &e.reason_text,
+            state: e.state.as_str(),
+            suppression_status: v.suppression_status.as_str(),
+            more: expand.then(|| EventMore {
+                entity_type_id: &e.entity_type_id,
+                event_log_type: &e.event_log_type,
+                probable_cause: &e.probable_cause,
+                proposed_repair_action: &e.proposed_repair_action,
+                service_affecting: e.service_affecting,
+                suppression: e.suppression,
+                created_at: e.created_at.to_iso_utc(),
+                updated_at: None,
+            }),
+        }
+    }
+}
+
+/// A link in StarlingX's `links` arrays.
+#[derive(Serialize)]
+pub struct Link {
+    href: String,
+    rel: &'static str,
+}
+
+/// Self and bookmark links of a resource.
+pub fn links(base: &str, resource: &str, id: &str) -> Vec<Link> {
+    vec![
+        Link {
+            href: format!("{base}/v1/{resource}/{id}"),
+            rel: "self",
+        },
+        Link {
+            href: format!("{base}/{resource}/{id}"),
+            rel: "bookmark",
+        },
+    ]
+}
+
+/// A suppression row; `full` adds the show-only fields.
+#[derive(Serialize)]
+pub struct SuppressionOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    uuid: &'a str,
+    alarm_id: &'a str,
+    description: &'a str,
+    suppression_status: &'static str,
+    links: Vec<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<Option<String>>,
+}
+
+impl<'a> SuppressionOut<'a> {
+    /// From a row.
+    pub fn new(s: &'a Suppression, base: &str, full: bool) -> Self {
+        SuppressionOut {
+            id: full.then_some(s.id),
+            uuid: &s.uuid,
+            alarm_id: &s.alarm_id,
+            description: &s.description,
+            suppression_status: s.status.as_str(),
+            links: links(base, "event_suppression", &s.uuid),
+            created_at: full.then(|| s.created_at.to_iso_utc()),
+            updated_at: full.then(|| s.updated_at.map(|t| t.to_iso_utc())),
+        }
+    }
+}
+
+/// A boolean that also accepts StarlingX's string spellings ("True", "False").
+#[derive(Debug, Clone, Copy)]
+pub struct LooseBool(pub bool);
+
+impl<'de> Deserialize<'de> for LooseBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum B {
+            B(bool),
+            S(String),
+        }
+        match B::deserialize(d)? {
+            B::B(b) => Ok(LooseBool(b)),
+            B::S(s) => starling_http::parse_bool(&s)
+                .map(LooseBool)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid boolean '{s}'"))),
+        }
+    }
+}
+
+/// The body of POST and PUT /v1/alarms.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmBody {
+    uuid: Option<String>,
+    alarm_id: Option<String>,
+    alarm_state: Option<String>,
+    entity_type_id: Option<String>,
+    entity_instance_id: Option<String>,
+    timestamp: Option<String>,
+    severity: Option<String>,
+    reason_text: Option<String>,
+    alarm_type: Option<String>,
+    probable_cause: Option<String>,
+    proposed_repair_action: Option<String>,
+    service_affecting: Option<LooseBool>,
+    suppression: Option<LooseBool>,
+    inhibit_alarms: Option<LooseBool>,
+    keep_existing_alarm: Option<LooseBool>,
+    // Derived fields StarlingX accepts in the body and ignores.
+    #[serde(rename = "suppression_status")]
+    _suppression_status: Option<String>,
+    #[serde(rename = "mgmt_affecting")]
+    _mgmt_affecting: Option<serde_json::Value>,
+    #[serde(rename = "degrade_affecting")]
+    _degrade_affecting: Option<serde_json::Value>,
+}
+
+impl AlarmBody {
+    /// Into the domain's untyped input.
+    pub fn into_input(self) -> FaultInput {
+        FaultInput {
+            alarm_state: self.alarm_state,
+            alarm_id: self.alarm_id,
+            entity_type_id: self.entity_type_id,
+            entity_instance_id: self.entity_instance_id,
+            timestamp: self.timestamp,
+            severity: self.severity,
+            reason_text: self.reason_text,
+            alarm_type: self.alarm_type,
+            probable_cause: self.probable_cause,
+            proposed_repair_action: self.proposed_repair_action,
+            service_affecting: self.service_affecting.map(|b| b.0),
+            suppression: self.suppression.map(|b| b.0),
+            inhibit_alarms: self.inhibit_alarms.map(|b| b.0),
+            uuid: self.uuid,
+            keep_existing_alarm: self.keep_existing_alarm.map(|b| b.0),
+        }
+    }
+}
+
+/// One JSON-Patch operation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOp {
+    /// add, replace, remove, …
+    pub op: String,
+    /// `/field`.
+    pub path: String,
+    /// New value.
+    pub value: Option<serde_json::Value>,
+}
