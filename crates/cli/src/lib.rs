@@ -1,1 +1,473 @@
+//! Shared pieces of Starling's command-line clients: the HTTP client with
+//! StarlingX error handling, `--format table|json|yaml` output, the `-q` query
+//! syntax, and confirmations.
 
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow, bail};
+use serde_json::Value;
+
+/// Output format of list and show commands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table (wrapped to the terminal width).
+    Table,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// A blocking JSON client for one service endpoint.
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::blocking::Client,
+    service: &'static str,
+}
+
+impl Client {
+    /// A client for `base` (e.g. `http://127.0.0.1:18002`; a trailing `/v1` is
+    /// tolerated).
+    pub fn new(
+        service: &'static str,
+        base: &str,
+        token: Option<String>,
+        timeout: Duration,
+    ) -> Result<Client> {
+        let mut base = base.trim_end_matches('/').to_string();
+        if let Some(b) = base.strip_suffix("/v1") {
+            base = b.to_string();
+        }
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("invalid {service} URL '{base}': expected http://HOST:PORT");
+        }
+        let http = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .build()
+            .map_err(|e| anyhow!("cannot build HTTP client: {e}"))?;
+        Ok(Client {
+            base,
+            token,
+            http,
+            service,
+        })
+    }
+
+    /// The endpoint this client talks to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>> {
+        let mut req = self
+            .http
+            .request(method, url)
+            .header("Accept", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().map_err(|e| {
+            let why = if e.is_connect() {
+                "connection refused or host unreachable".to_string()
+            } else if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                e.to_string()
+            };
+            anyhow!(
+                "cannot reach the {} API at {}: {why}",
+                self.service,
+                self.base
+            )
+        })?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .map_err(|e| anyhow!("cannot read the {} API's answer: {e}", self.service))?;
+        if !status.is_success() {
+            bail!("{}", error_text(status, &text));
+        }
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            anyhow!(
+                "the {} API answered something that is not JSON: {e}",
+                self.service
+            )
+        })
+    }
+
+    fn url(&self, path_and_query: &str) -> String {
+        if path_and_query.starts_with("http://") || path_and_query.starts_with("https://") {
+            path_and_query.to_string()
+        } else {
+            format!("{}{path_and_query}", self.base)
+        }
+    }
+
+    /// GET a JSON document (a path, or a full `next` URL).
+    pub fn get(&self, path: &str) -> Result<Value> {
+        self.send(reqwest::Method::GET, &self.url(path), None)?
+            .ok_or_else(|| anyhow!("empty answer from {path}"))
+    }
+
+    /// GET every page of a list, following `next` links.
+    pub fn get_all(&self, path: &str, key: &str) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut next = Some(self.url(path));
+        while let Some(url) = next.take() {
+            let page = self.get(&url)?;
+            match page.get(key).and_then(Value::as_array) {
+                Some(items) => out.extend(items.iter().cloned()),
+                None => bail!("unexpected answer: no '{key}' list"),
+            }
+            next = page
+                .get("next")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| self.rebase(n));
+        }
+        Ok(out)
+    }
+
+    /// A `next` link names the server as the server saw itself; keep our own
+    /// scheme and host (proxies, port forwards).
+    fn rebase(&self, next: &str) -> String {
+        match next.find("/v1/") {
+            Some(i) => format!("{}{}", self.base, &next[i..]),
+            None => next.to_string(),
+        }
+    }
+
+    /// DELETE.
+    pub fn delete(&self, path: &str) -> Result<()> {
+        self.send(reqwest::Method::DELETE, &self.url(path), None)
+            .map(|_| ())
+    }
+
+    /// PATCH with a JSON body.
+    pub fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        self.send(reqwest::Method::PATCH, &self.url(path), Some(body))?
+            .ok_or_else(|| anyhow!("empty answer from {path}"))
+    }
+
+    /// POST with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Option<Value>> {
+        self.send(reqwest::Method::POST, &self.url(path), Some(body))
+    }
+}
+
+/// The message of an error answer: the faultstring of StarlingX's envelope when
+/// present, otherwise the status line.
+pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
+    let fault = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+        let em = v.get("error_message")?;
+        let inner: Value = match em {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+            other => other.clone(),
+        };
+        match inner {
+            Value::String(s) => Some(s),
+            v => v
+                .get("faultstring")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    });
+    match fault {
+        Some(f) => f,
+        None => format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("error")
+        ),
+    }
+}
+
+/// One `-q` term: `field<op>[type::]value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryTerm {
+    /// Field name.
+    pub field: String,
+    /// eq, ne, ge, le, gt, lt.
+    pub op: &'static str,
+    /// Type hint (may be empty).
+    pub kind: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Parses `a=1;b>=2;c=string::x` (StarlingX's `-q` syntax).
+pub fn parse_query(q: &str) -> Result<Vec<QueryTerm>> {
+    let mut out = Vec::new();
+    for term in q.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+        let ops: [(&str, &'static str); 6] = [
+            ("!=", "ne"),
+            (">=", "ge"),
+            ("<=", "le"),
+            ("=", "eq"),
+            (">", "gt"),
+            ("<", "lt"),
+        ];
+        let Some((pos, sym, op)) = ops
+            .iter()
+            .filter_map(|(s, o)| term.find(s).map(|p| (p, *s, *o)))
+            .min_by_key(|(p, s, _)| (*p, std::cmp::Reverse(s.len())))
+        else {
+            bail!("invalid query term '{term}': expected field=value");
+        };
+        let field = term[..pos].trim();
+        let rest = term[pos + sym.len()..].trim();
+        if field.is_empty() {
+            bail!("invalid query term '{term}': missing field name");
+        }
+        let (kind, value) = match rest.split_once("::") {
+            Some((k, v)) if ["string", "integer", "float", "datetime", "boolean"].contains(&k) => {
+                (k.to_string(), v.to_string())
+            }
+            _ => (String::new(), rest.to_string()),
+        };
+        out.push(QueryTerm {
+            field: field.to_string(),
+            op,
+            kind,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Appends `q.field/q.op/q.type/q.value` parameters as StarlingX clients do.
+pub fn query_string(terms: &[QueryTerm], extra: &[(&str, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for t in terms {
+        s.append_pair("q.field", &t.field);
+    }
+    for t in terms {
+        s.append_pair("q.op", t.op);
+    }
+    for t in terms {
+        s.append_pair("q.type", &t.kind);
+    }
+    for t in terms {
+        s.append_pair("q.value", &t.value);
+    }
+    for (k, v) in extra {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// A rendered table: column names and string cells.
+pub struct Table {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with these columns.
+    pub fn new(columns: &[&str]) -> Self {
+        Table {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn records(&self) -> Vec<serde_json::Map<String, Value>> {
+        self.rows
+            .iter()
+            .map(|r| {
+                self.columns
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(|c| Value::String(c.clone())))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Renders in `format` (json/yaml: a list of objects keyed by column name).
+    pub fn render(&self, format: Format) -> Result<String> {
+        Ok(match format {
+            Format::Table => {
+                let mut t = comfy_table::Table::new();
+                t.load_style(comfy_table::presets::ASCII_FULL_CONDENSED)
+                    .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                    .set_header(&self.columns);
+                for r in &self.rows {
+                    t.add_row(r);
+                }
+                format!("{t}\n")
+            }
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(&self.records())?),
+            Format::Yaml => yaml_serde::to_string(&self.records())?,
+        })
+    }
+
+    /// Renders a single record vertically (Property | Value), or as an object.
+    pub fn render_record(fields: &[(&str, String)], format: Format) -> Result<String> {
+        match format {
+            Format::Table => {
+                let mut t = Table::new(&["Property", "Value"]);
+                for (k, v) in fields {
+                    t.rows.push(vec![k.to_string(), v.clone()]);
+                }
+                t.render(Format::Table)
+            }
+            Format::Json | Format::Yaml => {
+                let obj: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                    .collect();
+                Ok(match format {
+                    Format::Json => format!("{}\n", serde_json::to_string_pretty(&obj)?),
+                    _ => yaml_serde::to_string(&obj)?,
+                })
+            }
+        }
+    }
+}
+
+/// A JSON field as display text (`None` for null/absent, strings unquoted).
+pub fn text(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        None | Some(Value::Null) => "None".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => if *b { "True" } else { "False" }.into(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Asks for confirmation when `CLI_CONFIRMATIONS=enabled` (StarlingX's switch)
+/// and `--yes` was not given. Refuses when there is no terminal to ask.
+pub fn confirm(action: &str, yes: bool) -> Result<()> {
+    let enabled = std::env::var("CLI_CONFIRMATIONS").is_ok_and(|v| v == "enabled");
+    if yes || !enabled {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{action}: confirmation required; pass --yes");
+    }
+    print!("{action}: are you sure? [yes/No]: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim().eq_ignore_ascii_case("yes") || answer.trim().eq_ignore_ascii_case("y") {
+        Ok(())
+    } else {
+        bail!("{action}: cancelled")
+    }
+}
+
+/// Prints `text`; on a terminal (and unless disabled) one screenful at a time,
+/// repeating the header, with StarlingX's prompt.
+pub fn page_out(text: &str, header_lines: usize, paging: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let rows = std::env::var("LINES")
+        .ok()
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(24);
+    if !paging || !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        out.write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Vec<&str> = lines.iter().take(header_lines).copied().collect();
+    let body = &lines[header_lines.min(lines.len())..];
+    let per_page = rows.saturating_sub(header_lines + 2).max(1);
+    for (i, chunk) in body.chunks(per_page).enumerate() {
+        if i > 0 {
+            write!(out, "Press Enter to continue or 'q' to exit...")?;
+            out.flush()?;
+            let mut a = String::new();
+            std::io::stdin().read_line(&mut a)?;
+            if a.trim() == "q" {
+                return Ok(());
+            }
+            for h in &header {
+                writeln!(out, "{h}")?;
+            }
+        } else {
+            for h in &header {
+                writeln!(out, "{h}")?;
+            }
+        }
+        for l in chunk {
+            writeln!(out, "{l}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_starlingx_query_syntax() {
+        let q = parse_query("severity=minor;alarm_id=100.114").unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[1].value, "100.114");
+        assert_eq!(
+            query_string(&q, &[("include_suppress", "True".into())]),
+            "q.field=severity&q.field=alarm_id&q.op=eq&q.op=eq&q.type=&q.type=&q.value=minor&q.value=100.114&include_suppress=True"
+        );
+        let q = parse_query("start>=20160131 10:23:45;end<=string::20171225").unwrap();
+        assert_eq!((q[0].op, q[0].value.as_str()), ("ge", "20160131 10:23:45"));
+        assert_eq!(
+            (q[1].kind.as_str(), q[1].value.as_str()),
+            ("string", "20171225")
+        );
+        assert_eq!(parse_query("a!=b").unwrap()[0].op, "ne");
+        assert!(parse_query("novalue").is_err());
+        assert!(parse_query("=x").is_err());
+    }
+
+    #[test]
+    fn error_text_reads_the_envelope() {
+        let body = r#"{"error_message": "{\"faultcode\": \"Client\", \"faultstring\": \"Alarm x could not be found.\", \"debuginfo\": null}"}"#;
+        assert_eq!(
+            error_text(reqwest::StatusCode::NOT_FOUND, body),
+            "Alarm x could not be found."
+        );
+        assert_eq!(
+            error_text(reqwest::StatusCode::BAD_GATEWAY, "<html>"),
+            "502 Bad Gateway"
+        );
+    }
+
+    #[test]
+    fn tables_render_in_every_format() {
+        let mut t = Table::new(&["Alarm ID", "Severity"]);
+        t.rows.push(vec!["100.101".into(), "major".into()]);
+        assert!(
+            t.render(Format::Table)
+                .unwrap()
+                .contains("| 100.101  | major    |")
+        );
+        let j: Value = serde_json::from_str(&t.render(Format::Json).unwrap()).unwrap();
+        assert_eq!(j[0]["Alarm ID"], "100.101");
+        assert!(
+            t.render(Format::Yaml)
+                .unwrap()
+                .contains("Alarm ID: 100.101")
+                || t.render(Format::Yaml)
+                    .unwrap()
+                    .contains("Alarm ID: '100.101'")
+        );
+    }
+}

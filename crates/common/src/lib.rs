@@ -140,7 +140,8 @@ fn parse_timestamp(s: &str) -> Option<Timestamp> {
         return None;
     };
     let month = Month::try_from(u8::try_from(m).ok()?).ok()?;
-    let date = Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()?;
+    let date =
+        Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()?;
 
     // Zone suffix.
     let (clock, offset) = split_zone(rest)?;
@@ -179,7 +180,10 @@ fn split_zone(rest: &str) -> Option<(&str, UtcOffset)> {
             0
         };
         let secs = sign * (h * 3600 + mi * 60);
-        return Some((rest[..i].trim_end(), UtcOffset::from_whole_seconds(secs).ok()?));
+        return Some((
+            rest[..i].trim_end(),
+            UtcOffset::from_whole_seconds(secs).ok()?,
+        ));
     }
     Some((rest, UtcOffset::UTC))
 }
@@ -299,8 +303,15 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         for bad in [
-            "", "yesterday", "2016-13-01", "2016-02-30", "2016-05-12T25:00", "2016-05-12T12:1x",
-            "2016-05-12T12:11:10+5", "201605", "2016-05-12T12:11:10.abc",
+            "",
+            "yesterday",
+            "2016-13-01",
+            "2016-02-30",
+            "2016-05-12T25:00",
+            "2016-05-12T12:1x",
+            "2016-05-12T12:11:10+5",
+            "201605",
+            "2016-05-12T12:11:10.abc",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad:?} should be rejected");
         }

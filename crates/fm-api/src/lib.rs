@@ -133,9 +133,21 @@ const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1/event_log", Some("fm_api:event_log:get")),
     (GET, "/v1/event_log/detail", Some("fm_api:event_log:get")),
     (GET, "/v1/event_log/{uuid}", Some("fm_api:event_log:get")),
-    (GET, "/v1/event_suppression", Some("fm_api:event_suppression:get")),
-    (GET, "/v1/event_suppression/{uuid}", Some("fm_api:event_suppression:get")),
-    (PATCH, "/v1/event_suppression/{uuid}", Some("fm_api:event_suppression:modify")),
+    (
+        GET,
+        "/v1/event_suppression",
+        Some("fm_api:event_suppression:get"),
+    ),
+    (
+        GET,
+        "/v1/event_suppression/{uuid}",
+        Some("fm_api:event_suppression:get"),
+    ),
+    (
+        PATCH,
+        "/v1/event_suppression/{uuid}",
+        Some("fm_api:event_suppression:modify"),
+    ),
 ];
 
 fn resources() -> Router<FmState> {
@@ -217,7 +229,8 @@ async fn health() -> Response {
 
 async fn root(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
-    let v = serde_json::json!({"id": "v1", "links": [{"href": format!("{base}/v1/"), "rel": "self"}]});
+    let v =
+        serde_json::json!({"id": "v1", "links": [{"href": format!("{base}/v1/"), "rel": "self"}]});
     json(
         StatusCode::OK,
         &serde_json::json!({
@@ -281,9 +294,9 @@ fn limit(q: &QueryPairs, p: Paging) -> Result<u32, ApiError> {
     match q.last("limit") {
         None | Some("") => Ok(p.default_limit),
         Some(v) => {
-            let n: i64 = v
-                .parse()
-                .map_err(|_| ApiError::bad_request(format!("Invalid limit '{v}': not an integer")))?;
+            let n: i64 = v.parse().map_err(|_| {
+                ApiError::bad_request(format!("Invalid limit '{v}': not an integer"))
+            })?;
             if n < 0 {
                 return Err(ApiError::bad_request("Limit must be positive"));
             }
@@ -299,7 +312,9 @@ fn sort_dir(q: &QueryPairs, default: Dir) -> Result<Dir, ApiError> {
     match q.last("sort_dir") {
         None | Some("") => Ok(default),
         Some(d) => Dir::parse(d).ok_or_else(|| {
-            ApiError::bad_request(format!("Invalid sort direction: {d}. Acceptable values are 'asc' or 'desc'"))
+            ApiError::bad_request(format!(
+                "Invalid sort direction: {d}. Acceptable values are 'asc' or 'desc'"
+            ))
         }),
     }
 }
@@ -308,7 +323,9 @@ fn marker(q: &QueryPairs) -> Result<Option<String>, ApiError> {
     match q.last("marker") {
         None | Some("") => Ok(None),
         Some(m) if starling_common::is_uuid(m) => Ok(Some(m.to_string())),
-        Some(m) => Err(ApiError::bad_request(format!("Invalid marker '{m}': not a uuid"))),
+        Some(m) => Err(ApiError::bad_request(format!(
+            "Invalid marker '{m}': not a uuid"
+        ))),
     }
 }
 
@@ -330,8 +347,16 @@ fn form_urlencoded_serializer() -> form_urlencoded::Serializer<'static, String> 
 }
 
 const ALARM_PARAMS: &[&str] = &[
-    "q.field", "q.op", "q.type", "q.value", "marker", "limit", "sort_key", "sort_dir",
-    "include_suppress", "expand",
+    "q.field",
+    "q.op",
+    "q.type",
+    "q.value",
+    "marker",
+    "limit",
+    "sort_key",
+    "sort_dir",
+    "include_suppress",
+    "expand",
 ];
 
 fn alarm_query(q: &QueryPairs, paging: Paging) -> Result<AlarmQuery, ApiError> {
@@ -381,7 +406,11 @@ async fn alarms_page(
     let lim = query.limit;
     let views = st.read(move |r| r.list_alarms(&query)).await?;
     let next = (views.len() == lim as usize)
-        .then(|| views.last().map(|v| next_link(&headers, path, &q, lim, &v.alarm.uuid)))
+        .then(|| {
+            views
+                .last()
+                .map(|v| next_link(&headers, path, &q, lim, &v.alarm.uuid))
+        })
         .flatten();
     #[derive(Serialize)]
     struct Page<T> {
@@ -428,7 +457,9 @@ fn uuid_path(u: &str, what: &str) -> Result<String, ApiError> {
     if starling_common::is_uuid(u) {
         Ok(u.to_ascii_lowercase())
     } else {
-        Err(ApiError::not_found(format!("{what} {u} could not be found.")))
+        Err(ApiError::not_found(format!(
+            "{what} {u} could not be found."
+        )))
     }
 }
 
@@ -440,14 +471,13 @@ async fn show_alarm(
     let u = uuid.clone();
     match st.read(move |r| r.alarm_view(&u)).await? {
         Some(v) => Ok(json(StatusCode::OK, &AlarmFull::new(&v))),
-        None => Err(ApiError::not_found(format!("Alarm {uuid} could not be found."))),
+        None => Err(ApiError::not_found(format!(
+            "Alarm {uuid} could not be found."
+        ))),
     }
 }
 
-async fn summary(
-    State(st): State<FmState>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+async fn summary(State(st): State<FmState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
     q.only(&["include_suppress"])?;
     let include = q.bool("include_suppress")?.unwrap_or(false);
@@ -490,7 +520,10 @@ async fn put_alarm(
     let out = st
         .write(move |r, now| ops::replace_alarm(r, &uuid, &fault, now, limits))
         .await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "uuid": out.uuid })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "uuid": out.uuid }),
+    ))
 }
 
 async fn delete_alarm(
@@ -505,8 +538,18 @@ async fn delete_alarm(
 }
 
 const EVENT_PARAMS: &[&str] = &[
-    "q.field", "q.op", "q.type", "q.value", "marker", "limit", "sort_key", "sort_dir",
-    "include_suppress", "expand", "alarms", "logs",
+    "q.field",
+    "q.op",
+    "q.type",
+    "q.value",
+    "marker",
+    "limit",
+    "sort_key",
+    "sort_dir",
+    "include_suppress",
+    "expand",
+    "alarms",
+    "logs",
 ];
 
 fn event_query(q: &QueryPairs, paging: Paging, detail: bool) -> Result<EventQuery, ApiError> {
@@ -514,20 +557,23 @@ fn event_query(q: &QueryPairs, paging: Paging, detail: bool) -> Result<EventQuer
     let mut filters = Vec::new();
     let (mut start, mut end) = (None, None);
     let when = |v: &str| {
-        Timestamp::parse(v).map_err(|_| ApiError::bad_request(format!("Invalid date '{v}' specified")))
+        Timestamp::parse(v)
+            .map_err(|_| ApiError::bad_request(format!("Invalid date '{v}' specified")))
     };
     for (f, v) in q_filters(q)? {
         match f.as_str() {
             "start" => start = Some(when(&v)?),
             "end" => end = Some(when(&v)?),
-            _ => match EventField::parse(&f).filter(|x| x.filterable() && *x != EventField::State) {
-                Some(field) => filters.push((field, v)),
-                None => {
-                    return Err(ApiError::bad_request(format!(
-                        "Unknown filter field '{f}': use uuid, event_log_id, entity_type_id, entity_instance_id, severity, event_log_type, start or end"
-                    )));
+            _ => {
+                match EventField::parse(&f).filter(|x| x.filterable() && *x != EventField::State) {
+                    Some(field) => filters.push((field, v)),
+                    None => {
+                        return Err(ApiError::bad_request(format!(
+                            "Unknown filter field '{f}': use uuid, event_log_id, entity_type_id, entity_instance_id, severity, event_log_type, start or end"
+                        )));
+                    }
                 }
-            },
+            }
         }
     }
     if let (Some(s), Some(e)) = (start, end)
@@ -588,9 +634,17 @@ async fn events_page(
     let expand = detail || q.bool("expand")?.unwrap_or(false);
     let lim = query.limit;
     let views = st.read(move |r| r.list_events(&query)).await?;
-    let path = if detail { "/v1/event_log/detail" } else { "/v1/event_log" };
+    let path = if detail {
+        "/v1/event_log/detail"
+    } else {
+        "/v1/event_log"
+    };
     let next = (views.len() == lim as usize)
-        .then(|| views.last().map(|v| next_link(&headers, path, &q, lim, &v.event.uuid)))
+        .then(|| {
+            views
+                .last()
+                .map(|v| next_link(&headers, path, &q, lim, &v.event.uuid))
+        })
         .flatten();
     #[derive(Serialize)]
     struct Page<'a> {
@@ -652,7 +706,10 @@ async fn list_suppression(
         descending: sort_dir(&q, Dir::Asc)? == Dir::Desc,
         ..SuppressionQuery::default()
     };
-    if let Some(k) = q.last("sort_key").filter(|k| !k.is_empty() && *k != "alarm_id") {
+    if let Some(k) = q
+        .last("sort_key")
+        .filter(|k| !k.is_empty() && *k != "alarm_id")
+    {
         return Err(ApiError::bad_request(format!(
             "Invalid sort key '{k}': event suppression is sorted by alarm_id"
         )));
@@ -750,7 +807,11 @@ fn suppression_patch(ops: &[PatchOp]) -> Result<SuppressionStatus, ApiError> {
                     "event_suppression parameter {field} is not allowed to be updated."
                 )));
             }
-            _ => return Err(ApiError::bad_request("event_suppression invalid parameter.")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "event_suppression invalid parameter.",
+                ));
+            }
         }
     }
     status.ok_or_else(|| ApiError::bad_request("event_suppression invalid parameter."))
@@ -785,6 +846,6 @@ pub async fn sync_catalogue(
 /// Deletes history older than `max_age` (run periodically when configured).
 pub async fn purge_events(st: &FmState, max_age: std::time::Duration) -> Result<u64, ApiError> {
     let us = i64::try_from(max_age.as_micros()).unwrap_or(i64::MAX);
-    st.write(move |r, now| ops::purge_old_events(r, now, us)).await
+    st.write(move |r, now| ops::purge_old_events(r, now, us))
+        .await
 }
-

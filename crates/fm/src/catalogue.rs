@@ -60,13 +60,22 @@ fn flag(v: Option<&Value>, key: &str, id: &str) -> Result<bool, Error> {
         Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" | "yes" => Ok(true),
             "false" | "no" => Ok(false),
-            _ => Err(Error::invalid(format!("catalogue {id}: {key} must be True or False"))),
+            _ => Err(Error::invalid(format!(
+                "catalogue {id}: {key} must be True or False"
+            ))),
         },
-        Some(_) => Err(Error::invalid(format!("catalogue {id}: {key} must be True or False"))),
+        Some(_) => Err(Error::invalid(format!(
+            "catalogue {id}: {key} must be True or False"
+        ))),
     }
 }
 
-fn threshold(v: Option<&Value>, default: Threshold, key: &str, id: &str) -> Result<Threshold, Error> {
+fn threshold(
+    v: Option<&Value>,
+    default: Threshold,
+    key: &str,
+    id: &str,
+) -> Result<Threshold, Error> {
     match v {
         None | Some(Value::Null) => Ok(default),
         Some(other) => {
@@ -99,7 +108,9 @@ pub fn parse(doc: &str) -> Result<Vec<CatalogueEntry>, Error> {
         let id = key_text(k).ok_or_else(|| Error::invalid("catalogue has a non-id key"))?;
         validate_alarm_id(&id).map_err(|e| Error::invalid(format!("catalogue: {e}")))?;
         let Value::Mapping(rec) = v else {
-            return Err(Error::invalid(format!("catalogue {id}: record must be a mapping")));
+            return Err(Error::invalid(format!(
+                "catalogue {id}: record must be a mapping"
+            )));
         };
         let get = |key: &str| rec.get(key);
         let kind = text(get("Type"));
@@ -153,7 +164,10 @@ pub fn parse(doc: &str) -> Result<Vec<CatalogueEntry>, Error> {
     }
     out.sort_by(|a, b| a.alarm_id.cmp(&b.alarm_id));
     if let Some(w) = out.windows(2).find(|w| w[0].alarm_id == w[1].alarm_id) {
-        return Err(Error::invalid(format!("catalogue: {} appears twice", w[0].alarm_id)));
+        return Err(Error::invalid(format!(
+            "catalogue: {} appears twice",
+            w[0].alarm_id
+        )));
     }
     Ok(out)
 }
@@ -166,16 +180,32 @@ mod tests {
     #[test]
     fn builtin_catalogue_covers_the_platform_groups() {
         let c = parse(BUILTIN).unwrap();
-        for id in ["100.101", "200.001", "250.001", "270.001", "280.001", "400.001", "900.001"] {
-            assert!(c.iter().any(|e| e.alarm_id == id && e.is_alarm), "{id} missing");
+        for id in [
+            "100.101", "200.001", "250.001", "270.001", "280.001", "400.001", "900.001",
+        ] {
+            assert!(
+                c.iter().any(|e| e.alarm_id == id && e.is_alarm),
+                "{id} missing"
+            );
         }
         let cpu = c.iter().find(|e| e.alarm_id == "100.101").unwrap();
         assert_eq!(cpu.mgmt_affecting, Threshold::AtLeast(Severity::Major));
-        assert_eq!(cpu.degrade_affecting, Threshold::AtLeast(Severity::Critical));
+        assert_eq!(
+            cpu.degrade_affecting,
+            Threshold::AtLeast(Severity::Critical)
+        );
         assert!(cpu.suppression);
         for e in &c {
-            assert!(crate::model::ALARM_TYPES.contains(&e.alarm_type.as_str()), "{}", e.alarm_id);
-            assert!(crate::model::PROBABLE_CAUSES.contains(&e.probable_cause.as_str()), "{}", e.alarm_id);
+            assert!(
+                crate::model::ALARM_TYPES.contains(&e.alarm_type.as_str()),
+                "{}",
+                e.alarm_id
+            );
+            assert!(
+                crate::model::PROBABLE_CAUSES.contains(&e.probable_cause.as_str()),
+                "{}",
+                e.alarm_id
+            );
         }
         assert!(c.iter().any(|e| e.alarm_id == "200.021" && !e.is_alarm));
     }
@@ -191,7 +221,9 @@ mod tests {
 
     #[test]
     fn names_the_bad_record() {
-        let err = parse("\"100.101\":\n  Type: Bogus\n").unwrap_err().to_string();
+        let err = parse("\"100.101\":\n  Type: Bogus\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("100.101"), "{err}");
         let err = parse("\"100.101\":\n  Type: Alarm\n  Management_Affecting_Severity: huge\n")
             .unwrap_err()

@@ -553,7 +553,9 @@ pub struct FaultInput {
 fn required(v: Option<String>, name: &str) -> Result<String, Error> {
     match v {
         Some(s) if !s.trim().is_empty() => Ok(s),
-        _ => Err(Error::invalid(format!("Mandatory field '{name}' is missing"))),
+        _ => Err(Error::invalid(format!(
+            "Mandatory field '{name}' is missing"
+        ))),
     }
 }
 
@@ -739,10 +741,19 @@ mod tests {
         check_err(|i| i.severity = Some("huge".into()), "severity");
         check_err(|i| i.severity = Some("clear".into()), "severity");
         check_err(|i| i.alarm_type = Some("bogus".into()), "alarm_type");
-        check_err(|i| i.probable_cause = Some("bogus".into()), "probable_cause");
+        check_err(
+            |i| i.probable_cause = Some("bogus".into()),
+            "probable_cause",
+        );
         check_err(|i| i.timestamp = Some("yesterday".into()), "Invalid date");
-        check_err(|i| i.entity_instance_id = Some("host=a..b".into()), "entity_instance_id");
-        check_err(|i| i.reason_text = Some("x".repeat(MAX_TEXT_LEN + 1)), "reason_text");
+        check_err(
+            |i| i.entity_instance_id = Some("host=a..b".into()),
+            "entity_instance_id",
+        );
+        check_err(
+            |i| i.reason_text = Some("x".repeat(MAX_TEXT_LEN + 1)),
+            "reason_text",
+        );
         check_err(|i| i.uuid = Some("123".into()), "uuid");
     }
 

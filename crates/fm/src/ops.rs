@@ -73,13 +73,19 @@ pub fn apply(
         RequestState::Clear => {
             let cleared = match &fault.uuid {
                 Some(u) => {
-                    let alarm = repo
-                        .alarm_by_uuid(u)?
-                        .ok_or_else(|| Error::not_found(format!("Alarm {u} could not be found.")))?;
+                    let alarm = repo.alarm_by_uuid(u)?.ok_or_else(|| {
+                        Error::not_found(format!("Alarm {u} could not be found."))
+                    })?;
                     clear_one(repo, alarm, now, limits)?;
                     vec![u.clone()]
                 }
-                None => clear_alarm(repo, &fault.alarm_id, &fault.entity_instance_id, now, limits)?,
+                None => clear_alarm(
+                    repo,
+                    &fault.alarm_id,
+                    &fault.entity_instance_id,
+                    now,
+                    limits,
+                )?,
             };
             if cleared.is_empty() {
                 return Err(Error::not_found(format!(
@@ -407,9 +413,9 @@ pub fn set_suppression(
     status: SuppressionStatus,
     now: Timestamp,
 ) -> Result<Suppression, Error> {
-    let mut row = repo.suppression_by_uuid(uuid)?.ok_or_else(|| {
-        Error::not_found(format!("Event suppression {uuid} could not be found."))
-    })?;
+    let mut row = repo
+        .suppression_by_uuid(uuid)?
+        .ok_or_else(|| Error::not_found(format!("Event suppression {uuid} could not be found.")))?;
     if row.status != status {
         row.status = status;
         row.updated_at = Some(now);
@@ -493,7 +499,10 @@ pub fn sync_catalogue(
         }
     }
     for s in &existing {
-        if entries.iter().any(|e| e.is_alarm && e.alarm_id == s.alarm_id) {
+        if entries
+            .iter()
+            .any(|e| e.is_alarm && e.alarm_id == s.alarm_id)
+        {
             continue;
         }
         if !repo.alarm_id_in_use(&s.alarm_id)? {

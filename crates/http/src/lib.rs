@@ -114,7 +114,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 }
             })?;
         if bytes.is_empty() {
-            return Err(ApiError::bad_request("Request body is empty; JSON expected"));
+            return Err(ApiError::bad_request(
+                "Request body is empty; JSON expected",
+            ));
         }
         serde_json::from_slice(&bytes)
             .map(ApiJson)
@@ -168,9 +170,11 @@ impl QueryPairs {
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.last(name) {
             None => Ok(None),
-            Some(v) => parse_bool(v)
-                .map(Some)
-                .ok_or_else(|| ApiError::bad_request(format!("Invalid value '{v}' for {name}: expected true or false"))),
+            Some(v) => parse_bool(v).map(Some).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Invalid value '{v}' for {name}: expected true or false"
+                ))
+            }),
         }
     }
 }
@@ -286,7 +290,10 @@ pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Res
 
 /// Answer for unknown paths, in the envelope.
 pub async fn not_found(req: Request) -> ApiError {
-    ApiError::not_found(format!("The resource could not be found: {}", req.uri().path()))
+    ApiError::not_found(format!(
+        "The resource could not be found: {}",
+        req.uri().path()
+    ))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.

@@ -18,7 +18,11 @@ use starling_http::{Authenticator, OpenAccess};
 use starling_store::{Db, Tuning};
 
 #[derive(Parser, Debug)]
-#[command(name = "starlingd", version, about = "Starling edge-cloud control plane daemon")]
+#[command(
+    name = "starlingd",
+    version,
+    about = "Starling edge-cloud control plane daemon"
+)]
 struct Cli {
     #[command(subcommand)]
     service: Option<Service>,
@@ -42,7 +46,12 @@ enum Service {
 #[derive(Args, Debug, Clone)]
 struct Common {
     /// Address the APIs listen on.
-    #[arg(long, env = "STARLING_BIND", default_value = "127.0.0.1", global = true)]
+    #[arg(
+        long,
+        env = "STARLING_BIND",
+        default_value = "127.0.0.1",
+        global = true
+    )]
     bind: IpAddr,
     /// Port of the FM API.
     #[arg(long, env = "STARLING_FM_PORT", default_value_t = starling_fm_api::DEFAULT_PORT, global = true)]
@@ -51,13 +60,23 @@ struct Common {
     #[arg(long, env = "STARLING_CATALOGUE", global = true)]
     catalogue: Option<PathBuf>,
     /// Event-log rows kept.
-    #[arg(long, env = "STARLING_EVENT_LOG_MAX_ROWS", default_value_t = 4000, global = true)]
+    #[arg(
+        long,
+        env = "STARLING_EVENT_LOG_MAX_ROWS",
+        default_value_t = 4000,
+        global = true
+    )]
     event_log_max_rows: i64,
     /// Event-log records older than this are deleted (e.g. 30d, 12h); off when absent.
     #[arg(long, env = "STARLING_EVENT_LOG_MAX_AGE", value_parser = parse_duration, global = true)]
     event_log_max_age: Option<Duration>,
     /// Largest page a list request may ask for.
-    #[arg(long, env = "STARLING_MAX_PAGE", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "STARLING_MAX_PAGE",
+        default_value_t = 10_000,
+        global = true
+    )]
     max_page: u32,
     /// Log filter (tracing syntax, e.g. info or starling_store=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info", global = true)]
@@ -177,7 +196,10 @@ async fn run(cli: Cli) -> Result<()> {
         "alarm catalogue synchronised"
     );
 
-    tracing::warn!("identity is not configured: APIs accept unauthenticated requests on {}", c.bind);
+    tracing::warn!(
+        "identity is not configured: APIs accept unauthenticated requests on {}",
+        c.bind
+    );
     let auth: Arc<dyn Authenticator> = Arc::new(OpenAccess);
 
     if let Some(age) = c.event_log_max_age {
@@ -236,7 +258,10 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5w").is_err());

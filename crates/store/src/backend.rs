@@ -163,7 +163,11 @@ impl Backend for SqliteConn {
         self
     }
     fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
-        let sql = if read_only { "BEGIN DEFERRED" } else { "BEGIN IMMEDIATE" };
+        let sql = if read_only {
+            "BEGIN DEFERRED"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
         self.c.execute_batch(sql).map_err(sqlite_err)
     }
     fn commit(&mut self) -> Result<(), StoreError> {

@@ -304,7 +304,11 @@ impl FaultRepo for FmRepo<'_> {
                 "SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.entity_instance_id = ? \
                  OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?) ORDER BY a.id"
             ),
-            &[eid.into(), format!("{eid}.").into(), format!("{eid}/").into()],
+            &[
+                eid.into(),
+                format!("{eid}.").into(),
+                format!("{eid}/").into(),
+            ],
         )?;
         Ok(r.iter().map(alarm_from).collect::<Result<_, _>>()?)
     }
@@ -585,9 +589,8 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn list_suppressions(&mut self, q: &SuppressionQuery) -> Result<Vec<Suppression>, Error> {
-        let mut sql = format!(
-            "SELECT {SUPP_COLS} FROM fm_event_suppression WHERE set_for_deletion = ?"
-        );
+        let mut sql =
+            format!("SELECT {SUPP_COLS} FROM fm_event_suppression WHERE set_for_deletion = ?");
         let mut params: Vec<Value> = vec![false.into()];
         let filters = [
             ("uuid", q.uuid.as_deref()),
@@ -601,14 +604,20 @@ impl FaultRepo for FmRepo<'_> {
                 params.push(v.into());
             }
         }
-        let (cmp, dir) = if q.descending { ("<", "DESC") } else { (">", "ASC") };
+        let (cmp, dir) = if q.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         if let Some(m) = &q.marker {
             let r = self.c.query(
                 "SELECT alarm_id FROM fm_event_suppression WHERE uuid = ?",
                 &[m.as_str().into()],
             )?;
             let Some(row) = r.first() else {
-                return Err(Error::invalid(format!("Invalid marker '{m}': no such record")));
+                return Err(Error::invalid(format!(
+                    "Invalid marker '{m}': no such record"
+                )));
             };
             sql.push_str(&format!(" AND alarm_id {cmp} ?"));
             params.push(row.text(0)?.into());

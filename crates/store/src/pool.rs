@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Opener};
-use crate::{Conn, Dialect, DbUrl, ErrorKind, StoreError, TxError};
+use crate::{Conn, DbUrl, Dialect, ErrorKind, StoreError, TxError};
 
 /// Pool sizes and commit grouping.
 #[derive(Clone, Copy, Debug)]
@@ -75,9 +75,10 @@ where
     fn finish(mut self: Box<Self>, commit: Result<(), StoreError>) {
         let result = match commit {
             Err(e) => Err(E::from(e)),
-            Ok(()) => self.out.take().unwrap_or_else(|| {
-                Err(E::from(StoreError::new(ErrorKind::Other, "no result")))
-            }),
+            Ok(()) => self
+                .out
+                .take()
+                .unwrap_or_else(|| Err(E::from(StoreError::new(ErrorKind::Other, "no result")))),
         };
         // The caller may have gone away; nothing to do then.
         let _ = self.reply.send(result);
@@ -159,7 +160,14 @@ impl Pools {
         let (dialect, writer_opener, reader_opener) = crate::backend::openers(&url)?;
         let attempts = t.max_attempts.max(1);
         let writer = if dialect == Dialect::Sqlite {
-            Pool::start("w", 1, Mode::Group { max: t.max_group.max(1) }, writer_opener)?
+            Pool::start(
+                "w",
+                1,
+                Mode::Group {
+                    max: t.max_group.max(1),
+                },
+                writer_opener,
+            )?
         } else {
             Pool::start(
                 "w",
@@ -284,10 +292,7 @@ fn run_group(c: &mut dyn Backend, batch: Vec<Job>) {
     }
     let mut done = Vec::with_capacity(batch.len());
     for mut job in batch {
-        let sp = c
-            .as_conn()
-            .exec("SAVEPOINT job", &[])
-            .map(|_| ());
+        let sp = c.as_conn().exec("SAVEPOINT job", &[]).map(|_| ());
         if let Err(e) = sp {
             job.finish(Err(e));
             continue;

@@ -2,6 +2,8 @@
 //! a real SQLite store. The storage semantics on every backend are covered by the
 //! store crate's conformance suite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -53,7 +55,9 @@ async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
         paging,
     };
     let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
-    starling_fm_api::sync_catalogue(&state, entries).await.unwrap();
+    starling_fm_api::sync_catalogue(&state, entries)
+        .await
+        .unwrap();
     TestApp {
         app: router(state, auth),
         clock,
@@ -80,9 +84,8 @@ impl TestApp {
         let v = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("not JSON: {}", String::from_utf8_lossy(&bytes))
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
         };
         (status, v)
     }
@@ -92,7 +95,8 @@ impl TestApp {
         v
     }
     async fn post(&self, body: Value) -> (StatusCode, Value) {
-        self.call("POST", "/v1/alarms", Some(&body.to_string())).await
+        self.call("POST", "/v1/alarms", Some(&body.to_string()))
+            .await
     }
     async fn raise(&self, aid: &str, eid: &str, sev: &str) -> String {
         let (s, v) = self.post(alarm(aid, eid, sev)).await;
@@ -112,7 +116,8 @@ fn alarm(aid: &str, eid: &str, sev: &str) -> Value {
 
 /// The faultstring inside the StarlingX envelope.
 fn fault(v: &Value) -> String {
-    let inner: Value = serde_json::from_str(v["error_message"].as_str().expect("envelope")).unwrap();
+    let inner: Value =
+        serde_json::from_str(v["error_message"].as_str().expect("envelope")).unwrap();
     inner["faultstring"].as_str().unwrap().to_string()
 }
 
@@ -121,7 +126,10 @@ async fn version_documents() {
     let t = app().await;
     let root = t.get("/").await;
     assert_eq!(root["default_version"]["id"], "v1");
-    assert_eq!(root["versions"][0]["links"][0]["href"], "http://fm.test:18002/v1/");
+    assert_eq!(
+        root["versions"][0]["links"][0]["href"],
+        "http://fm.test:18002/v1/"
+    );
     let v1 = t.get("/v1").await;
     assert_eq!(v1["alarms"][0]["href"], "http://fm.test:18002/v1/alarms/");
     assert_eq!(v1["event_log"][1]["rel"], "bookmark");
@@ -135,7 +143,10 @@ async fn alarm_lifecycle_over_rest() {
     let t = app().await;
     let uuid = t.raise("100.101", "host=controller-0", "major").await;
     // Re-raise: same uuid (StarlingX changed it every time).
-    assert_eq!(t.raise("100.101", "host=controller-0", "critical").await, uuid);
+    assert_eq!(
+        t.raise("100.101", "host=controller-0", "critical").await,
+        uuid
+    );
 
     let list = t.get("/v1/alarms").await;
     let a = &list["alarms"][0];
@@ -161,7 +172,10 @@ async fn alarm_lifecycle_over_rest() {
     assert_eq!(t.get("/v1/alarms?expand=True").await, detail);
 
     let s = t.get("/v1/alarms/summary").await;
-    assert_eq!(s, json!({"critical": 1, "major": 0, "minor": 0, "warnings": 0, "status": "critical"}));
+    assert_eq!(
+        s,
+        json!({"critical": 1, "major": 0, "minor": 0, "warnings": 0, "status": "critical"})
+    );
 
     t.clock.advance_secs(60);
     let (st, v) = t.call("DELETE", &format!("/v1/alarms/{uuid}"), None).await;
@@ -174,9 +188,17 @@ async fn alarm_lifecycle_over_rest() {
 
     // History: set, set, clear — newest first, the clear at the delete time.
     let ev = t.get("/v1/event_log").await;
-    let states: Vec<&str> = ev["event_log"].as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = ev["event_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, vec!["clear", "set", "set"]);
-    assert_eq!(ev["event_log"][0]["timestamp"], "2026-01-02T03:05:05.000000");
+    assert_eq!(
+        ev["event_log"][0]["timestamp"],
+        "2026-01-02T03:05:05.000000"
+    );
     let one = ev["event_log"][0]["uuid"].as_str().unwrap();
     let shown = t.get(&format!("/v1/event_log/{one}")).await;
     assert_eq!(shown["event_log_type"], "operational-violation");
@@ -188,27 +210,40 @@ async fn post_clear_and_log_states() {
     t.raise("100.106", "host=c.port=eth0", "major").await;
     t.raise("100.106", "host=c1.port=eth0", "major").await;
     let (s, v) = t
-        .post(json!({"alarm_id": "100.106", "alarm_state": "clear", "entity_instance_id": "host=c"}))
+        .post(
+            json!({"alarm_id": "100.106", "alarm_state": "clear", "entity_instance_id": "host=c"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let left = t.get("/v1/alarms").await;
-    assert_eq!(left["alarms"][0]["entity_instance_id"], "host=c1.port=eth0", "boundary kept");
+    assert_eq!(
+        left["alarms"][0]["entity_instance_id"], "host=c1.port=eth0",
+        "boundary kept"
+    );
     let (s, v) = t
         .post(json!({"alarm_id": "100.106", "alarm_state": "clear", "entity_instance_id": "host=nothing"}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
 
     let (s, v) = t
-        .post(json!({"alarm_id": "200.021", "alarm_state": "msg", "entity_instance_id": "host=c",
+        .post(
+            json!({"alarm_id": "200.021", "alarm_state": "msg", "entity_instance_id": "host=c",
                      "severity": "warning", "alarm_type": "other", "probable_cause": "unknown",
-                     "reason_text": "rebooted by operator"}))
+                     "reason_text": "rebooted by operator"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let logs = t.get("/v1/event_log?logs=True").await;
     assert_eq!(logs["event_log"].as_array().unwrap().len(), 1);
     assert_eq!(logs["event_log"][0]["state"], "log");
     let alarms_only = t.get("/v1/event_log?alarms=true&expand=true").await;
-    assert!(alarms_only["event_log"].as_array().unwrap().iter().all(|e| e["state"] != "log"));
+    assert!(
+        alarms_only["event_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] != "log")
+    );
     assert!(alarms_only["event_log"][0].get("probable_cause").is_some());
 }
 
@@ -217,10 +252,13 @@ async fn filters_are_exact_and_survive_paging() {
     let t = app().await;
     for i in 0..7 {
         t.raise("100.101", &format!("host=h{i}"), "major").await;
-        t.raise("100.103", &format!("host=h{i}.memory=m"), "minor").await;
+        t.raise("100.103", &format!("host=h{i}.memory=m"), "minor")
+            .await;
     }
     // 100.1 must not match 100.101 / 100.103 (StarlingX used substring LIKE).
-    let none = t.get("/v1/alarms?q.field=alarm_id&q.op=eq&q.type=&q.value=100.1").await;
+    let none = t
+        .get("/v1/alarms?q.field=alarm_id&q.op=eq&q.type=&q.value=100.1")
+        .await;
     assert!(none["alarms"].as_array().unwrap().is_empty());
     // The exact request StarlingX's fm CLI sends.
     let r = t
@@ -233,14 +271,24 @@ async fn filters_are_exact_and_survive_paging() {
     loop {
         let page = t.get(&uri).await;
         let items = page["alarms"].as_array().unwrap();
-        assert!(items.iter().all(|a| a["alarm_id"] == "100.101"), "filter kept on {uri}");
-        seen.extend(items.iter().map(|a| a["entity_instance_id"].as_str().unwrap().to_string()));
+        assert!(
+            items.iter().all(|a| a["alarm_id"] == "100.101"),
+            "filter kept on {uri}"
+        );
+        seen.extend(
+            items
+                .iter()
+                .map(|a| a["entity_instance_id"].as_str().unwrap().to_string()),
+        );
         match page.get("next").and_then(Value::as_str) {
             Some(n) => uri = n.strip_prefix("http://fm.test:18002").unwrap().to_string(),
             None => break,
         }
     }
-    assert_eq!(seen, (0..7).map(|i| format!("host=h{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        seen,
+        (0..7).map(|i| format!("host=h{i}")).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -253,19 +301,36 @@ async fn suppression_over_rest() {
     let row = &list["event_suppression"][0];
     assert_eq!(row["suppression_status"], "unsuppressed");
     let uuid = row["uuid"].as_str().unwrap();
-    assert_eq!(row["links"][0]["href"], format!("http://fm.test:18002/v1/event_suppression/{uuid}"));
+    assert_eq!(
+        row["links"][0]["href"],
+        format!("http://fm.test:18002/v1/event_suppression/{uuid}")
+    );
 
     let patch = r#"[{"op": "replace", "path": "/suppression_status", "value": "suppressed"}]"#;
-    let (s, v) = t.call("PATCH", &format!("/v1/event_suppression/{uuid}"), Some(patch)).await;
+    let (s, v) = t
+        .call(
+            "PATCH",
+            &format!("/v1/event_suppression/{uuid}"),
+            Some(patch),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["suppression_status"], "suppressed");
     assert!(v.get("created_at").is_some());
 
-    assert!(t.get("/v1/alarms").await["alarms"].as_array().unwrap().is_empty());
+    assert!(
+        t.get("/v1/alarms").await["alarms"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let inc = t.get("/v1/alarms?include_suppress=True").await;
     assert_eq!(inc["alarms"][0]["suppression_status"], "suppressed");
     assert_eq!(t.get("/v1/alarms/summary").await["major"], 0);
-    assert_eq!(t.get("/v1/alarms/summary?include_suppress=true").await["major"], 1);
+    assert_eq!(
+        t.get("/v1/alarms/summary?include_suppress=true").await["major"],
+        1
+    );
 
     let suppressed = t
         .get("/v1/event_suppression?q.field=suppression_status&q.op=eq&q.value=suppressed")
@@ -273,14 +338,32 @@ async fn suppression_over_rest() {
     assert_eq!(suppressed["event_suppression"].as_array().unwrap().len(), 1);
 
     for (body, expect) in [
-        (r#"[{"op": "replace", "path": "/alarm_id", "value": "1"}]"#, "alarm_id is not allowed"),
-        (r#"[{"op": "replace", "path": "/suppression_status", "value": "maybe"}]"#, "suppression_status values"),
-        (r#"[{"op": "replace", "path": "/bogus", "value": "x"}]"#, "invalid parameter"),
-        (r#"[{"op": "remove", "path": "/suppression_status"}]"#, "Unsupported patch operation"),
+        (
+            r#"[{"op": "replace", "path": "/alarm_id", "value": "1"}]"#,
+            "alarm_id is not allowed",
+        ),
+        (
+            r#"[{"op": "replace", "path": "/suppression_status", "value": "maybe"}]"#,
+            "suppression_status values",
+        ),
+        (
+            r#"[{"op": "replace", "path": "/bogus", "value": "x"}]"#,
+            "invalid parameter",
+        ),
+        (
+            r#"[{"op": "remove", "path": "/suppression_status"}]"#,
+            "Unsupported patch operation",
+        ),
         (r#"[]"#, "empty"),
         (r#"{"op": "replace"}"#, "Invalid JSON body"),
     ] {
-        let (s, v) = t.call("PATCH", &format!("/v1/event_suppression/{uuid}"), Some(body)).await;
+        let (s, v) = t
+            .call(
+                "PATCH",
+                &format!("/v1/event_suppression/{uuid}"),
+                Some(body),
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
         assert!(fault(&v).contains(expect), "{body}: {}", fault(&v));
     }
@@ -292,16 +375,35 @@ async fn put_updates_by_uuid_and_keeps_identity() {
     let uuid = t.raise("100.101", "host=a", "major").await;
     let mut body = alarm("100.101", "host=a", "minor");
     body["reason_text"] = json!("better now");
-    let (s, v) = t.call("PUT", &format!("/v1/alarms/{uuid}"), Some(&body.to_string())).await;
+    let (s, v) = t
+        .call(
+            "PUT",
+            &format!("/v1/alarms/{uuid}"),
+            Some(&body.to_string()),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["uuid"], uuid);
-    assert_eq!(t.get(&format!("/v1/alarms/{uuid}")).await["reason_text"], "better now");
+    assert_eq!(
+        t.get(&format!("/v1/alarms/{uuid}")).await["reason_text"],
+        "better now"
+    );
     let other = alarm("100.101", "host=b", "minor");
-    let (s, v) = t.call("PUT", &format!("/v1/alarms/{uuid}"), Some(&other.to_string())).await;
+    let (s, v) = t
+        .call(
+            "PUT",
+            &format!("/v1/alarms/{uuid}"),
+            Some(&other.to_string()),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(fault(&v).contains("cannot be changed"));
     let (s, _) = t
-        .call("PUT", "/v1/alarms/00000000-0000-0000-0000-000000000000", Some(&body.to_string()))
+        .call(
+            "PUT",
+            "/v1/alarms/00000000-0000-0000-0000-000000000000",
+            Some(&body.to_string()),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
@@ -310,42 +412,206 @@ async fn put_updates_by_uuid_and_keeps_identity() {
 async fn bad_input_is_a_clear_400_and_writes_nothing() {
     let t = app().await;
     let cases: Vec<(&str, &str, String, &str)> = vec![
-        ("POST", "/v1/alarms", "{not json".into(), "Invalid JSON body"),
+        (
+            "POST",
+            "/v1/alarms",
+            "{not json".into(),
+            "Invalid JSON body",
+        ),
         ("POST", "/v1/alarms", "".into(), "empty"),
-        ("POST", "/v1/alarms", json!({"alarm_id": "100.101"}).to_string(), "alarm_state"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["colour"] = json!("red"); a.to_string() }, "unknown field"),
-        ("POST", "/v1/alarms", alarm("100.101", "host=a", "huge").to_string(), "severity"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["alarm_state"] = json!("raise"); a.to_string() }, "alarm_state"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["alarm_type"] = json!("weird"); a.to_string() }, "alarm_type"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["probable_cause"] = json!("gremlins"); a.to_string() }, "probable_cause"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["timestamp"] = json!("not a date"); a.to_string() }, "Invalid date"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["service_affecting"] = json!("perhaps"); a.to_string() }, "invalid boolean"),
-        ("POST", "/v1/alarms", { let mut a = alarm("100.101", "host=a", "major"); a["reason_text"] = json!("x".repeat(5000)); a.to_string() }, "longer than"),
-        ("POST", "/v1/alarms", json!([1, 2]).to_string(), "Invalid JSON body"),
-        ("GET", "/v1/alarms?limit=-1", String::new(), "Limit must be positive"),
-        ("GET", "/v1/alarms?limit=ten", String::new(), "Invalid limit"),
-        ("GET", "/v1/alarms?sort_dir=up", String::new(), "sort direction"),
-        ("GET", "/v1/alarms?sort_key=colour", String::new(), "Invalid sort key"),
-        ("GET", "/v1/alarms?q.field=colour&q.op=eq&q.value=red", String::new(), "Unknown filter field"),
-        ("GET", "/v1/alarms?q.field=severity&q.op=ne&q.value=major", String::new(), "only eq"),
-        ("GET", "/v1/alarms?q.field=severity&q.value=major&q.value=minor", String::new(), "same number"),
-        ("GET", "/v1/alarms?include_suppress=perhaps", String::new(), "include_suppress"),
-        ("GET", "/v1/alarms?bogus=1", String::new(), "Unknown query parameter"),
-        ("GET", "/v1/alarms?marker=nope", String::new(), "Invalid marker"),
-        ("GET", "/v1/alarms?marker=00000000-0000-0000-0000-000000000000", String::new(), "Invalid marker"),
-        ("GET", "/v1/event_log?q.field=start&q.op=eq&q.value=yesterday", String::new(), "Invalid date 'yesterday' specified"),
-        ("GET", "/v1/event_log?q.field=start&q.field=end&q.op=eq&q.op=eq&q.value=2026-02-01&q.value=2026-01-01", String::new(), "start must not be after end"),
+        (
+            "POST",
+            "/v1/alarms",
+            json!({"alarm_id": "100.101"}).to_string(),
+            "alarm_state",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["colour"] = json!("red");
+                a.to_string()
+            },
+            "unknown field",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            alarm("100.101", "host=a", "huge").to_string(),
+            "severity",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["alarm_state"] = json!("raise");
+                a.to_string()
+            },
+            "alarm_state",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["alarm_type"] = json!("weird");
+                a.to_string()
+            },
+            "alarm_type",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["probable_cause"] = json!("gremlins");
+                a.to_string()
+            },
+            "probable_cause",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["timestamp"] = json!("not a date");
+                a.to_string()
+            },
+            "Invalid date",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["service_affecting"] = json!("perhaps");
+                a.to_string()
+            },
+            "invalid boolean",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            {
+                let mut a = alarm("100.101", "host=a", "major");
+                a["reason_text"] = json!("x".repeat(5000));
+                a.to_string()
+            },
+            "longer than",
+        ),
+        (
+            "POST",
+            "/v1/alarms",
+            json!([1, 2]).to_string(),
+            "Invalid JSON body",
+        ),
+        (
+            "GET",
+            "/v1/alarms?limit=-1",
+            String::new(),
+            "Limit must be positive",
+        ),
+        (
+            "GET",
+            "/v1/alarms?limit=ten",
+            String::new(),
+            "Invalid limit",
+        ),
+        (
+            "GET",
+            "/v1/alarms?sort_dir=up",
+            String::new(),
+            "sort direction",
+        ),
+        (
+            "GET",
+            "/v1/alarms?sort_key=colour",
+            String::new(),
+            "Invalid sort key",
+        ),
+        (
+            "GET",
+            "/v1/alarms?q.field=colour&q.op=eq&q.value=red",
+            String::new(),
+            "Unknown filter field",
+        ),
+        (
+            "GET",
+            "/v1/alarms?q.field=severity&q.op=ne&q.value=major",
+            String::new(),
+            "only eq",
+        ),
+        (
+            "GET",
+            "/v1/alarms?q.field=severity&q.value=major&q.value=minor",
+            String::new(),
+            "same number",
+        ),
+        (
+            "GET",
+            "/v1/alarms?include_suppress=perhaps",
+            String::new(),
+            "include_suppress",
+        ),
+        (
+            "GET",
+            "/v1/alarms?bogus=1",
+            String::new(),
+            "Unknown query parameter",
+        ),
+        (
+            "GET",
+            "/v1/alarms?marker=nope",
+            String::new(),
+            "Invalid marker",
+        ),
+        (
+            "GET",
+            "/v1/alarms?marker=00000000-0000-0000-0000-000000000000",
+            String::new(),
+            "Invalid marker",
+        ),
+        (
+            "GET",
+            "/v1/event_log?q.field=start&q.op=eq&q.value=yesterday",
+            String::new(),
+            "Invalid date 'yesterday' specified",
+        ),
+        (
+            "GET",
+            "/v1/event_log?q.field=start&q.field=end&q.op=eq&q.op=eq&q.value=2026-02-01&q.value=2026-01-01",
+            String::new(),
+            "start must not be after end",
+        ),
     ];
     for (method, uri, body, expect) in cases {
-        let (s, v) = t.call(method, uri, (!body.is_empty()).then_some(body.as_str())).await;
+        let (s, v) = t
+            .call(method, uri, (!body.is_empty()).then_some(body.as_str()))
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{method} {uri} {body}: {v}");
-        assert!(fault(&v).contains(expect), "{method} {uri}: {:?} should contain {expect:?}", fault(&v));
+        assert!(
+            fault(&v).contains(expect),
+            "{method} {uri}: {:?} should contain {expect:?}",
+            fault(&v)
+        );
     }
     let big = format!("{{\"reason_text\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
     let (s, v) = t.call("POST", "/v1/alarms", Some(&big)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    assert!(t.get("/v1/alarms").await["alarms"].as_array().unwrap().is_empty());
-    assert!(t.get("/v1/event_log").await["event_log"].as_array().unwrap().is_empty());
+    assert!(
+        t.get("/v1/alarms").await["alarms"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        t.get("/v1/event_log").await["event_log"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let (s, v) = t.call("GET", "/v1/nowhere", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -358,8 +624,18 @@ async fn bad_input_is_a_clear_400_and_writes_nothing() {
 async fn event_log_time_window_and_entity_filter() {
     let t = app().await;
     for i in 0..5 {
-        t.raise("100.101", "host=x", if i % 2 == 0 { "major" } else { "minor" }).await;
-        t.raise("100.101", "host=y", if i % 2 == 0 { "major" } else { "minor" }).await;
+        t.raise(
+            "100.101",
+            "host=x",
+            if i % 2 == 0 { "major" } else { "minor" },
+        )
+        .await;
+        t.raise(
+            "100.101",
+            "host=y",
+            if i % 2 == 0 { "major" } else { "minor" },
+        )
+        .await;
         t.clock.advance_secs(3600);
     }
     let v = t
@@ -373,7 +649,14 @@ async fn event_log_time_window_and_entity_filter() {
 
 #[tokio::test]
 async fn limits_default_and_cap() {
-    let t = app_with(Arc::new(OpenAccess), Paging { default_limit: 2, max_limit: 3 }).await;
+    let t = app_with(
+        Arc::new(OpenAccess),
+        Paging {
+            default_limit: 2,
+            max_limit: 3,
+        },
+    )
+    .await;
     for i in 0..5 {
         t.raise("100.101", &format!("host=h{i}"), "major").await;
     }
@@ -381,7 +664,11 @@ async fn limits_default_and_cap() {
     assert_eq!(p["alarms"].as_array().unwrap().len(), 2);
     assert!(p["next"].as_str().unwrap().contains("limit=2"));
     let p = t.get("/v1/alarms?limit=100").await;
-    assert_eq!(p["alarms"].as_array().unwrap().len(), 3, "capped at max_limit, with a next link");
+    assert_eq!(
+        p["alarms"].as_array().unwrap().len(),
+        3,
+        "capped at max_limit, with a next link"
+    );
     assert!(p.get("next").is_some());
     let p = t.get("/v1/alarms?limit=0").await;
     assert_eq!(p["alarms"].as_array().unwrap().len(), 2);
@@ -429,14 +716,30 @@ async fn every_route_passes_the_guard() {
     };
     assert_eq!(call("GET", "/v1/alarms", None).await, StatusCode::OK);
     assert_eq!(call("GET", "/v1/event_log", None).await, StatusCode::OK);
-    assert_eq!(call("GET", "/v1/event_suppression", None).await, StatusCode::OK);
-    assert_eq!(call("POST", "/v1/alarms", Some("{}")).await, StatusCode::FORBIDDEN);
     assert_eq!(
-        call("DELETE", "/v1/alarms/00000000-0000-0000-0000-000000000000", None).await,
+        call("GET", "/v1/event_suppression", None).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call("POST", "/v1/alarms", Some("{}")).await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        call("PATCH", "/v1/event_suppression/00000000-0000-0000-0000-000000000000", Some("[]")).await,
+        call(
+            "DELETE",
+            "/v1/alarms/00000000-0000-0000-0000-000000000000",
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            "PATCH",
+            "/v1/event_suppression/00000000-0000-0000-0000-000000000000",
+            Some("[]")
+        )
+        .await,
         StatusCode::FORBIDDEN
     );
 }
@@ -446,8 +749,16 @@ async fn openapi_names_every_route() {
     let doc: Value = serde_json::from_str(starling_fm_api_openapi()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for p in [
-        "/", "/v1", "/v1/alarms", "/v1/alarms/detail", "/v1/alarms/summary", "/v1/alarms/{uuid}",
-        "/v1/event_log", "/v1/event_log/detail", "/v1/event_log/{uuid}", "/v1/event_suppression",
+        "/",
+        "/v1",
+        "/v1/alarms",
+        "/v1/alarms/detail",
+        "/v1/alarms/summary",
+        "/v1/alarms/{uuid}",
+        "/v1/event_log",
+        "/v1/event_log/detail",
+        "/v1/event_log/{uuid}",
+        "/v1/event_suppression",
         "/v1/event_suppression/{uuid}",
     ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");

@@ -1,6 +1,8 @@
 //! Storage conformance suite: the same fault-management stories on SQLite,
 //! PostgreSQL and MariaDB. One test binary (link once).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 use harness::each_backend;
@@ -10,7 +12,8 @@ use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, SuppressionQuery,
 };
 use starling_fm::{
-    AlarmView, Error, EventState, EventView, Fault, FaultInput, Summary, SuppressionStatus, catalogue,
+    AlarmView, Error, EventState, EventView, Fault, FaultInput, Summary, SuppressionStatus,
+    catalogue,
 };
 use starling_store::fm::FmRepo;
 use starling_store::{Db, StoreError};
@@ -62,7 +65,9 @@ fn query() -> AlarmQuery {
 }
 
 async fn alarms(db: &Db, q: AlarmQuery) -> Vec<AlarmView> {
-    db.read(move |c| FmRepo::new(c).list_alarms(&q)).await.unwrap()
+    db.read(move |c| FmRepo::new(c).list_alarms(&q))
+        .await
+        .unwrap()
 }
 
 fn events_q() -> EventQuery {
@@ -79,11 +84,15 @@ fn events_q() -> EventQuery {
 }
 
 async fn events(db: &Db, q: EventQuery) -> Vec<EventView> {
-    db.read(move |c| FmRepo::new(c).list_events(&q)).await.unwrap()
+    db.read(move |c| FmRepo::new(c).list_events(&q))
+        .await
+        .unwrap()
 }
 
 async fn summary(db: &Db, include: bool) -> Summary {
-    db.read(move |c| FmRepo::new(c).summary(include)).await.unwrap()
+    db.read(move |c| FmRepo::new(c).summary(include))
+        .await
+        .unwrap()
 }
 
 async fn eids(db: &Db) -> Vec<String> {
@@ -118,7 +127,12 @@ async fn set_is_an_upsert_with_a_stable_uuid_and_no_op_resets() {
         assert!(!again.changed);
         assert_eq!(events(&db, events_q()).await.len(), 1);
         // A change: updated in place, same uuid, one more history record.
-        let changed = set_at(&db, fault("100.101", "host=controller-0", "critical"), ts(20)).await;
+        let changed = set_at(
+            &db,
+            fault("100.101", "host=controller-0", "critical"),
+            ts(20),
+        )
+        .await;
         assert_eq!(changed.uuid, first.uuid);
         assert!(changed.changed && !changed.created);
         let list = alarms(&db, query()).await;
@@ -129,12 +143,18 @@ async fn set_is_an_upsert_with_a_stable_uuid_and_no_op_resets() {
         let ev = events(&db, events_q()).await;
         assert_eq!(ev.len(), 2);
         assert_eq!(ev[0].event.severity.as_str(), "critical");
-        assert_ne!(ev[0].event.uuid, first.uuid, "history records have their own uuid");
+        assert_ne!(
+            ev[0].event.uuid, first.uuid,
+            "history records have their own uuid"
+        );
         // keep_existing_alarm leaves it untouched.
         let mut keep = fault("100.101", "host=controller-0", "minor");
         keep.keep_existing_alarm = true;
         assert!(!set(&db, keep).await.changed);
-        assert_eq!(alarms(&db, query()).await[0].alarm.severity.as_str(), "critical");
+        assert_eq!(
+            alarms(&db, query()).await[0].alarm.severity.as_str(),
+            "critical"
+        );
     })
     .await;
 }
@@ -172,14 +192,24 @@ async fn clears_respect_the_entity_boundary() {
         set(&db, fault("100.101", "host=controller-0", "major")).await;
         let cleared = db
             .write(|c| {
-                ops::clear_alarm(&mut FmRepo::new(c), "100.106", "host=controller-0", ts(5), limits())
+                ops::clear_alarm(
+                    &mut FmRepo::new(c),
+                    "100.106",
+                    "host=controller-0",
+                    ts(5),
+                    limits(),
+                )
             })
             .await
             .unwrap();
         assert_eq!(cleared.len(), 2);
         assert_eq!(
             eids(&db).await,
-            vec!["host=controller-0", "host=controller-01", "host=controller-01.port=eth0"]
+            vec![
+                "host=controller-0",
+                "host=controller-01",
+                "host=controller-01.port=eth0"
+            ]
         );
         let clears: Vec<_> = events(&db, events_q())
             .await
@@ -249,7 +279,12 @@ async fn inhibition_masks_descendants_and_counts_inhibitors() {
             .unwrap();
         assert_eq!(
             eids(&db).await,
-            vec!["host=h.port=p", "host=h.port=q", "host=h.process=x", "host=h2.port=p"]
+            vec![
+                "host=h.port=p",
+                "host=h.port=q",
+                "host=h.process=x",
+                "host=h2.port=p"
+            ]
         );
         // A re-set of a masked alarm keeps it masked.
         set(&db, failed).await;
@@ -298,7 +333,12 @@ async fn suppression_hides_from_lists_counts_and_events_but_keeps_storing() {
             .unwrap();
         let uuid = row[0].uuid.clone();
         db.write(move |c| {
-            ops::set_suppression(&mut FmRepo::new(c), &uuid, SuppressionStatus::Suppressed, ts(2))
+            ops::set_suppression(
+                &mut FmRepo::new(c),
+                &uuid,
+                SuppressionStatus::Suppressed,
+                ts(2),
+            )
         })
         .await
         .unwrap();
@@ -312,9 +352,15 @@ async fn suppression_hides_from_lists_counts_and_events_but_keeps_storing() {
         q.include_suppressed = true;
         let all = alarms(&db, q).await;
         assert_eq!(all.len(), 4);
-        assert!(all.iter().any(|a| a.suppression_status == SuppressionStatus::Suppressed));
+        assert!(
+            all.iter()
+                .any(|a| a.suppression_status == SuppressionStatus::Suppressed)
+        );
         let unknown = all.iter().find(|a| a.alarm.alarm_id == "999.999").unwrap();
-        assert!(unknown.mgmt_affecting(), "unknown ids default to mgmt threshold warning");
+        assert!(
+            unknown.mgmt_affecting(),
+            "unknown ids default to mgmt threshold warning"
+        );
         let s = summary(&db, false).await;
         assert_eq!((s.critical, s.major, s.minor), (1, 0, 1));
         assert_eq!(s.status(), "critical");
@@ -324,7 +370,10 @@ async fn suppression_hides_from_lists_counts_and_events_but_keeps_storing() {
         eq.include_suppressed = false;
         let ev = events(&db, eq).await;
         // set records of 100.101 hidden; the 100.101 log stays.
-        assert!(ev.iter().all(|e| e.event.event_log_id != "100.101" || e.event.state == EventState::Log));
+        assert!(
+            ev.iter()
+                .all(|e| e.event.event_log_id != "100.101" || e.event.state == EventState::Log)
+        );
         assert!(ev.iter().any(|e| e.event.state == EventState::Log));
         assert_eq!(events(&db, events_q()).await.len(), 5);
 
@@ -372,7 +421,9 @@ async fn catalogue_sync_adds_refreshes_retires_and_removes() {
 #[tokio::test]
 async fn event_log_retention_by_count_and_age() {
     each_backend(|db| async move {
-        let small = Limits { event_log_max_rows: 10 };
+        let small = Limits {
+            event_log_max_rows: 10,
+        };
         for i in 0..25 {
             let f = fault("100.101", &format!("host=h{i:02}"), "major");
             db.write(move |c| ops::set_alarm(&mut FmRepo::new(c), &f, ts(i), small))
@@ -397,10 +448,16 @@ async fn event_log_retention_by_count_and_age() {
 async fn paging_keeps_filters_and_orders_bytewise_everywhere() {
     each_backend(|db| async move {
         // Names whose order differs between bytewise and locale collations.
-        let names = ["host=a-b", "host=a.b", "host=aB", "host=a_b", "host=A", "host=a b", "host=a~"];
+        let names = [
+            "host=a-b", "host=a.b", "host=aB", "host=a_b", "host=A", "host=a b", "host=a~",
+        ];
         for (i, n) in names.iter().enumerate() {
             set(&db, fault("100.101", n, "major")).await;
-            set(&db, fault("100.103", n, if i % 2 == 0 { "minor" } else { "critical" })).await;
+            set(
+                &db,
+                fault("100.103", n, if i % 2 == 0 { "minor" } else { "critical" }),
+            )
+            .await;
         }
         let mut expected: Vec<&str> = names.to_vec();
         expected.sort();
@@ -416,7 +473,10 @@ async fn paging_keeps_filters_and_orders_bytewise_everywhere() {
             }
             q.marker = Some(page[2].alarm.uuid.clone());
         }
-        assert_eq!(seen, expected, "filters apply on every page, order is bytewise");
+        assert_eq!(
+            seen, expected,
+            "filters apply on every page, order is bytewise"
+        );
 
         // Default order: severity (critical, major, minor), then eid.
         let all = alarms(&db, query()).await;
@@ -444,7 +504,10 @@ async fn paging_keeps_filters_and_orders_bytewise_everywhere() {
 
         let mut q = query();
         q.marker = Some("00000000-0000-0000-0000-000000000000".into());
-        let err = db.read(move |c| FmRepo::new(c).list_alarms(&q)).await.unwrap_err();
+        let err = db
+            .read(move |c| FmRepo::new(c).list_alarms(&q))
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{err:?}");
     })
     .await;
@@ -455,7 +518,12 @@ async fn event_queries_filter_by_entity_time_and_state() {
     each_backend(|db| async move {
         for i in 0..10 {
             let eid = if i % 2 == 0 { "host=x" } else { "host=y" };
-            set_at(&db, fault("100.101", eid, if i % 3 == 0 { "major" } else { "minor" }), ts(i)).await;
+            set_at(
+                &db,
+                fault("100.101", eid, if i % 3 == 0 { "major" } else { "minor" }),
+                ts(i),
+            )
+            .await;
         }
         db.write(|c| ops::clear_alarm(&mut FmRepo::new(c), "100.101", "host=x", ts(20), limits()))
             .await
@@ -505,7 +573,11 @@ async fn concurrent_writers_all_commit() {
             let db = db.clone();
             tasks.push(tokio::spawn(async move {
                 // Same key for half of them: upserts racing on one row.
-                let eid = if i % 2 == 0 { format!("host=n{i}") } else { "host=shared".to_string() };
+                let eid = if i % 2 == 0 {
+                    format!("host=n{i}")
+                } else {
+                    "host=shared".to_string()
+                };
                 let sev = if i % 4 == 1 { "major" } else { "minor" };
                 set(&db, fault("100.101", &eid, sev)).await
             }));

@@ -1,0 +1,261 @@
+//! End-to-end: the real `fm` binary against a real FM API on 127.0.0.1.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use starling_common::SystemClock;
+use starling_fm::ops::Limits;
+use starling_fm_api::{FmState, Paging};
+use starling_http::OpenAccess;
+use starling_store::{Db, Tuning};
+
+struct Server {
+    url: String,
+    _rt: tokio::runtime::Runtime,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn server(paging: Paging) -> Server {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "starling_cli_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let url = rt.block_on(async {
+        let db = Db::open(
+            &format!("sqlite://{}/t.db", dir.display()),
+            Tuning::default(),
+        )
+        .await
+        .unwrap();
+        let st = FmState {
+            db,
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            paging,
+        };
+        let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
+        starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let app = starling_fm_api::router(st, Arc::new(OpenAccess));
+        tokio::spawn(starling_http::serve(l, app, std::future::pending()));
+        format!("http://{addr}")
+    });
+    Server { url, _rt: rt, dir }
+}
+
+impl Server {
+    fn raise(&self, aid: &str, eid: &str, sev: &str) -> String {
+        let url = format!("{}/v1/alarms", self.url);
+        let body = json!({"alarm_id": aid, "alarm_state": "set", "entity_instance_id": eid,
+            "severity": sev, "alarm_type": "equipment", "probable_cause": "unknown",
+            "reason_text": format!("{aid} on {eid}")});
+        let resp = reqwest::blocking::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(resp.status().is_success());
+        let v: Value = resp.json().unwrap();
+        v["uuid"].as_str().unwrap().to_string()
+    }
+
+    fn fm(&self, args: &[&str]) -> (i32, String, String) {
+        let o = Command::new(env!("CARGO_BIN_EXE_fm"))
+            .args(args)
+            .env("FM_URL", &self.url)
+            .env_remove("CLI_CONFIRMATIONS")
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
+    fn fm_ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.fm(args);
+        assert_eq!(code, 0, "fm {args:?}: {err}");
+        out
+    }
+
+    fn fm_json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        serde_json::from_str(&self.fm_ok(&a)).unwrap()
+    }
+}
+
+#[test]
+fn alarm_list_has_starlingx_columns_in_every_format() {
+    let s = server(Paging::default());
+    let u = s.raise("100.101", "host=controller-0", "major");
+    s.raise("100.114", "host=controller-0.ntp=1.2.3.4", "minor");
+    let table = s.fm_ok(&[
+        "alarm-list",
+        "--uuid",
+        "--mgmt_affecting",
+        "--degrade_affecting",
+    ]);
+    let header = table.lines().nth(1).unwrap();
+    for col in [
+        "UUID",
+        "Alarm ID",
+        "Reason Text",
+        "Entity ID",
+        "Severity",
+        "Management Affecting",
+        "Degrade Affecting",
+        "Time Stamp",
+    ] {
+        assert!(header.contains(col), "{col} missing in {header}");
+    }
+    assert!(table.contains(&u));
+    let j = s.fm_json(&["alarm-list", "-q", "alarm_id=100.114"]);
+    assert_eq!(j.as_array().unwrap().len(), 1);
+    assert_eq!(j[0]["Entity ID"], "host=controller-0.ntp=1.2.3.4");
+    let y = s.fm_ok(&["alarm-list", "--format", "yaml"]);
+    assert!(y.contains("Alarm ID:"), "{y}");
+    let show = s.fm_json(&["alarm-show", &u]);
+    assert_eq!(show["alarm_state"], "set");
+    assert_eq!(show["mgmt_affecting"], "True");
+    let sum = s.fm_json(&["alarm-summary"]);
+    assert_eq!(sum[0]["Major Alarms"], "1");
+    assert_eq!(sum[0]["Minor Alarms"], "1");
+}
+
+#[test]
+fn alarm_list_follows_pages_without_truncating() {
+    let s = server(Paging {
+        default_limit: 3,
+        max_limit: 3,
+    });
+    for i in 0..8 {
+        s.raise("100.101", &format!("host=h{i}"), "major");
+    }
+    assert_eq!(s.fm_json(&["alarm-list"]).as_array().unwrap().len(), 8);
+    assert_eq!(
+        s.fm_json(&["event-list", "--nopaging"])
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(
+        s.fm_json(&["event-list", "-l", "2"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn suppress_unsuppress_and_errors() {
+    let s = server(Paging::default());
+    s.raise("100.101", "host=a", "major");
+    let out = s.fm_ok(&["event-suppress", "--alarm_id", "100.101"]);
+    assert!(out.contains("Alarm ID: 100.101 suppressed."), "{out}");
+    assert!(s.fm_json(&["alarm-list"]).as_array().unwrap().is_empty());
+    let all = s.fm_json(&["alarm-list", "--include_suppress"]);
+    assert_eq!(all[0]["Alarm ID"], "S(100.101)");
+    let listed = s.fm_json(&["event-suppress-list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(
+        s.fm_json(&["event-suppress-list", "--include-unsuppressed"])
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+
+    // Unknown ids: an error and nothing changed.
+    let (code, _, err) = s.fm(&["event-unsuppress", "--alarm_id", "100.101,999.999"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("999.999") && err.lines().count() == 1, "{err}");
+    assert_eq!(
+        s.fm_json(&["event-suppress-list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    s.fm_ok(&["event-unsuppress-all"]);
+    assert!(
+        s.fm_json(&["event-suppress-list"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.fm_json(&["alarm-list"]).as_array().unwrap().len(), 1);
+
+    let ev = s.fm_json(&["event-list", "--alarms", "--uuid"]);
+    let uuid = ev[0]["UUID"].as_str().unwrap().to_string();
+    assert_eq!(s.fm_json(&["event-show", &uuid])["state"], "set");
+}
+
+#[test]
+fn delete_and_bad_input_give_one_line_and_nonzero_exit() {
+    let s = server(Paging::default());
+    let u = s.raise("100.101", "host=a", "major");
+    assert!(s.fm_ok(&["alarm-delete", &u, "--yes"]).contains("deleted"));
+    let ev = s.fm_json(&["event-list"]);
+    assert_eq!(ev[0]["State"], "clear");
+
+    for (args, expect) in [
+        (vec!["alarm-show", &u], "Alarm not found"),
+        (vec!["alarm-delete", &u], "could not be deleted"),
+        (vec!["alarm-show", "xyz"], "not a uuid"),
+        (
+            vec!["event-list", "-q", "start=yesterday"],
+            "Invalid date 'yesterday' specified",
+        ),
+        (
+            vec!["alarm-list", "-q", "colour=red"],
+            "Unknown filter field",
+        ),
+        (vec!["alarm-list", "-q", "severity!=major"], "only eq"),
+    ] {
+        let (code, out, err) = s.fm(&args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+
+    let o = Command::new(env!("CARGO_BIN_EXE_fm"))
+        .args(["alarm-list"])
+        .env("FM_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot reach the FM API") && err.lines().count() == 1,
+        "{err}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_fm"))
+        .args(["alarm-list"])
+        .env_remove("FM_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("FM_URL"));
+}
