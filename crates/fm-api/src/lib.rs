@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use serde_json::Value;
 use starling_common::{Clock, Timestamp};
 use starling_fm::ops::{self, Limits};
 use starling_fm::repo::{
@@ -125,6 +126,8 @@ const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1/", None),
     (GET, "/v1/alarms", Some("fm_api:alarm:get")),
     (POST, "/v1/alarms", Some("fm_api:alarm:create")),
+    (DELETE, "/v1/alarms", Some("fm_api:alarm:delete")),
+    (POST, "/v1/alarms/batch", Some("fm_api:alarm:create")),
     (GET, "/v1/alarms/detail", Some("fm_api:alarm:get")),
     (GET, "/v1/alarms/summary", Some("fm_api:alarm:get")),
     (GET, "/v1/alarms/{uuid}", Some("fm_api:alarm:get")),
@@ -152,7 +155,11 @@ const ROUTES: &[(Method, &str, Option<&str>)] = &[
 
 fn resources() -> Router<FmState> {
     Router::new()
-        .route("/alarms", get(list_alarms).post(post_alarm))
+        .route(
+            "/alarms",
+            get(list_alarms).post(post_alarm).delete(clear_within),
+        )
+        .route("/alarms/batch", axum::routing::post(post_batch))
         .route("/alarms/detail", get(alarms_detail))
         .route("/alarms/summary", get(summary))
         .route(
@@ -357,7 +364,18 @@ const ALARM_PARAMS: &[&str] = &[
     "sort_dir",
     "include_suppress",
     "expand",
+    "within",
 ];
+
+fn within(q: &QueryPairs) -> Result<Option<String>, ApiError> {
+    match q.last("within") {
+        None => Ok(None),
+        Some(p) => {
+            starling_fm::validate_entity_instance_id(p).map_err(api_err)?;
+            Ok(Some(p.to_string()))
+        }
+    }
+}
 
 fn alarm_query(q: &QueryPairs, paging: Paging) -> Result<AlarmQuery, ApiError> {
     q.only(ALARM_PARAMS)?;
@@ -386,6 +404,7 @@ fn alarm_query(q: &QueryPairs, paging: Paging) -> Result<AlarmQuery, ApiError> {
     };
     Ok(AlarmQuery {
         filters,
+        within: within(q)?,
         include_suppressed: q.bool("include_suppress")?.unwrap_or(false),
         sort,
         marker: marker(q)?,
@@ -507,6 +526,82 @@ async fn post_alarm(
         StatusCode::OK,
         &serde_json::json!({ "uuid": applied.uuid() }),
     ))
+}
+
+/// Most entries one batch may carry.
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    alarms: Vec<AlarmBody>,
+}
+
+/// Starling extension: several set/clear/log reports applied atomically.
+async fn post_batch(
+    State(st): State<FmState>,
+    ApiJson(body): ApiJson<BatchBody>,
+) -> Result<Response, ApiError> {
+    if body.alarms.is_empty() {
+        return Err(ApiError::bad_request("The batch is empty"));
+    }
+    if body.alarms.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(format!(
+            "A batch holds at most {MAX_BATCH} entries, not {}",
+            body.alarms.len()
+        )));
+    }
+    let faults = body
+        .alarms
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            b.into_input()
+                .validate()
+                .map_err(|e| ApiError::bad_request(format!("entry {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let limits = st.limits;
+    let applied = st
+        .write(move |r, now| ops::apply_batch(r, &faults, now, limits))
+        .await?;
+    let results: Vec<Value> = applied.iter().map(applied_json).collect();
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "results": results }),
+    ))
+}
+
+fn applied_json(a: &ops::Applied) -> Value {
+    let result = match a {
+        ops::Applied::Set(o) if o.created => "created",
+        ops::Applied::Set(o) if o.changed => "updated",
+        ops::Applied::Set(_) => "unchanged",
+        ops::Applied::Cleared(u) if u.is_empty() => "not-found",
+        ops::Applied::Cleared(_) => "cleared",
+        ops::Applied::Logged(_) => "logged",
+    };
+    serde_json::json!({ "uuid": a.uuid(), "result": result })
+}
+
+/// Starling extension: hierarchical clear of everything at or under an entity
+/// (`DELETE /v1/alarms?entity_instance_id=host=controller-0`).
+async fn clear_within(
+    State(st): State<FmState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = QueryPairs::parse(raw.as_deref());
+    q.only(&["entity_instance_id"])?;
+    let Some(eid) = q.last("entity_instance_id").map(str::to_string) else {
+        return Err(ApiError::bad_request(
+            "entity_instance_id is required for a hierarchical clear",
+        ));
+    };
+    let limits = st.limits;
+    let n = st
+        .write(move |r, now| ops::clear_all(r, &eid, now, limits))
+        .await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "cleared": n })))
 }
 
 async fn put_alarm(

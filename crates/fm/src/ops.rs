@@ -98,6 +98,30 @@ pub fn apply(
     }
 }
 
+/// Applies several reports in one transaction: all of them or none. A clear
+/// that matches nothing is tolerated (reported as an empty clear), as StarlingX's
+/// list clear does; any other error aborts the whole batch.
+pub fn apply_batch(
+    repo: &mut dyn FaultRepo,
+    faults: &[Fault],
+    now: Timestamp,
+    limits: Limits,
+) -> Result<Vec<Applied>, Error> {
+    let mut out = Vec::with_capacity(faults.len());
+    for (i, f) in faults.iter().enumerate() {
+        match apply(repo, f, now, limits) {
+            Ok(a) => out.push(a),
+            Err(Error::NotFound(_)) if f.state == RequestState::Clear => {
+                out.push(Applied::Cleared(Vec::new()));
+            }
+            Err(Error::Invalid(m)) => return Err(Error::Invalid(format!("entry {i}: {m}"))),
+            Err(Error::Conflict(m)) => return Err(Error::Conflict(format!("entry {i}: {m}"))),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 fn history(repo: &mut dyn FaultRepo, mut ev: Event, limits: Limits) -> Result<(), Error> {
     ev.id = repo.next_id(Seq::Event)?;
     repo.insert_event(&ev)?;

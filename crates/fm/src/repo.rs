@@ -142,6 +142,8 @@ impl EventField {
 pub struct AlarmQuery {
     /// Exact-match filters, ANDed.
     pub filters: Vec<(AlarmField, String)>,
+    /// Only alarms at or under this entity (boundary-aware).
+    pub within: Option<String>,
     /// Include alarms whose id is suppressed.
     pub include_suppressed: bool,
     /// Sort keys; the store appends `id` as the final tie-breaker.

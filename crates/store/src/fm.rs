@@ -488,6 +488,14 @@ impl FaultRepo for FmRepo<'_> {
             sql.push_str(&format!(" AND {} = ?", alarm_col(*f)));
             params.push(v.as_str().into());
         }
+        if let Some(p) = &q.within {
+            sql.push_str(
+                " AND (a.entity_instance_id = ? OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?))",
+            );
+            params.push(p.as_str().into());
+            params.push(format!("{p}.").into());
+            params.push(format!("{p}/").into());
+        }
         let sort: Vec<(&str, Dir)> = q.sort.iter().map(|(f, d)| (alarm_col(*f), *d)).collect();
         let keys = with_id(&sort, "a.id");
         if let Some(m) = &q.marker {

@@ -770,3 +770,65 @@ async fn openapi_names_every_route() {
 fn starling_fm_api_openapi() -> &'static str {
     include_str!("../../openapi.json")
 }
+
+#[tokio::test]
+async fn starling_extensions_batch_hierarchical_clear_and_within() {
+    let t = app().await;
+    let batch = json!({"alarms": [
+        alarm("100.101", "host=c0", "major"),
+        alarm("100.106", "host=c0.port=eth0", "major"),
+        alarm("100.106", "host=c01.port=eth0", "major"),
+        {"alarm_id": "100.114", "alarm_state": "clear", "entity_instance_id": "host=c0"},
+    ]});
+    let (s, v) = t
+        .call("POST", "/v1/alarms/batch", Some(&batch.to_string()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let results: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, vec!["created", "created", "created", "not-found"]);
+
+    let within = t.get("/v1/alarms?within=host%3Dc0").await;
+    assert_eq!(within["alarms"].as_array().unwrap().len(), 2);
+
+    // A bad entry rejects the whole batch, naming it.
+    let bad = json!({"alarms": [alarm("100.101", "host=z", "major"), alarm("100.101", "host=z2", "loud")]});
+    let (s, v) = t
+        .call("POST", "/v1/alarms/batch", Some(&bad.to_string()))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(fault(&v).starts_with("entry 1"), "{}", fault(&v));
+    assert_eq!(
+        t.get("/v1/alarms").await["alarms"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let (s, _) = t
+        .call("POST", "/v1/alarms/batch", Some(r#"{"alarms": []}"#))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, v) = t
+        .call("DELETE", "/v1/alarms?entity_instance_id=host%3Dc0", None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["cleared"], 2);
+    let left = t.get("/v1/alarms").await;
+    assert_eq!(
+        left["alarms"][0]["entity_instance_id"],
+        "host=c01.port=eth0"
+    );
+    let ev = t.get("/v1/event_log?limit=1").await;
+    assert_eq!(
+        ev["event_log"][0]["reason_text"],
+        "System initiated hierarchical alarm clear"
+    );
+    let (s, _) = t.call("DELETE", "/v1/alarms", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

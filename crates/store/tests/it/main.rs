@@ -57,6 +57,7 @@ async fn set(db: &Db, f: Fault) -> SetOutcome {
 fn query() -> AlarmQuery {
     AlarmQuery {
         filters: vec![],
+        within: None,
         include_suppressed: false,
         sort: AlarmQuery::default_sort(),
         marker: None,
@@ -594,6 +595,59 @@ async fn concurrent_writers_all_commit() {
         let (b, _) = tokio::join!(bad, good);
         assert!(b.is_err());
         assert_eq!(eids(&db).await.len(), 102);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn within_filter_and_atomic_batches() {
+    each_backend(|db| async move {
+        for eid in ["host=c0", "host=c0.port=p", "host=c01", "host=c0x.port=p"] {
+            set(&db, fault("100.106", eid, "major")).await;
+        }
+        let mut q = query();
+        q.within = Some("host=c0".into());
+        let mut got: Vec<String> = alarms(&db, q)
+            .await
+            .into_iter()
+            .map(|a| a.alarm.entity_instance_id)
+            .collect();
+        got.sort();
+        assert_eq!(got, vec!["host=c0", "host=c0.port=p"]);
+
+        let clear = |eid: &str| {
+            let mut f = fault("100.106", eid, "major");
+            f.state = starling_fm::RequestState::Clear;
+            f
+        };
+        // A clear that matches nothing is tolerated inside a batch.
+        let batch = vec![
+            fault("100.101", "host=n1", "minor"),
+            clear("host=c01"),
+            clear("host=none"),
+        ];
+        let out = db
+            .write(move |c| ops::apply_batch(&mut FmRepo::new(c), &batch, ts(1), limits()))
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1].uuid().is_some(), true);
+        assert!(out[2].uuid().is_none());
+        // A conflict anywhere rolls the whole batch back.
+        let taken = alarms(&db, query()).await[0].alarm.uuid.clone();
+        let mut dup = fault("100.101", "host=n2", "minor");
+        dup.uuid = Some(taken);
+        let before = eids(&db).await;
+        let batch = vec![fault("100.101", "host=n3", "minor"), dup];
+        let err = db
+            .write(move |c| ops::apply_batch(&mut FmRepo::new(c), &batch, ts(2), limits()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Conflict(ref m) if m.starts_with("entry 1")),
+            "{err:?}"
+        );
+        assert_eq!(eids(&db).await, before, "nothing of the batch was kept");
     })
     .await;
 }
