@@ -631,7 +631,7 @@ async fn within_filter_and_atomic_batches() {
             .await
             .unwrap();
         assert_eq!(out.len(), 3);
-        assert_eq!(out[1].uuid().is_some(), true);
+        assert!(out[1].uuid().is_some());
         assert!(out[2].uuid().is_none());
         // A conflict anywhere rolls the whole batch back.
         let taken = alarms(&db, query()).await[0].alarm.uuid.clone();
