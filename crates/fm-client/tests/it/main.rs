@@ -1,0 +1,218 @@
+//! The client against a real FM API that goes down and comes back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_common::SystemClock;
+use starling_fm::ops::Limits;
+use starling_fm_api::{FmState, Paging};
+use starling_fm_client::{Config, Delivered, Fault, FmClient};
+use starling_http::OpenAccess;
+use starling_store::{Db, Tuning};
+use tokio::sync::oneshot;
+
+struct Fm {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Fm {
+    async fn start(addr: SocketAddr, db_url: &str) -> Fm {
+        let db = Db::open(db_url, Tuning::default()).await.unwrap();
+        let st = FmState {
+            db,
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+            paging: Paging::default(),
+        };
+        let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
+        starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = starling_fm_api::router(st, Arc::new(OpenAccess));
+        let task = tokio::spawn(async move {
+            starling_http::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Fm {
+            stop: Some(tx),
+            task,
+        }
+    }
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.unwrap();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("starling_client_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn fault(aid: &str, eid: &str, sev: &str) -> Fault {
+    Fault {
+        alarm_id: aid.into(),
+        entity_instance_id: eid.into(),
+        severity: sev.into(),
+        reason_text: format!("{aid} on {eid}"),
+        alarm_type: "equipment".into(),
+        probable_cause: "unknown".into(),
+        suppression: true,
+        ..Fault::default()
+    }
+}
+
+async fn drained(c: &FmClient) {
+    for _ in 0..200 {
+        if c.queued() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("spool did not drain: {} left", c.queued());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_clears_and_reads_while_fm_is_up() {
+    let dir = tmp("up");
+    let addr = free_addr();
+    let fm = Fm::start(addr, &format!("sqlite://{}/fm.db", dir.display())).await;
+    let c = FmClient::open(Config::new(format!("http://{addr}"), dir.join("spool"))).unwrap();
+
+    let Delivered::Done(u1) = c.set(&fault("100.101", "host=c0", "major")).await.unwrap() else {
+        panic!("not delivered")
+    };
+    assert_eq!(
+        c.set(&fault("100.101", "host=c0", "major")).await.unwrap(),
+        Delivered::Done(u1.clone())
+    );
+    let got = c.get("100.101", "host=c0").await.unwrap().unwrap();
+    assert_eq!(
+        (got.uuid.as_str(), got.severity.as_str()),
+        (u1.as_str(), "major")
+    );
+
+    let Delivered::Done(uuids) = c
+        .set_batch(&[
+            fault("100.106", "host=c0.port=a", "major"),
+            fault("100.106", "host=c01.port=a", "minor"),
+        ])
+        .await
+        .unwrap()
+    else {
+        panic!("batch not delivered")
+    };
+    assert_eq!(uuids.len(), 2);
+    assert_eq!(
+        c.get_all("host=c0").await.unwrap().len(),
+        2,
+        "boundary-aware subtree"
+    );
+    assert_eq!(c.get_by_id("100.106").await.unwrap().len(), 2);
+
+    assert_eq!(
+        c.clear("100.101", "host=c0").await.unwrap(),
+        Delivered::Done(true)
+    );
+    assert_eq!(
+        c.clear("100.101", "host=c0").await.unwrap(),
+        Delivered::Done(false)
+    );
+    assert_eq!(c.clear_all("host=c01").await.unwrap(), Delivered::Done(1));
+    c.clear_batch(&[("100.106", "host=c0.port=a"), ("999.999", "host=none")])
+        .await
+        .unwrap();
+    assert!(c.get_all("host=c0").await.unwrap().is_empty());
+
+    let bad = fault("100.101", "host=c0", "loud");
+    assert!(
+        matches!(c.set(&bad).await, Err(starling_fm_client::ClientError::Rejected(m)) if m.contains("severity"))
+    );
+    fm.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spools_while_fm_is_down_and_replays_in_order() {
+    let dir = tmp("down");
+    let addr = free_addr();
+    let db_url = format!("sqlite://{}/fm.db", dir.display());
+    let mut cfg = Config::new(format!("http://{addr}"), dir.join("spool"));
+    cfg.call_timeout = Duration::from_millis(300);
+    cfg.max_backoff = Duration::from_millis(200);
+    let c = FmClient::open(cfg.clone()).unwrap();
+
+    // FM is down: every mutation returns promptly, queued, in order.
+    let started = std::time::Instant::now();
+    assert_eq!(
+        c.set(&fault("100.101", "host=a", "major")).await.unwrap(),
+        Delivered::Queued
+    );
+    assert_eq!(
+        c.clear("100.101", "host=a").await.unwrap(),
+        Delivered::Queued
+    );
+    assert_eq!(
+        c.set(&fault("100.101", "host=b", "critical"))
+            .await
+            .unwrap(),
+        Delivered::Queued
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "callers are not held up"
+    );
+    assert!(
+        c.get("100.101", "host=b").await.is_err(),
+        "reads fail fast while down"
+    );
+    assert_eq!(c.queued(), 3);
+
+    // The client process restarts: the spool is on disk.
+    drop(c);
+    let c = FmClient::open(cfg).unwrap();
+    assert_eq!(c.queued(), 3);
+    assert_eq!(
+        c.set(&fault("200.001", "host=b", "warning")).await.unwrap(),
+        Delivered::Queued,
+        "order kept behind the spool"
+    );
+
+    let fm = Fm::start(addr, &db_url).await;
+    drained(&c).await;
+    let active: Vec<String> = c
+        .get_by_id("100.101")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.entity_instance_id)
+        .collect();
+    assert_eq!(
+        active,
+        vec!["host=b"],
+        "set a, clear a, set b replayed in order"
+    );
+    assert!(c.get("200.001", "host=b").await.unwrap().is_some());
+    // Back to direct delivery.
+    assert!(matches!(
+        c.set(&fault("100.101", "host=c", "minor")).await.unwrap(),
+        Delivered::Done(_)
+    ));
+    fm.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
