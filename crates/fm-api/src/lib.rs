@@ -920,8 +920,9 @@ async fn patch_suppression(
 ) -> Result<Response, ApiError> {
     let uuid = uuid_path(&uuid, "Event suppression")?;
     let status = suppression_patch(&patch)?;
+    let limits = st.limits;
     let row = st
-        .write(move |r, now| ops::set_suppression(r, &uuid, status, now))
+        .write(move |r, now| ops::set_suppression(r, &uuid, status, now, limits))
         .await?;
     Ok(json(
         StatusCode::OK,

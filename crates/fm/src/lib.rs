@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod hierarchy;
 pub mod model;
+pub mod notify;
 pub mod ops;
 pub mod repo;
 

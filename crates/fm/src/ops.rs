@@ -10,6 +10,7 @@ use crate::hierarchy::{ancestors_or_self, within};
 use crate::model::{
     Alarm, Event, EventState, Fault, RequestState, Severity, Suppression, SuppressionStatus,
 };
+use crate::notify::Notification;
 use crate::repo::{FaultRepo, Seq};
 
 /// Tunables of the rules.
@@ -17,13 +18,55 @@ use crate::repo::{FaultRepo, Seq};
 pub struct Limits {
     /// Event-log rows kept (retention by count). StarlingX's default is 4000.
     pub event_log_max_rows: i64,
+    /// Write notifications to the outbox (only when something delivers them).
+    pub notifications: bool,
+    /// Most undelivered notifications kept; the oldest go first.
+    pub outbox_max_rows: i64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             event_log_max_rows: 4000,
+            notifications: false,
+            outbox_max_rows: 100_000,
         }
+    }
+}
+
+fn notify(repo: &mut dyn FaultRepo, n: Notification, limits: Limits) -> Result<(), Error> {
+    if !limits.notifications {
+        return Ok(());
+    }
+    let id = repo.next_id(Seq::Outbox)?;
+    repo.enqueue(id, &n)?;
+    let cutoff = id - limits.outbox_max_rows.max(1);
+    if cutoff > 0 {
+        // Bounded: when nothing delivers for long, the oldest notifications go.
+        repo.drop_outbox_through(cutoff)?;
+    }
+    Ok(())
+}
+
+fn suppressed(repo: &mut dyn FaultRepo, alarm_id: &str) -> Result<bool, Error> {
+    Ok(repo
+        .suppression_by_alarm_id(alarm_id)?
+        .is_some_and(|s| s.status == SuppressionStatus::Suppressed))
+}
+
+fn set_notification(a: &Alarm) -> Notification {
+    Notification::Set {
+        uuid: a.uuid.clone(),
+        alarm_id: a.alarm_id.clone(),
+        entity_instance_id: a.entity_instance_id.clone(),
+        timestamp: a.timestamp.micros(),
+        severity: a.severity.rank(),
+        reason_text: a.reason_text.clone(),
+        alarm_type: a.alarm_type.clone(),
+        probable_cause: a.probable_cause.clone(),
+        proposed_repair_action: a.proposed_repair_action.clone(),
+        service_affecting: a.service_affecting,
+        suppression: a.suppression,
     }
 }
 
@@ -248,6 +291,9 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
+            if !suppressed(repo, &next.alarm_id)? {
+                notify(repo, set_notification(&next), limits)?;
+            }
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: false,
@@ -273,6 +319,9 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
+            if !suppressed(repo, &next.alarm_id)? {
+                notify(repo, set_notification(&next), limits)?;
+            }
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: true,
@@ -292,7 +341,19 @@ fn clear_one(
     if alarm.inhibit_alarms {
         refresh_masks_within(repo, &alarm.entity_instance_id)?;
     }
-    history(repo, event_of(&alarm, EventState::Clear, now, now), limits)
+    let ev = event_of(&alarm, EventState::Clear, now, now);
+    let n = Notification::Clear {
+        uuid: ev.uuid.clone(),
+        alarm_id: alarm.alarm_id.clone(),
+        entity_instance_id: alarm.entity_instance_id.clone(),
+        timestamp: now.micros(),
+        reason_text: alarm.reason_text.clone(),
+    };
+    history(repo, ev, limits)?;
+    if !suppressed(repo, &alarm.alarm_id)? {
+        notify(repo, n, limits)?;
+    }
+    Ok(())
 }
 
 /// Clears alarm `alarm_id` at `eid` and at every entity under it (boundary-aware).
@@ -367,7 +428,13 @@ pub fn clear_all(
         suppression: false,
         created_at: now,
     };
+    let n = Notification::HierarchicalClear {
+        uuid: ev.uuid.clone(),
+        entity_instance_id: eid.to_string(),
+        timestamp: now.micros(),
+    };
     history(repo, ev, limits)?;
+    notify(repo, n, limits)?;
     Ok(alarms.len())
 }
 
@@ -399,7 +466,19 @@ pub fn log_event(
         created_at: now,
     };
     let uuid = ev.uuid.clone();
+    let n = Notification::Message {
+        uuid: ev.uuid.clone(),
+        event_id: ev.event_log_id.clone(),
+        entity_instance_id: ev.entity_instance_id.clone(),
+        timestamp: ev.timestamp.micros(),
+        severity: ev.severity.rank(),
+        reason_text: ev.reason_text.clone(),
+        event_type: ev.event_log_type.clone(),
+        probable_cause: ev.probable_cause.clone(),
+        service_affecting: ev.service_affecting,
+    };
     history(repo, ev, limits)?;
+    notify(repo, n, limits)?;
     Ok(uuid)
 }
 
@@ -436,6 +515,7 @@ pub fn set_suppression(
     uuid: &str,
     status: SuppressionStatus,
     now: Timestamp,
+    limits: Limits,
 ) -> Result<Suppression, Error> {
     let mut row = repo
         .suppression_by_uuid(uuid)?
@@ -444,6 +524,7 @@ pub fn set_suppression(
         row.status = status;
         row.updated_at = Some(now);
         repo.update_suppression(&row)?;
+        notify(repo, Notification::WarmStart, limits)?;
     }
     Ok(row)
 }

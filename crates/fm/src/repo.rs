@@ -214,6 +214,8 @@ pub enum Seq {
     Event,
     /// Suppression-row ids.
     Suppression,
+    /// Outbox ids; dense, so the outbox cap is one indexed delete.
+    Outbox,
 }
 
 /// What fault management needs from storage, inside one transaction.
@@ -244,6 +246,15 @@ pub trait FaultRepo {
     fn delete_events_through(&mut self, id: i64) -> Result<u64, Error>;
     /// Deletes history records older than `ts`; returns how many.
     fn delete_events_before(&mut self, ts: Timestamp) -> Result<u64, Error>;
+
+    /// Appends a notification to the outbox with this id.
+    fn enqueue(&mut self, id: i64, n: &crate::notify::Notification) -> Result<(), Error>;
+    /// Deletes outbox entries with id ≤ `id` (the cap); returns how many.
+    fn drop_outbox_through(&mut self, id: i64) -> Result<u64, Error>;
+    /// The oldest `limit` outbox entries, in order.
+    fn outbox(&mut self, limit: u32) -> Result<Vec<(i64, crate::notify::Notification)>, Error>;
+    /// Removes delivered outbox entries.
+    fn outbox_done(&mut self, ids: &[i64]) -> Result<(), Error>;
 
     /// Every suppression row, including those set for deletion.
     fn suppressions(&mut self) -> Result<Vec<Suppression>, Error>;

@@ -179,6 +179,8 @@ async fn run(cli: Cli) -> Result<()> {
         clock: Arc::new(SystemClock),
         limits: Limits {
             event_log_max_rows: c.event_log_max_rows,
+            notifications: false,
+            ..Limits::default()
         },
         paging: Paging {
             default_limit: 2000.min(c.max_page),

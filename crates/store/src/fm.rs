@@ -1,6 +1,7 @@
 //! [`FaultRepo`] in SQL, for every backend.
 
 use starling_common::Timestamp;
+use starling_fm::notify::Notification;
 use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, Seq, SuppressionQuery,
 };
@@ -256,6 +257,7 @@ fn seq_name(seq: Seq) -> &'static str {
         Seq::Alarm => "fm_alarm",
         Seq::Event => "fm_event_log",
         Seq::Suppression => "fm_event_suppression",
+        Seq::Outbox => "fm_outbox",
     }
 }
 
@@ -406,6 +408,49 @@ impl FaultRepo for FmRepo<'_> {
             "DELETE FROM fm_event_log WHERE ts < ?",
             &[Value::Int(ts.micros())],
         )?)
+    }
+
+    fn enqueue(&mut self, id: i64, n: &Notification) -> Result<(), Error> {
+        self.c.exec(
+            "INSERT INTO fm_outbox (id, payload) VALUES (?, ?)",
+            &[Value::Int(id), n.encode().into()],
+        )?;
+        Ok(())
+    }
+
+    fn drop_outbox_through(&mut self, id: i64) -> Result<u64, Error> {
+        Ok(self
+            .c
+            .exec("DELETE FROM fm_outbox WHERE id <= ?", &[Value::Int(id)])?)
+    }
+
+    fn outbox(&mut self, limit: u32) -> Result<Vec<(i64, Notification)>, Error> {
+        let rows = self.c.query(
+            "SELECT id, payload FROM fm_outbox ORDER BY id LIMIT ?",
+            &[Value::Int(i64::from(limit))],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = r.int(0)?;
+            let text = r.text(1)?;
+            match Notification::decode(&text) {
+                Some(n) => out.push((id, n)),
+                None => return Err(decode("outbox payload", &text).into()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn outbox_done(&mut self, ids: &[i64]) -> Result<(), Error> {
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+            self.c.exec(
+                &format!("DELETE FROM fm_outbox WHERE id IN ({marks})"),
+                &params,
+            )?;
+        }
+        Ok(())
     }
 
     fn suppressions(&mut self) -> Result<Vec<Suppression>, Error> {

@@ -12,16 +12,17 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Never edit a released one: add a new one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "fault management",
-    statements: &[
-        "CREATE TABLE starling_sequence (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "fault management",
+        statements: &[
+            "CREATE TABLE starling_sequence (
             name {s64} PRIMARY KEY,
             value BIGINT NOT NULL
         ){opts}",
-        "INSERT INTO starling_sequence (name, value) VALUES ('fm_alarm', 0), ('fm_event_log', 0), ('fm_event_suppression', 0)",
-        "CREATE TABLE fm_event_suppression (
+            "INSERT INTO starling_sequence (name, value) VALUES ('fm_alarm', 0), ('fm_event_log', 0), ('fm_event_suppression', 0)",
+            "CREATE TABLE fm_event_suppression (
             id {pk},
             uuid {s36} NOT NULL UNIQUE,
             alarm_id {s15} NOT NULL UNIQUE,
@@ -33,7 +34,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             updated_at BIGINT
         ){opts}",
-        "CREATE TABLE fm_alarm (
+            "CREATE TABLE fm_alarm (
             id {pk},
             uuid {s36} NOT NULL UNIQUE,
             alarm_id {s15} NOT NULL,
@@ -53,9 +54,9 @@ const MIGRATIONS: &[Migration] = &[Migration {
             updated_at BIGINT,
             UNIQUE (alarm_id, entity_instance_id)
         ){opts}",
-        "CREATE INDEX fm_alarm_eid ON fm_alarm (entity_instance_id)",
-        "CREATE INDEX fm_alarm_order ON fm_alarm (severity, entity_instance_id, id)",
-        "CREATE TABLE fm_event_log (
+            "CREATE INDEX fm_alarm_eid ON fm_alarm (entity_instance_id)",
+            "CREATE INDEX fm_alarm_order ON fm_alarm (severity, entity_instance_id, id)",
+            "CREATE TABLE fm_event_log (
             id {pk},
             uuid {s36} NOT NULL UNIQUE,
             event_log_id {s15} NOT NULL,
@@ -72,11 +73,23 @@ const MIGRATIONS: &[Migration] = &[Migration {
             suppression {bool} NOT NULL,
             created_at BIGINT NOT NULL
         ){opts}",
-        "CREATE INDEX fm_event_log_ts ON fm_event_log (ts, id)",
-        "CREATE INDEX fm_event_log_eid_ts ON fm_event_log (entity_instance_id, ts, id)",
-        "CREATE INDEX fm_event_log_elid_ts ON fm_event_log (event_log_id, ts, id)",
-    ],
-}];
+            "CREATE INDEX fm_event_log_ts ON fm_event_log (ts, id)",
+            "CREATE INDEX fm_event_log_eid_ts ON fm_event_log (entity_instance_id, ts, id)",
+            "CREATE INDEX fm_event_log_elid_ts ON fm_event_log (event_log_id, ts, id)",
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "fault management notification outbox",
+        statements: &[
+            "INSERT INTO starling_sequence (name, value) VALUES ('fm_outbox', 0)",
+            "CREATE TABLE fm_outbox (
+            id {pk},
+            payload {text} NOT NULL
+        ){opts}",
+        ],
+    },
+];
 
 /// Expands dialect tokens in a DDL template.
 fn expand(d: Dialect, template: &str) -> String {
@@ -200,6 +213,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 1);
+        assert_eq!(latest_version(), 2);
     }
 }

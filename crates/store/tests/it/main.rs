@@ -339,6 +339,7 @@ async fn suppression_hides_from_lists_counts_and_events_but_keeps_storing() {
                 &uuid,
                 SuppressionStatus::Suppressed,
                 ts(2),
+                limits(),
             )
         })
         .await
@@ -424,6 +425,7 @@ async fn event_log_retention_by_count_and_age() {
     each_backend(|db| async move {
         let small = Limits {
             event_log_max_rows: 10,
+            ..Limits::default()
         };
         for i in 0..25 {
             let f = fault("100.101", &format!("host=h{i:02}"), "major");
@@ -648,6 +650,108 @@ async fn within_filter_and_atomic_batches() {
             "{err:?}"
         );
         assert_eq!(eids(&db).await, before, "nothing of the batch was kept");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn notifications_join_the_transaction_in_order() {
+    use starling_fm::notify::Notification;
+    each_backend(|db| async move {
+        let on = Limits {
+            notifications: true,
+            outbox_max_rows: 1000,
+            ..Limits::default()
+        };
+        let entries = catalogue::parse(catalogue::BUILTIN).unwrap();
+        db.write(move |c| ops::sync_catalogue(&mut FmRepo::new(c), &entries, ts(0)))
+            .await
+            .unwrap();
+        let run = |f: Fault| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| ops::apply(&mut FmRepo::new(c), &f, ts(1), on))
+                    .await
+                    .unwrap()
+            }
+        };
+        run(fault("100.101", "host=a", "major")).await;
+        run(fault("100.101", "host=a", "major")).await; // unchanged: no trap
+        run(fault("100.103", "host=a.memory=m", "critical")).await;
+        let mut clear = fault("100.101", "host=a", "major");
+        clear.state = starling_fm::RequestState::Clear;
+        run(clear).await;
+        // Suppress 100.103: its clear sends nothing, the warmStart does.
+        let row = db
+            .read(|c| FmRepo::new(c).suppression_by_alarm_id("100.103"))
+            .await
+            .unwrap()
+            .unwrap();
+        db.write(move |c| {
+            ops::set_suppression(
+                &mut FmRepo::new(c),
+                &row.uuid,
+                SuppressionStatus::Suppressed,
+                ts(2),
+                on,
+            )
+        })
+        .await
+        .unwrap();
+        db.write(move |c| ops::clear_all(&mut FmRepo::new(c), "host=a", ts(3), on))
+            .await
+            .unwrap();
+        // A failed transaction leaves no notification behind.
+        let _ = db
+            .write(move |c| -> Result<(), Error> {
+                ops::set_alarm(
+                    &mut FmRepo::new(c),
+                    &fault("100.101", "host=z", "minor"),
+                    ts(4),
+                    on,
+                )?;
+                Err(Error::invalid("abort"))
+            })
+            .await;
+
+        let out = db.read(|c| FmRepo::new(c).outbox(100)).await.unwrap();
+        let kinds: Vec<&str> = out
+            .iter()
+            .map(|(_, n)| match n {
+                Notification::Set { .. } => "set",
+                Notification::Clear { .. } => "clear",
+                Notification::HierarchicalClear { .. } => "hclear",
+                Notification::Message { .. } => "msg",
+                Notification::WarmStart => "warm",
+            })
+            .collect();
+        assert_eq!(kinds, vec!["set", "set", "clear", "warm", "hclear"]);
+        assert!(out.windows(2).all(|w| w[0].0 < w[1].0), "ids increase");
+        let ids: Vec<i64> = out.iter().take(2).map(|(i, _)| *i).collect();
+        db.write(move |c| FmRepo::new(c).outbox_done(&ids))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.read(|c| FmRepo::new(c).outbox(100)).await.unwrap().len(),
+            3
+        );
+
+        // Notifications off (nothing delivers): nothing is written.
+        let off = Limits::default();
+        db.write(move |c| {
+            ops::set_alarm(
+                &mut FmRepo::new(c),
+                &fault("100.101", "host=q", "minor"),
+                ts(5),
+                off,
+            )
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            db.read(|c| FmRepo::new(c).outbox(100)).await.unwrap().len(),
+            3
+        );
     })
     .await;
 }
