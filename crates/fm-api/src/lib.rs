@@ -59,6 +59,8 @@ pub struct FmState {
     pub limits: Limits,
     /// Paging limits.
     pub paging: Paging,
+    /// Signalled after every write, for the notification deliverer.
+    pub written: Arc<tokio::sync::Notify>,
 }
 
 fn api_err(e: Error) -> ApiError {
@@ -94,10 +96,13 @@ impl FmState {
     ) -> Result<R, ApiError> {
         let mut f = f;
         let clock = self.clock.clone();
-        self.db
+        let r = self
+            .db
             .write(move |c| f(&mut FmRepo::new(c), clock.now()))
             .await
-            .map_err(api_err)
+            .map_err(api_err)?;
+        self.written.notify_one();
+        Ok(r)
     }
 }
 

@@ -78,6 +78,20 @@ struct Common {
         global = true
     )]
     max_page: u32,
+    /// SNMPv2c trap receiver, IP:PORT[/COMMUNITY] (repeat or comma-separate for several).
+    #[arg(
+        long = "trap-dest",
+        env = "STARLING_TRAP_DEST",
+        value_delimiter = ',',
+        global = true
+    )]
+    trap_dest: Vec<String>,
+    /// System name: traps prefix entity ids with system=<name>.
+    #[arg(long, env = "STARLING_SYSTEM_NAME", global = true)]
+    system_name: Option<String>,
+    /// Region name: traps prefix entity ids with region=<name>.
+    #[arg(long, env = "STARLING_REGION_NAME", global = true)]
+    region_name: Option<String>,
     /// Log filter (tracing syntax, e.g. info or starling_store=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info", global = true)]
     log: String,
@@ -170,6 +184,12 @@ async fn run(cli: Cli) -> Result<()> {
     if c.event_log_max_rows < 1 {
         bail!("--event-log-max-rows must be at least 1");
     }
+    let destinations = c
+        .trap_dest
+        .iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| starling_fm_snmp::Destination::parse(d.trim()).map_err(|e| anyhow::anyhow!(e)))
+        .collect::<Result<Vec<_>>>()?;
 
     let db = Db::open(&url, Tuning::default())
         .await
@@ -179,13 +199,14 @@ async fn run(cli: Cli) -> Result<()> {
         clock: Arc::new(SystemClock),
         limits: Limits {
             event_log_max_rows: c.event_log_max_rows,
-            notifications: false,
+            notifications: !destinations.is_empty(),
             ..Limits::default()
         },
         paging: Paging {
             default_limit: 2000.min(c.max_page),
             max_limit: c.max_page.max(1),
         },
+        written: Default::default(),
     };
     let report = starling_fm_api::sync_catalogue(&state, entries)
         .await
@@ -217,6 +238,19 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         });
+    }
+
+    if !destinations.is_empty() {
+        tracing::info!(destinations = destinations.len(), "SNMP traps enabled");
+        let cfg = starling_fm_snmp::TrapConfig {
+            destinations,
+            system_name: c.system_name.clone(),
+            region_name: c.region_name.clone(),
+            warm_start_interval: Duration::from_secs(30),
+        };
+        let deliverer =
+            starling_fm_snmp::Deliverer::new(state.db.clone(), cfg, state.written.clone());
+        tokio::spawn(deliverer.run(std::future::pending()));
     }
 
     let addr = SocketAddr::new(c.bind, c.fm_port);

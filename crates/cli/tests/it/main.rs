@@ -49,6 +49,7 @@ fn server(paging: Paging) -> Server {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             paging,
+            written: Default::default(),
         };
         let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
         starling_fm_api::sync_catalogue(&st, entries).await.unwrap();

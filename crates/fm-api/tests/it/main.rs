@@ -53,6 +53,7 @@ async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
         clock: Arc::new(clock.clone()),
         limits: Limits::default(),
         paging,
+        written: Default::default(),
     };
     let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
     starling_fm_api::sync_catalogue(&state, entries)

@@ -27,6 +27,7 @@ impl Fm {
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             paging: Paging::default(),
+            written: Default::default(),
         };
         let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
         starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
