@@ -1,0 +1,586 @@
+//! `starling-bench`: drives Starling's FM API and Prometheus Alertmanager with the
+//! same load over loopback, in one run, and prints the figures as Markdown.
+//!
+//! Every server is started by the benchmark on 127.0.0.1 with a fresh data
+//! directory, one instance per phase. All traffic stays on loopback and every
+//! loop is bounded by a request count.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "starling-bench",
+    about = "FM load generator (Starling vs Alertmanager)"
+)]
+struct Args {
+    /// The starlingd binary (build it with --release).
+    #[arg(long, default_value = "target/release/starlingd")]
+    starlingd: PathBuf,
+    /// The Alertmanager binary; that half is skipped when it does not exist.
+    #[arg(long, default_value = "/usr/bin/prometheus-alertmanager")]
+    alertmanager: PathBuf,
+    /// Requests per rate measurement with 16 clients (a quarter of it with 1).
+    #[arg(long, default_value_t = 32_000)]
+    requests: usize,
+    /// Active alarms for the list measurement.
+    #[arg(long, default_value_t = 10_000)]
+    alarms: usize,
+    /// History rows for the event-log measurement.
+    #[arg(long, default_value_t = 1_000_000)]
+    history: usize,
+    /// Samples per latency measurement.
+    #[arg(long, default_value_t = 200)]
+    samples: usize,
+    /// Where the servers keep their data.
+    #[arg(long, default_value = "/tmp/starling-bench")]
+    work_dir: PathBuf,
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    cold_start: Duration,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn rss_mb(&self) -> f64 {
+        rss_kb(self.child.id()) as f64 / 1024.0
+    }
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time (user + system) of a process so far, in seconds.
+fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which may contain spaces).
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Starts a server and measures the time until `ready_path` answers 200.
+async fn start(mut cmd: Command, base: String, ready_path: &str) -> Result<Server> {
+    let http = reqwest::Client::new();
+    let t0 = Instant::now();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start server")?;
+    let mut server = Server {
+        child,
+        base: base.clone(),
+        cold_start: Duration::ZERO,
+    };
+    let deadline = t0 + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{base}{ready_path}")).send().await
+            && r.status().is_success()
+        {
+            server.cold_start = t0.elapsed();
+            return Ok(server);
+        }
+        if Instant::now() > deadline {
+            bail!("server at {base} did not become ready");
+        }
+        if let Ok(Some(st)) = server.child.try_wait() {
+            bail!("server exited early: {st}");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+async fn starling(a: &Args, dir: &Path) -> Result<Server> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let port = free_port()?;
+    let mut cmd = Command::new(&a.starlingd);
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .args(["--fm-port", &port.to_string(), "--log", "warn"])
+        .args([
+            "--event-log-max-rows",
+            &(a.history * 2).max(4000).to_string(),
+        ]);
+    start(cmd, format!("http://127.0.0.1:{port}"), "/health").await
+}
+
+async fn alertmanager(a: &Args, dir: &Path) -> Result<Server> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let conf = dir.join("am.yml");
+    std::fs::write(
+        &conf,
+        "route:\n  receiver: blackhole\n  group_by: ['...']\nreceivers:\n  - name: blackhole\n",
+    )?;
+    let port = free_port()?;
+    let mut cmd = Command::new(&a.alertmanager);
+    cmd.arg(format!("--config.file={}", conf.display()))
+        .arg(format!("--storage.path={}", dir.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=warn");
+    start(cmd, format!("http://127.0.0.1:{port}"), "/-/ready").await
+}
+
+/// Runs `total` requests from `workers` concurrent clients; returns requests/s.
+async fn rate<F>(workers: usize, total: usize, make: F) -> Result<f64>
+where
+    F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let make = make.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let r = make(&http, i).send().await?;
+                if !r.status().is_success() {
+                    bail!(
+                        "request {i} failed: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    );
+                }
+                r.bytes().await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(total as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// p50 and p99 of `n` sequential GETs, in milliseconds.
+async fn latency(url: &str, n: usize) -> Result<(f64, f64, usize)> {
+    let http = reqwest::Client::new();
+    let mut d = Vec::with_capacity(n);
+    let mut size = 0;
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let r = http.get(url).send().await?;
+        if !r.status().is_success() {
+            bail!("GET {url}: {}", r.status());
+        }
+        size = r.bytes().await?.len();
+        d.push(t0.elapsed());
+    }
+    d.sort();
+    let pct = |p: f64| d[((d.len() as f64 * p) as usize).min(d.len() - 1)].as_secs_f64() * 1000.0;
+    Ok((pct(0.50), pct(0.99), size))
+}
+
+/// Samples the peak RSS of `pid` until stopped.
+fn rss_sampler(pid: u32) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let h = std::thread::spawn(move || {
+        let mut peak = 0;
+        while !s.load(Ordering::Relaxed) {
+            peak = peak.max(rss_kb(pid));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    });
+    (stop, h)
+}
+
+fn alarm(i: usize, sev: &str) -> Value {
+    json!({
+        "alarm_id": "100.101", "alarm_state": "set",
+        "entity_instance_id": format!("system=bench.host=compute-{i}"),
+        "severity": sev, "alarm_type": "operational-violation",
+        "probable_cause": "threshold-crossed",
+        "reason_text": "Platform CPU threshold exceeded; threshold 90.00%, actual 96.42%",
+        "proposed_repair_action": "Monitor and if condition persists, contact next level of support.",
+        "service_affecting": false, "suppression": true,
+    })
+}
+
+fn clear(i: usize) -> Value {
+    json!({"alarm_id": "100.101", "alarm_state": "clear",
+           "entity_instance_id": format!("system=bench.host=compute-{i}")})
+}
+
+fn am_alert(i: usize, resolved: bool) -> Value {
+    let mut v = json!({
+        "labels": {"alertname": "100.101", "instance": format!("system=bench.host=compute-{i}"), "severity": "major"},
+        "annotations": {"summary": "Platform CPU threshold exceeded; threshold 90.00%, actual 96.42%",
+                         "repair": "Monitor and if condition persists, contact next level of support."},
+    });
+    if resolved {
+        v["endsAt"] = json!("2000-01-01T00:00:00Z");
+    }
+    v
+}
+
+#[derive(Default)]
+struct Row {
+    what: String,
+    starling: String,
+    alertmanager: String,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(args))
+}
+
+async fn run(a: Args) -> Result<()> {
+    if !a.starlingd.exists() {
+        bail!(
+            "{} not found: build it with cargo build --release -p starling-server",
+            a.starlingd.display()
+        );
+    }
+    let am = a.alertmanager.exists();
+    let mut rows: Vec<Row> = Vec::new();
+    let n16 = a.requests;
+    let n1 = (a.requests / 4).max(1);
+    let batch = 100;
+
+    // (a) rates and (d) cold start / RSS, on fresh instances.
+    eprintln!("rates: Starling");
+    let s = starling(&a, &a.work_dir.join("s-rates")).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let s_idle = s.rss_mb();
+    let s_cold = s.cold_start;
+    let base = s.base.clone();
+    let mut s_rates = Vec::new();
+    let mut s_cpu: Vec<(&str, f64)> = Vec::new();
+    let (stop, peak) = rss_sampler(s.child.id());
+    for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
+        let b = base.clone();
+        let off = if workers == 1 { 0 } else { n1 };
+        let cpu0 = cpu_secs(s.child.id());
+        let set = rate(workers, n, move |h, i| {
+            h.post(format!("{b}/v1/alarms"))
+                .json(&alarm(off + i, "major"))
+        })
+        .await?;
+        s_cpu.push((label, (cpu_secs(s.child.id()) - cpu0) * 1e6 / n as f64));
+        let b = base.clone();
+        let clr = rate(workers, n, move |h, i| {
+            h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
+        })
+        .await?;
+        s_rates.push((format!("set, 1 alarm/request, {label}"), set));
+        s_rates.push((format!("clear, 1 alarm/request, {label}"), clr));
+    }
+    for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
+        let reqs = (n / batch).max(1);
+        let b = base.clone();
+        let set = rate(workers, reqs, move |h, r| {
+            let entries: Vec<Value> = (0..batch)
+                .map(|k| alarm(1_000_000 + r * batch + k, "minor"))
+                .collect();
+            h.post(format!("{b}/v1/alarms/batch"))
+                .json(&json!({"alarms": entries}))
+        })
+        .await?
+            * batch as f64;
+        let b = base.clone();
+        let clr = rate(workers, reqs, move |h, r| {
+            let entries: Vec<Value> = (0..batch)
+                .map(|k| clear(1_000_000 + r * batch + k))
+                .collect();
+            h.post(format!("{b}/v1/alarms/batch"))
+                .json(&json!({"alarms": entries}))
+        })
+        .await?
+            * batch as f64;
+        s_rates.push((format!("set, {batch} alarms/request, {label}"), set));
+        s_rates.push((format!("clear, {batch} alarms/request, {label}"), clr));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let s_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+    drop(s);
+
+    for (label, us) in &s_cpu {
+        eprintln!("starlingd CPU per single-alarm set, {label}: {us:.0} µs");
+    }
+    let mut am_rates: Vec<f64> = Vec::new();
+    let (mut am_idle, mut am_peak, mut am_cold) = (0.0, 0.0, Duration::ZERO);
+    if am {
+        eprintln!("rates: Alertmanager");
+        let m = alertmanager(&a, &a.work_dir.join("am-rates")).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        am_idle = m.rss_mb();
+        am_cold = m.cold_start;
+        let base = m.base.clone();
+        let (stop, peak) = rss_sampler(m.child.id());
+        for (workers, n) in [(1, n1), (16, n16)] {
+            let off = if workers == 1 { 0 } else { n1 };
+            let b = base.clone();
+            am_rates.push(
+                rate(workers, n, move |h, i| {
+                    h.post(format!("{b}/api/v2/alerts"))
+                        .json(&json!([am_alert(off + i, false)]))
+                })
+                .await?,
+            );
+            let b = base.clone();
+            am_rates.push(
+                rate(workers, n, move |h, i| {
+                    h.post(format!("{b}/api/v2/alerts"))
+                        .json(&json!([am_alert(off + i, true)]))
+                })
+                .await?,
+            );
+        }
+        for workers in [1, 16] {
+            let n = if workers == 1 { n1 } else { n16 };
+            let reqs = (n / batch).max(1);
+            let b = base.clone();
+            am_rates.push(
+                rate(workers, reqs, move |h, r| {
+                    let v: Vec<Value> = (0..batch)
+                        .map(|k| am_alert(1_000_000 + r * batch + k, false))
+                        .collect();
+                    h.post(format!("{b}/api/v2/alerts")).json(&v)
+                })
+                .await?
+                    * batch as f64,
+            );
+            let b = base.clone();
+            am_rates.push(
+                rate(workers, reqs, move |h, r| {
+                    let v: Vec<Value> = (0..batch)
+                        .map(|k| am_alert(1_000_000 + r * batch + k, true))
+                        .collect();
+                    h.post(format!("{b}/api/v2/alerts")).json(&v)
+                })
+                .await?
+                    * batch as f64,
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        am_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+    }
+    for (i, (what, v)) in s_rates.iter().enumerate() {
+        rows.push(Row {
+            what: format!("{what} (per s)"),
+            starling: format!("{v:.0}"),
+            alertmanager: am_rates.get(i).map_or("-".into(), |x| format!("{x:.0}")),
+        });
+    }
+
+    // (b) lists with N active alarms.
+    eprintln!("lists: Starling");
+    let s = starling(&a, &a.work_dir.join("s-list")).await?;
+    let b = s.base.clone();
+    let seed = a.alarms.div_ceil(batch);
+    let total = a.alarms;
+    rate(4, seed, move |h, r| {
+        let v: Vec<Value> = (r * batch..((r + 1) * batch).min(total))
+            .map(|k| alarm(k, "major"))
+            .collect();
+        h.post(format!("{b}/v1/alarms/batch"))
+            .json(&json!({"alarms": v}))
+    })
+    .await?;
+    let (p50, p99, _) = latency(&format!("{}/v1/alarms", s.base), a.samples).await?;
+    let default_page = format!("p50 {p50:.1} ms, p99 {p99:.1} ms");
+    let (p50, p99, size) = latency(
+        &format!("{}/v1/alarms?limit={}", s.base, a.alarms),
+        a.samples / 4,
+    )
+    .await?;
+    let all_page = format!(
+        "p50 {p50:.1} ms, p99 {p99:.1} ms ({:.1} MB)",
+        size as f64 / 1e6
+    );
+    drop(s);
+    let mut am_all = "-".to_string();
+    if am {
+        eprintln!("lists: Alertmanager");
+        let m = alertmanager(&a, &a.work_dir.join("am-list")).await?;
+        let b = m.base.clone();
+        rate(4, seed, move |h, r| {
+            let v: Vec<Value> = (r * batch..((r + 1) * batch).min(total))
+                .map(|k| am_alert(k, false))
+                .collect();
+            h.post(format!("{b}/api/v2/alerts")).json(&v)
+        })
+        .await?;
+        let (p50, p99, size) = latency(&format!("{}/api/v2/alerts", m.base), a.samples / 4).await?;
+        am_all = format!(
+            "p50 {p50:.1} ms, p99 {p99:.1} ms ({:.1} MB)",
+            size as f64 / 1e6
+        );
+    }
+    rows.push(Row {
+        what: format!("GET alarms, {} active, default page (2000)", a.alarms),
+        starling: default_page,
+        alertmanager: "- (no paging)".into(),
+    });
+    rows.push(Row {
+        what: format!("GET alarms, {} active, all in one response", a.alarms),
+        starling: all_page,
+        alertmanager: am_all,
+    });
+
+    // (c) first event-log page over a large history.
+    eprintln!("history: seeding {} rows", a.history);
+    let s = starling(&a, &a.work_dir.join("s-history")).await?;
+    let b = s.base.clone();
+    let t_end: i64 = 1_790_000_000; // seconds; the history spans 30 days before it
+    let span = 30 * 86_400;
+    let hist = a.history;
+    let per = 1000;
+    let seeded = Instant::now();
+    rate(4, hist.div_ceil(per), move |h, r| {
+        let v: Vec<Value> = (r * per..((r + 1) * per).min(hist))
+            .map(|k| {
+                let t = t_end - span + (k as i64 * span / hist as i64);
+                json!({"alarm_id": "200.021", "alarm_state": "log",
+                       "entity_instance_id": format!("host=compute-{}", k % 100),
+                       "severity": "warning", "alarm_type": "other", "probable_cause": "unknown",
+                       "reason_text": "host maintenance command", "timestamp": iso(t)})
+            })
+            .collect();
+        h.post(format!("{b}/v1/alarms/batch"))
+            .json(&json!({"alarms": v}))
+    })
+    .await?;
+    let seed_rate = hist as f64 / seeded.elapsed().as_secs_f64();
+    let day = 86_400;
+    let q = format!(
+        "{}/v1/event_log?q.field=entity_instance_id&q.field=start&q.field=end&q.op=eq&q.op=eq&q.op=eq&q.value=host%3Dcompute-42&q.value={}&q.value={}&limit=20",
+        s.base,
+        iso(t_end - 2 * day),
+        iso(t_end - day)
+    );
+    let (p50, p99, size) = latency(&q, a.samples).await?;
+    if size < 100 {
+        bail!("the event-log query matched nothing: {q}");
+    }
+    rows.push(Row {
+        what: format!(
+            "first event-log page (limit=20, one entity, one day) over {} rows",
+            a.history
+        ),
+        starling: format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
+        alertmanager: "- (no history)".into(),
+    });
+    rows.push(Row {
+        what: "history seeding, 1000 logs/request, 4 clients (per s)".into(),
+        starling: format!("{seed_rate:.0}"),
+        alertmanager: "-".into(),
+    });
+    let s_hist_rss = s.rss_mb();
+    drop(s);
+
+    rows.push(Row {
+        what: "RSS idle".into(),
+        starling: format!("{s_idle:.1} MB"),
+        alertmanager: if am {
+            format!("{am_idle:.1} MB")
+        } else {
+            "-".into()
+        },
+    });
+    rows.push(Row {
+        what: "RSS peak under the rate load".into(),
+        starling: format!("{s_peak:.1} MB"),
+        alertmanager: if am {
+            format!("{am_peak:.1} MB")
+        } else {
+            "-".into()
+        },
+    });
+    rows.push(Row {
+        what: format!("RSS after the {}-row history load", a.history),
+        starling: format!("{s_hist_rss:.1} MB"),
+        alertmanager: "-".into(),
+    });
+    rows.push(Row {
+        what: "cold start to first answer".into(),
+        starling: format!("{:.1} ms", s_cold.as_secs_f64() * 1000.0),
+        alertmanager: if am {
+            format!("{:.1} ms", am_cold.as_secs_f64() * 1000.0)
+        } else {
+            "-".into()
+        },
+    });
+
+    println!("| measurement | Starling (SQLite, durable) | Alertmanager |");
+    println!("|---|---|---|");
+    for r in rows {
+        println!("| {} | {} | {} |", r.what, r.starling, r.alertmanager);
+    }
+    let _ = std::fs::remove_dir_all(&a.work_dir);
+    Ok(())
+}
+
+/// Seconds since the epoch as ISO-8601 (UTC).
+fn iso(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
