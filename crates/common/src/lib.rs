@@ -266,9 +266,10 @@ impl Clock for ManualClock {
     }
 }
 
-/// A new random (v4) UUID in its 36-character hyphenated form.
+/// A new UUID in its 36-character hyphenated form: version 7 (time-ordered, with
+/// random bits), so the uuid indexes grow at one end instead of at random pages.
 pub fn new_uuid() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
+    uuid::Uuid::now_v7().hyphenated().to_string()
 }
 
 /// True when `s` is a 36-character hyphenated UUID.
