@@ -331,6 +331,26 @@ fn sort_dir(q: &QueryPairs, default: Dir) -> Result<Dir, ApiError> {
     }
 }
 
+/// The comma-separated `sort_key` fields, all in direction `dir`; `None` when absent.
+fn sort_keys<F>(
+    q: &QueryPairs,
+    dir: Dir,
+    parse: fn(&str) -> Option<F>,
+) -> Result<Option<Vec<(F, Dir)>>, ApiError> {
+    match q.last("sort_key") {
+        None | Some("") => Ok(None),
+        Some(keys) => keys
+            .split(',')
+            .map(|k| {
+                parse(k.trim())
+                    .map(|f| (f, dir))
+                    .ok_or_else(|| ApiError::bad_request(format!("Invalid sort key '{k}'")))
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+    }
+}
+
 fn marker(q: &QueryPairs) -> Result<Option<String>, ApiError> {
     match q.last("marker") {
         None | Some("") => Ok(None),
@@ -396,17 +416,7 @@ fn alarm_query(q: &QueryPairs, paging: Paging) -> Result<AlarmQuery, ApiError> {
         }
     }
     let dir = sort_dir(q, Dir::Asc)?;
-    let sort = match q.last("sort_key") {
-        None | Some("") => AlarmQuery::default_sort(),
-        Some(keys) => keys
-            .split(',')
-            .map(|k| {
-                AlarmField::parse(k.trim())
-                    .map(|f| (f, dir))
-                    .ok_or_else(|| ApiError::bad_request(format!("Invalid sort key '{k}'")))
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let sort = sort_keys(q, dir, AlarmField::parse)?.unwrap_or_else(AlarmQuery::default_sort);
     Ok(AlarmQuery {
         filters,
         within: within(q)?,
@@ -694,17 +704,7 @@ fn event_query(q: &QueryPairs, paging: Paging, detail: bool) -> Result<EventQuer
         (EventField::Timestamp, Dir::Desc)
     };
     let dir = sort_dir(q, default_dir)?;
-    let sort = match q.last("sort_key") {
-        None | Some("") => vec![(default_key, dir)],
-        Some(keys) => keys
-            .split(',')
-            .map(|k| {
-                EventField::parse(k.trim())
-                    .map(|f| (f, dir))
-                    .ok_or_else(|| ApiError::bad_request(format!("Invalid sort key '{k}'")))
-            })
-            .collect::<Result<_, _>>()?,
-    };
+    let sort = sort_keys(q, dir, EventField::parse)?.unwrap_or_else(|| vec![(default_key, dir)]);
     Ok(EventQuery {
         filters,
         start,

@@ -39,6 +39,25 @@ struct Out {
     format: Format,
 }
 
+/// Options of event-suppress and event-unsuppress.
+#[derive(clap::Args, Debug)]
+struct StatusArgs {
+    /// Comma-separated alarm ids.
+    #[arg(long = "alarm_id", required = true)]
+    alarm_id: String,
+    /// Show the UUID column.
+    #[arg(long)]
+    uuid: bool,
+    /// Print everything at once.
+    #[arg(long)]
+    nopaging: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    out: Out,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// List active alarms.
@@ -128,40 +147,10 @@ enum Cmd {
     },
     /// Suppress alarm ids.
     #[command(name = "event-suppress")]
-    EventSuppress {
-        /// Comma-separated alarm ids.
-        #[arg(long = "alarm_id", required = true)]
-        alarm_id: String,
-        /// Show the UUID column.
-        #[arg(long)]
-        uuid: bool,
-        /// Print everything at once.
-        #[arg(long)]
-        nopaging: bool,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-        #[command(flatten)]
-        out: Out,
-    },
+    EventSuppress(StatusArgs),
     /// Unsuppress alarm ids.
     #[command(name = "event-unsuppress")]
-    EventUnsuppress {
-        /// Comma-separated alarm ids.
-        #[arg(long = "alarm_id", required = true)]
-        alarm_id: String,
-        /// Show the UUID column.
-        #[arg(long)]
-        uuid: bool,
-        /// Print everything at once.
-        #[arg(long)]
-        nopaging: bool,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-        #[command(flatten)]
-        out: Out,
-    },
+    EventUnsuppress(StatusArgs),
     /// Unsuppress every suppressed alarm id.
     #[command(name = "event-unsuppress-all")]
     EventUnsuppressAll {
@@ -435,28 +424,8 @@ fn run(cli: Cli) -> Result<()> {
             let fields: Vec<(&str, String)> = keys.iter().map(|k| (*k, text(&e, k))).collect();
             emit(Table::render_record(&fields, out.format)?);
         }
-        Cmd::EventSuppress {
-            alarm_id,
-            uuid,
-            nopaging,
-            yes,
-            out,
-        } => {
-            confirm("event-suppress", yes)?;
-            set_status(&c, &ids(&alarm_id)?, "suppressed")?;
-            list_suppression(&c, false, uuid, nopaging, out.format)?;
-        }
-        Cmd::EventUnsuppress {
-            alarm_id,
-            uuid,
-            nopaging,
-            yes,
-            out,
-        } => {
-            confirm("event-unsuppress", yes)?;
-            set_status(&c, &ids(&alarm_id)?, "unsuppressed")?;
-            list_suppression(&c, false, uuid, nopaging, out.format)?;
-        }
+        Cmd::EventSuppress(a) => change_status(&c, "event-suppress", &a, "suppressed")?,
+        Cmd::EventUnsuppress(a) => change_status(&c, "event-unsuppress", &a, "unsuppressed")?,
         Cmd::EventUnsuppressAll {
             uuid,
             nopaging,
@@ -480,6 +449,12 @@ fn run(cli: Cli) -> Result<()> {
         } => list_suppression(&c, include_unsuppressed, uuid, nopaging, out.format)?,
     }
     Ok(())
+}
+
+fn change_status(c: &Client, cmd: &str, a: &StatusArgs, status: &str) -> Result<()> {
+    confirm(cmd, a.yes)?;
+    set_status(c, &ids(&a.alarm_id)?, status)?;
+    list_suppression(c, false, a.uuid, a.nopaging, a.out.format)
 }
 
 /// `S(id)` for suppressed records, as StarlingX shows them.
