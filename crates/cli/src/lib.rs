@@ -398,13 +398,9 @@ pub fn page_out(text: &str, header_lines: usize, paging: bool) -> Result<()> {
             if a.trim() == "q" {
                 return Ok(());
             }
-            for h in &header {
-                writeln!(out, "{h}")?;
-            }
-        } else {
-            for h in &header {
-                writeln!(out, "{h}")?;
-            }
+        }
+        for h in &header {
+            writeln!(out, "{h}")?;
         }
         for l in chunk {
             writeln!(out, "{l}")?;

@@ -5,7 +5,6 @@
 pub mod dto;
 mod openapi;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -106,15 +105,6 @@ impl FmState {
     }
 }
 
-/// Route policies (StarlingX's names). `None`: anonymous.
-fn policies() -> HashMap<(Method, &'static str), Option<&'static str>> {
-    let mut m = HashMap::new();
-    for (method, path, policy) in ROUTES {
-        m.insert((method.clone(), *path), *policy);
-    }
-    m
-}
-
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
@@ -186,7 +176,7 @@ fn resources() -> Router<FmState> {
 pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let guard = GuardState {
         auth,
-        policies: Arc::new(policies()),
+        policies: starling_http::policy_table(ROUTES),
         service: "fm",
     };
     let inner = Router::new()

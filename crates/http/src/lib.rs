@@ -222,9 +222,18 @@ impl Authenticator for OpenAccess {
     }
 }
 
-/// Maps a route (method + matched path template) to its policy name; `None`
+/// Maps a route's path template, then its method, to its policy name; `None`
 /// means the route is anonymous (version documents, health).
-pub type PolicyTable = Arc<HashMap<(Method, &'static str), Option<&'static str>>>;
+pub type PolicyTable = Arc<HashMap<&'static str, Vec<(Method, Option<&'static str>)>>>;
+
+/// Builds a [`PolicyTable`] from a service's `(method, path template, policy)` list.
+pub fn policy_table(routes: &[(Method, &'static str, Option<&'static str>)]) -> PolicyTable {
+    let mut m: HashMap<&'static str, Vec<(Method, Option<&'static str>)>> = HashMap::new();
+    for (method, path, policy) in routes {
+        m.entry(path).or_default().push((method.clone(), *policy));
+    }
+    Arc::new(m)
+}
 
 /// State of the guard middleware.
 #[derive(Clone)]
@@ -244,15 +253,11 @@ pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Res
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
-    let policy = match &template {
+    let policy = match req.extensions().get::<MatchedPath>() {
         Some(t) => g
             .policies
-            .iter()
-            .find(|((m, p), _)| *m == method && p == t)
+            .get(t.as_str())
+            .and_then(|methods| methods.iter().find(|(m, _)| *m == method))
             .map(|(_, pol)| *pol),
         // Unmatched routes fall through to the 404/405 answer.
         None => Some(None),
