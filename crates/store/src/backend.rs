@@ -86,6 +86,15 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     StoreError::new(kind, e.to_string())
 }
 
+/// Stored text as a `String`; bytes that are not UTF-8 (written by something
+/// other than Starling) are replaced rather than failing the whole read.
+fn text_of(t: &[u8]) -> String {
+    match std::str::from_utf8(t) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(t).into_owned(),
+    }
+}
+
 impl Opener for SqliteOpener {
     fn open(&self) -> Result<Box<dyn Backend>, StoreError> {
         let c = rusqlite::Connection::open(&self.path).map_err(|e| {
@@ -101,6 +110,14 @@ impl Opener for SqliteOpener {
             pragmas.push_str(" PRAGMA query_only=ON;");
         }
         c.execute_batch(&pragmas).map_err(sqlite_err)?;
+        // Plans must not depend on bound values: otherwise SQLite re-prepares
+        // a cached statement whenever a range bound changes (its STAT4 build
+        // marks such parameters), which costs more than the query itself.
+        c.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(sqlite_err)?;
         c.set_prepared_statement_cache_capacity(128);
         Ok(Box::new(SqliteConn { c }))
     }
@@ -123,8 +140,8 @@ impl Conn for SqliteConn {
         Dialect::Sqlite
     }
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        if params.is_empty() && !sql.contains('?') {
-            // Transaction control and DDL: no statement cache.
+        if params.is_empty() && sql.contains(';') {
+            // Several statements (migrations): no statement cache.
             return self.c.execute_batch(sql).map(|_| 0).map_err(sqlite_err);
         }
         let mut st = self.c.prepare_cached(sql).map_err(sqlite_err)?;
@@ -147,9 +164,7 @@ impl Conn for SqliteConn {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(v) => Value::Int(v),
                     ValueRef::Real(f) => Value::Text(f.to_string()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Value::Text(String::from_utf8_lossy(t).into_owned())
-                    }
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(text_of(t)),
                 });
             }
             out.push(Row(vals));
@@ -458,7 +473,10 @@ impl Conn for MyConn {
                     mysql::Value::NULL => Value::Null,
                     mysql::Value::Int(i) => Value::Int(i),
                     mysql::Value::UInt(u) => Value::Int(i64::try_from(u).unwrap_or(i64::MAX)),
-                    mysql::Value::Bytes(b) => Value::Text(String::from_utf8_lossy(&b).into_owned()),
+                    mysql::Value::Bytes(b) => Value::Text(
+                        String::from_utf8(b)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    ),
                     other => Value::Text(format!("{other:?}")),
                 })
                 .collect();
