@@ -42,20 +42,23 @@ fn decode(what: &str, v: &str) -> StoreError {
     )
 }
 
-fn alarm_from(r: &Row) -> Result<Alarm, StoreError> {
-    let sev = r.text(6)?;
+fn alarm_from(r: &mut Row) -> Result<Alarm, StoreError> {
+    let severity = match r.opt_str(6)? {
+        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
+        None => return Err(decode("severity", "NULL")),
+    };
     Ok(Alarm {
         id: r.int(0)?,
-        uuid: r.text(1)?,
-        alarm_id: r.text(2)?,
-        entity_type_id: r.text(3)?,
-        entity_instance_id: r.text(4)?,
+        uuid: r.take_text(1)?,
+        alarm_id: r.take_text(2)?,
+        entity_type_id: r.take_text(3)?,
+        entity_instance_id: r.take_text(4)?,
         timestamp: Timestamp::from_micros(r.int(5)?),
-        severity: Severity::parse(&sev).ok_or_else(|| decode("severity", &sev))?,
-        reason_text: r.text(7)?,
-        alarm_type: r.text(8)?,
-        probable_cause: r.text(9)?,
-        proposed_repair_action: r.text(10)?,
+        severity,
+        reason_text: r.take_text(7)?,
+        alarm_type: r.take_text(8)?,
+        probable_cause: r.take_text(9)?,
+        proposed_repair_action: r.take_text(10)?,
         service_affecting: r.bool(11)?,
         suppression: r.bool(12)?,
         inhibit_alarms: r.bool(13)?,
@@ -66,56 +69,62 @@ fn alarm_from(r: &Row) -> Result<Alarm, StoreError> {
 }
 
 fn status_at(r: &Row, i: usize) -> Result<SuppressionStatus, StoreError> {
-    match r.opt_text(i)? {
+    match r.opt_str(i)? {
         None => Ok(SuppressionStatus::Unsuppressed),
-        Some(s) => SuppressionStatus::parse(&s).ok_or_else(|| decode("suppression_status", &s)),
+        Some(s) => SuppressionStatus::parse(s).ok_or_else(|| decode("suppression_status", s)),
     }
 }
 
 fn threshold_at(r: &Row, i: usize, default: Threshold) -> Result<Threshold, StoreError> {
-    match r.opt_text(i)? {
+    match r.opt_str(i)? {
         None => Ok(default),
-        Some(s) => Threshold::parse(&s).ok_or_else(|| decode("threshold", &s)),
+        Some(s) => Threshold::parse(s).ok_or_else(|| decode("threshold", s)),
     }
 }
 
-fn alarm_view_from(r: &Row) -> Result<AlarmView, StoreError> {
+fn alarm_view_from(mut r: Row) -> Result<AlarmView, StoreError> {
     Ok(AlarmView {
-        alarm: alarm_from(r)?,
-        suppression_status: status_at(r, N_ALARM)?,
-        mgmt_threshold: threshold_at(r, N_ALARM + 1, Threshold::AtLeast(Severity::Warning))?,
-        degrade_threshold: threshold_at(r, N_ALARM + 2, Threshold::None)?,
+        suppression_status: status_at(&r, N_ALARM)?,
+        mgmt_threshold: threshold_at(&r, N_ALARM + 1, Threshold::AtLeast(Severity::Warning))?,
+        degrade_threshold: threshold_at(&r, N_ALARM + 2, Threshold::None)?,
+        alarm: alarm_from(&mut r)?,
     })
 }
 
-fn event_from(r: &Row) -> Result<Event, StoreError> {
-    let state = r.text(3)?;
-    let sev = r.text(7)?;
+fn event_from(r: &mut Row) -> Result<Event, StoreError> {
+    let state = match r.opt_str(3)? {
+        Some(v) => EventState::parse(v).ok_or_else(|| decode("state", v))?,
+        None => return Err(decode("state", "NULL")),
+    };
+    let severity = match r.opt_str(7)? {
+        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
+        None => return Err(decode("severity", "NULL")),
+    };
     Ok(Event {
         id: r.int(0)?,
-        uuid: r.text(1)?,
-        event_log_id: r.text(2)?,
-        state: EventState::parse(&state).ok_or_else(|| decode("state", &state))?,
-        entity_type_id: r.text(4)?,
-        entity_instance_id: r.text(5)?,
+        uuid: r.take_text(1)?,
+        event_log_id: r.take_text(2)?,
+        state,
+        entity_type_id: r.take_text(4)?,
+        entity_instance_id: r.take_text(5)?,
         timestamp: Timestamp::from_micros(r.int(6)?),
-        severity: Severity::parse(&sev).ok_or_else(|| decode("severity", &sev))?,
-        reason_text: r.text(8)?,
-        event_log_type: r.text(9)?,
-        probable_cause: r.text(10)?,
-        proposed_repair_action: r.text(11)?,
+        severity,
+        reason_text: r.take_text(8)?,
+        event_log_type: r.take_text(9)?,
+        probable_cause: r.take_text(10)?,
+        proposed_repair_action: r.take_text(11)?,
         service_affecting: r.bool(12)?,
         suppression: r.bool(13)?,
         created_at: Timestamp::from_micros(r.int(14)?),
     })
 }
 
-fn event_view_from(r: &Row) -> Result<EventView, StoreError> {
-    let event = event_from(r)?;
+fn event_view_from(mut r: Row) -> Result<EventView, StoreError> {
+    let event = event_from(&mut r)?;
     let status = if event.state == EventState::Log {
         SuppressionStatus::Unsuppressed
     } else {
-        status_at(r, N_EVENT)?
+        status_at(&r, N_EVENT)?
     };
     Ok(EventView {
         event,
@@ -302,7 +311,10 @@ impl FaultRepo for FmRepo<'_> {
             ),
             &[alarm_id.into(), eid.into()],
         )?;
-        Ok(r.first().map(alarm_from).transpose()?)
+        Ok(r.into_iter()
+            .next()
+            .map(|mut r| alarm_from(&mut r))
+            .transpose()?)
     }
 
     fn alarm_by_uuid(&mut self, uuid: &str) -> Result<Option<Alarm>, Error> {
@@ -310,7 +322,10 @@ impl FaultRepo for FmRepo<'_> {
             &format!("SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.uuid = ?"),
             &[uuid.into()],
         )?;
-        Ok(r.first().map(alarm_from).transpose()?)
+        Ok(r.into_iter()
+            .next()
+            .map(|mut r| alarm_from(&mut r))
+            .transpose()?)
     }
 
     fn alarms_within(&mut self, eid: &str) -> Result<Vec<Alarm>, Error> {
@@ -326,7 +341,9 @@ impl FaultRepo for FmRepo<'_> {
                 format!("{eid}/").into(),
             ],
         )?;
-        Ok(r.iter().map(alarm_from).collect::<Result<_, _>>()?)
+        Ok(r.into_iter()
+            .map(|mut r| alarm_from(&mut r))
+            .collect::<Result<_, _>>()?)
     }
 
     fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<(String, String)>, Error> {
@@ -564,7 +581,9 @@ impl FaultRepo for FmRepo<'_> {
         sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
         limit_clause(&mut sql, &mut params, q.limit);
         let r = self.c.query(&sql, &params)?;
-        Ok(r.iter().map(alarm_view_from).collect::<Result<_, _>>()?)
+        Ok(r.into_iter()
+            .map(alarm_view_from)
+            .collect::<Result<_, _>>()?)
     }
 
     fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error> {
@@ -575,7 +594,7 @@ impl FaultRepo for FmRepo<'_> {
             ),
             &[uuid.into(), false.into()],
         )?;
-        Ok(r.first().map(alarm_view_from).transpose()?)
+        Ok(r.into_iter().next().map(alarm_view_from).transpose()?)
     }
 
     fn summary(&mut self, include_suppressed: bool) -> Result<Summary, Error> {
@@ -641,7 +660,9 @@ impl FaultRepo for FmRepo<'_> {
         sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
         limit_clause(&mut sql, &mut params, q.limit);
         let r = self.c.query(&sql, &params)?;
-        Ok(r.iter().map(event_view_from).collect::<Result<_, _>>()?)
+        Ok(r.into_iter()
+            .map(event_view_from)
+            .collect::<Result<_, _>>()?)
     }
 
     fn event_view(&mut self, uuid: &str) -> Result<Option<EventView>, Error> {
@@ -652,7 +673,7 @@ impl FaultRepo for FmRepo<'_> {
             ),
             &[uuid.into()],
         )?;
-        Ok(r.first().map(event_view_from).transpose()?)
+        Ok(r.into_iter().next().map(event_view_from).transpose()?)
     }
 
     fn list_suppressions(&mut self, q: &SuppressionQuery) -> Result<Vec<Suppression>, Error> {

@@ -128,6 +128,21 @@ impl Row {
             Value::Null => Err(StoreError::decode(format!("column {i}: unexpected NULL"))),
         }
     }
+    /// Column `i` as text, moved out of the row (the column is left empty).
+    pub fn take_text(&mut self, i: usize) -> Result<String, StoreError> {
+        match self.0.get_mut(i) {
+            Some(Value::Text(t)) => Ok(std::mem::take(t)),
+            _ => self.text(i),
+        }
+    }
+    /// Column `i` as borrowed text, `None` for NULL (other types are an error).
+    pub fn opt_str(&self, i: usize) -> Result<Option<&str>, StoreError> {
+        match self.get(i)? {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t)),
+            _ => Err(StoreError::decode(format!("column {i}: not text"))),
+        }
+    }
     /// Column `i` as optional text.
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
         match self.get(i)? {
