@@ -42,6 +42,10 @@ struct Args {
     /// Where the servers keep their data.
     #[arg(long, default_value = "/tmp/starling-bench")]
     work_dir: PathBuf,
+    /// Which phases to run (comma-separated): rates, lists, history, and
+    /// floor (read-only request rates, run inside the rates phase).
+    #[arg(long, value_delimiter = ',', default_value = "rates,lists,history")]
+    phases: Vec<String>,
 }
 
 struct Server {
@@ -288,237 +292,271 @@ async fn run(a: Args) -> Result<()> {
     let n1 = (a.requests / 4).max(1);
     let batch = 100;
 
-    // (a) rates and (d) cold start / RSS, on fresh instances.
-    eprintln!("rates: Starling");
-    let s = starling(&a, &a.work_dir.join("s-rates")).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let s_idle = s.rss_mb();
-    let s_cold = s.cold_start;
-    let base = s.base.clone();
-    let mut s_rates = Vec::new();
-    let mut s_cpu: Vec<(&str, f64)> = Vec::new();
-    let (stop, peak) = rss_sampler(s.child.id());
-    for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
-        let b = base.clone();
-        let off = if workers == 1 { 0 } else { n1 };
-        let cpu0 = cpu_secs(s.child.id());
-        let set = rate(workers, n, move |h, i| {
-            h.post(format!("{b}/v1/alarms"))
-                .json(&alarm(off + i, "major"))
-        })
-        .await?;
-        s_cpu.push((label, (cpu_secs(s.child.id()) - cpu0) * 1e6 / n as f64));
-        let b = base.clone();
-        let clr = rate(workers, n, move |h, i| {
-            h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
-        })
-        .await?;
-        s_rates.push((format!("set, 1 alarm/request, {label}"), set));
-        s_rates.push((format!("clear, 1 alarm/request, {label}"), clr));
-    }
-    for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
-        let reqs = (n / batch).max(1);
-        let b = base.clone();
-        let set = rate(workers, reqs, move |h, r| {
-            let entries: Vec<Value> = (0..batch)
-                .map(|k| alarm(1_000_000 + r * batch + k, "minor"))
-                .collect();
-            h.post(format!("{b}/v1/alarms/batch"))
-                .json(&json!({"alarms": entries}))
-        })
-        .await?
-            * batch as f64;
-        let b = base.clone();
-        let clr = rate(workers, reqs, move |h, r| {
-            let entries: Vec<Value> = (0..batch)
-                .map(|k| clear(1_000_000 + r * batch + k))
-                .collect();
-            h.post(format!("{b}/v1/alarms/batch"))
-                .json(&json!({"alarms": entries}))
-        })
-        .await?
-            * batch as f64;
-        s_rates.push((format!("set, {batch} alarms/request, {label}"), set));
-        s_rates.push((format!("clear, {batch} alarms/request, {label}"), clr));
-    }
-    stop.store(true, Ordering::Relaxed);
-    let s_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
-    drop(s);
-
-    for (label, us) in &s_cpu {
-        eprintln!("starlingd CPU per single-alarm set, {label}: {us:.0} µs");
-    }
-    let mut am_rates: Vec<f64> = Vec::new();
+    let want = |p: &str| a.phases.iter().any(|x| x == p);
+    let (mut s_idle, mut s_cold, mut s_peak) = (0.0, Duration::ZERO, 0.0);
     let (mut am_idle, mut am_peak, mut am_cold) = (0.0, 0.0, Duration::ZERO);
-    if am {
-        eprintln!("rates: Alertmanager");
-        let m = alertmanager(&a, &a.work_dir.join("am-rates")).await?;
+    let mut s_hist_rss = 0.0;
+
+    // (a) rates and (d) cold start / RSS, on fresh instances.
+    if want("rates") {
+        eprintln!("rates: Starling");
+        let s = starling(&a, &a.work_dir.join("s-rates")).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        am_idle = m.rss_mb();
-        am_cold = m.cold_start;
-        let base = m.base.clone();
-        let (stop, peak) = rss_sampler(m.child.id());
-        for (workers, n) in [(1, n1), (16, n16)] {
-            let off = if workers == 1 { 0 } else { n1 };
-            let b = base.clone();
-            am_rates.push(
-                rate(workers, n, move |h, i| {
-                    h.post(format!("{b}/api/v2/alerts"))
-                        .json(&json!([am_alert(off + i, false)]))
+        s_idle = s.rss_mb();
+        s_cold = s.cold_start;
+        let base = s.base.clone();
+        let mut s_rates = Vec::new();
+        let mut s_cpu: Vec<(&str, f64)> = Vec::new();
+        let (stop, peak) = rss_sampler(s.child.id());
+        if want("floor") {
+            // The floor under the write rates: a request that touches nothing,
+            // and one that takes one read-pool hand-off.
+            for workers in [1usize, 16] {
+                let b = base.clone();
+                let r = rate(workers, n16, move |h, _| h.get(format!("{b}/health"))).await?;
+                rows.push(Row {
+                    what: format!("GET /health, {workers} client(s) (per s)"),
+                    starling: format!("{r:.0}"),
+                    alertmanager: "-".into(),
+                });
+                let b = base.clone();
+                let r = rate(workers, n16, move |h, _| {
+                    h.get(format!("{b}/v1/alarms/summary"))
                 })
-                .await?,
-            );
-            let b = base.clone();
-            am_rates.push(
-                rate(workers, n, move |h, i| {
-                    h.post(format!("{b}/api/v2/alerts"))
-                        .json(&json!([am_alert(off + i, true)]))
-                })
-                .await?,
-            );
+                .await?;
+                rows.push(Row {
+                    what: format!("GET /v1/alarms/summary, {workers} client(s) (per s)"),
+                    starling: format!("{r:.0}"),
+                    alertmanager: "-".into(),
+                });
+            }
         }
-        for workers in [1, 16] {
-            let n = if workers == 1 { n1 } else { n16 };
+        for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
+            let b = base.clone();
+            let off = if workers == 1 { 0 } else { n1 };
+            let cpu0 = cpu_secs(s.child.id());
+            let set = rate(workers, n, move |h, i| {
+                h.post(format!("{b}/v1/alarms"))
+                    .json(&alarm(off + i, "major"))
+            })
+            .await?;
+            s_cpu.push((label, (cpu_secs(s.child.id()) - cpu0) * 1e6 / n as f64));
+            let b = base.clone();
+            let clr = rate(workers, n, move |h, i| {
+                h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
+            })
+            .await?;
+            s_rates.push((format!("set, 1 alarm/request, {label}"), set));
+            s_rates.push((format!("clear, 1 alarm/request, {label}"), clr));
+        }
+        for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
             let reqs = (n / batch).max(1);
             let b = base.clone();
-            am_rates.push(
-                rate(workers, reqs, move |h, r| {
-                    let v: Vec<Value> = (0..batch)
-                        .map(|k| am_alert(1_000_000 + r * batch + k, false))
-                        .collect();
-                    h.post(format!("{b}/api/v2/alerts")).json(&v)
-                })
-                .await?
-                    * batch as f64,
-            );
+            let set = rate(workers, reqs, move |h, r| {
+                let entries: Vec<Value> = (0..batch)
+                    .map(|k| alarm(1_000_000 + r * batch + k, "minor"))
+                    .collect();
+                h.post(format!("{b}/v1/alarms/batch"))
+                    .json(&json!({"alarms": entries}))
+            })
+            .await?
+                * batch as f64;
             let b = base.clone();
-            am_rates.push(
-                rate(workers, reqs, move |h, r| {
-                    let v: Vec<Value> = (0..batch)
-                        .map(|k| am_alert(1_000_000 + r * batch + k, true))
-                        .collect();
-                    h.post(format!("{b}/api/v2/alerts")).json(&v)
-                })
-                .await?
-                    * batch as f64,
-            );
+            let clr = rate(workers, reqs, move |h, r| {
+                let entries: Vec<Value> = (0..batch)
+                    .map(|k| clear(1_000_000 + r * batch + k))
+                    .collect();
+                h.post(format!("{b}/v1/alarms/batch"))
+                    .json(&json!({"alarms": entries}))
+            })
+            .await?
+                * batch as f64;
+            s_rates.push((format!("set, {batch} alarms/request, {label}"), set));
+            s_rates.push((format!("clear, {batch} alarms/request, {label}"), clr));
         }
         stop.store(true, Ordering::Relaxed);
-        am_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
-    }
-    for (i, (what, v)) in s_rates.iter().enumerate() {
-        rows.push(Row {
-            what: format!("{what} (per s)"),
-            starling: format!("{v:.0}"),
-            alertmanager: am_rates.get(i).map_or("-".into(), |x| format!("{x:.0}")),
-        });
+        s_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+        drop(s);
+
+        for (label, us) in &s_cpu {
+            eprintln!("starlingd CPU per single-alarm set, {label}: {us:.0} µs");
+        }
+        let mut am_rates: Vec<f64> = Vec::new();
+        if am {
+            eprintln!("rates: Alertmanager");
+            let m = alertmanager(&a, &a.work_dir.join("am-rates")).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            am_idle = m.rss_mb();
+            am_cold = m.cold_start;
+            let base = m.base.clone();
+            let (stop, peak) = rss_sampler(m.child.id());
+            for (workers, n) in [(1, n1), (16, n16)] {
+                let off = if workers == 1 { 0 } else { n1 };
+                let b = base.clone();
+                am_rates.push(
+                    rate(workers, n, move |h, i| {
+                        h.post(format!("{b}/api/v2/alerts"))
+                            .json(&json!([am_alert(off + i, false)]))
+                    })
+                    .await?,
+                );
+                let b = base.clone();
+                am_rates.push(
+                    rate(workers, n, move |h, i| {
+                        h.post(format!("{b}/api/v2/alerts"))
+                            .json(&json!([am_alert(off + i, true)]))
+                    })
+                    .await?,
+                );
+            }
+            for workers in [1, 16] {
+                let n = if workers == 1 { n1 } else { n16 };
+                let reqs = (n / batch).max(1);
+                let b = base.clone();
+                am_rates.push(
+                    rate(workers, reqs, move |h, r| {
+                        let v: Vec<Value> = (0..batch)
+                            .map(|k| am_alert(1_000_000 + r * batch + k, false))
+                            .collect();
+                        h.post(format!("{b}/api/v2/alerts")).json(&v)
+                    })
+                    .await?
+                        * batch as f64,
+                );
+                let b = base.clone();
+                am_rates.push(
+                    rate(workers, reqs, move |h, r| {
+                        let v: Vec<Value> = (0..batch)
+                            .map(|k| am_alert(1_000_000 + r * batch + k, true))
+                            .collect();
+                        h.post(format!("{b}/api/v2/alerts")).json(&v)
+                    })
+                    .await?
+                        * batch as f64,
+                );
+            }
+            stop.store(true, Ordering::Relaxed);
+            am_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+        }
+        for (i, (what, v)) in s_rates.iter().enumerate() {
+            rows.push(Row {
+                what: format!("{what} (per s)"),
+                starling: format!("{v:.0}"),
+                alertmanager: am_rates.get(i).map_or("-".into(), |x| format!("{x:.0}")),
+            });
+        }
     }
 
     // (b) lists with N active alarms.
-    eprintln!("lists: Starling");
-    let s = starling(&a, &a.work_dir.join("s-list")).await?;
-    let b = s.base.clone();
-    let seed = a.alarms.div_ceil(batch);
-    let total = a.alarms;
-    rate(4, seed, move |h, r| {
-        let v: Vec<Value> = (r * batch..((r + 1) * batch).min(total))
-            .map(|k| alarm(k, "major"))
-            .collect();
-        h.post(format!("{b}/v1/alarms/batch"))
-            .json(&json!({"alarms": v}))
-    })
-    .await?;
-    let (p50, p99, _) = latency(&format!("{}/v1/alarms", s.base), a.samples).await?;
-    let default_page = format!("p50 {p50:.1} ms, p99 {p99:.1} ms");
-    let (p50, p99, size) = latency(
-        &format!("{}/v1/alarms?limit={}", s.base, a.alarms),
-        a.samples / 4,
-    )
-    .await?;
-    let all_page = format!(
-        "p50 {p50:.1} ms, p99 {p99:.1} ms ({:.1} MB)",
-        size as f64 / 1e6
-    );
-    drop(s);
-    let mut am_all = "-".to_string();
-    if am {
-        eprintln!("lists: Alertmanager");
-        let m = alertmanager(&a, &a.work_dir.join("am-list")).await?;
-        let b = m.base.clone();
+    if want("lists") {
+        eprintln!("lists: Starling");
+        let s = starling(&a, &a.work_dir.join("s-list")).await?;
+        let b = s.base.clone();
+        let seed = a.alarms.div_ceil(batch);
+        let total = a.alarms;
         rate(4, seed, move |h, r| {
             let v: Vec<Value> = (r * batch..((r + 1) * batch).min(total))
-                .map(|k| am_alert(k, false))
+                .map(|k| alarm(k, "major"))
                 .collect();
-            h.post(format!("{b}/api/v2/alerts")).json(&v)
+            h.post(format!("{b}/v1/alarms/batch"))
+                .json(&json!({"alarms": v}))
         })
         .await?;
-        let (p50, p99, size) = latency(&format!("{}/api/v2/alerts", m.base), a.samples / 4).await?;
-        am_all = format!(
+        let (p50, p99, _) = latency(&format!("{}/v1/alarms", s.base), a.samples).await?;
+        let default_page = format!("p50 {p50:.1} ms, p99 {p99:.1} ms");
+        let (p50, p99, size) = latency(
+            &format!("{}/v1/alarms?limit={}", s.base, a.alarms),
+            a.samples / 4,
+        )
+        .await?;
+        let all_page = format!(
             "p50 {p50:.1} ms, p99 {p99:.1} ms ({:.1} MB)",
             size as f64 / 1e6
         );
+        drop(s);
+        let mut am_all = "-".to_string();
+        if am {
+            eprintln!("lists: Alertmanager");
+            let m = alertmanager(&a, &a.work_dir.join("am-list")).await?;
+            let b = m.base.clone();
+            rate(4, seed, move |h, r| {
+                let v: Vec<Value> = (r * batch..((r + 1) * batch).min(total))
+                    .map(|k| am_alert(k, false))
+                    .collect();
+                h.post(format!("{b}/api/v2/alerts")).json(&v)
+            })
+            .await?;
+            let (p50, p99, size) =
+                latency(&format!("{}/api/v2/alerts", m.base), a.samples / 4).await?;
+            am_all = format!(
+                "p50 {p50:.1} ms, p99 {p99:.1} ms ({:.1} MB)",
+                size as f64 / 1e6
+            );
+        }
+        rows.push(Row {
+            what: format!("GET alarms, {} active, default page (2000)", a.alarms),
+            starling: default_page,
+            alertmanager: "- (no paging)".into(),
+        });
+        rows.push(Row {
+            what: format!("GET alarms, {} active, all in one response", a.alarms),
+            starling: all_page,
+            alertmanager: am_all,
+        });
     }
-    rows.push(Row {
-        what: format!("GET alarms, {} active, default page (2000)", a.alarms),
-        starling: default_page,
-        alertmanager: "- (no paging)".into(),
-    });
-    rows.push(Row {
-        what: format!("GET alarms, {} active, all in one response", a.alarms),
-        starling: all_page,
-        alertmanager: am_all,
-    });
 
     // (c) first event-log page over a large history.
-    eprintln!("history: seeding {} rows", a.history);
-    let s = starling(&a, &a.work_dir.join("s-history")).await?;
-    let b = s.base.clone();
-    let t_end: i64 = 1_790_000_000; // seconds; the history spans 30 days before it
-    let span = 30 * 86_400;
-    let hist = a.history;
-    let per = 1000;
-    let seeded = Instant::now();
-    rate(4, hist.div_ceil(per), move |h, r| {
-        let v: Vec<Value> = (r * per..((r + 1) * per).min(hist))
-            .map(|k| {
-                let t = t_end - span + (k as i64 * span / hist as i64);
-                json!({"alarm_id": "200.021", "alarm_state": "log",
+    if want("history") {
+        eprintln!("history: seeding {} rows", a.history);
+        let s = starling(&a, &a.work_dir.join("s-history")).await?;
+        let b = s.base.clone();
+        let t_end: i64 = 1_790_000_000; // seconds; the history spans 30 days before it
+        let span = 30 * 86_400;
+        let hist = a.history;
+        let per = 1000;
+        let seeded = Instant::now();
+        rate(4, hist.div_ceil(per), move |h, r| {
+            let v: Vec<Value> = (r * per..((r + 1) * per).min(hist))
+                .map(|k| {
+                    let t = t_end - span + (k as i64 * span / hist as i64);
+                    json!({"alarm_id": "200.021", "alarm_state": "log",
                        "entity_instance_id": format!("host=compute-{}", k % 100),
                        "severity": "warning", "alarm_type": "other", "probable_cause": "unknown",
                        "reason_text": "host maintenance command", "timestamp": iso(t)})
-            })
-            .collect();
-        h.post(format!("{b}/v1/alarms/batch"))
-            .json(&json!({"alarms": v}))
-    })
-    .await?;
-    let seed_rate = hist as f64 / seeded.elapsed().as_secs_f64();
-    let day = 86_400;
-    let q = format!(
-        "{}/v1/event_log?q.field=entity_instance_id&q.field=start&q.field=end&q.op=eq&q.op=eq&q.op=eq&q.value=host%3Dcompute-42&q.value={}&q.value={}&limit=20",
-        s.base,
-        iso(t_end - 2 * day),
-        iso(t_end - day)
-    );
-    let (p50, p99, size) = latency(&q, a.samples).await?;
-    if size < 100 {
-        bail!("the event-log query matched nothing: {q}");
+                })
+                .collect();
+            h.post(format!("{b}/v1/alarms/batch"))
+                .json(&json!({"alarms": v}))
+        })
+        .await?;
+        let seed_rate = hist as f64 / seeded.elapsed().as_secs_f64();
+        let day = 86_400;
+        let q = format!(
+            "{}/v1/event_log?q.field=entity_instance_id&q.field=start&q.field=end&q.op=eq&q.op=eq&q.op=eq&q.value=host%3Dcompute-42&q.value={}&q.value={}&limit=20",
+            s.base,
+            iso(t_end - 2 * day),
+            iso(t_end - day)
+        );
+        let (p50, p99, size) = latency(&q, a.samples).await?;
+        if size < 100 {
+            bail!("the event-log query matched nothing: {q}");
+        }
+        rows.push(Row {
+            what: format!(
+                "first event-log page (limit=20, one entity, one day) over {} rows",
+                a.history
+            ),
+            starling: format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
+            alertmanager: "- (no history)".into(),
+        });
+        rows.push(Row {
+            what: "history seeding, 1000 logs/request, 4 clients (per s)".into(),
+            starling: format!("{seed_rate:.0}"),
+            alertmanager: "-".into(),
+        });
+        s_hist_rss = s.rss_mb();
+        drop(s);
     }
-    rows.push(Row {
-        what: format!(
-            "first event-log page (limit=20, one entity, one day) over {} rows",
-            a.history
-        ),
-        starling: format!("p50 {p50:.2} ms, p99 {p99:.2} ms"),
-        alertmanager: "- (no history)".into(),
-    });
-    rows.push(Row {
-        what: "history seeding, 1000 logs/request, 4 clients (per s)".into(),
-        starling: format!("{seed_rate:.0}"),
-        alertmanager: "-".into(),
-    });
-    let s_hist_rss = s.rss_mb();
-    drop(s);
 
     rows.push(Row {
         what: "RSS idle".into(),
