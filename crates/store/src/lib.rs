@@ -16,6 +16,7 @@
 
 mod backend;
 pub mod fm;
+pub mod identity;
 mod migrate;
 pub use migrate::latest_version as schema_version;
 mod pool;

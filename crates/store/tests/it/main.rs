@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod identity;
 
 use harness::each_backend;
 use starling_common::Timestamp;

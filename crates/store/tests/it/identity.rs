@@ -1,0 +1,245 @@
+//! Identity stories on every backend: bootstrap, login, validation,
+//! revocation, lockout, role changes and the catalog.
+
+use starling_common::Timestamp;
+use starling_identity::ops::{
+    self, AuthSettings, BootstrapSpec, DomainRef, LoginOutcome, ScopeRef, ServiceSpec, UserRef,
+};
+use starling_identity::password::{self, Lockout};
+use starling_identity::repo::IdentityRepo;
+use starling_identity::{Assignment, Error, Interface, Target, TokenContext};
+use starling_store::Db;
+use starling_store::identity::IdentityStore;
+
+use crate::harness::each_backend;
+
+const T0: i64 = 1_700_000_000_000_000;
+
+fn ts(sec: i64) -> Timestamp {
+    Timestamp::from_micros(T0 + sec * 1_000_000)
+}
+
+fn spec(hash: &str, fm_url: &str) -> BootstrapSpec {
+    BootstrapSpec {
+        admin_user: "admin".into(),
+        admin_password_hash: hash.into(),
+        region: "RegionOne".into(),
+        services: vec![ServiceSpec {
+            kind: "faultmanagement".into(),
+            name: "fm".into(),
+            description: "Fault management".into(),
+            urls: Interface::ALL
+                .iter()
+                .map(|i| (*i, fm_url.to_string()))
+                .collect(),
+        }],
+    }
+}
+
+async fn bootstrap(db: &Db, hash: &str, url: &str) -> bool {
+    let s = spec(hash, url);
+    db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &s, ts(0)))
+        .await
+        .unwrap()
+}
+
+fn admin_scope() -> ScopeRef {
+    ScopeRef::ProjectName("admin".into(), DomainRef::Name("Default".into()))
+}
+
+/// The full login: read, verify outside any transaction, write.
+async fn login(
+    db: &Db,
+    user: &str,
+    pw: &str,
+    at: Timestamp,
+    s: AuthSettings,
+) -> Result<(String, TokenContext), Error> {
+    let who = UserRef::Name(user.into(), DomainRef::Id("default".into()));
+    let cand = db
+        .read(move |c| ops::resolve_login(&mut IdentityStore::new(c), &who, at))
+        .await?;
+    let ok = password::verify(&cand.password_hash, pw);
+    let scope = admin_scope();
+    let uid = cand.user_id.clone();
+    match db
+        .write(move |c| {
+            ops::complete_login(&mut IdentityStore::new(c), &uid, ok, Some(&scope), at, s)
+        })
+        .await?
+    {
+        LoginOutcome::Issued(t, ctx) => Ok((t, *ctx)),
+        LoginOutcome::Refused(e) => Err(e),
+    }
+}
+
+async fn validate(db: &Db, token: &str, at: Timestamp) -> Result<TokenContext, Error> {
+    let t = token.to_string();
+    db.read(move |c| ops::validate(&mut IdentityStore::new(c), &t, at))
+        .await
+}
+
+fn unauthorized(r: Result<impl std::fmt::Debug, Error>) -> String {
+    match r {
+        Err(Error::Unauthorized { public, reason }) => {
+            assert_eq!(public, "The request you have made requires authentication.");
+            reason
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_login_validate_revoke() {
+    let hash = password::hash("Adm1n!pass").unwrap();
+    each_backend(|db| {
+        let hash = hash.clone();
+        async move {
+            assert!(bootstrap(&db, &hash, "http://127.0.0.1:18002").await);
+            // Idempotent; a later start moves the endpoint, not the password.
+            assert!(!bootstrap(&db, "other", "http://10.0.0.1:18002").await);
+            let (token, ctx) = login(&db, "admin", "Adm1n!pass", ts(1), AuthSettings::default())
+                .await
+                .unwrap();
+            assert_eq!(ctx.project_name(), Some("admin"));
+            assert_eq!(ctx.role_names(), vec!["admin"]);
+            assert_eq!(ctx.user_domain.name, "Default");
+            let v = validate(&db, &token, ts(2)).await.unwrap();
+            assert_eq!(v.user.name, "admin");
+            // Expiry (one hour by default).
+            assert!(unauthorized(validate(&db, &token, ts(3601)).await).contains("expired"));
+            // Revocation.
+            let t = token.clone();
+            db.write(move |c| ops::revoke(&mut IdentityStore::new(c), &t, ts(3)))
+                .await
+                .unwrap();
+            assert!(unauthorized(validate(&db, &token, ts(4)).await).contains("revoked"));
+            assert!(unauthorized(validate(&db, "nonsense", ts(4)).await).contains("unknown"));
+            // The catalog has the moved endpoint, once per interface.
+            let cat = db
+                .read(|c| ops::catalog(&mut IdentityStore::new(c)))
+                .await
+                .unwrap();
+            assert_eq!(cat.len(), 1);
+            assert_eq!(cat[0].0.kind, "faultmanagement");
+            assert_eq!(cat[0].1.len(), 3);
+            assert!(cat[0].1.iter().all(|e| e.url == "http://10.0.0.1:18002"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_user_out_and_success_resets() {
+    let hash = password::hash("Adm1n!pass").unwrap();
+    each_backend(|db| {
+        let hash = hash.clone();
+        async move {
+            bootstrap(&db, &hash, "http://127.0.0.1:18002").await;
+            let s = AuthSettings {
+                lockout: Lockout {
+                    max_failures: 3,
+                    duration_secs: 60,
+                },
+                ..AuthSettings::default()
+            };
+            // Two failures, then a success resets the count.
+            for _ in 0..2 {
+                let r = login(&db, "admin", "wrong", ts(1), s).await;
+                assert!(unauthorized(r).contains("wrong password"));
+            }
+            login(&db, "admin", "Adm1n!pass", ts(2), s).await.unwrap();
+            for _ in 0..2 {
+                login(&db, "admin", "wrong", ts(3), s).await.unwrap_err();
+            }
+            // The third consecutive failure locks.
+            let r = login(&db, "admin", "wrong", ts(4), s).await;
+            assert!(unauthorized(r).contains("locked out for 60 s"));
+            // Even the right password is refused while locked…
+            let r = login(&db, "admin", "Adm1n!pass", ts(30), s).await;
+            assert!(unauthorized(r).contains("locked out until"));
+            // …and accepted after the lock expires.
+            login(&db, "admin", "Adm1n!pass", ts(65), s).await.unwrap();
+            // An unknown user looks the same to the client.
+            let r = login(&db, "nobody", "Adm1n!pass", ts(66), s).await;
+            assert!(unauthorized(r).contains("no such user"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn roles_are_read_at_validation() {
+    let hash = password::hash("Adm1n!pass").unwrap();
+    each_backend(|db| {
+        let hash = hash.clone();
+        async move {
+            bootstrap(&db, &hash, "http://127.0.0.1:18002").await;
+            let (token, ctx) = login(&db, "admin", "Adm1n!pass", ts(1), AuthSettings::default())
+                .await
+                .unwrap();
+            let project = ctx.project.clone().unwrap().0.id;
+            let uid = ctx.user.id.clone();
+            // Grant reader too: the same token now carries both roles.
+            let (p, u) = (project.clone(), uid.clone());
+            db.write(move |c| {
+                let mut r = IdentityStore::new(c);
+                let reader = r.role_by_name("reader")?.unwrap();
+                r.grant(&Assignment {
+                    role_id: reader.id.clone(),
+                    user_id: u.clone(),
+                    target: Target::Project(p.clone()),
+                })?;
+                // Granting twice changes nothing.
+                r.grant(&Assignment {
+                    role_id: reader.id,
+                    user_id: u.clone(),
+                    target: Target::Project(p.clone()),
+                })
+            })
+            .await
+            .unwrap();
+            assert_eq!(
+                validate(&db, &token, ts(2)).await.unwrap().role_names(),
+                vec!["admin", "reader"]
+            );
+            // Remove every role on the project: the token stops validating.
+            let (p, u) = (project.clone(), uid.clone());
+            db.write(move |c| {
+                let mut r = IdentityStore::new(c);
+                for a in r.assignments(Some(&u), Some(&Target::Project(p.clone())), None)? {
+                    assert!(r.ungrant(&a)?);
+                }
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap();
+            assert!(
+                unauthorized(validate(&db, &token, ts(3)).await).contains("no longer has a role")
+            );
+            // And a new login to that project is refused.
+            let r = login(&db, "admin", "Adm1n!pass", ts(4), AuthSettings::default()).await;
+            assert!(unauthorized(r).contains("has no role"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn names_are_unique_per_domain() {
+    each_backend(|db| async move {
+        bootstrap(&db, "x", "http://127.0.0.1:18002").await;
+        let r = db
+            .write(|c| {
+                let mut r = IdentityStore::new(c);
+                let admin = r.project_by_name("default", "admin")?.unwrap();
+                r.insert_project(&starling_identity::Project {
+                    id: starling_identity::new_id()?,
+                    ..admin
+                })
+            })
+            .await;
+        assert!(matches!(r, Err(Error::Conflict(_))), "{r:?}");
+    })
+    .await;
+}
