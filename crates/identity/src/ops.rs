@@ -225,10 +225,7 @@ fn resolve_scope(
             None => return Ok(Err(Error::unauthorized("no such domain"))),
         },
     };
-    if repo
-        .assignments(Some(&user.id), Some(&target), None)?
-        .is_empty()
-    {
+    if repo.roles_on(&user.id, &target)?.is_empty() {
         return Ok(Err(Error::unauthorized(format!(
             "user {} has no role on {target:?}",
             user.id
@@ -297,17 +294,12 @@ fn context(
     }
     let mut roles = Vec::new();
     if let Some(t) = &token.scope {
-        for a in repo.assignments(Some(&user.id), Some(t), None)? {
-            if let Some(r) = repo.role(&a.role_id)? {
-                roles.push(r);
-            }
-        }
+        roles = repo.roles_on(&user.id, t)?;
         if roles.is_empty() {
             return Ok(Err(Error::unauthorized(
                 "the user no longer has a role on the token's scope",
             )));
         }
-        roles.sort_by(|a, b| a.name.cmp(&b.name));
     }
     Ok(Ok(TokenContext {
         token,

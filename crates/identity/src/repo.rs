@@ -68,6 +68,9 @@ pub trait IdentityRepo {
         target: Option<&Target>,
         role_id: Option<&str>,
     ) -> Result<Vec<Assignment>, Error>;
+    /// The roles `user_id` holds on `target`, by name (one query: this is on
+    /// every token validation).
+    fn roles_on(&mut self, user_id: &str, target: &Target) -> Result<Vec<Role>, Error>;
     /// Adds an assignment; adding one that exists changes nothing.
     fn grant(&mut self, a: &Assignment) -> Result<(), Error>;
     /// Removes an assignment; false when there was none.

@@ -145,8 +145,8 @@ fn target_cols(t: &Target) -> (&'static str, &str) {
 }
 
 fn token(mut r: Row) -> Result<TokenRecord, StoreError> {
-    let kind = r.opt_str(2)?.map(str::to_owned);
-    let scope = target_of(kind.as_deref(), r.opt_text(3)?)?;
+    let id = r.opt_text(3)?;
+    let scope = target_of(r.opt_str(2)?, id)?;
     Ok(TokenRecord {
         hash: r.take_text(0)?,
         user_id: r.take_text(1)?,
@@ -400,8 +400,8 @@ impl IdentityRepo for IdentityStore<'_> {
         }
         sql.push_str(" ORDER BY user_id, target_type, target_id, role_id");
         self.all(&sql, &params, |mut r| {
-            let kind = r.opt_str(1)?.map(str::to_owned);
-            let target = target_of(kind.as_deref(), r.opt_text(2)?)?
+            let id = r.opt_text(2)?;
+            let target = target_of(r.opt_str(1)?, id)?
                 .ok_or_else(|| StoreError::decode("assignment without a target"))?;
             Ok(Assignment {
                 user_id: r.take_text(0)?,
@@ -409,6 +409,15 @@ impl IdentityRepo for IdentityStore<'_> {
                 role_id: r.take_text(3)?,
             })
         })
+    }
+    fn roles_on(&mut self, user_id: &str, target: &Target) -> Result<Vec<Role>, Error> {
+        let (k, id) = target_cols(target);
+        self.all(
+            "SELECT r.id, r.name FROM id_assignment a JOIN id_role r ON r.id = a.role_id \
+             WHERE a.user_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name",
+            &[user_id.into(), k.into(), id.into()],
+            role,
+        )
     }
     fn grant(&mut self, a: &Assignment) -> Result<(), Error> {
         let (k, id) = target_cols(&a.target);
