@@ -174,11 +174,7 @@ fn resources() -> Router<FmState> {
 /// The FM API router, guarded by `auth`. StarlingX also answers version-less
 /// paths (`/alarms` as `/v1/alarms`); those are rewritten before routing.
 pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
-    let guard = GuardState {
-        auth,
-        policies: starling_http::policy_table(ROUTES),
-        service: "fm",
-    };
+    let guard = GuardState::new(auth, ROUTES, "fm");
     let inner = Router::new()
         .route("/", get(root))
         .route("/health", get(health))

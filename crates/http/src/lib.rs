@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{FromRequest, MatchedPath, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+
+pub use axum::http::HeaderMap;
 
 /// Largest request body any Starling API accepts by default (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -188,37 +190,53 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Who made a request, as established by the [`Authenticator`].
+/// Who made a request, as established by the [`Authenticator`]. The guard puts
+/// it in the request's extensions, so handlers that need the caller
+/// (`Extension<Principal>`) find it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// User id.
+    pub user_id: String,
     /// User name.
     pub user: String,
-    /// Project (tenant) name.
+    /// Project (tenant) name; empty when the token is not project-scoped.
     pub project: String,
     /// Role names.
     pub roles: Vec<String>,
 }
 
-/// Authenticates a request and decides a named policy. Filled by the identity
-/// service; until then services run with [`OpenAccess`].
+/// A boxed future, as [`Authenticator`] returns.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Authenticates a request and decides a named policy: the identity layer
+/// implements it (in-process or against a remote identity service).
 pub trait Authenticator: Send + Sync + 'static {
     /// Establishes the caller from the request headers and checks `policy`.
     /// Errors are 401 (who are you) or 403 (not allowed).
-    fn authorize(&self, headers: &HeaderMap, policy: &str) -> Result<Principal, ApiError>;
+    fn authorize<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        policy: &'a str,
+    ) -> BoxFuture<'a, Result<Principal, ApiError>>;
 }
 
-/// Lets every request through as an anonymous admin. Used until identity is
-/// configured; the server logs a warning when it runs this way.
+/// Lets every request through as an anonymous admin. For tests of a service's
+/// own routes and for embedding; `starlingd` never runs with it.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OpenAccess;
 
 impl Authenticator for OpenAccess {
-    fn authorize(&self, _headers: &HeaderMap, _policy: &str) -> Result<Principal, ApiError> {
-        Ok(Principal {
+    fn authorize<'a>(
+        &'a self,
+        _headers: &'a HeaderMap,
+        _policy: &'a str,
+    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
+        Box::pin(std::future::ready(Ok(Principal {
+            user_id: String::new(),
             user: "anonymous".into(),
             project: "admin".into(),
             roles: vec!["admin".into()],
-        })
+        })))
     }
 }
 
@@ -235,6 +253,9 @@ pub fn policy_table(routes: &[(Method, &'static str, Option<&'static str>)]) -> 
     Arc::new(m)
 }
 
+/// Renders the guard's refusals in a service's own envelope.
+pub type Render = fn(ApiError) -> Response;
+
 /// State of the guard middleware.
 #[derive(Clone)]
 pub struct GuardState {
@@ -244,53 +265,108 @@ pub struct GuardState {
     pub policies: PolicyTable,
     /// Service name for audit lines.
     pub service: &'static str,
+    /// How refusals are rendered (StarlingX's envelope: `ApiError::into_response`).
+    pub render: Render,
+}
+
+impl GuardState {
+    /// A guard answering in StarlingX's envelope.
+    pub fn new(
+        auth: Arc<dyn Authenticator>,
+        routes: &[(Method, &'static str, Option<&'static str>)],
+        service: &'static str,
+    ) -> Self {
+        GuardState {
+            auth,
+            policies: policy_table(routes),
+            service,
+            render: IntoResponse::into_response,
+        }
+    }
 }
 
 /// The one place every request passes: finds the route's policy, authorizes
 /// (routes without an entry are refused: secure by default), and writes an audit
-/// line for every mutating request.
-pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+/// line for every mutating request. The audit line names the path, never the
+/// query string or body, so no secret reaches the log.
+pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
     let policy = match req.extensions().get::<MatchedPath>() {
         Some(t) => g
             .policies
             .get(t.as_str())
-            .and_then(|methods| methods.iter().find(|(m, _)| *m == method))
+            .and_then(|methods| {
+                // HEAD is a GET without a body unless the route says otherwise.
+                methods.iter().find(|(m, _)| *m == method).or_else(|| {
+                    (method == Method::HEAD)
+                        .then(|| methods.iter().find(|(m, _)| *m == Method::GET))
+                        .flatten()
+                })
+            })
             .map(|(_, pol)| *pol),
         // Unmatched routes fall through to the 404/405 answer.
         None => Some(None),
     };
+    let mutating = method != Method::GET && method != Method::HEAD;
     let principal = match policy {
         Some(None) => None,
-        Some(Some(p)) => match g.auth.authorize(req.headers(), p) {
+        Some(Some(p)) => match g.auth.authorize(req.headers(), p).await {
             Ok(pr) => Some(pr),
-            Err(e) => return e.into_response(),
+            Err(e) => {
+                let status = e.status;
+                let resp = (g.render)(e);
+                if mutating || status == StatusCode::FORBIDDEN {
+                    audit(&g, None, &method, req.uri().path(), status, started);
+                }
+                return resp;
+            }
         },
         None => {
-            return ApiError::forbidden(format!("Access to {method} {path} is not permitted"))
-                .into_response();
+            let path = req.uri().path();
+            return (g.render)(ApiError::forbidden(format!(
+                "Access to {method} {path} is not permitted"
+            )));
         }
     };
+    let path = mutating.then(|| req.uri().path().to_string());
+    if let Some(p) = &principal {
+        req.extensions_mut().insert(p.clone());
+    }
     let resp = next.run(req).await;
-    if method != Method::GET && method != Method::HEAD {
-        let (user, project) = principal
-            .as_ref()
-            .map_or(("-", "-"), |p| (p.user.as_str(), p.project.as_str()));
-        tracing::info!(
-            target: "audit",
-            service = g.service,
-            user,
-            project,
-            %method,
-            path,
-            status = resp.status().as_u16(),
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request"
+    if let Some(path) = path {
+        audit(
+            &g,
+            principal.as_ref(),
+            &method,
+            &path,
+            resp.status(),
+            started,
         );
     }
     resp
+}
+
+fn audit(
+    g: &GuardState,
+    who: Option<&Principal>,
+    method: &Method,
+    path: &str,
+    status: StatusCode,
+    started: Instant,
+) {
+    let (user, project) = who.map_or(("-", "-"), |p| (p.user.as_str(), p.project.as_str()));
+    tracing::info!(
+        target: "audit",
+        service = g.service,
+        user,
+        project,
+        %method,
+        path,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
 }
 
 /// Answer for unknown paths, in the envelope.

@@ -13,6 +13,7 @@
 //! - authentication failures say nothing about which part was wrong; the
 //!   reason is kept apart for the log ([`Error::Unauthorized`]).
 
+pub mod admin;
 pub mod model;
 pub mod ops;
 pub mod password;

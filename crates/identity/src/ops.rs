@@ -193,6 +193,41 @@ pub fn complete_login(
     }
 }
 
+/// A login with the token method: a valid token is exchanged for a new one
+/// of the same user with `scope` (Keystone's rescoping). The new token
+/// expires when the old one does, so rescoping never extends a session.
+pub fn rescope(
+    repo: &mut dyn IdentityRepo,
+    bearer: &str,
+    scope: Option<&ScopeRef>,
+    now: Timestamp,
+) -> Result<LoginOutcome, Error> {
+    let old = match validate(repo, bearer, now) {
+        Ok(ctx) => ctx,
+        Err(e @ Error::Unauthorized { .. }) => return Ok(LoginOutcome::Refused(e)),
+        Err(e) => return Err(e),
+    };
+    let target = match resolve_scope(repo, &old.user, scope)? {
+        Ok(t) => t,
+        Err(e) => return Ok(LoginOutcome::Refused(e)),
+    };
+    let (bearer, hash) = token::generate()?;
+    let rec = TokenRecord {
+        hash,
+        user_id: old.user.id.clone(),
+        scope: target,
+        issued_at: now,
+        expires_at: old.token.expires_at,
+        audit_id: token::audit_id()?,
+        revoked: false,
+    };
+    repo.insert_token(&rec)?;
+    match context(repo, rec, now)? {
+        Ok(ctx) => Ok(LoginOutcome::Issued(bearer, Box::new(ctx))),
+        Err(e) => Ok(LoginOutcome::Refused(e)),
+    }
+}
+
 /// The target a login asked for (or the user's default project), checked:
 /// it exists, is enabled, and the user has a role on it. The inner `Err` is a
 /// refusal to report as 401.

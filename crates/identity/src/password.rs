@@ -107,6 +107,16 @@ pub fn verify(phc: &str, pw: &str) -> bool {
     }
 }
 
+/// Takes as long as a [`verify`] against a real hash and always fails, so a
+/// login naming an unknown, disabled or locked-out user takes as long as one
+/// with a wrong password (nothing to learn from timing).
+pub fn verify_nothing(pw: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get_or_init(|| hash("Not-a-real-passw0rd").ok()) {
+        let _ = verify(h, pw);
+    }
+}
+
 /// A password that satisfies the default rules, for bootstrap when none is
 /// configured: 20 random characters with every class present.
 pub fn generate() -> Result<String, Error> {

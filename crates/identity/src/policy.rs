@@ -12,13 +12,28 @@ pub enum Rule {
     AdminOrConfigurator,
     /// `admin_required` on the identity API: role admin in project admin.
     IdentityAdmin,
+    /// Any valid token; the handler then decides (a token may always validate
+    /// or revoke itself; an admin or service may act on any token).
+    AnyToken,
 }
+
+/// Identity policies any valid token passes (the handler checks the subject).
+pub const SELF_SERVICE: [&str; 5] = [
+    "identity:validate_token",
+    "identity:check_token",
+    "identity:revoke_token",
+    "identity:get_auth_catalog",
+    "identity:get_auth_projects",
+];
 
 /// The rule behind a policy name. Names ending in `:get` (and identity's
 /// `:list`/`:get`) read; every other name changes something and needs
 /// `admin_or_configurator`, so a route with an unknown name is never more open
 /// than a write.
 pub fn rule_for(policy: &str) -> Rule {
+    if SELF_SERVICE.contains(&policy) {
+        return Rule::AnyToken;
+    }
     if policy.starts_with("identity:") {
         return Rule::IdentityAdmin;
     }
@@ -41,7 +56,16 @@ pub fn allows(rule: Rule, roles: &[String], project: Option<&str>) -> bool {
             .any(|r| has(r)),
         Rule::AdminOrConfigurator => (has("admin") || has("configurator")) && admin_project,
         Rule::IdentityAdmin => has("admin") && project == Some("admin"),
+        Rule::AnyToken => true,
     }
+}
+
+/// May this caller validate or revoke tokens other than its own? Admins of
+/// the admin or services project (StarlingX's service users) and holders of
+/// Keystone's `service` role.
+pub fn may_act_on_any_token(roles: &[String], project: Option<&str>) -> bool {
+    let has = |r: &str| roles.iter().any(|x| x == r);
+    has("service") || (has("admin") && matches!(project, Some("admin" | "services")))
 }
 
 #[cfg(test)]
@@ -68,5 +92,9 @@ mod tests {
         assert!(allows(Rule::Reader, &admin, None));
         assert!(!allows(Rule::IdentityAdmin, &admin, Some("services")));
         assert!(!allows(Rule::Reader, &[], Some("admin")));
+        assert_eq!(rule_for("identity:validate_token"), Rule::AnyToken);
+        assert_eq!(rule_for("identity:list_users"), Rule::IdentityAdmin);
+        assert!(may_act_on_any_token(&admin, Some("services")));
+        assert!(!may_act_on_any_token(&reader, Some("admin")));
     }
 }

@@ -34,7 +34,7 @@ pub trait IdentityRepo {
     fn insert_project(&mut self, p: &Project) -> Result<(), Error>;
     /// Rewrites a project (by id).
     fn update_project(&mut self, p: &Project) -> Result<(), Error>;
-    /// Removes a project.
+    /// Removes a project and the assignments on it.
     fn delete_project(&mut self, id: &str) -> Result<(), Error>;
 
     /// Users, optionally of one domain, by name.
@@ -47,7 +47,7 @@ pub trait IdentityRepo {
     fn insert_user(&mut self, u: &User) -> Result<(), Error>;
     /// Rewrites a user (by id), including its lockout counters.
     fn update_user(&mut self, u: &User) -> Result<(), Error>;
-    /// Removes a user.
+    /// Removes a user, its assignments and its tokens.
     fn delete_user(&mut self, id: &str) -> Result<(), Error>;
 
     /// Every role, by name.
@@ -58,7 +58,7 @@ pub trait IdentityRepo {
     fn role_by_name(&mut self, name: &str) -> Result<Option<Role>, Error>;
     /// Adds a role.
     fn insert_role(&mut self, r: &Role) -> Result<(), Error>;
-    /// Removes a role.
+    /// Removes a role and its assignments.
     fn delete_role(&mut self, id: &str) -> Result<(), Error>;
 
     /// Assignments matching every filter given.

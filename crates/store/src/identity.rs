@@ -283,6 +283,10 @@ impl IdentityRepo for IdentityStore<'_> {
         Ok(())
     }
     fn delete_project(&mut self, id: &str) -> Result<(), Error> {
+        self.exec(
+            "DELETE FROM id_assignment WHERE target_type = 'project' AND target_id = ?",
+            &[id.into()],
+        )?;
         self.exec("DELETE FROM id_project WHERE id = ?", &[id.into()])?;
         Ok(())
     }
@@ -349,6 +353,8 @@ impl IdentityRepo for IdentityStore<'_> {
         Ok(())
     }
     fn delete_user(&mut self, id: &str) -> Result<(), Error> {
+        self.exec("DELETE FROM id_assignment WHERE user_id = ?", &[id.into()])?;
+        self.exec("DELETE FROM id_token WHERE user_id = ?", &[id.into()])?;
         self.exec("DELETE FROM id_user WHERE id = ?", &[id.into()])?;
         Ok(())
     }
@@ -370,6 +376,7 @@ impl IdentityRepo for IdentityStore<'_> {
         Ok(())
     }
     fn delete_role(&mut self, id: &str) -> Result<(), Error> {
+        self.exec("DELETE FROM id_assignment WHERE role_id = ?", &[id.into()])?;
         self.exec("DELETE FROM id_role WHERE id = ?", &[id.into()])?;
         Ok(())
     }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use starling_common::{ManualClock, Timestamp};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging, router};
-use starling_http::{ApiError, Authenticator, OpenAccess, Principal};
+use starling_http::{ApiError, Authenticator, BoxFuture, OpenAccess, Principal};
 use starling_store::{Db, Tuning};
 use tower::ServiceExt;
 
@@ -679,9 +679,19 @@ async fn limits_default_and_cap() {
 /// route passes the guard with the right policy name.
 struct OneToken;
 impl Authenticator for OneToken {
-    fn authorize(&self, headers: &HeaderMap, policy: &str) -> Result<Principal, ApiError> {
+    fn authorize<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        policy: &'a str,
+    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
+        Box::pin(std::future::ready(Self::decide(headers, policy)))
+    }
+}
+impl OneToken {
+    fn decide(headers: &HeaderMap, policy: &str) -> Result<Principal, ApiError> {
         match headers.get("x-auth-token").and_then(|v| v.to_str().ok()) {
             Some("reader") if policy.ends_with(":get") => Ok(Principal {
+                user_id: "r1".into(),
                 user: "r".into(),
                 project: "admin".into(),
                 roles: vec!["reader".into()],

@@ -243,3 +243,107 @@ async fn names_are_unique_per_domain() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn deletes_take_their_assignments_and_tokens_along() {
+    use starling_identity::admin::{self, NewProject, NewUser};
+    let hash = password::hash("Us3r!pass").unwrap();
+    each_backend(|db| {
+        let hash = hash.clone();
+        async move {
+            bootstrap(&db, &hash, "http://127.0.0.1:18002").await;
+            let h = hash.clone();
+            let (uid, pid, rid) = db
+                .write(move |c| {
+                    let mut r = IdentityStore::new(c);
+                    let u = admin::create_user(
+                        &mut r,
+                        NewUser {
+                            name: "op".into(),
+                            password_hash: Some(h.clone()),
+                            enabled: true,
+                            ..NewUser::default()
+                        },
+                        ts(0),
+                    )?;
+                    let p = admin::create_project(
+                        &mut r,
+                        NewProject {
+                            name: "demo".into(),
+                            enabled: true,
+                            ..NewProject::default()
+                        },
+                    )?;
+                    let role = admin::create_role(&mut r, "auditor".into())?;
+                    for role_id in [role.id.clone(), r.role_by_name("reader")?.unwrap().id] {
+                        admin::grant(
+                            &mut r,
+                            &Assignment {
+                                role_id,
+                                user_id: u.id.clone(),
+                                target: Target::Project(p.id.clone()),
+                            },
+                        )?;
+                    }
+                    Ok::<_, Error>((u.id, p.id, role.id))
+                })
+                .await
+                .unwrap();
+            let count = |db: &Db, u: String| {
+                let db = db.clone();
+                async move {
+                    db.read(move |c| {
+                        IdentityStore::new(c)
+                            .assignments(Some(&u), None, None)
+                            .map(|v| v.len())
+                    })
+                    .await
+                    .unwrap()
+                }
+            };
+            assert_eq!(count(&db, uid.clone()).await, 2);
+            // Deleting a role removes its grants.
+            let r = rid.clone();
+            db.write(move |c| admin::delete_role(&mut IdentityStore::new(c), &r))
+                .await
+                .unwrap();
+            assert_eq!(count(&db, uid.clone()).await, 1);
+            // Deleting the project removes the grants on it.
+            let p = pid.clone();
+            db.write(move |c| admin::delete_project(&mut IdentityStore::new(c), &p))
+                .await
+                .unwrap();
+            assert_eq!(count(&db, uid.clone()).await, 0);
+            // Deleting a user removes its tokens; a user cannot delete itself.
+            let u = uid.clone();
+            let e = db
+                .write(move |c| admin::delete_user(&mut IdentityStore::new(c), &u, &u))
+                .await;
+            assert!(matches!(e, Err(Error::Forbidden(_))));
+            let u = uid.clone();
+            db.write(move |c| admin::delete_user(&mut IdentityStore::new(c), &u, "someone"))
+                .await
+                .unwrap();
+            let u = uid.clone();
+            let left = db
+                .read(move |c| IdentityStore::new(c).user(&u))
+                .await
+                .unwrap();
+            assert!(left.is_none());
+            // The platform's projects, roles and domain stay.
+            let e = db
+                .write(|c| {
+                    let mut r = IdentityStore::new(c);
+                    let p = r.project_by_name("default", "services")?.unwrap();
+                    admin::delete_project(&mut r, &p.id)
+                })
+                .await;
+            assert!(matches!(e, Err(Error::Forbidden(_))));
+            let e = db
+                .write(|c| admin::delete_domain(&mut IdentityStore::new(c), "default"))
+                .await;
+            assert!(matches!(e, Err(Error::Forbidden(_))));
+        }
+    })
+    .await;
+}

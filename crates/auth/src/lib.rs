@@ -1,0 +1,147 @@
+//! Token authentication for every Starling API.
+//!
+//! Two [`Authenticator`]s for the HTTP guard:
+//! - [`LocalAuth`]: validates tokens in-process against the identity tables
+//!   (all-in-one, and the identity service itself);
+//! - [`RemoteAuth`]: validates against a Keystone-compatible identity
+//!   endpoint (Starling's own or an external Keystone) with service
+//!   credentials, for a service running alone.
+//!
+//! Both keep successful validations in a [`TokenCache`] for a short time (a
+//! few seconds by default), so a revocation takes effect everywhere within
+//! that time; in-process revocations and identity changes also clear the
+//! cache at once.
+//!
+//! Architecture invariants:
+//! - the cache is keyed by the token's SHA-256, never by the token;
+//! - refusals are never cached: a token that failed is asked about again;
+//! - neither the token nor the reason a token was refused reaches the client
+//!   (the reason is logged, the token never is).
+
+mod cache;
+mod remote;
+
+use std::sync::Arc;
+
+use starling_common::{Clock, Timestamp};
+use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
+use starling_identity::{Error, ops, policy, token};
+use starling_store::Db;
+use starling_store::identity::IdentityStore;
+
+pub use cache::TokenCache;
+pub use remote::{RemoteAuth, ServiceCredentials};
+
+/// The header a token arrives in.
+pub const TOKEN_HEADER: &str = "x-auth-token";
+
+/// The message of every 401.
+pub const AUTH_REQUIRED: &str = "The request you have made requires authentication.";
+
+/// The token of a request: present, of sane length and visible ASCII.
+pub fn bearer(headers: &starling_http::HeaderMap) -> Result<&str, ApiError> {
+    let t = headers
+        .get(TOKEN_HEADER)
+        .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?
+        .to_str()
+        .map_err(|_| ApiError::unauthorized(AUTH_REQUIRED))?
+        .trim();
+    if t.is_empty() || t.len() > token::MAX_TOKEN_LEN {
+        return Err(ApiError::unauthorized(AUTH_REQUIRED));
+    }
+    Ok(t)
+}
+
+/// Checks `policy` for a caller (403 with oslo.policy's message).
+pub fn decide(p: &Principal, policy_name: &str) -> Result<(), ApiError> {
+    let project = (!p.project.is_empty()).then_some(p.project.as_str());
+    if policy::allows(policy::rule_for(policy_name), &p.roles, project) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "Policy doesn't allow {policy_name} to be performed."
+        )))
+    }
+}
+
+/// The principal a validated token stands for.
+pub fn principal_of(ctx: &starling_identity::TokenContext) -> Principal {
+    Principal {
+        user_id: ctx.user.id.clone(),
+        user: ctx.user.name.clone(),
+        project: ctx.project_name().unwrap_or_default().to_string(),
+        roles: ctx.role_names(),
+    }
+}
+
+/// Maps an identity failure during validation to the client's answer,
+/// logging the reason of a refusal.
+pub fn refusal(e: Error) -> ApiError {
+    match e {
+        Error::Unauthorized { public, reason } => {
+            tracing::warn!(target: "auth", %reason, "token refused");
+            ApiError::unauthorized(public)
+        }
+        Error::Storage {
+            retryable: true,
+            message,
+        } => {
+            tracing::warn!(%message, "transient storage conflict during validation");
+            ApiError::unavailable("The request conflicted with another; retry it")
+        }
+        Error::Storage { message, .. } => ApiError::internal(message),
+        other => ApiError::unauthorized(other.to_string()),
+    }
+}
+
+/// In-process validation against the identity tables of `db`.
+pub struct LocalAuth {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    cache: Arc<TokenCache>,
+}
+
+impl LocalAuth {
+    /// Validates against `db`, caching in `cache`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>, cache: Arc<TokenCache>) -> Self {
+        LocalAuth { db, clock, cache }
+    }
+
+    /// Validates `bearer` (cache first), returning who it stands for.
+    pub async fn principal(&self, bearer: &str) -> Result<Principal, ApiError> {
+        let now = self.clock.now();
+        let key = token::hash_of(bearer);
+        if let Some(p) = self.cache.get(&key, now) {
+            return Ok(p);
+        }
+        let t = bearer.to_string();
+        let ctx = self
+            .db
+            .read(move |c| ops::validate(&mut IdentityStore::new(c), &t, now))
+            .await
+            .map_err(refusal)?;
+        let p = principal_of(&ctx);
+        self.cache.put(key, p.clone(), ctx.token.expires_at);
+        Ok(p)
+    }
+}
+
+impl Authenticator for LocalAuth {
+    fn authorize<'a>(
+        &'a self,
+        headers: &'a starling_http::HeaderMap,
+        policy: &'a str,
+    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
+        Box::pin(async move {
+            let p = self.principal(bearer(headers)?).await?;
+            decide(&p, policy)?;
+            Ok(p)
+        })
+    }
+}
+
+/// When a cached validation of a token expiring at `expires_at` must be
+/// asked again at `now`.
+pub(crate) fn still_valid(expires_at: Timestamp, now: Timestamp) -> bool {
+    expires_at > now
+}
