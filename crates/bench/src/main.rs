@@ -92,6 +92,47 @@ fn cpu_secs(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The admin password the benchmark's Starling instances bootstrap with.
+const BENCH_PASSWORD: &str = "Bench!pass1";
+
+/// The token of the Starling instance under test, sent on every request
+/// (Alertmanager ignores the header).
+static TOKEN: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// An HTTP client carrying the current token.
+fn client() -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    if let Some(t) = TOKEN.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+        && let Ok(v) = reqwest::header::HeaderValue::from_str(t)
+    {
+        h.insert("x-auth-token", v);
+    }
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Logs in to a benchmark instance's identity service.
+async fn login(identity: &str) -> Result<String> {
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"name": "Default"}, "password": BENCH_PASSWORD}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+    let r = reqwest::Client::new()
+        .post(format!("{identity}/v3/auth/tokens?nocatalog"))
+        .json(&body)
+        .send()
+        .await?;
+    if r.status() != reqwest::StatusCode::CREATED {
+        bail!("login to {identity} failed: {}", r.status());
+    }
+    r.headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .context("login answered without a token")
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -132,18 +173,30 @@ async fn start(mut cmd: Command, base: String, ready_path: &str) -> Result<Serve
 }
 
 async fn starling(a: &Args, dir: &Path) -> Result<Server> {
+    starling_with(a, dir, &[]).await
+}
+
+/// A fresh Starling with extra options; logs in and makes its token current.
+async fn starling_with(a: &Args, dir: &Path, extra: &[&str]) -> Result<Server> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     let port = free_port()?;
+    let id_port = free_port()?;
     let mut cmd = Command::new(&a.starlingd);
     cmd.arg("--data-dir")
         .arg(dir)
+        .env("STARLING_ADMIN_PASSWORD", BENCH_PASSWORD)
         .args(["--fm-port", &port.to_string(), "--log", "warn"])
+        .args(["--identity-port", &id_port.to_string()])
         .args([
             "--event-log-max-rows",
             &(a.history * 2).max(4000).to_string(),
-        ]);
-    start(cmd, format!("http://127.0.0.1:{port}"), "/health").await
+        ])
+        .args(extra);
+    let s = start(cmd, format!("http://127.0.0.1:{port}"), "/health").await?;
+    let t = login(&format!("http://127.0.0.1:{id_port}")).await?;
+    *TOKEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
+    Ok(s)
 }
 
 async fn alertmanager(a: &Args, dir: &Path) -> Result<Server> {
@@ -177,7 +230,7 @@ where
         let make = make.clone();
         let next = next.clone();
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = client();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                 if i >= total {
@@ -203,7 +256,7 @@ where
 
 /// p50 and p99 of `n` sequential GETs, in milliseconds.
 async fn latency(url: &str, n: usize) -> Result<(f64, f64, usize)> {
-    let http = reqwest::Client::new();
+    let http = client();
     let mut d = Vec::with_capacity(n);
     let mut size = 0;
     for _ in 0..n {

@@ -8,6 +8,28 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use serde_json::Value;
 
+pub mod auth;
+
+/// The blocking HTTP client every CLI uses.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .build()
+        .map_err(|e| anyhow!("cannot build HTTP client: {e}"))
+}
+
+/// Why a request did not get an answer, in a few words.
+pub(crate) fn why(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "connection refused or host unreachable".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Output format of list and show commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -43,11 +65,7 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("invalid {service} URL '{base}': expected http://HOST:PORT");
         }
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .build()
-            .map_err(|e| anyhow!("cannot build HTTP client: {e}"))?;
+        let http = http_client(timeout)?;
         Ok(Client {
             base,
             token,
@@ -78,23 +96,23 @@ impl Client {
             req = req.json(b);
         }
         let resp = req.send().map_err(|e| {
-            let why = if e.is_connect() {
-                "connection refused or host unreachable".to_string()
-            } else if e.is_timeout() {
-                "timed out".to_string()
-            } else {
-                e.to_string()
-            };
             anyhow!(
-                "cannot reach the {} API at {}: {why}",
+                "cannot reach the {} API at {}: {}",
                 self.service,
-                self.base
+                self.base,
+                why(&e)
             )
         })?;
         let status = resp.status();
         let text = resp
             .text()
             .map_err(|e| anyhow!("cannot read the {} API's answer: {e}", self.service))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!(
+                "{} (log in with the OS_* variables, e.g. source openrc, or pass --os-auth-token)",
+                error_text(status, &text)
+            );
+        }
         if !status.is_success() {
             bail!("{}", error_text(status, &text));
         }

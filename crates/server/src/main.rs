@@ -1,8 +1,14 @@
 //! `starlingd`: the multi-call Starling daemon.
 //!
-//! * `starlingd` (no subcommand): all-in-one — every service built so far in one
-//!   process, on embedded SQLite under `--data-dir`.
-//! * `starlingd fm --database-url URL`: fault management alone, on any backend.
+//! * `starlingd` (no subcommand): all-in-one — identity (:5000) and fault
+//!   management (:18002) in one process, on embedded SQLite under `--data-dir`;
+//!   tokens are validated in-process.
+//! * `starlingd fm --database-url URL`: fault management alone, on any backend;
+//!   tokens are validated against `--auth-url` (Starling's identity or an
+//!   external Keystone) with service credentials, or against the identity
+//!   tables of the same database when no URL is given.
+
+mod bootstrap;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -11,10 +17,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use starling_common::SystemClock;
+use starling_auth::{LocalAuth, RemoteAuth, ServiceCredentials, TokenCache};
+use starling_common::{Clock, SystemClock};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
-use starling_http::{Authenticator, OpenAccess};
+use starling_http::Authenticator;
+use starling_identity::Interface;
+use starling_identity::ops::{self, AuthSettings, BootstrapSpec, ServiceSpec};
+use starling_identity::password::{Lockout, PasswordRules};
+use starling_identity::repo::IdentityRepo;
+use starling_identity_api::IdentityState;
+use starling_store::identity::IdentityStore;
 use starling_store::{Db, Tuning};
 
 #[derive(Parser, Debug)]
@@ -40,7 +53,30 @@ enum Service {
         /// sqlite://PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB.
         #[arg(long, env = "STARLING_DATABASE_URL")]
         database_url: String,
+        #[command(flatten)]
+        remote: RemoteAuthArgs,
     },
+}
+
+/// How a service running alone validates tokens.
+#[derive(Args, Debug, Clone)]
+struct RemoteAuthArgs {
+    /// Identity service (Starling's or Keystone), e.g. http://ctl:5000/v3.
+    /// Without it, tokens are checked against this database's identity tables.
+    #[arg(long, env = "STARLING_AUTH_URL")]
+    auth_url: Option<String>,
+    /// The service's user on the identity service.
+    #[arg(long, env = "STARLING_AUTH_USERNAME", default_value = "admin")]
+    auth_username: String,
+    /// Its project.
+    #[arg(long, env = "STARLING_AUTH_PROJECT", default_value = "admin")]
+    auth_project: String,
+    /// The user's domain name.
+    #[arg(long, env = "STARLING_AUTH_USER_DOMAIN", default_value = "Default")]
+    auth_user_domain: String,
+    /// The project's domain name.
+    #[arg(long, env = "STARLING_AUTH_PROJECT_DOMAIN", default_value = "Default")]
+    auth_project_domain: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -92,6 +128,52 @@ struct Common {
     /// Region name: traps prefix entity ids with region=<name>.
     #[arg(long, env = "STARLING_REGION_NAME", global = true)]
     region_name: Option<String>,
+    /// Port of the identity API (all-in-one).
+    #[arg(long, env = "STARLING_IDENTITY_PORT", default_value_t = starling_identity_api::DEFAULT_PORT, global = true)]
+    identity_port: u16,
+    /// Host name or address put in the service catalog's URLs; the bind
+    /// address by default (the machine's host name when binding to all).
+    #[arg(long, env = "STARLING_ADVERTISE_HOST", global = true)]
+    advertise_host: Option<String>,
+    /// Token lifetime.
+    #[arg(long, env = "STARLING_TOKEN_TTL", default_value = "1h", value_parser = parse_duration, global = true)]
+    token_ttl: Duration,
+    /// How long a validated token is trusted without asking again (0 turns the
+    /// cache off); a revocation elsewhere takes effect within this.
+    #[arg(long, env = "STARLING_TOKEN_CACHE_TTL", default_value = "5s", value_parser = parse_cache_ttl, global = true)]
+    token_cache_ttl: Duration,
+    /// Failed logins that lock a user out (0: never).
+    #[arg(
+        long,
+        env = "STARLING_LOCKOUT_FAILURES",
+        default_value_t = 5,
+        global = true
+    )]
+    lockout_failures: u32,
+    /// How long a lockout lasts.
+    #[arg(long, env = "STARLING_LOCKOUT_DURATION", default_value = "30m", value_parser = parse_duration, global = true)]
+    lockout_duration: Duration,
+    /// Fewest characters in a password.
+    #[arg(
+        long,
+        env = "STARLING_PASSWORD_MIN_LENGTH",
+        default_value_t = 7,
+        global = true
+    )]
+    password_min_length: usize,
+    /// Character classes a password needs: any of upper,lower,digit,special, or none.
+    #[arg(
+        long,
+        env = "STARLING_PASSWORD_CLASSES",
+        default_value = "upper,lower,digit,special",
+        global = true
+    )]
+    password_classes: String,
+    /// File holding the admin password for the first start (the password may
+    /// also come from STARLING_ADMIN_PASSWORD); generated into
+    /// <data-dir>/admin-password when neither is given.
+    #[arg(long, env = "STARLING_ADMIN_PASSWORD_FILE", global = true)]
+    admin_password_file: Option<PathBuf>,
     /// Log filter (tracing syntax, e.g. info or starling_store=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info", global = true)]
     log: String,
@@ -115,6 +197,68 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("duration must be positive".into());
     }
     Ok(Duration::from_secs(n.saturating_mul(mult)))
+}
+
+/// A duration that may be zero (`0` turns a cache off).
+fn parse_cache_ttl(s: &str) -> Result<Duration, String> {
+    if s.trim().trim_end_matches(['s', 'm', 'h', 'd']) == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(s)
+}
+
+fn password_rules(c: &Common) -> Result<PasswordRules> {
+    let mut r = PasswordRules {
+        min_length: c.password_min_length,
+        upper: false,
+        lower: false,
+        digit: false,
+        special: false,
+    };
+    for class in c.password_classes.split(',').map(str::trim) {
+        match class {
+            "upper" => r.upper = true,
+            "lower" => r.lower = true,
+            "digit" => r.digit = true,
+            "special" => r.special = true,
+            "none" | "" => {}
+            other => {
+                bail!("unknown password class '{other}': use upper, lower, digit, special or none")
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn auth_settings(c: &Common) -> AuthSettings {
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    AuthSettings {
+        token_ttl_secs: secs(c.token_ttl),
+        lockout: Lockout {
+            max_failures: c.lockout_failures,
+            duration_secs: secs(c.lockout_duration),
+        },
+    }
+}
+
+/// The host put in catalog URLs.
+fn advertised_host(c: &Common) -> String {
+    if let Some(h) = c.advertise_host.as_ref().filter(|h| !h.is_empty()) {
+        return h.clone();
+    }
+    if c.bind.is_unspecified() {
+        if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            let h = h.trim();
+            if !h.is_empty() {
+                return h.to_string();
+            }
+        }
+        return "127.0.0.1".into();
+    }
+    match c.bind {
+        IpAddr::V6(a) => format!("[{a}]"),
+        IpAddr::V4(a) => a.to_string(),
+    }
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -163,8 +307,8 @@ fn init_logging(filter: &str) -> Result<()> {
 
 async fn run(cli: Cli) -> Result<()> {
     let c = cli.common.clone();
-    let url = match &cli.service {
-        Some(Service::Fm { database_url }) => database_url.clone(),
+    let (url, data_dir) = match &cli.service {
+        Some(Service::Fm { database_url, .. }) => (database_url.clone(), None),
         None => {
             let dir = match cli.data_dir {
                 Some(d) => d,
@@ -172,9 +316,13 @@ async fn run(cli: Cli) -> Result<()> {
             };
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-            format!("sqlite://{}", dir.join("starling.db").display())
+            (
+                format!("sqlite://{}", dir.join("starling.db").display()),
+                Some(dir),
+            )
         }
     };
+    let rules = password_rules(&c)?;
     let catalogue_text = match &c.catalogue {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read catalogue {}", p.display()))?,
@@ -219,11 +367,58 @@ async fn run(cli: Cli) -> Result<()> {
         "alarm catalogue synchronised"
     );
 
-    tracing::warn!(
-        "identity is not configured: APIs accept unauthenticated requests on {}",
-        c.bind
-    );
-    let auth: Arc<dyn Authenticator> = Arc::new(OpenAccess);
+    let clock: Arc<dyn starling_common::Clock> = Arc::new(SystemClock);
+    let cache = Arc::new(TokenCache::new(
+        c.token_cache_ttl,
+        TokenCache::DEFAULT_CAPACITY,
+    ));
+    let (auth, identity): (Arc<dyn Authenticator>, Option<IdentityState>) = match &cli.service {
+        None => {
+            let dir = data_dir.as_deref().context("no data directory")?;
+            let st = bootstrap_identity(&c, &state.db, dir, &rules, clock.clone(), cache.clone())
+                .await?;
+            let auth = LocalAuth::new(state.db.clone(), clock.clone(), cache.clone());
+            (Arc::new(auth), Some(st))
+        }
+        Some(Service::Fm { remote, .. }) => match &remote.auth_url {
+            Some(auth_url) => {
+                let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
+                    anyhow::anyhow!(
+                        "--auth-url needs the service password in STARLING_AUTH_PASSWORD"
+                    )
+                })?;
+                let creds = ServiceCredentials {
+                    auth_url: auth_url.clone(),
+                    username: remote.auth_username.clone(),
+                    password,
+                    project: remote.auth_project.clone(),
+                    user_domain: remote.auth_user_domain.clone(),
+                    project_domain: remote.auth_project_domain.clone(),
+                };
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .context("cannot build the HTTP client")?;
+                let ra = RemoteAuth::new(http, creds, clock.clone(), cache.clone());
+                match ra.login().await {
+                    Ok(()) => {
+                        tracing::info!(%auth_url, "validating tokens against the identity service")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "service login failed; requests will be refused until it succeeds")
+                    }
+                }
+                (Arc::new(ra), None)
+            }
+            None => {
+                tracing::info!(
+                    "no --auth-url: validating tokens against this database's identity tables"
+                );
+                let auth = LocalAuth::new(state.db.clone(), clock.clone(), cache.clone());
+                (Arc::new(auth), None)
+            }
+        },
+    };
 
     if let Some(age) = c.event_log_max_age {
         let st = state.clone();
@@ -253,18 +448,145 @@ async fn run(cli: Cli) -> Result<()> {
         tokio::spawn(deliverer.run(std::future::pending()));
     }
 
-    let addr = SocketAddr::new(c.bind, c.fm_port);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr().context("no local address")?;
-    tracing::info!(service = "fm", %local, database = %starling_store::redact_url(&url), "listening");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    if let Some(id) = identity {
+        let db = id.db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                let now = SystemClock.now();
+                match db
+                    .write(move |c| IdentityStore::new(c).purge_tokens(now))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired tokens purged"),
+                    Err(e) => tracing::warn!(error = %e, "token purge failed"),
+                }
+            }
+        });
+        let listener = listen(c.bind, c.identity_port, "identity", &url).await?;
+        let app = starling_identity_api::router(id, auth.clone());
+        servers.spawn(starling_http::serve(listener, app, stopped()));
+    }
+    let listener = listen(c.bind, c.fm_port, "fm", &url).await?;
     let app = starling_fm_api::router(state, auth);
-    starling_http::serve(listener, app, shutdown())
-        .await
-        .context("server failed")?;
+    servers.spawn(starling_http::serve(listener, app, stopped()));
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop_tx.send(true);
+    });
+    while let Some(r) = servers.join_next().await {
+        r.context("server task failed")?.context("server failed")?;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn listen(
+    bind: IpAddr,
+    port: u16,
+    service: &str,
+    url: &str,
+) -> Result<tokio::net::TcpListener> {
+    let addr = SocketAddr::new(bind, port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({service})"))?;
+    let local = listener.local_addr().context("no local address")?;
+    tracing::info!(service, %local, database = %starling_store::redact_url(url), "listening");
+    Ok(listener)
+}
+
+/// Bootstraps identity on the all-in-one database: the admin password (from
+/// configuration, or generated into the data directory), the Default domain,
+/// projects, roles, admin user and the catalog of the services this process
+/// runs; writes `openrc`.
+async fn bootstrap_identity(
+    c: &Common,
+    db: &Db,
+    dir: &std::path::Path,
+    rules: &PasswordRules,
+    clock: Arc<dyn starling_common::Clock>,
+    cache: Arc<TokenCache>,
+) -> Result<IdentityState> {
+    let pw = bootstrap::admin_password(
+        std::env::var("STARLING_ADMIN_PASSWORD").ok(),
+        c.admin_password_file.as_deref(),
+        Some(dir),
+        rules,
+    )?;
+    let secret = pw.secret().to_string();
+    let hash = tokio::task::spawn_blocking(move || starling_identity::password::hash(&secret))
+        .await
+        .context("hashing failed")?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let host = advertised_host(c);
+    let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
+    let identity_url = format!("http://{host}:{}", c.identity_port);
+    let fm_url = format!("http://{host}:{}", c.fm_port);
+    let service = |kind: &str, name: &str, description: &str, url: &str| ServiceSpec {
+        kind: kind.into(),
+        name: name.into(),
+        description: description.into(),
+        urls: Interface::ALL
+            .iter()
+            .map(|i| (*i, url.to_string()))
+            .collect(),
+    };
+    let spec = BootstrapSpec {
+        admin_user: "admin".into(),
+        admin_password_hash: hash,
+        region: region.clone(),
+        services: vec![
+            service(
+                "identity",
+                "keystone",
+                "Starling identity service",
+                &identity_url,
+            ),
+            service(
+                "faultmanagement",
+                "fm",
+                "Starling fault management",
+                &fm_url,
+            ),
+        ],
+    };
+    let now = clock.now();
+    let created = db
+        .write(move |conn| ops::bootstrap(&mut IdentityStore::new(conn), &spec, now))
+        .await
+        .map_err(|e| anyhow::anyhow!("identity bootstrap failed: {e}"))?;
+    if created {
+        tracing::info!("identity bootstrapped: user admin in project admin");
+    }
+    let password_file = match &pw {
+        bootstrap::AdminPassword::File(_, f) => Some(f.as_path()),
+        bootstrap::AdminPassword::Configured(_) => None,
+    };
+    let rc = bootstrap::openrc(&bootstrap::Openrc {
+        auth_url: &format!("{identity_url}/v3"),
+        username: "admin",
+        region: &region,
+        password_file,
+        cacert: None,
+    });
+    let rc_path = dir.join(bootstrap::OPENRC_FILE);
+    bootstrap::write_private(&rc_path, &rc)?;
+    tracing::info!(openrc = %rc_path.display(), "credentials: source this file to use the CLIs");
+    let mut st = IdentityState::new(db.clone(), clock, cache);
+    st.settings = auth_settings(c);
+    st.password_rules = *rules;
+    Ok(st)
 }
 
 async fn shutdown() {
@@ -302,5 +624,7 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_cache_ttl("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_cache_ttl("5s").unwrap(), Duration::from_secs(5));
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+use starling_cli::auth::AuthArgs;
 use starling_cli::{Client, Format, Table, confirm, page_out, parse_query, query_string, text};
 
 #[derive(Parser, Debug)]
@@ -14,17 +15,12 @@ use starling_cli::{Client, Format, Table, confirm, page_out, parse_query, query_
     about = "Starling fault management client (StarlingX-compatible)"
 )]
 struct Cli {
-    /// FM API endpoint, e.g. http://127.0.0.1:18002 (no /v1).
+    /// FM API endpoint, e.g. http://127.0.0.1:18002 (no /v1); found in the
+    /// service catalog (type faultmanagement) when not given.
     #[arg(long = "fm-url", env = "FM_URL", global = true)]
     fm_url: Option<String>,
-    /// A token sent as X-Auth-Token.
-    #[arg(
-        long = "os-auth-token",
-        env = "OS_AUTH_TOKEN",
-        global = true,
-        hide_env_values = true
-    )]
-    token: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
     /// Request timeout in seconds.
     #[arg(long, default_value_t = 600, global = true)]
     timeout: u64,
@@ -192,13 +188,11 @@ fn main() {
 }
 
 fn client(cli: &Cli) -> Result<Client> {
-    let Some(url) = cli.fm_url.as_deref().filter(|u| !u.is_empty()) else {
-        bail!("no FM endpoint: set FM_URL or pass --fm-url (e.g. http://127.0.0.1:18002)");
-    };
-    Client::new(
+    cli.auth.client(
         "FM",
-        url,
-        cli.token.clone(),
+        "faultmanagement",
+        cli.fm_url.as_deref(),
+        "FM_URL (or --fm-url)",
         Duration::from_secs(cli.timeout.max(1)),
     )
 }

@@ -5,15 +5,24 @@
 use std::process::Command;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
-use starling_common::SystemClock;
+use starling_auth::{LocalAuth, TokenCache};
+use starling_common::{Clock, SystemClock};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
-use starling_http::OpenAccess;
+use starling_identity::Interface;
+use starling_identity::ops::{self, BootstrapSpec, ServiceSpec};
+use starling_identity::password;
+use starling_identity_api::IdentityState;
+use starling_store::identity::IdentityStore;
 use starling_store::{Db, Tuning};
 
 struct Server {
     url: String,
+    identity: String,
+    token: String,
     _rt: tokio::runtime::Runtime,
     dir: std::path::PathBuf,
 }
@@ -26,6 +35,10 @@ impl Drop for Server {
 
 static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+const ADMIN_PW: &str = "Adm1n!pass";
+
+/// FM and identity on 127.0.0.1, one SQLite store, tokens validated
+/// in-process as in the all-in-one daemon.
 fn server(paging: Paging) -> Server {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -37,15 +50,36 @@ fn server(paging: Paging) -> Server {
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
-    let url = rt.block_on(async {
+    let (url, identity) = rt.block_on(async {
         let db = Db::open(
             &format!("sqlite://{}/t.db", dir.display()),
             Tuning::default(),
         )
         .await
         .unwrap();
+        let fm_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let id_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fm_url = format!("http://{}", fm_l.local_addr().unwrap());
+        let id_url = format!("http://{}", id_l.local_addr().unwrap());
+        let spec = BootstrapSpec {
+            admin_user: "admin".into(),
+            admin_password_hash: password::hash(ADMIN_PW).unwrap(),
+            region: "RegionOne".into(),
+            services: vec![ServiceSpec {
+                kind: "faultmanagement".into(),
+                name: "fm".into(),
+                description: "FM".into(),
+                urls: Interface::ALL
+                    .iter()
+                    .map(|i| (*i, fm_url.clone()))
+                    .collect(),
+            }],
+        };
+        db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, SystemClock.now()))
+            .await
+            .unwrap();
         let st = FmState {
-            db,
+            db: db.clone(),
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
             paging,
@@ -53,13 +87,62 @@ fn server(paging: Paging) -> Server {
         };
         let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
         starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        let app = starling_fm_api::router(st, Arc::new(OpenAccess));
-        tokio::spawn(starling_http::serve(l, app, std::future::pending()));
-        format!("http://{addr}")
+        let cache = Arc::new(TokenCache::new(Duration::from_secs(5), 100));
+        let auth = Arc::new(LocalAuth::new(
+            db.clone(),
+            Arc::new(SystemClock),
+            cache.clone(),
+        ));
+        let app = starling_fm_api::router(st, auth.clone());
+        tokio::spawn(starling_http::serve(fm_l, app, std::future::pending()));
+        let ids = IdentityState::new(db, Arc::new(SystemClock), cache);
+        let app = starling_identity_api::router(ids, auth);
+        tokio::spawn(starling_http::serve(id_l, app, std::future::pending()));
+        (fm_url, id_url)
     });
-    Server { url, _rt: rt, dir }
+    let token = login(&identity, "admin", ADMIN_PW).unwrap();
+    Server {
+        url,
+        identity,
+        token,
+        _rt: rt,
+        dir,
+    }
+}
+
+fn login(identity: &str, user: &str, pw: &str) -> Option<String> {
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": pw}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{identity}/v3/auth/tokens"))
+        .json(&body)
+        .send()
+        .unwrap();
+    resp.headers()
+        .get("x-subject-token")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// The fm binary with nothing of the caller's OS_* environment.
+fn fm_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fm"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OS_") || k == "FM_URL" {
+            c.env_remove(k);
+        }
+    }
+    c.env_remove("CLI_CONFIRMATIONS");
+    c
+}
+
+fn output(c: &mut Command) -> (i32, String, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 impl Server {
@@ -70,6 +153,7 @@ impl Server {
             "reason_text": format!("{aid} on {eid}")});
         let resp = reqwest::blocking::Client::new()
             .post(&url)
+            .header("x-auth-token", &self.token)
             .json(&body)
             .send()
             .unwrap();
@@ -78,17 +162,29 @@ impl Server {
         v["uuid"].as_str().unwrap().to_string()
     }
 
+    /// fm with FM_URL and a token, as StarlingX's token mode.
     fn fm(&self, args: &[&str]) -> (i32, String, String) {
-        let o = Command::new(env!("CARGO_BIN_EXE_fm"))
-            .args(args)
-            .env("FM_URL", &self.url)
-            .env_remove("CLI_CONFIRMATIONS")
-            .output()
-            .unwrap();
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
+        output(
+            fm_command()
+                .args(args)
+                .env("FM_URL", &self.url)
+                .env("OS_AUTH_TOKEN", &self.token),
+        )
+    }
+
+    /// fm logging in with the OS_* variables of an openrc.
+    fn fm_openrc(&self, user: &str, pw: &str, args: &[&str]) -> (i32, String, String) {
+        output(
+            fm_command()
+                .args(args)
+                .env("OS_AUTH_URL", format!("{}/v3", self.identity))
+                .env("OS_USERNAME", user)
+                .env("OS_PASSWORD", pw)
+                .env("OS_PROJECT_NAME", "admin")
+                .env("OS_USER_DOMAIN_NAME", "Default")
+                .env("OS_PROJECT_DOMAIN_NAME", "Default")
+                .env("OS_REGION_NAME", "RegionOne")
+                .env("OS_INTERFACE", "internal"),
         )
     }
 
@@ -241,22 +337,71 @@ fn delete_and_bad_input_give_one_line_and_nonzero_exit() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 
-    let o = Command::new(env!("CARGO_BIN_EXE_fm"))
-        .args(["alarm-list"])
-        .env("FM_URL", "http://127.0.0.1:9")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("FM_URL", "http://127.0.0.1:9")
+            .env("OS_AUTH_TOKEN", "x"),
+    );
+    assert_eq!(code, 1);
     assert!(
         err.contains("cannot reach the FM API") && err.lines().count() == 1,
         "{err}"
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_fm"))
-        .args(["alarm-list"])
-        .env_remove("FM_URL")
-        .output()
+    let (code, _, err) = output(fm_command().args(["alarm-list"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("FM_URL") && err.contains("OS_"), "{err}");
+}
+
+#[test]
+fn fm_logs_in_with_openrc_variables_and_finds_fm_in_the_catalog() {
+    let s = server(Paging::default());
+    let u = s.raise("100.101", "host=a", "major");
+    // Login, catalog lookup (type faultmanagement, internal, RegionOne).
+    let (code, out, err) = s.fm_openrc("admin", ADMIN_PW, &["alarm-list", "--uuid"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&u), "{out}");
+
+    // A wrong password: one line, non-zero, not saying which part was wrong.
+    let (code, _, err) = s.fm_openrc("admin", "Wrong!pass1", &["alarm-list"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("refused the login"), "{err}");
+
+    // No token at all: the server's 401, with a hint.
+    let (code, _, err) = output(fm_command().args(["alarm-list"]).env("FM_URL", &s.url));
+    assert_eq!(code, 1);
+    assert!(err.contains("requires authentication"), "{err}");
+    assert!(err.contains("openrc"), "{err}");
+
+    // A revoked token stops working.
+    let t = login(&s.identity, "admin", ADMIN_PW).unwrap();
+    let resp = reqwest::blocking::Client::new()
+        .delete(format!("{}/v3/auth/tokens", s.identity))
+        .header("x-auth-token", &s.token)
+        .header("x-subject-token", &t)
+        .send()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("FM_URL"));
+    assert_eq!(resp.status(), 204);
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &t),
+    );
+    assert_eq!(code, 1, "revoked token accepted");
+    assert!(err.contains("requires authentication"), "{err}");
+
+    // A region the catalog does not have.
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("OS_AUTH_URL", &s.identity)
+            .env("OS_USERNAME", "admin")
+            .env("OS_PASSWORD", ADMIN_PW)
+            .env("OS_PROJECT_NAME", "admin")
+            .env("OS_REGION_NAME", "Elsewhere"),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("region Elsewhere"), "{err}");
 }

@@ -1,0 +1,305 @@
+//! How every Starling CLI authenticates, as StarlingX's do: the OS_*
+//! variables (or their `--os-*` options) log in to the identity service and
+//! the service's endpoint is found in the token's catalog; an explicit
+//! service URL with `--os-auth-token` skips the login.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+
+use crate::Client;
+
+/// The OpenStack connection options.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AuthArgs {
+    /// Identity endpoint, e.g. http://127.0.0.1:5000/v3.
+    #[arg(long = "os-auth-url", env = "OS_AUTH_URL", global = true)]
+    pub auth_url: Option<String>,
+    /// User name.
+    #[arg(long = "os-username", env = "OS_USERNAME", global = true)]
+    pub username: Option<String>,
+    /// Password.
+    #[arg(
+        long = "os-password",
+        env = "OS_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Project to scope the token to.
+    #[arg(long = "os-project-name", env = "OS_PROJECT_NAME", global = true)]
+    pub project: Option<String>,
+    /// The user's domain.
+    #[arg(
+        long = "os-user-domain-name",
+        env = "OS_USER_DOMAIN_NAME",
+        default_value = "Default",
+        global = true
+    )]
+    pub user_domain: String,
+    /// The project's domain.
+    #[arg(
+        long = "os-project-domain-name",
+        env = "OS_PROJECT_DOMAIN_NAME",
+        default_value = "Default",
+        global = true
+    )]
+    pub project_domain: String,
+    /// Region of the endpoint (may be left out when the catalog has one).
+    #[arg(long = "os-region-name", env = "OS_REGION_NAME", global = true)]
+    pub region: Option<String>,
+    /// Endpoint interface: public, internal or admin (OS_ENDPOINT_TYPE's
+    /// publicURL/internalURL/adminURL also work).
+    #[arg(long = "os-interface", env = "OS_INTERFACE", global = true)]
+    pub interface: Option<String>,
+    /// A token sent as X-Auth-Token; with a service URL, no login happens.
+    #[arg(
+        long = "os-auth-token",
+        env = "OS_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+/// A logged-in session: the token and the catalog it came with.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The token.
+    pub token: String,
+    /// The token body (`token.catalog`, `token.user`, …).
+    pub body: Value,
+}
+
+/// The `…/v3` base of an identity URL.
+pub fn v3_base(auth_url: &str) -> String {
+    let u = auth_url.trim_end_matches('/');
+    if u.ends_with("/v3") {
+        u.to_string()
+    } else {
+        format!("{u}/v3")
+    }
+}
+
+fn need<'a>(v: &'a Option<String>, what: &str) -> Result<&'a str> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow!("{what} is not set"))
+}
+
+impl AuthArgs {
+    /// Logs in with the password method, scoped to the project.
+    pub fn login(&self, timeout: Duration) -> Result<Session> {
+        let auth_url = need(&self.auth_url, "OS_AUTH_URL (or --os-auth-url)")?;
+        let user = need(&self.username, "OS_USERNAME (or --os-username)")?;
+        let password = need(&self.password, "OS_PASSWORD (or --os-password)")?;
+        let project = need(&self.project, "OS_PROJECT_NAME (or --os-project-name)")?;
+        let base = v3_base(auth_url);
+        let http = crate::http_client(timeout)?;
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"name": self.user_domain}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"name": self.project_domain}}},
+        }});
+        let resp = http
+            .post(format!("{base}/auth/tokens"))
+            .json(&body)
+            .send()
+            .map_err(|e| {
+                anyhow!(
+                    "cannot reach the identity service at {base}: {}",
+                    crate::why(&e)
+                )
+            })?;
+        let status = resp.status();
+        let token = resp
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = resp
+            .text()
+            .map_err(|e| anyhow!("cannot read the identity service's answer: {e}"))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            bail!(
+                "the identity service refused the login of {user} to project {project} \
+                 (wrong user, password or project, or the user is locked out)"
+            );
+        }
+        if !status.is_success() {
+            bail!("login failed: {}", keystone_error(status, &text));
+        }
+        let token = token.context("the identity service answered without X-Subject-Token")?;
+        let body: Value = serde_json::from_str(&text).map_err(|e| {
+            anyhow!("the identity service answered something that is not JSON: {e}")
+        })?;
+        Ok(Session { token, body })
+    }
+
+    /// The interface to pick endpoints by.
+    pub fn interface(&self) -> Result<&'static str> {
+        let i = self
+            .interface
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or_else(|| std::env::var("OS_ENDPOINT_TYPE").ok())
+            .unwrap_or_else(|| "public".into());
+        Ok(match i.as_str() {
+            "public" | "publicURL" => "public",
+            "internal" | "internalURL" => "internal",
+            "admin" | "adminURL" => "admin",
+            other => bail!("invalid interface '{other}': use public, internal or admin"),
+        })
+    }
+
+    /// A client for one service: `explicit` (a URL option or variable) with
+    /// `--os-auth-token` uses them as they are; otherwise this logs in and,
+    /// without `explicit`, finds the endpoint of `service_type` in the catalog.
+    pub fn client(
+        &self,
+        label: &'static str,
+        service_type: &str,
+        explicit: Option<&str>,
+        url_hint: &str,
+        timeout: Duration,
+    ) -> Result<Client> {
+        let explicit = explicit.filter(|u| !u.is_empty());
+        let token = self.token.clone().filter(|t| !t.is_empty());
+        let logging_in = self.auth_url.as_deref().is_some_and(|u| !u.is_empty());
+        match (explicit, token) {
+            (Some(url), Some(t)) => Client::new(label, url, Some(t), timeout),
+            (Some(url), None) if !logging_in => Client::new(label, url, None, timeout),
+            (explicit, _) => {
+                if !logging_in {
+                    bail!(
+                        "no {label} endpoint: set the OS_* variables (source openrc), \
+                         or {url_hint} with --os-auth-token"
+                    );
+                }
+                let s = self.login(timeout)?;
+                let url = match explicit {
+                    Some(u) => u.to_string(),
+                    None => endpoint(
+                        &s.body,
+                        service_type,
+                        self.region.as_deref(),
+                        self.interface()?,
+                    )?,
+                };
+                Client::new(label, &url, Some(s.token), timeout)
+            }
+        }
+    }
+}
+
+/// The URL of `service_type` in a token body's catalog, for `interface` in
+/// `region` (any region when the service has endpoints in one only).
+pub fn endpoint(
+    token_body: &Value,
+    service_type: &str,
+    region: Option<&str>,
+    interface: &str,
+) -> Result<String> {
+    let catalog = token_body["token"]["catalog"]
+        .as_array()
+        .ok_or_else(|| anyhow!("the token has no service catalog"))?;
+    let svc = catalog
+        .iter()
+        .find(|s| s["type"] == service_type)
+        .ok_or_else(|| anyhow!("the service catalog has no '{service_type}' service"))?;
+    let eps: Vec<&Value> = svc["endpoints"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["interface"] == interface).collect())
+        .unwrap_or_default();
+    let region_of = |e: &Value| {
+        e["region_id"]
+            .as_str()
+            .or(e["region"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let chosen: Vec<&Value> = match region.filter(|r| !r.is_empty()) {
+        Some(r) => eps.into_iter().filter(|e| region_of(e) == r).collect(),
+        None => {
+            let mut regions: Vec<String> = eps.iter().map(|e| region_of(e)).collect();
+            regions.sort();
+            regions.dedup();
+            if regions.len() > 1 {
+                bail!(
+                    "'{service_type}' has {interface} endpoints in regions {}: set OS_REGION_NAME",
+                    regions.join(", ")
+                );
+            }
+            eps
+        }
+    };
+    chosen
+        .first()
+        .and_then(|e| e["url"].as_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            anyhow!(
+                "no {interface} endpoint of '{service_type}'{} in the service catalog",
+                region
+                    .map(|r| format!(" in region {r}"))
+                    .unwrap_or_default()
+            )
+        })
+}
+
+/// The message of a Keystone error answer.
+pub fn keystone_error(status: reqwest::StatusCode, body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| crate::error_text(status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn body() -> Value {
+        json!({"token": {"catalog": [
+            {"type": "faultmanagement", "endpoints": [
+                {"interface": "public", "region_id": "RegionOne", "url": "http://a:18002"},
+                {"interface": "internal", "region_id": "RegionOne", "url": "http://i:18002"},
+                {"interface": "public", "region_id": "RegionTwo", "url": "http://b:18002"}]},
+            {"type": "identity", "endpoints": [
+                {"interface": "public", "region": "RegionOne", "url": "http://a:5000"}]}]}})
+    }
+
+    #[test]
+    fn catalog_lookup_by_type_region_and_interface() {
+        let b = body();
+        assert_eq!(
+            endpoint(&b, "faultmanagement", Some("RegionTwo"), "public").unwrap(),
+            "http://b:18002"
+        );
+        assert_eq!(
+            endpoint(&b, "faultmanagement", Some("RegionOne"), "internal").unwrap(),
+            "http://i:18002"
+        );
+        // One region: no need to name it. Two: say so.
+        assert_eq!(
+            endpoint(&b, "faultmanagement", None, "internal").unwrap(),
+            "http://i:18002"
+        );
+        assert!(
+            endpoint(&b, "faultmanagement", None, "public")
+                .unwrap_err()
+                .to_string()
+                .contains("OS_REGION_NAME")
+        );
+        assert_eq!(
+            endpoint(&b, "identity", None, "public").unwrap(),
+            "http://a:5000"
+        );
+        assert!(endpoint(&b, "platform", None, "public").is_err());
+        assert!(endpoint(&b, "faultmanagement", Some("RegionThree"), "public").is_err());
+        assert_eq!(v3_base("http://h:5000/"), "http://h:5000/v3");
+    }
+}
