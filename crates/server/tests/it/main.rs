@@ -1,0 +1,307 @@
+//! The real `starlingd` binary: first-start bootstrap files, FM behind
+//! identity, a service running alone validating against the identity
+//! endpoint, and real OpenStack Python clients.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tmpdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "starlingd_it_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn wait_ready(url: &str, mut child: Option<&mut Child>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http().get(url).send()
+            && r.status().is_success()
+        {
+            return;
+        }
+        if let Some(c) = child.as_mut()
+            && let Ok(Some(st)) = c.try_wait()
+        {
+            panic!("starlingd exited early: {st}");
+        }
+        assert!(Instant::now() < deadline, "{url} never became ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn starlingd(args: &[&str], env: &[(&str, &str)], dir: PathBuf, ready: &str) -> Daemon {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
+    c.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    if std::env::var_os("STARLING_TEST_LOG").is_none() {
+        c.stderr(Stdio::null());
+    }
+    for (k, _) in std::env::vars() {
+        if k.starts_with("STARLING_") || k.starts_with("OS_") {
+            c.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().unwrap();
+    wait_ready(ready, Some(&mut child));
+    Daemon { child, dir }
+}
+
+struct AllInOne {
+    d: Daemon,
+    fm: String,
+    identity: String,
+}
+
+fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
+    let dir = tmpdir();
+    let (fm, id) = (free_port(), free_port());
+    let mut args = vec![
+        "--data-dir".to_string(),
+        dir.display().to_string(),
+        "--fm-port".into(),
+        fm.to_string(),
+        "--identity-port".into(),
+        id.to_string(),
+        "--log".into(),
+        "info".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fm = format!("http://127.0.0.1:{fm}");
+    let identity = format!("http://127.0.0.1:{id}");
+    let mut d = starlingd(&a, env, dir, &format!("{fm}/health"));
+    wait_ready(&format!("{identity}/health"), Some(&mut d.child));
+    AllInOne { d, fm, identity }
+}
+
+fn login(identity: &str, user: &str, pw: &str) -> Option<String> {
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": pw}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+    let r = http()
+        .post(format!("{identity}/v3/auth/tokens"))
+        .json(&body)
+        .send()
+        .unwrap();
+    r.headers()
+        .get("x-subject-token")
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut r = http().get(url);
+    if let Some(t) = token {
+        r = r.header("x-auth-token", t);
+    }
+    let r = r.send().unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().unwrap_or(Value::Null))
+}
+
+fn password_file(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("admin-password"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn first_start_generates_the_admin_password_and_openrc() {
+    let s = all_in_one(&[], &[]);
+    let pw = password_file(&s.d.dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(s.d.dir.join("admin-password"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o600);
+    }
+    let rc = std::fs::read_to_string(s.d.dir.join("openrc")).unwrap();
+    assert!(
+        rc.contains(&format!("OS_AUTH_URL='{}/v3'", s.identity)),
+        "{rc}"
+    );
+    assert!(!rc.contains(&pw), "openrc must not copy the password");
+    // Sourcing openrc gives a shell the password.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". '{}' && printf %s \"$OS_PASSWORD\"",
+            s.d.dir.join("openrc").display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), pw);
+
+    // FM refuses without a token and answers with one.
+    let (st, body) = get(&format!("{}/v1/alarms", s.fm), None);
+    assert_eq!(st, 401);
+    assert!(
+        body["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("authentication")
+    );
+    assert_eq!(get(&format!("{}/", s.fm), None).0, 200, "version document");
+    let t = login(&s.identity, "admin", &pw).expect("admin login");
+    assert_eq!(get(&format!("{}/v1/alarms", s.fm), Some(&t)).0, 200);
+    // The catalog lists both services with this process's URLs.
+    let (_, v) = get(&format!("{}/v3/auth/catalog", s.identity), Some(&t));
+    let types: Vec<&str> = v["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"identity") && types.contains(&"faultmanagement"));
+}
+
+#[test]
+fn a_configured_password_must_pass_the_rules() {
+    let dir = tmpdir();
+    let o = Command::new(env!("CARGO_BIN_EXE_starlingd"))
+        .args(["--data-dir", &dir.display().to_string()])
+        .args(["--fm-port", &free_port().to_string()])
+        .args(["--identity-port", &free_port().to_string()])
+        .env("STARLING_ADMIN_PASSWORD", "weak")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("too weak"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fm_alone_validates_against_the_identity_endpoint() {
+    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+    let dir = tmpdir();
+    let port = free_port();
+    let fm = format!("http://127.0.0.1:{port}");
+    let db = format!("sqlite://{}/fm.db", dir.display());
+    let _alone = starlingd(
+        &[
+            "fm",
+            "--database-url",
+            &db,
+            "--fm-port",
+            &port.to_string(),
+            "--auth-url",
+            &format!("{}/v3", s.identity),
+            "--token-cache-ttl",
+            "1s",
+        ],
+        &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
+        dir,
+        &format!("{fm}/health"),
+    );
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    assert_eq!(get(&format!("{fm}/v1/alarms"), None).0, 401);
+    assert_eq!(get(&format!("{fm}/v1/alarms"), Some("bogus")).0, 401);
+    assert_eq!(get(&format!("{fm}/v1/alarms"), Some(&t)).0, 200);
+    // Revoked at the identity service: refused within the cache TTL.
+    let r = http()
+        .delete(format!("{}/v3/auth/tokens", s.identity))
+        .header("x-auth-token", &t)
+        .header("x-subject-token", &t)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let t0 = Instant::now();
+    loop {
+        let st = get(&format!("{fm}/v1/alarms"), Some(&t)).0;
+        if st == 401 {
+            break;
+        }
+        assert_eq!(st, 200);
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "revocation not seen after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The Python that has the OpenStack clients: STARLING_PYTHON, else python3.
+fn python_with_clients() -> Option<String> {
+    let py = std::env::var("STARLING_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = Command::new(&py)
+        .args(["-c", "import keystoneauth1, openstack, openstackclient"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(py)
+}
+
+#[test]
+fn openstack_python_clients_log_in_and_call_fm() {
+    let Some(py) = python_with_clients() else {
+        if std::env::var_os("STARLING_REQUIRE_PYCLIENTS").is_some() {
+            panic!(
+                "keystoneauth1/openstacksdk/python-openstackclient are required (STARLING_PYTHON)"
+            );
+        }
+        eprintln!(
+            "SKIPPED: keystoneauth1, openstacksdk and python-openstackclient are not installed \
+             (pip install them and set STARLING_PYTHON; .ci/run does)"
+        );
+        return;
+    };
+    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients.py");
+    let o = Command::new(py)
+        .arg(script)
+        .arg(format!("{}/v3", s.identity))
+        .arg("Adm1n!pass")
+        .env_remove("OS_CLOUD")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "clients failed:\n{out}\n{err}");
+    assert!(out.contains("ALL CLIENTS OK"), "{out}");
+}
