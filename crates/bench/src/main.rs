@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod auth;
+
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::{Value, json};
@@ -42,15 +44,21 @@ struct Args {
     /// Where the servers keep their data.
     #[arg(long, default_value = "/tmp/starling-bench")]
     work_dir: PathBuf,
-    /// Which phases to run (comma-separated): rates, lists, history, and
-    /// floor (read-only request rates, run inside the rates phase).
-    #[arg(long, value_delimiter = ',', default_value = "rates,lists,history")]
+    /// Which phases to run (comma-separated): rates, lists, history, auth
+    /// (token checks and logins), and floor (read-only request rates, run
+    /// inside the rates phase).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rates,lists,history,auth"
+    )]
     phases: Vec<String>,
 }
 
 struct Server {
     child: Child,
     base: String,
+    identity: String,
     cold_start: Duration,
 }
 
@@ -113,14 +121,17 @@ fn client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+fn login_body() -> Value {
+    json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"name": "Default"}, "password": BENCH_PASSWORD}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+}
+
 /// Logs in to a benchmark instance's identity service.
 async fn login(identity: &str) -> Result<String> {
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "admin", "domain": {"name": "Default"}, "password": BENCH_PASSWORD}}},
-        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
     let r = reqwest::Client::new()
         .post(format!("{identity}/v3/auth/tokens?nocatalog"))
-        .json(&body)
+        .json(&login_body())
         .send()
         .await?;
     if r.status() != reqwest::StatusCode::CREATED {
@@ -152,6 +163,7 @@ async fn start(mut cmd: Command, base: String, ready_path: &str) -> Result<Serve
     let mut server = Server {
         child,
         base: base.clone(),
+        identity: String::new(),
         cold_start: Duration::ZERO,
     };
     let deadline = t0 + Duration::from_secs(30);
@@ -193,8 +205,9 @@ async fn starling_with(a: &Args, dir: &Path, extra: &[&str]) -> Result<Server> {
             &(a.history * 2).max(4000).to_string(),
         ])
         .args(extra);
-    let s = start(cmd, format!("http://127.0.0.1:{port}"), "/health").await?;
-    let t = login(&format!("http://127.0.0.1:{id_port}")).await?;
+    let mut s = start(cmd, format!("http://127.0.0.1:{port}"), "/health").await?;
+    s.identity = format!("http://127.0.0.1:{id_port}");
+    let t = login(&s.identity).await?;
     *TOKEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(t);
     Ok(s)
 }
@@ -608,6 +621,31 @@ async fn run(a: Args) -> Result<()> {
             alertmanager: "-".into(),
         });
         s_hist_rss = s.rss_mb();
+        drop(s);
+    }
+
+    if want("auth") {
+        eprintln!("auth: in-process token checks");
+        for (what, fig) in auth::overhead(&a.work_dir, 20_000).await? {
+            rows.push(Row {
+                what,
+                starling: fig,
+                alertmanager: "-".into(),
+            });
+        }
+        eprintln!("auth: password logins against starlingd");
+        let dir = a.work_dir.join("s-auth");
+        let s = starling(&a, &dir).await?;
+        let identity = s.identity.clone();
+        for workers in [1usize, 4] {
+            let url = format!("{identity}/v3/auth/tokens?nocatalog");
+            let r = rate(workers, 200, move |h, _| h.post(&url).json(&login_body())).await?;
+            rows.push(Row {
+                what: format!("token issue (password login), {workers} client(s) (per s)"),
+                starling: format!("{r:.0}"),
+                alertmanager: "-".into(),
+            });
+        }
         drop(s);
     }
 

@@ -14,13 +14,24 @@ use crate::Client;
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct AuthArgs {
     /// Identity endpoint, e.g. http://127.0.0.1:5000/v3.
-    #[arg(long = "os-auth-url", env = "OS_AUTH_URL", global = true)]
+    #[arg(
+        id = "os_auth_url",
+        long = "os-auth-url",
+        env = "OS_AUTH_URL",
+        global = true
+    )]
     pub auth_url: Option<String>,
     /// User name.
-    #[arg(long = "os-username", env = "OS_USERNAME", global = true)]
+    #[arg(
+        id = "os_username",
+        long = "os-username",
+        env = "OS_USERNAME",
+        global = true
+    )]
     pub username: Option<String>,
     /// Password.
     #[arg(
+        id = "os_password",
         long = "os-password",
         env = "OS_PASSWORD",
         global = true,
@@ -28,10 +39,16 @@ pub struct AuthArgs {
     )]
     pub password: Option<String>,
     /// Project to scope the token to.
-    #[arg(long = "os-project-name", env = "OS_PROJECT_NAME", global = true)]
+    #[arg(
+        id = "os_project_name",
+        long = "os-project-name",
+        env = "OS_PROJECT_NAME",
+        global = true
+    )]
     pub project: Option<String>,
     /// The user's domain.
     #[arg(
+        id = "os_user_domain_name",
         long = "os-user-domain-name",
         env = "OS_USER_DOMAIN_NAME",
         default_value = "Default",
@@ -40,6 +57,7 @@ pub struct AuthArgs {
     pub user_domain: String,
     /// The project's domain.
     #[arg(
+        id = "os_project_domain_name",
         long = "os-project-domain-name",
         env = "OS_PROJECT_DOMAIN_NAME",
         default_value = "Default",
@@ -47,14 +65,25 @@ pub struct AuthArgs {
     )]
     pub project_domain: String,
     /// Region of the endpoint (may be left out when the catalog has one).
-    #[arg(long = "os-region-name", env = "OS_REGION_NAME", global = true)]
+    #[arg(
+        id = "os_region_name",
+        long = "os-region-name",
+        env = "OS_REGION_NAME",
+        global = true
+    )]
     pub region: Option<String>,
     /// Endpoint interface: public, internal or admin (OS_ENDPOINT_TYPE's
     /// publicURL/internalURL/adminURL also work).
-    #[arg(long = "os-interface", env = "OS_INTERFACE", global = true)]
+    #[arg(
+        id = "os_interface",
+        long = "os-interface",
+        env = "OS_INTERFACE",
+        global = true
+    )]
     pub interface: Option<String>,
     /// A token sent as X-Auth-Token; with a service URL, no login happens.
     #[arg(
+        id = "os_auth_token",
         long = "os-auth-token",
         env = "OS_AUTH_TOKEN",
         global = true,

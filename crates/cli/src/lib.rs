@@ -85,10 +85,23 @@ impl Client {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Option<Value>> {
+        self.send_with(method, url, body, &[])
+    }
+
+    fn send_with(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Value>> {
         let mut req = self
             .http
             .request(method, url)
             .header("Accept", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = &self.token {
             req = req.header("X-Auth-Token", t);
         }
@@ -175,6 +188,18 @@ impl Client {
             .map(|_| ())
     }
 
+    /// DELETE with extra headers (`X-Subject-Token`).
+    pub fn delete_with(&self, path: &str, headers: &[(&str, &str)]) -> Result<()> {
+        self.send_with(reqwest::Method::DELETE, &self.url(path), None, headers)
+            .map(|_| ())
+    }
+
+    /// PUT without a body.
+    pub fn put(&self, path: &str) -> Result<()> {
+        self.send(reqwest::Method::PUT, &self.url(path), None)
+            .map(|_| ())
+    }
+
     /// PATCH with a JSON body.
     pub fn patch(&self, path: &str, body: &Value) -> Result<Value> {
         self.send(reqwest::Method::PATCH, &self.url(path), Some(body))?
@@ -187,9 +212,15 @@ impl Client {
     }
 }
 
-/// The message of an error answer: the faultstring of StarlingX's envelope when
-/// present, otherwise the status line.
+/// The message of an error answer: the faultstring of StarlingX's envelope or
+/// the message of Keystone's when present, otherwise the status line.
 pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
+    if let Some(m) = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+    {
+        return m;
+    }
     let fault = serde_json::from_str::<Value>(body).ok().and_then(|v| {
         let em = v.get("error_message")?;
         let inner: Value = match em {

@@ -405,3 +405,157 @@ fn fm_logs_in_with_openrc_variables_and_finds_fm_in_the_catalog() {
     assert_eq!(code, 1);
     assert!(err.contains("region Elsewhere"), "{err}");
 }
+
+fn starling(s: &Server, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_starling"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OS_") {
+            c.env_remove(k);
+        }
+    }
+    c.args(args)
+        .env("OS_AUTH_URL", format!("{}/v3", s.identity))
+        .env("OS_USERNAME", "admin")
+        .env("OS_PASSWORD", ADMIN_PW)
+        .env("OS_PROJECT_NAME", "admin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn starling_cli_manages_users_projects_and_roles() {
+    let s = server(Paging::default());
+    let ok = |args: &[&str], stdin: Option<&str>| {
+        let (code, out, err) = starling(&s, args, stdin);
+        assert_eq!(code, 0, "starling {args:?}: {err}");
+        out
+    };
+    let tok: Value = serde_json::from_str(&ok(&["token", "issue", "-f", "json"], None)).unwrap();
+    assert_eq!(tok["id"].as_str().unwrap().len(), 64);
+    let cat: Value = serde_json::from_str(&ok(&["catalog", "list", "-f", "json"], None)).unwrap();
+    assert_eq!(cat[0]["Type"], "faultmanagement");
+
+    ok(
+        &["project", "create", "demo", "--description", "Demo"],
+        None,
+    );
+    let u: Value = serde_json::from_str(&ok(
+        &[
+            "user",
+            "create",
+            "viewer",
+            "--password-prompt",
+            "--project",
+            "demo",
+            "-f",
+            "json",
+        ],
+        Some("V1ewer!pw\n"),
+    ))
+    .unwrap();
+    assert_eq!(u["name"], "viewer");
+    ok(
+        &[
+            "role",
+            "add",
+            "--user",
+            "viewer",
+            "--project",
+            "demo",
+            "reader",
+        ],
+        None,
+    );
+    let a: Value = serde_json::from_str(&ok(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--user",
+            "viewer",
+            "--names",
+            "-f",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let a = &a[0];
+    let y = ok(
+        &["role", "assignment", "list", "--names", "-f", "yaml"],
+        None,
+    );
+    assert!(y.contains("Role: reader"), "{y}");
+    assert_eq!(a["Role"], "reader");
+    assert_eq!(a["Project"], "demo@Default");
+
+    // The new user reads FM through its own login and catalog lookup, and may not write.
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("OS_AUTH_URL", &s.identity)
+            .env("OS_USERNAME", "viewer")
+            .env("OS_PASSWORD", "V1ewer!pw")
+            .env("OS_PROJECT_NAME", "demo"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let u = s.raise("100.101", "host=v", "major");
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-delete", &u, "--yes"])
+            .env("OS_AUTH_URL", &s.identity)
+            .env("OS_USERNAME", "viewer")
+            .env("OS_PASSWORD", "V1ewer!pw")
+            .env("OS_PROJECT_NAME", "demo"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Policy doesn't allow fm_api:alarm:delete"),
+        "{err}"
+    );
+
+    // Errors: one line, non-zero.
+    let (code, _, err) = starling(&s, &["user", "show", "nobody"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("no user with name or id 'nobody'"), "{err}");
+    let (code, _, err) = starling(&s, &["user", "create", "weak", "--password", "abc"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 7 characters"), "{err}");
+    let (code, _, err) = starling(&s, &["project", "delete", "admin"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("required by the platform"), "{err}");
+
+    ok(
+        &[
+            "role",
+            "remove",
+            "--user",
+            "viewer",
+            "--project",
+            "demo",
+            "reader",
+        ],
+        None,
+    );
+    ok(&["user", "delete", "viewer"], None);
+    let users: Value = serde_json::from_str(&ok(&["user", "list", "-f", "json"], None)).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+}

@@ -1,0 +1,737 @@
+//! `starling`: Starling's own administration CLI. Today: identity, with the
+//! `openstack` command set's names, options and columns (`user`, `project`,
+//! `role`, `token`, `catalog`, `service`, `endpoint`).
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+use starling_cli::auth::{AuthArgs, v3_base};
+use starling_cli::{Client, Format, Table, text};
+
+#[derive(Parser, Debug)]
+#[command(name = "starling", version, about = "Starling administration client")]
+struct Cli {
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 60, global = true)]
+    timeout: u64,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+struct Out {
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// The service catalog of your token.
+    #[command(subcommand)]
+    Catalog(ListOnly),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Roles and role assignments.
+    #[command(subcommand)]
+    Role(RoleCmd),
+    /// Catalog services.
+    #[command(subcommand)]
+    Service(ListOnly),
+    /// Catalog endpoints.
+    #[command(subcommand)]
+    Endpoint(ListOnly),
+}
+
+#[derive(Subcommand, Debug)]
+enum ListOnly {
+    /// List.
+    List(Out),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCmd {
+    /// Log in and print the new token.
+    Issue(Out),
+    /// Revoke a token.
+    Revoke {
+        /// The token.
+        token: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Secret {
+    /// The password (visible to other local users in the process list; prefer
+    /// --password-prompt).
+    #[arg(long)]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_prompt: bool,
+}
+
+impl Secret {
+    fn get(&self) -> Result<Option<String>> {
+        if self.password_prompt {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let pw = line.trim_end_matches(['\n', '\r']).to_string();
+            if pw.is_empty() {
+                bail!("no password on standard input");
+            }
+            return Ok(Some(pw));
+        }
+        Ok(self.password.clone())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// List users.
+    List {
+        /// Only users of this domain (name or id).
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Show a user (name or id).
+    Show {
+        /// User.
+        user: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Create a user.
+    Create {
+        /// Name.
+        name: String,
+        /// Domain (name or id; Default when absent).
+        #[arg(long)]
+        domain: Option<String>,
+        #[command(flatten)]
+        secret: Secret,
+        /// Default project (name or id).
+        #[arg(long)]
+        project: Option<String>,
+        /// Email.
+        #[arg(long)]
+        email: Option<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disable: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Change a user.
+    Set {
+        /// User (name or id).
+        user: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        secret: Secret,
+        /// New email.
+        #[arg(long)]
+        email: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Enable.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable (revokes its tokens).
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete users.
+    Delete {
+        /// Users (names or ids).
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProjectCmd {
+    /// List projects.
+    List(Out),
+    /// Show a project (name or id).
+    Show {
+        /// Project.
+        project: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Create a project.
+    Create {
+        /// Name.
+        name: String,
+        /// Domain (name or id; Default when absent).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disable: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Change a project.
+    Set {
+        /// Project (name or id).
+        project: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Enable.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete projects.
+    Delete {
+        /// Projects (names or ids).
+        #[arg(required = true)]
+        projects: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Grant {
+    /// Role (name or id).
+    role: String,
+    /// User (name or id).
+    #[arg(long, required = true)]
+    user: String,
+    /// On this project (name or id).
+    #[arg(long, conflicts_with = "domain", required_unless_present = "domain")]
+    project: Option<String>,
+    /// On this domain (name or id).
+    #[arg(long)]
+    domain: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum RoleCmd {
+    /// List roles.
+    List(Out),
+    /// Create a role.
+    Create {
+        /// Name.
+        name: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Delete roles.
+    Delete {
+        /// Roles (names or ids).
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
+    /// Grant a role to a user on a project or domain.
+    Add(Grant),
+    /// Remove a role from a user on a project or domain.
+    Remove(Grant),
+    /// Role assignments.
+    #[command(subcommand)]
+    Assignment(AssignmentCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AssignmentCmd {
+    /// List role assignments.
+    List {
+        /// Only this user's (name or id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only on this project (name or id).
+        #[arg(long)]
+        project: Option<String>,
+        /// Only of this role (name or id).
+        #[arg(long)]
+        role: Option<String>,
+        /// Show names instead of ids.
+        #[arg(long)]
+        names: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("starling: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// A client of the identity API, logged in (or with --os-auth-token).
+fn identity(cli: &Cli) -> Result<Client> {
+    let timeout = Duration::from_secs(cli.timeout.max(1));
+    let Some(url) = cli.auth.auth_url.as_deref().filter(|u| !u.is_empty()) else {
+        bail!("OS_AUTH_URL (or --os-auth-url) is not set: source openrc");
+    };
+    let base = v3_base(url);
+    match cli.auth.token.clone().filter(|t| !t.is_empty()) {
+        Some(t) => Client::new("identity", &base, Some(t), timeout),
+        None => {
+            let s = cli.auth.login(timeout)?;
+            Client::new("identity", &base, Some(s.token), timeout)
+        }
+    }
+}
+
+/// Resolves a name or id on the server: `GET /kind/x`, else `?name=x`.
+fn resolve(c: &Client, kind: &str, key: &str, x: &str) -> Result<Value> {
+    if let Ok(v) = c.get(&format!("/{kind}/{}", enc(x))) {
+        return Ok(v[key].clone());
+    }
+    let list = c.get(&format!("/{kind}?name={}", enc(x)))?;
+    let items = list[kind].as_array().cloned().unwrap_or_default();
+    match items.len() {
+        0 => bail!("no {key} with name or id '{x}'"),
+        1 => Ok(items[0].clone()),
+        n => bail!("{n} {kind} are named '{x}': give the id"),
+    }
+}
+
+fn id_of(c: &Client, kind: &str, key: &str, x: &str) -> Result<String> {
+    Ok(text(&resolve(c, kind, key, x)?, "id"))
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn domain_id(c: &Client, d: Option<&str>) -> Result<Option<String>> {
+    d.map(|d| id_of(c, "domains", "domain", d)).transpose()
+}
+
+fn show(v: &Value, fields: &[&str], out: Out) -> Result<()> {
+    let rec: Vec<(&str, String)> = fields.iter().map(|f| (*f, text(v, f))).collect();
+    print!("{}", Table::render_record(&rec, out.format)?);
+    Ok(())
+}
+
+fn list(items: &[Value], cols: &[(&str, &str)], out: Out) -> Result<()> {
+    let mut t = Table::new(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
+    for v in items {
+        t.rows.push(cols.iter().map(|(_, k)| text(v, k)).collect());
+    }
+    print!("{}", t.render(out.format)?);
+    Ok(())
+}
+
+fn enabled(enable: bool, disable: bool) -> Option<bool> {
+    match (enable, disable) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+const USER_FIELDS: [&str; 7] = [
+    "id",
+    "name",
+    "domain_id",
+    "enabled",
+    "default_project_id",
+    "email",
+    "description",
+];
+const PROJECT_FIELDS: [&str; 5] = ["id", "name", "domain_id", "enabled", "description"];
+
+fn run(cli: Cli) -> Result<()> {
+    let c = identity(&cli)?;
+    match cli.cmd {
+        Cmd::Token(TokenCmd::Issue(out)) => {
+            let s = cli.auth.login(Duration::from_secs(cli.timeout.max(1)))?;
+            let t = &s.body["token"];
+            let rec = [
+                ("expires", text(t, "expires_at")),
+                ("id", s.token.clone()),
+                ("project_id", text(&t["project"], "id")),
+                ("user_id", text(&t["user"], "id")),
+            ];
+            print!("{}", Table::render_record(&rec, out.format)?);
+        }
+        Cmd::Token(TokenCmd::Revoke { token }) => {
+            c.delete_with("/auth/tokens", &[("X-Subject-Token", &token)])?;
+        }
+        Cmd::Catalog(ListOnly::List(out)) => {
+            let v = c.get("/auth/catalog")?;
+            let items: Vec<Value> = v["catalog"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| {
+                    let eps: Vec<String> = s["endpoints"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}\n  {}: {}",
+                                text(e, "region_id"),
+                                text(e, "interface"),
+                                text(e, "url")
+                            )
+                        })
+                        .collect();
+                    json!({"name": s["name"], "type": s["type"], "endpoints": eps.join("\n")})
+                })
+                .collect();
+            list(
+                &items,
+                &[
+                    ("Name", "name"),
+                    ("Type", "type"),
+                    ("Endpoints", "endpoints"),
+                ],
+                out,
+            )?;
+        }
+        Cmd::Service(ListOnly::List(out)) => {
+            let v = c.get("/services")?;
+            list(
+                v["services"].as_array().map_or(&[][..], |a| a),
+                &[("ID", "id"), ("Name", "name"), ("Type", "type")],
+                out,
+            )?;
+        }
+        Cmd::Endpoint(ListOnly::List(out)) => {
+            let services = c.get("/services")?;
+            let name_of = |sid: &str| {
+                services["services"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|s| s["id"] == sid))
+                    .map(|s| (text(s, "name"), text(s, "type")))
+                    .unwrap_or_default()
+            };
+            let v = c.get("/endpoints")?;
+            let items: Vec<Value> = v["endpoints"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut e| {
+                    let (n, t) = name_of(&text(&e, "service_id"));
+                    e["service_name"] = json!(n);
+                    e["service_type"] = json!(t);
+                    e
+                })
+                .collect();
+            list(
+                &items,
+                &[
+                    ("ID", "id"),
+                    ("Region", "region_id"),
+                    ("Service Name", "service_name"),
+                    ("Service Type", "service_type"),
+                    ("Enabled", "enabled"),
+                    ("Interface", "interface"),
+                    ("URL", "url"),
+                ],
+                out,
+            )?;
+        }
+        Cmd::User(u) => user(&c, u)?,
+        Cmd::Project(p) => project(&c, p)?,
+        Cmd::Role(r) => role(&c, r)?,
+    }
+    Ok(())
+}
+
+fn user(c: &Client, cmd: UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::List { domain, out } => {
+            let q = match domain_id(c, domain.as_deref())? {
+                Some(d) => format!("/users?domain_id={}", enc(&d)),
+                None => "/users".into(),
+            };
+            let v = c.get(&q)?;
+            list(
+                v["users"].as_array().map_or(&[][..], |a| a),
+                &[("ID", "id"), ("Name", "name")],
+                out,
+            )
+        }
+        UserCmd::Show { user, out } => {
+            show(&resolve(c, "users", "user", &user)?, &USER_FIELDS, out)
+        }
+        UserCmd::Create {
+            name,
+            domain,
+            secret,
+            project,
+            email,
+            description,
+            disable,
+            out,
+        } => {
+            let mut u = json!({"name": name, "enabled": !disable});
+            if let Some(d) = domain_id(c, domain.as_deref())? {
+                u["domain_id"] = json!(d);
+            }
+            if let Some(p) = project {
+                u["default_project_id"] = json!(id_of(c, "projects", "project", &p)?);
+            }
+            if let Some(pw) = secret.get()? {
+                u["password"] = json!(pw);
+            }
+            if let Some(e) = email {
+                u["email"] = json!(e);
+            }
+            if let Some(d) = description {
+                u["description"] = json!(d);
+            }
+            let v = c
+                .post("/users", &json!({"user": u}))?
+                .context("empty answer")?;
+            show(&v["user"], &USER_FIELDS, out)
+        }
+        UserCmd::Set {
+            user,
+            name,
+            secret,
+            email,
+            description,
+            enable,
+            disable,
+        } => {
+            let id = id_of(c, "users", "user", &user)?;
+            let mut u = json!({});
+            if let Some(n) = name {
+                u["name"] = json!(n);
+            }
+            if let Some(pw) = secret.get()? {
+                u["password"] = json!(pw);
+            }
+            if let Some(e) = email {
+                u["email"] = json!(e);
+            }
+            if let Some(d) = description {
+                u["description"] = json!(d);
+            }
+            if let Some(e) = enabled(enable, disable) {
+                u["enabled"] = json!(e);
+            }
+            c.patch(&format!("/users/{id}"), &json!({"user": u}))?;
+            Ok(())
+        }
+        UserCmd::Delete { users } => {
+            for u in users {
+                let id = id_of(c, "users", "user", &u)?;
+                c.delete(&format!("/users/{id}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
+    match cmd {
+        ProjectCmd::List(out) => {
+            let v = c.get("/projects")?;
+            list(
+                v["projects"].as_array().map_or(&[][..], |a| a),
+                &[("ID", "id"), ("Name", "name")],
+                out,
+            )
+        }
+        ProjectCmd::Show { project, out } => show(
+            &resolve(c, "projects", "project", &project)?,
+            &PROJECT_FIELDS,
+            out,
+        ),
+        ProjectCmd::Create {
+            name,
+            domain,
+            description,
+            disable,
+            out,
+        } => {
+            let mut p = json!({"name": name, "enabled": !disable});
+            if let Some(d) = domain_id(c, domain.as_deref())? {
+                p["domain_id"] = json!(d);
+            }
+            if let Some(d) = description {
+                p["description"] = json!(d);
+            }
+            let v = c
+                .post("/projects", &json!({"project": p}))?
+                .context("empty answer")?;
+            show(&v["project"], &PROJECT_FIELDS, out)
+        }
+        ProjectCmd::Set {
+            project,
+            name,
+            description,
+            enable,
+            disable,
+        } => {
+            let id = id_of(c, "projects", "project", &project)?;
+            let mut p = json!({});
+            if let Some(n) = name {
+                p["name"] = json!(n);
+            }
+            if let Some(d) = description {
+                p["description"] = json!(d);
+            }
+            if let Some(e) = enabled(enable, disable) {
+                p["enabled"] = json!(e);
+            }
+            c.patch(&format!("/projects/{id}"), &json!({"project": p}))?;
+            Ok(())
+        }
+        ProjectCmd::Delete { projects } => {
+            for p in projects {
+                let id = id_of(c, "projects", "project", &p)?;
+                c.delete(&format!("/projects/{id}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn grant_path(c: &Client, g: &Grant) -> Result<String> {
+    let role = id_of(c, "roles", "role", &g.role)?;
+    let user = id_of(c, "users", "user", &g.user)?;
+    Ok(match (&g.project, &g.domain) {
+        (Some(p), _) => format!(
+            "/projects/{}/users/{user}/roles/{role}",
+            id_of(c, "projects", "project", p)?
+        ),
+        (None, Some(d)) => format!(
+            "/domains/{}/users/{user}/roles/{role}",
+            id_of(c, "domains", "domain", d)?
+        ),
+        (None, None) => bail!("give --project or --domain"),
+    })
+}
+
+fn role(c: &Client, cmd: RoleCmd) -> Result<()> {
+    match cmd {
+        RoleCmd::List(out) => {
+            let v = c.get("/roles")?;
+            list(
+                v["roles"].as_array().map_or(&[][..], |a| a),
+                &[("ID", "id"), ("Name", "name")],
+                out,
+            )
+        }
+        RoleCmd::Create { name, out } => {
+            let v = c
+                .post("/roles", &json!({"role": {"name": name}}))?
+                .context("empty answer")?;
+            show(&v["role"], &["id", "name"], out)
+        }
+        RoleCmd::Delete { roles } => {
+            for r in roles {
+                let id = id_of(c, "roles", "role", &r)?;
+                c.delete(&format!("/roles/{id}"))?;
+            }
+            Ok(())
+        }
+        RoleCmd::Add(g) => c.put(&grant_path(c, &g)?),
+        RoleCmd::Remove(g) => c.delete(&grant_path(c, &g)?),
+        RoleCmd::Assignment(AssignmentCmd::List {
+            user,
+            project,
+            role,
+            names,
+            out,
+        }) => {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            if let Some(u) = user {
+                q.append_pair("user.id", &id_of(c, "users", "user", &u)?);
+            }
+            if let Some(p) = project {
+                q.append_pair("scope.project.id", &id_of(c, "projects", "project", &p)?);
+            }
+            if let Some(r) = role {
+                q.append_pair("role.id", &id_of(c, "roles", "role", &r)?);
+            }
+            if names {
+                q.append_pair("include_names", "true");
+            }
+            let v = c.get(&format!("/role_assignments?{}", q.finish()))?;
+            let key = if names { "name" } else { "id" };
+            let items: Vec<Value> = v["role_assignments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|a| {
+                    let scope = |k: &str| {
+                        let s = &a["scope"][k];
+                        if s.is_null() {
+                            String::new()
+                        } else if names {
+                            format!("{}@{}", text(s, "name"), text(&s["domain"], "name"))
+                        } else {
+                            text(s, "id")
+                        }
+                    };
+                    let user = if names {
+                        format!(
+                            "{}@{}",
+                            text(&a["user"], "name"),
+                            text(&a["user"]["domain"], "name")
+                        )
+                    } else {
+                        text(&a["user"], "id")
+                    };
+                    let domain = if names {
+                        text(&a["scope"]["domain"], "name")
+                    } else {
+                        text(&a["scope"]["domain"], "id")
+                    };
+                    json!({"role": text(&a["role"], key), "user": user,
+                           "project": scope("project"), "domain": domain})
+                })
+                .collect();
+            list(
+                &items,
+                &[
+                    ("Role", "role"),
+                    ("User", "user"),
+                    ("Project", "project"),
+                    ("Domain", "domain"),
+                ],
+                out,
+            )
+        }
+    }
+}
