@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 
-use crate::Client;
+use crate::{Client, Transport};
 
 /// The OpenStack connection options.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -81,6 +81,12 @@ pub struct AuthArgs {
         global = true
     )]
     pub interface: Option<String>,
+    /// CA certificate bundle (PEM) to verify HTTPS endpoints with.
+    #[arg(id = "os_cacert", long = "os-cacert", env = "OS_CACERT", global = true)]
+    pub cacert: Option<std::path::PathBuf>,
+    /// Do not verify HTTPS certificates (test systems only).
+    #[arg(id = "insecure", long = "insecure", env = "OS_INSECURE", global = true)]
+    pub insecure: bool,
     /// A token sent as X-Auth-Token; with a service URL, no login happens.
     #[arg(
         id = "os_auth_token",
@@ -118,14 +124,23 @@ fn need<'a>(v: &'a Option<String>, what: &str) -> Result<&'a str> {
 }
 
 impl AuthArgs {
+    /// The transport these options ask for.
+    pub fn transport(&self, timeout: Duration) -> Transport {
+        Transport {
+            timeout,
+            cacert: self.cacert.clone().filter(|p| !p.as_os_str().is_empty()),
+            insecure: self.insecure,
+        }
+    }
+
     /// Logs in with the password method, scoped to the project.
-    pub fn login(&self, timeout: Duration) -> Result<Session> {
+    pub fn login(&self, transport: &Transport) -> Result<Session> {
         let auth_url = need(&self.auth_url, "OS_AUTH_URL (or --os-auth-url)")?;
         let user = need(&self.username, "OS_USERNAME (or --os-username)")?;
         let password = need(&self.password, "OS_PASSWORD (or --os-password)")?;
         let project = need(&self.project, "OS_PROJECT_NAME (or --os-project-name)")?;
         let base = v3_base(auth_url);
-        let http = crate::http_client(timeout)?;
+        let http = crate::http_client(transport)?;
         let body = json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": user, "domain": {"name": self.user_domain}, "password": password}}},
@@ -192,14 +207,14 @@ impl AuthArgs {
         service_type: &str,
         explicit: Option<&str>,
         url_hint: &str,
-        timeout: Duration,
+        transport: &Transport,
     ) -> Result<Client> {
         let explicit = explicit.filter(|u| !u.is_empty());
         let token = self.token.clone().filter(|t| !t.is_empty());
         let logging_in = self.auth_url.as_deref().is_some_and(|u| !u.is_empty());
         match (explicit, token) {
-            (Some(url), Some(t)) => Client::new(label, url, Some(t), timeout),
-            (Some(url), None) if !logging_in => Client::new(label, url, None, timeout),
+            (Some(url), Some(t)) => Client::new(label, url, Some(t), transport),
+            (Some(url), None) if !logging_in => Client::new(label, url, None, transport),
             (explicit, _) => {
                 if !logging_in {
                     bail!(
@@ -207,7 +222,7 @@ impl AuthArgs {
                          or {url_hint} with --os-auth-token"
                     );
                 }
-                let s = self.login(timeout)?;
+                let s = self.login(transport)?;
                 let url = match explicit {
                     Some(u) => u.to_string(),
                     None => endpoint(
@@ -217,7 +232,7 @@ impl AuthArgs {
                         self.interface()?,
                     )?,
                 };
-                Client::new(label, &url, Some(s.token), timeout)
+                Client::new(label, &url, Some(s.token), transport)
             }
         }
     }

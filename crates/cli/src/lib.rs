@@ -10,17 +10,63 @@ use serde_json::Value;
 
 pub mod auth;
 
+/// How a CLI reaches servers: timeout and TLS trust.
+#[derive(Clone, Debug)]
+pub struct Transport {
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// A PEM CA bundle to trust for HTTPS (instead of the system's roots).
+    pub cacert: Option<std::path::PathBuf>,
+    /// Do not verify HTTPS certificates at all.
+    pub insecure: bool,
+}
+
+impl Transport {
+    /// Plain settings: the system's roots.
+    pub fn new(timeout: Duration) -> Self {
+        Transport {
+            timeout,
+            cacert: None,
+            insecure: false,
+        }
+    }
+}
+
 /// The blocking HTTP client every CLI uses.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
-    reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(10).min(timeout))
-        .build()
+pub(crate) fn http_client(t: &Transport) -> Result<reqwest::blocking::Client> {
+    let mut b = reqwest::blocking::Client::builder()
+        .timeout(t.timeout)
+        .connect_timeout(Duration::from_secs(10).min(t.timeout));
+    if let Some(ca) = &t.cacert {
+        let pem = std::fs::read(ca)
+            .map_err(|e| anyhow!("cannot read the CA certificate {}: {e}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| anyhow!("invalid CA certificate {}: {e}", ca.display()))?;
+        if certs.is_empty() {
+            bail!("no certificate in {}", ca.display());
+        }
+        b = b.tls_certs_only(certs);
+    }
+    if t.insecure {
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    b.build()
         .map_err(|e| anyhow!("cannot build HTTP client: {e}"))
 }
 
 /// Why a request did not get an answer, in a few words.
 pub(crate) fn why(e: &reqwest::Error) -> String {
+    // The innermost cause names TLS problems (an untrusted certificate).
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(s) = cause.source() {
+        cause = s;
+    }
+    let root = cause.to_string();
+    if root.contains("certificate") || root.contains("TLS") || root.contains("tls") {
+        return format!(
+            "TLS failed: {root} (set OS_CACERT to the CA that signed it, or --insecure)"
+        );
+    }
     if e.is_connect() {
         "connection refused or host unreachable".to_string()
     } else if e.is_timeout() {
@@ -56,7 +102,7 @@ impl Client {
         service: &'static str,
         base: &str,
         token: Option<String>,
-        timeout: Duration,
+        transport: &Transport,
     ) -> Result<Client> {
         let mut base = base.trim_end_matches('/').to_string();
         if let Some(b) = base.strip_suffix("/v1") {
@@ -65,7 +111,7 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("invalid {service} URL '{base}': expected http://HOST:PORT");
         }
-        let http = http_client(timeout)?;
+        let http = http_client(transport)?;
         Ok(Client {
             base,
             token,

@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 
 pub use axum::http::HeaderMap;
 
+pub mod tls;
+
 /// Largest request body any Starling API accepts by default (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -386,6 +388,28 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serves `router` over HTTPS on `listener` until `shutdown` resolves. Links
+/// the services build ([`base_url`]) say `https`.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::map_request(https_links));
+    axum::serve(tls::TlsListener::new(listener, config)?, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn https_links(mut req: Request) -> Request {
+    req.headers_mut().insert(
+        "x-forwarded-proto",
+        axum::http::HeaderValue::from_static("https"),
+    );
+    req
 }
 
 /// `http://host` of the request, for links (`Host` header; 127.0.0.1 if absent).

@@ -108,6 +108,25 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The self-signed certificate and key in `<data-dir>/tls`, generated on
+/// first use for `names` (DNS names or IP addresses) and reused after; the
+/// key is written 0600. Returns (certificate, key) paths.
+pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
+    let dir = data_dir.join("tls");
+    let (cert, key) = (dir.join("starling.crt"), dir.join("starling.key"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ck = rcgen::generate_simple_self_signed(names.to_vec())
+        .context("cannot generate a self-signed certificate")?;
+    write_private(&key, &ck.signing_key.serialize_pem())?;
+    std::fs::write(&cert, ck.cert.pem())
+        .with_context(|| format!("cannot write {}", cert.display()))?;
+    tracing::info!(certificate = %cert.display(), ?names, "generated a self-signed certificate");
+    Ok((cert, key))
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -202,6 +221,33 @@ mod tests {
         assert!(matches!(c, AdminPassword::Configured(ref p) if p == "Given!pw1"));
         assert!(admin_password(Some("weak".into()), None, Some(&d), &rules).is_err());
         assert!(admin_password(None, None, None, &rules).is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn self_signed_certificate_is_generated_once() {
+        let d = tmpdir("tls");
+        let names = vec!["ctl-0".to_string(), "127.0.0.1".to_string()];
+        let (c1, k1) = self_signed(&d, &names).unwrap();
+        let first = std::fs::read(&c1).unwrap();
+        let (c2, k2) = self_signed(&d, &names).unwrap();
+        assert_eq!((c1.clone(), k1.clone()), (c2, k2));
+        assert_eq!(
+            std::fs::read(&c1).unwrap(),
+            first,
+            "reused, not regenerated"
+        );
+        assert!(
+            String::from_utf8(first)
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        // The pair makes a working TLS identity.
+        assert!(starling_http::tls::server_config(&c1, &k1).is_ok());
+        // A mismatched or malformed pair is refused with the file named.
+        std::fs::write(d.join("bad.key"), "not a key").unwrap();
+        let e = starling_http::tls::server_config(&c1, &d.join("bad.key")).unwrap_err();
+        assert!(e.contains("bad.key"), "{e}");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -77,6 +77,9 @@ struct RemoteAuthArgs {
     /// The project's domain name.
     #[arg(long, env = "STARLING_AUTH_PROJECT_DOMAIN", default_value = "Default")]
     auth_project_domain: String,
+    /// CA bundle (PEM) that verifies an https --auth-url.
+    #[arg(long, env = "STARLING_AUTH_CACERT")]
+    auth_cacert: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -174,6 +177,25 @@ struct Common {
     /// <data-dir>/admin-password when neither is given.
     #[arg(long, env = "STARLING_ADMIN_PASSWORD_FILE", global = true)]
     admin_password_file: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "STARLING_TLS_CERT", requires = "tls_key", global = true)]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "STARLING_TLS_KEY", requires = "tls_cert", global = true)]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate generated into
+    /// <data-dir>/tls (all-in-one); openrc points OS_CACERT at it.
+    #[arg(
+        long,
+        env = "STARLING_TLS_SELF_SIGNED",
+        conflicts_with = "tls_cert",
+        global = true
+    )]
+    tls_self_signed: bool,
+    /// CA bundle that verifies the listeners' certificate, written into
+    /// openrc as OS_CACERT (with --tls-cert).
+    #[arg(long, env = "STARLING_TLS_CA", global = true)]
+    tls_ca: Option<PathBuf>,
     /// Log filter (tracing syntax, e.g. info or starling_store=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info", global = true)]
     log: String,
@@ -367,6 +389,7 @@ async fn run(cli: Cli) -> Result<()> {
         "alarm catalogue synchronised"
     );
 
+    let tls = tls_config(&c, data_dir.as_deref())?;
     let clock: Arc<dyn starling_common::Clock> = Arc::new(SystemClock);
     let cache = Arc::new(TokenCache::new(
         c.token_cache_ttl,
@@ -375,8 +398,16 @@ async fn run(cli: Cli) -> Result<()> {
     let (auth, identity): (Arc<dyn Authenticator>, Option<IdentityState>) = match &cli.service {
         None => {
             let dir = data_dir.as_deref().context("no data directory")?;
-            let st = bootstrap_identity(&c, &state.db, dir, &rules, clock.clone(), cache.clone())
-                .await?;
+            let st = bootstrap_identity(
+                &c,
+                &state.db,
+                dir,
+                &rules,
+                tls.as_ref(),
+                clock.clone(),
+                cache.clone(),
+            )
+            .await?;
             let auth = LocalAuth::new(state.db.clone(), clock.clone(), cache.clone());
             (Arc::new(auth), Some(st))
         }
@@ -395,10 +426,15 @@ async fn run(cli: Cli) -> Result<()> {
                     user_domain: remote.auth_user_domain.clone(),
                     project_domain: remote.auth_project_domain.clone(),
                 };
-                let http = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .context("cannot build the HTTP client")?;
+                let mut b = reqwest::Client::builder().timeout(Duration::from_secs(10));
+                if let Some(ca) = &remote.auth_cacert {
+                    let pem = std::fs::read(ca)
+                        .with_context(|| format!("cannot read {}", ca.display()))?;
+                    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                        .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
+                    b = b.tls_certs_only(certs);
+                }
+                let http = b.build().context("cannot build the HTTP client")?;
                 let ra = RemoteAuth::new(http, creds, clock.clone(), cache.clone());
                 match ra.login().await {
                     Ok(()) => {
@@ -475,11 +511,11 @@ async fn run(cli: Cli) -> Result<()> {
         });
         let listener = listen(c.bind, c.identity_port, "identity", &url).await?;
         let app = starling_identity_api::router(id, auth.clone());
-        servers.spawn(starling_http::serve(listener, app, stopped()));
+        servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
     }
     let listener = listen(c.bind, c.fm_port, "fm", &url).await?;
     let app = starling_fm_api::router(state, auth);
-    servers.spawn(starling_http::serve(listener, app, stopped()));
+    servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
     tokio::spawn(async move {
         shutdown().await;
         let _ = stop_tx.send(true);
@@ -489,6 +525,62 @@ async fn run(cli: Cli) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The listeners' TLS: certificate files, a self-signed certificate in the
+/// data directory, or none.
+struct Tls {
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+    /// The CA to put in openrc as OS_CACERT.
+    ca: Option<PathBuf>,
+}
+
+fn tls_config(c: &Common, data_dir: Option<&std::path::Path>) -> Result<Option<Tls>> {
+    let (cert, key, ca) = match (&c.tls_cert, &c.tls_key, c.tls_self_signed) {
+        (Some(cert), Some(key), _) => (cert.clone(), key.clone(), c.tls_ca.clone()),
+        (_, _, true) => {
+            let dir = data_dir.context(
+                "--tls-self-signed needs the all-in-one data directory; a service running \
+                 alone takes --tls-cert and --tls-key",
+            )?;
+            let (cert, key) = bootstrap::self_signed(dir, &tls_names(c))?;
+            (cert.clone(), key, Some(cert))
+        }
+        _ => return Ok(None),
+    };
+    let config = starling_http::tls::server_config(&cert, &key).map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(certificate = %cert.display(), "listeners serve HTTPS");
+    Ok(Some(Tls { config, ca }))
+}
+
+/// The names a generated certificate is valid for.
+fn tls_names(c: &Common) -> Vec<String> {
+    let mut names = vec![
+        advertised_host(c).trim_matches(['[', ']']).to_string(),
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+    ];
+    if !c.bind.is_unspecified() {
+        names.push(c.bind.to_string());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<&Tls>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
+    let config = tls.map(|t| t.config.clone());
+    async move {
+        match config {
+            Some(cfg) => starling_http::serve_tls(listener, cfg, app, stop).await,
+            None => starling_http::serve(listener, app, stop).await,
+        }
+    }
 }
 
 async fn listen(
@@ -515,6 +607,7 @@ async fn bootstrap_identity(
     db: &Db,
     dir: &std::path::Path,
     rules: &PasswordRules,
+    tls: Option<&Tls>,
     clock: Arc<dyn starling_common::Clock>,
     cache: Arc<TokenCache>,
 ) -> Result<IdentityState> {
@@ -531,8 +624,9 @@ async fn bootstrap_identity(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let host = advertised_host(c);
     let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
-    let identity_url = format!("http://{host}:{}", c.identity_port);
-    let fm_url = format!("http://{host}:{}", c.fm_port);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let identity_url = format!("{scheme}://{host}:{}", c.identity_port);
+    let fm_url = format!("{scheme}://{host}:{}", c.fm_port);
     let service = |kind: &str, name: &str, description: &str, url: &str| ServiceSpec {
         kind: kind.into(),
         name: name.into(),
@@ -578,7 +672,7 @@ async fn bootstrap_identity(
         username: "admin",
         region: &region,
         password_file,
-        cacert: None,
+        cacert: tls.and_then(|t| t.ca.as_deref()),
     });
     let rc_path = dir.join(bootstrap::OPENRC_FILE);
     bootstrap::write_private(&rc_path, &rc)?;

@@ -3,7 +3,7 @@
 Run by the server crate's integration tests with the Python that has
 keystoneauth1, openstacksdk and python-openstackclient installed:
 
-    python clients.py AUTH_URL PASSWORD
+    python clients.py AUTH_URL PASSWORD [CACERT]
 
 Each step prints one line; any failure raises (non-zero exit).
 """
@@ -18,6 +18,8 @@ from keystoneauth1.identity import v3
 import openstack
 
 auth_url, password = sys.argv[1], sys.argv[2]
+cacert = sys.argv[3] if len(sys.argv) > 3 else None
+verify = cacert if cacert else True
 
 # keystoneauth1: log in (discovery, then a project-scoped password login),
 # read the catalog, and call FM through the session by service type.
@@ -29,7 +31,7 @@ auth = v3.Password(
     user_domain_name="Default",
     project_domain_name="Default",
 )
-sess = ks_session.Session(auth=auth)
+sess = ks_session.Session(auth=auth, verify=verify)
 token = sess.get_token()
 assert len(token) == 64, token
 access = auth.get_access(sess)
@@ -83,6 +85,7 @@ conn = openstack.connect(
     region_name="RegionOne",
     interface="internal",
     identity_interface="internal",
+    cacert=cacert,
 )
 users = [u.name for u in conn.identity.users()]
 assert "admin" in users, users
@@ -115,6 +118,8 @@ env.update(
         "OS_IDENTITY_API_VERSION": "3",
     }
 )
+if cacert:
+    env["OS_CACERT"] = cacert
 openstack_cli = os.path.join(os.path.dirname(sys.executable), "openstack")
 
 

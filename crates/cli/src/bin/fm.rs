@@ -193,7 +193,7 @@ fn client(cli: &Cli) -> Result<Client> {
         "faultmanagement",
         cli.fm_url.as_deref(),
         "FM_URL (or --fm-url)",
-        Duration::from_secs(cli.timeout.max(1)),
+        &cli.auth.transport(Duration::from_secs(cli.timeout.max(1))),
     )
 }
 

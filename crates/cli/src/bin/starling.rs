@@ -296,16 +296,16 @@ fn main() {
 
 /// A client of the identity API, logged in (or with --os-auth-token).
 fn identity(cli: &Cli) -> Result<Client> {
-    let timeout = Duration::from_secs(cli.timeout.max(1));
+    let t = cli.auth.transport(Duration::from_secs(cli.timeout.max(1)));
     let Some(url) = cli.auth.auth_url.as_deref().filter(|u| !u.is_empty()) else {
         bail!("OS_AUTH_URL (or --os-auth-url) is not set: source openrc");
     };
     let base = v3_base(url);
     match cli.auth.token.clone().filter(|t| !t.is_empty()) {
-        Some(t) => Client::new("identity", &base, Some(t), timeout),
+        Some(tok) => Client::new("identity", &base, Some(tok), &t),
         None => {
-            let s = cli.auth.login(timeout)?;
-            Client::new("identity", &base, Some(s.token), timeout)
+            let s = cli.auth.login(&t)?;
+            Client::new("identity", &base, Some(s.token), &t)
         }
     }
 }
@@ -374,7 +374,9 @@ fn run(cli: Cli) -> Result<()> {
     let c = identity(&cli)?;
     match cli.cmd {
         Cmd::Token(TokenCmd::Issue(out)) => {
-            let s = cli.auth.login(Duration::from_secs(cli.timeout.max(1)))?;
+            let s = cli
+                .auth
+                .login(&cli.auth.transport(Duration::from_secs(cli.timeout.max(1))))?;
             let t = &s.body["token"];
             let rec = [
                 ("expires", text(t, "expires_at")),

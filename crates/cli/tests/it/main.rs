@@ -23,6 +23,8 @@ struct Server {
     url: String,
     identity: String,
     token: String,
+    /// The CA (self-signed certificate) of a TLS server.
+    ca: Option<std::path::PathBuf>,
     _rt: tokio::runtime::Runtime,
     dir: std::path::PathBuf,
 }
@@ -40,6 +42,11 @@ const ADMIN_PW: &str = "Adm1n!pass";
 /// FM and identity on 127.0.0.1, one SQLite store, tokens validated
 /// in-process as in the all-in-one daemon.
 fn server(paging: Paging) -> Server {
+    server_with(paging, false)
+}
+
+/// The same, over HTTPS with a self-signed certificate when `tls`.
+fn server_with(paging: Paging, tls: bool) -> Server {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -50,6 +57,17 @@ fn server(paging: Paging) -> Server {
         std::process::id(),
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = tls.then(|| {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        std::fs::write(dir.join("ca.pem"), ck.cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+        dir.join("ca.pem")
+    });
+    let tls_cfg = ca
+        .as_ref()
+        .map(|c| starling_http::tls::server_config(c, &c.with_file_name("key.pem")).unwrap());
+    let scheme = if tls { "https" } else { "http" };
     let (url, identity) = rt.block_on(async {
         let db = Db::open(
             &format!("sqlite://{}/t.db", dir.display()),
@@ -59,8 +77,8 @@ fn server(paging: Paging) -> Server {
         .unwrap();
         let fm_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let id_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fm_url = format!("http://{}", fm_l.local_addr().unwrap());
-        let id_url = format!("http://{}", id_l.local_addr().unwrap());
+        let fm_url = format!("{scheme}://{}", fm_l.local_addr().unwrap());
+        let id_url = format!("{scheme}://{}", id_l.local_addr().unwrap());
         let spec = BootstrapSpec {
             admin_user: "admin".into(),
             admin_password_hash: password::hash(ADMIN_PW).unwrap(),
@@ -93,28 +111,47 @@ fn server(paging: Paging) -> Server {
             Arc::new(SystemClock),
             cache.clone(),
         ));
-        let app = starling_fm_api::router(st, auth.clone());
-        tokio::spawn(starling_http::serve(fm_l, app, std::future::pending()));
+        let fm_app = starling_fm_api::router(st, auth.clone());
         let ids = IdentityState::new(db, Arc::new(SystemClock), cache);
-        let app = starling_identity_api::router(ids, auth);
-        tokio::spawn(starling_http::serve(id_l, app, std::future::pending()));
+        let id_app = starling_identity_api::router(ids, auth);
+        match tls_cfg {
+            Some(cfg) => {
+                let p = std::future::pending;
+                tokio::spawn(starling_http::serve_tls(fm_l, cfg.clone(), fm_app, p()));
+                tokio::spawn(starling_http::serve_tls(id_l, cfg, id_app, p()));
+            }
+            None => {
+                tokio::spawn(starling_http::serve(fm_l, fm_app, std::future::pending()));
+                tokio::spawn(starling_http::serve(id_l, id_app, std::future::pending()));
+            }
+        }
         (fm_url, id_url)
     });
-    let token = login(&identity, "admin", ADMIN_PW).unwrap();
+    let token = login(&identity, "admin", ADMIN_PW, ca.as_deref()).unwrap();
     Server {
         url,
         identity,
         token,
+        ca,
         _rt: rt,
         dir,
     }
 }
 
-fn login(identity: &str, user: &str, pw: &str) -> Option<String> {
+fn client(ca: Option<&std::path::Path>) -> reqwest::blocking::Client {
+    let mut b = reqwest::blocking::Client::builder();
+    if let Some(ca) = ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&std::fs::read(ca).unwrap()).unwrap();
+        b = b.tls_certs_only(certs);
+    }
+    b.build().unwrap()
+}
+
+fn login(identity: &str, user: &str, pw: &str, ca: Option<&std::path::Path>) -> Option<String> {
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"name": "Default"}, "password": pw}}},
         "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
-    let resp = reqwest::blocking::Client::new()
+    let resp = client(ca)
         .post(format!("{identity}/v3/auth/tokens"))
         .json(&body)
         .send()
@@ -151,7 +188,7 @@ impl Server {
         let body = json!({"alarm_id": aid, "alarm_state": "set", "entity_instance_id": eid,
             "severity": sev, "alarm_type": "equipment", "probable_cause": "unknown",
             "reason_text": format!("{aid} on {eid}")});
-        let resp = reqwest::blocking::Client::new()
+        let resp = client(self.ca.as_deref())
             .post(&url)
             .header("x-auth-token", &self.token)
             .json(&body)
@@ -375,7 +412,7 @@ fn fm_logs_in_with_openrc_variables_and_finds_fm_in_the_catalog() {
     assert!(err.contains("openrc"), "{err}");
 
     // A revoked token stops working.
-    let t = login(&s.identity, "admin", ADMIN_PW).unwrap();
+    let t = login(&s.identity, "admin", ADMIN_PW, None).unwrap();
     let resp = reqwest::blocking::Client::new()
         .delete(format!("{}/v3/auth/tokens", s.identity))
         .header("x-auth-token", &s.token)
@@ -558,4 +595,53 @@ fn starling_cli_manages_users_projects_and_roles() {
     ok(&["user", "delete", "viewer"], None);
     let users: Value = serde_json::from_str(&ok(&["user", "list", "-f", "json"], None)).unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+}
+
+#[test]
+fn fm_verifies_https_against_os_cacert_or_takes_insecure() {
+    let s = server_with(Paging::default(), true);
+    let ca = s.ca.clone().unwrap();
+    let u = s.raise("100.101", "host=tls", "major");
+    // Login and catalog over HTTPS, verified against OS_CACERT.
+    let (code, out, err) = output(
+        fm_command()
+            .args(["alarm-list", "--uuid"])
+            .env("OS_AUTH_URL", format!("{}/v3", s.identity))
+            .env("OS_USERNAME", "admin")
+            .env("OS_PASSWORD", ADMIN_PW)
+            .env("OS_PROJECT_NAME", "admin")
+            .env("OS_CACERT", &ca),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&u));
+    // Without the CA the certificate is not trusted: one line, non-zero.
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &s.token),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot reach the FM API"), "{err}");
+    assert!(err.contains("certificate"), "names the TLS problem: {err}");
+    // --insecure skips verification.
+    let (code, out, err) = output(
+        fm_command()
+            .args(["alarm-list", "--uuid", "--insecure"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &s.token),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&u));
+    // A CA file that is not a certificate is a clear error.
+    let (code, _, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &s.token)
+            .env("OS_CACERT", "/nonexistent/ca.pem"),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot read the CA certificate"), "{err}");
 }

@@ -45,16 +45,31 @@ fn tmpdir() -> PathBuf {
 }
 
 fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    http_trusting(None)
 }
 
-fn wait_ready(url: &str, mut child: Option<&mut Child>) {
+/// A client trusting `ca` (PEM) only, or the system's roots.
+fn http_trusting(ca: Option<&Path>) -> reqwest::blocking::Client {
+    let mut b = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(ca) = ca {
+        let certs = reqwest::Certificate::from_pem_bundle(&std::fs::read(ca).unwrap()).unwrap();
+        b = b.tls_certs_only(certs);
+    }
+    b.build().unwrap()
+}
+
+/// Waits for `url` to answer 200; `ca` is the daemon's certificate, which
+/// appears in its data directory once it generated it.
+fn wait_ready(url: &str, mut child: Option<&mut Child>, ca: Option<&Path>) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = http().get(url).send()
+        let client = match ca {
+            Some(p) if p.exists() => Some(http_trusting(Some(p))),
+            Some(_) => None,
+            None => Some(http()),
+        };
+        if let Some(client) = client
+            && let Ok(r) = client.get(url).send()
             && r.status().is_success()
         {
             return;
@@ -69,7 +84,13 @@ fn wait_ready(url: &str, mut child: Option<&mut Child>) {
     }
 }
 
-fn starlingd(args: &[&str], env: &[(&str, &str)], dir: PathBuf, ready: &str) -> Daemon {
+fn starlingd(
+    args: &[&str],
+    env: &[(&str, &str)],
+    dir: PathBuf,
+    ready: &str,
+    ca: Option<&Path>,
+) -> Daemon {
     let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
     c.args(args).stdin(Stdio::null()).stdout(Stdio::null());
     if std::env::var_os("STARLING_TEST_LOG").is_none() {
@@ -84,7 +105,7 @@ fn starlingd(args: &[&str], env: &[(&str, &str)], dir: PathBuf, ready: &str) -> 
         c.env(k, v);
     }
     let mut child = c.spawn().unwrap();
-    wait_ready(ready, Some(&mut child));
+    wait_ready(ready, Some(&mut child), ca);
     Daemon { child, dir }
 }
 
@@ -92,6 +113,8 @@ struct AllInOne {
     d: Daemon,
     fm: String,
     identity: String,
+    /// The generated certificate, with --tls-self-signed.
+    ca: Option<PathBuf>,
 }
 
 fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
@@ -109,18 +132,39 @@ fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let fm = format!("http://127.0.0.1:{fm}");
-    let identity = format!("http://127.0.0.1:{id}");
-    let mut d = starlingd(&a, env, dir, &format!("{fm}/health"));
-    wait_ready(&format!("{identity}/health"), Some(&mut d.child));
-    AllInOne { d, fm, identity }
+    let tls = extra.contains(&"--tls-self-signed");
+    let scheme = if tls { "https" } else { "http" };
+    let ca = tls.then(|| dir.join("tls/starling.crt"));
+    let fm = format!("{scheme}://127.0.0.1:{fm}");
+    let identity = format!("{scheme}://127.0.0.1:{id}");
+    let mut d = starlingd(&a, env, dir, &format!("{fm}/health"), ca.as_deref());
+    wait_ready(
+        &format!("{identity}/health"),
+        Some(&mut d.child),
+        ca.as_deref(),
+    );
+    AllInOne {
+        d,
+        fm,
+        identity,
+        ca,
+    }
 }
 
 fn login(identity: &str, user: &str, pw: &str) -> Option<String> {
+    login_via(&http(), identity, user, pw)
+}
+
+fn login_via(
+    c: &reqwest::blocking::Client,
+    identity: &str,
+    user: &str,
+    pw: &str,
+) -> Option<String> {
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"name": "Default"}, "password": pw}}},
         "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
-    let r = http()
+    let r = c
         .post(format!("{identity}/v3/auth/tokens"))
         .json(&body)
         .send()
@@ -238,6 +282,7 @@ fn fm_alone_validates_against_the_identity_endpoint() {
         &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
         dir,
         &format!("{fm}/health"),
+        None,
     );
     let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
     assert_eq!(get(&format!("{fm}/v1/alarms"), None).0, 401);
@@ -291,17 +336,150 @@ fn openstack_python_clients_log_in_and_call_fm() {
         );
         return;
     };
-    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients.py");
-    let o = Command::new(py)
-        .arg(script)
-        .arg(format!("{}/v3", s.identity))
-        .arg("Adm1n!pass")
-        .env_remove("OS_CLOUD")
-        .output()
+    for extra in [&[][..], &["--tls-self-signed"][..]] {
+        let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], extra);
+        let mut cmd = Command::new(&py);
+        cmd.arg(&script)
+            .arg(format!("{}/v3", s.identity))
+            .arg("Adm1n!pass")
+            .env_remove("OS_CLOUD");
+        if let Some(ca) = &s.ca {
+            cmd.arg(ca);
+        }
+        let o = cmd.output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success(),
+            "clients failed {extra:?}:\n{out}\n{err}"
+        );
+        assert!(out.contains("ALL CLIENTS OK"), "{out}");
+    }
+}
+
+#[test]
+fn self_signed_tls_on_every_listener() {
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &["--tls-self-signed"],
+    );
+    let ca = s.ca.clone().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(s.d.dir.join("tls/starling.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(m & 0o777, 0o600);
+    }
+    let rc = std::fs::read_to_string(s.d.dir.join("openrc")).unwrap();
+    assert!(
+        rc.contains(&format!("export OS_CACERT='{}'", ca.display())),
+        "{rc}"
+    );
+    assert!(rc.contains("OS_AUTH_URL='https://"), "{rc}");
+    let c = http_trusting(Some(&ca));
+    let t = login_via(&c, &s.identity, "admin", "Adm1n!pass").unwrap();
+    let r = c
+        .get(format!("{}/v1/alarms", s.fm))
+        .header("x-auth-token", &t)
+        .send()
         .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "clients failed:\n{out}\n{err}");
-    assert!(out.contains("ALL CLIENTS OK"), "{out}");
+    assert_eq!(r.status().as_u16(), 200);
+    // The catalog and version links say https.
+    let v: Value = c
+        .get(format!("{}/v3", s.identity))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let href = v["version"]["links"][0]["href"].as_str().unwrap();
+    assert!(href.starts_with("https://"), "{href}");
+    let cat: Value = c
+        .get(format!("{}/v3/auth/catalog", s.identity))
+        .header("x-auth-token", &t)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(cat.to_string().contains("https://127.0.0.1:"), "{cat}");
+    // Clients that do not trust the certificate are refused; plain HTTP gets nothing.
+    assert!(http().get(format!("{}/health", s.fm)).send().is_err());
+    let plain = s.fm.replace("https://", "http://");
+    assert!(http().get(format!("{plain}/health")).send().is_err());
+}
+
+#[test]
+fn secrets_never_reach_the_log_and_huge_headers_are_refused() {
+    let dir = tmpdir();
+    let (fm_port, id_port) = (free_port(), free_port());
+    let log_path = dir.join("starlingd.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_starlingd"))
+        .args(["--data-dir", &dir.join("data").display().to_string()])
+        .args(["--fm-port", &fm_port.to_string()])
+        .args(["--identity-port", &id_port.to_string()])
+        .args(["--log", "debug"])
+        .env("STARLING_ADMIN_PASSWORD", "Adm1n!pass")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let fm = format!("http://127.0.0.1:{fm_port}");
+    let identity = format!("http://127.0.0.1:{id_port}");
+    wait_ready(&format!("{fm}/health"), Some(&mut child), None);
+    wait_ready(&format!("{identity}/health"), Some(&mut child), None);
+
+    let t = login(&identity, "admin", "Adm1n!pass").unwrap();
+    assert!(login(&identity, "admin", "Wr0ng!secret").is_none());
+    assert_eq!(get(&format!("{fm}/v1/alarms"), Some(&t)).0, 200);
+    let r = http()
+        .post(format!("{fm}/v1/alarms"))
+        .header("x-auth-token", &t)
+        .json(&json!({"alarm_id": "100.101", "alarm_state": "set",
+            "entity_instance_id": "host=log", "severity": "major",
+            "alarm_type": "equipment", "probable_cause": "unknown", "reason_text": "x"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let user = http()
+        .post(format!("{identity}/v3/users"))
+        .header("x-auth-token", &t)
+        .json(&json!({"user": {"name": "op", "password": "Us3r!secret"}}))
+        .send()
+        .unwrap();
+    assert_eq!(user.status().as_u16(), 201);
+    let r = http()
+        .delete(format!("{identity}/v3/auth/tokens"))
+        .header("x-auth-token", &t)
+        .header("x-subject-token", &t)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(get(&format!("{fm}/v1/alarms"), Some(&t)).0, 401);
+
+    // A header far beyond any token: refused, and the server carries on.
+    let huge = "a".repeat(512 * 1024);
+    // (A closed connection is a refusal too.)
+    if let Ok(r) = http()
+        .get(format!("{fm}/v1/alarms"))
+        .header("x-auth-token", &huge)
+        .send()
+    {
+        let st = r.status().as_u16();
+        assert!(st == 431 || st == 401, "{st}");
+    }
+    assert_eq!(get(&format!("{fm}/health"), None).0, 200);
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("token issued"), "the log is being written");
+    assert!(text.contains("audit"), "mutations are audited");
+    for secret in ["Adm1n!pass", "Wr0ng!secret", "Us3r!secret", t.as_str()] {
+        assert!(!text.contains(secret), "a secret reached the log");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
