@@ -49,10 +49,62 @@ enum Cmd {
     Role(RoleCmd),
     /// Catalog services.
     #[command(subcommand)]
-    Service(ListOnly),
+    Service(ServiceCmd),
     /// Catalog endpoints.
     #[command(subcommand)]
-    Endpoint(ListOnly),
+    Endpoint(EndpointCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ServiceCmd {
+    /// List services.
+    List(Out),
+    /// Add a service to the catalog.
+    Create {
+        /// Service type (faultmanagement, platform, …).
+        #[arg(name = "TYPE")]
+        kind: String,
+        /// Name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Description.
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Remove services (and their endpoints).
+    Delete {
+        /// Service ids, names or types.
+        #[arg(required = true)]
+        services: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum EndpointCmd {
+    /// List endpoints.
+    List(Out),
+    /// Add an endpoint: SERVICE INTERFACE URL.
+    Create {
+        /// Service (id, name or type).
+        service: String,
+        /// public, internal or admin.
+        interface: String,
+        /// URL.
+        url: String,
+        /// Region.
+        #[arg(long, default_value = "RegionOne")]
+        region: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Remove endpoints by id.
+    Delete {
+        /// Endpoint ids.
+        #[arg(required = true)]
+        endpoints: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -324,6 +376,23 @@ fn resolve(c: &Client, kind: &str, key: &str, x: &str) -> Result<Value> {
     }
 }
 
+/// A service by id, else by name or type (filtered by the server).
+fn service_id(c: &Client, x: &str) -> Result<String> {
+    if let Ok(v) = c.get(&format!("/services/{}", enc(x))) {
+        return Ok(text(&v["service"], "id"));
+    }
+    for filter in ["name", "type"] {
+        let list = c.get(&format!("/services?{filter}={}", enc(x)))?;
+        let items = list["services"].as_array().cloned().unwrap_or_default();
+        match items.len() {
+            0 => continue,
+            1 => return Ok(text(&items[0], "id")),
+            n => bail!("{n} services match '{x}': give the id"),
+        }
+    }
+    bail!("no service with id, name or type '{x}'")
+}
+
 fn id_of(c: &Client, kind: &str, key: &str, x: &str) -> Result<String> {
     Ok(text(&resolve(c, kind, key, x)?, "id"))
 }
@@ -424,7 +493,63 @@ fn run(cli: Cli) -> Result<()> {
                 out,
             )?;
         }
-        Cmd::Service(ListOnly::List(out)) => {
+        Cmd::Service(ServiceCmd::Create {
+            kind,
+            name,
+            description,
+            out,
+        }) => {
+            let mut b = json!({"type": kind});
+            if let Some(n) = name {
+                b["name"] = json!(n);
+            }
+            if let Some(d) = description {
+                b["description"] = json!(d);
+            }
+            let v = c
+                .post("/services", &json!({"service": b}))?
+                .context("empty answer")?;
+            show(
+                &v["service"],
+                &["id", "name", "type", "description", "enabled"],
+                out,
+            )?;
+        }
+        Cmd::Service(ServiceCmd::Delete { services }) => {
+            for s in services {
+                let id = service_id(&c, &s)?;
+                c.delete(&format!("/services/{id}"))?;
+            }
+        }
+        Cmd::Endpoint(EndpointCmd::Create {
+            service,
+            interface,
+            url,
+            region,
+            out,
+        }) => {
+            let b = json!({"endpoint": {"service_id": service_id(&c, &service)?,
+                "interface": interface, "url": url, "region_id": region}});
+            let v = c.post("/endpoints", &b)?.context("empty answer")?;
+            show(
+                &v["endpoint"],
+                &[
+                    "id",
+                    "service_id",
+                    "interface",
+                    "region_id",
+                    "url",
+                    "enabled",
+                ],
+                out,
+            )?;
+        }
+        Cmd::Endpoint(EndpointCmd::Delete { endpoints }) => {
+            for e in endpoints {
+                c.delete(&format!("/endpoints/{}", enc(&e)))?;
+            }
+        }
+        Cmd::Service(ServiceCmd::List(out)) => {
             let v = c.get("/services")?;
             list(
                 v["services"].as_array().map_or(&[][..], |a| a),
@@ -432,7 +557,7 @@ fn run(cli: Cli) -> Result<()> {
                 out,
             )?;
         }
-        Cmd::Endpoint(ListOnly::List(out)) => {
+        Cmd::Endpoint(EndpointCmd::List(out)) => {
             let services = c.get("/services")?;
             let name_of = |sid: &str| {
                 services["services"]
