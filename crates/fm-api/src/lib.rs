@@ -116,7 +116,7 @@ const PATCH: Method = Method::PATCH;
 const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
-    (GET, "/openapi.json", None),
+    (GET, "/openapi.json", Some("fm_api:openapi:get")),
     (GET, "/v1", None),
     (GET, "/v1/", None),
     (GET, "/v1/alarms", Some("fm_api:alarm:get")),

@@ -712,6 +712,12 @@ async fn every_route_passes_the_guard() {
     assert_eq!(s, StatusCode::OK, "version document is anonymous");
     let (s, _) = t.call("GET", "/health", None).await;
     assert_eq!(s, StatusCode::OK);
+    let (s, _) = t.call("GET", "/openapi.json", None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "only version documents and health are open"
+    );
 
     let call = |method: &'static str, uri: &'static str, body: Option<&'static str>| {
         let app = t.app.clone();
