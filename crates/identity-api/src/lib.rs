@@ -326,7 +326,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
         .route("/v3/domains", get(r::list_domains).post(r::create_domain))
         .route(
             "/v3/domains/{id}",
-            get(r::get_domain)
+            get(r::get_one::<starling_identity::Domain>)
                 .patch(r::update_domain)
                 .delete(r::delete_domain),
         )
@@ -336,19 +336,22 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
         )
         .route(
             "/v3/projects/{id}",
-            get(r::get_project)
+            get(r::get_one::<starling_identity::Project>)
                 .patch(r::update_project)
                 .delete(r::delete_project),
         )
         .route("/v3/users", get(r::list_users).post(r::create_user))
         .route(
             "/v3/users/{id}",
-            get(r::get_user)
+            get(r::get_one::<starling_identity::User>)
                 .patch(r::update_user)
                 .delete(r::delete_user),
         )
         .route("/v3/roles", get(r::list_roles).post(r::create_role))
-        .route("/v3/roles/{id}", get(r::get_role).delete(r::delete_role))
+        .route(
+            "/v3/roles/{id}",
+            get(r::get_one::<starling_identity::Role>).delete(r::delete_role),
+        )
         .route("/v3/projects/{id}/users/{user}/roles", get(r::list_grants))
         .route(
             "/v3/projects/{id}/users/{user}/roles/{role}",
@@ -366,7 +369,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
         )
         .route(
             "/v3/services/{id}",
-            get(r::get_service)
+            get(r::get_one::<starling_identity::Service>)
                 .patch(r::update_service)
                 .delete(r::delete_service),
         )
@@ -376,7 +379,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
         )
         .route(
             "/v3/endpoints/{id}",
-            get(r::get_endpoint)
+            get(r::get_one::<starling_identity::Endpoint>)
                 .patch(r::update_endpoint)
                 .delete(r::delete_endpoint),
         )

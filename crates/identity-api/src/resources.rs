@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use starling_http::{Principal, QueryPairs, base_url};
 use starling_identity::admin::{self, *};
-use starling_identity::{Assignment, Interface, Target, password};
+use starling_identity::repo::IdentityRepo;
+use starling_identity::{
+    Assignment, Domain, Endpoint, Error, Interface, Project, Role, Service, Target, User, password,
+};
 
 use crate::body::{Fields, KsJson};
 use crate::{IdentityState, KsError, json, render};
@@ -20,8 +23,54 @@ fn list(headers: &HeaderMap, key: &str, path: &str, items: Vec<Value>) -> Respon
     )
 }
 
-fn one(status: StatusCode, key: &str, v: Value) -> Response {
-    json(status, &json!({ key: v }))
+/// A record type of the API: its JSON key, how it is read and rendered.
+pub trait Shown: Sized + Send + 'static {
+    /// The envelope key and the noun of "Could not find …".
+    const KEY: &'static str;
+    /// Reads one by id.
+    fn fetch(r: &mut dyn IdentityRepo, id: &str) -> Result<Option<Self>, Error>;
+    /// Keystone's JSON.
+    fn render(base: &str, v: &Self) -> Value;
+}
+
+macro_rules! shown {
+    ($t:ty, $key:literal, $fetch:ident, $render:path) => {
+        impl Shown for $t {
+            const KEY: &'static str = $key;
+            fn fetch(r: &mut dyn IdentityRepo, id: &str) -> Result<Option<Self>, Error> {
+                r.$fetch(id)
+            }
+            fn render(base: &str, v: &Self) -> Value {
+                $render(base, v)
+            }
+        }
+    };
+}
+
+shown!(Domain, "domain", domain, render::domain);
+shown!(Project, "project", project, render::project);
+shown!(User, "user", user, render::user);
+shown!(Role, "role", role, render::role);
+shown!(Service, "service", service, render::service);
+shown!(Endpoint, "endpoint", endpoint, render::endpoint);
+
+/// `{"<key>": record}` with `status`.
+fn answer<T: Shown>(status: StatusCode, headers: &HeaderMap, v: &T) -> Response {
+    json(status, &json!({ T::KEY: T::render(&base_url(headers), v) }))
+}
+
+/// `GET /v3/<kind>/{id}` of any record type.
+pub async fn get_one<T: Shown>(
+    State(st): State<IdentityState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, KsError> {
+    let i = id.clone();
+    let v = st
+        .read(move |r| T::fetch(r, &i))
+        .await?
+        .ok_or_else(|| missing(T::KEY, &id))?;
+    Ok(answer(StatusCode::OK, &headers, &v))
 }
 
 fn no_content() -> Response {
@@ -70,28 +119,7 @@ pub async fn create_domain(
     let d = st
         .admin_write(move |r, _| admin::create_domain(r, d.clone()))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "domain",
-        render::domain(&base_url(&headers), &d),
-    ))
-}
-
-pub async fn get_domain(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let d = st
-        .read(move |r| r.domain(&i))
-        .await?
-        .ok_or_else(|| missing("domain", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "domain",
-        render::domain(&base_url(&headers), &d),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &d))
 }
 
 fn missing(what: &str, id: &str) -> KsError {
@@ -115,11 +143,7 @@ pub async fn update_domain(
     let d = st
         .admin_write(move |r, _| admin::update_domain(r, &id, p.clone()))
         .await?;
-    Ok(one(
-        StatusCode::OK,
-        "domain",
-        render::domain(&base_url(&headers), &d),
-    ))
+    Ok(answer(StatusCode::OK, &headers, &d))
 }
 
 pub async fn delete_domain(
@@ -181,28 +205,7 @@ pub async fn create_project(
     let p = st
         .admin_write(move |r, _| admin::create_project(r, p.clone()))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "project",
-        render::project(&base_url(&headers), &p),
-    ))
-}
-
-pub async fn get_project(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let p = st
-        .read(move |r| r.project(&i))
-        .await?
-        .ok_or_else(|| missing("project", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "project",
-        render::project(&base_url(&headers), &p),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &p))
 }
 
 pub async fn update_project(
@@ -220,11 +223,7 @@ pub async fn update_project(
     let p = st
         .admin_write(move |r, _| admin::update_project(r, &id, p.clone()))
         .await?;
-    Ok(one(
-        StatusCode::OK,
-        "project",
-        render::project(&base_url(&headers), &p),
-    ))
+    Ok(answer(StatusCode::OK, &headers, &p))
 }
 
 pub async fn delete_project(
@@ -293,28 +292,7 @@ pub async fn create_user(
     let u = st
         .admin_write(move |r, now| admin::create_user(r, u.clone(), now))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "user",
-        render::user(&base_url(&headers), &u),
-    ))
-}
-
-pub async fn get_user(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let u = st
-        .read(move |r| r.user(&i))
-        .await?
-        .ok_or_else(|| missing("user", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "user",
-        render::user(&base_url(&headers), &u),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &u))
 }
 
 pub async fn update_user(
@@ -341,11 +319,7 @@ pub async fn update_user(
     let u = st
         .admin_write(move |r, _| admin::update_user(r, &id, p.clone(), &caller))
         .await?;
-    Ok(one(
-        StatusCode::OK,
-        "user",
-        render::user(&base_url(&headers), &u),
-    ))
+    Ok(answer(StatusCode::OK, &headers, &u))
 }
 
 pub async fn delete_user(
@@ -389,28 +363,7 @@ pub async fn create_role(
     let r = st
         .admin_write(move |r, _| admin::create_role(r, name.clone()))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "role",
-        render::role(&base_url(&headers), &r),
-    ))
-}
-
-pub async fn get_role(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let r = st
-        .read(move |r| r.role(&i))
-        .await?
-        .ok_or_else(|| missing("role", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "role",
-        render::role(&base_url(&headers), &r),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &r))
 }
 
 pub async fn delete_role(
@@ -624,28 +577,7 @@ pub async fn create_service(
     let s = st
         .admin_write(move |r, _| admin::create_service(r, s.clone()))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "service",
-        render::service(&base_url(&headers), &s),
-    ))
-}
-
-pub async fn get_service(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let s = st
-        .read(move |r| r.service(&i))
-        .await?
-        .ok_or_else(|| missing("service", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "service",
-        render::service(&base_url(&headers), &s),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &s))
 }
 
 pub async fn update_service(
@@ -664,11 +596,7 @@ pub async fn update_service(
     let s = st
         .admin_write(move |r, _| admin::update_service(r, &id, p.clone()))
         .await?;
-    Ok(one(
-        StatusCode::OK,
-        "service",
-        render::service(&base_url(&headers), &s),
-    ))
+    Ok(answer(StatusCode::OK, &headers, &s))
 }
 
 pub async fn delete_service(
@@ -745,28 +673,7 @@ pub async fn create_endpoint(
     let e = st
         .admin_write(move |r, _| admin::create_endpoint(r, e.clone()))
         .await?;
-    Ok(one(
-        StatusCode::CREATED,
-        "endpoint",
-        render::endpoint(&base_url(&headers), &e),
-    ))
-}
-
-pub async fn get_endpoint(
-    State(st): State<IdentityState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, KsError> {
-    let i = id.clone();
-    let e = st
-        .read(move |r| r.endpoint(&i))
-        .await?
-        .ok_or_else(|| missing("endpoint", &id))?;
-    Ok(one(
-        StatusCode::OK,
-        "endpoint",
-        render::endpoint(&base_url(&headers), &e),
-    ))
+    Ok(answer(StatusCode::CREATED, &headers, &e))
 }
 
 pub async fn update_endpoint(
@@ -786,11 +693,7 @@ pub async fn update_endpoint(
     let e = st
         .admin_write(move |r, _| admin::update_endpoint(r, &id, p.clone()))
         .await?;
-    Ok(one(
-        StatusCode::OK,
-        "endpoint",
-        render::endpoint(&base_url(&headers), &e),
-    ))
+    Ok(answer(StatusCode::OK, &headers, &e))
 }
 
 pub async fn delete_endpoint(
@@ -837,9 +740,8 @@ pub async fn get_region(
     if !regions(&st).await?.contains(&id) {
         return Err(missing("region", &id));
     }
-    Ok(one(
+    Ok(json(
         StatusCode::OK,
-        "region",
-        render::region(&base_url(&headers), &id),
+        &json!({"region": render::region(&base_url(&headers), &id)}),
     ))
 }
