@@ -1,0 +1,56 @@
+//! Inventory: the system, its hosts and their lifecycle, named and checked
+//! exactly as StarlingX's sysinv names and checks them.
+//!
+//! Architecture invariants:
+//! - this crate knows nothing of HTTP, SQL or the command line; time and the
+//!   cluster around a host come in as values from the caller;
+//! - every state name on the wire is one of StarlingX's (`as_str`/`parse` are
+//!   the only spellings); an unknown name is an error, never a default;
+//! - an action is decided by [`lifecycle::decide`] from the host and a view
+//!   of the cluster, and its whole effect (new states, task, the alarm to
+//!   raise or clear, the event to log, the agent command to run) comes back
+//!   as one value the service applies in one transaction.
+
+pub mod lifecycle;
+pub mod model;
+pub mod validate;
+
+pub use model::*;
+
+/// Everything that can go wrong in inventory, by what the caller can do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request is wrong or not allowed in the current state; the message
+    /// is StarlingX's (a 400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with existing state (a duplicate hostname or MAC).
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("storage error: {message}")]
+    Storage {
+        /// What the store said.
+        message: String,
+        /// A retry of the whole transaction may succeed.
+        retryable: bool,
+    },
+}
+
+impl Error {
+    /// An [`Error::Invalid`].
+    pub fn invalid(m: impl Into<String>) -> Self {
+        Error::Invalid(m.into())
+    }
+    /// An [`Error::NotFound`].
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Error::NotFound(m.into())
+    }
+    /// An [`Error::Conflict`].
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Error::Conflict(m.into())
+    }
+}

@@ -1,0 +1,412 @@
+//! Input checks with StarlingX's rules: hostnames per personality, MAC and IP
+//! addresses, board-management fields, and what host-add accepts.
+
+use std::net::IpAddr;
+
+use crate::Error;
+use crate::model::*;
+
+/// A MAC address in StarlingX's canonical form (lower-case, colons). Accepts
+/// `:` or `-` separators in any case; refuses all-zero, broadcast and
+/// multicast addresses, which no management port has.
+pub fn mac(s: &str) -> Result<String, Error> {
+    let bad = || Error::invalid(format!("Invalid MAC address '{s}'"));
+    let parts: Vec<&str> = s.trim().split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut bytes = [0u8; 6];
+    for (b, p) in bytes.iter_mut().zip(&parts) {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        *b = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if bytes == [0; 6] || bytes[0] & 1 == 1 {
+        return Err(Error::invalid(format!(
+            "Invalid MAC address '{s}': not a unicast address"
+        )));
+    }
+    Ok(bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+/// An IPv4 or IPv6 address, in its canonical text.
+pub fn ip(field: &str, s: &str) -> Result<String, Error> {
+    s.trim()
+        .parse::<IpAddr>()
+        .map(|a| a.to_string())
+        .map_err(|_| Error::invalid(format!("Invalid {field} '{s}': not an IP address")))
+}
+
+/// The hostname rules of each personality: controllers are `controller-0`
+/// or `controller-1`, storage hosts `storage-<N>`, others use letters,
+/// digits, `-`, `_` and `.` and may not take a controller or storage name.
+pub fn hostname(name: &str, personality: Personality) -> Result<(), Error> {
+    if name.is_empty() || name.len() > 255 {
+        return Err(Error::invalid(format!(
+            "Hostname '{name}' must be 1 to 255 characters"
+        )));
+    }
+    match personality {
+        Personality::Controller => {
+            if name != "controller-0" && name != "controller-1" {
+                return Err(Error::invalid(format!(
+                    "Invalid hostname '{name}' for a controller: use controller-0 or controller-1"
+                )));
+            }
+        }
+        Personality::Storage => {
+            let ok = name
+                .strip_prefix("storage-")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(Error::invalid(format!(
+                    "Invalid hostname '{name}' for a storage host: use storage-<N>"
+                )));
+            }
+        }
+        Personality::Worker | Personality::Edgeworker => {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                return Err(Error::invalid(format!(
+                    "Invalid hostname '{name}': only letters, digits, '-', '_' and '.' are allowed"
+                )));
+            }
+            if name.starts_with("controller-") || name.starts_with("storage") {
+                return Err(Error::invalid(format!(
+                    "Invalid hostname '{name}' for a {personality} host: controller and storage names are reserved"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Subfunctions for a personality on this system type (`controller,worker`
+/// on All-in-one controllers).
+pub fn subfunctions(personality: Personality, system_type: SystemType) -> String {
+    match (personality, system_type) {
+        (Personality::Controller, SystemType::AllInOne) => "controller,worker".into(),
+        (p, _) => p.as_str().into(),
+    }
+}
+
+/// Board-management user names: at most 16 characters, no whitespace.
+pub fn bm_username(s: &str) -> Result<(), Error> {
+    if s.is_empty() || s.chars().count() > 16 || s.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!(
+            "Invalid bm_username '{s}': 1 to 16 characters without whitespace"
+        )));
+    }
+    Ok(())
+}
+
+/// What host-add asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewHost {
+    /// Host name.
+    pub hostname: Option<String>,
+    /// Personality (spelling checked here).
+    pub personality: Option<String>,
+    /// Management MAC.
+    pub mgmt_mac: Option<String>,
+    /// Management address.
+    pub mgmt_ip: Option<String>,
+    /// BMC address.
+    pub bm_ip: Option<String>,
+    /// BMC protocol.
+    pub bm_type: Option<String>,
+    /// BMC user.
+    pub bm_username: Option<String>,
+    /// Install boot device.
+    pub boot_device: Option<String>,
+    /// Install root device.
+    pub rootfs_device: Option<String>,
+    /// Console.
+    pub console: Option<String>,
+    /// `text` or `graphical`.
+    pub install_output: Option<String>,
+    /// Location text.
+    pub location: Option<String>,
+    /// Serial id.
+    pub serialid: Option<String>,
+}
+
+/// A host-add request after its fields were checked on their own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedHost {
+    /// Host name.
+    pub hostname: String,
+    /// Personality.
+    pub personality: Personality,
+    /// Canonical MAC.
+    pub mgmt_mac: String,
+    /// Management address.
+    pub mgmt_ip: Option<String>,
+    /// BMC address.
+    pub bm_ip: Option<String>,
+    /// BMC protocol.
+    pub bm_type: BmType,
+    /// BMC user.
+    pub bm_username: Option<String>,
+    /// Install boot device.
+    pub boot_device: String,
+    /// Install root device.
+    pub rootfs_device: String,
+    /// Console.
+    pub console: String,
+    /// Install output.
+    pub install_output: String,
+    /// Location.
+    pub location: String,
+    /// Serial id.
+    pub serialid: String,
+}
+
+fn device(field: &str, v: Option<&str>, default: &str) -> Result<String, Error> {
+    let v = v.unwrap_or(default);
+    if !v.starts_with("/dev/") || v.len() > 255 || v.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!(
+            "Invalid {field} '{v}': a /dev/ path is expected"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+/// Checks a host-add request's own fields (everything that does not depend
+/// on other hosts).
+pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
+    let personality = Personality::parse(
+        req.personality
+            .as_deref()
+            .ok_or_else(|| Error::invalid("Host-add Rejected: personality is required"))?,
+    )?;
+    let name = req
+        .hostname
+        .clone()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::invalid("Host-add Rejected: hostname is required"))?;
+    hostname(&name, personality)?;
+    let mgmt_mac = mac(req
+        .mgmt_mac
+        .as_deref()
+        .ok_or_else(|| Error::invalid("Host-add Rejected: mgmt_mac is required"))?)?;
+    let mgmt_ip = req
+        .mgmt_ip
+        .as_deref()
+        .map(|s| ip("mgmt_ip", s))
+        .transpose()?;
+    let bm_ip = req
+        .bm_ip
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| ip("bm_ip", s))
+        .transpose()?;
+    let bm_user = req.bm_username.clone().filter(|s| !s.is_empty());
+    if let Some(u) = &bm_user {
+        bm_username(u)?;
+    }
+    let bm_type = match req.bm_type.as_deref() {
+        Some(t) => BmType::parse(t)?,
+        // StarlingX: dynamic when an address and a user are given.
+        None if bm_ip.is_some() && bm_user.is_some() => BmType::Dynamic,
+        None => BmType::None,
+    };
+    if bm_type == BmType::None && (bm_ip.is_some() || bm_user.is_some()) {
+        return Err(Error::invalid(
+            "Host-add Rejected: bm_type none does not take bm_ip or bm_username",
+        ));
+    }
+    if bm_type != BmType::None && (bm_ip.is_none() || bm_user.is_none()) {
+        return Err(Error::invalid(format!(
+            "Host-add Rejected: bm_type {bm_type} needs bm_ip and bm_username"
+        )));
+    }
+    let install_output = req.install_output.clone().unwrap_or_else(|| "text".into());
+    if install_output != "text" && install_output != "graphical" {
+        return Err(Error::invalid(format!(
+            "Invalid install_output '{install_output}': expected text or graphical"
+        )));
+    }
+    Ok(CheckedHost {
+        hostname: name,
+        personality,
+        mgmt_mac,
+        mgmt_ip,
+        bm_ip,
+        bm_type,
+        bm_username: bm_user,
+        boot_device: device("boot_device", req.boot_device.as_deref(), "/dev/sda")?,
+        rootfs_device: device("rootfs_device", req.rootfs_device.as_deref(), "/dev/sda")?,
+        console: req.console.clone().unwrap_or_else(|| "ttyS0,115200".into()),
+        install_output,
+        location: req.location.clone().unwrap_or_default(),
+        serialid: req.serialid.clone().unwrap_or_default(),
+    })
+}
+
+/// Checks a checked host-add request against the system and the hosts that
+/// exist: simplex systems take no more hosts, hostnames and MACs are unique
+/// (a discovered host with the MAC and no hostname is provisioned instead).
+/// Returns the id of the discovered host to provision, if any.
+pub fn admit(system: &System, req: &CheckedHost, existing: &[Host]) -> Result<Option<i64>, Error> {
+    if system.system_mode == SystemMode::Simplex {
+        return Err(Error::invalid(
+            "Adding a host on a simplex system is not allowed.",
+        ));
+    }
+    if existing
+        .iter()
+        .any(|h| h.hostname.as_deref() == Some(req.hostname.as_str()))
+    {
+        return Err(Error::invalid(format!(
+            "Host-add Rejected: Hostname {} already exists",
+            req.hostname
+        )));
+    }
+    match existing.iter().find(|h| h.mgmt_mac == req.mgmt_mac) {
+        Some(h) if h.hostname.is_some() || h.personality.is_some() => Err(Error::invalid(format!(
+            "Host-add Rejected: host with mgmt_mac {} already exists",
+            req.mgmt_mac
+        ))),
+        Some(h) => Ok(Some(h.id)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn macs_are_canonical_and_unicast() {
+        assert_eq!(mac("08:00:27:AB:cd:EF").unwrap(), "08:00:27:ab:cd:ef");
+        assert_eq!(mac("08-00-27-ab-cd-ef").unwrap(), "08:00:27:ab:cd:ef");
+        for bad in [
+            "08:00:27:ab:cd",
+            "08:00:27:ab:cd:ef:01",
+            "0g:00:27:ab:cd:ef",
+            "00:00:00:00:00:00",
+            "ff:ff:ff:ff:ff:ff",
+            "01:00:5e:00:00:01",
+            "8:00:27:ab:cd:ef",
+            "",
+        ] {
+            assert!(mac(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hostnames_follow_the_personality() {
+        use Personality::*;
+        assert!(hostname("controller-1", Controller).is_ok());
+        assert!(hostname("controller-2", Controller).is_err());
+        assert!(hostname("storage-12", Storage).is_ok());
+        assert!(hostname("storage-", Storage).is_err());
+        assert!(hostname("storage-a", Storage).is_err());
+        assert!(hostname("compute-0", Worker).is_ok());
+        assert!(hostname("edge_1.site", Edgeworker).is_ok());
+        assert!(hostname("controller-0", Worker).is_err());
+        assert!(hostname("storagebox", Worker).is_err());
+        assert!(hostname("bad name", Worker).is_err());
+        assert!(hostname(&"a".repeat(256), Worker).is_err());
+    }
+
+    fn req() -> NewHost {
+        NewHost {
+            hostname: Some("compute-0".into()),
+            personality: Some("worker".into()),
+            mgmt_mac: Some("08:00:27:00:00:01".into()),
+            ..NewHost::default()
+        }
+    }
+
+    #[test]
+    fn host_add_fields() {
+        let c = new_host(&req()).unwrap();
+        assert_eq!(c.bm_type, BmType::None);
+        assert_eq!(c.boot_device, "/dev/sda");
+        let mut r = req();
+        r.bm_ip = Some("10.0.0.9".into());
+        r.bm_username = Some("root".into());
+        assert_eq!(new_host(&r).unwrap().bm_type, BmType::Dynamic);
+        for (f, v) in [
+            ("personality", None),
+            ("personality", Some("router")),
+            ("mgmt_mac", Some("nope")),
+            ("mgmt_ip", Some("10.0.0.300")),
+            ("hostname", Some("bad host")),
+        ] {
+            let mut r = req();
+            let v = v.map(str::to_string);
+            match f {
+                "personality" => r.personality = v,
+                "mgmt_mac" => r.mgmt_mac = v,
+                "mgmt_ip" => r.mgmt_ip = v,
+                _ => r.hostname = v,
+            }
+            assert!(new_host(&r).is_err(), "{f}");
+        }
+        let mut r = req();
+        r.bm_type = Some("redfish".into());
+        assert!(new_host(&r).is_err(), "redfish needs an address and a user");
+    }
+
+    fn system(mode: SystemMode) -> System {
+        System {
+            uuid: "u".into(),
+            name: "s".into(),
+            system_type: SystemType::Standard,
+            system_mode: mode,
+            description: String::new(),
+            contact: String::new(),
+            location: String::new(),
+            timezone: "UTC".into(),
+            software_version: "1".into(),
+            region_name: "RegionOne".into(),
+            created_at: starling_common::Timestamp::from_micros(0),
+            updated_at: None,
+        }
+    }
+
+    #[test]
+    fn admission_against_the_system_and_other_hosts() {
+        let c = new_host(&req()).unwrap();
+        let e = admit(&system(SystemMode::Simplex), &c, &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Adding a host on a simplex system is not allowed."
+        );
+        let sys = system(SystemMode::Duplex);
+        assert_eq!(admit(&sys, &c, &[]).unwrap(), None);
+        let t0 = starling_common::Timestamp::from_micros(0);
+        let mut other = Host::new(7, "u7".into(), "08:00:27:00:00:01".into(), t0);
+        // A discovered host with the MAC: provisioned in place.
+        assert_eq!(
+            admit(&sys, &c, std::slice::from_ref(&other)).unwrap(),
+            Some(7)
+        );
+        other.hostname = Some("compute-9".into());
+        assert!(
+            admit(&sys, &c, &[other.clone()])
+                .unwrap_err()
+                .to_string()
+                .contains("mgmt_mac")
+        );
+        other.hostname = Some("compute-0".into());
+        other.mgmt_mac = "08:00:27:00:00:02".into();
+        assert!(
+            admit(&sys, &c, &[other])
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
+    }
+}
