@@ -13,6 +13,8 @@
 
 pub mod lifecycle;
 pub mod model;
+pub mod ops;
+pub mod repo;
 pub mod validate;
 
 pub use model::*;

@@ -215,6 +215,8 @@ pub struct System {
     pub software_version: String,
     /// Region.
     pub region_name: String,
+    /// Hostname of the controller running the active control plane.
+    pub active_controller: Option<String>,
     /// When created.
     pub created_at: Timestamp,
     /// When last changed.

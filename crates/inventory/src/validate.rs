@@ -252,25 +252,28 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
 }
 
 /// Checks a checked host-add request against the system and the hosts that
-/// exist: simplex systems take no more hosts, hostnames and MACs are unique
-/// (a discovered host with the MAC and no hostname is provisioned instead).
-/// Returns the id of the discovered host to provision, if any.
-pub fn admit(system: &System, req: &CheckedHost, existing: &[Host]) -> Result<Option<i64>, Error> {
+/// hold its hostname and its MAC (if any): simplex systems take no more
+/// hosts, hostnames and MACs are unique, and a discovered host with the MAC
+/// but no hostname or personality is provisioned in place. Returns the id of
+/// that discovered host, if any.
+pub fn admit(
+    system: &System,
+    req: &CheckedHost,
+    same_name: Option<&Host>,
+    same_mac: Option<&Host>,
+) -> Result<Option<i64>, Error> {
     if system.system_mode == SystemMode::Simplex {
         return Err(Error::invalid(
             "Adding a host on a simplex system is not allowed.",
         ));
     }
-    if existing
-        .iter()
-        .any(|h| h.hostname.as_deref() == Some(req.hostname.as_str()))
-    {
+    if same_name.is_some() {
         return Err(Error::invalid(format!(
             "Host-add Rejected: Hostname {} already exists",
             req.hostname
         )));
     }
-    match existing.iter().find(|h| h.mgmt_mac == req.mgmt_mac) {
+    match same_mac {
         Some(h) if h.hostname.is_some() || h.personality.is_some() => Err(Error::invalid(format!(
             "Host-add Rejected: host with mgmt_mac {} already exists",
             req.mgmt_mac
@@ -371,6 +374,7 @@ mod tests {
             timezone: "UTC".into(),
             software_version: "1".into(),
             region_name: "RegionOne".into(),
+            active_controller: Some("controller-0".into()),
             created_at: starling_common::Timestamp::from_micros(0),
             updated_at: None,
         }
@@ -379,34 +383,21 @@ mod tests {
     #[test]
     fn admission_against_the_system_and_other_hosts() {
         let c = new_host(&req()).unwrap();
-        let e = admit(&system(SystemMode::Simplex), &c, &[]).unwrap_err();
+        let e = admit(&system(SystemMode::Simplex), &c, None, None).unwrap_err();
         assert_eq!(
             e.to_string(),
             "Adding a host on a simplex system is not allowed."
         );
         let sys = system(SystemMode::Duplex);
-        assert_eq!(admit(&sys, &c, &[]).unwrap(), None);
+        assert_eq!(admit(&sys, &c, None, None).unwrap(), None);
         let t0 = starling_common::Timestamp::from_micros(0);
         let mut other = Host::new(7, "u7".into(), "08:00:27:00:00:01".into(), t0);
         // A discovered host with the MAC: provisioned in place.
-        assert_eq!(
-            admit(&sys, &c, std::slice::from_ref(&other)).unwrap(),
-            Some(7)
-        );
+        assert_eq!(admit(&sys, &c, None, Some(&other)).unwrap(), Some(7));
         other.hostname = Some("compute-9".into());
-        assert!(
-            admit(&sys, &c, &[other.clone()])
-                .unwrap_err()
-                .to_string()
-                .contains("mgmt_mac")
-        );
-        other.hostname = Some("compute-0".into());
-        other.mgmt_mac = "08:00:27:00:00:02".into();
-        assert!(
-            admit(&sys, &c, &[other])
-                .unwrap_err()
-                .to_string()
-                .contains("already exists")
-        );
+        let e = admit(&sys, &c, None, Some(&other)).unwrap_err();
+        assert!(e.to_string().contains("mgmt_mac"));
+        let e = admit(&sys, &c, Some(&other), None).unwrap_err();
+        assert!(e.to_string().contains("Hostname compute-0 already exists"));
     }
 }

@@ -17,6 +17,7 @@
 mod backend;
 pub mod fm;
 pub mod identity;
+pub mod inventory;
 mod migrate;
 pub use migrate::latest_version as schema_version;
 mod pool;

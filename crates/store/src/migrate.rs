@@ -162,6 +162,58 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX id_token_expiry ON id_token (expires_at)",
         ],
     },
+    Migration {
+        version: 4,
+        name: "inventory: system and hosts",
+        statements: &[
+            "INSERT INTO starling_sequence (name, value) VALUES ('inv_host', 0)",
+            "CREATE TABLE inv_system (
+            uuid {s36} PRIMARY KEY,
+            name {s255} NOT NULL,
+            system_type {s15} NOT NULL,
+            system_mode {s15} NOT NULL,
+            description {text} NOT NULL,
+            contact {text} NOT NULL,
+            location {text} NOT NULL,
+            timezone {s64} NOT NULL,
+            software_version {s64} NOT NULL,
+            region_name {s255} NOT NULL,
+            active_controller {s255},
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE TABLE inv_host (
+            id {pk},
+            uuid {s36} NOT NULL UNIQUE,
+            hostname {s255} UNIQUE,
+            personality {s15},
+            subfunctions {s255} NOT NULL,
+            mgmt_mac {s36} NOT NULL UNIQUE,
+            mgmt_ip {s64},
+            serialid {s255} NOT NULL,
+            location {text} NOT NULL,
+            bm_ip {s64},
+            bm_type {s15} NOT NULL,
+            bm_username {s64},
+            boot_device {s255} NOT NULL,
+            rootfs_device {s255} NOT NULL,
+            console {s255} NOT NULL,
+            install_output {s15} NOT NULL,
+            administrative {s15} NOT NULL,
+            operational {s15} NOT NULL,
+            availability {s15} NOT NULL,
+            invprovision {s15} NOT NULL,
+            inv_state {s36} NOT NULL,
+            task {s255} NOT NULL,
+            ihost_action {s36} NOT NULL,
+            uptime BIGINT NOT NULL,
+            software_load {s64} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE INDEX inv_host_personality ON inv_host (personality, id)",
+        ],
+    },
 ];
 
 /// Expands dialect tokens in a DDL template.
@@ -286,6 +338,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 3);
+        assert_eq!(latest_version(), 4);
     }
 }

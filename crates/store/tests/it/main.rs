@@ -5,6 +5,7 @@
 
 mod harness;
 mod identity;
+mod inventory;
 
 use harness::each_backend;
 use starling_common::Timestamp;

@@ -1,0 +1,80 @@
+//! The storage contract of inventory. The store crate implements
+//! [`InventoryRepo`] in SQL for every backend; [`crate::ops`] runs over it
+//! inside one transaction.
+
+use crate::Error;
+use crate::model::{Host, Personality, System};
+
+/// How a request names a host: StarlingX clients use the integer id or the
+/// uuid; Starling's own CLI may also give the hostname.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostRef {
+    /// Integer id.
+    Id(i64),
+    /// uuid.
+    Uuid(String),
+    /// Host name.
+    Name(String),
+}
+
+impl HostRef {
+    /// Reads what a path segment means: digits are an id, a uuid is a uuid,
+    /// anything else a hostname.
+    pub fn parse(s: &str) -> HostRef {
+        if !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(id) = s.parse()
+        {
+            return HostRef::Id(id);
+        }
+        if starling_common::is_uuid(s) {
+            return HostRef::Uuid(s.to_ascii_lowercase());
+        }
+        HostRef::Name(s.to_string())
+    }
+}
+
+impl std::fmt::Display for HostRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostRef::Id(i) => write!(f, "{i}"),
+            HostRef::Uuid(s) | HostRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A page of hosts, ordered by id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostQuery {
+    /// Only this personality.
+    pub personality: Option<Personality>,
+    /// Only hosts with an id greater than this (the marker's).
+    pub after_id: Option<i64>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+/// Storage for inventory records.
+pub trait InventoryRepo {
+    /// The system record, if bootstrapped.
+    fn system(&mut self) -> Result<Option<System>, Error>;
+    /// Stores the system record (the first time).
+    fn insert_system(&mut self, s: &System) -> Result<(), Error>;
+    /// Rewrites the system record.
+    fn update_system(&mut self, s: &System) -> Result<(), Error>;
+
+    /// A new host id, never used before (ids are not reused after deletes).
+    fn next_host_id(&mut self) -> Result<i64, Error>;
+    /// Hosts matching `q`, by id.
+    fn hosts(&mut self, q: &HostQuery) -> Result<Vec<Host>, Error>;
+    /// One host.
+    fn host(&mut self, r: &HostRef) -> Result<Option<Host>, Error>;
+    /// The host with this management MAC.
+    fn host_by_mac(&mut self, mac: &str) -> Result<Option<Host>, Error>;
+    /// Adds a host.
+    fn insert_host(&mut self, h: &Host) -> Result<(), Error>;
+    /// Rewrites a host (by id).
+    fn update_host(&mut self, h: &Host) -> Result<(), Error>;
+    /// Removes a host (and, as they land, its hardware records).
+    fn delete_host(&mut self, id: i64) -> Result<(), Error>;
+}

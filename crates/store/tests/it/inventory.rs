@@ -1,0 +1,264 @@
+//! Inventory stories on every backend: the system record, host-add and its
+//! refusals, actions with their effects, ids that are never reused, delete.
+
+use starling_common::Timestamp;
+use starling_inventory::lifecycle::{AgentCommand, AlarmChange};
+use starling_inventory::ops::{self, SystemSpec};
+use starling_inventory::repo::{HostQuery, HostRef, InventoryRepo};
+use starling_inventory::validate::NewHost;
+use starling_inventory::{
+    Action, Administrative, Availability, Error, Host, Operational, Personality, SystemMode,
+    SystemType,
+};
+use starling_store::Db;
+use starling_store::inventory::InventoryStore;
+
+use crate::harness::each_backend;
+
+fn ts(sec: i64) -> Timestamp {
+    Timestamp::from_micros(1_700_000_000_000_000 + sec * 1_000_000)
+}
+
+async fn bootstrap(db: &Db, mode: SystemMode) {
+    let spec = SystemSpec {
+        name: "edge-1".into(),
+        system_type: SystemType::Standard,
+        system_mode: mode,
+        software_version: "1.0".into(),
+        region_name: "RegionOne".into(),
+    };
+    db.write(move |c| {
+        let mut r = InventoryStore::new(c);
+        ops::ensure_system(&mut r, &spec, ts(0))?;
+        // The first controller is the active one.
+        let mut s = r.system()?.expect("system");
+        s.active_controller = Some("controller-0".into());
+        r.update_system(&s)
+    })
+    .await
+    .unwrap();
+}
+
+fn new_host(name: &str, personality: &str, mac: &str) -> NewHost {
+    NewHost {
+        hostname: Some(name.into()),
+        personality: Some(personality.into()),
+        mgmt_mac: Some(mac.into()),
+        ..NewHost::default()
+    }
+}
+
+async fn add(db: &Db, req: NewHost) -> Result<Host, Error> {
+    db.write(move |c| ops::add_host(&mut InventoryStore::new(c), &req, ts(1)))
+        .await
+}
+
+async fn act(
+    db: &Db,
+    r: HostRef,
+    a: Action,
+) -> Result<starling_inventory::lifecycle::Transition, Error> {
+    db.write(move |c| ops::act(&mut InventoryStore::new(c), &r, a, ts(2)))
+        .await
+}
+
+/// Marks a host as its agent would once it reported: online, inventoried.
+async fn report(db: &Db, id: i64) {
+    db.write(move |c| {
+        let mut r = InventoryStore::new(c);
+        let mut h = r.host(&HostRef::Id(id))?.expect("host");
+        h.availability = Availability::Online;
+        h.inv_state = "inventoried".into();
+        r.update_host(&h)
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn host_add_lock_unlock_delete() {
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Duplex).await;
+        let c0 = add(
+            &db,
+            new_host("controller-0", "controller", "08:00:27:00:00:01"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(c0.id, 1);
+        assert_eq!(c0.subfunctions, "controller");
+        let w = add(&db, new_host("compute-0", "worker", "08:00:27:AA:00:02"))
+            .await
+            .unwrap();
+        assert_eq!(w.id, 2);
+        assert_eq!(w.mgmt_mac, "08:00:27:aa:00:02", "canonical MAC");
+        assert_eq!(
+            (w.administrative, w.operational, w.availability),
+            (
+                Administrative::Locked,
+                Operational::Disabled,
+                Availability::Offline
+            )
+        );
+        // Duplicates are a 400 naming the problem; nothing is written.
+        let e = add(&db, new_host("compute-0", "worker", "08:00:27:00:00:09"))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("Hostname compute-0 already exists"),
+            "{e}"
+        );
+        let e = add(&db, new_host("compute-1", "worker", "08:00:27:aa:00:02"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("mgmt_mac"), "{e}");
+        let all = db
+            .read(|c| InventoryStore::new(c).hosts(&HostQuery::default()))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2);
+
+        // Unlock needs the agent's report; then lock raises 200.001.
+        let e = act(&db, HostRef::Name("compute-0".into()), Action::Unlock)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("online"), "{e}");
+        report(&db, w.id).await;
+        let t = act(&db, HostRef::Uuid(w.uuid.clone()), Action::Unlock)
+            .await
+            .unwrap();
+        assert_eq!(t.alarm, Some(AlarmChange::ClearLocked));
+        let stored = db
+            .read(move |c| InventoryStore::new(c).host(&HostRef::Id(2)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.administrative, Administrative::Unlocked);
+        assert_eq!(stored.availability, Availability::Available);
+        assert_eq!(stored.updated_at, Some(ts(2)));
+        let e = db
+            .write(|c| ops::delete_host(&mut InventoryStore::new(c), &HostRef::Id(2)))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("administrative state = unlocked"),
+            "{e}"
+        );
+        let t = act(&db, HostRef::Id(2), Action::Lock).await.unwrap();
+        assert_eq!(t.alarm, Some(AlarmChange::RaiseLocked));
+
+        // Reboot goes to the agent and is tracked until it reports back.
+        let t = act(&db, HostRef::Id(2), Action::Reboot).await.unwrap();
+        assert_eq!(t.command, Some(AgentCommand::Reboot));
+        let e = act(&db, HostRef::Id(2), Action::PowerOff)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("busy"), "{e}");
+        let done = db
+            .write(|c| {
+                ops::complete(
+                    &mut InventoryStore::new(c),
+                    &HostRef::Id(2),
+                    AgentCommand::Reboot,
+                    true,
+                    ts(3),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(done.host.task, "");
+
+        // The active controller cannot be locked on a duplex system.
+        report(&db, c0.id).await;
+        act(&db, HostRef::Id(1), Action::Unlock).await.unwrap();
+        let e = act(&db, HostRef::Id(1), Action::Lock).await.unwrap_err();
+        assert_eq!(e.to_string(), "Can not lock an active controller.");
+
+        // Delete, and ids are never reused.
+        db.write(|c| ops::delete_host(&mut InventoryStore::new(c), &HostRef::Id(2)))
+            .await
+            .unwrap();
+        let again = add(&db, new_host("compute-0", "worker", "08:00:27:aa:00:02"))
+            .await
+            .unwrap();
+        assert_eq!(again.id, 3);
+        let e = db
+            .write(|c| ops::delete_host(&mut InventoryStore::new(c), &HostRef::Id(99)))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::NotFound(_)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn simplex_refuses_hosts_and_discovered_hosts_are_provisioned_in_place() {
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Simplex).await;
+        let e = add(&db, new_host("compute-0", "worker", "08:00:27:00:00:02"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Adding a host on a simplex system is not allowed."
+        );
+    })
+    .await;
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Duplex).await;
+        // A host that registered without being added: no hostname yet.
+        let id = db
+            .write(|c| {
+                let mut r = InventoryStore::new(c);
+                let id = r.next_host_id()?;
+                r.insert_host(&Host::new(
+                    id,
+                    starling_common::new_uuid(),
+                    "08:00:27:00:00:05".into(),
+                    ts(0),
+                ))?;
+                Ok::<_, Error>(id)
+            })
+            .await
+            .unwrap();
+        let h = add(&db, new_host("compute-5", "worker", "08:00:27:00:00:05"))
+            .await
+            .unwrap();
+        assert_eq!(h.id, id, "the discovered row is provisioned");
+        assert_eq!(h.personality, Some(Personality::Worker));
+        let hosts = db
+            .read(|c| {
+                InventoryStore::new(c).hosts(&HostQuery {
+                    personality: Some(Personality::Worker),
+                    ..HostQuery::default()
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(hosts.len(), 1);
+        // Paging by id.
+        for i in 0..5 {
+            add(
+                &db,
+                new_host(&format!("w-{i}"), "worker", &format!("08:00:27:00:01:0{i}")),
+            )
+            .await
+            .unwrap();
+        }
+        let page = db
+            .read(move |c| {
+                InventoryStore::new(c).hosts(&HostQuery {
+                    after_id: Some(id + 1),
+                    limit: Some(2),
+                    ..HostQuery::default()
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|h| h.id).collect::<Vec<_>>(),
+            vec![id + 2, id + 3]
+        );
+    })
+    .await;
+}
