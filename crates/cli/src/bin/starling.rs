@@ -420,6 +420,22 @@ fn list(items: &[Value], cols: &[(&str, &str)], out: Out) -> Result<()> {
     Ok(())
 }
 
+/// Sets `v[key]` when a value was given.
+fn put<T: serde::Serialize>(v: &mut Value, key: &str, x: Option<T>) {
+    if let Some(x) = x {
+        v[key] = json!(x);
+    }
+}
+
+/// Resolves each name or id of `kind` on the server and deletes it.
+fn delete_each(c: &Client, kind: &str, key: &str, names: &[String]) -> Result<()> {
+    for n in names {
+        let id = id_of(c, kind, key, n)?;
+        c.delete(&format!("/{kind}/{id}"))?;
+    }
+    Ok(())
+}
+
 fn enabled(enable: bool, disable: bool) -> Option<bool> {
     match (enable, disable) {
         (true, _) => Some(true),
@@ -500,12 +516,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
         }) => {
             let mut b = json!({"type": kind});
-            if let Some(n) = name {
-                b["name"] = json!(n);
-            }
-            if let Some(d) = description {
-                b["description"] = json!(d);
-            }
+            put(&mut b, "name", name);
+            put(&mut b, "description", description);
             let v = c
                 .post("/services", &json!({"service": b}))?
                 .context("empty answer")?;
@@ -628,21 +640,13 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
             out,
         } => {
             let mut u = json!({"name": name, "enabled": !disable});
-            if let Some(d) = domain_id(c, domain.as_deref())? {
-                u["domain_id"] = json!(d);
-            }
+            put(&mut u, "domain_id", domain_id(c, domain.as_deref())?);
             if let Some(p) = project {
                 u["default_project_id"] = json!(id_of(c, "projects", "project", &p)?);
             }
-            if let Some(pw) = secret.get()? {
-                u["password"] = json!(pw);
-            }
-            if let Some(e) = email {
-                u["email"] = json!(e);
-            }
-            if let Some(d) = description {
-                u["description"] = json!(d);
-            }
+            put(&mut u, "password", secret.get()?);
+            put(&mut u, "email", email);
+            put(&mut u, "description", description);
             let v = c
                 .post("/users", &json!({"user": u}))?
                 .context("empty answer")?;
@@ -659,31 +663,15 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
         } => {
             let id = id_of(c, "users", "user", &user)?;
             let mut u = json!({});
-            if let Some(n) = name {
-                u["name"] = json!(n);
-            }
-            if let Some(pw) = secret.get()? {
-                u["password"] = json!(pw);
-            }
-            if let Some(e) = email {
-                u["email"] = json!(e);
-            }
-            if let Some(d) = description {
-                u["description"] = json!(d);
-            }
-            if let Some(e) = enabled(enable, disable) {
-                u["enabled"] = json!(e);
-            }
+            put(&mut u, "name", name);
+            put(&mut u, "password", secret.get()?);
+            put(&mut u, "email", email);
+            put(&mut u, "description", description);
+            put(&mut u, "enabled", enabled(enable, disable));
             c.patch(&format!("/users/{id}"), &json!({"user": u}))?;
             Ok(())
         }
-        UserCmd::Delete { users } => {
-            for u in users {
-                let id = id_of(c, "users", "user", &u)?;
-                c.delete(&format!("/users/{id}"))?;
-            }
-            Ok(())
-        }
+        UserCmd::Delete { users } => delete_each(c, "users", "user", &users),
     }
 }
 
@@ -710,12 +698,8 @@ fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
             out,
         } => {
             let mut p = json!({"name": name, "enabled": !disable});
-            if let Some(d) = domain_id(c, domain.as_deref())? {
-                p["domain_id"] = json!(d);
-            }
-            if let Some(d) = description {
-                p["description"] = json!(d);
-            }
+            put(&mut p, "domain_id", domain_id(c, domain.as_deref())?);
+            put(&mut p, "description", description);
             let v = c
                 .post("/projects", &json!({"project": p}))?
                 .context("empty answer")?;
@@ -730,25 +714,13 @@ fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
         } => {
             let id = id_of(c, "projects", "project", &project)?;
             let mut p = json!({});
-            if let Some(n) = name {
-                p["name"] = json!(n);
-            }
-            if let Some(d) = description {
-                p["description"] = json!(d);
-            }
-            if let Some(e) = enabled(enable, disable) {
-                p["enabled"] = json!(e);
-            }
+            put(&mut p, "name", name);
+            put(&mut p, "description", description);
+            put(&mut p, "enabled", enabled(enable, disable));
             c.patch(&format!("/projects/{id}"), &json!({"project": p}))?;
             Ok(())
         }
-        ProjectCmd::Delete { projects } => {
-            for p in projects {
-                let id = id_of(c, "projects", "project", &p)?;
-                c.delete(&format!("/projects/{id}"))?;
-            }
-            Ok(())
-        }
+        ProjectCmd::Delete { projects } => delete_each(c, "projects", "project", &projects),
     }
 }
 
@@ -784,13 +756,7 @@ fn role(c: &Client, cmd: RoleCmd) -> Result<()> {
                 .context("empty answer")?;
             show(&v["role"], &["id", "name"], out)
         }
-        RoleCmd::Delete { roles } => {
-            for r in roles {
-                let id = id_of(c, "roles", "role", &r)?;
-                c.delete(&format!("/roles/{id}"))?;
-            }
-            Ok(())
-        }
+        RoleCmd::Delete { roles } => delete_each(c, "roles", "role", &roles),
         RoleCmd::Add(g) => c.put(&grant_path(c, &g)?),
         RoleCmd::Remove(g) => c.delete(&grant_path(c, &g)?),
         RoleCmd::Assignment(AssignmentCmd::List {
