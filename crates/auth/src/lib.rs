@@ -82,14 +82,7 @@ pub fn refusal(e: Error) -> ApiError {
             tracing::warn!(target: "auth", %reason, "token refused");
             ApiError::unauthorized(public)
         }
-        Error::Storage {
-            retryable: true,
-            message,
-        } => {
-            tracing::warn!(%message, "transient storage conflict during validation");
-            ApiError::unavailable("The request conflicted with another; retry it")
-        }
-        Error::Storage { message, .. } => ApiError::internal(message),
+        Error::Storage(f) => f.into(),
         other => ApiError::unauthorized(other.to_string()),
     }
 }

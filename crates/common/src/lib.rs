@@ -277,6 +277,30 @@ pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
+/// A failure below the domain: the store (or the operating system under it)
+/// could not do what was asked. Every domain error carries one of these in
+/// its `Storage` variant, so the store maps its failures in one place and the
+/// HTTP layer answers them in one way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage error: {message}")]
+pub struct StorageFailure {
+    /// What failed, for the operator's log.
+    pub message: String,
+    /// A retry of the whole transaction may succeed (a serialisation
+    /// failure or deadlock), as opposed to a fault that will repeat.
+    pub retryable: bool,
+}
+
+impl StorageFailure {
+    /// A failure that a retry will not cure.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        StorageFailure {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,14 +67,7 @@ fn api_err(e: Error) -> ApiError {
         Error::Invalid(m) => ApiError::bad_request(m),
         Error::NotFound(m) => ApiError::not_found(m),
         Error::Conflict(m) => ApiError::conflict(m),
-        Error::Storage {
-            retryable: true,
-            message,
-        } => {
-            tracing::warn!(%message, "transient storage conflict");
-            ApiError::unavailable("The request conflicted with another; retry it")
-        }
-        Error::Storage { message, .. } => ApiError::internal(message),
+        Error::Storage(f) => f.into(),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod repo;
 
 pub use model::*;
+pub use starling_common::StorageFailure;
 
 /// Everything that can go wrong in fault management, by what the caller can do
 /// about it.
@@ -27,15 +28,9 @@ pub enum Error {
     /// The request conflicts with existing state (e.g. a uuid in use).
     #[error("{0}")]
     Conflict(String),
-    /// The store failed. `retryable` is true for transient conflicts
-    /// (serialisation failures, deadlocks) that a retry may resolve.
-    #[error("storage error: {message}")]
-    Storage {
-        /// What the store said.
-        message: String,
-        /// A retry of the whole transaction may succeed.
-        retryable: bool,
-    },
+    /// The store failed (see [`StorageFailure`]).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 impl Error {

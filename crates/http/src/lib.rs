@@ -82,6 +82,19 @@ impl ApiError {
     }
 }
 
+impl From<starling_common::StorageFailure> for ApiError {
+    /// A transient conflict is a 503 the client may retry; anything else is
+    /// a 500 whose detail goes to the log only.
+    fn from(f: starling_common::StorageFailure) -> Self {
+        if f.retryable {
+            tracing::warn!(message = %f.message, "transient storage conflict");
+            ApiError::unavailable("The request conflicted with another; retry it")
+        } else {
+            ApiError::internal(f.message)
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.status, self.message)

@@ -22,6 +22,7 @@ pub mod repo;
 pub mod token;
 
 pub use model::*;
+pub use starling_common::StorageFailure;
 
 /// Everything that can go wrong in identity, by what the caller can do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,14 +48,9 @@ pub enum Error {
     /// The caller is known but not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
-    /// The store failed. `retryable` is true for transient conflicts.
-    #[error("storage error: {message}")]
-    Storage {
-        /// What the store said.
-        message: String,
-        /// A retry of the whole transaction may succeed.
-        retryable: bool,
-    },
+    /// The store failed (see [`StorageFailure`]).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 impl Error {

@@ -12,9 +12,10 @@ pub const BOOTSTRAP_ROLES: [&str; 5] = ["admin", "member", "reader", "operator",
 /// A new Keystone-style id: 32 lowercase hex digits.
 pub fn new_id() -> Result<String, crate::Error> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| crate::Error::Storage {
-        message: format!("no randomness: {e}"),
-        retryable: false,
+    getrandom::fill(&mut b).map_err(|e| {
+        crate::Error::Storage(starling_common::StorageFailure::fatal(format!(
+            "no randomness: {e}"
+        )))
     })?;
     Ok(hex(&b))
 }

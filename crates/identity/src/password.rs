@@ -84,9 +84,10 @@ fn hasher() -> Result<Argon2<'static>, Error> {
 /// Hashes `pw` with argon2id and a random salt; returns the PHC string.
 pub fn hash(pw: &str) -> Result<String, Error> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| Error::Storage {
-        message: format!("no randomness: {e}"),
-        retryable: false,
+    getrandom::fill(&mut salt).map_err(|e| {
+        Error::Storage(starling_common::StorageFailure::fatal(format!(
+            "no randomness: {e}"
+        )))
     })?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| Error::invalid(e.to_string()))?;
     Ok(hasher()?
@@ -127,9 +128,10 @@ pub fn generate() -> Result<String, Error> {
         b"!#%+-.=@^_",
     ];
     let mut r = [0u8; 20];
-    getrandom::fill(&mut r).map_err(|e| Error::Storage {
-        message: format!("no randomness: {e}"),
-        retryable: false,
+    getrandom::fill(&mut r).map_err(|e| {
+        Error::Storage(starling_common::StorageFailure::fatal(format!(
+            "no randomness: {e}"
+        )))
     })?;
     let mut out = String::with_capacity(20);
     for (i, b) in r.iter().enumerate() {

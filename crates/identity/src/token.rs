@@ -12,9 +12,10 @@ pub const MAX_TOKEN_LEN: usize = 512;
 /// A new token: the bearer string and the hash to store.
 pub fn generate() -> Result<(String, String), Error> {
     let mut b = [0u8; 32];
-    getrandom::fill(&mut b).map_err(|e| Error::Storage {
-        message: format!("no randomness: {e}"),
-        retryable: false,
+    getrandom::fill(&mut b).map_err(|e| {
+        Error::Storage(starling_common::StorageFailure::fatal(format!(
+            "no randomness: {e}"
+        )))
     })?;
     let t = hex(&b);
     let h = hash_of(&t);

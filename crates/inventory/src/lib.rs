@@ -18,6 +18,7 @@ pub mod repo;
 pub mod validate;
 
 pub use model::*;
+pub use starling_common::StorageFailure;
 
 /// Everything that can go wrong in inventory, by what the caller can do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,14 +33,9 @@ pub enum Error {
     /// The request conflicts with existing state (a duplicate hostname or MAC).
     #[error("{0}")]
     Conflict(String),
-    /// The store failed.
-    #[error("storage error: {message}")]
-    Storage {
-        /// What the store said.
-        message: String,
-        /// A retry of the whole transaction may succeed.
-        retryable: bool,
-    },
+    /// The store failed (see [`StorageFailure`]).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
 }
 
 impl Error {

@@ -281,10 +281,9 @@ impl FaultRepo for FmRepo<'_> {
                 .query(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {name}"), &[])?;
             return match r.first() {
                 Some(row) => Ok(row.int(0)?),
-                None => Err(Error::Storage {
-                    message: format!("no max id for {name}"),
-                    retryable: false,
-                }),
+                None => Err(Error::Storage(starling_common::StorageFailure::fatal(
+                    format!("no max id for {name}"),
+                ))),
             };
         }
         self.c.exec(
@@ -297,10 +296,9 @@ impl FaultRepo for FmRepo<'_> {
         )?;
         match r.first() {
             Some(row) => Ok(row.int(0)?),
-            None => Err(Error::Storage {
-                message: format!("sequence {name} missing"),
-                retryable: false,
-            }),
+            None => Err(Error::Storage(starling_common::StorageFailure::fatal(
+                format!("sequence {name} missing"),
+            ))),
         }
     }
 

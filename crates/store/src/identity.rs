@@ -21,33 +21,6 @@ impl<'a> IdentityStore<'a> {
     }
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        match e.kind {
-            crate::ErrorKind::Unique => Error::Conflict(
-                "Conflict occurred attempting to store the record: a duplicate entry was found."
-                    .into(),
-            ),
-            k => Error::Storage {
-                retryable: k == crate::ErrorKind::Retry,
-                message: e.to_string(),
-            },
-        }
-    }
-}
-
-impl crate::TxError for Error {
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Storage {
-                retryable: true,
-                ..
-            }
-        )
-    }
-}
-
 const DOMAIN: &str = "SELECT id, name, description, enabled FROM id_domain";
 const PROJECT: &str = "SELECT id, name, domain_id, description, enabled FROM id_project";
 const USER: &str = "SELECT id, name, domain_id, enabled, password_hash, default_project_id, \

@@ -21,32 +21,6 @@ impl<'a> InventoryStore<'a> {
     }
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        match e.kind {
-            crate::ErrorKind::Unique => {
-                Error::Conflict("A host with this hostname or management MAC already exists".into())
-            }
-            k => Error::Storage {
-                retryable: k == crate::ErrorKind::Retry,
-                message: e.to_string(),
-            },
-        }
-    }
-}
-
-impl crate::TxError for Error {
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Storage {
-                retryable: true,
-                ..
-            }
-        )
-    }
-}
-
 const SYSTEM: &str = "SELECT uuid, name, system_type, system_mode, description, contact, location, \
      timezone, software_version, region_name, active_controller, created_at, updated_at FROM inv_system";
 
@@ -228,10 +202,9 @@ impl InventoryRepo for InventoryStore<'_> {
         )?;
         match r.first() {
             Some(row) => Ok(row.int(0)?),
-            None => Err(Error::Storage {
-                message: "sequence inv_host missing".into(),
-                retryable: false,
-            }),
+            None => Err(Error::Storage(starling_common::StorageFailure::fatal(
+                "sequence inv_host missing",
+            ))),
         }
     }
     fn hosts(&mut self, q: &HostQuery) -> Result<Vec<Host>, Error> {

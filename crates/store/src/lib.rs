@@ -226,26 +226,47 @@ impl TxError for StoreError {
     }
 }
 
-impl From<StoreError> for starling_fm::Error {
+impl From<StoreError> for starling_common::StorageFailure {
     fn from(e: StoreError) -> Self {
-        starling_fm::Error::Storage {
+        starling_common::StorageFailure {
             retryable: e.kind == ErrorKind::Retry,
             message: e.to_string(),
         }
     }
 }
 
-impl TxError for starling_fm::Error {
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            starling_fm::Error::Storage {
-                retryable: true,
-                ..
+/// Makes a domain error a transaction error: a store failure becomes its
+/// `Storage` variant (retryable when the backend said so) and, when
+/// `$unique` names one, a unique-key violation becomes a `Conflict` with that
+/// message for the client.
+macro_rules! domain_error {
+    ($ty:ty, $unique:expr) => {
+        impl From<$crate::StoreError> for $ty {
+            fn from(e: $crate::StoreError) -> Self {
+                let unique: Option<&str> = $unique;
+                match unique {
+                    Some(m) if e.kind == $crate::ErrorKind::Unique => Self::Conflict(m.into()),
+                    _ => Self::Storage(e.into()),
+                }
             }
-        )
-    }
+        }
+        impl $crate::TxError for $ty {
+            fn is_retryable(&self) -> bool {
+                matches!(self, Self::Storage(f) if f.retryable)
+            }
+        }
+    };
 }
+
+domain_error!(starling_fm::Error, None);
+domain_error!(
+    starling_identity::Error,
+    Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
+);
+domain_error!(
+    starling_inventory::Error,
+    Some("A host with this hostname or management MAC already exists")
+);
 
 /// A connection inside a transaction. Statements use `?` placeholders.
 pub trait Conn {
