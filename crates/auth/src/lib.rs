@@ -23,14 +23,14 @@ mod remote;
 
 use std::sync::Arc;
 
-use starling_common::{Clock, Timestamp};
+use starling_common::{Clock, Timestamp, TokenFuture, TokenSource};
 use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
 use starling_identity::{Error, ops, policy, token};
 use starling_store::Db;
 use starling_store::identity::IdentityStore;
 
 pub use cache::TokenCache;
-pub use remote::{RemoteAuth, ServiceCredentials};
+pub use remote::{RemoteAuth, ServiceCredentials, ServiceSession};
 
 /// The header a token arrives in.
 pub const TOKEN_HEADER: &str = "x-auth-token";
@@ -130,6 +130,70 @@ impl Authenticator for LocalAuth {
             decide(&p, policy)?;
             Ok(p)
         })
+    }
+}
+
+/// Tokens for a service account issued in-process (all-in-one): the
+/// account has no password, so nothing secret is written anywhere; a real
+/// token is stored and validated like any other, and renewed a minute
+/// before it expires or after a 401.
+pub struct LocalIssuer {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    user: String,
+    settings: ops::AuthSettings,
+    own: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl LocalIssuer {
+    /// Issues for the service account `user` (see
+    /// [`ops::issue_for_service`]) with `settings`' token lifetime.
+    pub fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        user: impl Into<String>,
+        settings: ops::AuthSettings,
+    ) -> Self {
+        LocalIssuer {
+            db,
+            clock,
+            user: user.into(),
+            settings,
+            own: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current token; a new one when `renew` or near expiry.
+    pub async fn current(&self, renew: bool) -> Result<String, String> {
+        let mut own = self.own.lock().await;
+        if !renew
+            && let Some((t, until)) = own.as_ref()
+            && std::time::Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let (user, settings, now) = (self.user.clone(), self.settings, self.clock.now());
+        let (bearer, ctx) = self
+            .db
+            .write(move |c| {
+                ops::issue_for_service(&mut IdentityStore::new(c), &user, now, settings)
+            })
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized { reason, .. } => reason,
+                other => other.to_string(),
+            })?;
+        *own = Some((
+            bearer.clone(),
+            remote::renew_at(Some(ctx.token.expires_at), now),
+        ));
+        Ok(bearer)
+    }
+}
+
+impl TokenSource for LocalIssuer {
+    fn token(&self, renew: bool) -> TokenFuture<'_> {
+        Box::pin(self.current(renew))
     }
 }
 

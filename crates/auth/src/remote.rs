@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use starling_common::{Clock, Timestamp};
+use starling_common::{Clock, Timestamp, TokenFuture, TokenSource};
 use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
 use starling_identity::token;
 use tokio::sync::Mutex;
@@ -51,41 +51,43 @@ pub fn v3_base(auth_url: &str) -> String {
     }
 }
 
-/// Validates tokens against a remote identity service.
-pub struct RemoteAuth {
+/// A service's own session with an identity service: logs in with its
+/// credentials, keeps the token, and logs in again a minute before expiry
+/// or when asked to (after a 401). Shared by [`RemoteAuth`] and by the
+/// clients a service uses to call other services.
+pub struct ServiceSession {
     http: reqwest::Client,
     base: String,
     creds: ServiceCredentials,
     clock: Arc<dyn Clock>,
-    cache: Arc<TokenCache>,
-    /// The service's token and when to renew it.
+    /// The token and when to renew it.
     own: Mutex<Option<(String, Instant)>>,
 }
 
-impl RemoteAuth {
-    /// A validator using `creds` through `http` (which carries the TLS trust).
-    pub fn new(
-        http: reqwest::Client,
-        creds: ServiceCredentials,
-        clock: Arc<dyn Clock>,
-        cache: Arc<TokenCache>,
-    ) -> Self {
-        RemoteAuth {
+impl ServiceSession {
+    /// A session for `creds` through `http` (which carries the TLS trust).
+    pub fn new(http: reqwest::Client, creds: ServiceCredentials, clock: Arc<dyn Clock>) -> Self {
+        ServiceSession {
             base: v3_base(&creds.auth_url),
             http,
             creds,
             clock,
-            cache,
             own: Mutex::new(None),
         }
     }
 
-    /// Logs the service in (at start, so wrong credentials fail loudly).
-    pub async fn login(&self) -> Result<(), String> {
-        self.service_token(true).await.map(|_| ())
+    /// The identity service's `…/v3` base.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
-    async fn service_token(&self, renew: bool) -> Result<String, String> {
+    /// Logs in (at start, so wrong credentials fail loudly).
+    pub async fn login(&self) -> Result<(), String> {
+        self.current(true).await.map(|_| ())
+    }
+
+    /// The session's token; a fresh one when `renew` or near expiry.
+    pub async fn current(&self, renew: bool) -> Result<String, String> {
         let mut own = self.own.lock().await;
         if !renew
             && let Some((t, until)) = own.as_ref()
@@ -126,26 +128,69 @@ impl RemoteAuth {
             .json()
             .await
             .map_err(|e| format!("identity service answered a login with bad JSON: {e}"))?;
-        // Renew a minute before expiry (or at once when the lifetime is shorter).
-        let left = v["token"]["expires_at"]
+        let expires = v["token"]["expires_at"]
             .as_str()
-            .and_then(|s| Timestamp::parse(s).ok())
-            .map(|e| e.micros() - self.clock.now().micros() - 60_000_000)
-            .unwrap_or(0);
-        let until = Instant::now() + Duration::from_micros(u64::try_from(left).unwrap_or(0));
-        *own = Some((t.clone(), until));
+            .and_then(|s| Timestamp::parse(s).ok());
+        *own = Some((t.clone(), renew_at(expires, self.clock.now())));
         Ok(t)
+    }
+}
+
+/// When to renew a token expiring at `expires`: a minute before, or at once
+/// when the lifetime is shorter or unknown.
+pub(crate) fn renew_at(expires: Option<Timestamp>, now: Timestamp) -> Instant {
+    let left = expires
+        .map(|e| e.micros() - now.micros() - 60_000_000)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_micros(u64::try_from(left).unwrap_or(0))
+}
+
+impl TokenSource for ServiceSession {
+    fn token(&self, renew: bool) -> TokenFuture<'_> {
+        Box::pin(self.current(renew))
+    }
+}
+
+/// Validates tokens against a remote identity service.
+pub struct RemoteAuth {
+    session: Arc<ServiceSession>,
+    cache: Arc<TokenCache>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RemoteAuth {
+    /// A validator that asks with `session`'s token.
+    pub fn new(
+        session: Arc<ServiceSession>,
+        clock: Arc<dyn Clock>,
+        cache: Arc<TokenCache>,
+    ) -> Self {
+        RemoteAuth {
+            session,
+            cache,
+            clock,
+        }
+    }
+
+    /// The service's session (for its own calls to other services).
+    pub fn session(&self) -> Arc<ServiceSession> {
+        self.session.clone()
+    }
+
+    async fn service_token(&self, renew: bool) -> Result<String, String> {
+        self.session.current(renew).await
     }
 
     async fn ask(&self, service: &str, subject: &str) -> Result<reqwest::Response, ApiError> {
-        self.http
-            .get(format!("{}/auth/tokens?nocatalog", self.base))
+        self.session
+            .http
+            .get(format!("{}/auth/tokens?nocatalog", self.session.base))
             .header("x-auth-token", service)
             .header("x-subject-token", subject)
             .send()
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, url = %self.base, "identity service unreachable");
+                tracing::error!(error = %e, url = %self.session.base, "identity service unreachable");
                 ApiError::unavailable("The identity service is unreachable; retry later")
             })
     }

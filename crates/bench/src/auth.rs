@@ -60,6 +60,7 @@ pub async fn overhead(work: &std::path::Path, n: usize) -> Result<Vec<(String, S
         admin_user: "admin".into(),
         admin_password_hash: hash.clone(),
         region: "RegionOne".into(),
+        service_users: vec![],
         services: vec![],
     };
     db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, SystemClock.now()))

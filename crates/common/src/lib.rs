@@ -301,6 +301,30 @@ impl StorageFailure {
     }
 }
 
+/// The future a [`TokenSource`] returns.
+pub type TokenFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>;
+
+/// Where a Starling service gets its own token for calling another service:
+/// a fixed token, a login with service credentials against an identity
+/// endpoint, or (all-in-one) an in-process issue. Implementations renew
+/// before expiry and on demand.
+pub trait TokenSource: Send + Sync + 'static {
+    /// A token to send as `X-Auth-Token`. `renew` asks for a fresh one (the
+    /// last was refused with a 401). The error says why none is available.
+    fn token(&self, renew: bool) -> TokenFuture<'_>;
+}
+
+/// A token given on the command line or in the environment; never renewed.
+pub struct StaticToken(pub String);
+
+impl TokenSource for StaticToken {
+    fn token(&self, _renew: bool) -> TokenFuture<'_> {
+        let t = self.0.clone();
+        Box::pin(async move { Ok(t) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

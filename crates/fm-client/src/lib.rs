@@ -18,16 +18,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use starling_common::TokenSource;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// Client settings.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// FM endpoint, e.g. `http://127.0.0.1:18002`.
     pub base_url: String,
-    /// Token sent as `X-Auth-Token`.
-    pub token: Option<String>,
+    /// Where the `X-Auth-Token` comes from (none: FM without identity).
+    pub token: Option<Arc<dyn TokenSource>>,
     /// Longest a call may take, queueing included.
     pub call_timeout: Duration,
     /// Where the spool file lives (created if missing).
@@ -156,6 +157,9 @@ enum Op {
     Clear {
         alarm_id: String,
         entity_instance_id: String,
+    },
+    Log {
+        fault: Fault,
     },
     ClearAll {
         entity_instance_id: String,
@@ -327,6 +331,16 @@ impl FmClient {
         Ok(map(v, |v| !v.is_null()))
     }
 
+    /// Writes a customer log (an event with no alarm) to the event log.
+    pub async fn log(&self, fault: &Fault) -> Result<Delivered<()>, ClientError> {
+        let v = self
+            .mutate(Op::Log {
+                fault: fault.clone(),
+            })
+            .await?;
+        Ok(map(v, |_| ()))
+    }
+
     /// Clears every alarm at or under `eid`; returns how many.
     pub async fn clear_all(&self, eid: &str) -> Result<Delivered<u64>, ClientError> {
         let v = self
@@ -475,12 +489,44 @@ fn query(filters: &[(&str, &str)], within: Option<&str>) -> String {
     s.finish()
 }
 
-async fn send(inner: &Inner, mut req: reqwest::RequestBuilder, timeout: Duration) -> Sent {
+async fn send(inner: &Inner, req: reqwest::RequestBuilder, timeout: Duration) -> Sent {
     if timeout.is_zero() {
         return Sent::Retry("no time left".into());
     }
-    if let Some(t) = &inner.cfg.token {
-        req = req.header("X-Auth-Token", t);
+    let deadline = Instant::now() + timeout;
+    let Some(tokens) = &inner.cfg.token else {
+        return send_once(req, timeout).await;
+    };
+    let mut renew = false;
+    let mut req = req;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let token = match tokio::time::timeout(left, tokens.token(renew)).await {
+            Ok(Ok(t)) => t,
+            Ok(Err(why)) => return Sent::Retry(format!("no token for FM: {why}")),
+            Err(_) => return Sent::Retry("timed out getting a token for FM".into()),
+        };
+        // Kept for one retry with a renewed token after a 401.
+        let again = if renew { None } else { req.try_clone() };
+        let left = deadline.saturating_duration_since(Instant::now());
+        match send_once(req.header("X-Auth-Token", token), left).await {
+            Sent::Rejected(401, m) => match again {
+                Some(r) => {
+                    req = r;
+                    renew = true;
+                }
+                // Refused even when fresh: the service's account is wrong,
+                // not the request. Keep it and retry later.
+                None => return Sent::Retry(format!("FM refused the service token: {m}")),
+            },
+            other => return other,
+        }
+    }
+}
+
+async fn send_once(req: reqwest::RequestBuilder, timeout: Duration) -> Sent {
+    if timeout.is_zero() {
+        return Sent::Retry("no time left".into());
     }
     let resp = match tokio::time::timeout(timeout, req.timeout(timeout).send()).await {
         Err(_) => return Sent::Retry("timed out".into()),
@@ -517,6 +563,10 @@ async fn attempt(inner: &Inner, op: &Op, timeout: Duration) -> Sent {
             .http
             .post(format!("{base}/v1/alarms"))
             .json(&fault.body("set")),
+        Op::Log { fault } => inner
+            .http
+            .post(format!("{base}/v1/alarms"))
+            .json(&fault.body("log")),
         Op::Clear {
             alarm_id,
             entity_instance_id,

@@ -398,6 +398,11 @@ pub struct BootstrapSpec {
     pub region: String,
     /// The services running in this process, with their URLs.
     pub services: Vec<ServiceSpec>,
+    /// Accounts of services that call other services in-process (StarlingX:
+    /// `sysinv`, `mtce`, …): created without a password (they cannot log in
+    /// over the wire) with role admin on project services; tokens are issued
+    /// to them by [`issue_for_service`].
+    pub service_users: Vec<String>,
 }
 
 /// Ensures the Default domain, the admin and services projects, the
@@ -482,12 +487,62 @@ pub fn bootstrap(
         })?;
     }
     repo.grant(&Assignment {
-        role_id: admin_role,
+        role_id: admin_role.clone(),
         user_id: admin.id,
         target: Target::Domain(DEFAULT_DOMAIN_ID.into()),
     })?;
+    if let Some(services_project) = project_ids.get(1) {
+        for name in &spec.service_users {
+            let u = match repo.user_by_name(DEFAULT_DOMAIN_ID, name)? {
+                Some(u) => u,
+                None => {
+                    let u = User {
+                        id: new_id()?,
+                        name: name.clone(),
+                        domain_id: DEFAULT_DOMAIN_ID.into(),
+                        enabled: true,
+                        password_hash: None,
+                        default_project_id: Some(services_project.clone()),
+                        failed_logins: 0,
+                        locked_until: None,
+                        description: format!("Service account of {name}"),
+                        email: String::new(),
+                        created_at: now,
+                    };
+                    repo.insert_user(&u)?;
+                    u
+                }
+            };
+            repo.grant(&Assignment {
+                role_id: admin_role.clone(),
+                user_id: u.id,
+                target: Target::Project(services_project.clone()),
+            })?;
+        }
+    }
     sync_catalog(repo, &spec.region, &spec.services)?;
     Ok(created)
+}
+
+/// Issues a token to the service account `name`, scoped to project
+/// services, without a password: only code running in the identity
+/// service's process (all-in-one) may call this. A disabled or deleted
+/// account is refused like a login.
+pub fn issue_for_service(
+    repo: &mut dyn IdentityRepo,
+    name: &str,
+    now: Timestamp,
+    settings: AuthSettings,
+) -> Result<(String, TokenContext), Error> {
+    let domain = DomainRef::Id(DEFAULT_DOMAIN_ID.into());
+    let user = find_user(repo, &UserRef::Name(name.into(), domain.clone()))?
+        .filter(|u| u.enabled)
+        .ok_or_else(|| Error::unauthorized(format!("no enabled service account {name}")))?;
+    let scope = ScopeRef::ProjectName("services".into(), domain);
+    match complete_login(repo, &user.id, true, Some(&scope), now, settings)? {
+        LoginOutcome::Issued(bearer, ctx) => Ok((bearer, *ctx)),
+        LoginOutcome::Refused(e) => Err(e),
+    }
 }
 
 /// Makes the catalog list `services` in `region` with exactly these URLs;

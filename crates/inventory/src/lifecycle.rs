@@ -12,6 +12,35 @@ use crate::model::*;
 /// The alarm StarlingX raises while a host is locked.
 pub const LOCKED_ALARM: &str = "200.001";
 
+/// The customer log of a maintenance command (a request accepted).
+pub const COMMAND_LOG: &str = "200.021";
+/// The customer log of a host state change.
+pub const STATE_LOG: &str = "200.022";
+
+/// An entry for the event log: which customer log and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostEvent {
+    /// [`COMMAND_LOG`] or [`STATE_LOG`].
+    pub log_id: &'static str,
+    /// Reason text.
+    pub text: String,
+}
+
+impl HostEvent {
+    fn command(text: String) -> Option<Self> {
+        Some(HostEvent {
+            log_id: COMMAND_LOG,
+            text,
+        })
+    }
+    fn state(text: String) -> Option<Self> {
+        Some(HostEvent {
+            log_id: STATE_LOG,
+            text,
+        })
+    }
+}
+
 /// What the rest of the cluster looks like when an action is decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterView {
@@ -80,8 +109,8 @@ pub struct Transition {
     pub host: Host,
     /// The alarm to raise or clear, in the same transaction.
     pub alarm: Option<AlarmChange>,
-    /// A state-change event for the event log (customer log text).
-    pub event: Option<String>,
+    /// The entry for the event log.
+    pub event: Option<HostEvent>,
     /// The command for the host's agent.
     pub command: Option<AgentCommand>,
     /// The new active controller, after a swact.
@@ -163,7 +192,7 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
             };
             Ok(Transition {
                 alarm: Some(AlarmChange::RaiseLocked),
-                event: Some(format!("{name} is administratively {how}")),
+                event: HostEvent::state(format!("{name} is administratively {how}")),
                 ..Transition::of(h)
             })
         }
@@ -207,7 +236,7 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
             };
             Ok(Transition {
                 alarm: Some(AlarmChange::ClearLocked),
-                event: Some(format!("{name} is administratively {how}")),
+                event: HostEvent::state(format!("{name} is administratively {how}")),
                 ..Transition::of(h)
             })
         }
@@ -243,7 +272,7 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
             h.ihost_action = action.as_str().into();
             Ok(Transition {
                 command: Some(cmd),
-                event: Some(format!("{name} '{}' request", action.as_str())),
+                event: HostEvent::command(format!("{name} '{}' request", action.as_str())),
                 ..Transition::of(h)
             })
         }
@@ -259,7 +288,7 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
             h.ihost_action = action.as_str().into();
             Ok(Transition {
                 command: Some(AgentCommand::PowerOn),
-                event: Some(format!("{name} 'power-on' request")),
+                event: HostEvent::command(format!("{name} 'power-on' request")),
                 ..Transition::of(h)
             })
         }
@@ -312,7 +341,10 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
                 }
             }
             Ok(Transition {
-                event: Some(format!("{name} swact to {} requested", peer.display_name())),
+                event: HostEvent::command(format!(
+                    "{name} swact to {} requested",
+                    peer.display_name()
+                )),
                 new_active: peer.hostname.clone(),
                 ..Transition::of(h)
             })
@@ -354,7 +386,7 @@ pub fn complete(host: &Host, command: AgentCommand, ok: bool) -> Result<Transiti
         };
     }
     Ok(Transition {
-        event: Some(format!(
+        event: HostEvent::state(format!(
             "{name} '{}' {}",
             command.as_str(),
             if ok { "completed" } else { "failed" }

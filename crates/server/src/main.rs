@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use starling_auth::{LocalAuth, RemoteAuth, ServiceCredentials, TokenCache};
+use starling_auth::{LocalAuth, RemoteAuth, ServiceCredentials, ServiceSession, TokenCache};
 use starling_common::{Clock, SystemClock};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
@@ -435,8 +435,9 @@ async fn run(cli: Cli) -> Result<()> {
                     b = b.tls_certs_only(certs);
                 }
                 let http = b.build().context("cannot build the HTTP client")?;
-                let ra = RemoteAuth::new(http, creds, clock.clone(), cache.clone());
-                match ra.login().await {
+                let session = Arc::new(ServiceSession::new(http, creds, clock.clone()));
+                let ra = RemoteAuth::new(session, clock.clone(), cache.clone());
+                match ra.session().login().await {
                     Ok(()) => {
                         tracing::info!(%auth_url, "validating tokens against the identity service")
                     }
@@ -640,6 +641,7 @@ async fn bootstrap_identity(
         admin_user: "admin".into(),
         admin_password_hash: hash,
         region: region.clone(),
+        service_users: vec!["sysinv".into()],
         services: vec![
             service(
                 "identity",

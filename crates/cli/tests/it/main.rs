@@ -83,6 +83,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             admin_user: "admin".into(),
             admin_password_hash: password::hash(ADMIN_PW).unwrap(),
             region: "RegionOne".into(),
+            service_users: vec![],
             services: vec![ServiceSpec {
                 kind: "faultmanagement".into(),
                 name: "fm".into(),

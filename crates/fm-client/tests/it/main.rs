@@ -10,7 +10,7 @@ use starling_common::SystemClock;
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_fm_client::{Config, Delivered, Fault, FmClient};
-use starling_http::OpenAccess;
+use starling_http::{Authenticator, OpenAccess};
 use starling_store::{Db, Tuning};
 use tokio::sync::oneshot;
 
@@ -22,6 +22,10 @@ struct Fm {
 impl Fm {
     async fn start(addr: SocketAddr, db_url: &str) -> Fm {
         let db = Db::open(db_url, Tuning::default()).await.unwrap();
+        Fm::start_on(addr, db, Arc::new(OpenAccess)).await
+    }
+
+    async fn start_on(addr: SocketAddr, db: Db, auth: Arc<dyn Authenticator>) -> Fm {
         let st = FmState {
             db,
             clock: Arc::new(SystemClock),
@@ -33,7 +37,7 @@ impl Fm {
         starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let app = starling_fm_api::router(st, Arc::new(OpenAccess));
+        let app = starling_fm_api::router(st, auth);
         let task = tokio::spawn(async move {
             starling_http::serve(listener, app, async {
                 let _ = rx.await;
@@ -213,6 +217,79 @@ async fn spools_while_fm_is_down_and_replays_in_order() {
     assert!(matches!(
         c.set(&fault("100.101", "host=c", "minor")).await.unwrap(),
         Delivered::Done(_)
+    ));
+    fm.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_in_as_a_service_and_renews_a_refused_token() {
+    use starling_auth::{LocalAuth, LocalIssuer, TokenCache};
+    use starling_identity::ops::{self, AuthSettings, BootstrapSpec};
+    use starling_store::identity::IdentityStore;
+
+    let dir = tmp("token");
+    let addr = free_addr();
+    let db = Db::open(
+        &format!("sqlite://{}/fm.db", dir.display()),
+        Tuning::default(),
+    )
+    .await
+    .unwrap();
+    let spec = BootstrapSpec {
+        admin_user: "admin".into(),
+        admin_password_hash: starling_identity::password::hash("Adm1n!pass").unwrap(),
+        region: "RegionOne".into(),
+        service_users: vec!["sysinv".into()],
+        services: vec![],
+    };
+    let clock: Arc<dyn starling_common::Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, now))
+        .await
+        .unwrap();
+    // No validation cache: a revocation is seen on the next request.
+    let cache = Arc::new(TokenCache::new(Duration::ZERO, 10));
+    let auth = Arc::new(LocalAuth::new(db.clone(), clock.clone(), cache));
+    let fm = Fm::start_on(addr, db.clone(), auth).await;
+
+    let issuer = Arc::new(LocalIssuer::new(
+        db.clone(),
+        clock.clone(),
+        "sysinv",
+        AuthSettings::default(),
+    ));
+    let mut cfg = Config::new(format!("http://{addr}"), dir.join("spool"));
+    cfg.token = Some(issuer.clone());
+    let c = FmClient::open(cfg).unwrap();
+    assert!(matches!(
+        c.set(&fault("200.001", "host=w-0", "warning"))
+            .await
+            .unwrap(),
+        Delivered::Done(_)
+    ));
+    let mut log = fault("200.022", "host=w-0", "critical");
+    log.reason_text = "w-0 is administratively locked".into();
+    assert_eq!(c.log(&log).await.unwrap(), Delivered::Done(()));
+
+    // The service's token is revoked behind its back: the next call is
+    // refused once, the client takes a fresh token and the call goes through.
+    let old = issuer.current(false).await.unwrap();
+    let t = old.clone();
+    db.write(move |c| ops::revoke(&mut IdentityStore::new(c), &t, now))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.clear("200.001", "host=w-0").await.unwrap(),
+        Delivered::Done(true)
+    );
+    assert_ne!(issuer.current(false).await.unwrap(), old);
+
+    // Without a token, FM refuses the request itself.
+    let anon = FmClient::open(Config::new(format!("http://{addr}"), dir.join("spool2"))).unwrap();
+    assert!(matches!(
+        anon.set(&fault("200.001", "host=w-1", "warning")).await,
+        Err(starling_fm_client::ClientError::Rejected(_))
     ));
     fm.stop().await;
     let _ = std::fs::remove_dir_all(&dir);

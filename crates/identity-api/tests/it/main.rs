@@ -58,6 +58,7 @@ async fn app_with(settings: AuthSettings) -> TestApp {
         admin_user: "admin".into(),
         admin_password_hash: password::hash(ADMIN_PW).unwrap(),
         region: "RegionOne".into(),
+        service_users: vec![],
         services: vec![
             ServiceSpec {
                 kind: "identity".into(),

@@ -24,6 +24,7 @@ fn spec(hash: &str, fm_url: &str) -> BootstrapSpec {
         admin_user: "admin".into(),
         admin_password_hash: hash.into(),
         region: "RegionOne".into(),
+        service_users: vec![],
         services: vec![ServiceSpec {
             kind: "faultmanagement".into(),
             name: "fm".into(),
