@@ -270,15 +270,3 @@ impl AlarmBody {
         }
     }
 }
-
-/// One JSON-Patch operation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchOp {
-    /// add, replace, remove, …
-    pub op: String,
-    /// `/field`.
-    pub path: String,
-    /// New value.
-    pub value: Option<serde_json::Value>,
-}

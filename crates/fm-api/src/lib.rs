@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -20,11 +20,13 @@ use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, SuppressionQuery,
 };
 use starling_fm::{Error, EventState, SuppressionStatus};
-use starling_http::{ApiError, ApiJson, Authenticator, GuardState, QueryPairs, base_url};
+use starling_http::{
+    ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, json,
+};
 use starling_store::Db;
 use starling_store::fm::FmRepo;
 
-use crate::dto::{AlarmBody, AlarmBrief, AlarmFull, EventOut, PatchOp, SuppressionOut};
+use crate::dto::{AlarmBody, AlarmBrief, AlarmFull, EventOut, SuppressionOut};
 
 /// StarlingX's default port for the FM API.
 pub const DEFAULT_PORT: u16 = 18002;
@@ -170,7 +172,7 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let guard = GuardState::new(auth, ROUTES, "fm");
     let inner = Router::new()
         .route("/", get(root))
-        .route("/health", get(health))
+        .route("/health", get(starling_http::health))
         .route("/openapi.json", get(openapi::document))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))
@@ -205,17 +207,6 @@ fn version_less(mut req: axum::extract::Request) -> axum::extract::Request {
         }
     }
     req
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
-    }
-}
-
-async fn health() -> Response {
-    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
 }
 
 async fn root(headers: HeaderMap) -> Response {

@@ -37,6 +37,8 @@ pub struct Config {
     pub max_queued: usize,
     /// Longest pause between replay attempts.
     pub max_backoff: Duration,
+    /// PEM bundle that verifies an https FM (the system's roots when absent).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl Config {
@@ -49,6 +51,7 @@ impl Config {
             spool_dir: spool_dir.into(),
             max_queued: 10_000,
             max_backoff: Duration::from_secs(5),
+            ca_pem: None,
         }
     }
 }
@@ -286,8 +289,13 @@ impl FmClient {
     /// Opens the spool (replaying anything left from before) and starts the
     /// replay task. Must be called inside a tokio runtime.
     pub fn open(cfg: Config) -> Result<FmClient, ClientError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.call_timeout)
+        let mut b = reqwest::Client::builder().connect_timeout(cfg.call_timeout);
+        if let Some(pem) = &cfg.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::Rejected(format!("invalid CA bundle: {e}")))?;
+            b = b.tls_certs_only(certs);
+        }
+        let http = b
             .build()
             .map_err(|e| ClientError::Unavailable(e.to_string()))?;
         let spool = Spool::open(&cfg.spool_dir)?;

@@ -112,6 +112,81 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A JSON response (`application/json`); a body that cannot be serialised
+/// is a 500 in the envelope.
+pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// `GET /health` of every service: open, cheap, no store access.
+pub async fn health() -> Response {
+    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+}
+
+/// One JSON-Patch operation (RFC 6902 as StarlingX's APIs take it).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchOp {
+    /// add, replace or remove.
+    pub op: String,
+    /// `/attribute`.
+    pub path: String,
+    /// The new value (absent for remove).
+    #[serde(default)]
+    pub value: Option<serde_json::Value>,
+    /// RFC 6902's `from` (not supported; refused when present).
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// Checks a JSON-Patch as StarlingX does: not empty; every op is add,
+/// replace or remove; every path is `/name(/name)*` of `[A-Za-z0-9_-]`;
+/// add and replace carry a value. Returns each `(attribute path without the
+/// leading slash, value)`, with `None` for a removal.
+pub fn check_patch(ops: &[PatchOp]) -> Result<Vec<(String, Option<serde_json::Value>)>, ApiError> {
+    if ops.is_empty() {
+        return Err(ApiError::bad_request("The patch is empty"));
+    }
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let valid_path = op.path.starts_with('/')
+            && op.path[1..].split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        if !valid_path {
+            return Err(ApiError::bad_request(format!(
+                "Invalid patch path '{}': expected /attribute",
+                op.path
+            )));
+        }
+        let name = op.path[1..].to_string();
+        match op.op.as_str() {
+            "add" | "replace" => match &op.value {
+                Some(v) => out.push((name, Some(v.clone()))),
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "Patch operation '{}' on {} needs a value",
+                        op.op, op.path
+                    )));
+                }
+            },
+            "remove" => out.push((name, None)),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unsupported patch operation '{other}': expected add, replace or remove"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A JSON body parsed strictly: malformed JSON, wrong types, unknown fields
 /// (where the type denies them) and oversized bodies are 400/413 in the envelope.
 pub struct ApiJson<T>(pub T);

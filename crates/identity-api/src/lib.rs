@@ -311,7 +311,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
     use resources as r;
     Router::new()
         .route("/", get(versions))
-        .route("/health", get(health))
+        .route("/health", get(starling_http::health))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))
         .route(
@@ -399,10 +399,6 @@ async fn not_found(req: axum::extract::Request) -> KsError {
         "The resource could not be found: {}",
         req.uri().path()
     )))
-}
-
-async fn health() -> Response {
-    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
 }
 
 fn version_doc(base: &str) -> serde_json::Value {

@@ -88,9 +88,22 @@ pub fn add_host(
             now,
         ),
     };
-    h.subfunctions = validate::subfunctions(c.personality, sys.system_type);
+    apply_checked(&mut h, c, sys.system_type);
+    if discovered.is_some() {
+        h.updated_at = Some(now);
+        repo.update_host(&h)?;
+    } else {
+        repo.insert_host(&h)?;
+    }
+    Ok(h)
+}
+
+/// Copies a checked request's fields onto a host record.
+fn apply_checked(h: &mut Host, c: validate::CheckedHost, system_type: SystemType) {
+    h.subfunctions = validate::subfunctions(c.personality, system_type);
     h.hostname = Some(c.hostname);
     h.personality = Some(c.personality);
+    h.mgmt_mac = c.mgmt_mac;
     h.mgmt_ip = c.mgmt_ip;
     h.bm_ip = c.bm_ip;
     h.bm_type = c.bm_type;
@@ -101,13 +114,225 @@ pub fn add_host(
     h.install_output = c.install_output;
     h.location = c.location;
     h.serialid = c.serialid;
-    if discovered.is_some() {
-        h.updated_at = Some(now);
-        repo.update_host(&h)?;
-    } else {
-        repo.insert_host(&h)?;
+}
+
+/// Host attributes that only the system changes (states, counters, ids).
+const READ_ONLY: &[&str] = &[
+    "id",
+    "uuid",
+    "subfunctions",
+    "administrative",
+    "operational",
+    "availability",
+    "invprovision",
+    "inv_state",
+    "task",
+    "ihost_action",
+    "uptime",
+    "software_load",
+    "sw_version",
+    "isystem_uuid",
+    "created_at",
+    "updated_at",
+];
+
+/// host-update: attribute changes on host `r`, each `(attribute, value)`
+/// with `None` for a removal. The host as it would become is checked as a
+/// whole, exactly as host-add checks a new one; a discovered host given a
+/// hostname and personality is provisioned in place. Identity changes
+/// (hostname, management MAC) need a locked host and stay unique; a
+/// provisioned host keeps its personality.
+pub fn update_host(
+    repo: &mut dyn InventoryRepo,
+    r: &HostRef,
+    changes: &[(String, Option<String>)],
+    now: Timestamp,
+) -> Result<Host, Error> {
+    let sys = system(repo)?;
+    let h = host(repo, r)?;
+    let mut req = NewHost {
+        hostname: h.hostname.clone(),
+        personality: h.personality.map(|p| p.as_str().to_string()),
+        mgmt_mac: Some(h.mgmt_mac.clone()),
+        mgmt_ip: h.mgmt_ip.clone(),
+        bm_ip: h.bm_ip.clone(),
+        bm_type: Some(h.bm_type.as_str().to_string()),
+        bm_username: h.bm_username.clone(),
+        boot_device: Some(h.boot_device.clone()),
+        rootfs_device: Some(h.rootfs_device.clone()),
+        console: Some(h.console.clone()),
+        install_output: Some(h.install_output.clone()),
+        location: Some(h.location.clone()),
+        serialid: Some(h.serialid.clone()),
+    };
+    for (attr, value) in changes {
+        let slot = match attr.as_str() {
+            "hostname" => &mut req.hostname,
+            "personality" => &mut req.personality,
+            "mgmt_mac" => &mut req.mgmt_mac,
+            "mgmt_ip" => &mut req.mgmt_ip,
+            "bm_ip" => &mut req.bm_ip,
+            "bm_type" => &mut req.bm_type,
+            "bm_username" => &mut req.bm_username,
+            "boot_device" => &mut req.boot_device,
+            "rootfs_device" => &mut req.rootfs_device,
+            "console" => &mut req.console,
+            "install_output" => &mut req.install_output,
+            "location" => &mut req.location,
+            "serialid" => &mut req.serialid,
+            a if READ_ONLY.contains(&a) => {
+                return Err(Error::invalid(format!(
+                    "The host attribute '{a}' cannot be changed with host-update"
+                )));
+            }
+            a => {
+                return Err(Error::invalid(format!(
+                    "Unknown attribute for argument host: {a}"
+                )));
+            }
+        };
+        *slot = value.clone();
     }
-    Ok(h)
+    // Removing the BMC type means none (not the add-time default).
+    if req.bm_type.is_none() {
+        req.bm_type = Some(BmType::None.as_str().to_string());
+    }
+    let name = h.display_name().to_string();
+    let provisioned = h.is_provisioned_record();
+    if provisioned && req.personality.as_deref() != h.personality.map(Personality::as_str) {
+        return Err(Error::invalid(format!(
+            "Host-update Rejected: the personality of {name} cannot change once it is provisioned; delete and re-add the host"
+        )));
+    }
+    let c = validate::new_host(&req).map_err(|e| match e {
+        Error::Invalid(m) => Error::Invalid(m.replace("Host-add Rejected", "Host-update Rejected")),
+        other => other,
+    })?;
+    let renamed = h.hostname.as_deref() != Some(c.hostname.as_str());
+    let new_mac = h.mgmt_mac != c.mgmt_mac;
+    if provisioned && (renamed || new_mac) && h.administrative != Administrative::Locked {
+        return Err(Error::invalid(format!(
+            "Host-update Rejected: {name} must be locked to change its hostname or management MAC"
+        )));
+    }
+    if renamed && repo.host(&HostRef::Name(c.hostname.clone()))?.is_some() {
+        return Err(Error::invalid(format!(
+            "Host-update Rejected: Hostname {} already exists",
+            c.hostname
+        )));
+    }
+    if new_mac && repo.host_by_mac(&c.mgmt_mac)?.is_some() {
+        return Err(Error::invalid(format!(
+            "Host-update Rejected: host with mgmt_mac {} already exists",
+            c.mgmt_mac
+        )));
+    }
+    if !provisioned && sys.system_mode == SystemMode::Simplex {
+        return Err(Error::invalid(
+            "Adding a host on a simplex system is not allowed.",
+        ));
+    }
+    let mut n = h.clone();
+    apply_checked(&mut n, c, sys.system_type);
+    if n != h {
+        n.updated_at = Some(now);
+        repo.update_host(&n)?;
+    }
+    Ok(n)
+}
+
+/// The order of a host list (`sort_key`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostSort {
+    /// By id (StarlingX's default).
+    Id,
+    /// By hostname (unprovisioned hosts first).
+    Hostname,
+    /// By personality.
+    Personality,
+    /// By administrative state.
+    Administrative,
+    /// By operational state.
+    Operational,
+    /// By availability.
+    Availability,
+    /// By creation time.
+    CreatedAt,
+}
+
+impl HostSort {
+    /// Parses a `sort_key`.
+    pub fn parse(s: &str) -> Result<HostSort, Error> {
+        Ok(match s {
+            "id" => HostSort::Id,
+            "hostname" => HostSort::Hostname,
+            "personality" => HostSort::Personality,
+            "administrative" => HostSort::Administrative,
+            "operational" => HostSort::Operational,
+            "availability" => HostSort::Availability,
+            "created_at" => HostSort::CreatedAt,
+            other => {
+                return Err(Error::invalid(format!(
+                    "Invalid sort_key '{other}': expected id, hostname, personality, administrative, operational, availability or created_at"
+                )));
+            }
+        })
+    }
+}
+
+/// One page of a host list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostPage {
+    /// The hosts of the page.
+    pub hosts: Vec<Host>,
+    /// More may follow (the page is full).
+    pub more: bool,
+}
+
+/// A page of hosts with `personality`, ordered by `sort` (ties by id) in
+/// `desc`ending or ascending order, after the host `marker` (a uuid), at
+/// most `limit`. A cluster holds at most a few thousand hosts, so the order
+/// is applied to the filtered set here, identically on every backend.
+pub fn list_hosts(
+    repo: &mut dyn InventoryRepo,
+    personality: Option<Personality>,
+    sort: HostSort,
+    desc: bool,
+    marker: Option<&str>,
+    limit: usize,
+) -> Result<HostPage, Error> {
+    let mut all = repo.hosts(&HostQuery {
+        personality,
+        ..HostQuery::default()
+    })?;
+    let key = |h: &Host| -> (String, i64) {
+        let k = match sort {
+            HostSort::Id => String::new(),
+            HostSort::Hostname => h.hostname.clone().unwrap_or_default(),
+            HostSort::Personality => h.personality.map(|p| p.as_str()).unwrap_or("").into(),
+            HostSort::Administrative => h.administrative.as_str().into(),
+            HostSort::Operational => h.operational.as_str().into(),
+            HostSort::Availability => h.availability.as_str().into(),
+            HostSort::CreatedAt => format!("{:020}", h.created_at.micros()),
+        };
+        (k, h.id)
+    };
+    all.sort_by_cached_key(key);
+    if desc {
+        all.reverse();
+    }
+    let start = match marker {
+        Some(m) => {
+            all.iter()
+                .position(|h| h.uuid == m)
+                .ok_or_else(|| Error::invalid(format!("Invalid marker: host {m} not found")))?
+                + 1
+        }
+        None => 0,
+    };
+    let hosts: Vec<Host> = all.into_iter().skip(start).take(limit).collect();
+    let more = hosts.len() == limit && limit > 0;
+    Ok(HostPage { hosts, more })
 }
 
 /// What the rest of the cluster looks like to an action on `host`.

@@ -262,3 +262,115 @@ async fn simplex_refuses_hosts_and_discovered_hosts_are_provisioned_in_place() {
     })
     .await;
 }
+
+async fn update(db: &Db, r: HostRef, changes: &[(&str, Option<&str>)]) -> Result<Host, Error> {
+    let changes: Vec<(String, Option<String>)> = changes
+        .iter()
+        .map(|(a, v)| ((*a).to_string(), v.map(str::to_string)))
+        .collect();
+    db.write(move |c| ops::update_host(&mut InventoryStore::new(c), &r, &changes, ts(3)))
+        .await
+}
+
+#[tokio::test]
+async fn host_update_rechecks_the_whole_host_and_lists_sort_and_page() {
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Duplex).await;
+        let a = add(&db, new_host("compute-1", "worker", "08:00:27:00:00:11"))
+            .await
+            .unwrap();
+        add(&db, new_host("compute-0", "worker", "08:00:27:00:00:12"))
+            .await
+            .unwrap();
+        add(&db, new_host("storage-0", "storage", "08:00:27:00:00:13"))
+            .await
+            .unwrap();
+
+        let u = update(
+            &db,
+            HostRef::Id(a.id),
+            &[
+                ("location", Some("rack 2")),
+                ("bm_ip", Some("10.1.1.1")),
+                ("bm_username", Some("root")),
+                ("bm_type", Some("redfish")),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (u.location.as_str(), u.bm_ip.as_deref()),
+            ("rack 2", Some("10.1.1.1"))
+        );
+        assert_eq!(u.updated_at, Some(ts(3)));
+        // Each refusal names the problem and leaves the host as it was.
+        for (changes, needle) in [
+            (vec![("hostname", Some("compute-0"))], "already exists"),
+            (
+                vec![("mgmt_mac", Some("08:00:27:00:00:13"))],
+                "already exists",
+            ),
+            (vec![("personality", Some("storage"))], "cannot change"),
+            (vec![("bm_ip", None)], "needs bm_ip"),
+            (vec![("uptime", Some("5"))], "cannot be changed"),
+            (vec![("colour", Some("red"))], "Unknown attribute"),
+        ] {
+            let e = update(&db, HostRef::Id(a.id), &changes).await.unwrap_err();
+            assert!(e.to_string().contains(needle), "{changes:?}: {e}");
+        }
+        let same = db
+            .read(move |c| ops::host(&mut InventoryStore::new(c), &HostRef::Id(a.id)))
+            .await
+            .unwrap();
+        assert_eq!(same, u);
+        // Unlocked hosts keep their name.
+        report(&db, a.id).await;
+        act(&db, HostRef::Id(a.id), Action::Unlock).await.unwrap();
+        let e = update(&db, HostRef::Id(a.id), &[("hostname", Some("compute-5"))])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("must be locked"), "{e}");
+
+        let page = |sort, desc, marker: Option<String>, limit| {
+            let db = db.clone();
+            async move {
+                db.read(move |c| {
+                    ops::list_hosts(
+                        &mut InventoryStore::new(c),
+                        None,
+                        sort,
+                        desc,
+                        marker.as_deref(),
+                        limit,
+                    )
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let names = |p: &ops::HostPage| -> Vec<String> {
+            p.hosts
+                .iter()
+                .map(|h| h.display_name().to_string())
+                .collect()
+        };
+        let p = page(ops::HostSort::Hostname, false, None, 2).await;
+        assert_eq!(names(&p), ["compute-0", "compute-1"]);
+        assert!(p.more);
+        let p = page(
+            ops::HostSort::Hostname,
+            false,
+            Some(p.hosts[1].uuid.clone()),
+            2,
+        )
+        .await;
+        assert_eq!((names(&p), p.more), (vec!["storage-0".to_string()], false));
+        let p = page(ops::HostSort::Administrative, true, None, 10).await;
+        assert_eq!(
+            p.hosts[0].display_name(),
+            "compute-1",
+            "the unlocked one first, descending"
+        );
+    })
+    .await;
+}

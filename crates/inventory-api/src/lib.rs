@@ -1,0 +1,633 @@
+//! The inventory REST API v1 (StarlingX sysinv compatible, port 6385): the
+//! system record and hosts with their lifecycle. Thin: each handler parses,
+//! runs one inventory operation in one store transaction, renders, and then
+//! carries out what the operation asks of the world outside the store (FM
+//! alarms and customer logs through the FM client).
+//!
+//! Architecture invariants:
+//! - every route is in [`ROUTES`] with its policy, and in the OpenAPI
+//!   document (a test checks both);
+//! - an FM call never happens inside a store transaction, and never fails a
+//!   request whose change is committed: when FM is away the client spools.
+
+#![recursion_limit = "256"]
+
+pub mod openapi;
+pub mod render;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use starling_common::{Clock, Timestamp};
+use starling_fm_client::{Fault, FmClient};
+use starling_http::{
+    ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
+};
+use starling_inventory::lifecycle::{AlarmChange, HostEvent, LOCKED_ALARM, Transition};
+use starling_inventory::ops::{self, HostSort};
+use starling_inventory::repo::HostRef;
+use starling_inventory::validate::NewHost;
+use starling_inventory::{Action, Error, Host, Personality, System};
+use starling_store::Db;
+use starling_store::inventory::InventoryStore;
+
+/// StarlingX's port for the inventory (sysinv) API.
+pub const DEFAULT_PORT: u16 = 6385;
+
+/// Paging limits of list endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct Paging {
+    /// Page size when the request gives none (sysinv: `api.max_limit`, 1000).
+    pub default_limit: usize,
+    /// Largest page a request may ask for.
+    pub max_limit: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            default_limit: 1000,
+            max_limit: 1000,
+        }
+    }
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct InventoryState {
+    /// The store.
+    pub db: Db,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Where host alarms and logs go (none: not reported, e.g. in tests of
+    /// the API alone).
+    pub fm: Option<FmClient>,
+    /// Paging limits.
+    pub paging: Paging,
+}
+
+fn api_err(e: Error) -> ApiError {
+    match e {
+        Error::Invalid(m) => ApiError::bad_request(m),
+        Error::NotFound(m) => ApiError::not_found(m),
+        Error::Conflict(m) => ApiError::conflict(m),
+        Error::Storage(f) => f.into(),
+    }
+}
+
+impl InventoryState {
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut InventoryStore<'_>) -> Result<R, Error> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let mut f = f;
+        self.db
+            .read(move |c| f(&mut InventoryStore::new(c)))
+            .await
+            .map_err(api_err)
+    }
+
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut InventoryStore<'_>, Timestamp) -> Result<R, Error> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let mut f = f;
+        let clock = self.clock.clone();
+        self.db
+            .write(move |c| f(&mut InventoryStore::new(c), clock.now()))
+            .await
+            .map_err(api_err)
+    }
+
+    /// Reports a committed change to FM: the locked-host alarm and the
+    /// customer log. Failures are logged, never returned: the change stands
+    /// and the FM client keeps what it could not deliver.
+    async fn report(&self, host: &Host, alarm: Option<AlarmChange>, event: Option<HostEvent>) {
+        let Some(fm) = &self.fm else { return };
+        let eid = host.entity();
+        let name = host.display_name();
+        let outcome = match alarm {
+            Some(AlarmChange::RaiseLocked) => fm.set(&locked_fault(name, &eid)).await.map(|_| ()),
+            Some(AlarmChange::ClearLocked) => fm.clear(LOCKED_ALARM, &eid).await.map(|_| ()),
+            None => Ok(()),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(host = %name, error = %e, "cannot report the locked-host alarm");
+        }
+        if let Some(ev) = event
+            && let Err(e) = fm.log(&log_fault(&eid, &ev)).await
+        {
+            tracing::error!(host = %name, error = %e, "cannot log the host event");
+        }
+    }
+}
+
+/// 200.001 as StarlingX's maintenance raises it.
+fn locked_fault(name: &str, eid: &str) -> Fault {
+    Fault {
+        alarm_id: LOCKED_ALARM.into(),
+        entity_instance_id: eid.into(),
+        entity_type_id: "host".into(),
+        severity: "warning".into(),
+        reason_text: format!("{name} was administratively locked to take it out-of-service."),
+        alarm_type: "operational-violation".into(),
+        probable_cause: "out-of-service".into(),
+        proposed_repair_action: "Administratively unlock Host to bring it back in-service.".into(),
+        service_affecting: false,
+        suppression: true,
+        inhibit_alarms: false,
+        timestamp: None,
+    }
+}
+
+/// A customer log (200.021 command, 200.022 state change).
+fn log_fault(eid: &str, ev: &HostEvent) -> Fault {
+    Fault {
+        alarm_id: ev.log_id.into(),
+        entity_instance_id: eid.into(),
+        entity_type_id: "host".into(),
+        severity: "not-applicable".into(),
+        reason_text: ev.text.clone(),
+        alarm_type: "operational-violation".into(),
+        probable_cause: "unspecified-reason".into(),
+        ..Fault::default()
+    }
+}
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const DELETE: Method = Method::DELETE;
+const PATCH: Method = Method::PATCH;
+
+/// Every route with its policy; the router below, this table and the
+/// OpenAPI document must agree (tests check it).
+pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
+    (GET, "/", None),
+    (GET, "/health", None),
+    (GET, "/openapi.json", Some("config_api:openapi:get")),
+    (GET, "/v1", None),
+    (GET, "/v1/", None),
+    (GET, "/v1/isystems", Some("config_api:isystems:get")),
+    (GET, "/v1/isystems/{uuid}", Some("config_api:isystems:get")),
+    (GET, "/v1/ihosts", Some("config_api:ihosts:get")),
+    (POST, "/v1/ihosts", Some("config_api:ihosts:create")),
+    (GET, "/v1/ihosts/detail", Some("config_api:ihosts:get")),
+    (GET, "/v1/ihosts/{host}", Some("config_api:ihosts:get")),
+    (PATCH, "/v1/ihosts/{host}", Some("config_api:ihosts:modify")),
+    (
+        DELETE,
+        "/v1/ihosts/{host}",
+        Some("config_api:ihosts:delete"),
+    ),
+];
+
+/// The inventory API router, guarded by `auth`.
+pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
+    let guard = GuardState::new(auth, ROUTES, "inventory");
+    let v1 = Router::new()
+        .route("/isystems", get(list_systems))
+        .route("/isystems/{uuid}", get(show_system))
+        .route("/ihosts", get(list_hosts).post(add_host))
+        .route("/ihosts/detail", get(list_hosts))
+        .route(
+            "/ihosts/{host}",
+            get(show_host).patch(patch_host).delete(delete_host),
+        );
+    Router::new()
+        .route("/", get(root))
+        .route("/health", get(starling_http::health))
+        .route("/openapi.json", get(openapi::document))
+        .route("/v1", get(v1_doc))
+        .route("/v1/", get(v1_doc))
+        .nest("/v1", v1)
+        .fallback(starling_http::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            starling_http::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            starling_http::DEFAULT_BODY_LIMIT,
+        ))
+        .with_state(state)
+}
+
+fn version(base: &str) -> Value {
+    json!({"id": "v1", "status": "CURRENT", "links": [{"href": format!("{base}/v1/"), "rel": "self"}]})
+}
+
+async fn root(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    json(
+        StatusCode::OK,
+        &json!({
+            "name": "StarlingX Platform",
+            "description": "System inventory: the system, its hosts, their hardware and lifecycle (Starling).",
+            "default_version": version(&base),
+            "versions": [version(&base)],
+        }),
+    )
+}
+
+async fn v1_doc(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let res = |r: &str| {
+        json!([
+            {"href": format!("{base}/v1/{r}/"), "rel": "self"},
+            {"href": format!("{base}/{r}/"), "rel": "bookmark"},
+        ])
+    };
+    json(
+        StatusCode::OK,
+        &json!({
+            "id": "v1",
+            "media_types": [{"base": "application/json", "type": "application/vnd.openstack.sysinv.v1+json"}],
+            "links": [
+                {"href": format!("{base}/v1/"), "rel": "self"},
+                {"href": format!("{base}/openapi.json"), "rel": "describedby", "type": "application/json"},
+            ],
+            "isystems": res("isystems"),
+            "ihosts": res("ihosts"),
+        }),
+    )
+}
+
+fn system_or_404(s: Option<System>) -> Result<System, ApiError> {
+    s.ok_or_else(|| ApiError::not_found("The system has not been bootstrapped yet"))
+}
+
+async fn list_systems(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = st
+        .read(|r| starling_inventory::repo::InventoryRepo::system(r))
+        .await?;
+    let base = base_url(&headers);
+    let list: Vec<Value> = s.iter().map(|s| render::system(s, &base)).collect();
+    Ok(json(StatusCode::OK, &json!({ "isystems": list })))
+}
+
+async fn show_system(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let s = st
+        .read(|r| starling_inventory::repo::InventoryRepo::system(r))
+        .await?;
+    match s {
+        Some(s) if s.uuid == uuid.to_ascii_lowercase() => Ok(json(
+            StatusCode::OK,
+            &render::system(&s, &base_url(&headers)),
+        )),
+        _ => Err(ApiError::not_found(format!(
+            "System {uuid} could not be found."
+        ))),
+    }
+}
+
+/// `limit`, `marker`, `sort_key`, `sort_dir` and the list's own filters.
+struct ListParams {
+    limit: usize,
+    marker: Option<String>,
+    sort: HostSort,
+    sort_key: String,
+    desc: bool,
+    personality: Option<Personality>,
+}
+
+fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
+    q.only(&["limit", "marker", "sort_key", "sort_dir", "personality"])?;
+    let limit = match q.last("limit") {
+        None | Some("") => p.default_limit,
+        Some(v) => {
+            let n: i64 = v.parse().map_err(|_| {
+                ApiError::bad_request(format!("Invalid limit '{v}': not an integer"))
+            })?;
+            if n <= 0 {
+                return Err(ApiError::bad_request("Limit must be positive"));
+            }
+            usize::try_from(n).unwrap_or(usize::MAX).min(p.max_limit)
+        }
+    };
+    let marker = match q.last("marker") {
+        None | Some("") => None,
+        Some(m) if starling_common::is_uuid(m) => Some(m.to_ascii_lowercase()),
+        Some(m) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid marker '{m}': a uuid is expected"
+            )));
+        }
+    };
+    let sort_key = q.last("sort_key").unwrap_or("id").to_string();
+    let sort = HostSort::parse(&sort_key).map_err(api_err)?;
+    let desc = match q.last("sort_dir").unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        d => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid sort direction: {d}. Acceptable values are 'asc' or 'desc'"
+            )));
+        }
+    };
+    let personality = match q.last("personality") {
+        None | Some("") => None,
+        Some(p) => Some(Personality::parse(p).map_err(api_err)?),
+    };
+    Ok(ListParams {
+        limit,
+        marker,
+        sort,
+        sort_key,
+        desc,
+        personality,
+    })
+}
+
+async fn list_hosts(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = QueryPairs::parse(raw.as_deref());
+    let p = list_params(&q, st.paging)?;
+    let (limit, marker, sort, desc, personality) =
+        (p.limit, p.marker.clone(), p.sort, p.desc, p.personality);
+    let (sys, page) = st
+        .read(move |r| {
+            let sys = starling_inventory::repo::InventoryRepo::system(r)?;
+            let page = ops::list_hosts(r, personality, sort, desc, marker.as_deref(), limit)?;
+            Ok((sys, page))
+        })
+        .await?;
+    let sys = system_or_404(sys)?;
+    let base = base_url(&headers);
+    let hosts: Vec<Value> = page
+        .hosts
+        .iter()
+        .map(|h| render::host(h, &sys, &base))
+        .collect();
+    let mut body = json!({ "ihosts": hosts });
+    if page.more
+        && let Some(last) = page.hosts.last()
+    {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        s.append_pair("limit", &p.limit.to_string());
+        s.append_pair("sort_key", &p.sort_key);
+        s.append_pair("sort_dir", if p.desc { "desc" } else { "asc" });
+        if let Some(per) = p.personality {
+            s.append_pair("personality", per.as_str());
+        }
+        s.append_pair("marker", &last.uuid);
+        body["next"] = json!(format!("{base}/v1/ihosts?{}", s.finish()));
+    }
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// A host and the system it belongs to, for rendering.
+async fn host_and_system(st: &InventoryState, r: HostRef) -> Result<(Host, System), ApiError> {
+    let (h, sys) = st
+        .read(move |repo| {
+            let h = ops::host(repo, &r)?;
+            Ok((h, starling_inventory::repo::InventoryRepo::system(repo)?))
+        })
+        .await?;
+    Ok((h, system_or_404(sys)?))
+}
+
+fn host_ref(s: &str) -> HostRef {
+    HostRef::parse(s)
+}
+
+async fn show_host(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(host): Path<String>,
+) -> Result<Response, ApiError> {
+    let (h, sys) = host_and_system(&st, host_ref(&host)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &render::host(&h, &sys, &base_url(&headers)),
+    ))
+}
+
+/// A text attribute of a request: a string, a number or a boolean as text,
+/// `null` as absent. Anything else is refused, naming the attribute.
+fn text(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        // StarlingX's CLI sends the location as {"locn": "…"}.
+        Value::Object(m) if name == "location" => match m.get("locn") {
+            Some(l) => text(name, l),
+            None if m.is_empty() => Ok(None),
+            None => Err(ApiError::bad_request(
+                "Invalid location: expected a string or {\"locn\": \"…\"}",
+            )),
+        },
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid value for {name}: a string is expected"
+        ))),
+    }
+}
+
+/// StarlingX host attributes Starling does not manage yet: accepted at
+/// their default value only, so scripts that send the defaults keep working
+/// and nothing else is silently dropped.
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("hw_settle", "0"),
+    ("ttys_dcd", "false"),
+    ("clock_synchronization", "ntp"),
+    ("tboot", ""),
+    ("vsc_controllers", ""),
+    ("action", "none"),
+];
+
+fn default_only(name: &str, v: Option<&str>) -> Result<bool, ApiError> {
+    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(n, _)| *n == name) else {
+        return Ok(false);
+    };
+    match v {
+        None => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case(default) => Ok(true),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{name} '{v}' is not supported yet; only '{default}' is"
+        ))),
+    }
+}
+
+fn new_host(body: &Map<String, Value>) -> Result<NewHost, ApiError> {
+    let mut n = NewHost::default();
+    for (k, v) in body {
+        let v = text(k, v)?;
+        let slot = match k.as_str() {
+            "hostname" => &mut n.hostname,
+            "personality" => &mut n.personality,
+            "mgmt_mac" => &mut n.mgmt_mac,
+            "mgmt_ip" => &mut n.mgmt_ip,
+            "bm_ip" => &mut n.bm_ip,
+            "bm_type" => &mut n.bm_type,
+            "bm_username" => &mut n.bm_username,
+            "boot_device" => &mut n.boot_device,
+            "rootfs_device" => &mut n.rootfs_device,
+            "console" => &mut n.console,
+            "install_output" => &mut n.install_output,
+            "location" => &mut n.location,
+            "serialid" => &mut n.serialid,
+            "subfunctions" => {
+                // Only the subfunctions the personality implies (lowlatency
+                // comes with the kernel work).
+                if let Some(s) = &v
+                    && s.split(',').any(|f| f.trim() == "lowlatency")
+                {
+                    return Err(ApiError::bad_request(
+                        "subfunction lowlatency is not supported yet",
+                    ));
+                }
+                continue;
+            }
+            "bm_password" => {
+                return Err(ApiError::bad_request(
+                    "bm_password is not accepted yet: Starling stores no BMC credentials until host maintenance lands",
+                ));
+            }
+            other if default_only(other, v.as_deref())? => continue,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown attribute for argument host: {other}"
+                )));
+            }
+        };
+        *slot = v;
+    }
+    Ok(n)
+}
+
+async fn add_host(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let req = new_host(&body)?;
+    let (h, sys) = st
+        .write(move |r, now| {
+            let h = ops::add_host(r, &req, now)?;
+            Ok((h, starling_inventory::repo::InventoryRepo::system(r)?))
+        })
+        .await?;
+    let sys = system_or_404(sys)?;
+    // A host is added locked: it carries the locked alarm until unlocked.
+    st.report(
+        &h,
+        Some(AlarmChange::RaiseLocked),
+        Some(HostEvent {
+            log_id: starling_inventory::lifecycle::COMMAND_LOG,
+            text: format!("{} 'add' request", h.display_name()),
+        }),
+    )
+    .await;
+    Ok(json(
+        StatusCode::OK,
+        &render::host(&h, &sys, &base_url(&headers)),
+    ))
+}
+
+enum HostPatch {
+    Action(Action),
+    Update(Vec<(String, Option<String>)>),
+}
+
+fn host_patch(ops: &[PatchOp]) -> Result<HostPatch, ApiError> {
+    let changes = check_patch(ops)?;
+    let mut action = None;
+    let mut updates = Vec::new();
+    for (path, v) in &changes {
+        if path.contains('/') {
+            return Err(ApiError::bad_request(format!(
+                "Invalid patch path '/{path}': host attributes are not nested"
+            )));
+        }
+        let v = match v {
+            Some(v) => text(path, v)?,
+            None => None,
+        };
+        if path == "action" {
+            let a = v.ok_or_else(|| ApiError::bad_request("The action needs a value"))?;
+            if a == "none" {
+                continue;
+            }
+            action = Some(Action::parse(&a).map_err(api_err)?);
+        } else if !default_only(path, v.as_deref())? {
+            updates.push((path.clone(), v));
+        }
+    }
+    match action {
+        Some(_) if !updates.is_empty() => Err(ApiError::bad_request(
+            "An action cannot be combined with other changes in one request",
+        )),
+        Some(a) => Ok(HostPatch::Action(a)),
+        None => Ok(HostPatch::Update(updates)),
+    }
+}
+
+async fn patch_host(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(host): Path<String>,
+    ApiJson(patch): ApiJson<Vec<PatchOp>>,
+) -> Result<Response, ApiError> {
+    let r = host_ref(&host);
+    let h = match host_patch(&patch)? {
+        HostPatch::Action(a) => {
+            let t: Transition = st
+                .write(move |repo, now| ops::act(repo, &r, a, now))
+                .await?;
+            if let Some(cmd) = t.command {
+                // Carried out by the host's agent, which reports back.
+                tracing::info!(host = %t.host.display_name(), command = cmd.as_str(), "agent command pending");
+            }
+            st.report(&t.host, t.alarm, t.event).await;
+            t.host
+        }
+        HostPatch::Update(changes) => {
+            st.write(move |repo, now| ops::update_host(repo, &r, &changes, now))
+                .await?
+        }
+    };
+    let (h, sys) = host_and_system(&st, HostRef::Id(h.id)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &render::host(&h, &sys, &base_url(&headers)),
+    ))
+}
+
+async fn delete_host(
+    State(st): State<InventoryState>,
+    Path(host): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = host_ref(&host);
+    let h = st.write(move |repo, _| ops::delete_host(repo, &r)).await?;
+    if let Some(fm) = &st.fm {
+        // Nothing may stay raised against a host that no longer exists.
+        if let Err(e) = fm.clear_all(&h.entity()).await {
+            tracing::error!(host = %h.display_name(), error = %e, "cannot clear the host's alarms");
+        }
+    }
+    st.report(
+        &h,
+        None,
+        Some(HostEvent {
+            log_id: starling_inventory::lifecycle::COMMAND_LOG,
+            text: format!("{} 'delete' request", h.display_name()),
+        }),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,853 @@
+//! Inventory REST API tests through the whole router (guard, body limit,
+//! extractors) on a real SQLite store, with a real FM API on loopback where
+//! alarms and logs are checked. Storage on every backend is covered by the
+//! store crate's conformance suite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use starling_common::{Clock, SystemClock};
+use starling_fm_client::{Config, FmClient};
+use starling_http::{Authenticator, OpenAccess};
+use starling_inventory::ops::{self, SystemSpec};
+use starling_inventory::repo::{HostRef, InventoryRepo};
+use starling_inventory::{Availability, SystemMode, SystemType};
+use starling_inventory_api::{InventoryState, Paging, ROUTES, router};
+use starling_store::inventory::InventoryStore;
+use starling_store::{Db, Tuning};
+use tower::ServiceExt;
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn tmp() -> TempDir {
+    TempDir(std::env::temp_dir().join(format!(
+        "starling_invapi_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    )))
+}
+
+struct TestApp {
+    app: axum::Router,
+    db: Db,
+    fm: Option<Fm>,
+    _dir: TempDir,
+}
+
+/// A real FM API on a loopback port, with the client inventory reports through.
+struct Fm {
+    client: FmClient,
+    url: String,
+    http: reqwest::Client,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_fm(dir: &std::path::Path) -> Fm {
+    let db = Db::open(
+        &format!("sqlite://{}/fm.db", dir.display()),
+        Tuning::default(),
+    )
+    .await
+    .unwrap();
+    let st = starling_fm_api::FmState {
+        db,
+        clock: Arc::new(SystemClock),
+        limits: starling_fm::ops::Limits::default(),
+        paging: starling_fm_api::Paging::default(),
+        written: Default::default(),
+    };
+    let entries = starling_fm::catalogue::parse(starling_fm::catalogue::BUILTIN).unwrap();
+    starling_fm_api::sync_catalogue(&st, entries).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = starling_fm_api::router(st, Arc::new(OpenAccess));
+    let task = tokio::spawn(async move {
+        starling_http::serve(listener, app, std::future::pending())
+            .await
+            .unwrap();
+    });
+    let client = FmClient::open(Config::new(url.clone(), dir.join("spool"))).unwrap();
+    Fm {
+        client,
+        url,
+        http: reqwest::Client::new(),
+        _task: task,
+    }
+}
+
+impl Fm {
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+    async fn alarms(&self) -> Vec<(String, String)> {
+        let v = self.get("/v1/alarms").await;
+        let mut out: Vec<(String, String)> = v["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["alarm_id"].as_str().unwrap().to_string(),
+                    a["entity_instance_id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+    async fn logs(&self) -> Vec<String> {
+        let v = self.get("/v1/event_log?logs=True").await;
+        v["event_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["event_log_id"].as_str().unwrap(),
+                    e["reason_text"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+}
+
+async fn app_with(
+    mode: SystemMode,
+    with_fm: bool,
+    auth: Arc<dyn Authenticator>,
+    paging: Paging,
+) -> TestApp {
+    let dir = tmp();
+    let db = Db::open(
+        &format!("sqlite://{}/inv.db", dir.0.display()),
+        Tuning {
+            readers: 2,
+            ..Tuning::default()
+        },
+    )
+    .await
+    .unwrap();
+    let spec = SystemSpec {
+        name: "edge-1".into(),
+        system_type: SystemType::Standard,
+        system_mode: mode,
+        software_version: "1.0".into(),
+        region_name: "RegionOne".into(),
+    };
+    db.write(move |c| ops::ensure_system(&mut InventoryStore::new(c), &spec, SystemClock.now()))
+        .await
+        .unwrap();
+    let fm = if with_fm {
+        Some(start_fm(&dir.0).await)
+    } else {
+        None
+    };
+    let state = InventoryState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        fm: fm.as_ref().map(|f| f.client.clone()),
+        paging,
+    };
+    TestApp {
+        app: router(state, auth),
+        db,
+        fm,
+        _dir: dir,
+    }
+}
+
+async fn app() -> TestApp {
+    app_with(
+        SystemMode::Duplex,
+        false,
+        Arc::new(OpenAccess),
+        Paging::default(),
+    )
+    .await
+}
+
+impl TestApp {
+    async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "inv.test:6385")
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, v)
+    }
+    async fn get(&self, uri: &str) -> Value {
+        let (s, v) = self.call("GET", uri, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {uri}: {v}");
+        v
+    }
+    async fn add(&self, body: Value) -> (StatusCode, Value) {
+        self.call("POST", "/v1/ihosts", Some(&body.to_string()))
+            .await
+    }
+    async fn added(&self, name: &str, personality: &str, mac: &str) -> Value {
+        let (s, v) = self
+            .add(json!({"hostname": name, "personality": personality, "mgmt_mac": mac}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+    async fn patch(&self, host: &str, ops: Value) -> (StatusCode, Value) {
+        self.call(
+            "PATCH",
+            &format!("/v1/ihosts/{host}"),
+            Some(&ops.to_string()),
+        )
+        .await
+    }
+    async fn action(&self, host: &str, verb: &str) -> (StatusCode, Value) {
+        self.patch(
+            host,
+            json!([{"op": "replace", "path": "/action", "value": verb}]),
+        )
+        .await
+    }
+    /// What the host's agent will report: it is up and inventoried.
+    async fn agent_reports_online(&self, name: &str) {
+        let name = name.to_string();
+        self.db
+            .write(move |c| {
+                let mut r = InventoryStore::new(c);
+                let mut h = ops::host(&mut r, &HostRef::Name(name.clone()))?;
+                h.availability = Availability::Online;
+                h.inv_state = "inventoried".into();
+                r.update_host(&h)
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// The faultstring inside StarlingX's double-encoded error envelope.
+fn fault(v: &Value) -> String {
+    let inner: Value = serde_json::from_str(v["error_message"].as_str().unwrap()).unwrap();
+    inner["faultstring"].as_str().unwrap().to_string()
+}
+
+#[track_caller]
+fn refused(r: (StatusCode, Value), status: StatusCode, needle: &str) {
+    assert_eq!(r.0, status, "{}", r.1);
+    let f = fault(&r.1);
+    assert!(f.contains(needle), "{f:?} does not mention {needle:?}");
+}
+
+#[tokio::test]
+async fn hosts_answer_what_cgtsclient_reads() {
+    let t = app().await;
+    let root = t.get("/").await;
+    assert_eq!(root["default_version"]["id"], "v1");
+    assert!(t.get("/v1").await["ihosts"].is_array());
+    let sys = t.get("/v1/isystems").await;
+    let s = &sys["isystems"][0];
+    assert_eq!(
+        (
+            s["name"].as_str(),
+            s["system_mode"].as_str(),
+            s["system_type"].as_str()
+        ),
+        (Some("edge-1"), Some("duplex"), Some("Standard"))
+    );
+    let su = s["uuid"].as_str().unwrap();
+    assert_eq!(t.get(&format!("/v1/isystems/{su}")).await["uuid"], su);
+
+    let (st, h) = t
+        .add(json!({"hostname": "compute-0", "personality": "worker",
+                    "mgmt_mac": "08:00:27:AA:00:01", "location": {"locn": "rack 4"},
+                    "bm_ip": "10.0.0.9", "bm_username": "root", "bm_type": "redfish",
+                    "ttys_dcd": false, "hw_settle": "0"}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    for field in [
+        "id",
+        "uuid",
+        "hostname",
+        "personality",
+        "subfunctions",
+        "administrative",
+        "operational",
+        "availability",
+        "invprovision",
+        "task",
+        "action",
+        "mgmt_mac",
+        "serialid",
+        "capabilities",
+        "bm_type",
+        "bm_username",
+        "bm_ip",
+        "config_applied",
+        "config_target",
+        "config_status",
+        "location",
+        "uptime",
+        "reserved",
+        "created_at",
+        "updated_at",
+        "boot_device",
+        "rootfs_device",
+        "hw_settle",
+        "install_output",
+        "console",
+        "tboot",
+        "vim_progress_status",
+        "install_state",
+        "install_state_info",
+        "inv_state",
+        "clock_synchronization",
+        "device_image_update",
+        "reboot_needed",
+        "peers",
+        "ttys_dcd",
+        "vsc_controllers",
+        "sw_version",
+        "isystem_uuid",
+        "links",
+    ] {
+        assert!(h.get(field).is_some(), "host lacks {field}: {h}");
+    }
+    assert_eq!(h["mgmt_mac"], "08:00:27:aa:00:01");
+    assert_eq!(h["location"], json!({"locn": "rack 4"}));
+    assert_eq!(
+        (
+            h["administrative"].as_str(),
+            h["operational"].as_str(),
+            h["availability"].as_str()
+        ),
+        (Some("locked"), Some("disabled"), Some("offline"))
+    );
+    assert_eq!(h["subfunctions"], "worker");
+    assert_eq!(h["isystem_uuid"], su);
+    assert!(
+        h["links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://inv.test:6385/v1/ihosts/")
+    );
+
+    // By integer id (what host-lock uses), uuid and hostname.
+    let id = h["id"].as_i64().unwrap();
+    let uuid = h["uuid"].as_str().unwrap();
+    for r in [id.to_string(), uuid.to_string(), "compute-0".into()] {
+        assert_eq!(t.get(&format!("/v1/ihosts/{r}")).await["uuid"], uuid, "{r}");
+    }
+    assert_eq!(
+        t.get("/v1/ihosts").await["ihosts"][0]["hostname"],
+        "compute-0"
+    );
+    assert_eq!(
+        t.get("/v1/ihosts/detail").await["ihosts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // host-update: replace, add and remove; the whole host is re-checked.
+    let (st, u) = t
+        .patch(
+            &id.to_string(),
+            json!([
+                {"op": "replace", "path": "/location", "value": {"locn": "rack 5"}},
+                {"op": "add", "path": "/serialid", "value": "SN-77"},
+                {"op": "remove", "path": "/bm_ip"},
+                {"op": "remove", "path": "/bm_username"},
+                {"op": "replace", "path": "/bm_type", "value": "none"},
+            ]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{u}");
+    assert_eq!(u["location"]["locn"], "rack 5");
+    assert_eq!(u["serialid"], "SN-77");
+    assert_eq!(
+        (u["bm_type"].as_str(), u["bm_ip"].as_str()),
+        (Some("none"), None)
+    );
+    assert!(u["updated_at"].is_string());
+    // A locked host may be renamed.
+    let (st, u) = t
+        .patch(
+            "compute-0",
+            json!([{"op": "replace", "path": "/hostname", "value": "compute-9"}]),
+        )
+        .await;
+    assert_eq!(
+        (st, u["hostname"].as_str()),
+        (StatusCode::OK, Some("compute-9"))
+    );
+
+    let (st, _) = t.call("DELETE", "/v1/ihosts/compute-9", None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    refused(
+        t.call("GET", &format!("/v1/ihosts/{uuid}"), None).await,
+        StatusCode::NOT_FOUND,
+        "Host not found",
+    );
+    assert_eq!(t.get("/v1/ihosts").await["ihosts"], json!([]));
+}
+
+#[tokio::test]
+async fn lists_page_with_next_and_sort() {
+    let t = app_with(
+        SystemMode::Duplex,
+        false,
+        Arc::new(OpenAccess),
+        Paging {
+            default_limit: 2,
+            max_limit: 3,
+        },
+    )
+    .await;
+    for (i, name) in [
+        "compute-3",
+        "compute-1",
+        "storage-0",
+        "compute-2",
+        "controller-1",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = match name.split('-').next().unwrap() {
+            "compute" => "worker",
+            other => other,
+        };
+        t.added(name, p, &format!("08:00:27:00:00:0{}", i + 1))
+            .await;
+    }
+    // Default page: 2 by id, then follow `next` to the end.
+    let mut names = Vec::new();
+    let mut uri = "/v1/ihosts".to_string();
+    loop {
+        let v = t.get(&uri).await;
+        for h in v["ihosts"].as_array().unwrap() {
+            names.push(h["hostname"].as_str().unwrap().to_string());
+        }
+        match v["next"].as_str() {
+            Some(n) => uri = n.strip_prefix("http://inv.test:6385").unwrap().to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        [
+            "compute-3",
+            "compute-1",
+            "storage-0",
+            "compute-2",
+            "controller-1"
+        ]
+    );
+
+    let v = t
+        .get("/v1/ihosts?sort_key=hostname&sort_dir=desc&limit=100")
+        .await;
+    let got: Vec<&str> = v["ihosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        ["storage-0", "controller-1", "compute-3"],
+        "limit capped at 3"
+    );
+    assert!(
+        v["next"]
+            .as_str()
+            .unwrap()
+            .contains("sort_key=hostname&sort_dir=desc")
+    );
+
+    let v = t.get("/v1/ihosts?personality=worker&limit=3").await;
+    assert_eq!(v["ihosts"].as_array().unwrap().len(), 3);
+    let v = t
+        .get(&format!(
+            "/v1/ihosts?personality=worker&marker={}",
+            v["ihosts"][1]["uuid"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(v["ihosts"][0]["hostname"], "compute-2");
+    assert!(v.get("next").is_none(), "a short page has no next");
+
+    for (q, needle) in [
+        ("limit=-1", "Limit must be positive"),
+        ("limit=ten", "Invalid limit"),
+        ("sort_dir=up", "Invalid sort direction"),
+        ("sort_key=mgmt_mac", "Invalid sort_key"),
+        ("marker=compute-1", "Invalid marker"),
+        (
+            "marker=0196d0c4-0000-7000-8000-000000000000",
+            "Invalid marker",
+        ),
+        ("personality=router", "Invalid personality"),
+        ("colour=red", "colour"),
+    ] {
+        refused(
+            t.call("GET", &format!("/v1/ihosts?{q}"), None).await,
+            StatusCode::BAD_REQUEST,
+            needle,
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_named_and_changes_nothing() {
+    let t = app().await;
+    let ok = t.added("compute-0", "worker", "08:00:27:00:00:01").await;
+    let before = t.get("/v1/ihosts").await;
+    let add = |v: Value| v;
+    for (body, needle) in [
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "router", "mgmt_mac": "08:00:27:00:00:02"}),
+            ),
+            "Invalid personality 'router'",
+        ),
+        (
+            add(
+                json!({"hostname": "bad name", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02"}),
+            ),
+            "bad name",
+        ),
+        (
+            add(
+                json!({"hostname": "controller-7", "personality": "controller", "mgmt_mac": "08:00:27:00:00:02"}),
+            ),
+            "controller-7",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00"}),
+            ),
+            "08:00:27:00:00",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02", "mgmt_ip": "10.0.0.300"}),
+            ),
+            "10.0.0.300",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-0", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02"}),
+            ),
+            "Hostname compute-0 already exists",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:01"}),
+            ),
+            "08:00:27:00:00:01 already exists",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02", "bm_password": "x"}),
+            ),
+            "bm_password",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02", "colour": "red"}),
+            ),
+            "colour",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02", "ttys_dcd": true}),
+            ),
+            "ttys_dcd",
+        ),
+        (
+            add(
+                json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": ["08:00:27:00:00:02"]}),
+            ),
+            "mgmt_mac",
+        ),
+        (
+            add(json!({"personality": "worker", "mgmt_mac": "08:00:27:00:00:02"})),
+            "hostname is required",
+        ),
+    ] {
+        refused(t.add(body.clone()).await, StatusCode::BAD_REQUEST, needle);
+    }
+    refused(
+        t.call("POST", "/v1/ihosts", Some("{\"hostname\": ")).await,
+        StatusCode::BAD_REQUEST,
+        "JSON",
+    );
+    // JSON-Patch shape and semantics.
+    for (ops, needle) in [
+        (json!([]), "empty"),
+        (
+            json!([{"op": "move", "path": "/hostname", "from": "/x"}]),
+            "Unsupported patch operation",
+        ),
+        (
+            json!([{"op": "replace", "path": "hostname", "value": "a"}]),
+            "Invalid patch path",
+        ),
+        (
+            json!([{"op": "replace", "path": "/hostname"}]),
+            "needs a value",
+        ),
+        (
+            json!([{"op": "replace", "path": "/administrative", "value": "unlocked"}]),
+            "cannot be changed",
+        ),
+        (
+            json!([{"op": "replace", "path": "/colour", "value": "red"}]),
+            "Unknown attribute",
+        ),
+        (
+            json!([{"op": "replace", "path": "/personality", "value": "storage"}]),
+            "personality",
+        ),
+        (
+            json!([{"op": "replace", "path": "/mgmt_mac", "value": "zz"}]),
+            "zz",
+        ),
+        (
+            json!([{"op": "replace", "path": "/action", "value": "explode"}]),
+            "Invalid action 'explode'",
+        ),
+        (
+            json!([{"op": "replace", "path": "/action", "value": "lock"},
+                {"op": "replace", "path": "/location", "value": "x"}]),
+            "cannot be combined",
+        ),
+        (
+            json!([{"op": "replace", "path": "/action", "value": "unlock"}]),
+            "availability is offline",
+        ),
+        (json!({"op": "replace"}), "JSON"),
+    ] {
+        refused(
+            t.patch("compute-0", ops.clone()).await,
+            StatusCode::BAD_REQUEST,
+            needle,
+        );
+    }
+    refused(
+        t.action("compute-7", "lock").await,
+        StatusCode::NOT_FOUND,
+        "compute-7",
+    );
+    assert_eq!(t.get("/v1/ihosts").await, before, "nothing changed");
+    assert_eq!(t.get("/v1/ihosts/compute-0").await, ok);
+
+    // Simplex systems take no hosts.
+    let s = app_with(
+        SystemMode::Simplex,
+        false,
+        Arc::new(OpenAccess),
+        Paging::default(),
+    )
+    .await;
+    refused(
+        s.add(json!({"hostname": "compute-1", "personality": "worker", "mgmt_mac": "08:00:27:00:00:02"})).await,
+        StatusCode::BAD_REQUEST,
+        "Adding a host on a simplex system is not allowed.",
+    );
+}
+
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} never happened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_and_unlock_raise_and_clear_200_001_with_logs() {
+    let t = app_with(
+        SystemMode::Duplex,
+        true,
+        Arc::new(OpenAccess),
+        Paging::default(),
+    )
+    .await;
+    let fm = t.fm.as_ref().unwrap();
+    t.added("compute-0", "worker", "08:00:27:00:00:01").await;
+    t.added("compute-01", "worker", "08:00:27:00:00:02").await;
+    let locked = |n: &str| ("200.001".to_string(), format!("host={n}"));
+    assert_eq!(
+        fm.alarms().await,
+        [locked("compute-0"), locked("compute-01")]
+    );
+
+    // Unlock needs the agent's report; then the alarm clears, for this host only.
+    t.agent_reports_online("compute-0").await;
+    let (st, h) = t.action("compute-0", "unlock").await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(
+        (
+            h["administrative"].as_str(),
+            h["operational"].as_str(),
+            h["availability"].as_str()
+        ),
+        (Some("unlocked"), Some("enabled"), Some("available"))
+    );
+    assert_eq!(fm.alarms().await, [locked("compute-01")]);
+
+    // An unlocked host is not deleted, not rebooted.
+    refused(
+        t.call("DELETE", "/v1/ihosts/compute-0", None).await,
+        StatusCode::BAD_REQUEST,
+        "unlocked",
+    );
+    refused(
+        t.action("compute-0", "reboot").await,
+        StatusCode::BAD_REQUEST,
+        "Lock",
+    );
+
+    // Lock by integer id, as cgtsclient's host-lock does.
+    let id = t.get("/v1/ihosts/compute-0").await["id"].as_i64().unwrap();
+    let (st, h) = t.action(&id.to_string(), "lock").await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(h["administrative"], "locked");
+    assert_eq!(
+        fm.alarms().await,
+        [locked("compute-0"), locked("compute-01")]
+    );
+
+    // A reboot of a locked host is tracked in task until the agent reports.
+    let (st, h) = t.action("compute-0", "reboot").await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(h["task"], "Rebooting");
+
+    // Delete clears whatever the host had raised.
+    let (st, _) = t.call("DELETE", "/v1/ihosts/compute-01", None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(fm.alarms().await, [locked("compute-0")]);
+
+    let logs = fm.logs().await;
+    for want in [
+        "200.021 compute-0 'add' request",
+        "200.022 compute-0 is administratively unlocked",
+        "200.022 compute-0 is administratively locked",
+        "200.021 compute-0 'reboot' request",
+        "200.021 compute-01 'delete' request",
+    ] {
+        assert!(logs.iter().any(|l| l == want), "{want:?} not in {logs:#?}");
+    }
+    eventually("an empty spool", || async { fm.client.queued() == 0 }).await;
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_guarded() {
+    let doc: Value = serde_json::from_str(starling_inventory_api::openapi::DOCUMENT).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (m, p, _) in ROUTES {
+        let op = paths
+            .get(*p)
+            .and_then(|x| x.get(m.as_str().to_ascii_lowercase()))
+            .unwrap_or_else(|| panic!("{m} {p} missing from openapi.json"));
+        assert!(op.get("responses").is_some());
+    }
+
+    // Behind identity: a reader lists, only admins change anything.
+    use starling_auth::{LocalAuth, TokenCache};
+    use starling_identity::ops::{AuthSettings, BootstrapSpec, LoginOutcome};
+    use starling_store::identity::IdentityStore;
+    let dir = tmp();
+    let db = Db::open(
+        &format!("sqlite://{}/id.db", dir.0.display()),
+        Tuning::default(),
+    )
+    .await
+    .unwrap();
+    let now = SystemClock.now();
+    let spec = BootstrapSpec {
+        admin_user: "admin".into(),
+        admin_password_hash: starling_identity::password::hash("Adm1n!pass").unwrap(),
+        region: "RegionOne".into(),
+        service_users: vec!["sysinv".into()],
+        services: vec![],
+    };
+    let token = db
+        .write(move |c| {
+            let mut r = IdentityStore::new(c);
+            starling_identity::ops::bootstrap(&mut r, &spec, now)?;
+            starling_identity::ops::issue_for_service(
+                &mut r,
+                "sysinv",
+                now,
+                AuthSettings::default(),
+            )
+        })
+        .await
+        .unwrap()
+        .0;
+    let _ = LoginOutcome::Refused;
+    let auth = Arc::new(LocalAuth::new(
+        db.clone(),
+        Arc::new(SystemClock),
+        Arc::new(TokenCache::new(Duration::ZERO, 10)),
+    ));
+    let g = app_with(SystemMode::Duplex, false, auth, Paging::default()).await;
+    refused(
+        g.call("GET", "/v1/ihosts", None).await,
+        StatusCode::UNAUTHORIZED,
+        "authentication",
+    );
+    refused(
+        g.call("GET", "/openapi.json", None).await,
+        StatusCode::UNAUTHORIZED,
+        "authentication",
+    );
+    let (st, _) = g.call("GET", "/v1", None).await;
+    assert_eq!(st, StatusCode::OK, "version documents are open");
+    let req = Request::builder()
+        .method("GET")
+        .uri("/v1/ihosts")
+        .header("x-auth-token", &token)
+        .body(Body::empty())
+        .unwrap();
+    let resp = g.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
