@@ -1,12 +1,14 @@
 //! `starlingd`: the multi-call Starling daemon.
 //!
-//! * `starlingd` (no subcommand): all-in-one — identity (:5000) and fault
-//!   management (:18002) in one process, on embedded SQLite under `--data-dir`;
-//!   tokens are validated in-process.
+//! * `starlingd` (no subcommand): all-in-one — identity (:5000), fault
+//!   management (:18002) and inventory (:6385) in one process, on embedded
+//!   SQLite under `--data-dir`; tokens are validated in-process.
 //! * `starlingd fm --database-url URL`: fault management alone, on any backend;
 //!   tokens are validated against `--auth-url` (Starling's identity or an
 //!   external Keystone) with service credentials, or against the identity
 //!   tables of the same database when no URL is given.
+//! * `starlingd inventory --database-url URL`: inventory alone, the same way;
+//!   host alarms go to `--fm-url`.
 
 mod bootstrap;
 
@@ -17,7 +19,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use starling_auth::{LocalAuth, RemoteAuth, ServiceCredentials, ServiceSession, TokenCache};
+use starling_auth::{
+    LocalAuth, LocalIssuer, RemoteAuth, ServiceCredentials, ServiceSession, TokenCache,
+};
 use starling_common::{Clock, SystemClock};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
@@ -27,7 +31,11 @@ use starling_identity::ops::{self, AuthSettings, BootstrapSpec, ServiceSpec};
 use starling_identity::password::{Lockout, PasswordRules};
 use starling_identity::repo::IdentityRepo;
 use starling_identity_api::IdentityState;
+use starling_inventory::ops::{self as inv_ops, SystemSpec};
+use starling_inventory::{SystemMode, SystemType};
+use starling_inventory_api::InventoryState;
 use starling_store::identity::IdentityStore;
+use starling_store::inventory::InventoryStore;
 use starling_store::{Db, Tuning};
 
 #[derive(Parser, Debug)]
@@ -55,6 +63,28 @@ enum Service {
         database_url: String,
         #[command(flatten)]
         remote: RemoteAuthArgs,
+    },
+    /// Run the inventory API alone against a configured database.
+    Inventory {
+        /// sqlite://PATH, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB.
+        #[arg(long, env = "STARLING_DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        remote: RemoteAuthArgs,
+        /// FM, where host alarms and logs are reported.
+        #[arg(
+            long,
+            env = "STARLING_FM_URL",
+            default_value = "http://127.0.0.1:18002"
+        )]
+        fm_url: String,
+        /// CA bundle (PEM) that verifies an https --fm-url.
+        #[arg(long, env = "STARLING_FM_CACERT")]
+        fm_cacert: Option<PathBuf>,
+        /// Where reports wait while FM is unreachable (default: under the
+        /// per-user data directory).
+        #[arg(long, env = "STARLING_SPOOL_DIR")]
+        spool_dir: Option<PathBuf>,
     },
 }
 
@@ -131,6 +161,26 @@ struct Common {
     /// Region name: traps prefix entity ids with region=<name>.
     #[arg(long, env = "STARLING_REGION_NAME", global = true)]
     region_name: Option<String>,
+    /// Port of the inventory API.
+    #[arg(long, env = "STARLING_INVENTORY_PORT", default_value_t = starling_inventory_api::DEFAULT_PORT, global = true)]
+    inventory_port: u16,
+    /// System type at first start: All-in-one or Standard.
+    #[arg(
+        long,
+        env = "STARLING_SYSTEM_TYPE",
+        default_value = "All-in-one",
+        global = true
+    )]
+    system_type: String,
+    /// System mode at first start: simplex, duplex or duplex-direct (a
+    /// simplex system takes no further hosts).
+    #[arg(
+        long,
+        env = "STARLING_SYSTEM_MODE",
+        default_value = "simplex",
+        global = true
+    )]
+    system_mode: String,
     /// Port of the identity API (all-in-one).
     #[arg(long, env = "STARLING_IDENTITY_PORT", default_value_t = starling_identity_api::DEFAULT_PORT, global = true)]
     identity_port: u16,
@@ -327,24 +377,26 @@ fn init_logging(filter: &str) -> Result<()> {
     Ok(())
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    let c = cli.common.clone();
-    let (url, data_dir) = match &cli.service {
-        Some(Service::Fm { database_url, .. }) => (database_url.clone(), None),
-        None => {
-            let dir = match cli.data_dir {
-                Some(d) => d,
-                None => default_data_dir()?,
-            };
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
-            (
-                format!("sqlite://{}", dir.join("starling.db").display()),
-                Some(dir),
-            )
-        }
+/// The database of the all-in-one mode, under the data directory.
+fn all_in_one_dir(cli: &Cli) -> Result<PathBuf> {
+    let dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir()?,
     };
-    let rules = password_rules(&c)?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn open_db(url: &str) -> Result<Db> {
+    Db::open(url, Tuning::default())
+        .await
+        .with_context(|| format!("cannot open database {}", starling_store::redact_url(url)))
+}
+
+/// FM's state on `db`, with its catalogue synchronised and its background
+/// work (age purge, SNMP traps) started.
+async fn start_fm(c: &Common, db: Db) -> Result<FmState> {
     let catalogue_text = match &c.catalogue {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read catalogue {}", p.display()))?,
@@ -360,10 +412,6 @@ async fn run(cli: Cli) -> Result<()> {
         .filter(|d| !d.trim().is_empty())
         .map(|d| starling_fm_snmp::Destination::parse(d.trim()).map_err(|e| anyhow::anyhow!(e)))
         .collect::<Result<Vec<_>>>()?;
-
-    let db = Db::open(&url, Tuning::default())
-        .await
-        .with_context(|| format!("cannot open database {}", starling_store::redact_url(&url)))?;
     let state = FmState {
         db,
         clock: Arc::new(SystemClock),
@@ -388,75 +436,6 @@ async fn run(cli: Cli) -> Result<()> {
         retired = report.retired,
         "alarm catalogue synchronised"
     );
-
-    let tls = tls_config(&c, data_dir.as_deref())?;
-    let clock: Arc<dyn starling_common::Clock> = Arc::new(SystemClock);
-    let cache = Arc::new(TokenCache::new(
-        c.token_cache_ttl,
-        TokenCache::DEFAULT_CAPACITY,
-    ));
-    let (auth, identity): (Arc<dyn Authenticator>, Option<IdentityState>) = match &cli.service {
-        None => {
-            let dir = data_dir.as_deref().context("no data directory")?;
-            let st = bootstrap_identity(
-                &c,
-                &state.db,
-                dir,
-                &rules,
-                tls.as_ref(),
-                clock.clone(),
-                cache.clone(),
-            )
-            .await?;
-            let auth = LocalAuth::new(state.db.clone(), clock.clone(), cache.clone());
-            (Arc::new(auth), Some(st))
-        }
-        Some(Service::Fm { remote, .. }) => match &remote.auth_url {
-            Some(auth_url) => {
-                let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
-                    anyhow::anyhow!(
-                        "--auth-url needs the service password in STARLING_AUTH_PASSWORD"
-                    )
-                })?;
-                let creds = ServiceCredentials {
-                    auth_url: auth_url.clone(),
-                    username: remote.auth_username.clone(),
-                    password,
-                    project: remote.auth_project.clone(),
-                    user_domain: remote.auth_user_domain.clone(),
-                    project_domain: remote.auth_project_domain.clone(),
-                };
-                let mut b = reqwest::Client::builder().timeout(Duration::from_secs(10));
-                if let Some(ca) = &remote.auth_cacert {
-                    let pem = std::fs::read(ca)
-                        .with_context(|| format!("cannot read {}", ca.display()))?;
-                    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                        .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
-                    b = b.tls_certs_only(certs);
-                }
-                let http = b.build().context("cannot build the HTTP client")?;
-                let session = Arc::new(ServiceSession::new(http, creds, clock.clone()));
-                let ra = RemoteAuth::new(session, clock.clone(), cache.clone());
-                match ra.session().login().await {
-                    Ok(()) => {
-                        tracing::info!(%auth_url, "validating tokens against the identity service")
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "service login failed; requests will be refused until it succeeds")
-                    }
-                }
-                (Arc::new(ra), None)
-            }
-            None => {
-                tracing::info!(
-                    "no --auth-url: validating tokens against this database's identity tables"
-                );
-                let auth = LocalAuth::new(state.db.clone(), clock.clone(), cache.clone());
-                (Arc::new(auth), None)
-            }
-        },
-    };
-
     if let Some(age) = c.event_log_max_age {
         let st = state.clone();
         tokio::spawn(async move {
@@ -471,7 +450,6 @@ async fn run(cli: Cli) -> Result<()> {
             }
         });
     }
-
     if !destinations.is_empty() {
         tracing::info!(destinations = destinations.len(), "SNMP traps enabled");
         let cfg = starling_fm_snmp::TrapConfig {
@@ -484,7 +462,104 @@ async fn run(cli: Cli) -> Result<()> {
             starling_fm_snmp::Deliverer::new(state.db.clone(), cfg, state.written.clone());
         tokio::spawn(deliverer.run(std::future::pending()));
     }
+    Ok(state)
+}
 
+/// How a service running alone validates tokens, and its own session with
+/// the identity service when it has one.
+async fn service_auth(
+    remote: &RemoteAuthArgs,
+    db: &Db,
+    clock: Arc<dyn Clock>,
+    cache: Arc<TokenCache>,
+) -> Result<(Arc<dyn Authenticator>, Option<Arc<ServiceSession>>)> {
+    let Some(auth_url) = &remote.auth_url else {
+        tracing::info!("no --auth-url: validating tokens against this database's identity tables");
+        return Ok((Arc::new(LocalAuth::new(db.clone(), clock, cache)), None));
+    };
+    let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
+        anyhow::anyhow!("--auth-url needs the service password in STARLING_AUTH_PASSWORD")
+    })?;
+    let creds = ServiceCredentials {
+        auth_url: auth_url.clone(),
+        username: remote.auth_username.clone(),
+        password,
+        project: remote.auth_project.clone(),
+        user_domain: remote.auth_user_domain.clone(),
+        project_domain: remote.auth_project_domain.clone(),
+    };
+    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(10));
+    if let Some(ca) = &remote.auth_cacert {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
+        b = b.tls_certs_only(certs);
+    }
+    let http = b.build().context("cannot build the HTTP client")?;
+    let session = Arc::new(ServiceSession::new(http, creds, clock.clone()));
+    let ra = RemoteAuth::new(session.clone(), clock, cache);
+    match session.login().await {
+        Ok(()) => tracing::info!(%auth_url, "validating tokens against the identity service"),
+        Err(e) => {
+            tracing::warn!(error = %e, "service login failed; requests will be refused until it succeeds")
+        }
+    }
+    Ok((Arc::new(ra), Some(session)))
+}
+
+/// The system record's first-start values.
+fn system_spec(c: &Common) -> Result<SystemSpec> {
+    Ok(SystemSpec {
+        name: c.system_name.clone().unwrap_or_else(|| "starling".into()),
+        system_type: SystemType::parse(&c.system_type).map_err(|e| anyhow::anyhow!("{e}"))?,
+        system_mode: SystemMode::parse(&c.system_mode).map_err(|e| anyhow::anyhow!("{e}"))?,
+        software_version: env!("CARGO_PKG_VERSION").into(),
+        region_name: c.region_name.clone().unwrap_or_else(|| "RegionOne".into()),
+    })
+}
+
+/// Inventory's state on `db`, with the system record ensured and host
+/// alarms reported to FM at `fm_url` with tokens from `tokens`.
+async fn start_inventory(
+    c: &Common,
+    db: Db,
+    fm_url: String,
+    tokens: Option<Arc<dyn starling_common::TokenSource>>,
+    fm_ca: Option<&std::path::Path>,
+    spool_dir: PathBuf,
+) -> Result<InventoryState> {
+    let spec = system_spec(c)?;
+    let now = SystemClock.now();
+    let sys = db
+        .write(move |conn| inv_ops::ensure_system(&mut InventoryStore::new(conn), &spec, now))
+        .await
+        .map_err(|e| anyhow::anyhow!("inventory bootstrap failed: {e}"))?;
+    tracing::info!(system = %sys.name, mode = sys.system_mode.as_str(), "inventory system record ready");
+    let mut cfg = starling_fm_client::Config::new(fm_url.clone(), spool_dir);
+    cfg.token = tokens;
+    if let Some(ca) = fm_ca {
+        cfg.ca_pem =
+            Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
+    }
+    let fm = starling_fm_client::FmClient::open(cfg)
+        .map_err(|e| anyhow::anyhow!("cannot start the FM client: {e}"))?;
+    tracing::info!(%fm_url, queued = fm.queued(), "inventory reports host alarms to FM");
+    Ok(InventoryState {
+        db,
+        clock: Arc::new(SystemClock),
+        fm: Some(fm),
+        paging: starling_inventory_api::Paging::default(),
+    })
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let c = cli.common.clone();
+    let rules = password_rules(&c)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let cache = Arc::new(TokenCache::new(
+        c.token_cache_ttl,
+        TokenCache::DEFAULT_CAPACITY,
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -493,30 +568,104 @@ async fn run(cli: Cli) -> Result<()> {
         }
     };
     let mut servers = tokio::task::JoinSet::new();
-    if let Some(id) = identity {
-        let db = id.db.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
-            loop {
-                tick.tick().await;
-                let now = SystemClock.now();
-                match db
-                    .write(move |c| IdentityStore::new(c).purge_tokens(now))
-                    .await
-                {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "expired tokens purged"),
-                    Err(e) => tracing::warn!(error = %e, "token purge failed"),
-                }
-            }
-        });
-        let listener = listen(c.bind, c.identity_port, "identity", &url).await?;
-        let app = starling_identity_api::router(id, auth.clone());
-        servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+    match &cli.service {
+        None => {
+            let dir = all_in_one_dir(&cli)?;
+            let url = format!("sqlite://{}", dir.join("starling.db").display());
+            let db = open_db(&url).await?;
+            let fm = start_fm(&c, db.clone()).await?;
+            let tls = tls_config(&c, Some(&dir))?;
+            let id = bootstrap_identity(
+                &c,
+                &db,
+                &dir,
+                &rules,
+                tls.as_ref(),
+                clock.clone(),
+                cache.clone(),
+            )
+            .await?;
+            let auth: Arc<dyn Authenticator> =
+                Arc::new(LocalAuth::new(db.clone(), clock.clone(), cache.clone()));
+            // Inventory calls FM as the password-less service account sysinv,
+            // with tokens issued in-process.
+            let issuer = Arc::new(LocalIssuer::new(
+                db.clone(),
+                clock.clone(),
+                "sysinv",
+                auth_settings(&c),
+            ));
+            let inventory = start_inventory(
+                &c,
+                db.clone(),
+                service_url(&c, tls.as_ref(), c.fm_port),
+                Some(issuer),
+                tls.as_ref().and_then(|t| t.ca.as_deref()),
+                dir.join("spool").join("inventory"),
+            )
+            .await?;
+            spawn_token_purge(db.clone());
+            let listener = listen(c.bind, c.identity_port, "identity", &url).await?;
+            let app = starling_identity_api::router(id, auth.clone());
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+            let listener = listen(c.bind, c.fm_port, "fm", &url).await?;
+            let app = starling_fm_api::router(fm, auth.clone());
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+            let listener = listen(c.bind, c.inventory_port, "inventory", &url).await?;
+            let app = starling_inventory_api::router(inventory, auth);
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+        }
+        Some(Service::Fm {
+            database_url,
+            remote,
+        }) => {
+            let db = open_db(database_url).await?;
+            let fm = start_fm(&c, db.clone()).await?;
+            let tls = tls_config(&c, None)?;
+            let (auth, _) = service_auth(remote, &db, clock.clone(), cache.clone()).await?;
+            let listener = listen(c.bind, c.fm_port, "fm", database_url).await?;
+            let app = starling_fm_api::router(fm, auth);
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+        }
+        Some(Service::Inventory {
+            database_url,
+            remote,
+            fm_url,
+            fm_cacert,
+            spool_dir,
+        }) => {
+            let db = open_db(database_url).await?;
+            let tls = tls_config(&c, None)?;
+            let (auth, session) = service_auth(remote, &db, clock.clone(), cache.clone()).await?;
+            // With an identity service, FM is called with the same session;
+            // without, as the service account sysinv of this database.
+            let tokens: Arc<dyn starling_common::TokenSource> = match session {
+                Some(s) => s,
+                None => Arc::new(LocalIssuer::new(
+                    db.clone(),
+                    clock.clone(),
+                    "sysinv",
+                    auth_settings(&c),
+                )),
+            };
+            let spool = match spool_dir {
+                Some(d) => d.clone(),
+                None => default_data_dir()?.join("spool").join("inventory"),
+            };
+            let inventory = start_inventory(
+                &c,
+                db,
+                fm_url.clone(),
+                Some(tokens),
+                fm_cacert.as_deref(),
+                spool,
+            )
+            .await?;
+            let listener = listen(c.bind, c.inventory_port, "inventory", database_url).await?;
+            let app = starling_inventory_api::router(inventory, auth);
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+        }
     }
-    let listener = listen(c.bind, c.fm_port, "fm", &url).await?;
-    let app = starling_fm_api::router(state, auth);
-    servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
     tokio::spawn(async move {
         shutdown().await;
         let _ = stop_tx.send(true);
@@ -526,6 +675,31 @@ async fn run(cli: Cli) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The URL of one of this process's own services.
+fn service_url(c: &Common, tls: Option<&Tls>, port: u16) -> String {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{}:{port}", advertised_host(c))
+}
+
+/// Deletes expired tokens every ten minutes.
+fn spawn_token_purge(db: Db) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = SystemClock.now();
+            match db
+                .write(move |c| IdentityStore::new(c).purge_tokens(now))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired tokens purged"),
+                Err(e) => tracing::warn!(error = %e, "token purge failed"),
+            }
+        }
+    });
 }
 
 /// The listeners' TLS: certificate files, a self-signed certificate in the
@@ -628,6 +802,8 @@ async fn bootstrap_identity(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let identity_url = format!("{scheme}://{host}:{}", c.identity_port);
     let fm_url = format!("{scheme}://{host}:{}", c.fm_port);
+    // cgtsclient needs the platform URL to end in /v1.
+    let inventory_url = format!("{scheme}://{host}:{}/v1", c.inventory_port);
     let service = |kind: &str, name: &str, description: &str, url: &str| ServiceSpec {
         kind: kind.into(),
         name: name.into(),
@@ -655,6 +831,7 @@ async fn bootstrap_identity(
                 "Starling fault management",
                 &fm_url,
             ),
+            service("platform", "sysinv", "Starling inventory", &inventory_url),
         ],
     };
     let now = clock.now();

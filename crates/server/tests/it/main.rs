@@ -113,13 +113,14 @@ struct AllInOne {
     d: Daemon,
     fm: String,
     identity: String,
+    inventory: String,
     /// The generated certificate, with --tls-self-signed.
     ca: Option<PathBuf>,
 }
 
 fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
     let dir = tmpdir();
-    let (fm, id) = (free_port(), free_port());
+    let (fm, id, inv) = (free_port(), free_port(), free_port());
     let mut args = vec![
         "--data-dir".to_string(),
         dir.display().to_string(),
@@ -127,6 +128,8 @@ fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
         fm.to_string(),
         "--identity-port".into(),
         id.to_string(),
+        "--inventory-port".into(),
+        inv.to_string(),
         "--log".into(),
         "info".into(),
     ];
@@ -137,16 +140,16 @@ fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
     let ca = tls.then(|| dir.join("tls/starling.crt"));
     let fm = format!("{scheme}://127.0.0.1:{fm}");
     let identity = format!("{scheme}://127.0.0.1:{id}");
+    let inventory = format!("{scheme}://127.0.0.1:{inv}");
     let mut d = starlingd(&a, env, dir, &format!("{fm}/health"), ca.as_deref());
-    wait_ready(
-        &format!("{identity}/health"),
-        Some(&mut d.child),
-        ca.as_deref(),
-    );
+    for url in [&identity, &inventory] {
+        wait_ready(&format!("{url}/health"), Some(&mut d.child), ca.as_deref());
+    }
     AllInOne {
         d,
         fm,
         identity,
+        inventory,
         ca,
     }
 }
@@ -242,6 +245,146 @@ fn first_start_generates_the_admin_password_and_openrc() {
         .map(|s| s["type"].as_str().unwrap())
         .collect();
     assert!(types.contains(&"identity") && types.contains(&"faultmanagement"));
+    // cgtsclient finds inventory as type platform, with a URL ending in /v1.
+    let platform = v["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "platform")
+        .expect("platform in the catalog");
+    assert_eq!(
+        platform["endpoints"][0]["url"].as_str().unwrap(),
+        format!("{}/v1", s.inventory)
+    );
+    // The default system is a simplex all-in-one: it takes no further hosts.
+    let (_, v) = get(&format!("{}/v1/isystems", s.inventory), Some(&t));
+    assert_eq!(v["isystems"][0]["system_mode"], "simplex");
+    assert_eq!(v["isystems"][0]["system_type"], "All-in-one");
+}
+
+fn send(m: reqwest::Method, url: &str, token: &str, body: Value) -> (u16, Value) {
+    let r = http()
+        .request(m, url)
+        .header("x-auth-token", token)
+        .json(&body)
+        .send()
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().unwrap_or(Value::Null))
+}
+
+/// Waits until FM lists exactly `want` as the (alarm_id, entity) of its alarms.
+fn alarms_become(fm: &str, token: &str, want: &[(&str, &str)]) {
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = get(&format!("{fm}/v1/alarms"), Some(token));
+        let mut got: Vec<(String, String)> = v["alarms"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|a| {
+                        (
+                            a["alarm_id"].as_str().unwrap().to_string(),
+                            a["entity_instance_id"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        got.sort();
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, e)| (a.to_string(), e.to_string()))
+            .collect();
+        if got == want {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "alarms {got:?}, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn inventory_reports_host_alarms_as_its_service_account() {
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &["--system-mode", "duplex", "--system-type", "Standard"],
+    );
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    assert_eq!(get(&format!("{}/v1/ihosts", s.inventory), None).0, 401);
+    let (st, h) = send(
+        reqwest::Method::POST,
+        &format!("{}/v1/ihosts", s.inventory),
+        &t,
+        json!({"hostname": "compute-0", "personality": "worker", "mgmt_mac": "08:00:27:00:00:01"}),
+    );
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["administrative"], "locked");
+    // Raised by inventory through FM's API, authenticated as sysinv.
+    alarms_become(&s.fm, &t, &[("200.001", "host=compute-0")]);
+    let (_, ev) = get(&format!("{}/v1/event_log?logs=True", s.fm), Some(&t));
+    assert!(
+        ev["event_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_log_id"] == "200.021"),
+        "{ev}"
+    );
+    // The service account cannot log in over the wire: it has no password.
+    assert!(login(&s.identity, "sysinv", "").is_none());
+
+    let (st, _) = send(
+        reqwest::Method::DELETE,
+        &format!("{}/v1/ihosts/compute-0", s.inventory),
+        &t,
+        Value::Null,
+    );
+    assert_eq!(st, 204);
+    alarms_become(&s.fm, &t, &[]);
+}
+
+#[test]
+fn inventory_alone_uses_its_identity_session_for_fm() {
+    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+    let dir = tmpdir();
+    let port = free_port();
+    let inv = format!("http://127.0.0.1:{port}");
+    let db = format!("sqlite://{}/inv.db", dir.display());
+    let spool = dir.join("spool").display().to_string();
+    let _alone = starlingd(
+        &[
+            "inventory",
+            "--database-url",
+            &db,
+            "--inventory-port",
+            &port.to_string(),
+            "--auth-url",
+            &format!("{}/v3", s.identity),
+            "--fm-url",
+            &s.fm,
+            "--spool-dir",
+            &spool,
+            "--system-mode",
+            "duplex",
+        ],
+        &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
+        dir,
+        &format!("{inv}/health"),
+        None,
+    );
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    let (st, h) = send(
+        reqwest::Method::POST,
+        &format!("{inv}/v1/ihosts"),
+        &t,
+        json!({"hostname": "storage-0", "personality": "storage", "mgmt_mac": "08:00:27:00:00:02"}),
+    );
+    assert_eq!(st, 200, "{h}");
+    alarms_become(&s.fm, &t, &[("200.001", "host=storage-0")]);
 }
 
 #[test]
