@@ -1,6 +1,9 @@
-//! End-to-end: the real `fm` binary against a real FM API on 127.0.0.1.
+//! End-to-end: the real `fm`, `system` and `starling` binaries against real
+//! APIs on 127.0.0.1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod system;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -8,20 +11,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use starling_auth::{LocalAuth, TokenCache};
+use starling_auth::{LocalAuth, LocalIssuer, TokenCache};
 use starling_common::{Clock, SystemClock};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_identity::Interface;
-use starling_identity::ops::{self, BootstrapSpec, ServiceSpec};
+use starling_identity::ops::{self, AuthSettings, BootstrapSpec, ServiceSpec};
 use starling_identity::password;
 use starling_identity_api::IdentityState;
+use starling_inventory::ops::{self as inv_ops, SystemSpec};
+use starling_inventory::{SystemMode, SystemType};
+use starling_inventory_api::InventoryState;
 use starling_store::identity::IdentityStore;
+use starling_store::inventory::InventoryStore;
 use starling_store::{Db, Tuning};
 
 struct Server {
     url: String,
     identity: String,
+    inventory: String,
     token: String,
     /// The CA (self-signed certificate) of a TLS server.
     ca: Option<std::path::PathBuf>,
@@ -68,7 +76,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         .as_ref()
         .map(|c| starling_http::tls::server_config(c, &c.with_file_name("key.pem")).unwrap());
     let scheme = if tls { "https" } else { "http" };
-    let (url, identity) = rt.block_on(async {
+    let (url, identity, inventory) = rt.block_on(async {
         let db = Db::open(
             &format!("sqlite://{}/t.db", dir.display()),
             Tuning::default(),
@@ -77,22 +85,35 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         .unwrap();
         let fm_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let id_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inv_l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inv_url = format!("{scheme}://{}", inv_l.local_addr().unwrap());
         let fm_url = format!("{scheme}://{}", fm_l.local_addr().unwrap());
         let id_url = format!("{scheme}://{}", id_l.local_addr().unwrap());
         let spec = BootstrapSpec {
             admin_user: "admin".into(),
             admin_password_hash: password::hash(ADMIN_PW).unwrap(),
             region: "RegionOne".into(),
-            service_users: vec![],
-            services: vec![ServiceSpec {
-                kind: "faultmanagement".into(),
-                name: "fm".into(),
-                description: "FM".into(),
-                urls: Interface::ALL
-                    .iter()
-                    .map(|i| (*i, fm_url.clone()))
-                    .collect(),
-            }],
+            service_users: vec!["sysinv".into()],
+            services: vec![
+                ServiceSpec {
+                    kind: "faultmanagement".into(),
+                    name: "fm".into(),
+                    description: "FM".into(),
+                    urls: Interface::ALL
+                        .iter()
+                        .map(|i| (*i, fm_url.clone()))
+                        .collect(),
+                },
+                ServiceSpec {
+                    kind: "platform".into(),
+                    name: "sysinv".into(),
+                    description: "Inventory".into(),
+                    urls: Interface::ALL
+                        .iter()
+                        .map(|i| (*i, format!("{inv_url}/v1")))
+                        .collect(),
+                },
+            ],
         };
         db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, SystemClock.now()))
             .await
@@ -113,25 +134,56 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             cache.clone(),
         ));
         let fm_app = starling_fm_api::router(st, auth.clone());
+        // Inventory on the same store, reporting to this FM as sysinv.
+        let sys = SystemSpec {
+            name: "edge-1".into(),
+            system_type: SystemType::Standard,
+            system_mode: SystemMode::Duplex,
+            software_version: "1.0".into(),
+            region_name: "RegionOne".into(),
+        };
+        db.write(move |c| {
+            inv_ops::ensure_system(&mut InventoryStore::new(c), &sys, SystemClock.now())
+        })
+        .await
+        .unwrap();
+        let mut fm_cfg = starling_fm_client::Config::new(fm_url.clone(), dir.join("spool"));
+        fm_cfg.token = Some(Arc::new(LocalIssuer::new(
+            db.clone(),
+            Arc::new(SystemClock),
+            "sysinv",
+            AuthSettings::default(),
+        )));
+        fm_cfg.ca_pem = ca.as_ref().map(|c| std::fs::read(c).unwrap());
+        let inv = InventoryState {
+            db: db.clone(),
+            clock: Arc::new(SystemClock),
+            fm: Some(starling_fm_client::FmClient::open(fm_cfg).unwrap()),
+            paging: starling_inventory_api::Paging::default(),
+        };
+        let inv_app = starling_inventory_api::router(inv, auth.clone());
         let ids = IdentityState::new(db, Arc::new(SystemClock), cache);
         let id_app = starling_identity_api::router(ids, auth);
         match tls_cfg {
             Some(cfg) => {
                 let p = std::future::pending;
                 tokio::spawn(starling_http::serve_tls(fm_l, cfg.clone(), fm_app, p()));
+                tokio::spawn(starling_http::serve_tls(inv_l, cfg.clone(), inv_app, p()));
                 tokio::spawn(starling_http::serve_tls(id_l, cfg, id_app, p()));
             }
             None => {
                 tokio::spawn(starling_http::serve(fm_l, fm_app, std::future::pending()));
+                tokio::spawn(starling_http::serve(inv_l, inv_app, std::future::pending()));
                 tokio::spawn(starling_http::serve(id_l, id_app, std::future::pending()));
             }
         }
-        (fm_url, id_url)
+        (fm_url, id_url, inv_url)
     });
     let token = login(&identity, "admin", ADMIN_PW, ca.as_deref()).unwrap();
     Server {
         url,
         identity,
+        inventory,
         token,
         ca,
         _rt: rt,
@@ -595,7 +647,14 @@ fn starling_cli_manages_users_projects_and_roles() {
     );
     ok(&["user", "delete", "viewer"], None);
     let users: Value = serde_json::from_str(&ok(&["user", "list", "-f", "json"], None)).unwrap();
-    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    let mut names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["Name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["admin", "sysinv"], "viewer is gone");
 }
 
 #[test]

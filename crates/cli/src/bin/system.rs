@@ -1,0 +1,488 @@
+//! `system`: the inventory CLI, with StarlingX's commands, options and
+//! columns (cgtsclient). A host may be named by hostname, integer id or uuid;
+//! the server resolves it (one request, never a scan of every host).
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value, json};
+use starling_cli::auth::AuthArgs;
+use starling_cli::{Client, Format, Table, confirm, text};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "system",
+    version,
+    about = "Starling inventory client (StarlingX-compatible)"
+)]
+struct Cli {
+    /// Inventory API endpoint, e.g. http://127.0.0.1:6385 (with or without
+    /// /v1); found in the service catalog (type platform) when not given.
+    #[arg(long = "system-url", env = "SYSTEM_URL", global = true)]
+    system_url: Option<String>,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 600, global = true)]
+    timeout: u64,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Out {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// host-add's options (cgtsclient's letters).
+#[derive(clap::Args, Debug)]
+struct AddArgs {
+    /// Host name.
+    #[arg(short = 'n', long)]
+    hostname: Option<String>,
+    /// controller, worker, storage or edgeworker.
+    #[arg(short = 'p', long)]
+    personality: Option<String>,
+    /// Subfunctions (e.g. lowlatency).
+    #[arg(short = 's', long)]
+    subfunctions: Option<String>,
+    /// Management MAC address.
+    #[arg(short = 'm', long = "mgmt_mac")]
+    mgmt_mac: Option<String>,
+    /// Management IP address.
+    #[arg(short = 'i', long = "mgmt_ip")]
+    mgmt_ip: Option<String>,
+    /// Board management controller address.
+    #[arg(short = 'I', long = "bm_ip")]
+    bm_ip: Option<String>,
+    /// Board management type (none, dynamic, ipmi, redfish).
+    #[arg(short = 'T', long = "bm_type")]
+    bm_type: Option<String>,
+    /// Board management user.
+    #[arg(short = 'U', long = "bm_username")]
+    bm_username: Option<String>,
+    /// Board management password.
+    #[arg(short = 'P', long = "bm_password")]
+    bm_password: Option<String>,
+    /// Install boot device.
+    #[arg(short = 'b', long = "boot_device")]
+    boot_device: Option<String>,
+    /// Install root device.
+    #[arg(short = 'r', long = "rootfs_device")]
+    rootfs_device: Option<String>,
+    /// Install output (text or graphical).
+    #[arg(short = 'o', long = "install_output")]
+    install_output: Option<String>,
+    /// Console.
+    #[arg(short = 'c', long)]
+    console: Option<String>,
+    /// Location text.
+    #[arg(short = 'l', long)]
+    location: Option<String>,
+    #[command(flatten)]
+    out: Out,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Show the system.
+    Show {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// List hosts.
+    #[command(name = "host-list")]
+    HostList {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Show a host.
+    #[command(name = "host-show")]
+    HostShow {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Add a host.
+    #[command(name = "host-add")]
+    HostAdd(Box<AddArgs>),
+    /// Update host attributes (attribute=value ...).
+    #[command(name = "host-update")]
+    HostUpdate {
+        /// Hostname, id or uuid.
+        host: String,
+        /// attribute=value pairs (an empty value removes the attribute).
+        #[arg(required = true)]
+        attributes: Vec<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Delete hosts.
+    #[command(name = "host-delete")]
+    HostDelete {
+        /// Hostnames, ids or uuids.
+        #[arg(required = true)]
+        hosts: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Lock a host.
+    #[command(name = "host-lock")]
+    HostLock {
+        /// Hostname, id or uuid.
+        host: String,
+        /// Force the lock.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Unlock a host.
+    #[command(name = "host-unlock")]
+    HostUnlock {
+        /// Hostname, id or uuid.
+        host: String,
+        /// Force the unlock.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Reboot a locked host.
+    #[command(name = "host-reboot")]
+    HostReboot {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Reset a locked host.
+    #[command(name = "host-reset")]
+    HostReset {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Reinstall a locked host.
+    #[command(name = "host-reinstall")]
+    HostReinstall {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Power on a locked host.
+    #[command(name = "host-power-on")]
+    HostPowerOn {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Power off a locked host.
+    #[command(name = "host-power-off")]
+    HostPowerOff {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Move the active controller's services to the other controller.
+    #[command(name = "host-swact")]
+    HostSwact {
+        /// Hostname, id or uuid of the active controller.
+        host: String,
+        /// Force the swact.
+        #[arg(short = 'f', long)]
+        force: bool,
+        #[command(flatten)]
+        out: Out,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("system: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn client(cli: &Cli) -> Result<Client> {
+    cli.auth.client(
+        "inventory",
+        "platform",
+        cli.system_url.as_deref(),
+        "SYSTEM_URL (or --system-url)",
+        &cli.auth.transport(Duration::from_secs(cli.timeout.max(1))),
+    )
+}
+
+/// A host reference as a path segment.
+fn host_path(host: &str) -> Result<String> {
+    if host.is_empty()
+        || host.contains(['/', '?', '#', '%'])
+        || host.chars().any(char::is_whitespace)
+    {
+        bail!("invalid host '{host}': give a hostname, id or uuid");
+    }
+    Ok(format!("/v1/ihosts/{host}"))
+}
+
+/// host-show's fields, in cgtsclient's order; the optional ones only when set.
+const HOST_FIELDS: &[&str] = &[
+    "action",
+    "administrative",
+    "apparmor",
+    "availability",
+    "bm_ip",
+    "bm_type",
+    "bm_username",
+    "boot_device",
+    "capabilities",
+    "clock_synchronization",
+    "config_applied",
+    "config_status",
+    "config_target",
+    "console",
+    "created_at",
+    "cstates_available",
+    "device_image_update",
+    "hostname",
+    "hw_settle",
+    "id",
+    "install_output",
+    "install_state",
+    "install_state_info",
+    "inv_state",
+    "invprovision",
+    "iscsi_initiator_name",
+    "location",
+    "max_cpu_mhz_allowed",
+    "max_cpu_mhz_configured",
+    "mgmt_ip",
+    "mgmt_mac",
+    "min_cpu_mhz_allowed",
+    "nvme_host_id",
+    "nvme_host_nqn",
+    "operational",
+    "personality",
+    "reboot_needed",
+    "reserved",
+    "rootfs_device",
+    "serialid",
+    "sw_version",
+    "task",
+    "tboot",
+    "ttys_dcd",
+    "updated_at",
+    "uptime",
+    "uuid",
+    "vim_progress_status",
+];
+
+fn show_host(h: &Value, out: Out) -> Result<()> {
+    let mut fields: Vec<(&str, String)> = HOST_FIELDS.iter().map(|f| (*f, text(h, f))).collect();
+    if text(h, "subfunctions") != text(h, "personality") {
+        fields.push(("subfunctions", text(h, "subfunctions")));
+        fields.push(("subfunction_avail", text(h, "subfunction_avail")));
+        fields.push(("subfunction_oper", text(h, "subfunction_oper")));
+    }
+    if !h["peers"].is_null() {
+        fields.push(("peers", text(h, "peers")));
+    }
+    fields.sort_by_key(|(k, _)| *k);
+    print!("{}", Table::render_record(&fields, out.format)?);
+    Ok(())
+}
+
+fn action(c: &Client, host: &str, verb: &str, out: Out) -> Result<()> {
+    let h = c.patch(
+        &host_path(host)?,
+        &json!([{"op": "replace", "path": "/action", "value": verb}]),
+    )?;
+    show_host(&h, out)
+}
+
+/// `attribute=value` pairs as a JSON-Patch (empty value: remove).
+fn update_patch(attributes: &[String]) -> Result<Value> {
+    let mut ops = Vec::new();
+    for a in attributes {
+        let Some((k, v)) = a.split_once('=') else {
+            bail!("invalid attribute '{a}': expected attribute=value");
+        };
+        let k = k.trim();
+        if k.is_empty() {
+            bail!("invalid attribute '{a}': the name is empty");
+        }
+        ops.push(if v.is_empty() {
+            json!({"op": "remove", "path": format!("/{k}")})
+        } else if k == "location" {
+            json!({"op": "replace", "path": "/location", "value": {"locn": v}})
+        } else {
+            json!({"op": "replace", "path": format!("/{k}"), "value": v})
+        });
+    }
+    Ok(Value::Array(ops))
+}
+
+fn add_body(a: &AddArgs) -> Value {
+    let mut m = Map::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    };
+    put("hostname", &a.hostname);
+    put("personality", &a.personality);
+    put("subfunctions", &a.subfunctions);
+    put("mgmt_mac", &a.mgmt_mac);
+    put("mgmt_ip", &a.mgmt_ip);
+    put("bm_ip", &a.bm_ip);
+    put("bm_type", &a.bm_type);
+    put("bm_username", &a.bm_username);
+    put("bm_password", &a.bm_password);
+    put("boot_device", &a.boot_device);
+    put("rootfs_device", &a.rootfs_device);
+    put("install_output", &a.install_output);
+    put("console", &a.console);
+    if let Some(l) = &a.location {
+        m.insert("location".into(), json!({"locn": l}));
+    }
+    Value::Object(m)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let c = client(&cli)?;
+    match cli.cmd {
+        Cmd::Show { out } => {
+            let v = c.get("/v1/isystems")?;
+            let Some(s) = v["isystems"].get(0) else {
+                bail!("the system has not been bootstrapped");
+            };
+            let mut fields: Vec<(&str, String)> = [
+                "contact",
+                "created_at",
+                "description",
+                "location",
+                "name",
+                "region_name",
+                "software_version",
+                "system_mode",
+                "system_type",
+                "timezone",
+                "updated_at",
+                "uuid",
+            ]
+            .iter()
+            .map(|f| (*f, text(s, f)))
+            .collect();
+            fields.push(("latitude", text(s, "latitude")));
+            fields.push(("longitude", text(s, "longitude")));
+            fields.push(("security_feature", text(s, "security_feature")));
+            fields.push(("service_project_name", text(s, "service_project_name")));
+            fields.sort_by_key(|(k, _)| *k);
+            print!("{}", Table::render_record(&fields, out.format)?);
+        }
+        Cmd::HostList { out } => {
+            let mut hosts = c.get_all("/v1/ihosts", "ihosts")?;
+            hosts.sort_by_key(|h| h["id"].as_i64().unwrap_or(i64::MAX));
+            let mut t = Table::new(&[
+                "id",
+                "hostname",
+                "personality",
+                "administrative",
+                "operational",
+                "availability",
+            ]);
+            for h in &hosts {
+                t.rows.push(
+                    [
+                        "id",
+                        "hostname",
+                        "personality",
+                        "administrative",
+                        "operational",
+                        "availability",
+                    ]
+                    .iter()
+                    .map(|f| text(h, f))
+                    .collect(),
+                );
+            }
+            print!("{}", t.render(out.format)?);
+        }
+        Cmd::HostShow { host, out } => show_host(&c.get(&host_path(&host)?)?, out)?,
+        Cmd::HostAdd(a) => {
+            if a.mgmt_mac.is_none() {
+                bail!("host-add needs the management MAC address (-m/--mgmt_mac)");
+            }
+            let Some(h) = c.post("/v1/ihosts", &add_body(&a))? else {
+                bail!("the inventory API answered host-add without the host");
+            };
+            show_host(&h, a.out)?;
+        }
+        Cmd::HostUpdate {
+            host,
+            attributes,
+            out,
+        } => {
+            let h = c.patch(&host_path(&host)?, &update_patch(&attributes)?)?;
+            show_host(&h, out)?;
+        }
+        Cmd::HostDelete { hosts, yes } => {
+            confirm("host-delete", yes)?;
+            for h in &hosts {
+                c.delete(&host_path(h)?)?;
+                println!("Deleted host {h}");
+            }
+        }
+        Cmd::HostLock { host, force, out } => {
+            action(&c, &host, if force { "force-lock" } else { "lock" }, out)?
+        }
+        Cmd::HostUnlock { host, force, out } => action(
+            &c,
+            &host,
+            if force { "force-unlock" } else { "unlock" },
+            out,
+        )?,
+        Cmd::HostReboot { host, out } => action(&c, &host, "reboot", out)?,
+        Cmd::HostReset { host, out } => action(&c, &host, "reset", out)?,
+        Cmd::HostReinstall { host, out } => action(&c, &host, "reinstall", out)?,
+        Cmd::HostPowerOn { host, out } => action(&c, &host, "power-on", out)?,
+        Cmd::HostPowerOff { host, out } => action(&c, &host, "power-off", out)?,
+        Cmd::HostSwact { host, force, out } => {
+            action(&c, &host, if force { "force-swact" } else { "swact" }, out)?
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn update_pairs_become_json_patch() {
+        let p = update_patch(&["location=rack 5".into(), "serialid=".into()]).unwrap();
+        assert_eq!(
+            p,
+            json!([
+                {"op": "replace", "path": "/location", "value": {"locn": "rack 5"}},
+                {"op": "remove", "path": "/serialid"},
+            ])
+        );
+        assert!(update_patch(&["nothing".into()]).is_err());
+        assert!(update_patch(&["=x".into()]).is_err());
+        assert!(host_path("compute-0").is_ok());
+        assert!(host_path("a/b").is_err());
+        assert!(host_path("").is_err());
+    }
+}
