@@ -301,6 +301,41 @@ impl StorageFailure {
     }
 }
 
+/// What can go wrong in a domain operation, by what the caller can do about
+/// it. Fault management and inventory use it as is (identity adds its own
+/// authentication failures); the HTTP layer maps it to StarlingX's envelope
+/// in one place: 400, 404, 409, and 503/500 for storage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request is wrong or not allowed now; the message names the problem.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with existing state (a duplicate key).
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed (see [`StorageFailure`]).
+    #[error(transparent)]
+    Storage(#[from] StorageFailure),
+}
+
+impl Error {
+    /// An [`Error::Invalid`].
+    pub fn invalid(m: impl Into<String>) -> Self {
+        Error::Invalid(m.into())
+    }
+    /// An [`Error::NotFound`].
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Error::NotFound(m.into())
+    }
+    /// An [`Error::Conflict`].
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Error::Conflict(m.into())
+    }
+}
+
 /// The future a [`TokenSource`] returns.
 pub type TokenFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send + 'a>>;

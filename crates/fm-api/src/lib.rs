@@ -64,15 +64,6 @@ pub struct FmState {
     pub written: Arc<tokio::sync::Notify>,
 }
 
-fn api_err(e: Error) -> ApiError {
-    match e {
-        Error::Invalid(m) => ApiError::bad_request(m),
-        Error::NotFound(m) => ApiError::not_found(m),
-        Error::Conflict(m) => ApiError::conflict(m),
-        Error::Storage(f) => f.into(),
-    }
-}
-
 impl FmState {
     async fn read<R: Send + 'static>(
         &self,
@@ -82,7 +73,7 @@ impl FmState {
         self.db
             .read(move |c| f(&mut FmRepo::new(c)))
             .await
-            .map_err(api_err)
+            .map_err(ApiError::from)
     }
     async fn write<R: Send + 'static>(
         &self,
@@ -94,7 +85,7 @@ impl FmState {
             .db
             .write(move |c| f(&mut FmRepo::new(c), clock.now()))
             .await
-            .map_err(api_err)?;
+            .map_err(ApiError::from)?;
         self.written.notify_one();
         Ok(r)
     }
@@ -366,7 +357,7 @@ fn within(q: &QueryPairs) -> Result<Option<String>, ApiError> {
     match q.last("within") {
         None => Ok(None),
         Some(p) => {
-            starling_fm::validate_entity_instance_id(p).map_err(api_err)?;
+            starling_fm::validate_entity_instance_id(p).map_err(ApiError::from)?;
             Ok(Some(p.to_string()))
         }
     }
@@ -502,7 +493,7 @@ async fn post_alarm(
     State(st): State<FmState>,
     ApiJson(body): ApiJson<AlarmBody>,
 ) -> Result<Response, ApiError> {
-    let fault = body.into_input().validate().map_err(api_err)?;
+    let fault = body.into_input().validate().map_err(ApiError::from)?;
     let limits = st.limits;
     let applied = st
         .write(move |r, now| ops::apply(r, &fault, now, limits))
@@ -595,7 +586,7 @@ async fn put_alarm(
     ApiJson(body): ApiJson<AlarmBody>,
 ) -> Result<Response, ApiError> {
     let uuid = uuid_path(&uuid, "Alarm")?;
-    let fault = body.into_input().validate().map_err(api_err)?;
+    let fault = body.into_input().validate().map_err(ApiError::from)?;
     let limits = st.limits;
     let out = st
         .write(move |r, now| ops::replace_alarm(r, &uuid, &fault, now, limits))

@@ -95,6 +95,18 @@ impl From<starling_common::StorageFailure> for ApiError {
     }
 }
 
+impl From<starling_common::Error> for ApiError {
+    fn from(e: starling_common::Error) -> Self {
+        use starling_common::Error as E;
+        match e {
+            E::Invalid(m) => ApiError::bad_request(m),
+            E::NotFound(m) => ApiError::not_found(m),
+            E::Conflict(m) => ApiError::conflict(m),
+            E::Storage(f) => f.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.status, self.message)

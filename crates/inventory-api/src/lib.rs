@@ -71,15 +71,6 @@ pub struct InventoryState {
     pub paging: Paging,
 }
 
-fn api_err(e: Error) -> ApiError {
-    match e {
-        Error::Invalid(m) => ApiError::bad_request(m),
-        Error::NotFound(m) => ApiError::not_found(m),
-        Error::Conflict(m) => ApiError::conflict(m),
-        Error::Storage(f) => f.into(),
-    }
-}
-
 impl InventoryState {
     async fn read<R: Send + 'static>(
         &self,
@@ -89,7 +80,7 @@ impl InventoryState {
         self.db
             .read(move |c| f(&mut InventoryStore::new(c)))
             .await
-            .map_err(api_err)
+            .map_err(ApiError::from)
     }
 
     async fn write<R: Send + 'static>(
@@ -101,7 +92,7 @@ impl InventoryState {
         self.db
             .write(move |c| f(&mut InventoryStore::new(c), clock.now()))
             .await
-            .map_err(api_err)
+            .map_err(ApiError::from)
     }
 
     /// Reports a committed change to FM: the locked-host alarm and the
@@ -325,7 +316,7 @@ fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
         }
     };
     let sort_key = q.last("sort_key").unwrap_or("id").to_string();
-    let sort = HostSort::parse(&sort_key).map_err(api_err)?;
+    let sort = HostSort::parse(&sort_key).map_err(ApiError::from)?;
     let desc = match q.last("sort_dir").unwrap_or("asc") {
         "asc" => false,
         "desc" => true,
@@ -337,7 +328,7 @@ fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
     };
     let personality = match q.last("personality") {
         None | Some("") => None,
-        Some(p) => Some(Personality::parse(p).map_err(api_err)?),
+        Some(p) => Some(Personality::parse(p).map_err(ApiError::from)?),
     };
     Ok(ListParams {
         limit,
@@ -563,7 +554,7 @@ fn host_patch(ops: &[PatchOp]) -> Result<HostPatch, ApiError> {
             if a == "none" {
                 continue;
             }
-            action = Some(Action::parse(&a).map_err(api_err)?);
+            action = Some(Action::parse(&a).map_err(ApiError::from)?);
         } else if !default_only(path, v.as_deref())? {
             updates.push((path.clone(), v));
         }

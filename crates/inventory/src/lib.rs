@@ -20,35 +20,5 @@ pub mod validate;
 pub use model::*;
 pub use starling_common::StorageFailure;
 
-/// Everything that can go wrong in inventory, by what the caller can do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
-    /// The request is wrong or not allowed in the current state; the message
-    /// is StarlingX's (a 400).
-    #[error("{0}")]
-    Invalid(String),
-    /// The thing asked for does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request conflicts with existing state (a duplicate hostname or MAC).
-    #[error("{0}")]
-    Conflict(String),
-    /// The store failed (see [`StorageFailure`]).
-    #[error(transparent)]
-    Storage(#[from] StorageFailure),
-}
-
-impl Error {
-    /// An [`Error::Invalid`].
-    pub fn invalid(m: impl Into<String>) -> Self {
-        Error::Invalid(m.into())
-    }
-    /// An [`Error::NotFound`].
-    pub fn not_found(m: impl Into<String>) -> Self {
-        Error::NotFound(m.into())
-    }
-    /// An [`Error::Conflict`].
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Error::Conflict(m.into())
-    }
-}
+/// Everything that can go wrong in inventory: the shared domain error.
+pub use starling_common::Error;

@@ -258,14 +258,13 @@ macro_rules! domain_error {
     };
 }
 
-domain_error!(starling_fm::Error, None);
 domain_error!(
-    starling_identity::Error,
+    starling_common::Error,
     Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
 );
 domain_error!(
-    starling_inventory::Error,
-    Some("A host with this hostname or management MAC already exists")
+    starling_identity::Error,
+    Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
 );
 
 /// A connection inside a transaction. Statements use `?` placeholders.
