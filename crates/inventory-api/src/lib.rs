@@ -118,6 +118,33 @@ impl InventoryState {
     }
 }
 
+impl InventoryState {
+    /// A host's alarms follow it to a new name (the entity id is the name):
+    /// what was raised under the old one is cleared, and a locked host has
+    /// 200.001 under the new one.
+    async fn renamed(&self, before: &Host, after: &Host) {
+        if before.hostname == after.hostname {
+            return;
+        }
+        if let (Some(fm), Some(_)) = (&self.fm, &before.hostname)
+            && let Err(e) = fm.clear_all(&before.entity()).await
+        {
+            tracing::error!(host = %before.display_name(), error = %e, "cannot clear the old name's alarms");
+        }
+        let alarm = (after.administrative == starling_inventory::Administrative::Locked)
+            .then_some(AlarmChange::RaiseLocked);
+        let event = HostEvent {
+            log_id: starling_inventory::lifecycle::COMMAND_LOG,
+            text: format!(
+                "{} renamed to {}",
+                before.display_name(),
+                after.display_name()
+            ),
+        };
+        self.report(after, alarm, Some(event)).await;
+    }
+}
+
 /// 200.001 as StarlingX's maintenance raises it.
 fn locked_fault(name: &str, eid: &str) -> Fault {
     Fault {
@@ -588,8 +615,14 @@ async fn patch_host(
             t.host
         }
         HostPatch::Update(changes) => {
-            st.write(move |repo, now| ops::update_host(repo, &r, &changes, now))
-                .await?
+            let (before, after) = st
+                .write(move |repo, now| {
+                    let before = ops::host(repo, &r)?;
+                    Ok((before, ops::update_host(repo, &r, &changes, now)?))
+                })
+                .await?;
+            st.renamed(&before, &after).await;
+            after
         }
     };
     let (h, sys) = host_and_system(&st, HostRef::Id(h.id)).await?;

@@ -760,8 +760,21 @@ async fn lock_and_unlock_raise_and_clear_200_001_with_logs() {
     assert_eq!(st, StatusCode::OK, "{h}");
     assert_eq!(h["task"], "Rebooting");
 
+    // A rename moves the host's alarms to the new name.
+    let (st, h) = t
+        .patch(
+            "compute-01",
+            json!([{"op": "replace", "path": "/hostname", "value": "compute-5"}]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{h}");
+    assert_eq!(
+        fm.alarms().await,
+        [locked("compute-0"), locked("compute-5")]
+    );
+
     // Delete clears whatever the host had raised.
-    let (st, _) = t.call("DELETE", "/v1/ihosts/compute-01", None).await;
+    let (st, _) = t.call("DELETE", "/v1/ihosts/compute-5", None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(fm.alarms().await, [locked("compute-0")]);
 
@@ -771,7 +784,8 @@ async fn lock_and_unlock_raise_and_clear_200_001_with_logs() {
         "200.022 compute-0 is administratively unlocked",
         "200.022 compute-0 is administratively locked",
         "200.021 compute-0 'reboot' request",
-        "200.021 compute-01 'delete' request",
+        "200.021 compute-01 renamed to compute-5",
+        "200.021 compute-5 'delete' request",
     ] {
         assert!(logs.iter().any(|l| l == want), "{want:?} not in {logs:#?}");
     }
