@@ -28,9 +28,9 @@ use starling_fm_client::{Fault, FmClient};
 use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
 };
-use starling_inventory::lifecycle::{AlarmChange, HostEvent, LOCKED_ALARM, Transition};
+use starling_inventory::lifecycle::{AlarmChange, HostEvent, LOCKED_ALARM};
 use starling_inventory::ops::{self, HostSort};
-use starling_inventory::repo::HostRef;
+use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::NewHost;
 use starling_inventory::{Action, Error, Host, Personality, System};
 use starling_store::Db;
@@ -116,9 +116,7 @@ impl InventoryState {
             tracing::error!(host = %name, error = %e, "cannot log the host event");
         }
     }
-}
 
-impl InventoryState {
     /// A host's alarms follow it to a new name (the entity id is the name):
     /// what was raised under the old one is cleared, and a locked host has
     /// 200.001 under the new one.
@@ -282,9 +280,7 @@ async fn list_systems(
     State(st): State<InventoryState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let s = st
-        .read(|r| starling_inventory::repo::InventoryRepo::system(r))
-        .await?;
+    let s = st.read(|r| r.system()).await?;
     let base = base_url(&headers);
     let list: Vec<Value> = s.iter().map(|s| render::system(s, &base)).collect();
     Ok(json(StatusCode::OK, &json!({ "isystems": list })))
@@ -295,9 +291,7 @@ async fn show_system(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let s = st
-        .read(|r| starling_inventory::repo::InventoryRepo::system(r))
-        .await?;
+    let s = st.read(|r| r.system()).await?;
     match s {
         Some(s) if s.uuid == uuid.to_ascii_lowercase() => Ok(json(
             StatusCode::OK,
@@ -378,7 +372,7 @@ async fn list_hosts(
         (p.limit, p.marker.clone(), p.sort, p.desc, p.personality);
     let (sys, page) = st
         .read(move |r| {
-            let sys = starling_inventory::repo::InventoryRepo::system(r)?;
+            let sys = r.system()?;
             let page = ops::list_hosts(r, personality, sort, desc, marker.as_deref(), limit)?;
             Ok((sys, page))
         })
@@ -412,14 +406,10 @@ async fn host_and_system(st: &InventoryState, r: HostRef) -> Result<(Host, Syste
     let (h, sys) = st
         .read(move |repo| {
             let h = ops::host(repo, &r)?;
-            Ok((h, starling_inventory::repo::InventoryRepo::system(repo)?))
+            Ok((h, repo.system()?))
         })
         .await?;
     Ok((h, system_or_404(sys)?))
-}
-
-fn host_ref(s: &str) -> HostRef {
-    HostRef::parse(s)
 }
 
 async fn show_host(
@@ -427,7 +417,7 @@ async fn show_host(
     headers: HeaderMap,
     Path(host): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (h, sys) = host_and_system(&st, host_ref(&host)).await?;
+    let (h, sys) = host_and_system(&st, HostRef::parse(&host)).await?;
     Ok(json(
         StatusCode::OK,
         &render::host(&h, &sys, &base_url(&headers)),
@@ -485,20 +475,11 @@ fn new_host(body: &Map<String, Value>) -> Result<NewHost, ApiError> {
     let mut n = NewHost::default();
     for (k, v) in body {
         let v = text(k, v)?;
-        let slot = match k.as_str() {
-            "hostname" => &mut n.hostname,
-            "personality" => &mut n.personality,
-            "mgmt_mac" => &mut n.mgmt_mac,
-            "mgmt_ip" => &mut n.mgmt_ip,
-            "bm_ip" => &mut n.bm_ip,
-            "bm_type" => &mut n.bm_type,
-            "bm_username" => &mut n.bm_username,
-            "boot_device" => &mut n.boot_device,
-            "rootfs_device" => &mut n.rootfs_device,
-            "console" => &mut n.console,
-            "install_output" => &mut n.install_output,
-            "location" => &mut n.location,
-            "serialid" => &mut n.serialid,
+        if let Some(slot) = n.field_mut(k) {
+            *slot = v;
+            continue;
+        }
+        match k.as_str() {
             "subfunctions" => {
                 // Only the subfunctions the personality implies (lowlatency
                 // comes with the kernel work).
@@ -509,21 +490,19 @@ fn new_host(body: &Map<String, Value>) -> Result<NewHost, ApiError> {
                         "subfunction lowlatency is not supported yet",
                     ));
                 }
-                continue;
             }
             "bm_password" => {
                 return Err(ApiError::bad_request(
                     "bm_password is not accepted yet: Starling stores no BMC credentials until host maintenance lands",
                 ));
             }
-            other if default_only(other, v.as_deref())? => continue,
+            other if default_only(other, v.as_deref())? => {}
             other => {
                 return Err(ApiError::bad_request(format!(
                     "Unknown attribute for argument host: {other}"
                 )));
             }
-        };
-        *slot = v;
+        }
     }
     Ok(n)
 }
@@ -537,7 +516,7 @@ async fn add_host(
     let (h, sys) = st
         .write(move |r, now| {
             let h = ops::add_host(r, &req, now)?;
-            Ok((h, starling_inventory::repo::InventoryRepo::system(r)?))
+            Ok((h, r.system()?))
         })
         .await?;
     let sys = system_or_404(sys)?;
@@ -601,31 +580,37 @@ async fn patch_host(
     Path(host): Path<String>,
     ApiJson(patch): ApiJson<Vec<PatchOp>>,
 ) -> Result<Response, ApiError> {
-    let r = host_ref(&host);
-    let h = match host_patch(&patch)? {
+    let r = HostRef::parse(&host);
+    // The system is read in the same transaction, for rendering (a swact
+    // changes which controller is active).
+    let (h, sys) = match host_patch(&patch)? {
         HostPatch::Action(a) => {
-            let t: Transition = st
-                .write(move |repo, now| ops::act(repo, &r, a, now))
+            let (t, sys) = st
+                .write(move |repo, now| {
+                    let t = ops::act(repo, &r, a, now)?;
+                    Ok((t, repo.system()?))
+                })
                 .await?;
             if let Some(cmd) = t.command {
                 // Carried out by the host's agent, which reports back.
                 tracing::info!(host = %t.host.display_name(), command = cmd.as_str(), "agent command pending");
             }
             st.report(&t.host, t.alarm, t.event).await;
-            t.host
+            (t.host, sys)
         }
         HostPatch::Update(changes) => {
-            let (before, after) = st
+            let (before, after, sys) = st
                 .write(move |repo, now| {
                     let before = ops::host(repo, &r)?;
-                    Ok((before, ops::update_host(repo, &r, &changes, now)?))
+                    let after = ops::update_host(repo, &r, &changes, now)?;
+                    Ok((before, after, repo.system()?))
                 })
                 .await?;
             st.renamed(&before, &after).await;
-            after
+            (after, sys)
         }
     };
-    let (h, sys) = host_and_system(&st, HostRef::Id(h.id)).await?;
+    let sys = system_or_404(sys)?;
     Ok(json(
         StatusCode::OK,
         &render::host(&h, &sys, &base_url(&headers)),
@@ -636,7 +621,7 @@ async fn delete_host(
     State(st): State<InventoryState>,
     Path(host): Path<String>,
 ) -> Result<Response, ApiError> {
-    let r = host_ref(&host);
+    let r = HostRef::parse(&host);
     let h = st.write(move |repo, _| ops::delete_host(repo, &r)).await?;
     if let Some(fm) = &st.fm {
         // Nothing may stay raised against a host that no longer exists.

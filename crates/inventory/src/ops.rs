@@ -166,30 +166,14 @@ pub fn update_host(
         serialid: Some(h.serialid.clone()),
     };
     for (attr, value) in changes {
-        let slot = match attr.as_str() {
-            "hostname" => &mut req.hostname,
-            "personality" => &mut req.personality,
-            "mgmt_mac" => &mut req.mgmt_mac,
-            "mgmt_ip" => &mut req.mgmt_ip,
-            "bm_ip" => &mut req.bm_ip,
-            "bm_type" => &mut req.bm_type,
-            "bm_username" => &mut req.bm_username,
-            "boot_device" => &mut req.boot_device,
-            "rootfs_device" => &mut req.rootfs_device,
-            "console" => &mut req.console,
-            "install_output" => &mut req.install_output,
-            "location" => &mut req.location,
-            "serialid" => &mut req.serialid,
-            a if READ_ONLY.contains(&a) => {
-                return Err(Error::invalid(format!(
-                    "The host attribute '{a}' cannot be changed with host-update"
-                )));
-            }
-            a => {
-                return Err(Error::invalid(format!(
-                    "Unknown attribute for argument host: {a}"
-                )));
-            }
+        let Some(slot) = req.field_mut(attr) else {
+            return Err(if READ_ONLY.contains(&attr.as_str()) {
+                Error::invalid(format!(
+                    "The host attribute '{attr}' cannot be changed with host-update"
+                ))
+            } else {
+                Error::invalid(format!("Unknown attribute for argument host: {attr}"))
+            });
         };
         *slot = value.clone();
     }

@@ -138,6 +138,29 @@ pub struct NewHost {
     pub serialid: Option<String>,
 }
 
+impl NewHost {
+    /// The field behind a wire attribute name (`hostname`, `mgmt_mac`, …), or
+    /// `None` when the name is not a host-add attribute.
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "hostname" => &mut self.hostname,
+            "personality" => &mut self.personality,
+            "mgmt_mac" => &mut self.mgmt_mac,
+            "mgmt_ip" => &mut self.mgmt_ip,
+            "bm_ip" => &mut self.bm_ip,
+            "bm_type" => &mut self.bm_type,
+            "bm_username" => &mut self.bm_username,
+            "boot_device" => &mut self.boot_device,
+            "rootfs_device" => &mut self.rootfs_device,
+            "console" => &mut self.console,
+            "install_output" => &mut self.install_output,
+            "location" => &mut self.location,
+            "serialid" => &mut self.serialid,
+            _ => return None,
+        })
+    }
+}
+
 /// A host-add request after its fields were checked on their own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedHost {

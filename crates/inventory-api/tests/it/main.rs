@@ -806,7 +806,7 @@ async fn every_route_is_documented_and_guarded() {
 
     // Behind identity: a reader lists, only admins change anything.
     use starling_auth::{LocalAuth, TokenCache};
-    use starling_identity::ops::{AuthSettings, BootstrapSpec, LoginOutcome};
+    use starling_identity::ops::{AuthSettings, BootstrapSpec};
     use starling_store::identity::IdentityStore;
     let dir = tmp();
     let db = Db::open(
@@ -837,7 +837,6 @@ async fn every_route_is_documented_and_guarded() {
         .await
         .unwrap()
         .0;
-    let _ = LoginOutcome::Refused;
     let auth = Arc::new(LocalAuth::new(
         db.clone(),
         Arc::new(SystemClock),
