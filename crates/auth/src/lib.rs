@@ -142,7 +142,7 @@ pub struct LocalIssuer {
     clock: Arc<dyn Clock>,
     user: String,
     settings: ops::AuthSettings,
-    own: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    own: remote::TokenSlot,
 }
 
 impl LocalIssuer {
@@ -159,35 +159,28 @@ impl LocalIssuer {
             clock,
             user: user.into(),
             settings,
-            own: tokio::sync::Mutex::new(None),
+            own: remote::TokenSlot::new(),
         }
     }
 
     /// The current token; a new one when `renew` or near expiry.
     pub async fn current(&self, renew: bool) -> Result<String, String> {
-        let mut own = self.own.lock().await;
-        if !renew
-            && let Some((t, until)) = own.as_ref()
-            && std::time::Instant::now() < *until
-        {
-            return Ok(t.clone());
-        }
-        let (user, settings, now) = (self.user.clone(), self.settings, self.clock.now());
-        let (bearer, ctx) = self
-            .db
-            .write(move |c| {
-                ops::issue_for_service(&mut IdentityStore::new(c), &user, now, settings)
+        self.own
+            .get(renew, self.clock.as_ref(), || async {
+                let (user, settings, now) = (self.user.clone(), self.settings, self.clock.now());
+                let (bearer, ctx) = self
+                    .db
+                    .write(move |c| {
+                        ops::issue_for_service(&mut IdentityStore::new(c), &user, now, settings)
+                    })
+                    .await
+                    .map_err(|e| match e {
+                        Error::Unauthorized { reason, .. } => reason,
+                        other => other.to_string(),
+                    })?;
+                Ok((bearer, Some(ctx.token.expires_at)))
             })
             .await
-            .map_err(|e| match e {
-                Error::Unauthorized { reason, .. } => reason,
-                other => other.to_string(),
-            })?;
-        *own = Some((
-            bearer.clone(),
-            remote::renew_at(Some(ctx.token.expires_at), now),
-        ));
-        Ok(bearer)
     }
 }
 

@@ -61,7 +61,7 @@ pub struct ServiceSession {
     creds: ServiceCredentials,
     clock: Arc<dyn Clock>,
     /// The token and when to renew it.
-    own: Mutex<Option<(String, Instant)>>,
+    own: TokenSlot,
 }
 
 impl ServiceSession {
@@ -72,7 +72,7 @@ impl ServiceSession {
             http,
             creds,
             clock,
-            own: Mutex::new(None),
+            own: TokenSlot::new(),
         }
     }
 
@@ -88,13 +88,13 @@ impl ServiceSession {
 
     /// The session's token; a fresh one when `renew` or near expiry.
     pub async fn current(&self, renew: bool) -> Result<String, String> {
-        let mut own = self.own.lock().await;
-        if !renew
-            && let Some((t, until)) = own.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(t.clone());
-        }
+        self.own
+            .get(renew, self.clock.as_ref(), || self.login_once())
+            .await
+    }
+
+    /// One password login: the token and its expiry.
+    async fn login_once(&self) -> Result<(String, Option<Timestamp>), String> {
         let body = json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": self.creds.username,
@@ -131,18 +131,45 @@ impl ServiceSession {
         let expires = v["token"]["expires_at"]
             .as_str()
             .and_then(|s| Timestamp::parse(s).ok());
-        *own = Some((t.clone(), renew_at(expires, self.clock.now())));
-        Ok(t)
+        Ok((t, expires))
     }
 }
 
-/// When to renew a token expiring at `expires`: a minute before, or at once
-/// when the lifetime is shorter or unknown.
-pub(crate) fn renew_at(expires: Option<Timestamp>, now: Timestamp) -> Instant {
-    let left = expires
-        .map(|e| e.micros() - now.micros() - 60_000_000)
-        .unwrap_or(0);
-    Instant::now() + Duration::from_micros(u64::try_from(left).unwrap_or(0))
+/// A service's own token and when to renew it: fetched once, reused until a
+/// minute before it expires (at once when the lifetime is shorter or
+/// unknown) or until a renewal is asked for. One fetch at a time.
+pub(crate) struct TokenSlot(Mutex<Option<(String, Instant)>>);
+
+impl TokenSlot {
+    pub(crate) fn new() -> Self {
+        TokenSlot(Mutex::new(None))
+    }
+
+    /// The kept token, or a new one from `fetch` (the token and its expiry).
+    pub(crate) async fn get<F>(
+        &self,
+        renew: bool,
+        clock: &dyn Clock,
+        fetch: impl FnOnce() -> F,
+    ) -> Result<String, String>
+    where
+        F: std::future::Future<Output = Result<(String, Option<Timestamp>), String>>,
+    {
+        let mut slot = self.0.lock().await;
+        if !renew
+            && let Some((t, until)) = slot.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let (t, expires) = fetch().await?;
+        let left = expires
+            .map(|e| e.micros() - clock.now().micros() - 60_000_000)
+            .unwrap_or(0);
+        let until = Instant::now() + Duration::from_micros(u64::try_from(left).unwrap_or(0));
+        *slot = Some((t.clone(), until));
+        Ok(t)
+    }
 }
 
 impl TokenSource for ServiceSession {
