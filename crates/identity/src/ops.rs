@@ -457,28 +457,16 @@ pub fn bootstrap(
             admin_role = r.id;
         }
     }
-    let mut created = false;
-    let admin = match repo.user_by_name(DEFAULT_DOMAIN_ID, &spec.admin_user)? {
-        Some(u) => u,
-        None => {
-            let u = User {
-                id: new_id()?,
-                name: spec.admin_user.clone(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                enabled: true,
-                password_hash: Some(spec.admin_password_hash.clone()),
-                default_project_id: project_ids.first().cloned(),
-                failed_logins: 0,
-                locked_until: None,
-                description: "Bootstrap administrator".into(),
-                email: String::new(),
-                created_at: now,
-            };
-            repo.insert_user(&u)?;
-            created = true;
-            u
-        }
-    };
+    let (admin, created) = ensure_user(
+        repo,
+        NewAccount {
+            name: &spec.admin_user,
+            password_hash: Some(spec.admin_password_hash.clone()),
+            default_project: project_ids.first().cloned(),
+            description: "Bootstrap administrator".into(),
+        },
+        now,
+    )?;
     if let Some(admin_project) = project_ids.first() {
         repo.grant(&Assignment {
             role_id: admin_role.clone(),
@@ -493,26 +481,16 @@ pub fn bootstrap(
     })?;
     if let Some(services_project) = project_ids.get(1) {
         for name in &spec.service_users {
-            let u = match repo.user_by_name(DEFAULT_DOMAIN_ID, name)? {
-                Some(u) => u,
-                None => {
-                    let u = User {
-                        id: new_id()?,
-                        name: name.clone(),
-                        domain_id: DEFAULT_DOMAIN_ID.into(),
-                        enabled: true,
-                        password_hash: None,
-                        default_project_id: Some(services_project.clone()),
-                        failed_logins: 0,
-                        locked_until: None,
-                        description: format!("Service account of {name}"),
-                        email: String::new(),
-                        created_at: now,
-                    };
-                    repo.insert_user(&u)?;
-                    u
-                }
-            };
+            let (u, _) = ensure_user(
+                repo,
+                NewAccount {
+                    name,
+                    password_hash: None,
+                    default_project: Some(services_project.clone()),
+                    description: format!("Service account of {name}"),
+                },
+                now,
+            )?;
             repo.grant(&Assignment {
                 role_id: admin_role.clone(),
                 user_id: u.id,
@@ -522,6 +500,41 @@ pub fn bootstrap(
     }
     sync_catalog(repo, &spec.region, &spec.services)?;
     Ok(created)
+}
+
+/// A bootstrap account: created in the Default domain when missing, left as
+/// it is when present (an operator may have changed it).
+struct NewAccount<'a> {
+    name: &'a str,
+    password_hash: Option<String>,
+    default_project: Option<String>,
+    description: String,
+}
+
+/// The account `a`, and whether it was created now.
+fn ensure_user(
+    repo: &mut dyn IdentityRepo,
+    a: NewAccount<'_>,
+    now: Timestamp,
+) -> Result<(User, bool), Error> {
+    if let Some(u) = repo.user_by_name(DEFAULT_DOMAIN_ID, a.name)? {
+        return Ok((u, false));
+    }
+    let u = User {
+        id: new_id()?,
+        name: a.name.to_string(),
+        domain_id: DEFAULT_DOMAIN_ID.into(),
+        enabled: true,
+        password_hash: a.password_hash,
+        default_project_id: a.default_project,
+        failed_logins: 0,
+        locked_until: None,
+        description: a.description,
+        email: String::new(),
+        created_at: now,
+    };
+    repo.insert_user(&u)?;
+    Ok((u, true))
 }
 
 /// Issues a token to the service account `name`, scoped to project
