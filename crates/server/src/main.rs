@@ -797,13 +797,11 @@ async fn bootstrap_identity(
         .await
         .context("hashing failed")?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let host = advertised_host(c);
     let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let identity_url = format!("{scheme}://{host}:{}", c.identity_port);
-    let fm_url = format!("{scheme}://{host}:{}", c.fm_port);
+    let identity_url = service_url(c, tls, c.identity_port);
+    let fm_url = service_url(c, tls, c.fm_port);
     // cgtsclient needs the platform URL to end in /v1.
-    let inventory_url = format!("{scheme}://{host}:{}/v1", c.inventory_port);
+    let inventory_url = format!("{}/v1", service_url(c, tls, c.inventory_port));
     let service = |kind: &str, name: &str, description: &str, url: &str| ServiceSpec {
         kind: kind.into(),
         name: name.into(),

@@ -235,6 +235,16 @@ fn host_path(host: &str) -> Result<String> {
     Ok(format!("/v1/ihosts/{host}"))
 }
 
+/// host-list's columns (each the host field of that name).
+const HOST_LIST_COLUMNS: &[&str] = &[
+    "id",
+    "hostname",
+    "personality",
+    "administrative",
+    "operational",
+    "availability",
+];
+
 /// host-show's fields, in cgtsclient's order; the optional ones only when set.
 const HOST_FIELDS: &[&str] = &[
     "action",
@@ -393,28 +403,10 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::HostList { out } => {
             let mut hosts = c.get_all("/v1/ihosts", "ihosts")?;
             hosts.sort_by_key(|h| h["id"].as_i64().unwrap_or(i64::MAX));
-            let mut t = Table::new(&[
-                "id",
-                "hostname",
-                "personality",
-                "administrative",
-                "operational",
-                "availability",
-            ]);
+            let mut t = Table::new(HOST_LIST_COLUMNS);
             for h in &hosts {
-                t.rows.push(
-                    [
-                        "id",
-                        "hostname",
-                        "personality",
-                        "administrative",
-                        "operational",
-                        "availability",
-                    ]
-                    .iter()
-                    .map(|f| text(h, f))
-                    .collect(),
-                );
+                t.rows
+                    .push(HOST_LIST_COLUMNS.iter().map(|f| text(h, f)).collect());
             }
             print!("{}", t.render(out.format)?);
         }
