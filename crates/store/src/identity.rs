@@ -139,33 +139,6 @@ fn opt(s: &Option<String>) -> Value {
 }
 
 impl IdentityStore<'_> {
-    fn all<T>(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        f: fn(Row) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, Error> {
-        Ok(self
-            .c
-            .query(sql, params)?
-            .into_iter()
-            .map(f)
-            .collect::<Result<_, _>>()?)
-    }
-    fn one<T>(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        f: fn(Row) -> Result<T, StoreError>,
-    ) -> Result<Option<T>, Error> {
-        Ok(self
-            .c
-            .query(sql, params)?
-            .into_iter()
-            .next()
-            .map(f)
-            .transpose()?)
-    }
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
         Ok(self.c.exec(sql, params)?)
     }
@@ -173,13 +146,23 @@ impl IdentityStore<'_> {
 
 impl IdentityRepo for IdentityStore<'_> {
     fn domains(&mut self) -> Result<Vec<Domain>, Error> {
-        self.all(&format!("{DOMAIN} ORDER BY name"), &[], domain)
+        crate::rows(self.c, &format!("{DOMAIN} ORDER BY name"), &[], domain)
     }
     fn domain(&mut self, id: &str) -> Result<Option<Domain>, Error> {
-        self.one(&format!("{DOMAIN} WHERE id = ?"), &[id.into()], domain)
+        crate::first(
+            self.c,
+            &format!("{DOMAIN} WHERE id = ?"),
+            &[id.into()],
+            domain,
+        )
     }
     fn domain_by_name(&mut self, name: &str) -> Result<Option<Domain>, Error> {
-        self.one(&format!("{DOMAIN} WHERE name = ?"), &[name.into()], domain)
+        crate::first(
+            self.c,
+            &format!("{DOMAIN} WHERE name = ?"),
+            &[name.into()],
+            domain,
+        )
     }
     fn insert_domain(&mut self, d: &Domain) -> Result<(), Error> {
         self.exec(
@@ -212,19 +195,31 @@ impl IdentityRepo for IdentityStore<'_> {
 
     fn projects(&mut self, domain_id: Option<&str>) -> Result<Vec<Project>, Error> {
         match domain_id {
-            Some(d) => self.all(
+            Some(d) => crate::rows(
+                self.c,
                 &format!("{PROJECT} WHERE domain_id = ? ORDER BY name"),
                 &[d.into()],
                 project,
             ),
-            None => self.all(&format!("{PROJECT} ORDER BY name, id"), &[], project),
+            None => crate::rows(
+                self.c,
+                &format!("{PROJECT} ORDER BY name, id"),
+                &[],
+                project,
+            ),
         }
     }
     fn project(&mut self, id: &str) -> Result<Option<Project>, Error> {
-        self.one(&format!("{PROJECT} WHERE id = ?"), &[id.into()], project)
+        crate::first(
+            self.c,
+            &format!("{PROJECT} WHERE id = ?"),
+            &[id.into()],
+            project,
+        )
     }
     fn project_by_name(&mut self, domain_id: &str, name: &str) -> Result<Option<Project>, Error> {
-        self.one(
+        crate::first(
+            self.c,
             &format!("{PROJECT} WHERE domain_id = ? AND name = ?"),
             &[domain_id.into(), name.into()],
             project,
@@ -266,19 +261,21 @@ impl IdentityRepo for IdentityStore<'_> {
 
     fn users(&mut self, domain_id: Option<&str>) -> Result<Vec<User>, Error> {
         match domain_id {
-            Some(d) => self.all(
+            Some(d) => crate::rows(
+                self.c,
                 &format!("{USER} WHERE domain_id = ? ORDER BY name"),
                 &[d.into()],
                 user,
             ),
-            None => self.all(&format!("{USER} ORDER BY name, id"), &[], user),
+            None => crate::rows(self.c, &format!("{USER} ORDER BY name, id"), &[], user),
         }
     }
     fn user(&mut self, id: &str) -> Result<Option<User>, Error> {
-        self.one(&format!("{USER} WHERE id = ?"), &[id.into()], user)
+        crate::first(self.c, &format!("{USER} WHERE id = ?"), &[id.into()], user)
     }
     fn user_by_name(&mut self, domain_id: &str, name: &str) -> Result<Option<User>, Error> {
-        self.one(
+        crate::first(
+            self.c,
             &format!("{USER} WHERE domain_id = ? AND name = ?"),
             &[domain_id.into(), name.into()],
             user,
@@ -333,13 +330,18 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn roles(&mut self) -> Result<Vec<Role>, Error> {
-        self.all(&format!("{ROLE} ORDER BY name"), &[], role)
+        crate::rows(self.c, &format!("{ROLE} ORDER BY name"), &[], role)
     }
     fn role(&mut self, id: &str) -> Result<Option<Role>, Error> {
-        self.one(&format!("{ROLE} WHERE id = ?"), &[id.into()], role)
+        crate::first(self.c, &format!("{ROLE} WHERE id = ?"), &[id.into()], role)
     }
     fn role_by_name(&mut self, name: &str) -> Result<Option<Role>, Error> {
-        self.one(&format!("{ROLE} WHERE name = ?"), &[name.into()], role)
+        crate::first(
+            self.c,
+            &format!("{ROLE} WHERE name = ?"),
+            &[name.into()],
+            role,
+        )
     }
     fn insert_role(&mut self, r: &Role) -> Result<(), Error> {
         self.exec(
@@ -379,7 +381,7 @@ impl IdentityRepo for IdentityStore<'_> {
             params.push(r.into());
         }
         sql.push_str(" ORDER BY user_id, target_type, target_id, role_id");
-        self.all(&sql, &params, |mut r| {
+        crate::rows(self.c, &sql, &params, |mut r| {
             let id = r.opt_text(2)?;
             let target = target_of(r.opt_str(1)?, id)?
                 .ok_or_else(|| StoreError::decode("assignment without a target"))?;
@@ -392,7 +394,8 @@ impl IdentityRepo for IdentityStore<'_> {
     }
     fn roles_on(&mut self, user_id: &str, target: &Target) -> Result<Vec<Role>, Error> {
         let (k, id) = target_cols(target);
-        self.all(
+        crate::rows(
+            self.c,
             "SELECT r.id, r.name FROM id_assignment a JOIN id_role r ON r.id = a.role_id \
              WHERE a.user_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name",
             &[user_id.into(), k.into(), id.into()],
@@ -425,14 +428,20 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn services(&mut self) -> Result<Vec<Service>, Error> {
-        self.all(
+        crate::rows(
+            self.c,
             &format!("{SERVICE} ORDER BY service_type, name, id"),
             &[],
             service,
         )
     }
     fn service(&mut self, id: &str) -> Result<Option<Service>, Error> {
-        self.one(&format!("{SERVICE} WHERE id = ?"), &[id.into()], service)
+        crate::first(
+            self.c,
+            &format!("{SERVICE} WHERE id = ?"),
+            &[id.into()],
+            service,
+        )
     }
     fn insert_service(&mut self, s: &Service) -> Result<(), Error> {
         self.exec(
@@ -467,14 +476,20 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn endpoints(&mut self) -> Result<Vec<Endpoint>, Error> {
-        self.all(
+        crate::rows(
+            self.c,
             &format!("{ENDPOINT} ORDER BY service_id, region, interface, id"),
             &[],
             endpoint,
         )
     }
     fn endpoint(&mut self, id: &str) -> Result<Option<Endpoint>, Error> {
-        self.one(&format!("{ENDPOINT} WHERE id = ?"), &[id.into()], endpoint)
+        crate::first(
+            self.c,
+            &format!("{ENDPOINT} WHERE id = ?"),
+            &[id.into()],
+            endpoint,
+        )
     }
     fn insert_endpoint(&mut self, e: &Endpoint) -> Result<(), Error> {
         self.exec(
@@ -534,7 +549,12 @@ impl IdentityRepo for IdentityStore<'_> {
         Ok(())
     }
     fn token(&mut self, hash: &str) -> Result<Option<TokenRecord>, Error> {
-        self.one(&format!("{TOKEN} WHERE hash = ?"), &[hash.into()], token)
+        crate::first(
+            self.c,
+            &format!("{TOKEN} WHERE hash = ?"),
+            &[hash.into()],
+            token,
+        )
     }
     fn revoke_token(&mut self, hash: &str) -> Result<bool, Error> {
         Ok(self.exec(

@@ -146,25 +146,9 @@ fn system_values(s: &System) -> Vec<Value> {
     ]
 }
 
-impl InventoryStore<'_> {
-    fn all<T>(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-        f: fn(Row) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, Error> {
-        Ok(self
-            .c
-            .query(sql, params)?
-            .into_iter()
-            .map(f)
-            .collect::<Result<_, _>>()?)
-    }
-}
-
 impl InventoryRepo for InventoryStore<'_> {
     fn system(&mut self) -> Result<Option<System>, Error> {
-        Ok(self.all(SYSTEM, &[], system)?.into_iter().next())
+        crate::first(self.c, SYSTEM, &[], system)
     }
     fn insert_system(&mut self, s: &System) -> Result<(), Error> {
         let mut v = vec![Value::from(s.uuid.as_str())];
@@ -222,7 +206,7 @@ impl InventoryRepo for InventoryStore<'_> {
         if let Some(l) = q.limit {
             sql.push_str(&format!(" LIMIT {l}"));
         }
-        self.all(&sql, &params, host)
+        crate::rows(self.c, &sql, &params, host)
     }
     fn host(&mut self, r: &HostRef) -> Result<Option<Host>, Error> {
         let (col, v): (&str, Value) = match r {
@@ -230,24 +214,20 @@ impl InventoryRepo for InventoryStore<'_> {
             HostRef::Uuid(u) => ("uuid", u.as_str().into()),
             HostRef::Name(n) => ("hostname", n.as_str().into()),
         };
-        Ok(self
-            .all(
-                &format!("SELECT {HOST_COLS} FROM inv_host WHERE {col} = ?"),
-                &[v],
-                host,
-            )?
-            .into_iter()
-            .next())
+        crate::first(
+            self.c,
+            &format!("SELECT {HOST_COLS} FROM inv_host WHERE {col} = ?"),
+            &[v],
+            host,
+        )
     }
     fn host_by_mac(&mut self, mac: &str) -> Result<Option<Host>, Error> {
-        Ok(self
-            .all(
-                &format!("SELECT {HOST_COLS} FROM inv_host WHERE mgmt_mac = ?"),
-                &[mac.into()],
-                host,
-            )?
-            .into_iter()
-            .next())
+        crate::first(
+            self.c,
+            &format!("SELECT {HOST_COLS} FROM inv_host WHERE mgmt_mac = ?"),
+            &[mac.into()],
+            host,
+        )
     }
     fn insert_host(&mut self, h: &Host) -> Result<(), Error> {
         let mut v = vec![Value::Int(h.id)];

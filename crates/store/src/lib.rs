@@ -267,6 +267,33 @@ domain_error!(
     Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
 );
 
+/// Runs a query and maps every row with `f`.
+pub(crate) fn rows<T, E: From<StoreError>>(
+    c: &mut dyn Conn,
+    sql: &str,
+    params: &[Value],
+    f: fn(Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, E> {
+    Ok(c.query(sql, params)?
+        .into_iter()
+        .map(f)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Runs a query and maps its first row with `f`, if there is one.
+pub(crate) fn first<T, E: From<StoreError>>(
+    c: &mut dyn Conn,
+    sql: &str,
+    params: &[Value],
+    f: fn(Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, E> {
+    Ok(c.query(sql, params)?
+        .into_iter()
+        .next()
+        .map(f)
+        .transpose()?)
+}
+
 /// A connection inside a transaction. Statements use `?` placeholders.
 pub trait Conn {
     /// The backend's dialect.
