@@ -3,6 +3,7 @@
 //! inside one transaction.
 
 use crate::Error;
+use crate::hardware::{HwKind, HwRow};
 use crate::model::{Host, Personality, System};
 
 /// How a request names a host: StarlingX clients use the integer id or the
@@ -75,6 +76,17 @@ pub trait InventoryRepo {
     fn insert_host(&mut self, h: &Host) -> Result<(), Error>;
     /// Rewrites a host (by id).
     fn update_host(&mut self, h: &Host) -> Result<(), Error>;
-    /// Removes a host (and, as they land, its hardware records).
+    /// Removes a host and all its hardware records.
     fn delete_host(&mut self, id: i64) -> Result<(), Error>;
+
+    /// Hardware records of one kind of a host, in no particular order.
+    fn hw(&mut self, host_id: i64, kind: HwKind) -> Result<Vec<HwRow>, Error>;
+    /// One hardware record of any kind.
+    fn hw_by_uuid(&mut self, uuid: &str) -> Result<Option<HwRow>, Error>;
+    /// Adds a hardware record.
+    fn insert_hw(&mut self, r: &HwRow) -> Result<(), Error>;
+    /// Rewrites a hardware record (by uuid).
+    fn update_hw(&mut self, r: &HwRow) -> Result<(), Error>;
+    /// Removes a hardware record.
+    fn delete_hw(&mut self, uuid: &str) -> Result<(), Error>;
 }

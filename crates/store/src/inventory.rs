@@ -1,6 +1,7 @@
 //! [`InventoryRepo`] in SQL, for every backend.
 
 use starling_common::Timestamp;
+use starling_inventory::hardware::{HwKind, HwRow};
 use starling_inventory::repo::{HostQuery, HostRef, InventoryRepo};
 use starling_inventory::{
     Administrative, Availability, BmType, Error, Host, InvProvision, Operational, Personality,
@@ -86,6 +87,23 @@ fn host(mut r: Row) -> Result<Host, StoreError> {
         software_load: r.take_text(24)?,
         created_at: Timestamp::from_micros(r.int(25)?),
         updated_at: r.opt_int(26)?.map(Timestamp::from_micros),
+    })
+}
+
+const HW_COLS: &str = "uuid, host_id, kind, natural_key, body, created_at, updated_at";
+
+fn hw_row(mut r: Row) -> Result<HwRow, StoreError> {
+    let kind = r.take_text(2)?;
+    let kind = HwKind::parse(&kind)
+        .ok_or_else(|| StoreError::decode(format!("unknown hardware kind '{kind}'")))?;
+    Ok(HwRow {
+        uuid: r.take_text(0)?,
+        host_id: r.int(1)?,
+        kind,
+        natural_key: r.take_text(3)?,
+        body: r.take_text(4)?,
+        created_at: Timestamp::from_micros(r.int(5)?),
+        updated_at: r.opt_int(6)?.map(Timestamp::from_micros),
     })
 }
 
@@ -257,7 +275,58 @@ impl InventoryRepo for InventoryStore<'_> {
     }
     fn delete_host(&mut self, id: i64) -> Result<(), Error> {
         self.c
+            .exec("DELETE FROM inv_hw WHERE host_id = ?", &[Value::Int(id)])?;
+        self.c
             .exec("DELETE FROM inv_host WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+
+    fn hw(&mut self, host_id: i64, kind: HwKind) -> Result<Vec<HwRow>, Error> {
+        crate::rows(
+            self.c,
+            &format!("SELECT {HW_COLS} FROM inv_hw WHERE host_id = ? AND kind = ?"),
+            &[Value::Int(host_id), kind.as_str().into()],
+            hw_row,
+        )
+    }
+    fn hw_by_uuid(&mut self, uuid: &str) -> Result<Option<HwRow>, Error> {
+        crate::first(
+            self.c,
+            &format!("SELECT {HW_COLS} FROM inv_hw WHERE uuid = ?"),
+            &[uuid.into()],
+            hw_row,
+        )
+    }
+    fn insert_hw(&mut self, r: &HwRow) -> Result<(), Error> {
+        self.c.exec(
+            &format!("INSERT INTO inv_hw ({HW_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            &[
+                r.uuid.as_str().into(),
+                Value::Int(r.host_id),
+                r.kind.as_str().into(),
+                r.natural_key.as_str().into(),
+                r.body.as_str().into(),
+                Value::Int(r.created_at.micros()),
+                ts(r.updated_at),
+            ],
+        )?;
+        Ok(())
+    }
+    fn update_hw(&mut self, r: &HwRow) -> Result<(), Error> {
+        self.c.exec(
+            "UPDATE inv_hw SET natural_key = ?, body = ?, updated_at = ? WHERE uuid = ?",
+            &[
+                r.natural_key.as_str().into(),
+                r.body.as_str().into(),
+                ts(r.updated_at),
+                r.uuid.as_str().into(),
+            ],
+        )?;
+        Ok(())
+    }
+    fn delete_hw(&mut self, uuid: &str) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM inv_hw WHERE uuid = ?", &[uuid.into()])?;
         Ok(())
     }
 }

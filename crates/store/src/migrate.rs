@@ -214,6 +214,26 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE INDEX inv_host_personality ON inv_host (personality, id)",
         ],
     },
+    Migration {
+        version: 5,
+        name: "inventory: hardware records and labels",
+        statements: &[
+            // One table for every record type: a host's records of a kind
+            // are always read together, and the item's fields are StarlingX's
+            // wire attributes, kept as JSON so a new attribute needs no
+            // migration. The natural key makes re-reports idempotent.
+            "CREATE TABLE inv_hw (
+            uuid {s36} PRIMARY KEY,
+            host_id BIGINT NOT NULL,
+            kind {s15} NOT NULL,
+            natural_key {s255} NOT NULL,
+            body {text} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE UNIQUE INDEX inv_hw_key ON inv_hw (host_id, kind, natural_key)",
+        ],
+    },
 ];
 
 /// Expands dialect tokens in a DDL template.
