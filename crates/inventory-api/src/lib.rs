@@ -12,6 +12,7 @@
 
 #![recursion_limit = "256"]
 
+mod hardware;
 pub mod openapi;
 pub mod render;
 
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 use starling_common::{Clock, Timestamp};
 use starling_fm_client::{Fault, FmClient};
@@ -179,6 +180,7 @@ const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const DELETE: Method = Method::DELETE;
 const PATCH: Method = Method::PATCH;
+const PUT: Method = Method::PUT;
 
 /// Every route with its policy; the router below, this table and the
 /// OpenAPI document must agree (tests check it).
@@ -200,7 +202,112 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         "/v1/ihosts/{host}",
         Some("config_api:ihosts:delete"),
     ),
+    (
+        GET,
+        "/v1/ihosts/{host}/inodes",
+        Some("config_api:inodes:get"),
+    ),
+    (GET, "/v1/inodes/{uuid}", Some("config_api:inodes:get")),
+    (GET, "/v1/ihosts/{host}/icpus", Some("config_api:icpus:get")),
+    (GET, "/v1/icpus/{uuid}", Some("config_api:icpus:get")),
+    (
+        GET,
+        "/v1/ihosts/{host}/imemorys",
+        Some("config_api:imemorys:get"),
+    ),
+    (GET, "/v1/imemorys/{uuid}", Some("config_api:imemorys:get")),
+    (
+        GET,
+        "/v1/ihosts/{host}/idisks",
+        Some("config_api:idisks:get"),
+    ),
+    (GET, "/v1/idisks/{uuid}", Some("config_api:idisks:get")),
+    (
+        GET,
+        "/v1/ihosts/{host}/partitions",
+        Some("config_api:partitions:get"),
+    ),
+    (
+        GET,
+        "/v1/partitions/{uuid}",
+        Some("config_api:partitions:get"),
+    ),
+    (GET, "/v1/ihosts/{host}/ports", Some("config_api:ports:get")),
+    (GET, "/v1/ports/{uuid}", Some("config_api:ports:get")),
+    (
+        GET,
+        "/v1/ihosts/{host}/ethernet_ports",
+        Some("config_api:ethernet_ports:get"),
+    ),
+    (
+        GET,
+        "/v1/ethernet_ports/{uuid}",
+        Some("config_api:ethernet_ports:get"),
+    ),
+    (
+        GET,
+        "/v1/ihosts/{host}/pci_devices",
+        Some("config_api:pci_devices:get"),
+    ),
+    (
+        GET,
+        "/v1/pci_devices/{uuid}",
+        Some("config_api:pci_devices:get"),
+    ),
+    (
+        GET,
+        "/v1/ihosts/{host}/lldp_agents",
+        Some("config_api:lldp_agents:get"),
+    ),
+    (
+        GET,
+        "/v1/lldp_agents/{uuid}",
+        Some("config_api:lldp_agents:get"),
+    ),
+    (
+        GET,
+        "/v1/ihosts/{host}/lldp_neighbours",
+        Some("config_api:lldp_neighbours:get"),
+    ),
+    (
+        GET,
+        "/v1/lldp_neighbours/{uuid}",
+        Some("config_api:lldp_neighbours:get"),
+    ),
+    (
+        GET,
+        "/v1/ihosts/{host}/labels",
+        Some("config_api:labels:get"),
+    ),
+    (GET, "/v1/labels/{id}", Some("config_api:labels:get")),
+    (POST, "/v1/labels/{id}", Some("config_api:labels:create")),
+    (DELETE, "/v1/labels/{id}", Some("config_api:labels:delete")),
+    (POST, "/v1/agent/register", Some("config_api:agent:modify")),
+    (
+        PUT,
+        "/v1/agent/{host}/report",
+        Some("config_api:agent:modify"),
+    ),
 ];
+
+/// Adds each hardware view's host collection and show-by-uuid routes.
+macro_rules! hardware_routes {
+    ($r:expr; $($v:ident),+) => {{
+        let r = $r;
+        $(
+            let r = r
+                .route(
+                    &format!("/ihosts/{{host}}/{}", <hardware::$v as hardware::View>::COLLECTION),
+                    get(hardware::list_of::<hardware::$v>),
+                )
+                .route(
+                    &format!("/{}/{{uuid}}", <hardware::$v as hardware::View>::COLLECTION),
+                    get(hardware::show_of::<hardware::$v>),
+                );
+        )+
+        r
+    }};
+}
 
 /// The inventory API router, guarded by `auth`.
 pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
@@ -213,7 +320,20 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
         .route(
             "/ihosts/{host}",
             get(show_host).patch(patch_host).delete(delete_host),
-        );
+        )
+        .route(
+            "/labels/{id}",
+            get(hardware::show_of::<hardware::Labels>)
+                .post(hardware::assign_labels)
+                .delete(hardware::remove_label),
+        )
+        .route("/agent/register", post(hardware::register))
+        .route("/agent/{host}/report", put(hardware::report));
+    let v1 = hardware_routes!(v1; Nodes, Cpus, Memorys, Disks, Partitions, Ports, EthernetPorts, PciDevices, LldpAgents, LldpNeighbours);
+    let v1 = v1.route(
+        "/ihosts/{host}/labels",
+        get(hardware::list_of::<hardware::Labels>),
+    );
     Router::new()
         .route("/", get(root))
         .route("/health", get(starling_http::health))
@@ -268,11 +388,22 @@ async fn v1_doc(headers: HeaderMap) -> Response {
             ],
             "isystems": res("isystems"),
             "ihosts": res("ihosts"),
+            "inodes": res("inodes"),
+            "icpus": res("icpus"),
+            "imemorys": res("imemorys"),
+            "idisks": res("idisks"),
+            "partitions": res("partitions"),
+            "ports": res("ports"),
+            "ethernet_ports": res("ethernet_ports"),
+            "pci_devices": res("pci_devices"),
+            "lldp_agents": res("lldp_agents"),
+            "lldp_neighbours": res("lldp_neighbours"),
+            "labels": res("labels"),
         }),
     )
 }
 
-fn system_or_404(s: Option<System>) -> Result<System, ApiError> {
+pub(crate) fn system_or_404(s: Option<System>) -> Result<System, ApiError> {
     s.ok_or_else(|| ApiError::not_found("The system has not been bootstrapped yet"))
 }
 
@@ -303,18 +434,14 @@ async fn show_system(
     }
 }
 
-/// `limit`, `marker`, `sort_key`, `sort_dir` and the list's own filters.
-struct ListParams {
+/// `limit`, `marker` and `sort_dir`, as every sysinv list takes them.
+pub(crate) struct PageParams {
     limit: usize,
     marker: Option<String>,
-    sort: HostSort,
-    sort_key: String,
     desc: bool,
-    personality: Option<Personality>,
 }
 
-fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
-    q.only(&["limit", "marker", "sort_key", "sort_dir", "personality"])?;
+pub(crate) fn page_params(q: &QueryPairs, p: Paging) -> Result<PageParams, ApiError> {
     let limit = match q.last("limit") {
         None | Some("") => p.default_limit,
         Some(v) => {
@@ -336,10 +463,8 @@ fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
             )));
         }
     };
-    let sort_key = q.last("sort_key").unwrap_or("id").to_string();
-    let sort = HostSort::parse(&sort_key).map_err(ApiError::from)?;
     let desc = match q.last("sort_dir").unwrap_or("asc") {
-        "asc" => false,
+        "asc" | "" => false,
         "desc" => true,
         d => {
             return Err(ApiError::bad_request(format!(
@@ -347,16 +472,34 @@ fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
             )));
         }
     };
+    Ok(PageParams {
+        limit,
+        marker,
+        desc,
+    })
+}
+
+/// The host list's parameters: paging, `sort_key` and `personality`.
+struct ListParams {
+    page: PageParams,
+    sort: HostSort,
+    sort_key: String,
+    personality: Option<Personality>,
+}
+
+fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
+    q.only(&["limit", "marker", "sort_key", "sort_dir", "personality"])?;
+    let page = page_params(q, p)?;
+    let sort_key = q.last("sort_key").unwrap_or("id").to_string();
+    let sort = HostSort::parse(&sort_key).map_err(ApiError::from)?;
     let personality = match q.last("personality") {
         None | Some("") => None,
         Some(p) => Some(Personality::parse(p).map_err(ApiError::from)?),
     };
     Ok(ListParams {
-        limit,
-        marker,
+        page,
         sort,
         sort_key,
-        desc,
         personality,
     })
 }
@@ -368,8 +511,13 @@ async fn list_hosts(
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
     let p = list_params(&q, st.paging)?;
-    let (limit, marker, sort, desc, personality) =
-        (p.limit, p.marker.clone(), p.sort, p.desc, p.personality);
+    let (limit, marker, sort, desc, personality) = (
+        p.page.limit,
+        p.page.marker.clone(),
+        p.sort,
+        p.page.desc,
+        p.personality,
+    );
     let (sys, page) = st
         .read(move |r| {
             let sys = r.system()?;
@@ -389,9 +537,9 @@ async fn list_hosts(
         && let Some(last) = page.hosts.last()
     {
         let mut s = form_urlencoded::Serializer::new(String::new());
-        s.append_pair("limit", &p.limit.to_string());
+        s.append_pair("limit", &p.page.limit.to_string());
         s.append_pair("sort_key", &p.sort_key);
-        s.append_pair("sort_dir", if p.desc { "desc" } else { "asc" });
+        s.append_pair("sort_dir", if p.page.desc { "desc" } else { "asc" });
         if let Some(per) = p.personality {
             s.append_pair("personality", per.as_str());
         }

@@ -10,11 +10,13 @@ pub fn ts(t: Timestamp) -> String {
     format!("{}+00:00", t.to_naive_iso())
 }
 
-fn opt_ts(t: Option<Timestamp>) -> Value {
+/// An optional timestamp in sysinv's form, `null` when absent.
+pub fn opt_ts(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, |t| Value::String(ts(t)))
 }
 
-fn links(base: &str, collection: &str, uuid: &str) -> Value {
+/// The `self` and `bookmark` links of a record.
+pub fn links(base: &str, collection: &str, uuid: &str) -> Value {
     json!([
         {"href": format!("{base}/v1/{collection}/{uuid}"), "rel": "self"},
         {"href": format!("{base}/{collection}/{uuid}"), "rel": "bookmark"},

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod hardware;
+
 use std::sync::Arc;
 use std::time::Duration;
 
