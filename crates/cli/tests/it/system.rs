@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{Paging, Server, output, server};
+use crate::{Paging, Server, client, output, server};
 
 fn system_command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_system"));
@@ -267,4 +267,206 @@ fn system_finds_inventory_in_the_catalog_and_says_when_it_cannot() {
         ])),
         "authentication",
     );
+}
+
+impl Server {
+    /// What a host's agent sends, through the agent endpoint.
+    fn agent_report(&self, host: &str, report: &Value) {
+        let r = client(None)
+            .put(format!("{}/v1/agent/{host}/report", self.inventory))
+            .header("X-Auth-Token", &self.token)
+            .json(report)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap());
+    }
+}
+
+fn small_report() -> Value {
+    serde_json::json!({
+        "inodes": [{"numa_node": 0}],
+        "icpus": [
+            {"cpu": 0, "core": 0, "thread": 0, "numa_node": 0, "cpu_model": "Xeon D-2123IT"},
+            {"cpu": 1, "core": 0, "thread": 1, "numa_node": 0, "cpu_model": "Xeon D-2123IT"},
+            {"cpu": 2, "core": 1, "thread": 0, "numa_node": 0, "cpu_model": "Xeon D-2123IT"}
+        ],
+        "imemorys": [{"numa_node": 0, "memtotal_mib": 60000, "memavail_mib": 50000,
+                      "platform_reserved_mib": 4000, "node_memtotal_mib": 65536,
+                      "vm_hugepages_nr_2M": 1024, "vm_hugepages_avail_2M": 1000}],
+        "idisks": [{"device_node": "/dev/sda", "device_num": 2048, "device_type": "HDD",
+                    "device_path": "/dev/disk/by-path/pci-0000:00:1f.2-ata-1",
+                    "size_mib": 953869, "available_mib": 512000, "rpm": "7200",
+                    "serial_id": "WD-1234"}],
+        "partitions": [{"device_node": "/dev/sda1",
+                        "device_path": "/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1",
+                        "disk_path": "/dev/disk/by-path/pci-0000:00:1f.2-ata-1",
+                        "start_mib": 1, "end_mib": 20481, "size_mib": 20480, "status": 1,
+                        "type_guid": "0fc63daf-8483-4772-8e79-3d69d8477de4",
+                        "type_name": "Linux filesystem"}],
+        "ports": [{"name": "enp1s0", "pciaddr": "0000:01:00.0", "pdevice": "I350 Gigabit",
+                   "numa_node": 0, "mac": "08:00:27:00:00:01", "mtu": 1500, "autoneg": "Yes",
+                   "bootp": true, "driver": "igb"}],
+        "pci_devices": [{"name": "pci_0000_02_00_0", "pciaddr": "0000:02:00.0",
+                         "pclass_id": "0b4000", "pvendor_id": "8086", "pdevice_id": "37c8",
+                         "pclass": "Co-processor", "pvendor": "Intel Corporation",
+                         "pdevice": "C62x Chipset QuickAssist", "numa_node": 0, "enabled": false}],
+        "lldp_agents": [{"port_name": "enp1s0", "status": "rx=enabled,tx=enabled"}],
+        "lldp_neighbours": [{"port_name": "enp1s0", "msap": "00:11:22:33:44:55,Gi0/1",
+                             "port_identifier": "Gi0/1", "system_name": "edge-switch"}],
+        "uptime": 42
+    })
+}
+
+#[test]
+fn system_shows_hardware_and_manages_labels() {
+    let s = server(Paging {
+        default_limit: 2,
+        max_limit: 2,
+    });
+    s.system_ok(&[
+        "host-add",
+        "-n",
+        "compute-0",
+        "-p",
+        "worker",
+        "-m",
+        "08:00:27:00:00:01",
+    ]);
+    s.agent_report("compute-0", &small_report());
+
+    // Three CPUs over two pages of two: every page is followed.
+    let cpus = s.system_json(&["host-cpu-list", "compute-0"]);
+    let rows: Vec<(String, String, String)> = cpus
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["log_core"].as_str().unwrap().into(),
+                c["phy_core"].as_str().unwrap().into(),
+                c["assigned_function"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("0".into(), "0".into(), "Platform".into()),
+            ("1".into(), "0".into(), "Platform".into()),
+            ("2".into(), "1".into(), "Application".into())
+        ]
+    );
+    let table = s.system_ok(&["host-cpu-list", "compute-0"]);
+    for col in [
+        "log_core",
+        "processor",
+        "phy_core",
+        "thread",
+        "processor_model",
+        "assigned_function",
+    ] {
+        assert!(table.contains(col), "{col} missing:\n{table}");
+    }
+    let cpu = s.system_json(&["host-cpu-show", "compute-0", "2"]);
+    assert_eq!(cpu["core"], "1");
+    let mem = s.system_json(&["host-memory-list", "compute-0"]);
+    assert_eq!(mem[0]["mem_total(MiB)"], "60000");
+    assert_eq!(mem[0]["app_hp_avail_2M"], "1000");
+    assert_eq!(
+        s.system_json(&["host-memory-show", "compute-0", "0"])["memavail_mib"],
+        "50000"
+    );
+    assert_eq!(
+        s.system_json(&["host-node-list", "compute-0"])[0]["numa_node"],
+        "0"
+    );
+    let disks = s.system_json(&["host-disk-list", "compute-0"]);
+    assert_eq!(disks[0]["size_gib"], "931.513");
+    assert_eq!(disks[0]["available_gib"], "500.000");
+    assert_eq!(disks[0]["rpm"], "7200");
+    assert_eq!(
+        s.system_json(&["host-disk-show", "compute-0", "/dev/sda"])["serial_id"],
+        "WD-1234"
+    );
+    let parts = s.system_json(&[
+        "host-disk-partition-list",
+        "compute-0",
+        "--disk",
+        "/dev/sda",
+    ]);
+    assert_eq!(parts[0]["status"], "In-Use");
+    assert_eq!(parts[0]["size_gib"], "20.000");
+    assert_eq!(
+        s.system_json(&["host-disk-partition-show", "compute-0", "/dev/sda1"])["type_name"],
+        "Linux filesystem"
+    );
+    let ports = s.system_json(&["host-port-list", "compute-0"]);
+    assert_eq!(ports[0]["type"], "ethernet");
+    assert_eq!(ports[0]["pci address"], "0000:01:00.0");
+    assert_eq!(
+        s.system_json(&["host-port-show", "compute-0", "enp1s0"])["driver"],
+        "igb"
+    );
+    let eth = s.system_json(&["host-ethernet-port-list", "compute-0"]);
+    assert_eq!(eth[0]["mac address"], "08:00:27:00:00:01");
+    assert_eq!(eth[0]["boot i/f"], "True");
+    // A disabled device shows only with --all.
+    assert_eq!(
+        s.system_json(&["host-device-list", "compute-0"]),
+        serde_json::json!([])
+    );
+    let all = s.system_json(&["host-device-list", "compute-0", "-a"]);
+    assert_eq!(all[0]["class id"], "0b4000");
+    assert_eq!(
+        s.system_json(&["host-device-show", "compute-0", "0000:02:00.0"])["pdevice"],
+        "C62x Chipset QuickAssist"
+    );
+    assert_eq!(
+        s.system_json(&["host-lldp-agent-list", "compute-0"])[0]["local_port"],
+        "enp1s0"
+    );
+    let nb = s.system_json(&["host-lldp-neighbor-list", "compute-0"]);
+    assert_eq!(nb[0]["remote_port"], "Gi0/1");
+    assert_eq!(nb[0]["system_name"], "edge-switch");
+
+    // Labels.
+    let set = s.system_json(&["host-label-assign", "compute-0", "zone=a", "rack=7"]);
+    assert_eq!(set.as_array().unwrap().len(), 2);
+    let list = s.system_json(&["host-label-list", "compute-0"]);
+    assert_eq!(list[0]["hostname"], "compute-0");
+    one_line_failure(
+        s.system(&["host-label-assign", "compute-0", "zone=b"]),
+        "already exists",
+    );
+    s.system_ok(&["host-label-assign", "compute-0", "zone=b", "--overwrite"]);
+    one_line_failure(
+        s.system(&["host-label-remove", "compute-0", "zone", "nothere"]),
+        "Label 'nothere' not found on host compute-0",
+    );
+    assert_eq!(
+        s.system_json(&["host-label-list", "compute-0"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let out = s.system_ok(&["host-label-remove", "compute-0", "zone"]);
+    assert!(out.contains("Deleted host label zone"), "{out}");
+    let left = s.system_json(&["host-label-list", "compute-0"]);
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["label key"], "rack");
+
+    one_line_failure(
+        s.system(&["host-cpu-show", "compute-0", "9"]),
+        "CPU '9' not found",
+    );
+    one_line_failure(s.system(&["host-disk-list", "compute-9"]), "Host not found");
+    one_line_failure(
+        s.system(&["host-label-assign", "compute-0", "novalue"]),
+        "key=value",
+    );
+
+    // The host can be unlocked now that its agent has reported.
+    let h = s.system_json(&["host-unlock", "compute-0"]);
+    assert_eq!(h["availability"], "available");
 }

@@ -2,6 +2,8 @@
 //! columns (cgtsclient). A host may be named by hostname, integer id or uuid;
 //! the server resolves it (one request, never a scan of every host).
 
+mod hardware;
+
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -204,6 +206,8 @@ enum Cmd {
         #[command(flatten)]
         out: Out,
     },
+    #[command(flatten)]
+    Hardware(hardware::HwCmd),
 }
 
 fn main() {
@@ -452,6 +456,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::HostSwact { host, force, out } => {
             action(&c, &host, if force { "force-swact" } else { "swact" }, out)?
         }
+        Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
     }
     Ok(())
 }
