@@ -86,6 +86,44 @@ enum Service {
         #[arg(long, env = "STARLING_SPOOL_DIR")]
         spool_dir: Option<PathBuf>,
     },
+    /// Run the host agent: discover this host's hardware and keep the
+    /// controller's inventory of it up to date.
+    Agent(AgentArgs),
+}
+
+/// The host agent's options.
+#[derive(Args, Debug)]
+struct AgentArgs {
+    /// The inventory API of the controller.
+    #[arg(
+        long,
+        env = "STARLING_INVENTORY_URL",
+        default_value = "http://127.0.0.1:6385"
+    )]
+    inventory_url: String,
+    /// CA bundle (PEM) that verifies an https --inventory-url.
+    #[arg(long, env = "STARLING_INVENTORY_CACERT")]
+    inventory_cacert: Option<PathBuf>,
+    /// Time between hardware audits (e.g. 60s, 5m).
+    #[arg(long, env = "STARLING_AGENT_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    interval: Duration,
+    /// The management interface whose MAC names this host (default: the
+    /// first network port).
+    #[arg(long, env = "STARLING_MGMT_INTERFACE")]
+    mgmt_interface: Option<String>,
+    /// The directory standing for / (a captured fixture tree in tests).
+    #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
+    root: PathBuf,
+    /// Identity service to log in to with the agent's account (password in
+    /// STARLING_AUTH_PASSWORD); without it, STARLING_AGENT_TOKEN is sent.
+    #[arg(long, env = "STARLING_AUTH_URL")]
+    auth_url: Option<String>,
+    /// The agent's user on the identity service.
+    #[arg(long, env = "STARLING_AUTH_USERNAME", default_value = "admin")]
+    auth_username: String,
+    /// Its project.
+    #[arg(long, env = "STARLING_AUTH_PROJECT", default_value = "admin")]
+    auth_project: String,
 }
 
 /// How a service running alone validates tokens.
@@ -665,6 +703,14 @@ async fn run(cli: Cli) -> Result<()> {
             let app = starling_inventory_api::router(inventory, auth);
             servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
         }
+        Some(Service::Agent(a)) => {
+            let cfg = agent_config(a, clock.clone()).await?;
+            let stop = stopped();
+            servers.spawn(async move {
+                starling_agent::run::run(cfg, stop).await;
+                Ok(())
+            });
+        }
     }
     tokio::spawn(async move {
         shutdown().await;
@@ -675,6 +721,55 @@ async fn run(cli: Cli) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The agent's configuration: its HTTP client, credentials and root.
+async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_agent::run::Config> {
+    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Some(ca) = &a.inventory_cacert {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
+        b = b.tls_certs_only(certs);
+    }
+    let http = b.build().context("cannot build the HTTP client")?;
+    let token: Arc<dyn starling_common::TokenSource> = match &a.auth_url {
+        Some(url) => {
+            let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
+                anyhow::anyhow!("--auth-url needs the agent's password in STARLING_AUTH_PASSWORD")
+            })?;
+            let creds = ServiceCredentials {
+                auth_url: url.clone(),
+                username: a.auth_username.clone(),
+                password,
+                project: a.auth_project.clone(),
+                user_domain: "Default".into(),
+                project_domain: "Default".into(),
+            };
+            let session = Arc::new(ServiceSession::new(http.clone(), creds, clock));
+            if let Err(e) = session.login().await {
+                tracing::warn!(error = %e, "agent login failed; retrying with each report");
+            }
+            session
+        }
+        None => Arc::new(starling_common::StaticToken(
+            std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {
+                anyhow::anyhow!("the agent needs --auth-url (with STARLING_AUTH_PASSWORD) or STARLING_AGENT_TOKEN")
+            })?,
+        )),
+    };
+    if a.interval.is_zero() {
+        bail!("--interval must be more than zero");
+    }
+    tracing::info!(url = %a.inventory_url, root = %a.root.display(), "agent reporting to inventory");
+    Ok(starling_agent::run::Config {
+        root: starling_agent::Root::new(&a.root),
+        inventory_url: a.inventory_url.clone(),
+        token,
+        http,
+        interval: a.interval,
+        mgmt_interface: a.mgmt_interface.clone(),
+    })
 }
 
 /// The URL of one of this process's own services.

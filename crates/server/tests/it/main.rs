@@ -626,3 +626,71 @@ fn secrets_never_reach_the_log_and_huge_headers_are_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn starlingd_agent_inventories_its_host() {
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &["--system-mode", "duplex", "--system-type", "Standard"],
+    );
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("STARLING_") || k.starts_with("OS_") {
+            c.env_remove(k);
+        }
+    }
+    let identity_v3 = format!("{}/v3", s.identity);
+    let root_arg = root.display().to_string();
+    c.args([
+        "agent",
+        "--inventory-url",
+        &s.inventory,
+        "--auth-url",
+        &identity_v3,
+        "--interval",
+        "1s",
+        "--root",
+        &root_arg,
+    ])
+    .env("STARLING_AUTH_PASSWORD", "Adm1n!pass")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
+    if std::env::var_os("STARLING_TEST_LOG").is_none() {
+        c.stderr(Stdio::null());
+    }
+    let mut agent = c.spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    let host = loop {
+        let (_, v) = get(&format!("{}/v1/ihosts", s.inventory), Some(&t));
+        if let Some(h) = v["ihosts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|h| h["mgmt_mac"] == "02:fc:00:00:00:01"))
+            && h["inv_state"] == "inventoried"
+        {
+            break h.clone();
+        }
+        assert!(
+            agent.try_wait().unwrap().is_none(),
+            "the agent exited before inventorying its host"
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "not inventoried: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(host["invprovision"], "unprovisioned");
+    assert_eq!(host["availability"], "online");
+    let uuid = host["uuid"].as_str().unwrap();
+    let (_, cpus) = get(&format!("{}/v1/ihosts/{uuid}/icpus", s.inventory), Some(&t));
+    assert_eq!(cpus["icpus"].as_array().unwrap().len(), 2, "{cpus}");
+    let (_, ports) = get(
+        &format!("{}/v1/ihosts/{uuid}/ethernet_ports", s.inventory),
+        Some(&t),
+    );
+    assert_eq!(ports["ethernet_ports"][0]["name"], "eth0");
+    let _ = agent.kill();
+    let _ = agent.wait();
+}

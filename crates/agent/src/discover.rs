@@ -1,0 +1,84 @@
+//! A whole report of the host, and who the host is (hostname and
+//! management MAC).
+
+use starling_inventory::hardware::Report;
+
+use crate::root::Root;
+use crate::{cpu, disk, memory, pci};
+
+/// Who the host is, for registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Its hostname.
+    pub hostname: String,
+    /// MAC of its management port.
+    pub mgmt_mac: String,
+}
+
+/// The host's identity: `/proc/sys/kernel/hostname`, and the MAC of
+/// `mgmt_interface` or, when none is configured, of the first port.
+pub fn identity(root: &Root, mgmt_interface: Option<&str>) -> Result<Identity, String> {
+    let hostname = root
+        .read("/proc/sys/kernel/hostname")
+        .or_else(|| root.read("/etc/hostname"))
+        .filter(|h| !h.is_empty())
+        .ok_or("cannot read the hostname")?;
+    let mac = match mgmt_interface {
+        Some(i) => root
+            .read(format!("/sys/class/net/{i}/address"))
+            .ok_or_else(|| format!("no interface {i}"))?,
+        None => pci::ports(root)
+            .into_iter()
+            .next()
+            .map(|p| p.mac)
+            .ok_or("no network port to name the host by; give its management interface")?,
+    };
+    Ok(Identity {
+        hostname,
+        mgmt_mac: mac.to_ascii_lowercase(),
+    })
+}
+
+/// Everything discoverable: every section present (a full report).
+pub fn report(root: &Root) -> Result<Report, String> {
+    let (idisks, partitions) = disk::disks(root);
+    Ok(Report {
+        inodes: Some(cpu::nodes(root)),
+        icpus: Some(cpu::cpus(root)?),
+        imemorys: Some(memory::memory(root)),
+        idisks: Some(idisks),
+        partitions: Some(partitions),
+        ports: Some(pci::ports(root)),
+        pci_devices: Some(pci::pci_devices(root)),
+        // LLDP comes from lldpd; until it is read, none is reported.
+        lldp_agents: Some(Vec::new()),
+        lldp_neighbours: Some(Vec::new()),
+        uptime: root
+            .read("/proc/uptime")
+            .and_then(|u| u.split('.').next()?.parse().ok()),
+    })
+}
+
+/// The sections of `now` that differ from `last` (all of them when there
+/// is no last); `None` when nothing changed.
+pub fn changes(last: Option<&Report>, now: &Report) -> Option<Report> {
+    let Some(last) = last else {
+        return Some(now.clone());
+    };
+    fn pick<T: Clone + PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+        if a == b { None } else { b.clone() }
+    }
+    let r = Report {
+        inodes: pick(&last.inodes, &now.inodes),
+        icpus: pick(&last.icpus, &now.icpus),
+        imemorys: pick(&last.imemorys, &now.imemorys),
+        idisks: pick(&last.idisks, &now.idisks),
+        partitions: pick(&last.partitions, &now.partitions),
+        ports: pick(&last.ports, &now.ports),
+        pci_devices: pick(&last.pci_devices, &now.pci_devices),
+        lldp_agents: pick(&last.lldp_agents, &now.lldp_agents),
+        lldp_neighbours: pick(&last.lldp_neighbours, &now.lldp_neighbours),
+        uptime: now.uptime,
+    };
+    if r.is_empty() { None } else { Some(r) }
+}

@@ -1,0 +1,25 @@
+//! The Starling host agent: discovers the host's hardware from /proc and
+//! /sys (sysinv §6) and keeps inventory up to date — it registers by
+//! hostname and management MAC, reports everything once, then audits
+//! periodically and sends only the sections that changed.
+//!
+//! Architecture invariants:
+//! - discovery reads only through a [`root::Root`], so every parser runs the
+//!   same on the live machine and on a fixture tree captured from another;
+//! - discovery never fails on a missing or unreadable attribute (hardware
+//!   and kernels differ): it reports what it can, and only a contradiction
+//!   it cannot resolve is an error;
+//! - the agent speaks Starling's own protocol (`/v1/agent/...` of the
+//!   inventory API); the server checks every report, so the agent holds no
+//!   inventory rules of its own.
+
+pub mod cpu;
+pub mod discover;
+pub mod disk;
+pub mod memory;
+pub mod pci;
+pub mod root;
+pub mod run;
+
+pub use discover::{Identity, changes, identity, report};
+pub use root::Root;

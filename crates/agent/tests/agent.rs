@@ -1,0 +1,156 @@
+//! The agent's loop against a real inventory API on loopback: it registers
+//! a fixture host, reports it in full (the host becomes inventoried and
+//! online), then sends only what changes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use starling_agent::Root;
+use starling_agent::run::{Config, run};
+use starling_common::{Clock, StaticToken, SystemClock};
+use starling_http::OpenAccess;
+use starling_inventory::hwops;
+use starling_inventory::ops::{self, SystemSpec};
+use starling_inventory::repo::HostRef;
+use starling_inventory::{Availability, SystemMode, SystemType};
+use starling_inventory_api::{InventoryState, Paging, router};
+use starling_store::inventory::InventoryStore;
+use starling_store::{Db, Tuning};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_registers_reports_and_audits() {
+    let dir = std::env::temp_dir().join(format!("starling-agent-it-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Db::open(
+        &format!("sqlite://{}/inv.db", dir.display()),
+        Tuning::default(),
+    )
+    .await
+    .unwrap();
+    let spec = SystemSpec {
+        name: "edge".into(),
+        system_type: SystemType::Standard,
+        system_mode: SystemMode::Duplex,
+        software_version: "1.0".into(),
+        region_name: "RegionOne".into(),
+    };
+    db.write(move |c| {
+        ops::ensure_system(&mut InventoryStore::new(c), &spec, SystemClock.now()).map(|_| ())
+    })
+    .await
+    .unwrap();
+    let state = InventoryState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        fm: None,
+        paging: Paging::default(),
+    };
+    let app = router(state, Arc::new(OpenAccess));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // A copy of this machine's fixture, so the test can change it.
+    let root_dir = dir.join("root");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vm-virtio-1node");
+    let status = std::process::Command::new("cp")
+        .args([
+            "-a",
+            &src.display().to_string(),
+            &root_dir.display().to_string(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cfg = Config {
+        root: Root::new(&root_dir),
+        inventory_url: format!("http://{addr}/v1"),
+        token: Arc::new(StaticToken("unused".into())),
+        http: reqwest::Client::new(),
+        interval: Duration::from_millis(200),
+        mgmt_interface: None,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(run(cfg, async move {
+        let _ = stop_rx.await;
+    }));
+
+    let host = |db: Db| async move {
+        db.read(|c| {
+            let mut r = InventoryStore::new(c);
+            Ok::<_, starling_inventory::Error>(
+                starling_inventory::repo::InventoryRepo::host_by_mac(&mut r, "02:fc:00:00:00:01")?,
+            )
+        })
+        .await
+        .unwrap()
+    };
+    let t0 = Instant::now();
+    let h = loop {
+        if let Some(h) = host(db.clone()).await
+            && h.inv_state == "inventoried"
+        {
+            break h;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "never inventoried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(h.hostname, None, "discovered, not provisioned");
+    assert_eq!(h.availability, Availability::Online);
+    let id = h.id;
+    let cpus = db
+        .read(move |c| {
+            hwops::records_of::<starling_inventory::hardware::Cpu>(&mut InventoryStore::new(c), id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(cpus.len(), 2);
+
+    // The machine changes: the next audit reports the new MTU.
+    std::fs::write(
+        root_dir.join("sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0/mtu"),
+        "9000\n",
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    loop {
+        let ports = db
+            .read(move |c| {
+                hwops::list::<starling_inventory::hardware::Port>(
+                    &mut InventoryStore::new(c),
+                    &HostRef::Id(id),
+                )
+            })
+            .await
+            .unwrap()
+            .1;
+        if ports[0].item.mtu == 9000 {
+            assert!(ports[0].updated_at.is_some());
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the change never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // CPUs were not re-sent: unchanged since the first report.
+    let again = db
+        .read(move |c| {
+            hwops::records_of::<starling_inventory::hardware::Cpu>(&mut InventoryStore::new(c), id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, cpus);
+
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), agent)
+        .await
+        .unwrap()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
