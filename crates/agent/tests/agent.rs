@@ -14,7 +14,7 @@ use starling_common::{Clock, StaticToken, SystemClock};
 use starling_http::OpenAccess;
 use starling_inventory::hwops;
 use starling_inventory::ops::{self, SystemSpec};
-use starling_inventory::repo::HostRef;
+use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, router};
 use starling_store::inventory::InventoryStore;
@@ -80,14 +80,9 @@ async fn an_agent_registers_reports_and_audits() {
     }));
 
     let host = |db: Db| async move {
-        db.read(|c| {
-            let mut r = InventoryStore::new(c);
-            Ok::<_, starling_inventory::Error>(
-                starling_inventory::repo::InventoryRepo::host_by_mac(&mut r, "02:fc:00:00:00:01")?,
-            )
-        })
-        .await
-        .unwrap()
+        db.read(|c| InventoryStore::new(c).host_by_mac("02:fc:00:00:00:01"))
+            .await
+            .unwrap()
     };
     let t0 = Instant::now();
     let h = loop {
