@@ -358,6 +358,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 4);
+        assert_eq!(latest_version(), 5);
     }
 }
