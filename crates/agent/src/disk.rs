@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use starling_inventory::hardware::{Disk, Partition};
+use starling_inventory::hardware::{Disk, Partition, is_pci_address};
 
 use crate::root::Root;
 
@@ -35,10 +35,6 @@ fn dev_links(root: &Root, dir: &str, name: &str) -> Vec<String> {
                 .is_some_and(|t| t == name)
         })
         .collect()
-}
-
-fn is_pci_address(s: &str) -> bool {
-    starling_inventory::hardware::is_pci_address(s)
 }
 
 /// udev's ID_PATH for a disk, derived from where it sits in sysfs:

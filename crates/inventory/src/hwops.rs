@@ -108,18 +108,21 @@ pub struct ReportOutcome {
     pub event: Option<HostEvent>,
 }
 
-fn keys<T: HwItem>(
+/// The keys of a section: the report's when it carries the section, else
+/// the stored records'.
+fn keys<T: HwItem, K: Ord>(
     repo: &mut dyn InventoryRepo,
     host_id: i64,
-    reported: &Option<Vec<T>>,
-) -> Result<Vec<T>, Error> {
-    match reported {
-        Some(v) => Ok(v.clone()),
-        None => Ok(records_of::<T>(repo, host_id)?
-            .into_iter()
-            .map(|r| r.item)
-            .collect()),
-    }
+    reported: Option<&[T]>,
+    key: impl Fn(&T) -> K,
+) -> Result<BTreeSet<K>, Error> {
+    Ok(match reported {
+        Some(v) => v.iter().map(key).collect(),
+        None => records_of::<T>(repo, host_id)?
+            .iter()
+            .map(|r| key(&r.item))
+            .collect(),
+    })
 }
 
 fn apply(repo: &mut dyn InventoryRepo, m: &Merge) -> Result<(), Error> {
@@ -166,18 +169,9 @@ pub fn report_hardware(
     let host = ops::host(repo, r)?;
     let id = host.id;
     let known = Known {
-        nodes: keys(repo, id, &report.inodes)?
-            .iter()
-            .map(|n| n.numa_node)
-            .collect(),
-        disks: keys(repo, id, &report.idisks)?
-            .iter()
-            .map(|d| d.key())
-            .collect(),
-        ports: keys(repo, id, &report.ports)?
-            .iter()
-            .map(|p| p.name.clone())
-            .collect::<BTreeSet<_>>(),
+        nodes: keys(repo, id, report.inodes.as_deref(), |n: &Node| n.numa_node)?,
+        disks: keys(repo, id, report.idisks.as_deref(), Disk::key)?,
+        ports: keys(repo, id, report.ports.as_deref(), |p: &Port| p.name.clone())?,
     };
     check_references(report, &known)?;
     // Sections that refer to others must not be left pointing at records a

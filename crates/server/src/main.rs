@@ -13,7 +13,7 @@
 mod bootstrap;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,19 +114,14 @@ struct AgentArgs {
     /// The directory standing for / (a captured fixture tree in tests).
     #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
     root: PathBuf,
-    /// Identity service to log in to with the agent's account (password in
-    /// STARLING_AUTH_PASSWORD); without it, STARLING_AGENT_TOKEN is sent.
-    #[arg(long, env = "STARLING_AUTH_URL")]
-    auth_url: Option<String>,
-    /// The agent's user on the identity service.
-    #[arg(long, env = "STARLING_AUTH_USERNAME", default_value = "admin")]
-    auth_username: String,
-    /// Its project.
-    #[arg(long, env = "STARLING_AUTH_PROJECT", default_value = "admin")]
-    auth_project: String,
+    /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
+    /// --auth-url, STARLING_AGENT_TOKEN is sent.
+    #[command(flatten)]
+    remote: RemoteAuthArgs,
 }
 
-/// How a service running alone validates tokens.
+/// The identity service a service running alone (or an agent) logs in to
+/// and, for a service, validates tokens against.
 #[derive(Args, Debug, Clone)]
 struct RemoteAuthArgs {
     /// Identity service (Starling's or Keystone), e.g. http://ctl:5000/v3.
@@ -511,13 +506,39 @@ async fn service_auth(
     clock: Arc<dyn Clock>,
     cache: Arc<TokenCache>,
 ) -> Result<(Arc<dyn Authenticator>, Option<Arc<ServiceSession>>)> {
-    let Some(auth_url) = &remote.auth_url else {
+    let Some(session) = identity_session(remote, clock.clone()).await? else {
         tracing::info!("no --auth-url: validating tokens against this database's identity tables");
         return Ok((Arc::new(LocalAuth::new(db.clone(), clock, cache)), None));
     };
-    let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
-        anyhow::anyhow!("--auth-url needs the service password in STARLING_AUTH_PASSWORD")
-    })?;
+    tracing::info!(auth_url = %session.base(), "validating tokens against the identity service");
+    let ra = RemoteAuth::new(session.clone(), clock, cache);
+    Ok((Arc::new(ra), Some(session)))
+}
+
+/// An HTTP client that trusts `ca` (a PEM bundle) when given.
+fn http_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder().timeout(timeout);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
+        b = b.tls_certs_only(certs);
+    }
+    b.build().context("cannot build the HTTP client")
+}
+
+/// A login session with `--auth-url` (password in STARLING_AUTH_PASSWORD),
+/// when one is configured. It logs in once now so wrong credentials show
+/// at start; a failure is logged and the login retried on use.
+async fn identity_session(
+    remote: &RemoteAuthArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<Option<Arc<ServiceSession>>> {
+    let Some(auth_url) = &remote.auth_url else {
+        return Ok(None);
+    };
+    let password = std::env::var("STARLING_AUTH_PASSWORD")
+        .map_err(|_| anyhow::anyhow!("--auth-url needs the password in STARLING_AUTH_PASSWORD"))?;
     let creds = ServiceCredentials {
         auth_url: auth_url.clone(),
         username: remote.auth_username.clone(),
@@ -526,23 +547,12 @@ async fn service_auth(
         user_domain: remote.auth_user_domain.clone(),
         project_domain: remote.auth_project_domain.clone(),
     };
-    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(10));
-    if let Some(ca) = &remote.auth_cacert {
-        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
-        b = b.tls_certs_only(certs);
+    let http = http_client(remote.auth_cacert.as_deref(), Duration::from_secs(10))?;
+    let session = Arc::new(ServiceSession::new(http, creds, clock));
+    if let Err(e) = session.login().await {
+        tracing::warn!(error = %e, "login to the identity service failed; retried on use");
     }
-    let http = b.build().context("cannot build the HTTP client")?;
-    let session = Arc::new(ServiceSession::new(http, creds, clock.clone()));
-    let ra = RemoteAuth::new(session.clone(), clock, cache);
-    match session.login().await {
-        Ok(()) => tracing::info!(%auth_url, "validating tokens against the identity service"),
-        Err(e) => {
-            tracing::warn!(error = %e, "service login failed; requests will be refused until it succeeds")
-        }
-    }
-    Ok((Arc::new(ra), Some(session)))
+    Ok(Some(session))
 }
 
 /// The system record's first-start values.
@@ -725,39 +735,16 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// The agent's configuration: its HTTP client, credentials and root.
 async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_agent::run::Config> {
-    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(30));
-    if let Some(ca) = &a.inventory_cacert {
-        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
-        b = b.tls_certs_only(certs);
-    }
-    let http = b.build().context("cannot build the HTTP client")?;
-    let token: Arc<dyn starling_common::TokenSource> = match &a.auth_url {
-        Some(url) => {
-            let password = std::env::var("STARLING_AUTH_PASSWORD").map_err(|_| {
-                anyhow::anyhow!("--auth-url needs the agent's password in STARLING_AUTH_PASSWORD")
-            })?;
-            let creds = ServiceCredentials {
-                auth_url: url.clone(),
-                username: a.auth_username.clone(),
-                password,
-                project: a.auth_project.clone(),
-                user_domain: "Default".into(),
-                project_domain: "Default".into(),
-            };
-            let session = Arc::new(ServiceSession::new(http.clone(), creds, clock));
-            if let Err(e) = session.login().await {
-                tracing::warn!(error = %e, "agent login failed; retrying with each report");
-            }
-            session
-        }
-        None => Arc::new(starling_common::StaticToken(
-            std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {
-                anyhow::anyhow!("the agent needs --auth-url (with STARLING_AUTH_PASSWORD) or STARLING_AGENT_TOKEN")
-            })?,
-        )),
-    };
+    let http = http_client(a.inventory_cacert.as_deref(), Duration::from_secs(30))?;
+    let token: Arc<dyn starling_common::TokenSource> =
+        match identity_session(&a.remote, clock).await? {
+            Some(session) => session,
+            None => Arc::new(starling_common::StaticToken(
+                std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {
+                    anyhow::anyhow!("the agent needs --auth-url (with STARLING_AUTH_PASSWORD) or STARLING_AGENT_TOKEN")
+                })?,
+            )),
+        };
     if a.interval.is_zero() {
         bail!("--interval must be more than zero");
     }

@@ -91,6 +91,14 @@ fn starlingd(
     ready: &str,
     ca: Option<&Path>,
 ) -> Daemon {
+    let mut child = starlingd_command(args, env).spawn().unwrap();
+    wait_ready(ready, Some(&mut child), ca);
+    Daemon { child, dir }
+}
+
+/// starlingd with `args` and only the `env` given of Starling's and
+/// OpenStack's variables; quiet unless STARLING_TEST_LOG is set.
+fn starlingd_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
     c.args(args).stdin(Stdio::null()).stdout(Stdio::null());
     if std::env::var_os("STARLING_TEST_LOG").is_none() {
@@ -104,9 +112,7 @@ fn starlingd(
     for (k, v) in env {
         c.env(k, v);
     }
-    let mut child = c.spawn().unwrap();
-    wait_ready(ready, Some(&mut child), ca);
-    Daemon { child, dir }
+    c
 }
 
 struct AllInOne {
@@ -635,32 +641,24 @@ fn starlingd_agent_inventories_its_host() {
     );
     let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("STARLING_") || k.starts_with("OS_") {
-            c.env_remove(k);
-        }
-    }
     let identity_v3 = format!("{}/v3", s.identity);
     let root_arg = root.display().to_string();
-    c.args([
-        "agent",
-        "--inventory-url",
-        &s.inventory,
-        "--auth-url",
-        &identity_v3,
-        "--interval",
-        "1s",
-        "--root",
-        &root_arg,
-    ])
-    .env("STARLING_AUTH_PASSWORD", "Adm1n!pass")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null());
-    if std::env::var_os("STARLING_TEST_LOG").is_none() {
-        c.stderr(Stdio::null());
-    }
-    let mut agent = c.spawn().unwrap();
+    let mut agent = starlingd_command(
+        &[
+            "agent",
+            "--inventory-url",
+            &s.inventory,
+            "--auth-url",
+            &identity_v3,
+            "--interval",
+            "1s",
+            "--root",
+            &root_arg,
+        ],
+        &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
+    )
+    .spawn()
+    .unwrap();
     let t0 = std::time::Instant::now();
     let host = loop {
         let (_, v) = get(&format!("{}/v1/ihosts", s.inventory), Some(&t));
