@@ -131,14 +131,14 @@ impl Client {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Option<Value>> {
-        self.send_with(method, url, body, &[])
+        self.send_with(method, url, body.map(Body::Json), &[])
     }
 
     fn send_with(
         &self,
         method: reqwest::Method,
         url: &str,
-        body: Option<&Value>,
+        body: Option<Body<'_>>,
         headers: &[(&str, &str)],
     ) -> Result<Option<Value>> {
         let mut req = self
@@ -151,8 +151,13 @@ impl Client {
         if let Some(t) = &self.token {
             req = req.header("X-Auth-Token", t);
         }
-        if let Some(b) = body {
-            req = req.json(b);
+        match body {
+            Some(Body::Json(b)) => req = req.json(b),
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => req = req.header("Content-Type", content_type).body(bytes),
+            None => {}
         }
         let resp = req.send().map_err(|e| {
             anyhow!(
@@ -256,6 +261,63 @@ impl Client {
     pub fn post(&self, path: &str, body: &Value) -> Result<Option<Value>> {
         self.send(reqwest::Method::POST, &self.url(path), Some(body))
     }
+
+    /// POST a file as StarlingX's clients upload one: a `multipart/form-data`
+    /// body with the file in form field `field`.
+    pub fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        filename: &str,
+        content: &[u8],
+    ) -> Result<Option<Value>> {
+        let (content_type, bytes) = multipart(field, filename, content);
+        self.send_with(
+            reqwest::Method::POST,
+            &self.url(path),
+            Some(Body::Raw {
+                content_type: &content_type,
+                bytes,
+            }),
+            &[],
+        )
+    }
+}
+
+/// A request body.
+enum Body<'a> {
+    Json(&'a Value),
+    Raw {
+        content_type: &'a str,
+        bytes: Vec<u8>,
+    },
+}
+
+/// A one-part `multipart/form-data` body (RFC 7578) and its Content-Type.
+/// The boundary is chosen so that it does not occur in the content.
+fn multipart(field: &str, filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let mut n: u64 = 0x5374_6172_6c69_6e67;
+    let boundary = loop {
+        let b = format!("starling-{n:016x}");
+        let needle = format!("--{b}");
+        if !content
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+        {
+            break b;
+        }
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1);
+    };
+    let quoted = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+        quoted(field),
+        quoted(filename)
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The message of an error answer: the faultstring of StarlingX's envelope or

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 pub use axum::http::HeaderMap;
 
 pub mod tls;
+pub mod upload;
 
 /// Largest request body any Starling API accepts by default (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;

@@ -12,6 +12,7 @@
 
 #![recursion_limit = "256"]
 
+mod bulk;
 mod hardware;
 pub mod openapi;
 pub mod render;
@@ -32,7 +33,7 @@ use starling_http::{
 use starling_inventory::lifecycle::{AlarmChange, HostEvent, LOCKED_ALARM};
 use starling_inventory::ops::{self, HostSort};
 use starling_inventory::repo::{HostRef, InventoryRepo};
-use starling_inventory::validate::NewHost;
+use starling_inventory::validate::{self, NewHost};
 use starling_inventory::{Action, Error, Host, Personality, System};
 use starling_store::Db;
 use starling_store::inventory::InventoryStore;
@@ -195,6 +196,12 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1/ihosts", Some("config_api:ihosts:get")),
     (POST, "/v1/ihosts", Some("config_api:ihosts:create")),
     (GET, "/v1/ihosts/detail", Some("config_api:ihosts:get")),
+    (
+        POST,
+        "/v1/ihosts/bulk_add",
+        Some("config_api:ihosts:create"),
+    ),
+    (GET, "/v1/ihosts/bulk_export", Some("config_api:ihosts:get")),
     (GET, "/v1/ihosts/{host}", Some("config_api:ihosts:get")),
     (PATCH, "/v1/ihosts/{host}", Some("config_api:ihosts:modify")),
     (
@@ -317,6 +324,8 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
         .route("/isystems/{uuid}", get(show_system))
         .route("/ihosts", get(list_hosts).post(add_host))
         .route("/ihosts/detail", get(list_hosts))
+        .route("/ihosts/bulk_add", post(bulk::bulk_add))
+        .route("/ihosts/bulk_export", get(bulk::bulk_export))
         .route(
             "/ihosts/{host}",
             get(show_host).patch(patch_host).delete(delete_host),
@@ -594,65 +603,12 @@ fn text(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// StarlingX host attributes Starling does not manage yet: accepted at
-/// their default value only, so scripts that send the defaults keep working
-/// and nothing else is silently dropped.
-const DEFAULT_ONLY: &[(&str, &str)] = &[
-    ("hw_settle", "0"),
-    ("ttys_dcd", "false"),
-    ("clock_synchronization", "ntp"),
-    ("tboot", ""),
-    ("vsc_controllers", ""),
-    ("action", "none"),
-];
-
-fn default_only(name: &str, v: Option<&str>) -> Result<bool, ApiError> {
-    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(n, _)| *n == name) else {
-        return Ok(false);
-    };
-    match v {
-        None => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case(default) => Ok(true),
-        Some(v) => Err(ApiError::bad_request(format!(
-            "{name} '{v}' is not supported yet; only '{default}' is"
-        ))),
-    }
-}
-
 fn new_host(body: &Map<String, Value>) -> Result<NewHost, ApiError> {
-    let mut n = NewHost::default();
-    for (k, v) in body {
-        let v = text(k, v)?;
-        if let Some(slot) = n.field_mut(k) {
-            *slot = v;
-            continue;
-        }
-        match k.as_str() {
-            "subfunctions" => {
-                // Only the subfunctions the personality implies (lowlatency
-                // comes with the kernel work).
-                if let Some(s) = &v
-                    && s.split(',').any(|f| f.trim() == "lowlatency")
-                {
-                    return Err(ApiError::bad_request(
-                        "subfunction lowlatency is not supported yet",
-                    ));
-                }
-            }
-            "bm_password" => {
-                return Err(ApiError::bad_request(
-                    "bm_password is not accepted yet: Starling stores no BMC credentials until host maintenance lands",
-                ));
-            }
-            other if default_only(other, v.as_deref())? => {}
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "Unknown attribute for argument host: {other}"
-                )));
-            }
-        }
-    }
-    Ok(n)
+    let attrs = body
+        .iter()
+        .map(|(k, v)| Ok((k.as_str(), text(k, v)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(NewHost::from_attributes(attrs)?)
 }
 
 async fn add_host(
@@ -709,7 +665,7 @@ fn host_patch(ops: &[PatchOp]) -> Result<HostPatch, ApiError> {
                 continue;
             }
             action = Some(Action::parse(&a).map_err(ApiError::from)?);
-        } else if !default_only(path, v.as_deref())? {
+        } else if !validate::default_only(path, v.as_deref())? {
             updates.push((path.clone(), v));
         }
     }

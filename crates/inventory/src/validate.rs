@@ -161,6 +161,84 @@ impl NewHost {
     }
 }
 
+/// StarlingX host attributes Starling does not manage yet: accepted at
+/// their default value only, so scripts and hosts files that carry the
+/// defaults keep working and nothing else is silently dropped.
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("hw_settle", "0"),
+    ("ttys_dcd", "false"),
+    ("clock_synchronization", "ntp"),
+    ("tboot", ""),
+    ("vsc_controllers", ""),
+    ("action", "none"),
+    ("apparmor", "disabled"),
+];
+
+/// True when `name` is an attribute Starling accepts at its default only
+/// and `value` is that default (or absent); an other value is refused.
+/// False when `name` is not such an attribute.
+pub fn default_only(name: &str, value: Option<&str>) -> Result<bool, Error> {
+    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(n, _)| *n == name) else {
+        return Ok(false);
+    };
+    match value {
+        Some(v) if !v.eq_ignore_ascii_case(default) => Err(Error::invalid(format!(
+            "{name} '{v}' is not supported yet; only '{default}' is"
+        ))),
+        _ => Ok(true),
+    }
+}
+
+impl NewHost {
+    /// A host-add request from wire attributes (`name`, value; `None` for
+    /// null), as a POST body or a hosts file entry carries them. Attributes
+    /// Starling does not keep are accepted at their default only; an unknown
+    /// attribute is refused by name.
+    pub fn from_attributes<'a>(
+        attrs: impl IntoIterator<Item = (&'a str, Option<String>)>,
+    ) -> Result<NewHost, Error> {
+        let mut n = NewHost::default();
+        for (k, v) in attrs {
+            if let Some(slot) = n.field_mut(k) {
+                *slot = v;
+                continue;
+            }
+            match k {
+                // Only the subfunctions the personality implies (lowlatency
+                // comes with the kernel work).
+                "subfunctions" => {
+                    if let Some(s) = &v
+                        && s.split(',').any(|f| f.trim() == "lowlatency")
+                    {
+                        return Err(Error::invalid(
+                            "subfunction lowlatency is not supported yet",
+                        ));
+                    }
+                }
+                "bm_password" => {
+                    return Err(Error::invalid(
+                        "bm_password is not accepted yet: Starling stores no BMC credentials until host maintenance lands",
+                    ));
+                }
+                "power_on" => {
+                    if v.as_deref().is_some_and(|v| v != "false") {
+                        return Err(Error::invalid(
+                            "power_on is not supported yet: Starling powers hosts on through their BMC once host maintenance lands",
+                        ));
+                    }
+                }
+                other if default_only(other, v.as_deref())? => {}
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Unknown attribute for argument host: {other}"
+                    )));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// A host-add request after its fields were checked on their own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedHost {

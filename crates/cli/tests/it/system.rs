@@ -470,3 +470,51 @@ fn system_shows_hardware_and_manages_labels() {
     let h = s.system_json(&["host-unlock", "compute-0"]);
     assert_eq!(h["availability"], "available");
 }
+
+#[test]
+fn system_bulk_adds_and_exports_hosts() {
+    let s = server(Paging::default());
+    let dir = std::env::temp_dir().join(format!("starling-bulk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("hosts.yaml");
+    std::fs::write(
+        &yaml,
+        "hosts:\n  - hostname: worker-0\n    personality: worker\n    mgmt_mac: 08:00:27:00:01:00\n    location: rack 2\n  - hostname: storage-0\n    personality: storage\n    mgmt_mac: 08:00:27:00:01:01\n",
+    )
+    .unwrap();
+    let out = s.system_ok(&["host-bulk-add", yaml.to_str().unwrap()]);
+    assert_eq!(out, "Success:\nworker-0\nstorage-0\nError:\n");
+    s.locked_alarms_become(&["host=storage-0", "host=worker-0"]);
+
+    // Export to a file; StarlingX's XML, storage before workers.
+    let xml = dir.join("out.xml");
+    let out = s.system_ok(&["host-bulk-export", "--filename", xml.to_str().unwrap()]);
+    assert!(out.contains("out.xml"), "{out}");
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert!(text.starts_with("<?xml"), "{text}");
+    assert!(
+        text.find("<hostname>storage-0").unwrap() < text.find("<hostname>worker-0").unwrap(),
+        "{text}"
+    );
+    assert!(text.contains("<location>rack 2</location>"), "{text}");
+
+    // The same file again: every host named, none added, one line, exit 1.
+    let (code, _, err) = s.system(&["host-bulk-add", xml.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("host 1 (storage-0)") && err.contains("host 2 (worker-0)"),
+        "{err}"
+    );
+    one_line_failure(
+        s.system(&["host-bulk-add", dir.join("missing.xml").to_str().unwrap()]),
+        "cannot read",
+    );
+    std::fs::write(dir.join("bad.xml"), "<hosts><host>").unwrap();
+    one_line_failure(
+        s.system(&["host-bulk-add", dir.join("bad.xml").to_str().unwrap()]),
+        "malformed XML",
+    );
+    assert_eq!(s.system_json(&["host-list"]).as_array().unwrap().len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

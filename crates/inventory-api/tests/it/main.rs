@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk;
 mod hardware;
 
 use std::sync::Arc;

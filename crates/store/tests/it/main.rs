@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bulk;
 mod hardware;
 mod harness;
 mod identity;

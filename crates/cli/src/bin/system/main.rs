@@ -112,6 +112,19 @@ enum Cmd {
     /// Add a host.
     #[command(name = "host-add")]
     HostAdd(Box<AddArgs>),
+    /// Add every host of a hosts file (StarlingX XML, or YAML), or none.
+    #[command(name = "host-bulk-add")]
+    HostBulkAdd {
+        /// The hosts file.
+        hostsfile: std::path::PathBuf,
+    },
+    /// Write the provisioned hosts to a hosts file (StarlingX XML).
+    #[command(name = "host-bulk-export")]
+    HostBulkExport {
+        /// Where to write it.
+        #[arg(long, default_value = "hosts.xml")]
+        filename: std::path::PathBuf,
+    },
     /// Update host attributes (attribute=value ...).
     #[command(name = "host-update")]
     HostUpdate {
@@ -372,6 +385,58 @@ fn add_body(a: &AddArgs) -> Value {
     Value::Object(m)
 }
 
+fn bulk_add(c: &Client, path: &std::path::Path) -> Result<()> {
+    let content =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hosts.xml".into());
+    let Some(v) = c.post_file("/v1/ihosts/bulk_add", "file", &name, &content)? else {
+        bail!("the inventory API answered host-bulk-add with nothing");
+    };
+    println!("Success:");
+    let success = text(&v, "success");
+    if !success.is_empty() {
+        println!("{success}");
+    }
+    println!("Error:");
+    let error = text(&v, "error");
+    if !error.is_empty() {
+        println!("{error}");
+        bail!("some hosts were not added");
+    }
+    Ok(())
+}
+
+fn bulk_export(c: &Client, path: &std::path::Path) -> Result<()> {
+    let v = c.get("/v1/ihosts/bulk_export")?;
+    let Some(content) = v.get("content").and_then(Value::as_str) else {
+        bail!("the inventory API answered host-bulk-export without content");
+    };
+    // Written beside the target and renamed: an existing file is replaced
+    // whole or not at all.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, content)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("cannot write {}: {e}", path.display())
+        })?;
+    println!("Host configuration has been written to {}", path.display());
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     let c = client(&cli)?;
     match cli.cmd {
@@ -424,6 +489,8 @@ fn run(cli: Cli) -> Result<()> {
             };
             show_host(&h, a.out)?;
         }
+        Cmd::HostBulkAdd { hostsfile } => bulk_add(&c, &hostsfile)?,
+        Cmd::HostBulkExport { filename } => bulk_export(&c, &filename)?,
         Cmd::HostUpdate {
             host,
             attributes,

@@ -1,0 +1,57 @@
+//! host-bulk-add (`POST /v1/ihosts/bulk_add`, the hosts file as the form
+//! field `file` or as the body) and host-bulk-export
+//! (`GET /v1/ihosts/bulk_export` → `{"content": "<hosts …>"}`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use starling_http::upload::FileUpload;
+use starling_http::{ApiError, json};
+use starling_inventory::bulk;
+use starling_inventory::lifecycle::{AlarmChange, COMMAND_LOG, HostEvent};
+
+use crate::InventoryState;
+
+/// Adds every host of the file or none: a file that does not parse, or any
+/// entry that fails a check, is a 400 naming each problem. On success the
+/// answer is StarlingX's: `{"success": "<hostnames, one per line>", "error": ""}`.
+pub(crate) async fn bulk_add(
+    State(st): State<InventoryState>,
+    FileUpload(file): FileUpload,
+) -> Result<Response, ApiError> {
+    let text = String::from_utf8(file)
+        .map_err(|_| ApiError::bad_request("Invalid hosts file: it is not UTF-8 text"))?;
+    let entries = bulk::parse(&text)?;
+    let out = st
+        .write(move |r, now| bulk::bulk_add(r, &entries, now))
+        .await?;
+    // Added hosts are locked: each carries the locked alarm until unlocked.
+    for h in &out.added {
+        st.report(
+            h,
+            Some(AlarmChange::RaiseLocked),
+            Some(HostEvent {
+                log_id: COMMAND_LOG,
+                text: format!("{} 'add' request (bulk)", h.display_name()),
+            }),
+        )
+        .await;
+    }
+    let names: Vec<&str> = out
+        .added
+        .iter()
+        .chain(&out.updated)
+        .map(|h| h.display_name())
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({"success": names.join("\n"), "error": ""}),
+    ))
+}
+
+/// The provisioned hosts as a StarlingX hosts file.
+pub(crate) async fn bulk_export(State(st): State<InventoryState>) -> Result<Response, ApiError> {
+    let content = st.read(|r| bulk::export(r)).await?;
+    Ok(json(StatusCode::OK, &json!({ "content": content })))
+}
