@@ -1,7 +1,9 @@
 //! The Starling host agent: discovers the host's hardware from /proc and
 //! /sys (sysinv §6) and keeps inventory up to date — it registers by
 //! hostname and management MAC, reports everything once, then audits
-//! periodically and sends only the sections that changed.
+//! periodically and sends only the sections that changed; it also carries
+//! out the host actions the controller hands it (reboot, reset, power…)
+//! through the operator's command, and reports how they went.
 //!
 //! Architecture invariants:
 //! - discovery reads only through a [`root::Root`], so every parser runs the
@@ -13,6 +15,7 @@
 //!   inventory API); the server checks every report, so the agent holds no
 //!   inventory rules of its own.
 
+pub mod action;
 pub mod cpu;
 pub mod discover;
 pub mod disk;

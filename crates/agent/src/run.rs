@@ -1,10 +1,17 @@
-//! The agent's loop: register, report in full, then audit every interval
-//! and send what changed. A failed send is retried at the next audit with
-//! everything not yet accepted; a host the controller no longer knows is
-//! registered again and reported in full.
+//! The agent's loops. The audit loop registers, reports in full, then
+//! audits every interval and sends what changed; a failed send is retried at
+//! the next audit with everything not yet accepted, and a host the
+//! controller no longer knows is registered again and reported in full. The
+//! command loop long-polls the host's pending action, carries it out through
+//! the operator's command and reports the outcome until the controller has
+//! it (or says the action is no longer pending), so an action is never run
+//! twice by one agent.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use serde_json::Value;
 use starling_common::TokenSource;
@@ -28,6 +35,14 @@ pub struct Config {
     pub interval: Duration,
     /// The management interface; the first port when absent.
     pub mgmt_interface: Option<String>,
+    /// The operator's program that carries out host actions (see
+    /// [`crate::action`]); without one every action is refused.
+    pub action_command: Option<PathBuf>,
+    /// How long an action may run.
+    pub action_timeout: Duration,
+    /// How long one command poll waits at the controller (below the HTTP
+    /// client's timeout).
+    pub command_wait: Duration,
 }
 
 /// Why a request failed.
@@ -35,6 +50,8 @@ pub struct Config {
 enum SendError {
     /// The controller does not know the host (any more).
     Gone,
+    /// The controller refused the request (4xx), with its reason.
+    Refused(String),
     /// Anything else, with the reason.
     Failed(String),
 }
@@ -49,7 +66,7 @@ impl Agent {
         &self,
         method: reqwest::Method,
         path: &str,
-        body: &Value,
+        body: Option<&Value>,
     ) -> Result<Value, SendError> {
         let mut renew = false;
         loop {
@@ -59,12 +76,15 @@ impl Agent {
                 .token(renew)
                 .await
                 .map_err(SendError::Failed)?;
-            let resp = self
+            let mut req = self
                 .cfg
                 .http
                 .request(method.clone(), format!("{}{path}", self.base))
-                .header("X-Auth-Token", token)
-                .json(body)
+                .header("X-Auth-Token", token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
                 .send()
                 .await
                 .map_err(|e| SendError::Failed(format!("{path}: {e}")))?;
@@ -77,6 +97,9 @@ impl Agent {
             if status == reqwest::StatusCode::NOT_FOUND {
                 return Err(SendError::Gone);
             }
+            if status.is_client_error() {
+                return Err(SendError::Refused(format!("{path}: {status}: {text}")));
+            }
             if !status.is_success() {
                 return Err(SendError::Failed(format!("{path}: {status}: {text}")));
             }
@@ -88,7 +111,7 @@ impl Agent {
     async fn register(&self, id: &Identity) -> Result<String, SendError> {
         let body = serde_json::json!({"hostname": id.hostname, "mgmt_mac": id.mgmt_mac});
         let h = self
-            .call(reqwest::Method::POST, "/v1/agent/register", &body)
+            .call(reqwest::Method::POST, "/v1/agent/register", Some(&body))
             .await?;
         h["uuid"]
             .as_str()
@@ -101,11 +124,65 @@ impl Agent {
         self.call(
             reqwest::Method::PUT,
             &format!("/v1/agent/{host}/report"),
-            &body,
+            Some(&body),
         )
         .await
     }
+
+    /// Waits (at the controller) for the host's pending command.
+    async fn next_command(&self, host: &str) -> Result<Option<String>, SendError> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!(
+                    "/v1/agent/{host}/command?wait={}",
+                    self.cfg.command_wait.as_secs()
+                ),
+                None,
+            )
+            .await?;
+        Ok(v["command"].as_str().map(str::to_string))
+    }
+
+    /// Runs `command` and reports the outcome until the controller has it.
+    async fn carry_out(&self, host: &str, command: &str) {
+        tracing::info!(%command, "carrying out a host action");
+        let outcome = crate::action::carry_out(
+            self.cfg.action_command.as_deref(),
+            command,
+            host,
+            self.cfg.action_timeout,
+        )
+        .await;
+        let body = match &outcome {
+            Ok(()) => serde_json::json!({"command": command, "ok": true}),
+            Err(why) => {
+                tracing::warn!(%command, error = %why, "host action failed");
+                serde_json::json!({"command": command, "ok": false, "message": why})
+            }
+        };
+        let path = format!("/v1/agent/{host}/command");
+        loop {
+            match self.call(reqwest::Method::PUT, &path, Some(&body)).await {
+                Ok(_) => return,
+                // No longer pending (completed elsewhere, host deleted):
+                // nothing left to tell.
+                Err(SendError::Refused(e)) => {
+                    tracing::warn!(error = %e, "the controller did not take the outcome");
+                    return;
+                }
+                Err(SendError::Gone) => return,
+                Err(SendError::Failed(e)) => {
+                    tracing::warn!(error = %e, "cannot report the outcome yet; retrying");
+                    tokio::time::sleep(RETRY.min(self.cfg.interval)).await;
+                }
+            }
+        }
+    }
 }
+
+/// Pause after a failed exchange with the controller.
+const RETRY: Duration = Duration::from_secs(5);
 
 /// Discovers on a blocking thread (sysfs reads block).
 async fn discover(root: &Root) -> Result<Report, String> {
@@ -117,21 +194,52 @@ async fn discover(root: &Root) -> Result<Report, String> {
 
 /// Runs until `stop` resolves.
 pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
-    tokio::pin!(stop);
     let base = cfg
         .inventory_url
         .trim_end_matches('/')
         .trim_end_matches("/v1")
         .to_string();
     let agent = Agent { cfg, base };
+    let (host_tx, host_rx) = watch::channel(None);
+    tokio::select! {
+        _ = stop => {}
+        _ = audit_loop(&agent, host_tx) => {}
+        _ = command_loop(&agent, host_rx) => {}
+    }
+}
+
+/// Polls for the host's pending action while the host is registered.
+async fn command_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+    loop {
+        let current = host.borrow_and_update().clone();
+        let Some(uuid) = current else {
+            if host.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        match agent.next_command(&uuid).await {
+            Ok(Some(cmd)) => agent.carry_out(&uuid, &cmd).await,
+            Ok(None) => {}
+            // The audit loop registers again; wait for the new record.
+            Err(SendError::Gone) => {
+                let _ = tokio::time::timeout(RETRY, host.changed()).await;
+            }
+            Err(SendError::Refused(e) | SendError::Failed(e)) => {
+                tracing::warn!(error = %e, "cannot ask for commands; retrying");
+                tokio::time::sleep(RETRY.min(agent.cfg.interval)).await;
+            }
+        }
+    }
+}
+
+/// Registers, reports in full, then sends what changes every interval.
+async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>) {
     let mut host: Option<String> = None;
     let mut last: Option<Report> = None;
     let mut wait = Duration::ZERO;
     loop {
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
+        tokio::time::sleep(wait).await;
         wait = agent.cfg.interval;
         let uuid = match &host {
             Some(h) => h.clone(),
@@ -157,12 +265,13 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
                     Ok(u) => {
                         tracing::info!(host = %id.hostname, mac = %id.mgmt_mac, uuid = %u, "registered");
                         host = Some(u.clone());
+                        host_tx.send_replace(Some(u.clone()));
                         last = None;
                         u
                     }
                     Err(e) => {
                         tracing::warn!(error = ?e, "registration failed; retrying");
-                        wait = agent.cfg.interval.min(Duration::from_secs(5));
+                        wait = agent.cfg.interval.min(RETRY);
                         continue;
                     }
                 }
@@ -186,11 +295,12 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
             Err(SendError::Gone) => {
                 tracing::warn!(%uuid, "the controller no longer knows this host; registering again");
                 host = None;
+                host_tx.send_replace(None);
                 wait = Duration::ZERO;
             }
-            Err(SendError::Failed(e)) => {
+            Err(SendError::Refused(e) | SendError::Failed(e)) => {
                 tracing::warn!(error = %e, "report not accepted; retrying at the next audit");
-                wait = agent.cfg.interval.min(Duration::from_secs(5));
+                wait = agent.cfg.interval.min(RETRY);
             }
         }
     }

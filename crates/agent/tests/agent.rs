@@ -48,6 +48,7 @@ async fn an_agent_registers_reports_and_audits() {
         clock: Arc::new(SystemClock),
         fm: None,
         paging: Paging::default(),
+        commands: Default::default(),
     };
     let app = router(state, Arc::new(OpenAccess));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -66,6 +67,22 @@ async fn an_agent_registers_reports_and_audits() {
         .status()
         .unwrap();
     assert!(status.success());
+    // The operator's action command: records what it was asked, fails
+    // power-off as a board without a BMC would.
+    let ran = dir.join("actions");
+    let action = dir.join("action.sh");
+    std::fs::write(
+        &action,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> {}\n[ \"$1\" = power-off ] && {{ echo 'no BMC on this board' >&2; exit 1; }}\nexit 0\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&action, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let cfg = Config {
         root: Root::new(&root_dir),
         inventory_url: format!("http://{addr}/v1"),
@@ -73,6 +90,9 @@ async fn an_agent_registers_reports_and_audits() {
         http: reqwest::Client::new(),
         interval: Duration::from_millis(200),
         mgmt_interface: None,
+        action_command: Some(action.clone()),
+        action_timeout: Duration::from_secs(10),
+        command_wait: Duration::from_secs(2),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -141,6 +161,69 @@ async fn an_agent_registers_reports_and_audits() {
         .await
         .unwrap();
     assert_eq!(again, cpus);
+
+    // Actions: provisioned (duplex, locked), the host is rebooted through
+    // the operator's command; the task clears when the agent reports.
+    db.write(move |c| {
+        let mut r = InventoryStore::new(c);
+        let mut h = ops::host(&mut r, &HostRef::Id(id))?;
+        h.hostname = Some("worker-0".into());
+        h.personality = Some(starling_inventory::Personality::Worker);
+        h.subfunctions = "worker".into();
+        r.update_host(&h)
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let act = |verb: &'static str| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .patch(format!("http://{addr}/v1/ihosts/worker-0"))
+                .json(&serde_json::json!([{"op": "replace", "path": "/action", "value": verb}]))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success(),
+                "{verb}: {}",
+                r.text().await.unwrap()
+            );
+        }
+    };
+    let settled = |db: Db| async move {
+        let t0 = Instant::now();
+        loop {
+            let h = db
+                .read(move |c| ops::host(&mut InventoryStore::new(c), &HostRef::Id(id)))
+                .await
+                .unwrap();
+            if h.task.is_empty() {
+                return h;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "task never cleared: {}",
+                h.task
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    act("reboot").await;
+    let h = settled(db.clone()).await;
+    assert_eq!(h.availability, Availability::Online);
+    act("power-off").await;
+    let h = settled(db.clone()).await;
+    assert_eq!(
+        h.availability,
+        Availability::Online,
+        "a failed power-off leaves it on"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        "reboot\npower-off\n",
+        "each run once"
+    );
 
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), agent)

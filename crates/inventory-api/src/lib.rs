@@ -13,6 +13,7 @@
 #![recursion_limit = "256"]
 
 mod bulk;
+pub mod commands;
 mod hardware;
 pub mod openapi;
 pub mod render;
@@ -71,6 +72,8 @@ pub struct InventoryState {
     pub fm: Option<FmClient>,
     /// Paging limits.
     pub paging: Paging,
+    /// Wakes agents waiting for a command.
+    pub commands: commands::CommandBell,
 }
 
 impl InventoryState {
@@ -295,6 +298,16 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         "/v1/agent/{host}/report",
         Some("config_api:agent:modify"),
     ),
+    (
+        GET,
+        "/v1/agent/{host}/command",
+        Some("config_api:agent:modify"),
+    ),
+    (
+        PUT,
+        "/v1/agent/{host}/command",
+        Some("config_api:agent:modify"),
+    ),
 ];
 
 /// Adds each hardware view's host collection and show-by-uuid routes.
@@ -337,7 +350,11 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
                 .delete(hardware::remove_label),
         )
         .route("/agent/register", post(hardware::register))
-        .route("/agent/{host}/report", put(hardware::report));
+        .route("/agent/{host}/report", put(hardware::report))
+        .route(
+            "/agent/{host}/command",
+            get(commands::poll).put(commands::done),
+        );
     let v1 = hardware_routes!(v1; Nodes, Cpus, Memorys, Disks, Partitions, Ports, EthernetPorts, PciDevices, LldpAgents, LldpNeighbours);
     let v1 = v1.route(
         "/ihosts/{host}/labels",
@@ -698,6 +715,7 @@ async fn patch_host(
             if let Some(cmd) = t.command {
                 // Carried out by the host's agent, which reports back.
                 tracing::info!(host = %t.host.display_name(), command = cmd.as_str(), "agent command pending");
+                st.commands.ring();
             }
             st.report(&t.host, t.alarm, t.event).await;
             (t.host, sys)

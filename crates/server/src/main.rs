@@ -114,6 +114,14 @@ struct AgentArgs {
     /// The directory standing for / (a captured fixture tree in tests).
     #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
     root: PathBuf,
+    /// The program that carries out host actions, run as `PROGRAM ACTION`
+    /// (reboot, reset, reinstall, power-on, power-off); exit 0 is success.
+    /// Without one, the agent refuses every action.
+    #[arg(long, env = "STARLING_ACTION_COMMAND")]
+    action_command: Option<PathBuf>,
+    /// How long an action may run before it is stopped and reported failed.
+    #[arg(long, env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    action_timeout: Duration,
     /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
     /// --auth-url, STARLING_AGENT_TOKEN is sent.
     #[command(flatten)]
@@ -597,6 +605,7 @@ async fn start_inventory(
         clock: Arc::new(SystemClock),
         fm: Some(fm),
         paging: starling_inventory_api::Paging::default(),
+        commands: Default::default(),
     })
 }
 
@@ -756,6 +765,10 @@ async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_a
         http,
         interval: a.interval,
         mgmt_interface: a.mgmt_interface.clone(),
+        action_command: a.action_command.clone(),
+        action_timeout: a.action_timeout,
+        // Below the HTTP client's 30 s timeout.
+        command_wait: Duration::from_secs(20),
     })
 }
 

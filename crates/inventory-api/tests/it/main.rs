@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bulk;
+mod commands;
 mod hardware;
 
 use std::sync::Arc;
@@ -171,6 +172,7 @@ async fn app_with(
         clock: Arc::new(SystemClock),
         fm: fm.as_ref().map(|f| f.client.clone()),
         paging,
+        commands: Default::default(),
     };
     TestApp {
         app: router(state, auth),

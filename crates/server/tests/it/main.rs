@@ -643,6 +643,20 @@ fn starlingd_agent_inventories_its_host() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
     let identity_v3 = format!("{}/v3", s.identity);
     let root_arg = root.display().to_string();
+    // The operator's action command (here: it records the action).
+    let dir = tmpdir();
+    let ran = dir.join("ran");
+    let action = dir.join("action.sh");
+    std::fs::write(
+        &action,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", ran.display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&action, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let action_arg = action.display().to_string();
     let mut agent = starlingd_command(
         &[
             "agent",
@@ -654,6 +668,10 @@ fn starlingd_agent_inventories_its_host() {
             "1s",
             "--root",
             &root_arg,
+            "--action-command",
+            &action_arg,
+            "--action-timeout",
+            "10s",
         ],
         &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
     )
@@ -689,6 +707,42 @@ fn starlingd_agent_inventories_its_host() {
         Some(&t),
     );
     assert_eq!(ports["ethernet_ports"][0]["name"], "eth0");
+
+    // Provisioned and rebooted: the agent runs the operator's command and
+    // the task clears.
+    let url = format!("{}/v1/ihosts/{uuid}", s.inventory);
+    let (st, v) = send(
+        reqwest::Method::PATCH,
+        &url,
+        &t,
+        serde_json::json!([
+            {"op": "replace", "path": "/hostname", "value": "worker-0"},
+            {"op": "replace", "path": "/personality", "value": "worker"}
+        ]),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = send(
+        reqwest::Method::PATCH,
+        &url,
+        &t,
+        serde_json::json!([{"op": "replace", "path": "/action", "value": "reboot"}]),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["task"], "Rebooting");
+    let t0 = std::time::Instant::now();
+    loop {
+        let (_, h) = get(&url, Some(&t));
+        if h["task"].is_null() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "still {}",
+            h["task"]
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "reboot\n");
     let _ = agent.kill();
     let _ = agent.wait();
 }

@@ -1,0 +1,160 @@
+//! The agent's command channel. An action that a host's agent carries out
+//! (reboot, reset, reinstall, power-on, power-off) stays in the host's
+//! `action`/`task` until the agent reports back:
+//!
+//! - `GET /v1/agent/{host}/command?wait=S` answers the pending command at
+//!   once, or waits up to `S` seconds (at most 60) for one — a long poll, so
+//!   an agent reacts within a round trip without holding a connection
+//!   open per host forever;
+//! - `PUT /v1/agent/{host}/command` `{"command", "ok", "message"}` reports
+//!   the outcome: the task is cleared and the state follows.
+
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+use starling_http::{ApiError, ApiJson, QueryPairs, json};
+use starling_inventory::lifecycle::AgentCommand;
+use starling_inventory::ops;
+use starling_inventory::repo::HostRef;
+use tokio::sync::watch;
+
+use crate::InventoryState;
+
+/// Longest long poll.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Longest outcome message an agent may send.
+const MAX_MESSAGE: usize = 1024;
+
+/// Rung whenever an agent command is issued; waiting polls wake and look.
+#[derive(Clone, Debug)]
+pub struct CommandBell(watch::Sender<u64>);
+
+impl Default for CommandBell {
+    fn default() -> Self {
+        CommandBell(watch::channel(0).0)
+    }
+}
+
+impl CommandBell {
+    /// Wakes every waiting poll.
+    pub fn ring(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn listen(&self) -> watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
+/// A task as sysinv shows it: `null` when there is none.
+fn task(t: &str) -> Option<&str> {
+    (!t.is_empty()).then_some(t)
+}
+
+/// `GET /v1/agent/{host}/command`.
+pub(crate) async fn poll(
+    State(st): State<InventoryState>,
+    Path(host): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = QueryPairs::parse(q.as_deref());
+    q.only(&["wait"])?;
+    let wait = match q.last("wait") {
+        None => Duration::ZERO,
+        Some(w) => w
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+            .filter(|d| *d <= MAX_WAIT)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Invalid wait '{w}': whole seconds from 0 to {}",
+                    MAX_WAIT.as_secs()
+                ))
+            })?,
+    };
+    let deadline = tokio::time::Instant::now() + wait;
+    // Listen before looking, so a command issued in between still wakes us.
+    let mut bell = st.commands.listen();
+    loop {
+        let r = HostRef::parse(&host);
+        let h = st.read(move |repo| ops::host(repo, &r)).await?;
+        if let Some(cmd) = AgentCommand::parse(&h.ihost_action) {
+            return Ok(json(
+                StatusCode::OK,
+                &json!({"command": cmd.as_str(), "task": task(&h.task), "ihost_uuid": h.uuid}),
+            ));
+        }
+        match tokio::time::timeout_at(deadline, bell.changed()).await {
+            Ok(Ok(())) => continue,
+            // The deadline passed, or the service is stopping.
+            Ok(Err(_)) | Err(_) => {
+                return Ok(json(
+                    StatusCode::OK,
+                    &json!({"command": null, "task": task(&h.task), "ihost_uuid": h.uuid}),
+                ));
+            }
+        }
+    }
+}
+
+/// What an agent says of a command it ran.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Outcome {
+    command: String,
+    ok: bool,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// `PUT /v1/agent/{host}/command`: the command finished (`ok`) or failed;
+/// the task clears, the outcome is logged (200.022), a failure with the
+/// agent's message.
+pub(crate) async fn done(
+    State(st): State<InventoryState>,
+    Path(host): Path<String>,
+    ApiJson(o): ApiJson<Outcome>,
+) -> Result<Response, ApiError> {
+    let cmd = AgentCommand::parse(&o.command).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "Invalid command '{}': reboot, reset, reinstall, power-on or power-off",
+            o.command
+        ))
+    })?;
+    let message = o
+        .message
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty());
+    if let Some(m) = &message
+        && m.len() > MAX_MESSAGE
+    {
+        return Err(ApiError::bad_request(format!(
+            "The message is {} bytes long; at most {MAX_MESSAGE} are kept",
+            m.len()
+        )));
+    }
+    let r = HostRef::parse(&host);
+    let ok = o.ok;
+    let mut t = st
+        .write(move |repo, now| ops::complete(repo, &r, cmd, ok, now))
+        .await?;
+    if let (Some(ev), Some(m), false) = (&mut t.event, &message, ok) {
+        ev.text.push_str(": ");
+        ev.text.push_str(m);
+    }
+    st.report(&t.host, t.alarm, t.event).await;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "ihost_uuid": t.host.uuid,
+            "availability": t.host.availability.as_str(),
+            "task": task(&t.host.task),
+        }),
+    ))
+}
