@@ -199,6 +199,8 @@ async fn starling_with(a: &Args, dir: &Path, extra: &[&str]) -> Result<Server> {
         .arg(dir)
         .env("STARLING_ADMIN_PASSWORD", BENCH_PASSWORD)
         .args(["--fm-port", &port.to_string(), "--log", "warn"])
+        // FM alone is measured: no controller-0 bootstrap or local agent.
+        .arg("--no-local-agent")
         .args(["--identity-port", &id_port.to_string()])
         .args([
             "--event-log-max-rows",

@@ -148,6 +148,33 @@ impl InventoryState {
     }
 }
 
+/// Bootstraps the first controller (all-in-one: the local machine, named
+/// `hostname`, found by its management MAC) unless a controller exists; a
+/// new controller is locked, so 200.001 is raised and the add logged, as
+/// StarlingX shows a freshly bootstrapped controller-0.
+pub async fn bootstrap_controller(
+    st: &InventoryState,
+    hostname: &str,
+    mgmt_mac: &str,
+) -> Result<Option<Host>, ApiError> {
+    let (name, mac) = (hostname.to_string(), mgmt_mac.to_string());
+    let made = st
+        .write(move |r, now| ops::bootstrap_controller(r, &name, &mac, now))
+        .await?;
+    if let Some(h) = &made {
+        st.report(
+            h,
+            Some(AlarmChange::RaiseLocked),
+            Some(HostEvent {
+                log_id: starling_inventory::lifecycle::COMMAND_LOG,
+                text: format!("{} bootstrapped as the first controller", h.display_name()),
+            }),
+        )
+        .await;
+    }
+    Ok(made)
+}
+
 /// 200.001 as StarlingX's maintenance raises it.
 fn locked_fault(name: &str, eid: &str) -> Fault {
     Fault {

@@ -60,6 +60,71 @@ fn system(repo: &mut dyn InventoryRepo) -> Result<System, Error> {
         .ok_or_else(|| Error::invalid("The system has not been bootstrapped yet"))
 }
 
+/// The first controller, as StarlingX's bootstrap creates it (sysinv §2.2,
+/// first controller creation): when the system has no controller yet, the
+/// host with `mgmt_mac` becomes `hostname`, a controller, and the active
+/// controller — a host its agent registered first is provisioned in place.
+/// Unlike host-add this runs on simplex systems (it is how the only
+/// controller comes to exist). Returns the host when it was made now, `None`
+/// when a controller already exists.
+pub fn bootstrap_controller(
+    repo: &mut dyn InventoryRepo,
+    hostname: &str,
+    mgmt_mac: &str,
+    now: Timestamp,
+) -> Result<Option<Host>, Error> {
+    let mut sys = system(repo)?;
+    let mac = validate::mac(mgmt_mac)?;
+    validate::hostname(hostname, Personality::Controller)?;
+    let controllers = repo.hosts(&HostQuery {
+        personality: Some(Personality::Controller),
+        ..HostQuery::default()
+    })?;
+    if !controllers.is_empty() {
+        return Ok(None);
+    }
+    if let Some(other) = repo.host(&HostRef::Name(hostname.to_string()))?
+        && other.mgmt_mac != mac
+    {
+        return Err(Error::invalid(format!(
+            "Bootstrap Rejected: hostname {hostname} is held by the host with mgmt_mac {}",
+            other.mgmt_mac
+        )));
+    }
+    let (mut h, discovered) = match repo.host_by_mac(&mac)? {
+        Some(d) if d.personality.is_some() => {
+            return Err(Error::invalid(format!(
+                "Bootstrap Rejected: mgmt_mac {mac} belongs to {} ({})",
+                d.display_name(),
+                d.personality.map(Personality::as_str).unwrap_or("")
+            )));
+        }
+        Some(d) => (d, true),
+        None => (
+            Host::new(
+                repo.next_host_id()?,
+                starling_common::new_uuid(),
+                mac.clone(),
+                now,
+            ),
+            false,
+        ),
+    };
+    h.hostname = Some(hostname.to_string());
+    h.personality = Some(Personality::Controller);
+    h.subfunctions = validate::subfunctions(Personality::Controller, sys.system_type);
+    if discovered {
+        h.updated_at = Some(now);
+        repo.update_host(&h)?;
+    } else {
+        repo.insert_host(&h)?;
+    }
+    sys.active_controller = Some(hostname.to_string());
+    sys.updated_at = Some(now);
+    repo.update_system(&sys)?;
+    Ok(Some(h))
+}
+
 /// The host `r`, or a 404 naming it.
 pub fn host(repo: &mut dyn InventoryRepo, r: &HostRef) -> Result<Host, Error> {
     repo.host(r)?

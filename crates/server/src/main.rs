@@ -52,6 +52,28 @@ struct Cli {
     /// Data directory of the all-in-one mode (holds starling.db).
     #[arg(long, env = "STARLING_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    local: LocalAgentArgs,
+}
+
+/// The all-in-one's own host: bootstrapped as controller-0 and inventoried
+/// by an agent running in the daemon.
+#[derive(Args, Debug, Clone)]
+struct LocalAgentArgs {
+    /// Do not bootstrap this machine as controller-0 nor run its agent in
+    /// the daemon (a controller elsewhere, or tests).
+    #[arg(long, env = "STARLING_NO_LOCAL_AGENT")]
+    no_local_agent: bool,
+    /// The local agent's program for host actions (see `starlingd agent
+    /// --help`); without one the local host refuses them.
+    #[arg(long = "action-command", env = "STARLING_ACTION_COMMAND")]
+    action_command: Option<PathBuf>,
+    /// How long a local host action may run.
+    #[arg(long = "action-timeout", env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    action_timeout: Duration,
+    /// The management interface whose MAC names this host.
+    #[arg(long = "mgmt-interface", env = "STARLING_MGMT_INTERFACE")]
+    mgmt_interface: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -656,7 +678,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &c,
                 db.clone(),
                 service_url(&c, tls.as_ref(), c.fm_port),
-                Some(issuer),
+                Some(issuer.clone()),
                 tls.as_ref().and_then(|t| t.ca.as_deref()),
                 dir.join("spool").join("inventory"),
             )
@@ -669,8 +691,15 @@ async fn run(cli: Cli) -> Result<()> {
             let app = starling_fm_api::router(fm, auth.clone());
             servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
             let listener = listen(c.bind, c.inventory_port, "inventory", &url).await?;
-            let app = starling_inventory_api::router(inventory, auth);
+            let app = starling_inventory_api::router(inventory.clone(), auth);
             servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+            if !cli.local.no_local_agent {
+                let cfg = local_agent(&c, &cli.local, &inventory, tls.as_ref(), issuer).await?;
+                servers.spawn(async move {
+                    starling_agent::run::run(cfg, stopped()).await;
+                    Ok(())
+                });
+            }
         }
         Some(Service::Fm {
             database_url,
@@ -768,6 +797,49 @@ async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_a
         action_command: a.action_command.clone(),
         action_timeout: a.action_timeout,
         // Below the HTTP client's 30 s timeout.
+        command_wait: Duration::from_secs(20),
+    })
+}
+
+/// The all-in-one's own host: controller-0 bootstrapped from this machine's
+/// management MAC, and the agent that inventories it through the local
+/// inventory API with the in-process service account's tokens.
+async fn local_agent(
+    c: &Common,
+    a: &LocalAgentArgs,
+    inventory: &InventoryState,
+    tls: Option<&Tls>,
+    tokens: Arc<LocalIssuer>,
+) -> Result<starling_agent::run::Config> {
+    let root = starling_agent::Root::new(Path::new("/"));
+    let iface = a.mgmt_interface.clone();
+    let (r, i) = (root.clone(), iface.clone());
+    let id = tokio::task::spawn_blocking(move || starling_agent::identity(&r, i.as_deref()))
+        .await
+        .context("local discovery stopped")?
+        .map_err(|e| anyhow::anyhow!("cannot tell this machine's management MAC (--mgmt-interface, or --no-local-agent): {e}"))?;
+    match starling_inventory_api::bootstrap_controller(inventory, "controller-0", &id.mgmt_mac)
+        .await
+    {
+        Ok(Some(h)) => {
+            tracing::info!(mac = %h.mgmt_mac, "this machine is bootstrapped as controller-0")
+        }
+        Ok(None) => {}
+        Err(e) => bail!(
+            "cannot bootstrap this machine as controller-0: {}",
+            e.message
+        ),
+    }
+    let ca = tls.and_then(|t| t.ca.as_deref());
+    Ok(starling_agent::run::Config {
+        root,
+        inventory_url: service_url(c, tls, c.inventory_port),
+        token: tokens,
+        http: http_client(ca, Duration::from_secs(30))?,
+        interval: Duration::from_secs(60),
+        mgmt_interface: iface,
+        action_command: a.action_command.clone(),
+        action_timeout: a.action_timeout,
         command_wait: Duration::from_secs(20),
     })
 }

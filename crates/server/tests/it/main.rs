@@ -124,7 +124,12 @@ struct AllInOne {
     ca: Option<PathBuf>,
 }
 
+/// An all-in-one without its local agent (tests add hosts of their own).
 fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
+    all_in_one_with(env, extra, false)
+}
+
+fn all_in_one_with(env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> AllInOne {
     let dir = tmpdir();
     let (fm, id, inv) = (free_port(), free_port(), free_port());
     let mut args = vec![
@@ -139,6 +144,9 @@ fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
         "--log".into(),
         "info".into(),
     ];
+    if !local_agent {
+        args.push("--no-local-agent".into());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let tls = extra.contains(&"--tls-self-signed");
@@ -745,4 +753,43 @@ fn starlingd_agent_inventories_its_host() {
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "reboot\n");
     let _ = agent.kill();
     let _ = agent.wait();
+}
+
+#[test]
+fn all_in_one_bootstraps_this_machine_as_controller_0() {
+    let s = all_in_one_with(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[], true);
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    let url = format!("{}/v1/ihosts/controller-0", s.inventory);
+    let t0 = std::time::Instant::now();
+    let h = loop {
+        let (st, h) = get(&url, Some(&t));
+        if st == 200 && h["inv_state"] == "inventoried" {
+            break h;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "not inventoried: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(h["personality"], "controller");
+    assert_eq!(h["subfunctions"], "controller,worker", "All-in-one");
+    assert_eq!(
+        (h["administrative"].as_str(), h["availability"].as_str()),
+        (Some("locked"), Some("online"))
+    );
+    let (_, cpus) = get(&format!("{url}/icpus"), Some(&t));
+    assert!(!cpus["icpus"].as_array().unwrap().is_empty(), "{cpus}");
+    alarms_become(&s.fm, &t, &[("200.001", "host=controller-0")]);
+
+    // The only controller of a simplex system unlocks like StarlingX's.
+    let (st, v) = send(
+        reqwest::Method::PATCH,
+        &url,
+        &t,
+        serde_json::json!([{"op": "replace", "path": "/action", "value": "unlock"}]),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["availability"], "available");
+    alarms_become(&s.fm, &t, &[]);
 }

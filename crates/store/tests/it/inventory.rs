@@ -374,3 +374,85 @@ async fn host_update_rechecks_the_whole_host_and_lists_sort_and_page() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_first_controller_is_bootstrapped_once_even_on_simplex() {
+    each_backend(|db| async move {
+        let spec = SystemSpec {
+            name: "edge-1".into(),
+            system_type: SystemType::AllInOne,
+            system_mode: SystemMode::Simplex,
+            software_version: "1.0".into(),
+            region_name: "RegionOne".into(),
+        };
+        db.write(move |c| {
+            ops::ensure_system(&mut InventoryStore::new(c), &spec, ts(0)).map(|_| ())
+        })
+        .await
+        .unwrap();
+        let boot = |name: &'static str, mac: &'static str| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    ops::bootstrap_controller(&mut InventoryStore::new(c), name, mac, ts(1))
+                })
+                .await
+            }
+        };
+        // Refusals change nothing.
+        let e = boot("worker-0", "08:00:27:00:00:01")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("worker-0"), "{e}");
+        let e = boot("controller-0", "ff:ff:ff:ff:ff:ff")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MAC"), "{e}");
+
+        // The agent registered first: its host is provisioned in place.
+        let (discovered, _) = db
+            .write(|c| {
+                starling_inventory::hwops::register(
+                    &mut InventoryStore::new(c),
+                    &starling_inventory::hwops::Registration {
+                        hostname: "localhost".into(),
+                        mgmt_mac: "08:00:27:00:00:01".into(),
+                    },
+                    ts(0),
+                )
+            })
+            .await
+            .unwrap();
+        let h = boot("controller-0", "08:00:27:00:00:01")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.uuid, discovered.uuid);
+        assert_eq!(h.personality, Some(Personality::Controller));
+        assert_eq!(h.subfunctions, "controller,worker");
+        assert_eq!(h.administrative, Administrative::Locked);
+        let sys = db
+            .read(|c| InventoryStore::new(c).system())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(sys.active_controller.as_deref(), Some("controller-0"));
+        // Once there is a controller, nothing more happens.
+        assert_eq!(
+            boot("controller-0", "08:00:27:00:00:01").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            boot("controller-1", "08:00:27:00:00:09").await.unwrap(),
+            None
+        );
+        let all = db
+            .read(|c| InventoryStore::new(c).hosts(&HostQuery::default()))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+    })
+    .await;
+}
