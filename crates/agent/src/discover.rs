@@ -39,6 +39,32 @@ pub fn identity(root: &Root, mgmt_interface: Option<&str>) -> Result<Identity, S
     })
 }
 
+/// Adds what lldpd knows to a full report: only LLDP on the ports the
+/// report lists (lldpd may also run on bonds, VLANs or virtual links that
+/// are not inventory ports; sysinv keeps LLDP on known ports only).
+pub fn with_lldp(
+    report: &mut Report,
+    agents: Vec<starling_inventory::hardware::LldpAgent>,
+    neighbours: Vec<starling_inventory::hardware::LldpNeighbour>,
+) {
+    let ports: Vec<&str> = report
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
+    let agents: Vec<_> = agents
+        .into_iter()
+        .filter(|a| ports.contains(&a.port_name.as_str()))
+        .collect();
+    let neighbours: Vec<_> = neighbours
+        .into_iter()
+        .filter(|n| ports.contains(&n.port_name.as_str()))
+        .collect();
+    report.lldp_agents = Some(agents);
+    report.lldp_neighbours = Some(neighbours);
+}
+
 /// Everything discoverable: every section present (a full report).
 pub fn report(root: &Root) -> Result<Report, String> {
     let (idisks, partitions) = disk::disks(root);
@@ -50,7 +76,7 @@ pub fn report(root: &Root) -> Result<Report, String> {
         partitions: Some(partitions),
         ports: Some(pci::ports(root)),
         pci_devices: Some(pci::pci_devices(root)),
-        // LLDP comes from lldpd; until it is read, none is reported.
+        // LLDP comes from lldpd ([`with_lldp`]); none until it is asked.
         lldp_agents: Some(Vec::new()),
         lldp_neighbours: Some(Vec::new()),
         uptime: root

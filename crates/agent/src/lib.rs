@@ -19,6 +19,7 @@ pub mod action;
 pub mod cpu;
 pub mod discover;
 pub mod disk;
+pub mod lldp;
 pub mod memory;
 pub mod pci;
 pub mod root;

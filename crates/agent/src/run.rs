@@ -43,6 +43,8 @@ pub struct Config {
     /// How long one command poll waits at the controller (below the HTTP
     /// client's timeout).
     pub command_wait: Duration,
+    /// How to ask lldpd (`lldpcli`, maybe with `-u SOCKET`); empty: never.
+    pub lldpcli: Vec<String>,
 }
 
 /// Why a request failed.
@@ -184,12 +186,19 @@ impl Agent {
 /// Pause after a failed exchange with the controller.
 const RETRY: Duration = Duration::from_secs(5);
 
-/// Discovers on a blocking thread (sysfs reads block).
-async fn discover(root: &Root) -> Result<Report, String> {
+/// Discovers on a blocking thread (sysfs reads and lldpcli block).
+async fn discover(root: &Root, lldpcli: &[String]) -> Result<Report, String> {
     let root = root.clone();
-    tokio::task::spawn_blocking(move || discover::report(&root))
-        .await
-        .map_err(|e| format!("discovery stopped: {e}"))?
+    let lldpcli = lldpcli.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut r = discover::report(&root)?;
+        if let Some((agents, neighbours)) = crate::lldp::read(&lldpcli) {
+            discover::with_lldp(&mut r, agents, neighbours);
+        }
+        Ok(r)
+    })
+    .await
+    .map_err(|e| format!("discovery stopped: {e}"))?
 }
 
 /// Runs until `stop` resolves.
@@ -277,7 +286,7 @@ async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>) {
                 }
             }
         };
-        let now = match discover(&agent.cfg.root).await {
+        let now = match discover(&agent.cfg.root, &agent.cfg.lldpcli).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "discovery failed");

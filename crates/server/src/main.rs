@@ -144,6 +144,10 @@ struct AgentArgs {
     /// How long an action may run before it is stopped and reported failed.
     #[arg(long, env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
     action_timeout: Duration,
+    /// How to ask lldpd for LLDP agents and neighbours (e.g. `lldpcli -u
+    /// /run/lldpd.socket`); empty: LLDP is not read.
+    #[arg(long, env = "STARLING_LLDPCLI", default_value = "lldpcli")]
+    lldpcli: String,
     /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
     /// --auth-url, STARLING_AGENT_TOKEN is sent.
     #[command(flatten)]
@@ -798,6 +802,7 @@ async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_a
         action_timeout: a.action_timeout,
         // Below the HTTP client's 30 s timeout.
         command_wait: Duration::from_secs(20),
+        lldpcli: a.lldpcli.split_whitespace().map(str::to_string).collect(),
     })
 }
 
@@ -841,6 +846,7 @@ async fn local_agent(
         action_command: a.action_command.clone(),
         action_timeout: a.action_timeout,
         command_wait: Duration::from_secs(20),
+        lldpcli: vec!["lldpcli".into()],
     })
 }
 
