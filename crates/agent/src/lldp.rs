@@ -50,6 +50,27 @@ struct Tlvs {
     dot3_max_frame: Option<String>,
 }
 
+/// A record of type `$t` with its own fields and the TLVs of `$tlv`.
+macro_rules! with_tlvs {
+    ($t:ident { $($f:ident: $v:expr),* $(,)? }, $tlv:expr) => {{
+        let t = $tlv;
+        $t {
+            $($f: $v,)*
+            chassis_id: t.chassis_id,
+            port_identifier: t.port_identifier,
+            port_description: t.port_description,
+            ttl: t.ttl,
+            system_name: t.system_name,
+            system_description: t.system_description,
+            system_capabilities: t.system_capabilities,
+            management_address: t.management_address,
+            dot1_port_vid: t.dot1_port_vid,
+            dot3_max_frame: t.dot3_max_frame,
+            ..$t::default()
+        }
+    }};
+}
+
 fn tlvs(i: &Value) -> Tlvs {
     let null = Value::Null;
     let chassis = first(i, "chassis").unwrap_or(&null);
@@ -125,22 +146,13 @@ pub fn parse_agents(json: &str) -> Result<Vec<LldpAgent>, String> {
     Ok(interfaces(&doc)
         .into_iter()
         .map(|i| {
-            let t = tlvs(i);
-            LldpAgent {
-                port_name: i["name"].as_str().unwrap_or_default().to_string(),
-                status: status(value(i, "status").as_deref().unwrap_or("")),
-                chassis_id: t.chassis_id,
-                port_identifier: t.port_identifier,
-                port_description: t.port_description,
-                ttl: t.ttl,
-                system_name: t.system_name,
-                system_description: t.system_description,
-                system_capabilities: t.system_capabilities,
-                management_address: t.management_address,
-                dot1_port_vid: t.dot1_port_vid,
-                dot3_max_frame: t.dot3_max_frame,
-                ..LldpAgent::default()
-            }
+            with_tlvs!(
+                LldpAgent {
+                    port_name: i["name"].as_str().unwrap_or_default().to_string(),
+                    status: status(value(i, "status").as_deref().unwrap_or("")),
+                },
+                tlvs(i)
+            )
         })
         .collect())
 }
@@ -159,21 +171,13 @@ pub fn parse_neighbours(json: &str) -> Result<Vec<LldpNeighbour>, String> {
                 t.chassis_id.as_deref()?,
                 t.port_identifier.as_deref()?
             );
-            Some(LldpNeighbour {
-                port_name: i["name"].as_str().unwrap_or_default().to_string(),
-                msap,
-                chassis_id: t.chassis_id,
-                port_identifier: t.port_identifier,
-                port_description: t.port_description,
-                ttl: t.ttl,
-                system_name: t.system_name,
-                system_description: t.system_description,
-                system_capabilities: t.system_capabilities,
-                management_address: t.management_address,
-                dot1_port_vid: t.dot1_port_vid,
-                dot3_max_frame: t.dot3_max_frame,
-                ..LldpNeighbour::default()
-            })
+            Some(with_tlvs!(
+                LldpNeighbour {
+                    port_name: i["name"].as_str().unwrap_or_default().to_string(),
+                    msap: msap,
+                },
+                t
+            ))
         })
         .collect())
 }

@@ -200,6 +200,23 @@ pub fn check_patch(ops: &[PatchOp]) -> Result<Vec<(String, Option<serde_json::Va
     Ok(out)
 }
 
+/// The whole request body; too large is 413, unreadable 400, in the envelope.
+pub(crate) async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(status, "Request body is too large")
+            } else {
+                ApiError::bad_request(format!("Cannot read request body: {e}"))
+            }
+        })
+}
+
 /// A JSON body parsed strictly: malformed JSON, wrong types, unknown fields
 /// (where the type denies them) and oversized bodies are 400/413 in the envelope.
 pub struct ApiJson<T>(pub T);
@@ -208,16 +225,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                let status = e.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(status, "Request body is too large")
-                } else {
-                    ApiError::bad_request(format!("Cannot read request body: {e}"))
-                }
-            })?;
+        let bytes = body_bytes(req, state).await?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "Request body is empty; JSON expected",

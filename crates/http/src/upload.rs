@@ -3,7 +3,7 @@
 //! upload), or, for scripts with curl, the file as the whole body.
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 
 use crate::ApiError;
 
@@ -23,16 +23,7 @@ impl<S: Send + Sync> FromRequest<S> for FileUpload {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                let status = e.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(status, "Request body is too large")
-                } else {
-                    ApiError::bad_request(format!("Cannot read request body: {e}"))
-                }
-            })?;
+        let bytes = crate::body_bytes(req, state).await?;
         let file = match content_type.as_deref() {
             Some(ct) if mime(ct) == "multipart/form-data" => {
                 form_field(ct, &bytes, FILE_FIELD)?.to_vec()
