@@ -698,11 +698,18 @@ async fn run(cli: Cli) -> Result<()> {
             let app = starling_inventory_api::router(inventory.clone(), auth);
             servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
             if !cli.local.no_local_agent {
-                let cfg = local_agent(&c, &cli.local, &inventory, tls.as_ref(), issuer).await?;
-                servers.spawn(async move {
-                    starling_agent::run::run(cfg, stopped()).await;
-                    Ok(())
-                });
+                // A machine whose management MAC cannot be told (no PCI
+                // network port, e.g. some containers) still runs Starling;
+                // it just has no local host until one is named.
+                match local_agent(&c, &cli.local, &inventory, tls.as_ref(), issuer).await {
+                    Ok(cfg) => {
+                        servers.spawn(async move {
+                            starling_agent::run::run(cfg, stopped()).await;
+                            Ok(())
+                        });
+                    }
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "no local host agent"),
+                }
             }
         }
         Some(Service::Fm {
