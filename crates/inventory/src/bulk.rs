@@ -186,7 +186,8 @@ pub struct BulkOutcome {
 const BM_ATTRIBUTES: &[&str] = &["bm_ip", "bm_type", "bm_username"];
 
 enum Plan {
-    Add(Box<NewHost>),
+    /// Checked and admitted; the discovered host to provision, if any.
+    Add(Box<(validate::CheckedHost, Option<Host>)>),
     PatchController(HostRef, Vec<(String, Option<String>)>),
 }
 
@@ -227,7 +228,11 @@ pub fn bulk_add(
     let mut out = BulkOutcome::default();
     for p in plans {
         match p {
-            Plan::Add(req) => out.added.push(ops::add_host(repo, &req, now)?),
+            Plan::Add(add) => {
+                let (c, discovered) = *add;
+                out.added
+                    .push(ops::place_host(repo, sys.system_type, c, discovered, now)?)
+            }
             Plan::PatchController(r, changes) => {
                 out.updated.push(ops::update_host(repo, &r, &changes, now)?)
             }
@@ -295,8 +300,9 @@ fn plan_entry(
     let same_name = repo
         .host(&HostRef::Name(c.hostname.clone()))
         .map_err(|e| e.to_string())?;
-    validate::admit(sys, &c, same_name.as_ref(), same_mac.as_ref()).map_err(|e| e.to_string())?;
-    Ok(Plan::Add(Box::new(req)))
+    let discovered = validate::admit(sys, &c, same_name.as_ref(), same_mac.as_ref())
+        .map_err(|e| e.to_string())?;
+    Ok(Plan::Add(Box::new((c, discovered.and(same_mac)))))
 }
 
 fn personality_rank(p: Option<Personality>) -> u8 {

@@ -144,17 +144,31 @@ pub fn add_host(
     let same_name = repo.host(&HostRef::Name(c.hostname.clone()))?;
     let same_mac = repo.host_by_mac(&c.mgmt_mac)?;
     let discovered = validate::admit(&sys, &c, same_name.as_ref(), same_mac.as_ref())?;
-    let mut h = match (discovered, same_mac) {
-        (Some(_), Some(d)) => d,
-        _ => Host::new(
+    place_host(repo, sys.system_type, c, discovered.and(same_mac), now)
+}
+
+/// Writes a host-add request that was checked and admitted: provisions the
+/// `discovered` host in place, or adds a new one (locked-disabled-offline,
+/// unprovisioned).
+pub fn place_host(
+    repo: &mut dyn InventoryRepo,
+    system_type: SystemType,
+    c: validate::CheckedHost,
+    discovered: Option<Host>,
+    now: Timestamp,
+) -> Result<Host, Error> {
+    let in_place = discovered.is_some();
+    let mut h = match discovered {
+        Some(d) => d,
+        None => Host::new(
             repo.next_host_id()?,
             starling_common::new_uuid(),
             c.mgmt_mac.clone(),
             now,
         ),
     };
-    apply_checked(&mut h, c, sys.system_type);
-    if discovered.is_some() {
+    apply_checked(&mut h, c, system_type);
+    if in_place {
         h.updated_at = Some(now);
         repo.update_host(&h)?;
     } else {

@@ -159,37 +159,7 @@ impl NewHost {
             _ => return None,
         })
     }
-}
 
-/// StarlingX host attributes Starling does not manage yet: accepted at
-/// their default value only, so scripts and hosts files that carry the
-/// defaults keep working and nothing else is silently dropped.
-const DEFAULT_ONLY: &[(&str, &str)] = &[
-    ("hw_settle", "0"),
-    ("ttys_dcd", "false"),
-    ("clock_synchronization", "ntp"),
-    ("tboot", ""),
-    ("vsc_controllers", ""),
-    ("action", "none"),
-    ("apparmor", "disabled"),
-];
-
-/// True when `name` is an attribute Starling accepts at its default only
-/// and `value` is that default (or absent); an other value is refused.
-/// False when `name` is not such an attribute.
-pub fn default_only(name: &str, value: Option<&str>) -> Result<bool, Error> {
-    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(n, _)| *n == name) else {
-        return Ok(false);
-    };
-    match value {
-        Some(v) if !v.eq_ignore_ascii_case(default) => Err(Error::invalid(format!(
-            "{name} '{v}' is not supported yet; only '{default}' is"
-        ))),
-        _ => Ok(true),
-    }
-}
-
-impl NewHost {
     /// A host-add request from wire attributes (`name`, value; `None` for
     /// null), as a POST body or a hosts file entry carries them. Attributes
     /// Starling does not keep are accepted at their default only; an unknown
@@ -236,6 +206,34 @@ impl NewHost {
             }
         }
         Ok(n)
+    }
+}
+
+/// StarlingX host attributes Starling does not manage yet: accepted at
+/// their default value only, so scripts and hosts files that carry the
+/// defaults keep working and nothing else is silently dropped.
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("hw_settle", "0"),
+    ("ttys_dcd", "false"),
+    ("clock_synchronization", "ntp"),
+    ("tboot", ""),
+    ("vsc_controllers", ""),
+    ("action", "none"),
+    ("apparmor", "disabled"),
+];
+
+/// True when `name` is an attribute Starling accepts at its default only
+/// and `value` is that default (or absent); an other value is refused.
+/// False when `name` is not such an attribute.
+pub fn default_only(name: &str, value: Option<&str>) -> Result<bool, Error> {
+    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(n, _)| *n == name) else {
+        return Ok(false);
+    };
+    match value {
+        Some(v) if !v.eq_ignore_ascii_case(default) => Err(Error::invalid(format!(
+            "{name} '{v}' is not supported yet; only '{default}' is"
+        ))),
+        _ => Ok(true),
     }
 }
 

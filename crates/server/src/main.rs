@@ -64,17 +64,65 @@ struct LocalAgentArgs {
     /// the daemon (a controller elsewhere, or tests).
     #[arg(long, env = "STARLING_NO_LOCAL_AGENT")]
     no_local_agent: bool,
-    /// The local agent's program for host actions (see `starlingd agent
-    /// --help`); without one the local host refuses them.
-    #[arg(long = "action-command", env = "STARLING_ACTION_COMMAND")]
-    action_command: Option<PathBuf>,
-    /// How long a local host action may run.
-    #[arg(long = "action-timeout", env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
-    action_timeout: Duration,
-    /// The management interface whose MAC names this host.
-    #[arg(long = "mgmt-interface", env = "STARLING_MGMT_INTERFACE")]
-    mgmt_interface: Option<String>,
+    #[command(flatten)]
+    host: HostAgentArgs,
 }
+
+/// What an agent does on its host, the same for `starlingd agent` and the
+/// all-in-one's local agent.
+#[derive(Args, Debug, Clone)]
+struct HostAgentArgs {
+    /// The management interface whose MAC names this host (default: the
+    /// first network port).
+    #[arg(long, env = "STARLING_MGMT_INTERFACE")]
+    mgmt_interface: Option<String>,
+    /// The program that carries out host actions, run as `PROGRAM ACTION`
+    /// (reboot, reset, reinstall, power-on, power-off); exit 0 is success.
+    /// Without one, the agent refuses every action.
+    #[arg(long, env = "STARLING_ACTION_COMMAND")]
+    action_command: Option<PathBuf>,
+    /// How long an action may run before it is stopped and reported failed.
+    #[arg(long, env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    action_timeout: Duration,
+    /// How to ask lldpd for LLDP agents and neighbours (e.g. `lldpcli -u
+    /// /run/lldpd.socket`); empty: LLDP is not read.
+    #[arg(long, env = "STARLING_LLDPCLI", default_value = "lldpcli")]
+    lldpcli: String,
+}
+
+impl HostAgentArgs {
+    /// The agent's configuration: these options with where and how it
+    /// reports.
+    fn config(
+        &self,
+        root: starling_agent::Root,
+        inventory_url: String,
+        token: Arc<dyn starling_common::TokenSource>,
+        http: reqwest::Client,
+        interval: Duration,
+    ) -> starling_agent::run::Config {
+        starling_agent::run::Config {
+            root,
+            inventory_url,
+            token,
+            http,
+            interval,
+            mgmt_interface: self.mgmt_interface.clone(),
+            action_command: self.action_command.clone(),
+            action_timeout: self.action_timeout,
+            // Below the agents' HTTP client timeout (AGENT_HTTP_TIMEOUT).
+            command_wait: Duration::from_secs(20),
+            lldpcli: self
+                .lldpcli
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+/// The agents' HTTP timeout: above the command long poll's wait.
+const AGENT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Subcommand, Debug)]
 enum Service {
@@ -129,25 +177,11 @@ struct AgentArgs {
     /// Time between hardware audits (e.g. 60s, 5m).
     #[arg(long, env = "STARLING_AGENT_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     interval: Duration,
-    /// The management interface whose MAC names this host (default: the
-    /// first network port).
-    #[arg(long, env = "STARLING_MGMT_INTERFACE")]
-    mgmt_interface: Option<String>,
     /// The directory standing for / (a captured fixture tree in tests).
     #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
     root: PathBuf,
-    /// The program that carries out host actions, run as `PROGRAM ACTION`
-    /// (reboot, reset, reinstall, power-on, power-off); exit 0 is success.
-    /// Without one, the agent refuses every action.
-    #[arg(long, env = "STARLING_ACTION_COMMAND")]
-    action_command: Option<PathBuf>,
-    /// How long an action may run before it is stopped and reported failed.
-    #[arg(long, env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
-    action_timeout: Duration,
-    /// How to ask lldpd for LLDP agents and neighbours (e.g. `lldpcli -u
-    /// /run/lldpd.socket`); empty: LLDP is not read.
-    #[arg(long, env = "STARLING_LLDPCLI", default_value = "lldpcli")]
-    lldpcli: String,
+    #[command(flatten)]
+    host: HostAgentArgs,
     /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
     /// --auth-url, STARLING_AGENT_TOKEN is sent.
     #[command(flatten)]
@@ -784,7 +818,7 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// The agent's configuration: its HTTP client, credentials and root.
 async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_agent::run::Config> {
-    let http = http_client(a.inventory_cacert.as_deref(), Duration::from_secs(30))?;
+    let http = http_client(a.inventory_cacert.as_deref(), AGENT_HTTP_TIMEOUT)?;
     let token: Arc<dyn starling_common::TokenSource> =
         match identity_session(&a.remote, clock).await? {
             Some(session) => session,
@@ -798,19 +832,13 @@ async fn agent_config(a: &AgentArgs, clock: Arc<dyn Clock>) -> Result<starling_a
         bail!("--interval must be more than zero");
     }
     tracing::info!(url = %a.inventory_url, root = %a.root.display(), "agent reporting to inventory");
-    Ok(starling_agent::run::Config {
-        root: starling_agent::Root::new(&a.root),
-        inventory_url: a.inventory_url.clone(),
+    Ok(a.host.config(
+        starling_agent::Root::new(&a.root),
+        a.inventory_url.clone(),
         token,
         http,
-        interval: a.interval,
-        mgmt_interface: a.mgmt_interface.clone(),
-        action_command: a.action_command.clone(),
-        action_timeout: a.action_timeout,
-        // Below the HTTP client's 30 s timeout.
-        command_wait: Duration::from_secs(20),
-        lldpcli: a.lldpcli.split_whitespace().map(str::to_string).collect(),
-    })
+        a.interval,
+    ))
 }
 
 /// The all-in-one's own host: controller-0 bootstrapped from this machine's
@@ -824,8 +852,7 @@ async fn local_agent(
     tokens: Arc<LocalIssuer>,
 ) -> Result<starling_agent::run::Config> {
     let root = starling_agent::Root::new(Path::new("/"));
-    let iface = a.mgmt_interface.clone();
-    let (r, i) = (root.clone(), iface.clone());
+    let (r, i) = (root.clone(), a.host.mgmt_interface.clone());
     let id = tokio::task::spawn_blocking(move || starling_agent::identity(&r, i.as_deref()))
         .await
         .context("local discovery stopped")?
@@ -843,18 +870,13 @@ async fn local_agent(
         ),
     }
     let ca = tls.and_then(|t| t.ca.as_deref());
-    Ok(starling_agent::run::Config {
+    Ok(a.host.config(
         root,
-        inventory_url: service_url(c, tls, c.inventory_port),
-        token: tokens,
-        http: http_client(ca, Duration::from_secs(30))?,
-        interval: Duration::from_secs(60),
-        mgmt_interface: iface,
-        action_command: a.action_command.clone(),
-        action_timeout: a.action_timeout,
-        command_wait: Duration::from_secs(20),
-        lldpcli: vec!["lldpcli".into()],
-    })
+        service_url(c, tls, c.inventory_port),
+        tokens,
+        http_client(ca, AGENT_HTTP_TIMEOUT)?,
+        Duration::from_secs(60),
+    ))
 }
 
 /// The URL of one of this process's own services.
