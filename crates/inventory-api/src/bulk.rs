@@ -38,7 +38,7 @@ pub(crate) async fn bulk_add(
         )
         .await;
     }
-    let names: Vec<&str> = out
+    let names: Vec<std::borrow::Cow<'_, str>> = out
         .added
         .iter()
         .chain(&out.updated)

@@ -108,7 +108,7 @@ impl InventoryState {
         let eid = host.entity();
         let name = host.display_name();
         let outcome = match alarm {
-            Some(AlarmChange::RaiseLocked) => fm.set(&locked_fault(name, &eid)).await.map(|_| ()),
+            Some(AlarmChange::RaiseLocked) => fm.set(&locked_fault(&name, &eid)).await.map(|_| ()),
             Some(AlarmChange::ClearLocked) => fm.clear(LOCKED_ALARM, &eid).await.map(|_| ()),
             None => Ok(()),
         };

@@ -204,7 +204,8 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
             }
             if !host.is_provisioned_record() {
                 return Err(Error::invalid(format!(
-                    "Can not unlock an unprovisioned host {name}. Please perform 'Edit Host' to provision host."
+                    "Can not unlock an unprovisioned host {}. Please perform 'Edit Host' to provision host.",
+                    host.hostname.as_deref().unwrap_or(&host.mgmt_mac)
                 )));
             }
             if host.availability == Availability::PowerOff {
@@ -512,7 +513,14 @@ mod tests {
         assert!(msg(decide(&h, Action::Unlock, &v)).contains("inventoried"));
         let mut h = host("compute-0", Personality::Worker);
         h.hostname = None;
-        assert!(msg(decide(&h, Action::Unlock, &v)).contains("unprovisioned host None"));
+        let m = msg(decide(&h, Action::Unlock, &v));
+        assert!(
+            m.contains(&format!(
+                "Can not unlock an unprovisioned host {}.",
+                h.mgmt_mac
+            )),
+            "{m}"
+        );
     }
 
     #[test]

@@ -283,14 +283,24 @@ pub struct Host {
 }
 
 impl Host {
-    /// The name to show and to use in entity ids (`host=<name>`).
-    pub fn display_name(&self) -> &str {
-        self.hostname.as_deref().unwrap_or("None")
+    /// The name to show in messages and logs: the hostname, or for a host
+    /// that registered without one, "unprovisioned host <mgmt_mac>" (each
+    /// such host told apart, where StarlingX writes "None" for all of them).
+    pub fn display_name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.hostname {
+            Some(h) => std::borrow::Cow::Borrowed(h),
+            None => std::borrow::Cow::Owned(format!("unprovisioned host {}", self.mgmt_mac)),
+        }
     }
 
-    /// FM entity instance of this host.
+    /// FM entity instance of this host: `host=<hostname>`, or
+    /// `host=<mgmt_mac>` before it has one, so that clearing one
+    /// unprovisioned host's alarms never touches another's.
     pub fn entity(&self) -> String {
-        format!("host={}", self.display_name())
+        format!(
+            "host={}",
+            self.hostname.as_deref().unwrap_or(&self.mgmt_mac)
+        )
     }
 
     /// True when hostname, personality and subfunctions are set.
@@ -353,5 +363,28 @@ mod tests {
             "{e}"
         );
         assert!(Action::parse("Lock").is_err(), "exact spelling only");
+    }
+
+    #[test]
+    fn unprovisioned_hosts_are_told_apart_by_their_mac() {
+        let a = Host::new(
+            1,
+            "u1".into(),
+            "02:00:00:00:00:01".into(),
+            Timestamp::from_micros(0),
+        );
+        let b = Host::new(
+            2,
+            "u2".into(),
+            "02:00:00:00:00:02".into(),
+            Timestamp::from_micros(0),
+        );
+        assert_eq!(a.entity(), "host=02:00:00:00:00:01");
+        assert_ne!(a.entity(), b.entity());
+        assert_eq!(a.display_name(), "unprovisioned host 02:00:00:00:00:01");
+        let mut named = a.clone();
+        named.hostname = Some("worker-0".into());
+        assert_eq!(named.entity(), "host=worker-0");
+        assert_eq!(named.display_name(), "worker-0");
     }
 }
