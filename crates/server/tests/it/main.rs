@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod hosts;
+
 struct Daemon {
     child: Child,
     dir: PathBuf,
@@ -100,7 +102,15 @@ fn starlingd(
 /// OpenStack's variables; quiet unless STARLING_TEST_LOG is set.
 fn starlingd_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_starlingd"));
-    c.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    c.args(args);
+    scrub_env(&mut c, env);
+    c
+}
+
+/// Quiet (unless STARLING_TEST_LOG is set), and with only the `env` given
+/// of Starling's and OpenStack's variables.
+fn scrub_env(c: &mut Command, env: &[(&str, &str)]) {
+    c.stdin(Stdio::null()).stdout(Stdio::null());
     if std::env::var_os("STARLING_TEST_LOG").is_none() {
         c.stderr(Stdio::null());
     }
@@ -112,7 +122,6 @@ fn starlingd_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     for (k, v) in env {
         c.env(k, v);
     }
-    c
 }
 
 struct AllInOne {
@@ -130,6 +139,11 @@ fn all_in_one(env: &[(&str, &str)], extra: &[&str]) -> AllInOne {
 }
 
 fn all_in_one_with(env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> AllInOne {
+    all_in_one_on("127.0.0.1", env, extra, local_agent)
+}
+
+/// An all-in-one listening on `bind` (an address of this machine).
+fn all_in_one_on(bind: &str, env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> AllInOne {
     let dir = tmpdir();
     let (fm, id, inv) = (free_port(), free_port(), free_port());
     let mut args = vec![
@@ -143,6 +157,8 @@ fn all_in_one_with(env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> A
         inv.to_string(),
         "--log".into(),
         "info".into(),
+        "--bind".into(),
+        bind.into(),
     ];
     if !local_agent {
         args.push("--no-local-agent".into());
@@ -152,9 +168,9 @@ fn all_in_one_with(env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> A
     let tls = extra.contains(&"--tls-self-signed");
     let scheme = if tls { "https" } else { "http" };
     let ca = tls.then(|| dir.join("tls/starling.crt"));
-    let fm = format!("{scheme}://127.0.0.1:{fm}");
-    let identity = format!("{scheme}://127.0.0.1:{id}");
-    let inventory = format!("{scheme}://127.0.0.1:{inv}");
+    let fm = format!("{scheme}://{bind}:{fm}");
+    let identity = format!("{scheme}://{bind}:{id}");
+    let inventory = format!("{scheme}://{bind}:{inv}");
     let mut d = starlingd(&a, env, dir, &format!("{fm}/health"), ca.as_deref());
     for url in [&identity, &inventory] {
         wait_ready(&format!("{url}/health"), Some(&mut d.child), ca.as_deref());

@@ -1,0 +1,540 @@
+//! Several hosts on one machine: the real `starlingd` as the controller and
+//! three `starlingd agent`s, each in a network namespace of its own (its own
+//! `eth0` carrying its management MAC, bridged to the controller's address)
+//! with its own hostname and fixture root. They register and report, the
+//! operator provisions, unlocks, locks and reboots them with the real
+//! `system` CLI, an audit carries a hardware change, and the alarms and
+//! events are read back with the real `fm` CLI.
+//!
+//! Namespaces need root and iproute2. Without them the agents run as plain
+//! processes over loopback (the same test otherwise) and the test says so;
+//! with STARLING_REQUIRE_NETNS=1 (CI) that is a failure instead.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// The `fm` and `system` binaries: built beside starlingd by
+/// `cargo test --workspace` (the README's test command), which builds every
+/// binary of the workspace before running any test.
+fn cli_binary(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_starlingd")).with_file_name(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds the CLIs",
+        p.display()
+    );
+    p
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn have_ip() -> bool {
+    ["/usr/sbin/ip", "/usr/bin/ip", "/sbin/ip", "/bin/ip"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One simulated host: its name as its agent tells it, its management MAC,
+/// its copy of the fixture tree and (with namespaces) its namespace.
+struct Machine {
+    hostname: String,
+    mac: String,
+    root: PathBuf,
+    ns: Option<String>,
+    /// Where its action command writes what it ran.
+    ran: PathBuf,
+}
+
+/// Agents, namespaces and the bridge; all removed on drop.
+struct Lab {
+    machines: Vec<Machine>,
+    agents: Vec<Child>,
+    bridge: Option<String>,
+    dir: PathBuf,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for a in &mut self.agents {
+            let _ = a.kill();
+            let _ = a.wait();
+        }
+        for m in &self.machines {
+            if let Some(ns) = &m.ns {
+                let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            }
+        }
+        if let Some(b) = &self.bridge {
+            let _ = Command::new("ip").args(["link", "del", b]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const FIXTURE: &str = "../agent/fixtures/vm-virtio-1node";
+const ETH0: &str = "sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0";
+
+impl Lab {
+    /// Hosts named `names`, each with a copy of the fixture tree telling its
+    /// own hostname and MAC; in namespaces bridged to `gateway/24` when
+    /// `netns` is given as (bridge, gateway).
+    fn new(names: &[&str], netns: Option<(&str, &str)>) -> Lab {
+        let dir = tmpdir();
+        let pid = std::process::id();
+        let mut lab = Lab {
+            machines: Vec::new(),
+            agents: Vec::new(),
+            bridge: None,
+            dir: dir.clone(),
+        };
+        if let Some((bridge, gw)) = netns {
+            ip(&["link", "add", bridge, "type", "bridge"]);
+            lab.bridge = Some(bridge.to_string());
+            ip(&["addr", "add", &format!("{gw}/24"), "dev", bridge]);
+            ip(&["link", "set", bridge, "up"]);
+        }
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
+        for (i, name) in names.iter().enumerate() {
+            let root = dir.join(name);
+            let st = Command::new("cp")
+                .arg("-a")
+                .arg(&fixture)
+                .arg(&root)
+                .status()
+                .unwrap();
+            assert!(st.success(), "copying the fixture");
+            let mac = format!("02:fc:00:00:01:{:02x}", i + 1);
+            for f in ["proc/sys/kernel/hostname", "etc/hostname"] {
+                std::fs::write(root.join(f), format!("{name}\n")).unwrap();
+            }
+            std::fs::write(root.join(ETH0).join("address"), format!("{mac}\n")).unwrap();
+            let ns = netns.map(|(bridge, gw)| {
+                let ns = format!("stl-{name}-{pid}");
+                let (outer, inner) = (format!("stlh{i}{pid}"), format!("stlp{i}{pid}"));
+                ip(&["netns", "add", &ns]);
+                lab.machines.push(Machine {
+                    hostname: name.to_string(),
+                    mac: mac.clone(),
+                    root: root.clone(),
+                    ns: Some(ns.clone()),
+                    ran: dir.join(format!("{name}.ran")),
+                });
+                ip(&[
+                    "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+                ]);
+                ip(&["link", "set", &outer, "master", bridge]);
+                ip(&["link", "set", &outer, "up"]);
+                ip(&["link", "set", &inner, "netns", &ns]);
+                ip(&["-n", &ns, "link", "set", &inner, "name", "eth0"]);
+                ip(&["-n", &ns, "link", "set", "eth0", "address", &mac]);
+                let net = gw.rsplit_once('.').unwrap().0;
+                let addr = format!("{net}.{}/24", 10 + i);
+                ip(&["-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
+                ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+                ip(&["-n", &ns, "link", "set", "lo", "up"]);
+                ns
+            });
+            if ns.is_none() {
+                lab.machines.push(Machine {
+                    hostname: name.to_string(),
+                    mac,
+                    root,
+                    ns: None,
+                    ran: dir.join(format!("{name}.ran")),
+                });
+            }
+        }
+        lab
+    }
+
+    /// Starts every host's agent against the controller.
+    fn start_agents(&mut self, s: &AllInOne) {
+        let starlingd = env!("CARGO_BIN_EXE_starlingd");
+        for m in &self.machines {
+            let action = self.dir.join(format!("{}.action", m.hostname));
+            std::fs::write(
+                &action,
+                format!(
+                    "#!/bin/sh\necho \"$1 $STARLING_HOST_UUID\" >> '{}'\n",
+                    m.ran.display()
+                ),
+            )
+            .unwrap();
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&action, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            let mut c = match &m.ns {
+                Some(ns) => {
+                    let mut c = Command::new("ip");
+                    c.args(["netns", "exec", ns, starlingd]);
+                    c
+                }
+                None => Command::new(starlingd),
+            };
+            c.args(["agent", "--inventory-url", &s.inventory])
+                .args(["--auth-url", &format!("{}/v3", s.identity)])
+                .args(["--interval", "1s", "--action-timeout", "10s"])
+                .arg("--root")
+                .arg(&m.root)
+                .arg("--action-command")
+                .arg(&action);
+            scrub_env(&mut c, &[("STARLING_AUTH_PASSWORD", PASSWORD)]);
+            self.agents.push(c.spawn().unwrap());
+        }
+    }
+
+    fn machine(&self, hostname: &str) -> &Machine {
+        self.machines
+            .iter()
+            .find(|m| m.hostname == hostname)
+            .unwrap()
+    }
+}
+
+const PASSWORD: &str = "Adm1n!pass";
+
+/// Runs a CLI (`fm` or `system`) as an operator would: credentials in the
+/// OS_* variables, endpoints from the service catalog.
+fn cli(s: &AllInOne, bin: &str, args: &[&str]) -> (i32, String, String) {
+    let mut c = Command::new(cli_binary(bin));
+    c.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OS_") || k == "SYSTEM_URL" || k == "FM_URL" {
+            c.env_remove(k);
+        }
+    }
+    c.env("OS_AUTH_URL", format!("{}/v3", s.identity))
+        .env("OS_USERNAME", "admin")
+        .env("OS_PASSWORD", PASSWORD)
+        .env("OS_PROJECT_NAME", "admin")
+        .env("OS_USER_DOMAIN_NAME", "Default")
+        .env("OS_PROJECT_DOMAIN_NAME", "Default")
+        .env("CLI_CONFIRMATIONS", "0");
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn cli_ok(s: &AllInOne, bin: &str, args: &[&str]) -> String {
+    let (code, out, err) = cli(s, bin, args);
+    assert_eq!(code, 0, "{bin} {args:?}: {err}");
+    out
+}
+
+fn cli_json(s: &AllInOne, bin: &str, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let out = cli_ok(s, bin, &a);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{bin} {args:?}: {e}: {out}"))
+}
+
+/// Polls `what` (with its latest value in the message) until `done`.
+fn wait_for<T: std::fmt::Debug>(
+    what: &str,
+    mut get: impl FnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let t0 = Instant::now();
+    loop {
+        let v = get();
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{what}: still {v:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The host list as hostname (or id for an unprovisioned host) →
+/// (administrative, operational, availability).
+fn host_states(s: &AllInOne) -> BTreeMap<String, (String, String, String)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    cli_json(s, "system", &["host-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let name = match &h["hostname"] {
+                Value::String(n) if n != "None" => n.clone(),
+                _ => format!("id {}", text(&h["id"])),
+            };
+            (
+                name,
+                (
+                    text(&h["administrative"]),
+                    text(&h["operational"]),
+                    text(&h["availability"]),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Entity ids of the active 200.001 (host locked) alarms, by `fm alarm-list`.
+fn locked_alarms(s: &AllInOne) -> Vec<String> {
+    let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["Alarm ID"] == "200.001")
+        .map(|a| a["Entity ID"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn state(a: &str, o: &str, v: &str) -> (String, String, String) {
+    (a.into(), o.into(), v.into())
+}
+
+#[test]
+fn a_controller_and_three_agents_on_one_machine() {
+    let pid = std::process::id();
+    let netns = is_root() && have_ip();
+    if !netns {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "STARLING_REQUIRE_NETNS is set but network namespaces need root and iproute2"
+        );
+        eprintln!(
+            "NOTE: network namespaces need root and iproute2; the agents run as plain \
+             processes over loopback instead"
+        );
+    }
+    // A /24 of its own per test process, on a bridge the namespaces join.
+    let bridge = format!("stlbr{pid}");
+    let gateway = format!("10.251.{}.1", pid % 250 + 1);
+    let names = ["worker-0", "worker-1", "node-7f3a"];
+    let mut lab = Lab::new(&names, netns.then_some((bridge.as_str(), gateway.as_str())));
+    let bind = if netns { gateway.as_str() } else { "127.0.0.1" };
+    let s = all_in_one_on(
+        bind,
+        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
+        &["--system-mode", "duplex", "--system-type", "Standard"],
+        false,
+    );
+
+    // The operator provisions two of the hosts ahead, from a hosts file;
+    // the third is left to register on its own.
+    let hosts_file = lab.dir.join("hosts.yaml");
+    std::fs::write(
+        &hosts_file,
+        format!(
+            "hosts:\n- hostname: worker-0\n  personality: worker\n  mgmt_mac: {}\n  location: rack 1\n\
+             - hostname: worker-1\n  personality: worker\n  mgmt_mac: {}\n  location: rack 2\n",
+            lab.machine("worker-0").mac,
+            lab.machine("worker-1").mac
+        ),
+    )
+    .unwrap();
+    let out = cli_ok(
+        &s,
+        "system",
+        &["host-bulk-add", &hosts_file.display().to_string()],
+    );
+    assert!(out.contains("Success:"), "{out}");
+    assert_eq!(
+        locked_alarms(&s),
+        ["host=worker-0", "host=worker-1"],
+        "added hosts are locked"
+    );
+
+    lab.start_agents(&s);
+
+    // All three register and report: the two provisioned hosts come online,
+    // the third appears unprovisioned, as in StarlingX.
+    let states = wait_for(
+        "three hosts online",
+        || host_states(&s),
+        |h| h.len() == 3 && h.values().all(|(_, _, v)| v == "online"),
+    );
+    assert_eq!(states["worker-0"], state("locked", "disabled", "online"));
+    assert_eq!(states["worker-1"], state("locked", "disabled", "online"));
+    let unprovisioned = states
+        .keys()
+        .find(|k| k.starts_with("id "))
+        .expect("the third host is unprovisioned")
+        .trim_start_matches("id ")
+        .to_string();
+    for name in ["worker-0", "worker-1"] {
+        wait_for(
+            &format!("{name} inventoried"),
+            || cli_json(&s, "system", &["host-show", name]),
+            |h| h["inv_state"] == "inventoried",
+        );
+    }
+    let third = wait_for(
+        "the third host inventoried",
+        || cli_json(&s, "system", &["host-show", &unprovisioned]),
+        |h| h["inv_state"] == "inventoried",
+    );
+    assert_eq!(third["mgmt_mac"], lab.machine("node-7f3a").mac);
+    assert_eq!(third["invprovision"], "unprovisioned");
+
+    // The operator provisions it; it is locked, with its alarm.
+    let p = cli_json(
+        &s,
+        "system",
+        &[
+            "host-update",
+            &unprovisioned,
+            "hostname=worker-2",
+            "personality=worker",
+        ],
+    );
+    assert_eq!(p["hostname"], "worker-2");
+    assert_eq!(
+        locked_alarms(&s),
+        ["host=worker-0", "host=worker-1", "host=worker-2"]
+    );
+
+    // Each host's hardware is its own.
+    for (name, machine) in [
+        ("worker-0", "worker-0"),
+        ("worker-1", "worker-1"),
+        ("worker-2", "node-7f3a"),
+    ] {
+        let ports = cli_json(&s, "system", &["host-ethernet-port-list", name]);
+        let ports = ports.as_array().unwrap();
+        assert_eq!(ports.len(), 1, "{name}: {ports:?}");
+        assert_eq!(ports[0]["name"], "eth0");
+        let shown = cli_json(&s, "system", &["host-port-show", name, "eth0"]);
+        assert_eq!(shown["mac"], lab.machine(machine).mac, "{name}: {shown}");
+        let cpus = cli_json(&s, "system", &["host-cpu-list", name]);
+        assert_eq!(cpus.as_array().unwrap().len(), 2, "{name}: {cpus}");
+        assert!(
+            !cli_json(&s, "system", &["host-disk-list", name])
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    // Unlocked, all three are in service and their alarms clear.
+    for name in ["worker-0", "worker-1", "worker-2"] {
+        let out = cli_ok(&s, "system", &["host-unlock", name]);
+        assert!(out.contains("unlocked"), "{out}");
+    }
+    let states = host_states(&s);
+    for name in ["worker-0", "worker-1", "worker-2"] {
+        assert_eq!(states[name], state("unlocked", "enabled", "available"));
+    }
+    assert!(locked_alarms(&s).is_empty());
+
+    // One is locked and rebooted: only its agent runs the action.
+    cli_ok(&s, "system", &["host-lock", "worker-1"]);
+    assert_eq!(locked_alarms(&s), ["host=worker-1"]);
+    let r = cli_json(&s, "system", &["host-reboot", "worker-1"]);
+    assert_eq!(r["task"], "Rebooting");
+    let w1 = wait_for(
+        "worker-1's reboot to complete",
+        || cli_json(&s, "system", &["host-show", "worker-1"]),
+        |h| h["task"].is_null() || h["task"] == "None" || h["task"] == "",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lab.machine("worker-1").ran).unwrap(),
+        format!("reboot {}\n", w1["uuid"].as_str().unwrap())
+    );
+    for other in ["worker-0", "node-7f3a"] {
+        assert!(!lab.machine(other).ran.exists(), "{other} ran an action");
+    }
+
+    // An audit carries a change of the hardware: worker-0's port MTU.
+    std::fs::write(
+        lab.machine("worker-0").root.join(ETH0).join("mtu"),
+        "9000\n",
+    )
+    .unwrap();
+    wait_for(
+        "worker-0's new MTU",
+        || cli_json(&s, "system", &["host-port-show", "worker-0", "eth0"]),
+        |p| p["mtu"] == "9000" || p["mtu"] == 9000,
+    );
+
+    // The event log tells the story per host: the locked alarm set and
+    // cleared, and each operator request logged.
+    let events = cli_json(&s, "fm", &["event-list", "--nopaging"]);
+    let lines: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["Event Log ID"].as_str().unwrap(),
+                e["State"].as_str().unwrap(),
+                e["Entity Instance ID"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let count = |want: &str| lines.iter().filter(|l| *l == want).count();
+    for name in ["worker-0", "worker-2"] {
+        assert_eq!(count(&format!("200.001 set host={name}")), 1, "{lines:#?}");
+        assert_eq!(
+            count(&format!("200.001 clear host={name}")),
+            1,
+            "{lines:#?}"
+        );
+    }
+    assert_eq!(count("200.001 set host=worker-1"), 2, "{lines:#?}");
+    assert_eq!(count("200.001 clear host=worker-1"), 1, "{lines:#?}");
+    let logs = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]);
+    let logs: Vec<String> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} | {}",
+                e["Entity Instance ID"].as_str().unwrap(),
+                e["Reason Text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // Until provisioned, the third host is told by its MAC, not "None".
+    let mac = &lab.machine("node-7f3a").mac;
+    for want in [
+        "host=worker-0 | worker-0 'add' request (bulk)".to_string(),
+        "host=worker-0 | worker-0 is now 'online'".into(),
+        "host=worker-0 | worker-0 is administratively unlocked".into(),
+        format!("host={mac} | unprovisioned host {mac} is now 'online'"),
+        format!("host=worker-2 | unprovisioned host {mac} renamed to worker-2"),
+        "host=worker-2 | worker-2 is administratively unlocked".into(),
+        "host=worker-1 | worker-1 is administratively locked".into(),
+        "host=worker-1 | worker-1 'reboot' request".into(),
+        "host=worker-1 | worker-1 'reboot' completed".into(),
+    ] {
+        assert!(logs.contains(&want), "{want:?} not in {logs:#?}");
+    }
+
+    // Every agent is still running.
+    for a in &mut lab.agents {
+        assert!(a.try_wait().unwrap().is_none(), "an agent exited");
+    }
+}
