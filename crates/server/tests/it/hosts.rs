@@ -1,5 +1,5 @@
 //! Several hosts on one machine: the real `starlingd` as the controller and
-//! three `starlingd agent`s, each in a network namespace of its own (its own
+//! three `starling-agent`s, each in a network namespace of its own (its own
 //! `eth0` carrying its management MAC, bridged to the controller's address)
 //! with its own hostname and fixture root. They register and report, the
 //! operator provisions, unlocks, locks and reboots them with the real
@@ -163,9 +163,10 @@ impl Lab {
         lab
     }
 
-    /// Starts every host's agent against the controller.
+    /// Starts every host's agent (`starling-agent`, the agent binary for
+    /// hosts) against the controller.
     fn start_agents(&mut self, s: &AllInOne) {
-        let starlingd = env!("CARGO_BIN_EXE_starlingd");
+        let agent = env!("CARGO_BIN_EXE_starling-agent");
         for m in &self.machines {
             let action = self.dir.join(format!("{}.action", m.hostname));
             std::fs::write(
@@ -183,12 +184,12 @@ impl Lab {
             let mut c = match &m.ns {
                 Some(ns) => {
                     let mut c = Command::new("ip");
-                    c.args(["netns", "exec", ns, starlingd]);
+                    c.args(["netns", "exec", ns, agent]);
                     c
                 }
-                None => Command::new(starlingd),
+                None => Command::new(agent),
             };
-            c.args(["agent", "--inventory-url", &s.inventory])
+            c.args(["--inventory-url", &s.inventory])
                 .args(["--auth-url", &format!("{}/v3", s.identity)])
                 .args(["--interval", "1s", "--action-timeout", "10s"])
                 .arg("--root")

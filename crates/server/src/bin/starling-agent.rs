@@ -1,0 +1,55 @@
+//! `starling-agent`: the host agent alone, for the hosts of a cloud. The
+//! same agent as `starlingd agent` (same options and variables), linked
+//! without the controller services so that it stays small on every host.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use starling_common::SystemClock;
+use starling_server::{AgentArgs, agent_config, init_logging, shutdown};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "starling-agent",
+    version,
+    about = "Starling host agent: discovers this host's hardware and keeps the controller's inventory of it up to date"
+)]
+struct Cli {
+    #[command(flatten)]
+    agent: AgentArgs,
+    /// Log filter (e.g. info, debug, starling_agent=debug).
+    #[arg(long, env = "STARLING_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(&cli.log) {
+        eprintln!("starling-agent: {e:#}");
+        std::process::exit(2);
+    }
+    // Discovery runs on blocking threads; two workers are plenty for the
+    // agent's few requests.
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("starling-agent")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("starling-agent: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let run = async {
+        let cfg = agent_config(&cli.agent, Arc::new(SystemClock)).await?;
+        starling_agent::run::run(cfg, shutdown()).await;
+        anyhow::Ok(())
+    };
+    if let Err(e) = rt.block_on(run) {
+        tracing::error!("{e:#}");
+        eprintln!("starling-agent: {e:#}");
+        std::process::exit(1);
+    }
+}

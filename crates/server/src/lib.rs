@@ -1,0 +1,243 @@
+//! What `starlingd` and `starling-agent` share: the host agent's options
+//! and set-up, the login session of a service or agent with the identity
+//! service, HTTP clients, logging, durations and the shutdown signal.
+//!
+//! `starling-agent` is the host agent alone: linked without the controller
+//! services, it keeps about half the resident memory of `starlingd agent`
+//! (see BENCHMARKS.md), which matters on every host of the cloud.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use starling_auth::{ServiceCredentials, ServiceSession};
+use starling_common::Clock;
+
+/// What an agent does on its host, the same for `starlingd agent` and the
+/// all-in-one's local agent.
+#[derive(Args, Debug, Clone)]
+pub struct HostAgentArgs {
+    /// The management interface whose MAC names this host (default: the
+    /// first network port).
+    #[arg(long, env = "STARLING_MGMT_INTERFACE")]
+    pub mgmt_interface: Option<String>,
+    /// The program that carries out host actions, run as `PROGRAM ACTION`
+    /// (reboot, reset, reinstall, power-on, power-off); exit 0 is success.
+    /// Without one, the agent refuses every action.
+    #[arg(long, env = "STARLING_ACTION_COMMAND")]
+    pub action_command: Option<PathBuf>,
+    /// How long an action may run before it is stopped and reported failed.
+    #[arg(long, env = "STARLING_ACTION_TIMEOUT", default_value = "120s", value_parser = parse_duration)]
+    pub action_timeout: Duration,
+    /// How to ask lldpd for LLDP agents and neighbours (e.g. `lldpcli -u
+    /// /run/lldpd.socket`); empty: LLDP is not read.
+    #[arg(long, env = "STARLING_LLDPCLI", default_value = "lldpcli")]
+    pub lldpcli: String,
+}
+
+impl HostAgentArgs {
+    /// The agent's configuration: these options with where and how it
+    /// reports.
+    pub fn config(
+        &self,
+        root: starling_agent::Root,
+        inventory_url: String,
+        token: Arc<dyn starling_common::TokenSource>,
+        http: reqwest::Client,
+        interval: Duration,
+    ) -> starling_agent::run::Config {
+        starling_agent::run::Config {
+            root,
+            inventory_url,
+            token,
+            http,
+            interval,
+            mgmt_interface: self.mgmt_interface.clone(),
+            action_command: self.action_command.clone(),
+            action_timeout: self.action_timeout,
+            // Below the agents' HTTP client timeout (AGENT_HTTP_TIMEOUT).
+            command_wait: Duration::from_secs(20),
+            lldpcli: self
+                .lldpcli
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+/// The agents' HTTP timeout: above the command long poll's wait.
+pub const AGENT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host agent's options.
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// The inventory API of the controller.
+    #[arg(
+        long,
+        env = "STARLING_INVENTORY_URL",
+        default_value = "http://127.0.0.1:6385"
+    )]
+    pub inventory_url: String,
+    /// CA bundle (PEM) that verifies an https --inventory-url.
+    #[arg(long, env = "STARLING_INVENTORY_CACERT")]
+    pub inventory_cacert: Option<PathBuf>,
+    /// Time between hardware audits (e.g. 60s, 5m).
+    #[arg(long, env = "STARLING_AGENT_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// The directory standing for / (a captured fixture tree in tests).
+    #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
+    pub root: PathBuf,
+    #[command(flatten)]
+    pub host: HostAgentArgs,
+    /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
+    /// --auth-url, STARLING_AGENT_TOKEN is sent.
+    #[command(flatten)]
+    pub remote: RemoteAuthArgs,
+}
+
+/// The identity service a service running alone (or an agent) logs in to
+/// and, for a service, validates tokens against.
+#[derive(Args, Debug, Clone)]
+pub struct RemoteAuthArgs {
+    /// Identity service (Starling's or Keystone), e.g. http://ctl:5000/v3.
+    /// Without it, tokens are checked against this database's identity tables.
+    #[arg(long, env = "STARLING_AUTH_URL")]
+    pub auth_url: Option<String>,
+    /// The service's user on the identity service.
+    #[arg(long, env = "STARLING_AUTH_USERNAME", default_value = "admin")]
+    pub auth_username: String,
+    /// Its project.
+    #[arg(long, env = "STARLING_AUTH_PROJECT", default_value = "admin")]
+    pub auth_project: String,
+    /// The user's domain name.
+    #[arg(long, env = "STARLING_AUTH_USER_DOMAIN", default_value = "Default")]
+    pub auth_user_domain: String,
+    /// The project's domain name.
+    #[arg(long, env = "STARLING_AUTH_PROJECT_DOMAIN", default_value = "Default")]
+    pub auth_project_domain: String,
+    /// CA bundle (PEM) that verifies an https --auth-url.
+    #[arg(long, env = "STARLING_AUTH_CACERT")]
+    pub auth_cacert: Option<PathBuf>,
+}
+
+/// Parses `90`, `90s`, `15m`, `12h`, `30d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{s}': expected e.g. 30d, 12h, 15m, 90s"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid duration unit in '{s}': use s, m, h or d")),
+    };
+    if n == 0 {
+        return Err("duration must be positive".into());
+    }
+    Ok(Duration::from_secs(n.saturating_mul(mult)))
+}
+
+pub fn init_logging(filter: &str) -> Result<()> {
+    let f = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("invalid log filter '{filter}'"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(f)
+        .with_writer(std::io::stderr)
+        .init();
+    Ok(())
+}
+
+/// An HTTP client that trusts `ca` (a PEM bundle) when given.
+pub fn http_client(ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder().timeout(timeout);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("invalid CA bundle {}", ca.display()))?;
+        b = b.tls_certs_only(certs);
+    }
+    b.build().context("cannot build the HTTP client")
+}
+
+/// A login session with `--auth-url` (password in STARLING_AUTH_PASSWORD),
+/// when one is configured. It logs in once now so wrong credentials show
+/// at start; a failure is logged and the login retried on use.
+pub async fn identity_session(
+    remote: &RemoteAuthArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<Option<Arc<ServiceSession>>> {
+    let Some(auth_url) = &remote.auth_url else {
+        return Ok(None);
+    };
+    let password = std::env::var("STARLING_AUTH_PASSWORD")
+        .map_err(|_| anyhow::anyhow!("--auth-url needs the password in STARLING_AUTH_PASSWORD"))?;
+    let creds = ServiceCredentials {
+        auth_url: auth_url.clone(),
+        username: remote.auth_username.clone(),
+        password,
+        project: remote.auth_project.clone(),
+        user_domain: remote.auth_user_domain.clone(),
+        project_domain: remote.auth_project_domain.clone(),
+    };
+    let http = http_client(remote.auth_cacert.as_deref(), Duration::from_secs(10))?;
+    let session = Arc::new(ServiceSession::new(http, creds, clock));
+    if let Err(e) = session.login().await {
+        tracing::warn!(error = %e, "login to the identity service failed; retried on use");
+    }
+    Ok(Some(session))
+}
+
+/// The agent's configuration: its HTTP client, credentials and root.
+pub async fn agent_config(
+    a: &AgentArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<starling_agent::run::Config> {
+    let http = http_client(a.inventory_cacert.as_deref(), AGENT_HTTP_TIMEOUT)?;
+    let token: Arc<dyn starling_common::TokenSource> =
+        match identity_session(&a.remote, clock).await? {
+            Some(session) => session,
+            None => Arc::new(starling_common::StaticToken(
+                std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {
+                    anyhow::anyhow!("the agent needs --auth-url (with STARLING_AUTH_PASSWORD) or STARLING_AGENT_TOKEN")
+                })?,
+            )),
+        };
+    if a.interval.is_zero() {
+        bail!("--interval must be more than zero");
+    }
+    tracing::info!(url = %a.inventory_url, root = %a.root.display(), "agent reporting to inventory");
+    Ok(a.host.config(
+        starling_agent::Root::new(&a.root),
+        a.inventory_url.clone(),
+        token,
+        http,
+        a.interval,
+    ))
+}
+
+pub async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
