@@ -141,6 +141,29 @@ impl Client {
         body: Option<Body<'_>>,
         headers: &[(&str, &str)],
     ) -> Result<Option<Value>> {
+        match self.send_text(method, url, body, headers)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| self.not_json(e)),
+        }
+    }
+
+    fn not_json(&self, e: serde_json::Error) -> anyhow::Error {
+        anyhow!(
+            "the {} API answered something that is not JSON: {e}",
+            self.service
+        )
+    }
+
+    /// The answer's text (`None` when empty), or the API's error.
+    fn send_text(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Body<'_>>,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<String>> {
         let mut req = self
             .http
             .request(method, url)
@@ -183,12 +206,7 @@ impl Client {
         if text.trim().is_empty() {
             return Ok(None);
         }
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            anyhow!(
-                "the {} API answered something that is not JSON: {e}",
-                self.service
-            )
-        })
+        Ok(Some(text))
     }
 
     fn url(&self, path_and_query: &str) -> String {
@@ -207,19 +225,41 @@ impl Client {
 
     /// GET every page of a list, following `next` links.
     pub fn get_all(&self, path: &str, key: &str) -> Result<Vec<Value>> {
+        self.get_all_as(path, key)
+    }
+
+    /// GET every page of a list, following `next` links, each item read as
+    /// `T`: a typed item skips the fields it does not name without building
+    /// them (a list of 1,000 hosts parses in a fraction of the time).
+    pub fn get_all_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        key: &str,
+    ) -> Result<Vec<T>> {
+        use serde_json::value::RawValue;
         let mut out = Vec::new();
         let mut next = Some(self.url(path));
         while let Some(url) = next.take() {
-            let page = self.get(&url)?;
-            match page.get(key).and_then(Value::as_array) {
-                Some(items) => out.extend(items.iter().cloned()),
-                None => bail!("unexpected answer: no '{key}' list"),
-            }
+            let Some(text) = self.send_text(reqwest::Method::GET, &url, None, &[])? else {
+                bail!("empty answer from {path}");
+            };
+            let page: std::collections::HashMap<String, Box<RawValue>> =
+                serde_json::from_str(&text).map_err(|e| self.not_json(e))?;
+            let Some(items) = page.get(key) else {
+                bail!("unexpected answer: no '{key}' list");
+            };
+            let items: Vec<T> = serde_json::from_str(items.get())
+                .map_err(|e| anyhow!("unexpected answer: '{key}' is not a list of records: {e}"))?;
+            out.extend(items);
             next = page
                 .get("next")
-                .and_then(Value::as_str)
+                .and_then(|n| {
+                    serde_json::from_str::<Option<String>>(n.get())
+                        .ok()
+                        .flatten()
+                })
                 .filter(|n| !n.is_empty())
-                .map(|n| self.rebase(n));
+                .map(|n| self.rebase(&n));
         }
         Ok(out)
     }
@@ -501,11 +541,16 @@ impl Table {
 
 /// A JSON field as display text (`None` for null/absent, strings unquoted).
 pub fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        None | Some(Value::Null) => "None".into(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => if *b { "True" } else { "False" }.into(),
-        Some(other) => other.to_string(),
+    v.get(key).map_or_else(|| "None".into(), cell)
+}
+
+/// A value as a table cell: `None` for null, `True`/`False`, strings bare.
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        other => other.to_string(),
     }
 }
 

@@ -580,12 +580,21 @@ async fn list_hosts(
         .await?;
     let sys = system_or_404(sys)?;
     let base = base_url(&headers);
-    let hosts: Vec<Value> = page
-        .hosts
-        .iter()
-        .map(|h| render::host(h, &sys, &base))
-        .collect();
-    let mut body = json!({ "ihosts": hosts });
+    /// The page, serialized straight from borrowed views.
+    #[derive(serde::Serialize)]
+    struct HostList<'a> {
+        ihosts: Vec<render::HostView<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    }
+    let mut body = HostList {
+        ihosts: page
+            .hosts
+            .iter()
+            .map(|h| render::HostView::new(h, &sys, &base))
+            .collect(),
+        next: None,
+    };
     if page.more
         && let Some(last) = page.hosts.last()
     {
@@ -597,7 +606,7 @@ async fn list_hosts(
             s.append_pair("personality", per.as_str());
         }
         s.append_pair("marker", &last.uuid);
-        body["next"] = json!(format!("{base}/v1/ihosts?{}", s.finish()));
+        body.next = Some(format!("{base}/v1/ihosts?{}", s.finish()));
     }
     Ok(json(StatusCode::OK, &body))
 }

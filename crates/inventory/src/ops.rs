@@ -348,7 +348,7 @@ impl HostSort {
 pub struct HostPage {
     /// The hosts of the page.
     pub hosts: Vec<Host>,
-    /// More may follow (the page is full).
+    /// More hosts follow this page.
     pub more: bool,
 }
 
@@ -393,8 +393,10 @@ pub fn list_hosts(
         }
         None => 0,
     };
+    // Every host is at hand: `more` is exact, so a client never follows a
+    // `next` link to an empty page.
+    let more = all.len().saturating_sub(start) > limit;
     let hosts: Vec<Host> = all.into_iter().skip(start).take(limit).collect();
-    let more = hosts.len() == limit && limit > 0;
     Ok(HostPage { hosts, more })
 }
 

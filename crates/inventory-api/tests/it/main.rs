@@ -502,6 +502,15 @@ async fn lists_page_with_next_and_sort() {
 
     let v = t.get("/v1/ihosts?personality=worker&limit=3").await;
     assert_eq!(v["ihosts"].as_array().unwrap().len(), 3);
+    assert!(
+        v.get("next").is_none(),
+        "a full page that ends the list has no next (sysinv's would lead to an empty page)"
+    );
+    let v2 = t.get("/v1/ihosts?personality=worker&limit=2").await;
+    assert!(
+        v2["next"].is_string(),
+        "a page with hosts after it has next"
+    );
     let v = t
         .get(&format!(
             "/v1/ihosts?personality=worker&marker={}",

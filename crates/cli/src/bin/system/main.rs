@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value, json};
 use starling_cli::auth::AuthArgs;
-use starling_cli::{Client, Format, Table, confirm, text};
+use starling_cli::{Client, Format, Table, cell, confirm, text};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -253,6 +253,23 @@ fn host_path(host: &str) -> Result<String> {
 }
 
 /// host-list's columns (each the host field of that name).
+/// The columns of host-list, read from each host without the rest.
+#[derive(serde::Deserialize)]
+struct HostRow {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    hostname: Value,
+    #[serde(default)]
+    personality: Value,
+    #[serde(default)]
+    administrative: Value,
+    #[serde(default)]
+    operational: Value,
+    #[serde(default)]
+    availability: Value,
+}
+
 const HOST_LIST_COLUMNS: &[&str] = &[
     "id",
     "hostname",
@@ -470,12 +487,23 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", Table::render_record(&fields, out.format)?);
         }
         Cmd::HostList { out } => {
-            let mut hosts = c.get_all("/v1/ihosts", "ihosts")?;
-            hosts.sort_by_key(|h| h["id"].as_i64().unwrap_or(i64::MAX));
+            let mut hosts: Vec<HostRow> = c.get_all_as("/v1/ihosts", "ihosts")?;
+            hosts.sort_by_key(|h| h.id.as_i64().unwrap_or(i64::MAX));
             let mut t = Table::new(HOST_LIST_COLUMNS);
             for h in &hosts {
-                t.rows
-                    .push(HOST_LIST_COLUMNS.iter().map(|f| text(h, f)).collect());
+                t.rows.push(
+                    [
+                        &h.id,
+                        &h.hostname,
+                        &h.personality,
+                        &h.administrative,
+                        &h.operational,
+                        &h.availability,
+                    ]
+                    .into_iter()
+                    .map(cell)
+                    .collect(),
+                );
             }
             print!("{}", t.render(out.format)?);
         }
