@@ -293,7 +293,9 @@ async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>) {
                 continue;
             }
         };
-        let Some(delta) = discover::changes(last.as_ref(), &now) else {
+        let delta = discover::changes(last.as_ref(), &now);
+        tracing::debug!(changed = delta.is_some(), "audit cycle");
+        let Some(delta) = delta else {
             continue;
         };
         match agent.send(&uuid, &delta).await {

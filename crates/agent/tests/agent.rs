@@ -49,6 +49,7 @@ async fn an_agent_registers_reports_and_audits() {
         fm: None,
         paging: Paging::default(),
         commands: Default::default(),
+        reports: Default::default(),
     };
     let app = router(state, Arc::new(OpenAccess));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

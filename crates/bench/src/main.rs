@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod auth;
+mod inventory;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -45,14 +46,27 @@ struct Args {
     #[arg(long, default_value = "/tmp/starling-bench")]
     work_dir: PathBuf,
     /// Which phases to run (comma-separated): rates, lists, history, auth
-    /// (token checks and logins), and floor (read-only request rates, run
-    /// inside the rates phase).
+    /// (token checks and logins), floor (read-only request rates, run
+    /// inside the rates phase), and inventory (host lists, agents at once,
+    /// the agent's audit cycle and RSS).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "rates,lists,history,auth"
+        default_value = "rates,lists,history,auth,inventory"
     )]
     phases: Vec<String>,
+    /// The `system` binary (default: beside starlingd).
+    #[arg(long)]
+    system: Option<PathBuf>,
+    /// Host counts of the inventory phase (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    hosts: Vec<usize>,
+    /// `system host-list` runs per host count.
+    #[arg(long, default_value_t = 30)]
+    cli_samples: usize,
+    /// Audit cycles (one a second) the agent is measured over.
+    #[arg(long, default_value_t = 30)]
+    agent_cycles: usize,
 }
 
 struct Server {
@@ -684,10 +698,19 @@ async fn run(a: Args) -> Result<()> {
         },
     });
 
-    println!("| measurement | Starling (SQLite, durable) | Alertmanager |");
-    println!("|---|---|---|");
-    for r in rows {
-        println!("| {} | {} | {} |", r.what, r.starling, r.alertmanager);
+    if ["rates", "lists", "history", "auth"]
+        .iter()
+        .any(|p| want(p))
+    {
+        println!("| measurement | Starling (SQLite, durable) | Alertmanager |");
+        println!("|---|---|---|");
+        for r in rows {
+            println!("| {} | {} | {} |", r.what, r.starling, r.alertmanager);
+        }
+    }
+    if want("inventory") {
+        println!();
+        inventory::run(&a).await?;
     }
     let _ = std::fs::remove_dir_all(&a.work_dir);
     Ok(())

@@ -74,6 +74,8 @@ pub struct InventoryState {
     pub paging: Paging,
     /// Wakes agents waiting for a command.
     pub commands: commands::CommandBell,
+    /// Bounds the agent reports read and applied at once.
+    pub reports: hardware::ReportGate,
 }
 
 impl InventoryState {

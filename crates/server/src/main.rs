@@ -491,6 +491,7 @@ async fn start_inventory(
         fm: Some(fm),
         paging: starling_inventory_api::Paging::default(),
         commands: Default::default(),
+        reports: Default::default(),
     })
 }
 

@@ -161,6 +161,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             fm: Some(starling_fm_client::FmClient::open(fm_cfg).unwrap()),
             paging: starling_inventory_api::Paging::default(),
             commands: Default::default(),
+            reports: Default::default(),
         };
         let inv_app = starling_inventory_api::router(inv, auth.clone());
         let ids = IdentityState::new(db, Arc::new(SystemClock), cache);

@@ -173,6 +173,7 @@ async fn app_with(
         fm: fm.as_ref().map(|f| f.client.clone()),
         paging,
         commands: Default::default(),
+        reports: Default::default(),
     };
     TestApp {
         app: router(state, auth),
