@@ -17,18 +17,7 @@ use crate::{Args, BENCH_PASSWORD, Server, client, cpu_secs, free_port, rss_kb, r
 
 /// CPU time of a process and of its children it waited for (lldpcli), in seconds.
 fn cpu_with_children(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let mut ticks = 0.0;
-            for k in 11..=14 {
-                ticks += f.get(k)?.parse::<f64>().ok()?;
-            }
-            Some(ticks / 100.0)
-        })
-        .unwrap_or(0.0)
+    crate::stat_ticks(pid, 11..=14)
 }
 
 /// A dual-socket server as its agent reports it: 2 NUMA nodes, 2×16 cores

@@ -102,13 +102,22 @@ fn rss_kb(pid: u32) -> u64 {
 
 /// CPU time (user + system) of a process so far, in seconds.
 fn cpu_secs(pid: u32) -> f64 {
+    stat_ticks(pid, 11..=12)
+}
+
+/// The sum of `/proc/PID/stat` fields `fields` (counted from the state
+/// field, after the command name, which may contain spaces) in seconds:
+/// 11..=12 are user and system time, 13..=14 those of waited-for children.
+fn stat_ticks(pid: u32, fields: std::ops::RangeInclusive<usize>) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
-            // Fields after the command name (which may contain spaces).
             let rest = s.rsplit_once(')')?.1.to_string();
             let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            let mut ticks = 0.0;
+            for k in fields {
+                ticks += f.get(k)?.parse::<f64>().ok()?;
+            }
             Some(ticks / 100.0)
         })
         .unwrap_or(0.0)
