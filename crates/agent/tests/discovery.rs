@@ -119,7 +119,10 @@ const CORE_IDS: [u32; 20] = [
 ];
 
 fn xeon_2s() -> Tmp {
-    let d = std::env::temp_dir().join(format!("starling-xeon2s-{}", std::process::id()));
+    // One tree per call: tests run in parallel in this process.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("starling-xeon2s-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     let t = Tmp(d.clone());
     w(&d, "/proc/sys/kernel/hostname", "worker-3");
@@ -496,4 +499,38 @@ fn the_live_machine() {
     let online = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert!(r.icpus.as_ref().unwrap().len() >= online);
     assert!(!r.imemorys.as_ref().unwrap().is_empty());
+}
+
+#[test]
+fn pci_names_follow_a_changed_pci_ids() {
+    let t = xeon_2s();
+    let root = Root::new(&t.0);
+    let names = |r: &starling_inventory::hardware::Report| {
+        let p = r.pci_devices.as_ref().unwrap();
+        (p[0].pvendor.clone(), p[0].pdevice.clone())
+    };
+    let first = report(&root).unwrap();
+    assert_eq!(
+        names(&first),
+        (
+            "Intel Corporation".to_string(),
+            "C62x Chipset QuickAssist Technology".to_string()
+        )
+    );
+    assert_eq!(names(&report(&root).unwrap()), names(&first));
+    // A newer database (another length): its names are used at once.
+    w(
+        &t.0,
+        "/usr/share/misc/pci.ids",
+        "8086  Intel Corp.\n\t37c8  QuickAssist C62x\nC 0b  Processor\n\t40  Co-processor\n",
+    );
+    let again = report(&root).unwrap();
+    assert_eq!(
+        names(&again),
+        ("Intel Corp.".to_string(), "QuickAssist C62x".to_string())
+    );
+    // No database: ids without names, as before.
+    std::fs::remove_file(t.0.join("usr/share/misc/pci.ids")).unwrap();
+    let bare = report(&root).unwrap();
+    assert_ne!(names(&bare).0, "Intel Corp.");
 }
