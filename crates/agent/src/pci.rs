@@ -22,7 +22,7 @@ const PCI_IDS: [&str; 3] = [
 ];
 
 /// The ids of one PCI function.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Ids {
     class: u32,
     vendor: u16,
@@ -56,26 +56,12 @@ fn hex16(s: &str) -> Option<u16> {
     u16::from_str_radix(s, 16).ok()
 }
 
-impl Ids {
-    fn key(&self) -> IdsKey {
-        (
-            self.class,
-            self.vendor,
-            self.device,
-            self.subvendor,
-            self.subdevice,
-        )
-    }
-}
-
-type IdsKey = (u32, u16, u16, u16, u16);
-
 /// Names already read from a pci.ids: the file, its modification time and
 /// length, and the ids they were read for.
 struct Cached {
     file: PathBuf,
-    stamp: Option<(SystemTime, u64)>,
-    wanted: Vec<IdsKey>,
+    stamp: (SystemTime, u64),
+    wanted: Vec<Ids>,
     names: Arc<Names>,
 }
 
@@ -89,13 +75,18 @@ impl Names {
     /// The names of `wanted` from the host's pci.ids, read again only when
     /// the file or the devices change.
     fn cached(root: &Root, wanted: &[Ids]) -> Arc<Names> {
-        let Some(file) = PCI_IDS.iter().map(|p| root.path(p)).find(|p| p.is_file()) else {
+        let found = PCI_IDS.iter().find_map(|p| {
+            let file = root.path(p);
+            let m = std::fs::metadata(&file).ok().filter(|m| m.is_file())?;
+            Some((
+                file,
+                (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()),
+            ))
+        });
+        let Some((file, stamp)) = found else {
             return Arc::new(Names::default());
         };
-        let stamp = std::fs::metadata(&file)
-            .ok()
-            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
-        let mut key: Vec<IdsKey> = wanted.iter().map(Ids::key).collect();
+        let mut key = wanted.to_vec();
         key.sort_unstable();
         key.dedup();
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());

@@ -398,8 +398,6 @@ pub(crate) async fn register(
     ))
 }
 
-/// `PUT /v1/agent/{host}/report`: sections of the host's hardware; answers
-/// what changed per collection.
 /// How many agent reports are read and applied at once. Reports are
 /// applied one at a time by the store's single writer anyway; a boot storm
 /// of 1,000 agents otherwise holds 1,000 bodies and parsed reports in
@@ -413,6 +411,8 @@ impl Default for ReportGate {
     }
 }
 
+/// `PUT /v1/agent/{host}/report`: sections of the host's hardware; answers
+/// what changed per collection.
 pub(crate) async fn report(
     State(st): State<InventoryState>,
     Path(host): Path<String>,

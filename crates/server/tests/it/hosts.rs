@@ -124,17 +124,19 @@ impl Lab {
                 std::fs::write(root.join(f), format!("{name}\n")).unwrap();
             }
             std::fs::write(root.join(ETH0).join("address"), format!("{mac}\n")).unwrap();
-            let ns = netns.map(|(bridge, gw)| {
-                let ns = format!("stl-{name}-{pid}");
+            // Recorded before the namespace exists, so a failure below still
+            // removes it on drop.
+            let ns = netns.map(|_| format!("stl-{name}-{pid}"));
+            lab.machines.push(Machine {
+                hostname: name.to_string(),
+                mac: mac.clone(),
+                root,
+                ns: ns.clone(),
+                ran: dir.join(format!("{name}.ran")),
+            });
+            if let (Some(ns), Some((bridge, gw))) = (ns, netns) {
                 let (outer, inner) = (format!("stlh{i}{pid}"), format!("stlp{i}{pid}"));
                 ip(&["netns", "add", &ns]);
-                lab.machines.push(Machine {
-                    hostname: name.to_string(),
-                    mac: mac.clone(),
-                    root: root.clone(),
-                    ns: Some(ns.clone()),
-                    ran: dir.join(format!("{name}.ran")),
-                });
                 ip(&[
                     "link", "add", &outer, "type", "veth", "peer", "name", &inner,
                 ]);
@@ -148,16 +150,6 @@ impl Lab {
                 ip(&["-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
                 ip(&["-n", &ns, "link", "set", "eth0", "up"]);
                 ip(&["-n", &ns, "link", "set", "lo", "up"]);
-                ns
-            });
-            if ns.is_none() {
-                lab.machines.push(Machine {
-                    hostname: name.to_string(),
-                    mac,
-                    root,
-                    ns: None,
-                    ran: dir.join(format!("{name}.ran")),
-                });
             }
         }
         lab

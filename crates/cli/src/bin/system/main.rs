@@ -252,7 +252,6 @@ fn host_path(host: &str) -> Result<String> {
     Ok(format!("/v1/ihosts/{host}"))
 }
 
-/// host-list's columns (each the host field of that name).
 /// The columns of host-list, read from each host without the rest.
 #[derive(serde::Deserialize)]
 struct HostRow {
@@ -270,6 +269,7 @@ struct HostRow {
     availability: Value,
 }
 
+/// host-list's columns (each the host field of that name, as in HostRow).
 const HOST_LIST_COLUMNS: &[&str] = &[
     "id",
     "hostname",
