@@ -58,7 +58,7 @@ pub async fn overhead(work: &std::path::Path, n: usize) -> Result<Vec<(String, S
     let hash = password::hash("Bench!pass1").map_err(|e| anyhow::anyhow!("{e}"))?;
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
-        admin_password_hash: hash.clone(),
+        admin_password_hash: Some(hash.clone()),
         region: "RegionOne".into(),
         service_users: vec![],
         services: vec![],

@@ -795,11 +795,24 @@ async fn bootstrap_identity(
         Some(dir),
         rules,
     )?;
-    let secret = pw.secret().to_string();
-    let hash = tokio::task::spawn_blocking(move || starling_identity::password::hash(&secret))
+    // Hashed only when the admin account is to be created: not on every start.
+    let admin_exists = db
+        .read(|conn| {
+            IdentityStore::new(conn).user_by_name(starling_identity::DEFAULT_DOMAIN_ID, "admin")
+        })
         .await
-        .context("hashing failed")?
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot read the identity tables: {e}"))?
+        .is_some();
+    let hash = if admin_exists {
+        None
+    } else {
+        let secret = pw.secret().to_string();
+        let h = tokio::task::spawn_blocking(move || starling_identity::password::hash(&secret))
+            .await
+            .context("hashing failed")?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(h)
+    };
     let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
     let identity_url = service_url(c, tls, c.identity_port);
     let fm_url = service_url(c, tls, c.fm_port);

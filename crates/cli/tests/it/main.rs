@@ -91,7 +91,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         let id_url = format!("{scheme}://{}", id_l.local_addr().unwrap());
         let spec = BootstrapSpec {
             admin_user: "admin".into(),
-            admin_password_hash: password::hash(ADMIN_PW).unwrap(),
+            admin_password_hash: Some(password::hash(ADMIN_PW).unwrap()),
             region: "RegionOne".into(),
             service_users: vec!["sysinv".into()],
             services: vec![

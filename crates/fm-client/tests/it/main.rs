@@ -238,7 +238,7 @@ async fn logs_in_as_a_service_and_renews_a_refused_token() {
     .unwrap();
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
-        admin_password_hash: starling_identity::password::hash("Adm1n!pass").unwrap(),
+        admin_password_hash: Some(starling_identity::password::hash("Adm1n!pass").unwrap()),
         region: "RegionOne".into(),
         service_users: vec!["sysinv".into()],
         services: vec![],

@@ -56,7 +56,7 @@ async fn app_with(settings: AuthSettings) -> TestApp {
     let clock = ManualClock::new(Timestamp::parse("2026-01-02T03:04:05").unwrap());
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
-        admin_password_hash: password::hash(ADMIN_PW).unwrap(),
+        admin_password_hash: Some(password::hash(ADMIN_PW).unwrap()),
         region: "RegionOne".into(),
         service_users: vec![],
         services: vec![

@@ -833,7 +833,7 @@ async fn every_route_is_documented_and_guarded() {
     let now = SystemClock.now();
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
-        admin_password_hash: starling_identity::password::hash("Adm1n!pass").unwrap(),
+        admin_password_hash: Some(starling_identity::password::hash("Adm1n!pass").unwrap()),
         region: "RegionOne".into(),
         service_users: vec!["sysinv".into()],
         services: vec![],

@@ -22,7 +22,7 @@ fn ts(sec: i64) -> Timestamp {
 fn spec(hash: &str, fm_url: &str) -> BootstrapSpec {
     BootstrapSpec {
         admin_user: "admin".into(),
-        admin_password_hash: hash.into(),
+        admin_password_hash: Some(hash.into()),
         region: "RegionOne".into(),
         service_users: vec![],
         services: vec![ServiceSpec {
@@ -96,9 +96,30 @@ async fn bootstrap_login_validate_revoke() {
     each_backend(|db| {
         let hash = hash.clone();
         async move {
+            // Without a hash (the caller found an admin), an empty store is refused
+            // and nothing is written.
+            let mut s = spec("", "http://127.0.0.1:18002");
+            s.admin_password_hash = None;
+            let e = db
+                .write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &s, ts(0)))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("does not exist"), "{e}");
+            let domains = db
+                .read(|c| IdentityStore::new(c).domain(starling_identity::DEFAULT_DOMAIN_ID))
+                .await
+                .unwrap();
+            assert!(domains.is_none(), "rolled back");
             assert!(bootstrap(&db, &hash, "http://127.0.0.1:18002").await);
             // Idempotent; a later start moves the endpoint, not the password.
             assert!(!bootstrap(&db, "other", "http://10.0.0.1:18002").await);
+            let mut s = spec("", "http://10.0.0.1:18002");
+            s.admin_password_hash = None;
+            let again = db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &s, ts(0)));
+            assert!(
+                !again.await.unwrap(),
+                "no hash needed once the admin exists"
+            );
             let (token, ctx) = login(&db, "admin", "Adm1n!pass", ts(1), AuthSettings::default())
                 .await
                 .unwrap();
