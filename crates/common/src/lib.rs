@@ -24,6 +24,42 @@ pub struct InvalidTimestamp(pub String);
 
 const MICROS: i64 = 1_000_000;
 
+/// A timestamp displayed as `2016-05-12T12:11:10.405609` (see [`Timestamp::naive_iso`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NaiveIso(Timestamp);
+
+impl fmt::Display for NaiveIso {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0.datetime();
+        let (year, month, day) = d.to_calendar_date();
+        let (h, m, s, us) = d.to_hms_micro();
+        let y = match u32::try_from(year) {
+            Ok(y) if y <= 9999 => y,
+            _ => {
+                let mo = u8::from(month);
+                return write!(f, "{year:04}-{mo:02}-{day:02}T{h:02}:{m:02}:{s:02}.{us:06}");
+            }
+        };
+        let mut b = *b"0000-00-00T00:00:00.000000";
+        for (range, v) in [
+            (0..4, y),
+            (5..7, u32::from(u8::from(month))),
+            (8..10, u32::from(day)),
+            (11..13, u32::from(h)),
+            (14..16, u32::from(m)),
+            (17..19, u32::from(s)),
+            (20..26, us),
+        ] {
+            let mut v = v;
+            for c in b[range].iter_mut().rev() {
+                *c = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
+    }
+}
+
 impl Timestamp {
     /// Builds a timestamp from microseconds since the epoch.
     pub const fn from_micros(us: i64) -> Self {
@@ -48,17 +84,13 @@ impl Timestamp {
     /// ISO-8601 without a zone, microsecond precision, as StarlingX serialises alarm
     /// timestamps: `2016-05-12T12:11:10.405609`.
     pub fn to_naive_iso(self) -> String {
-        let d = self.datetime();
-        format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
-            d.year(),
-            u8::from(d.month()),
-            d.day(),
-            d.hour(),
-            d.minute(),
-            d.second(),
-            d.microsecond()
-        )
+        self.naive_iso().to_string()
+    }
+
+    /// [`Timestamp::to_naive_iso`] as a [`fmt::Display`] that formats without
+    /// allocating (long lists write one per row).
+    pub fn naive_iso(self) -> NaiveIso {
+        NaiveIso(self)
     }
 
     /// ISO-8601 with an explicit `+00:00`, as StarlingX serialises `created_at`.
@@ -407,6 +439,40 @@ mod tests {
         assert_eq!(t.to_iso_utc(), "2020-01-02T03:04:05.678901+00:00");
         assert_eq!(t.to_snmp_text(), "2020-01-02,03:04:05.6,+0:0");
         assert_eq!(Timestamp::parse(&t.to_naive_iso()).unwrap(), t);
+    }
+
+    #[test]
+    fn naive_iso_matches_the_formatted_form_everywhere() {
+        let reference = |t: Timestamp| {
+            let d = t.datetime();
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second(),
+                d.microsecond()
+            )
+        };
+        let year = 365 * 24 * 3600 * MICROS;
+        let mut samples = vec![0, 1, -1, 999_999, i64::MAX, i64::MIN, 8_000 * year];
+        samples.extend([-1971 * year, -1969 * year, -1975 * year, -12_000 * year]);
+        // A deterministic walk over four thousand years, odd microseconds included.
+        let mut us: i64 = -1_970 * year;
+        while us < 2_100 * year {
+            samples.push(us);
+            us += 3_333 * 24 * 3600 * MICROS + 7_777_777;
+        }
+        for us in samples {
+            let t = Timestamp::from_micros(us);
+            assert_eq!(t.to_naive_iso(), reference(t), "{us} µs");
+        }
+        assert_eq!(
+            Timestamp::from_micros(0).to_naive_iso(),
+            "1970-01-01T00:00:00.000000"
+        );
     }
 
     #[test]
