@@ -271,8 +271,15 @@ pub trait FaultRepo {
     /// True when an active alarm or a history record uses this alarm id.
     fn alarm_id_in_use(&mut self, alarm_id: &str) -> Result<bool, Error>;
 
+    /// A page of visible (unmasked) alarms, each handed to `f` as it is read, in
+    /// order: a large page is never held whole.
+    fn each_alarm(&mut self, q: &AlarmQuery, f: &mut dyn FnMut(AlarmView)) -> Result<(), Error>;
     /// A page of visible (unmasked) alarms.
-    fn list_alarms(&mut self, q: &AlarmQuery) -> Result<Vec<AlarmView>, Error>;
+    fn list_alarms(&mut self, q: &AlarmQuery) -> Result<Vec<AlarmView>, Error> {
+        let mut out = Vec::new();
+        self.each_alarm(q, &mut |v| out.push(v))?;
+        Ok(out)
+    }
     /// A visible (unmasked) alarm by uuid.
     fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error>;
     /// Counts of visible alarms by severity.

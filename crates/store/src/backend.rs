@@ -150,13 +150,25 @@ impl Conn for SqliteConn {
             .map_err(sqlite_err)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         use rusqlite::types::ValueRef;
         let mut st = self.c.prepare_cached(sql).map_err(sqlite_err)?;
         let n = st.column_count();
         let mut rows = st
             .query(rusqlite::params_from_iter(params.iter()))
             .map_err(sqlite_err)?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(sqlite_err)? {
             let mut vals = Vec::with_capacity(n);
             for i in 0..n {
@@ -167,9 +179,9 @@ impl Conn for SqliteConn {
                     ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(text_of(t)),
                 });
             }
-            out.push(Row(vals));
+            f(Row(vals))?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -548,7 +548,7 @@ impl FaultRepo for FmRepo<'_> {
         Ok(false)
     }
 
-    fn list_alarms(&mut self, q: &AlarmQuery) -> Result<Vec<AlarmView>, Error> {
+    fn each_alarm(&mut self, q: &AlarmQuery, f: &mut dyn FnMut(AlarmView)) -> Result<(), Error> {
         let mut sql = format!(
             "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
              FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
@@ -578,10 +578,11 @@ impl FaultRepo for FmRepo<'_> {
         }
         sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
         limit_clause(&mut sql, &mut params, q.limit);
-        let r = self.c.query(&sql, &params)?;
-        Ok(r.into_iter()
-            .map(alarm_view_from)
-            .collect::<Result<_, _>>()?)
+        self.c.query_each(&sql, &params, &mut |row| {
+            f(alarm_view_from(row)?);
+            Ok(())
+        })?;
+        Ok(())
     }
 
     fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error> {

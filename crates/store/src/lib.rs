@@ -302,6 +302,18 @@ pub trait Conn {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Runs a query; returns every row.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// Runs a query and hands each row to `f` as it is read, so a large result is
+    /// never held whole; an error from `f` stops the query and is returned. The
+    /// default reads every row first (network backends receive the result set whole
+    /// anyway); SQLite steps its cursor.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.query(sql, params)?.into_iter().try_for_each(f)
+    }
 }
 
 /// An open database: a writer pool and a reader pool of connection threads.
