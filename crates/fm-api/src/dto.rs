@@ -1,11 +1,31 @@
 //! Wire shapes of the FM API (StarlingX fm-api v1 keys and value formats).
 //! Serialization lives here only: domain types are converted by hand.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use starling_common::Timestamp;
 use starling_fm::{AlarmView, EventView, FaultInput, Suppression};
 
 fn tf(b: bool) -> &'static str {
     if b { "True" } else { "False" }
+}
+
+/// A timestamp in StarlingX's zone-less form (`timestamp` fields), written
+/// without an intermediate string.
+struct Naive(Timestamp);
+
+impl Serialize for Naive {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.naive_iso())
+    }
+}
+
+/// A timestamp with an explicit `+00:00` (`created_at`, `updated_at`).
+struct Utc(Timestamp);
+
+impl Serialize for Utc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}+00:00", self.0.naive_iso()))
+    }
 }
 
 /// An alarm in a list (expand=false).
@@ -15,7 +35,7 @@ pub struct AlarmBrief<'a> {
     alarm_id: &'a str,
     entity_instance_id: &'a str,
     severity: &'static str,
-    timestamp: String,
+    timestamp: Naive,
     reason_text: &'a str,
     suppression_status: &'static str,
     mgmt_affecting: &'static str,
@@ -31,7 +51,7 @@ impl<'a> AlarmBrief<'a> {
             alarm_id: &a.alarm_id,
             entity_instance_id: &a.entity_instance_id,
             severity: a.severity.as_str(),
-            timestamp: a.timestamp.to_naive_iso(),
+            timestamp: Naive(a.timestamp),
             reason_text: &a.reason_text,
             suppression_status: v.suppression_status.as_str(),
             mgmt_affecting: tf(v.mgmt_affecting()),
@@ -48,7 +68,7 @@ pub struct AlarmFull<'a> {
     alarm_state: &'static str,
     entity_type_id: &'a str,
     entity_instance_id: &'a str,
-    timestamp: String,
+    timestamp: Naive,
     severity: &'static str,
     reason_text: &'a str,
     alarm_type: &'a str,
@@ -60,8 +80,8 @@ pub struct AlarmFull<'a> {
     suppression_status: &'static str,
     mgmt_affecting: &'static str,
     degrade_affecting: &'static str,
-    created_at: String,
-    updated_at: Option<String>,
+    created_at: Utc,
+    updated_at: Option<Utc>,
 }
 
 impl<'a> AlarmFull<'a> {
@@ -74,7 +94,7 @@ impl<'a> AlarmFull<'a> {
             alarm_state: "set",
             entity_type_id: &a.entity_type_id,
             entity_instance_id: &a.entity_instance_id,
-            timestamp: a.timestamp.to_naive_iso(),
+            timestamp: Naive(a.timestamp),
             severity: a.severity.as_str(),
             reason_text: &a.reason_text,
             alarm_type: &a.alarm_type,
@@ -86,8 +106,8 @@ impl<'a> AlarmFull<'a> {
             suppression_status: v.suppression_status.as_str(),
             mgmt_affecting: tf(v.mgmt_affecting()),
             degrade_affecting: tf(v.degrade_affecting()),
-            created_at: a.created_at.to_iso_utc(),
-            updated_at: a.updated_at.map(|t| t.to_iso_utc()),
+            created_at: Utc(a.created_at),
+            updated_at: a.updated_at.map(Utc),
         }
     }
 }
@@ -99,7 +119,7 @@ pub struct EventOut<'a> {
     event_log_id: &'a str,
     entity_instance_id: &'a str,
     severity: &'static str,
-    timestamp: String,
+    timestamp: Naive,
     reason_text: &'a str,
     state: &'static str,
     suppression_status: &'static str,
@@ -115,8 +135,8 @@ struct EventMore<'a> {
     proposed_repair_action: &'a str,
     service_affecting: bool,
     suppression: bool,
-    created_at: String,
-    updated_at: Option<String>,
+    created_at: Utc,
+    updated_at: Option<Utc>,
 }
 
 impl<'a> EventOut<'a> {
@@ -128,7 +148,7 @@ impl<'a> EventOut<'a> {
             event_log_id: &e.event_log_id,
             entity_instance_id: &e.entity_instance_id,
             severity: e.severity.as_str(),
-            timestamp: e.timestamp.to_naive_iso(),
+            timestamp: Naive(e.timestamp),
             reason_text: &e.reason_text,
             state: e.state.as_str(),
             suppression_status: v.suppression_status.as_str(),
@@ -139,7 +159,7 @@ impl<'a> EventOut<'a> {
                 proposed_repair_action: &e.proposed_repair_action,
                 service_affecting: e.service_affecting,
                 suppression: e.suppression,
-                created_at: e.created_at.to_iso_utc(),
+                created_at: Utc(e.created_at),
                 updated_at: None,
             }),
         }

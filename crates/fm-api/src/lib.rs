@@ -399,37 +399,51 @@ async fn alarms_page(
     let query = alarm_query(&q, st.paging)?;
     let expand = force_expand || q.bool("expand")?.unwrap_or(false);
     let lim = query.limit;
-    let views = st.read(move |r| r.list_alarms(&query)).await?;
-    let next = (views.len() == lim as usize)
-        .then(|| {
-            views
-                .last()
-                .map(|v| next_link(&headers, path, &q, lim, &v.alarm.uuid))
+    // Each alarm is serialised on the reader thread as its row is read: nothing
+    // but the body is held, and every row is allocated and freed on one thread
+    // (glibc frees across threads slowly; 10,000 rows spent a third of their
+    // time there).
+    let (mut body, n, last) = st
+        .read(move |r| {
+            let mut body = b"{\"alarms\":[".to_vec();
+            let (mut n, mut last, mut failed) = (0usize, None, None);
+            r.each_alarm(&query, &mut |v| {
+                if n > 0 {
+                    body.push(b',');
+                }
+                let done = if expand {
+                    serde_json::to_writer(&mut body, &AlarmFull::new(&v))
+                } else {
+                    serde_json::to_writer(&mut body, &AlarmBrief::new(&v))
+                };
+                if let Err(e) = done {
+                    failed.get_or_insert(e);
+                }
+                n += 1;
+                last = Some(v.alarm.uuid);
+            })?;
+            if let Some(e) = failed {
+                return Err(starling_common::StorageFailure::fatal(format!(
+                    "cannot serialise an alarm: {e}"
+                ))
+                .into());
+            }
+            Ok((body, n, last))
         })
-        .flatten();
-    #[derive(Serialize)]
-    struct Page<T> {
-        alarms: Vec<T>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
+        .await?;
+    body.push(b']');
+    if let Some(last) = last.filter(|_| n == lim as usize) {
+        body.extend_from_slice(b",\"next\":");
+        serde_json::to_writer(&mut body, &next_link(&headers, path, &q, lim, &last))
+            .map_err(ApiError::internal)?;
     }
-    Ok(if expand {
-        json(
-            StatusCode::OK,
-            &Page {
-                alarms: views.iter().map(AlarmFull::new).collect(),
-                next,
-            },
-        )
-    } else {
-        json(
-            StatusCode::OK,
-            &Page {
-                alarms: views.iter().map(AlarmBrief::new).collect(),
-                next,
-            },
-        )
-    })
+    body.push(b'}');
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 async fn list_alarms(

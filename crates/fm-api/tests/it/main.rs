@@ -170,6 +170,14 @@ async fn alarm_lifecycle_over_rest() {
     // /v1/alarms/detail works (404 in StarlingX).
     let detail = t.get("/v1/alarms/detail").await;
     assert_eq!(detail["alarms"][0]["probable_cause"], "threshold-crossed");
+    assert_eq!(
+        detail["alarms"][0], full,
+        "a listed alarm in full is its show"
+    );
+    assert_eq!(
+        full["updated_at"].as_str().map(|u| u.ends_with("+00:00")),
+        Some(true)
+    );
     assert_eq!(t.get("/v1/alarms?expand=True").await, detail);
 
     let s = t.get("/v1/alarms/summary").await;
