@@ -140,7 +140,7 @@ impl AuthArgs {
         let password = need(&self.password, "OS_PASSWORD (or --os-password)")?;
         let project = need(&self.project, "OS_PROJECT_NAME (or --os-project-name)")?;
         let base = v3_base(auth_url);
-        let http = crate::http_client(transport)?;
+        let http = crate::http_client(transport, &base)?;
         let body = json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": user, "domain": {"name": self.user_domain}, "password": password}}},

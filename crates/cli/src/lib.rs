@@ -32,11 +32,32 @@ impl Transport {
     }
 }
 
-/// The blocking HTTP client every CLI uses.
-pub(crate) fn http_client(t: &Transport) -> Result<reqwest::blocking::Client> {
+/// The blocking HTTP client every CLI uses, for requests to `url`'s scheme.
+///
+/// For a plain `http://` endpoint no trust roots are loaded: reading and parsing
+/// the system's ~150 certificates was a fifth of a command's CPU, twice per command
+/// (login and service). Such a client refuses to follow a redirect to `https://`
+/// with a message that says so.
+pub(crate) fn http_client(t: &Transport, url: &str) -> Result<reqwest::blocking::Client> {
     let mut b = reqwest::blocking::Client::builder()
         .timeout(t.timeout)
         .connect_timeout(Duration::from_secs(10).min(t.timeout));
+    if url.starts_with("http://") && t.cacert.is_none() && !t.insecure {
+        b = b
+            .tls_certs_only(Vec::<reqwest::Certificate>::new())
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.url().scheme() == "https" {
+                    let to = attempt.url().to_string();
+                    attempt.error(format!(
+                        "the server redirects to {to}: use the https:// URL"
+                    ))
+                } else if attempt.previous().len() >= 10 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }));
+    }
     if let Some(ca) = &t.cacert {
         let pem = std::fs::read(ca)
             .map_err(|e| anyhow!("cannot read the CA certificate {}: {e}", ca.display()))?;
@@ -111,7 +132,7 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             bail!("invalid {service} URL '{base}': expected http://HOST:PORT");
         }
-        let http = http_client(transport)?;
+        let http = http_client(transport, &base)?;
         Ok(Client {
             base,
             token,
@@ -614,6 +635,50 @@ pub fn page_out(text: &str, header_lines: usize, paging: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-connection HTTP server answering every request with `response`.
+    fn answer_once(response: &'static str) -> String {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut s, _)) = l.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(response.as_bytes());
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn a_plain_http_client_says_when_it_is_sent_to_https() {
+        let url = answer_once(
+            "HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:1/v1\r\nContent-Length: 0\r\n\r\n",
+        );
+        let http = http_client(&Transport::new(Duration::from_secs(5)), &url).unwrap();
+        let e = http.get(format!("{url}/v1")).send().unwrap_err();
+        let mut text = e.to_string();
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(s) = cause.source() {
+            text.push_str(&format!(": {s}"));
+            cause = s;
+        }
+        assert!(
+            text.contains("redirects to https://127.0.0.1:1/v1: use the https:// URL"),
+            "{text}"
+        );
+        // An https endpoint gets the system's roots (the build loads them).
+        assert!(http_client(&Transport::new(Duration::from_secs(5)), "https://x:1").is_ok());
+        // And a plain one talks plain HTTP.
+        let url = answer_once("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        let r = http_client(&Transport::new(Duration::from_secs(5)), &url)
+            .unwrap()
+            .get(&url)
+            .send()
+            .unwrap();
+        assert_eq!(r.text().unwrap(), "{}");
+    }
 
     #[test]
     fn parses_starlingx_query_syntax() {
