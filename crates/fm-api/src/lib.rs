@@ -21,7 +21,7 @@ use starling_fm::repo::{
 };
 use starling_fm::{Error, EventState, SuppressionStatus};
 use starling_http::{
-    ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, json,
+    ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, json, json_bytes,
 };
 use starling_store::Db;
 use starling_store::fm::FmRepo;
@@ -438,12 +438,7 @@ async fn alarms_page(
             .map_err(ApiError::internal)?;
     }
     body.push(b'}');
-    Ok((
-        StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 async fn list_alarms(

@@ -116,12 +116,7 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            self.body(),
-        )
-            .into_response()
+        json_bytes(self.status, self.body())
     }
 }
 
@@ -129,9 +124,19 @@ impl IntoResponse for ApiError {
 /// is a 500 in the envelope.
 pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Ok(b) => json_bytes(status, b),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A JSON response from a body already serialised (`application/json`).
+pub fn json_bytes(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// `GET /health` of every service: open, cheap, no store access.

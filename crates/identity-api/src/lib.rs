@@ -164,12 +164,7 @@ pub fn render_error(e: ApiError) -> Response {
         "title": title(e.status),
         "message": e.message,
     }});
-    let mut resp = (
-        e.status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
+    let mut resp = starling_http::json_bytes(e.status, body.to_string());
     if e.status == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -187,7 +182,7 @@ impl IntoResponse for KsError {
 
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(b) => (status, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Ok(b) => starling_http::json_bytes(status, b),
         Err(e) => KsError(ApiError::internal(e)).into_response(),
     }
 }
