@@ -60,6 +60,16 @@ impl fmt::Display for NaiveIso {
     }
 }
 
+/// A timestamp displayed as `2016-05-12T12:11:10.405609+00:00` (see [`Timestamp::iso_utc`]).
+#[derive(Clone, Copy, Debug)]
+pub struct IsoUtc(Timestamp);
+
+impl fmt::Display for IsoUtc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}+00:00", self.0.naive_iso())
+    }
+}
+
 impl Timestamp {
     /// Builds a timestamp from microseconds since the epoch.
     pub const fn from_micros(us: i64) -> Self {
@@ -95,7 +105,12 @@ impl Timestamp {
 
     /// ISO-8601 with an explicit `+00:00`, as StarlingX serialises `created_at`.
     pub fn to_iso_utc(self) -> String {
-        format!("{}+00:00", self.to_naive_iso())
+        self.iso_utc().to_string()
+    }
+
+    /// [`Timestamp::to_iso_utc`] as a [`fmt::Display`] that formats without allocating.
+    pub fn iso_utc(self) -> IsoUtc {
+        IsoUtc(self)
     }
 
     /// SNMP DateAndTime text as the StarlingX trap path writes it: `YYYY-MM-DD,HH:MM:SS.0,+0:0`.

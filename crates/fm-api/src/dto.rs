@@ -24,7 +24,7 @@ struct Utc(Timestamp);
 
 impl Serialize for Utc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}+00:00", self.0.naive_iso()))
+        s.collect_str(&self.0.iso_utc())
     }
 }
 
