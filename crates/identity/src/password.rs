@@ -119,21 +119,16 @@ pub fn hash(pw: &str) -> Result<String, Error> {
         )))
     })?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| Error::invalid(e.to_string()))?;
-    let params = params()?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let record = (|| {
-        Ok::<_, password_hash::Error>(
-            PasswordHash {
-                algorithm: Algorithm::Argon2id.ident(),
-                version: Some(Version::V0x13.into()),
-                params: ParamsString::try_from(&params)?,
-                salt: Some(salt.as_salt()),
-                hash: Some(compute(&argon, pw.as_bytes(), salt.as_salt())?),
-            }
-            .to_string(),
-        )
-    })();
-    record.map_err(|e| Error::invalid(format!("cannot hash the password: {e}")))
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params()?);
+    let failed = |e: password_hash::Error| Error::invalid(format!("cannot hash the password: {e}"));
+    let record = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(compute(&argon, pw.as_bytes(), salt.as_salt()).map_err(failed)?),
+    };
+    Ok(record.to_string())
 }
 
 /// True when `pw` matches the PHC string `phc` (any argon2 variant; the
@@ -145,16 +140,16 @@ pub fn verify(phc: &str, pw: &str) -> bool {
     let Ok(h) = PasswordHash::new(phc) else {
         return false;
     };
-    let argon = (|| -> password_hash::Result<Argon2<'static>> {
-        Ok(Argon2::new(
-            Algorithm::try_from(h.algorithm)?,
-            Version::try_from(h.version.unwrap_or(0x13))?,
-            Params::try_from(&h)?,
-        ))
-    })();
-    let (Ok(argon), Some(salt), Some(expected)) = (argon, h.salt, &h.hash) else {
+    let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(h.algorithm),
+        Version::try_from(h.version.unwrap_or(0x13)),
+        Params::try_from(&h),
+        h.salt,
+        &h.hash,
+    ) else {
         return false;
     };
+    let argon = Argon2::new(algorithm, version, params);
     // `Output`'s equality is constant-time.
     compute(&argon, pw.as_bytes(), salt).is_ok_and(|c| c == *expected)
 }

@@ -795,10 +795,11 @@ async fn bootstrap_identity(
         Some(dir),
         rules,
     )?;
+    const ADMIN: &str = "admin";
     // Hashed only when the admin account is to be created: not on every start.
     let admin_exists = db
         .read(|conn| {
-            IdentityStore::new(conn).user_by_name(starling_identity::DEFAULT_DOMAIN_ID, "admin")
+            IdentityStore::new(conn).user_by_name(starling_identity::DEFAULT_DOMAIN_ID, ADMIN)
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the identity tables: {e}"))?
@@ -828,7 +829,7 @@ async fn bootstrap_identity(
             .collect(),
     };
     let spec = BootstrapSpec {
-        admin_user: "admin".into(),
+        admin_user: ADMIN.into(),
         admin_password_hash: hash,
         region: region.clone(),
         service_users: vec!["sysinv".into()],
