@@ -606,6 +606,46 @@ async fn concurrent_writers_all_commit() {
 }
 
 #[tokio::test]
+async fn failing_jobs_lose_only_their_own_writes_whatever_the_grouping() {
+    each_backend(|db| async move {
+        // Submitted at once, so SQLite's writer groups them: every other job
+        // writes an alarm and then fails, after and before jobs that succeed.
+        let mut tasks = Vec::new();
+        for i in 0..120 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let good = i % 2 == 0;
+                let f = fault("100.101", &format!("host=n{i}"), "major");
+                db.write(move |c| {
+                    ops::set_alarm(&mut FmRepo::new(c), &f, ts(i), limits())?;
+                    if good {
+                        Ok(())
+                    } else {
+                        Err(Error::invalid("abort after writing"))
+                    }
+                })
+                .await
+                .is_ok()
+                    == good
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap(), "a job's outcome is its own");
+        }
+        let expect: Vec<String> = {
+            let mut v: Vec<String> = (0..120).step_by(2).map(|i| format!("host=n{i}")).collect();
+            v.sort();
+            v
+        };
+        let mut got = eids(&db).await;
+        got.sort();
+        assert_eq!(got, expect);
+        assert_eq!(events(&db, events_q()).await.len(), 60);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn within_filter_and_atomic_batches() {
     each_backend(|db| async move {
         for eid in ["host=c0", "host=c0.port=p", "host=c01", "host=c0x.port=p"] {
