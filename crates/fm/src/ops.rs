@@ -48,6 +48,20 @@ fn notify(repo: &mut dyn FaultRepo, n: Notification, limits: Limits) -> Result<(
     Ok(())
 }
 
+/// Notifies unless nothing delivers notifications or `alarm_id` is suppressed;
+/// the suppression is looked up only when a notification could be sent.
+fn notify_unless_suppressed(
+    repo: &mut dyn FaultRepo,
+    alarm_id: &str,
+    n: Notification,
+    limits: Limits,
+) -> Result<(), Error> {
+    if !limits.notifications || suppressed(repo, alarm_id)? {
+        return Ok(());
+    }
+    notify(repo, n, limits)
+}
+
 fn suppressed(repo: &mut dyn FaultRepo, alarm_id: &str) -> Result<bool, Error> {
     Ok(repo
         .suppression_by_alarm_id(alarm_id)?
@@ -291,9 +305,7 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
-            if !suppressed(repo, &next.alarm_id)? {
-                notify(repo, set_notification(&next), limits)?;
-            }
+            notify_unless_suppressed(repo, &next.alarm_id, set_notification(&next), limits)?;
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: false,
@@ -319,9 +331,7 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
-            if !suppressed(repo, &next.alarm_id)? {
-                notify(repo, set_notification(&next), limits)?;
-            }
+            notify_unless_suppressed(repo, &next.alarm_id, set_notification(&next), limits)?;
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: true,
@@ -350,10 +360,7 @@ fn clear_one(
         reason_text: alarm.reason_text.clone(),
     };
     history(repo, ev, limits)?;
-    if !suppressed(repo, &alarm.alarm_id)? {
-        notify(repo, n, limits)?;
-    }
-    Ok(())
+    notify_unless_suppressed(repo, &alarm.alarm_id, n, limits)
 }
 
 /// Clears alarm `alarm_id` at `eid` and at every entity under it (boundary-aware).
