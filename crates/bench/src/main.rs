@@ -30,9 +30,13 @@ struct Args {
     /// The Alertmanager binary; that half is skipped when it does not exist.
     #[arg(long, default_value = "/usr/bin/prometheus-alertmanager")]
     alertmanager: PathBuf,
-    /// Requests per rate measurement with 16 clients (a quarter of it with 1).
+    /// Requests per rate measurement with many clients (a quarter of it with 1).
     #[arg(long, default_value_t = 32_000)]
     requests: usize,
+    /// Concurrent clients of the many-client rate measurements (issue 2's
+    /// targets are stated for 16).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..))]
+    clients: u16,
     /// Active alarms for the list measurement.
     #[arg(long, default_value_t = 10_000)]
     alarms: usize,
@@ -98,6 +102,11 @@ fn rss_kb(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// CPU seconds spent over `n` requests, in microseconds per request.
+fn per_request_us(secs: f64, n: usize) -> f64 {
+    secs * 1e6 / n.max(1) as f64
 }
 
 /// CPU time (user + system) of a process so far, in seconds.
@@ -385,6 +394,8 @@ async fn run(a: Args) -> Result<()> {
     let am = a.alertmanager.exists();
     let mut rows: Vec<Row> = Vec::new();
     let n16 = a.requests;
+    let many = usize::from(a.clients);
+    let many_label = format!("{many} clients");
     let n1 = (a.requests / 4).max(1);
     let batch = 100;
 
@@ -403,12 +414,13 @@ async fn run(a: Args) -> Result<()> {
         s_cold = s.cold_start;
         let base = s.base.clone();
         let mut s_rates = Vec::new();
-        let mut s_cpu: Vec<(&str, f64)> = Vec::new();
+        // (label, server CPU, load generator CPU) per single-alarm set.
+        let mut s_cpu: Vec<(&str, f64, f64)> = Vec::new();
         let (stop, peak) = rss_sampler(s.child.id());
         if want("floor") {
             // The floor under the write rates: a request that touches nothing,
             // and one that takes one read-pool hand-off.
-            for workers in [1usize, 16] {
+            for workers in [1usize, many] {
                 let b = base.clone();
                 let r = rate(workers, n16, move |h, _| h.get(format!("{b}/health"))).await?;
                 rows.push(Row {
@@ -428,16 +440,21 @@ async fn run(a: Args) -> Result<()> {
                 });
             }
         }
-        for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
+        for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
             let b = base.clone();
             let off = if workers == 1 { 0 } else { n1 };
             let cpu0 = cpu_secs(s.child.id());
+            let own0 = cpu_secs(std::process::id());
             let set = rate(workers, n, move |h, i| {
                 h.post(format!("{b}/v1/alarms"))
                     .json(&alarm(off + i, "major"))
             })
             .await?;
-            s_cpu.push((label, (cpu_secs(s.child.id()) - cpu0) * 1e6 / n as f64));
+            s_cpu.push((
+                label,
+                per_request_us(cpu_secs(s.child.id()) - cpu0, n),
+                per_request_us(cpu_secs(std::process::id()) - own0, n),
+            ));
             let b = base.clone();
             let clr = rate(workers, n, move |h, i| {
                 h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
@@ -446,7 +463,7 @@ async fn run(a: Args) -> Result<()> {
             s_rates.push((format!("set, 1 alarm/request, {label}"), set));
             s_rates.push((format!("clear, 1 alarm/request, {label}"), clr));
         }
-        for (label, workers, n) in [("1 client", 1, n1), ("16 clients", 16, n16)] {
+        for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
             let reqs = (n / batch).max(1);
             let b = base.clone();
             let set = rate(workers, reqs, move |h, r| {
@@ -479,8 +496,10 @@ async fn run(a: Args) -> Result<()> {
         s_restart = s.cold_start;
         drop(s);
 
-        for (label, us) in &s_cpu {
-            eprintln!("starlingd CPU per single-alarm set, {label}: {us:.0} µs");
+        for (label, us, own) in &s_cpu {
+            eprintln!(
+                "starlingd CPU per single-alarm set, {label}: {us:.0} µs (load generator: {own:.0} µs)"
+            );
         }
         let mut am_rates: Vec<f64> = Vec::new();
         if am {
@@ -491,15 +510,22 @@ async fn run(a: Args) -> Result<()> {
             am_cold = m.cold_start;
             let base = m.base.clone();
             let (stop, peak) = rss_sampler(m.child.id());
-            for (workers, n) in [(1, n1), (16, n16)] {
+            for (workers, n) in [(1, n1), (many, n16)] {
                 let off = if workers == 1 { 0 } else { n1 };
                 let b = base.clone();
+                let cpu0 = cpu_secs(m.child.id());
+                let own0 = cpu_secs(std::process::id());
                 am_rates.push(
                     rate(workers, n, move |h, i| {
                         h.post(format!("{b}/api/v2/alerts"))
                             .json(&json!([am_alert(off + i, false)]))
                     })
                     .await?,
+                );
+                eprintln!(
+                    "Alertmanager CPU per single-alert set, {workers} client(s): {:.0} µs (load generator: {:.0} µs)",
+                    per_request_us(cpu_secs(m.child.id()) - cpu0, n),
+                    per_request_us(cpu_secs(std::process::id()) - own0, n),
                 );
                 let b = base.clone();
                 am_rates.push(
@@ -510,7 +536,7 @@ async fn run(a: Args) -> Result<()> {
                     .await?,
                 );
             }
-            for workers in [1, 16] {
+            for workers in [1, many] {
                 let n = if workers == 1 { n1 } else { n16 };
                 let reqs = (n / batch).max(1);
                 let b = base.clone();
