@@ -49,17 +49,18 @@ fn notify(repo: &mut dyn FaultRepo, n: Notification, limits: Limits) -> Result<(
 }
 
 /// Notifies unless nothing delivers notifications or `alarm_id` is suppressed;
-/// the suppression is looked up only when a notification could be sent.
+/// the suppression is looked up, and the notification built, only when one
+/// could be sent.
 fn notify_unless_suppressed(
     repo: &mut dyn FaultRepo,
     alarm_id: &str,
-    n: Notification,
+    n: impl FnOnce() -> Notification,
     limits: Limits,
 ) -> Result<(), Error> {
     if !limits.notifications || suppressed(repo, alarm_id)? {
         return Ok(());
     }
-    notify(repo, n, limits)
+    notify(repo, n(), limits)
 }
 
 fn suppressed(repo: &mut dyn FaultRepo, alarm_id: &str) -> Result<bool, Error> {
@@ -305,7 +306,7 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
-            notify_unless_suppressed(repo, &next.alarm_id, set_notification(&next), limits)?;
+            notify_unless_suppressed(repo, &next.alarm_id, || set_notification(&next), limits)?;
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: false,
@@ -331,7 +332,7 @@ pub fn set_alarm(
                 refresh_masks_within(repo, &next.entity_instance_id)?;
             }
             history(repo, event_of(&next, EventState::Set, ts, now), limits)?;
-            notify_unless_suppressed(repo, &next.alarm_id, set_notification(&next), limits)?;
+            notify_unless_suppressed(repo, &next.alarm_id, || set_notification(&next), limits)?;
             Ok(SetOutcome {
                 uuid: next.uuid,
                 created: true,
@@ -352,14 +353,15 @@ fn clear_one(
         refresh_masks_within(repo, &alarm.entity_instance_id)?;
     }
     let ev = event_of(&alarm, EventState::Clear, now, now);
-    let n = Notification::Clear {
-        uuid: ev.uuid.clone(),
+    let uuid = ev.uuid.clone();
+    history(repo, ev, limits)?;
+    let n = || Notification::Clear {
+        uuid,
         alarm_id: alarm.alarm_id.clone(),
         entity_instance_id: alarm.entity_instance_id.clone(),
         timestamp: now.micros(),
         reason_text: alarm.reason_text.clone(),
     };
-    history(repo, ev, limits)?;
     notify_unless_suppressed(repo, &alarm.alarm_id, n, limits)
 }
 
