@@ -228,9 +228,7 @@ fn worker(
                 Err(e) => {
                     tracing::warn!(error = %e, "database reconnect failed");
                     conn = None;
-                    for job in batch {
-                        job.finish(Err(e.clone()));
-                    }
+                    fail_all(batch, &e);
                     continue;
                 }
             }
@@ -292,17 +290,13 @@ fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32)
 /// re-runnable closures, as a retried single transaction already requires.
 fn run_group(c: &mut dyn Backend, mut batch: Vec<Job>) {
     if let Err(e) = c.begin(false) {
-        for job in batch {
-            job.finish(Err(e.clone()));
-        }
+        fail_all(batch, &e);
         return;
     }
     let all_ok = batch.iter_mut().all(|job| job.run(c.as_conn()));
     if !all_ok {
         if let Err(e) = c.rollback().and_then(|()| c.begin(false)) {
-            for job in batch {
-                job.finish(Err(e.clone()));
-            }
+            fail_all(batch, &e);
             return;
         }
         batch = run_in_savepoints(c, batch);
@@ -313,6 +307,13 @@ fn run_group(c: &mut dyn Backend, mut batch: Vec<Job>) {
     }
     for job in batch {
         job.finish(commit.clone());
+    }
+}
+
+/// Finishes every job of `batch` with `e`: none of them ran to a commit.
+fn fail_all(batch: Vec<Job>, e: &StoreError) {
+    for job in batch {
+        job.finish(Err(e.clone()));
     }
 }
 
