@@ -200,13 +200,18 @@ fn next_batch(rx: &Mutex<Receiver<Job>>, max: usize) -> Option<Vec<Job>> {
     let rx = rx.lock().ok()?;
     let first = rx.recv().ok()?;
     let mut batch = vec![first];
+    take_queued(&rx, &mut batch, max);
+    Some(batch)
+}
+
+/// Moves jobs already queued into `batch`, up to `max` in all, without waiting.
+fn take_queued(rx: &Receiver<Job>, batch: &mut Vec<Job>, max: usize) {
     while batch.len() < max {
         match rx.try_recv() {
             Ok(j) => batch.push(j),
             Err(_) => break,
         }
     }
-    Some(batch)
 }
 
 fn worker(
@@ -243,7 +248,7 @@ fn worker(
                     run_single(c.as_mut(), job, read_only, attempts);
                 }
             }
-            Mode::Group { .. } => run_group(c.as_mut(), batch),
+            Mode::Group { max } => run_group(c.as_mut(), batch, &rx, max),
         }
     }
 }
@@ -288,12 +293,27 @@ fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32)
 /// savepoint per job costs two statements and a statement journal of every
 /// page the job touches, on every job, for the rare failure.) Jobs are
 /// re-runnable closures, as a retried single transaction already requires.
-fn run_group(c: &mut dyn Backend, mut batch: Vec<Job>) {
+///
+/// Jobs queued while the group ran join it before the commit (up to `max`):
+/// a request that arrives while the writer is still running statements rides
+/// this commit instead of waiting out the commit and a whole next cycle.
+fn run_group(c: &mut dyn Backend, mut batch: Vec<Job>, rx: &Mutex<Receiver<Job>>, max: usize) {
     if let Err(e) = c.begin(false) {
         fail_all(batch, &e);
         return;
     }
-    let all_ok = batch.iter_mut().all(|job| job.run(c.as_conn()));
+    let mut all_ok = batch.iter_mut().all(|job| job.run(c.as_conn()));
+    let mut ran = batch.len();
+    while all_ok && batch.len() < max {
+        if let Ok(rx) = rx.lock() {
+            take_queued(&rx, &mut batch, max);
+        }
+        if batch.len() == ran {
+            break;
+        }
+        all_ok = batch[ran..].iter_mut().all(|job| job.run(c.as_conn()));
+        ran = batch.len();
+    }
     if !all_ok {
         if let Err(e) = c.rollback().and_then(|()| c.begin(false)) {
             fail_all(batch, &e);
