@@ -50,7 +50,8 @@ struct Args {
     #[arg(long, default_value = "/tmp/starling-bench")]
     work_dir: PathBuf,
     /// Which phases to run (comma-separated): rates, lists, history, auth
-    /// (token checks and logins), floor (read-only request rates, run
+    /// (token checks and logins), sets (the many-client single-alarm set
+    /// alone, for paired runs and profiles), floor (read-only request rates, run
     /// inside the rates phase), and inventory (host lists, agents at once,
     /// the agent's audit cycle and RSS).
     #[arg(
@@ -306,6 +307,22 @@ where
     Ok(total as f64 / t0.elapsed().as_secs_f64())
 }
 
+/// The rate of `total` requests from `workers` clients, with the CPU the
+/// server `pid` and the load generator spent per request (µs).
+async fn set_rate<F>(workers: usize, total: usize, pid: u32, make: F) -> Result<(f64, f64, f64)>
+where
+    F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let cpu0 = cpu_secs(pid);
+    let own0 = cpu_secs(std::process::id());
+    let r = rate(workers, total, make).await?;
+    Ok((
+        r,
+        per_request_us(cpu_secs(pid) - cpu0, total),
+        per_request_us(cpu_secs(std::process::id()) - own0, total),
+    ))
+}
+
 /// p50 and p99 of `n` sequential GETs, in milliseconds.
 async fn latency(url: &str, n: usize) -> Result<(f64, f64, usize)> {
     let http = client();
@@ -443,18 +460,12 @@ async fn run(a: Args) -> Result<()> {
         for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
             let b = base.clone();
             let off = if workers == 1 { 0 } else { n1 };
-            let cpu0 = cpu_secs(s.child.id());
-            let own0 = cpu_secs(std::process::id());
-            let set = rate(workers, n, move |h, i| {
+            let (set, us, own) = set_rate(workers, n, s.child.id(), move |h, i| {
                 h.post(format!("{b}/v1/alarms"))
                     .json(&alarm(off + i, "major"))
             })
             .await?;
-            s_cpu.push((
-                label,
-                per_request_us(cpu_secs(s.child.id()) - cpu0, n),
-                per_request_us(cpu_secs(std::process::id()) - own0, n),
-            ));
+            s_cpu.push((label, us, own));
             let b = base.clone();
             let clr = rate(workers, n, move |h, i| {
                 h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
@@ -513,19 +524,14 @@ async fn run(a: Args) -> Result<()> {
             for (workers, n) in [(1, n1), (many, n16)] {
                 let off = if workers == 1 { 0 } else { n1 };
                 let b = base.clone();
-                let cpu0 = cpu_secs(m.child.id());
-                let own0 = cpu_secs(std::process::id());
-                am_rates.push(
-                    rate(workers, n, move |h, i| {
-                        h.post(format!("{b}/api/v2/alerts"))
-                            .json(&json!([am_alert(off + i, false)]))
-                    })
-                    .await?,
-                );
+                let (set, us, own) = set_rate(workers, n, m.child.id(), move |h, i| {
+                    h.post(format!("{b}/api/v2/alerts"))
+                        .json(&json!([am_alert(off + i, false)]))
+                })
+                .await?;
+                am_rates.push(set);
                 eprintln!(
-                    "Alertmanager CPU per single-alert set, {workers} client(s): {:.0} µs (load generator: {:.0} µs)",
-                    per_request_us(cpu_secs(m.child.id()) - cpu0, n),
-                    per_request_us(cpu_secs(std::process::id()) - own0, n),
+                    "Alertmanager CPU per single-alert set, {workers} client(s): {us:.0} µs (load generator: {own:.0} µs)"
                 );
                 let b = base.clone();
                 am_rates.push(
@@ -572,6 +578,44 @@ async fn run(a: Args) -> Result<()> {
                 alertmanager: am_rates.get(i).map_or("-".into(), |x| format!("{x:.0}")),
             });
         }
+    }
+
+    // The many-client single-alarm set alone, on fresh instances: the quick
+    // comparison for paired runs and for profiling the write path.
+    if want("sets") {
+        eprintln!("sets: Starling");
+        let s = starling(&a, &a.work_dir.join("s-sets")).await?;
+        let (r, us, own) = set_rate(many, n16, s.child.id(), {
+            let b = s.base.clone();
+            move |h, i| h.post(format!("{b}/v1/alarms")).json(&alarm(i, "major"))
+        })
+        .await?;
+        drop(s);
+        eprintln!(
+            "starlingd CPU per single-alarm set, {many_label}: {us:.0} µs (load generator: {own:.0} µs)"
+        );
+        let mut theirs = "-".to_string();
+        if am {
+            eprintln!("sets: Alertmanager");
+            let m = alertmanager(&a, &a.work_dir.join("am-sets")).await?;
+            let (r, us, own) = set_rate(many, n16, m.child.id(), {
+                let b = m.base.clone();
+                move |h, i| {
+                    h.post(format!("{b}/api/v2/alerts"))
+                        .json(&json!([am_alert(i, false)]))
+                }
+            })
+            .await?;
+            eprintln!(
+                "Alertmanager CPU per single-alert set, {many_label}: {us:.0} µs (load generator: {own:.0} µs)"
+            );
+            theirs = format!("{r:.0}");
+        }
+        rows.push(Row {
+            what: format!("set, 1 alarm/request, {many_label} (per s)"),
+            starling: format!("{r:.0}"),
+            alertmanager: theirs,
+        });
     }
 
     // (b) lists with N active alarms.
@@ -741,7 +785,7 @@ async fn run(a: Args) -> Result<()> {
         });
     }
 
-    if ["rates", "lists", "history", "auth"]
+    if ["rates", "sets", "lists", "history", "auth"]
         .iter()
         .any(|p| want(p))
     {
