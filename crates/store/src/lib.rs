@@ -388,6 +388,12 @@ impl Db {
     /// Opens (creating if needed) the database at `url` and applies pending
     /// migrations.
     pub async fn open(url: &str, tuning: Tuning) -> Result<Db, StoreError> {
+        Db::open_through(url, tuning, migrate::latest_version()).await
+    }
+
+    /// Like [`Db::open`], applying migrations only up to schema `version`:
+    /// the database as an older release left it, for upgrade tests.
+    pub async fn open_through(url: &str, tuning: Tuning, version: i64) -> Result<Db, StoreError> {
         let url = DbUrl::parse(url)?;
         let pools = tokio::task::spawn_blocking(move || pool::Pools::open(url, tuning))
             .await
@@ -395,7 +401,7 @@ impl Db {
         let db = Db {
             inner: Arc::new(pools),
         };
-        db.write(|c| migrate::apply(c)).await?;
+        db.write(move |c| migrate::apply(c, version)).await?;
         Ok(db)
     }
 

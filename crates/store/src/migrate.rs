@@ -234,6 +234,46 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE UNIQUE INDEX inv_hw_key ON inv_hw (host_id, kind, natural_key)",
         ],
     },
+    Migration {
+        version: 6,
+        name: "fault management: active alarms keyed by entity first",
+        statements: &[
+            // The unique key (entity_instance_id, alarm_id) serves the set's
+            // lookup, the hierarchical clear's prefix range and the inhibitor
+            // lookup, so the separate entity index goes: one B-tree fewer to
+            // write on every set. A table-level UNIQUE cannot be altered in
+            // SQLite, hence the rebuild (the same statements on every backend).
+            "CREATE TABLE fm_alarm_v6 (
+            id {pk},
+            uuid {s36} NOT NULL UNIQUE,
+            alarm_id {s15} NOT NULL,
+            entity_type_id {s255} NOT NULL,
+            entity_instance_id {s255} NOT NULL,
+            ts BIGINT NOT NULL,
+            severity {s15} NOT NULL,
+            reason_text {text} NOT NULL,
+            alarm_type {s64} NOT NULL,
+            probable_cause {s64} NOT NULL,
+            proposed_repair_action {text} NOT NULL,
+            service_affecting {bool} NOT NULL,
+            suppression {bool} NOT NULL,
+            inhibit_alarms {bool} NOT NULL,
+            masked {bool} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT,
+            UNIQUE (entity_instance_id, alarm_id)
+        ){opts}",
+            "INSERT INTO fm_alarm_v6 (id, uuid, alarm_id, entity_type_id, entity_instance_id, ts, \
+             severity, reason_text, alarm_type, probable_cause, proposed_repair_action, \
+             service_affecting, suppression, inhibit_alarms, masked, created_at, updated_at) \
+             SELECT id, uuid, alarm_id, entity_type_id, entity_instance_id, ts, severity, \
+             reason_text, alarm_type, probable_cause, proposed_repair_action, service_affecting, \
+             suppression, inhibit_alarms, masked, created_at, updated_at FROM fm_alarm",
+            "DROP TABLE fm_alarm",
+            "ALTER TABLE fm_alarm_v6 RENAME TO fm_alarm",
+            "CREATE INDEX fm_alarm_order ON fm_alarm (severity, entity_instance_id, id)",
+        ],
+    },
 ];
 
 /// Expands dialect tokens in a DDL template.
@@ -294,15 +334,16 @@ fn unlock(c: &mut dyn Conn) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Applies pending migrations. Runs inside a write transaction.
-pub(crate) fn apply(c: &mut dyn Conn) -> Result<(), StoreError> {
+/// Applies pending migrations up to and including `through`. Runs inside a
+/// write transaction.
+pub(crate) fn apply(c: &mut dyn Conn, through: i64) -> Result<(), StoreError> {
     lock(c)?;
-    let r = apply_locked(c);
+    let r = apply_locked(c, through);
     let u = unlock(c);
     r.and(u)
 }
 
-fn apply_locked(c: &mut dyn Conn) -> Result<(), StoreError> {
+fn apply_locked(c: &mut dyn Conn, through: i64) -> Result<(), StoreError> {
     c.exec(
         &expand(
             c.dialect(),
@@ -320,7 +361,10 @@ fn apply_locked(c: &mut dyn Conn) -> Result<(), StoreError> {
         .map(|r| r.int(0))
         .collect::<Result<_, _>>()?;
     let now = starling_common::Clock::now(&starling_common::SystemClock).micros();
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    let pending = MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= through && !applied.contains(&m.version));
+    for m in pending {
         tracing::info!(version = m.version, name = m.name, "applying migration");
         for st in m.statements {
             c.exec(&expand(c.dialect(), st), &[])?;
@@ -358,6 +402,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(latest_version(), 5);
+        assert_eq!(latest_version(), 6);
     }
 }

@@ -121,6 +121,49 @@ async fn migrations_are_idempotent_and_data_survives_reopen() {
     }
 }
 
+/// Schema 6 rebuilt `fm_alarm` around the key (entity_instance_id, alarm_id):
+/// alarms raised under schema 5 keep their ids, uuids and fields, and the key
+/// still makes a set an upsert and bounds the hierarchical clear.
+#[tokio::test]
+async fn active_alarms_survive_the_rekeying_migration() {
+    for (name, tdb) in harness::databases() {
+        let db = Db::open_through(&tdb.url, harness::tuning(), 5)
+            .await
+            .unwrap();
+        let mut before = Vec::new();
+        for (aid, eid) in [
+            ("100.101", "host=controller-0"),
+            ("100.106", "host=controller-0"),
+            ("100.106", "host=controller-0.port=eth0"),
+            ("100.106", "host=controller-01"),
+        ] {
+            before.push(set(&db, fault(aid, eid, "major")).await.uuid);
+        }
+        drop(db);
+
+        let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+        let after = alarms(&db, query()).await;
+        let mut uuids: Vec<_> = after.iter().map(|v| v.alarm.uuid.clone()).collect();
+        uuids.sort();
+        before.sort();
+        assert_eq!(uuids, before, "{name}");
+        assert!(
+            after.iter().all(|v| v.alarm.reason_text
+                == format!("{} at {}", v.alarm.alarm_id, v.alarm.entity_instance_id)),
+            "{name}"
+        );
+        let again = set(&db, fault("100.106", "host=controller-0", "major")).await;
+        assert!(!again.created && !again.changed, "{name}");
+        assert!(before.contains(&again.uuid), "{name}");
+        let n = db
+            .write(|c| ops::clear_all(&mut FmRepo::new(c), "host=controller-0", ts(6), limits()))
+            .await
+            .unwrap();
+        assert_eq!(n, 3, "{name}");
+        assert_eq!(eids(&db).await, vec!["host=controller-01"], "{name}");
+    }
+}
+
 #[tokio::test]
 async fn set_is_an_upsert_with_a_stable_uuid_and_no_op_resets() {
     each_backend(|db| async move {
