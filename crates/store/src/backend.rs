@@ -128,7 +128,7 @@ impl Opener for SqliteOpener {
     }
 }
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
         Ok(match self {
@@ -144,7 +144,7 @@ impl Conn for SqliteConn {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         if params.is_empty() && sql.contains(';') {
             // Several statements (migrations): no statement cache.
             return self.c.execute_batch(sql).map(|_| 0).map_err(sqlite_err);
@@ -154,7 +154,7 @@ impl Conn for SqliteConn {
             .map(|n| n as u64)
             .map_err(sqlite_err)
     }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
         let mut out = Vec::new();
         self.query_each(sql, params, &mut |r| {
             out.push(r);
@@ -165,7 +165,7 @@ impl Conn for SqliteConn {
     fn query_each(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Value<'_>],
         f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         use rusqlite::types::ValueRef;
@@ -180,8 +180,8 @@ impl Conn for SqliteConn {
                 vals.push(match r.get_ref(i).map_err(sqlite_err)? {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(v) => Value::Int(v),
-                    ValueRef::Real(f) => Value::Text(f.to_string()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(text_of(t)),
+                    ValueRef::Real(f) => Value::from(f.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => Value::from(text_of(t)),
                 });
             }
             f(Row(vals))?;
@@ -278,7 +278,7 @@ fn numbered(sql: &str) -> String {
     out
 }
 
-impl postgres::types::ToSql for Value {
+impl postgres::types::ToSql for Value<'_> {
     fn to_sql(
         &self,
         ty: &postgres::types::Type,
@@ -299,7 +299,7 @@ impl postgres::types::ToSql for Value {
                 Type::INT4 => i32::from(*b).to_sql(ty, out),
                 _ => b.to_sql(ty, out),
             },
-            Value::Text(t) => t.as_str().to_sql(ty, out),
+            Value::Text(t) => t.as_ref().to_sql(ty, out),
         }
     }
     fn accepts(_ty: &postgres::types::Type) -> bool {
@@ -326,7 +326,7 @@ impl Conn for PgConn {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         if params.is_empty() && !sql.contains('?') {
             return self.c.batch_execute(sql).map(|_| 0).map_err(pg_err);
         }
@@ -337,7 +337,7 @@ impl Conn for PgConn {
             .collect();
         self.c.execute(&st, &p).map_err(pg_err)
     }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
         use postgres::types::Type;
         let st = self.stmt(sql)?;
         let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params
@@ -360,7 +360,7 @@ impl Conn for PgConn {
                     Type::BOOL => r.try_get::<_, Option<bool>>(i).map(|v| v.map(Value::Bool)),
                     _ => r
                         .try_get::<_, Option<String>>(i)
-                        .map(|v| v.map(Value::Text)),
+                        .map(|v| v.map(Value::from)),
                 }
                 .map_err(|e| StoreError::new(ErrorKind::Decode, e.to_string()))?;
                 vals.push(v.unwrap_or(Value::Null));
@@ -435,7 +435,7 @@ impl Opener for MyOpener {
     }
 }
 
-fn my_value(v: &Value) -> mysql::Value {
+fn my_value(v: &Value<'_>) -> mysql::Value {
     match v {
         Value::Null => mysql::Value::NULL,
         Value::Int(i) => mysql::Value::Int(*i),
@@ -460,7 +460,7 @@ impl Conn for MyConn {
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
     }
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         use mysql::prelude::Queryable;
         if params.is_empty() && !sql.contains('?') {
             let r = self.c.query_drop(sql);
@@ -472,7 +472,7 @@ impl Conn for MyConn {
         self.check(r)?;
         Ok(self.c.affected_rows())
     }
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
         use mysql::prelude::Queryable;
         let p = if params.is_empty() {
             mysql::Params::Empty
@@ -490,11 +490,11 @@ impl Conn for MyConn {
                     mysql::Value::NULL => Value::Null,
                     mysql::Value::Int(i) => Value::Int(i),
                     mysql::Value::UInt(u) => Value::Int(i64::try_from(u).unwrap_or(i64::MAX)),
-                    mysql::Value::Bytes(b) => Value::Text(
+                    mysql::Value::Bytes(b) => Value::from(
                         String::from_utf8(b)
                             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
                     ),
-                    other => Value::Text(format!("{other:?}")),
+                    other => Value::from(format!("{other:?}")),
                 })
                 .collect();
             out.push(Row(vals));

@@ -150,7 +150,7 @@ fn supp_from(r: &Row) -> Result<Suppression, StoreError> {
     })
 }
 
-fn alarm_params(a: &Alarm) -> Vec<Value> {
+fn alarm_params(a: &Alarm) -> Vec<Value<'_>> {
     vec![
         a.uuid.as_str().into(),
         a.alarm_id.as_str().into(),
@@ -218,7 +218,12 @@ fn order_by(keys: &[(&str, Dir)]) -> String {
 }
 
 /// The keyset condition "strictly after the row whose key values are `vals`".
-fn after(keys: &[(&str, Dir)], vals: &[Value], sql: &mut String, params: &mut Vec<Value>) {
+fn after<'a>(
+    keys: &[(&str, Dir)],
+    vals: &[Value<'a>],
+    sql: &mut String,
+    params: &mut Vec<Value<'a>>,
+) {
     let mut ors = Vec::new();
     for i in 0..keys.len() {
         let mut ands = Vec::new();
@@ -240,7 +245,7 @@ fn marker_values(
     alias: &str,
     keys: &[(&str, Dir)],
     marker: &str,
-) -> Result<Vec<Value>, Error> {
+) -> Result<Vec<Value<'static>>, Error> {
     let cols = keys.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
     let rows = c.query(
         &format!("SELECT {cols} FROM {table} {alias} WHERE {alias}.uuid = ?"),
@@ -254,7 +259,7 @@ fn marker_values(
     }
 }
 
-fn limit_clause(sql: &mut String, params: &mut Vec<Value>, limit: u32) {
+fn limit_clause(sql: &mut String, params: &mut Vec<Value<'_>>, limit: u32) {
     sql.push_str(" LIMIT ?");
     params.push(Value::Int(i64::from(limit)));
 }
@@ -349,7 +354,7 @@ impl FaultRepo for FmRepo<'_> {
             return Ok(Vec::new());
         }
         let marks = vec!["?"; eids.len()].join(", ");
-        let mut params: Vec<Value> = vec![true.into()];
+        let mut params: Vec<Value<'_>> = vec![true.into()];
         params.extend(eids.iter().map(Value::from));
         let r = self.c.query(
             &format!(
@@ -473,7 +478,7 @@ impl FaultRepo for FmRepo<'_> {
     fn outbox_done(&mut self, ids: &[i64]) -> Result<(), Error> {
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let params: Vec<Value> = chunk.iter().map(|i| Value::Int(*i)).collect();
+            let params: Vec<Value<'_>> = chunk.iter().map(|i| Value::Int(*i)).collect();
             self.c.exec(
                 &format!("DELETE FROM fm_outbox WHERE id IN ({marks})"),
                 &params,
@@ -553,7 +558,7 @@ impl FaultRepo for FmRepo<'_> {
             "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
              FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
         );
-        let mut params: Vec<Value> = vec![false.into()];
+        let mut params: Vec<Value<'_>> = vec![false.into()];
         if !q.include_suppressed {
             sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
             params.push("unsuppressed".into());
@@ -600,7 +605,7 @@ impl FaultRepo for FmRepo<'_> {
         let mut sql = format!(
             "SELECT a.severity, COUNT(*) FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
         );
-        let mut params: Vec<Value> = vec![false.into()];
+        let mut params: Vec<Value<'_>> = vec![false.into()];
         if !include_suppressed {
             sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
             params.push("unsuppressed".into());
@@ -625,7 +630,7 @@ impl FaultRepo for FmRepo<'_> {
             "SELECT {EVENT_COLS}, s.suppression_status FROM fm_event_log e \
              {SUPP_JOIN}e.event_log_id WHERE 1 = 1"
         );
-        let mut params: Vec<Value> = Vec::new();
+        let mut params: Vec<Value<'_>> = Vec::new();
         if !q.include_suppressed {
             sql.push_str(
                 " AND (e.state = ? OR s.suppression_status IS NULL OR s.suppression_status = ?)",
@@ -678,7 +683,7 @@ impl FaultRepo for FmRepo<'_> {
     fn list_suppressions(&mut self, q: &SuppressionQuery) -> Result<Vec<Suppression>, Error> {
         let mut sql =
             format!("SELECT {SUPP_COLS} FROM fm_event_suppression WHERE set_for_deletion = ?");
-        let mut params: Vec<Value> = vec![false.into()];
+        let mut params: Vec<Value<'_>> = vec![false.into()];
         let filters = [
             ("uuid", q.uuid.as_deref()),
             ("alarm_id", q.alarm_id.as_deref()),
@@ -716,7 +721,7 @@ impl FaultRepo for FmRepo<'_> {
     }
 }
 
-fn supp_params(s: &Suppression) -> Vec<Value> {
+fn supp_params(s: &Suppression) -> Vec<Value<'_>> {
     vec![
         s.uuid.as_str().into(),
         s.alarm_id.as_str().into(),

@@ -131,7 +131,7 @@ fn token(mut r: Row) -> Result<TokenRecord, StoreError> {
     })
 }
 
-fn opt(s: &Option<String>) -> Value {
+fn opt(s: &Option<String>) -> Value<'_> {
     match s {
         Some(v) => v.as_str().into(),
         None => Value::Null,
@@ -139,7 +139,7 @@ fn opt(s: &Option<String>) -> Value {
 }
 
 impl IdentityStore<'_> {
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, Error> {
         Ok(self.c.exec(sql, params)?)
     }
 }
@@ -365,7 +365,7 @@ impl IdentityRepo for IdentityStore<'_> {
         let mut sql = String::from(
             "SELECT user_id, target_type, target_id, role_id FROM id_assignment WHERE 1 = 1",
         );
-        let mut params: Vec<Value> = Vec::new();
+        let mut params: Vec<Value<'_>> = Vec::new();
         if let Some(u) = user_id {
             sql.push_str(" AND user_id = ?");
             params.push(u.into());

@@ -107,16 +107,16 @@ fn hw_row(mut r: Row) -> Result<HwRow, StoreError> {
     })
 }
 
-fn opt(s: Option<&str>) -> Value {
+fn opt(s: Option<&str>) -> Value<'_> {
     s.map_or(Value::Null, Value::from)
 }
 
-fn ts(t: Option<Timestamp>) -> Value {
+fn ts(t: Option<Timestamp>) -> Value<'static> {
     t.map_or(Value::Null, |t| Value::Int(t.micros()))
 }
 
 /// Every column of a host but the id, in [`HOST_COLS`] order.
-fn host_values(h: &Host) -> Vec<Value> {
+fn host_values(h: &Host) -> Vec<Value<'_>> {
     vec![
         h.uuid.as_str().into(),
         opt(h.hostname.as_deref()),
@@ -147,7 +147,7 @@ fn host_values(h: &Host) -> Vec<Value> {
     ]
 }
 
-fn system_values(s: &System) -> Vec<Value> {
+fn system_values(s: &System) -> Vec<Value<'_>> {
     vec![
         s.name.as_str().into(),
         s.system_type.as_str().into(),
@@ -227,7 +227,7 @@ impl InventoryRepo for InventoryStore<'_> {
         crate::rows(self.c, &sql, &params, host)
     }
     fn host(&mut self, r: &HostRef) -> Result<Option<Host>, Error> {
-        let (col, v): (&str, Value) = match r {
+        let (col, v): (&str, Value<'_>) = match r {
             HostRef::Id(i) => ("id", Value::Int(*i)),
             HostRef::Uuid(u) => ("uuid", u.as_str().into()),
             HostRef::Name(n) => ("hostname", n.as_str().into()),

@@ -22,6 +22,7 @@ mod migrate;
 pub use migrate::latest_version as schema_version;
 mod pool;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -49,45 +50,46 @@ impl Dialect {
     }
 }
 
-/// A value bound to, or read from, a statement.
+/// A value bound to, or read from, a statement. Text borrows where it can:
+/// binding a field of a domain value copies nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
+pub enum Value<'a> {
     /// SQL NULL.
     Null,
     /// A 64-bit integer.
     Int(i64),
     /// Text.
-    Text(String),
+    Text(Cow<'a, str>),
     /// A boolean.
     Bool(bool),
 }
 
-impl From<i64> for Value {
+impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
         Value::Int(v)
     }
 }
-impl From<bool> for Value {
+impl From<bool> for Value<'_> {
     fn from(v: bool) -> Self {
         Value::Bool(v)
     }
 }
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_string())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(v))
     }
 }
-impl From<String> for Value {
+impl From<String> for Value<'_> {
     fn from(v: String) -> Self {
-        Value::Text(v)
+        Value::Text(Cow::Owned(v))
     }
 }
-impl From<&String> for Value {
-    fn from(v: &String) -> Self {
-        Value::Text(v.clone())
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(Cow::Borrowed(v.as_str()))
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
     }
@@ -95,10 +97,10 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 
 /// One result row.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Row(pub Vec<Value>);
+pub struct Row(pub Vec<Value<'static>>);
 
 impl Row {
-    fn get(&self, i: usize) -> Result<&Value, StoreError> {
+    fn get(&self, i: usize) -> Result<&Value<'_>, StoreError> {
         self.0
             .get(i)
             .ok_or_else(|| StoreError::decode(format!("column {i} missing")))
@@ -124,7 +126,7 @@ impl Row {
     /// Column `i` as text.
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
         match self.get(i)? {
-            Value::Text(t) => Ok(t.clone()),
+            Value::Text(t) => Ok(t.to_string()),
             Value::Int(v) => Ok(v.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
             Value::Null => Err(StoreError::decode(format!("column {i}: unexpected NULL"))),
@@ -133,7 +135,7 @@ impl Row {
     /// Column `i` as text, moved out of the row (the column is left empty).
     pub fn take_text(&mut self, i: usize) -> Result<String, StoreError> {
         match self.0.get_mut(i) {
-            Some(Value::Text(t)) => Ok(std::mem::take(t)),
+            Some(Value::Text(t)) => Ok(std::mem::take(t).into_owned()),
             _ => self.text(i),
         }
     }
@@ -271,7 +273,7 @@ domain_error!(
 pub(crate) fn rows<T, E: From<StoreError>>(
     c: &mut dyn Conn,
     sql: &str,
-    params: &[Value],
+    params: &[Value<'_>],
     f: fn(Row) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, E> {
     Ok(c.query(sql, params)?
@@ -284,7 +286,7 @@ pub(crate) fn rows<T, E: From<StoreError>>(
 pub(crate) fn first<T, E: From<StoreError>>(
     c: &mut dyn Conn,
     sql: &str,
-    params: &[Value],
+    params: &[Value<'_>],
     f: fn(Row) -> Result<T, StoreError>,
 ) -> Result<Option<T>, E> {
     Ok(c.query(sql, params)?
@@ -299,9 +301,9 @@ pub trait Conn {
     /// The backend's dialect.
     fn dialect(&self) -> Dialect;
     /// Runs a statement; returns the number of affected rows.
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError>;
     /// Runs a query; returns every row.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError>;
     /// Runs a query and hands each row to `f` as it is read, so a large result is
     /// never held whole; an error from `f` stops the query and is returned. The
     /// default reads every row first (network backends receive the result set whole
@@ -309,7 +311,7 @@ pub trait Conn {
     fn query_each(
         &mut self,
         sql: &str,
-        params: &[Value],
+        params: &[Value<'_>],
         f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.query(sql, params)?.into_iter().try_for_each(f)
