@@ -232,10 +232,10 @@ fn worker(
     outstanding: &AtomicUsize,
 ) {
     let mut conn = Some(conn);
-    let mut pace = match mode {
-        Mode::Single { .. } => Pace::single(),
-        Mode::Group { max } => Pace::group(max),
-    };
+    let mut pace = Pace::new(match mode {
+        Mode::Single { .. } => 1,
+        Mode::Group { max } => max,
+    });
     while let Some(batch) = next_batch(&rx, pace.cap()) {
         let n = batch.len();
         // Reconnect lazily after a lost connection.
@@ -282,11 +282,7 @@ struct Pace {
 }
 
 impl Pace {
-    fn single() -> Pace {
-        Pace { max: 1, peak: 0 }
-    }
-
-    fn group(max: usize) -> Pace {
+    fn new(max: usize) -> Pace {
         Pace { max, peak: 0 }
     }
 
@@ -425,7 +421,7 @@ mod tests {
 
     #[test]
     fn a_group_takes_half_of_the_writers_waiting_and_follows_a_fall_in_load() {
-        let mut p = Pace::group(256);
+        let mut p = Pace::new(256);
         assert_eq!(p.cap(), 2, "two before anything was seen");
         p.observe(16);
         assert_eq!(p.cap(), 8);
@@ -442,6 +438,6 @@ mod tests {
             commits <= 100,
             "took {commits} commits to follow the fall from 1000"
         );
-        assert_eq!(Pace::single().cap(), 1);
+        assert_eq!(Pace::new(1).cap(), 1, "one job per transaction stays one");
     }
 }
