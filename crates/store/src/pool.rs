@@ -252,7 +252,7 @@ fn worker(
             }
         }
         let Some(c) = conn.as_mut() else { continue };
-        match mode {
+        let done = match mode {
             Mode::Single {
                 read_only,
                 attempts,
@@ -260,10 +260,11 @@ fn worker(
                 for job in batch {
                     run_single(c.as_mut(), job, read_only, attempts);
                 }
-                outstanding.fetch_sub(n, Ordering::Relaxed);
+                n
             }
             Mode::Group { .. } => run_group(c.as_mut(), batch, &rx, &mut pace, outstanding),
-        }
+        };
+        outstanding.fetch_sub(done, Ordering::Relaxed);
     }
 }
 
@@ -342,17 +343,18 @@ fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32)
 /// Jobs queued while the group ran join it before the commit (up to `max`):
 /// a request that arrives while the writer is still running statements rides
 /// this commit instead of waiting out the commit and a whole next cycle.
+/// Returns how many jobs the group took from the queue.
 fn run_group(
     c: &mut dyn Backend,
     mut batch: Vec<Job>,
     rx: &Mutex<Receiver<Job>>,
     pace: &mut Pace,
     outstanding: &AtomicUsize,
-) {
+) -> usize {
     if let Err(e) = c.begin(false) {
-        outstanding.fetch_sub(batch.len(), Ordering::Relaxed);
+        let taken = batch.len();
         fail_all(batch, &e);
-        return;
+        return taken;
     }
     let max = pace.cap();
     let mut all_ok = batch.iter_mut().all(|job| job.run(c.as_conn()));
@@ -370,9 +372,8 @@ fn run_group(
     let taken = batch.len();
     if !all_ok {
         if let Err(e) = c.rollback().and_then(|()| c.begin(false)) {
-            outstanding.fetch_sub(taken, Ordering::Relaxed);
             fail_all(batch, &e);
-            return;
+            return taken;
         }
         batch = run_in_savepoints(c, batch);
     }
@@ -381,10 +382,10 @@ fn run_group(
         let _ = c.rollback();
     }
     pace.observe(outstanding.load(Ordering::Relaxed));
-    outstanding.fetch_sub(taken, Ordering::Relaxed);
     for job in batch {
         job.finish(commit.clone());
     }
+    taken
 }
 
 /// Finishes every job of `batch` with `e`: none of them ran to a commit.

@@ -122,7 +122,7 @@ async fn migrations_are_idempotent_and_data_survives_reopen() {
 }
 
 /// Schema 6 rebuilt `fm_alarm` around the key (entity_instance_id, alarm_id):
-/// alarms raised under schema 5 keep their ids, uuids and fields, and the key
+/// alarms raised under schema 5 keep their uuids and fields, and the key
 /// still makes a set an upsert and bounds the hierarchical clear.
 #[tokio::test]
 async fn active_alarms_survive_the_rekeying_migration() {
