@@ -11,7 +11,7 @@ use crate::model::{
     Alarm, Event, EventState, Fault, RequestState, Severity, Suppression, SuppressionStatus,
 };
 use crate::notify::Notification;
-use crate::repo::{FaultRepo, Seq};
+use crate::repo::{FaultRepo, Inhibitor, Seq};
 
 /// Tunables of the rules.
 #[derive(Clone, Copy, Debug)]
@@ -214,15 +214,13 @@ fn event_of(alarm: &Alarm, state: EventState, ts: Timestamp, now: Timestamp) -> 
     }
 }
 
-/// Whether `alarm` is masked by some active inhibitor other than itself. Only
-/// suppression-allowed alarms can be masked, and an inhibitor never is: the root
-/// cause must stay visible.
-fn masked_now(repo: &mut dyn FaultRepo, alarm: &Alarm) -> Result<bool, Error> {
-    if !alarm.suppression || alarm.inhibit_alarms {
-        return Ok(false);
-    }
-    let inhibitors = repo.inhibitors_at(&ancestors_or_self(&alarm.entity_instance_id))?;
-    Ok(inhibitors.iter().any(|(uuid, _)| *uuid != alarm.uuid))
+/// Whether `alarm` is masked by one of `inhibitors` (the active inhibitors at
+/// its entity or above) other than itself. Only suppression-allowed alarms can
+/// be masked, and an inhibitor never is: the root cause must stay visible.
+fn masked_by(alarm: &Alarm, inhibitors: &[Inhibitor]) -> bool {
+    alarm.suppression
+        && !alarm.inhibit_alarms
+        && inhibitors.iter().any(|(uuid, _)| *uuid != alarm.uuid)
 }
 
 /// Recomputes the masked flag of every alarm at or under `eid`. Masking is derived
@@ -269,7 +267,14 @@ pub fn set_alarm(
         return Err(Error::invalid("set_alarm needs alarm_state 'set'"));
     }
     let ts = fault.timestamp.unwrap_or(now);
-    let existing = repo.alarm_by_key(&fault.alarm_id, &fault.entity_instance_id)?;
+    // The alarm and the inhibitors that could mask it, in one read: a set
+    // that changes something needs both, and a no-op re-set pays one probe
+    // per ancestor entity for it.
+    let (existing, inhibitors) = repo.alarm_and_inhibitors(
+        &fault.alarm_id,
+        &fault.entity_instance_id,
+        &ancestors_or_self(&fault.entity_instance_id),
+    )?;
     let mut next = Alarm {
         id: 0,
         uuid: String::new(),
@@ -300,7 +305,7 @@ pub fn set_alarm(
             next.uuid = old.uuid.clone();
             next.created_at = old.created_at;
             next.updated_at = Some(now);
-            next.masked = masked_now(repo, &next)?;
+            next.masked = masked_by(&next, &inhibitors);
             repo.update_alarm(&next)?;
             if old.inhibit_alarms != next.inhibit_alarms {
                 refresh_masks_within(repo, &next.entity_instance_id)?;
@@ -326,7 +331,7 @@ pub fn set_alarm(
                 None => new_uuid(),
             };
             next.id = repo.next_id(Seq::Alarm)?;
-            next.masked = masked_now(repo, &next)?;
+            next.masked = masked_by(&next, &inhibitors);
             repo.insert_alarm(&next)?;
             if next.inhibit_alarms {
                 refresh_masks_within(repo, &next.entity_instance_id)?;

@@ -218,6 +218,9 @@ pub enum Seq {
     Outbox,
 }
 
+/// An active inhibiting alarm: (uuid, entity_instance_id).
+pub type Inhibitor = (String, String);
+
 /// What fault management needs from storage, inside one transaction.
 pub trait FaultRepo {
     /// Next value of a sequence (part of the current transaction).
@@ -230,7 +233,17 @@ pub trait FaultRepo {
     /// Every active alarm at or under `eid` (boundary-aware).
     fn alarms_within(&mut self, eid: &str) -> Result<Vec<Alarm>, Error>;
     /// The (uuid, eid) of inhibiting alarms whose eid is one of `eids`.
-    fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<(String, String)>, Error>;
+    fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<Inhibitor>, Error>;
+    /// What a set reads, in one round: the active alarm (alarm_id, eid), if
+    /// any, and the (uuid, eid) of the inhibiting alarms whose eid is one of
+    /// `eids` (eid's ancestors or itself) — [`FaultRepo::alarm_by_key`] and
+    /// [`FaultRepo::inhibitors_at`] together.
+    fn alarm_and_inhibitors(
+        &mut self,
+        alarm_id: &str,
+        eid: &str,
+        eids: &[String],
+    ) -> Result<(Option<Alarm>, Vec<Inhibitor>), Error>;
     /// Inserts a new alarm.
     fn insert_alarm(&mut self, alarm: &Alarm) -> Result<(), Error>;
     /// Rewrites an existing alarm (matched by id).

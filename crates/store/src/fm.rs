@@ -3,7 +3,8 @@
 use starling_common::Timestamp;
 use starling_fm::notify::Notification;
 use starling_fm::repo::{
-    AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, Seq, SuppressionQuery,
+    AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, Inhibitor, Seq,
+    SuppressionQuery,
 };
 use starling_fm::{
     Alarm, AlarmView, Error, Event, EventState, EventView, Severity, Summary, Suppression,
@@ -24,9 +25,16 @@ impl<'a> FmRepo<'a> {
     }
 }
 
-const ALARM_COLS: &str = "a.id, a.uuid, a.alarm_id, a.entity_type_id, a.entity_instance_id, a.ts, \
-     a.severity, a.reason_text, a.alarm_type, a.probable_cause, a.proposed_repair_action, \
-     a.service_affecting, a.suppression, a.inhibit_alarms, a.masked, a.created_at, a.updated_at";
+/// The alarm columns as a literal, so the statements on the set path are
+/// `concat!`ed at compile time instead of formatted on every call.
+macro_rules! alarm_cols {
+    () => {
+        "a.id, a.uuid, a.alarm_id, a.entity_type_id, a.entity_instance_id, a.ts, \
+         a.severity, a.reason_text, a.alarm_type, a.probable_cause, a.proposed_repair_action, \
+         a.service_affecting, a.suppression, a.inhibit_alarms, a.masked, a.created_at, a.updated_at"
+    };
+}
+const ALARM_COLS: &str = alarm_cols!();
 const N_ALARM: usize = 17;
 const EVENT_COLS: &str = "e.id, e.uuid, e.event_log_id, e.state, e.entity_type_id, \
      e.entity_instance_id, e.ts, e.severity, e.reason_text, e.event_log_type, e.probable_cause, \
@@ -275,15 +283,23 @@ fn seq_name(seq: Seq) -> &'static str {
     }
 }
 
+/// The next id of a table on SQLite (see `next_id`), as a literal per table.
+fn max_id_sql(seq: Seq) -> &'static str {
+    match seq {
+        Seq::Alarm => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_alarm",
+        Seq::Event => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_event_log",
+        Seq::Suppression => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_event_suppression",
+        Seq::Outbox => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_outbox",
+    }
+}
+
 impl FaultRepo for FmRepo<'_> {
     fn next_id(&mut self, seq: Seq) -> Result<i64, Error> {
         let name = seq_name(seq);
         if self.c.dialect() == crate::Dialect::Sqlite {
             // One writer, and rows are only ever deleted from the low end: the next
             // id is max + 1, read from the primary key without writing a page.
-            let r = self
-                .c
-                .query(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {name}"), &[])?;
+            let r = self.c.query(max_id_sql(seq), &[])?;
             return match r.first() {
                 Some(row) => Ok(row.int(0)?),
                 None => Err(Error::Storage(starling_common::StorageFailure::fatal(
@@ -309,8 +325,10 @@ impl FaultRepo for FmRepo<'_> {
 
     fn alarm_by_key(&mut self, alarm_id: &str, eid: &str) -> Result<Option<Alarm>, Error> {
         let r = self.c.query(
-            &format!(
-                "SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.alarm_id = ? AND a.entity_instance_id = ?"
+            concat!(
+                "SELECT ",
+                alarm_cols!(),
+                " FROM fm_alarm a WHERE a.alarm_id = ? AND a.entity_instance_id = ?"
             ),
             &[alarm_id.into(), eid.into()],
         )?;
@@ -322,7 +340,11 @@ impl FaultRepo for FmRepo<'_> {
 
     fn alarm_by_uuid(&mut self, uuid: &str) -> Result<Option<Alarm>, Error> {
         let r = self.c.query(
-            &format!("SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.uuid = ?"),
+            concat!(
+                "SELECT ",
+                alarm_cols!(),
+                " FROM fm_alarm a WHERE a.uuid = ?"
+            ),
             &[uuid.into()],
         )?;
         Ok(r.into_iter()
@@ -334,8 +356,10 @@ impl FaultRepo for FmRepo<'_> {
     fn alarms_within(&mut self, eid: &str) -> Result<Vec<Alarm>, Error> {
         // Bytewise: everything starting with "eid." lies in ["eid.", "eid/").
         let r = self.c.query(
-            &format!(
-                "SELECT {ALARM_COLS} FROM fm_alarm a WHERE a.entity_instance_id = ? \
+            concat!(
+                "SELECT ",
+                alarm_cols!(),
+                " FROM fm_alarm a WHERE a.entity_instance_id = ? \
                  OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?) ORDER BY a.id"
             ),
             &[
@@ -349,23 +373,66 @@ impl FaultRepo for FmRepo<'_> {
             .collect::<Result<_, _>>()?)
     }
 
-    fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<(String, String)>, Error> {
+    fn inhibitors_at(&mut self, eids: &[String]) -> Result<Vec<Inhibitor>, Error> {
         if eids.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; eids.len()].join(", ");
-        let mut params: Vec<Value<'_>> = vec![true.into()];
-        params.extend(eids.iter().map(Value::from));
-        let r = self.c.query(
-            &format!(
-                "SELECT uuid, entity_instance_id FROM fm_alarm \
-                 WHERE inhibit_alarms = ? AND entity_instance_id IN ({marks})"
-            ),
-            &params,
-        )?;
+        // One equality probe of the key's leading column per entity, not an
+        // IN list: SQLite builds (and tears down) an ephemeral table for a
+        // bound IN list, which cost more than the probes themselves on every set.
+        const PROBE: &str = "SELECT uuid, entity_instance_id FROM fm_alarm \
+                             WHERE entity_instance_id = ? AND inhibit_alarms = ?";
+        let sql = vec![PROBE; eids.len()].join(" UNION ALL ");
+        let mut params: Vec<Value<'_>> = Vec::with_capacity(eids.len() * 2);
+        for e in eids {
+            params.push(e.into());
+            params.push(true.into());
+        }
+        let r = self.c.query(&sql, &params)?;
         Ok(r.iter()
             .map(|row| Ok((row.text(0)?, row.text(1)?)))
             .collect::<Result<_, StoreError>>()?)
+    }
+
+    fn alarm_and_inhibitors(
+        &mut self,
+        alarm_id: &str,
+        eid: &str,
+        eids: &[String],
+    ) -> Result<(Option<Alarm>, Vec<Inhibitor>), Error> {
+        // The key's probe also collects the inhibitors at the alarm's own
+        // entity; every other entity gets an inhibitor probe (UNION ALL, no
+        // IN list: see `inhibitors_at`).
+        const KEY: &str = concat!(
+            "SELECT ",
+            alarm_cols!(),
+            " FROM fm_alarm a WHERE a.entity_instance_id = ? AND (a.alarm_id = ? OR a.inhibit_alarms = ?)"
+        );
+        const PROBE: &str = concat!(
+            " UNION ALL SELECT ",
+            alarm_cols!(),
+            " FROM fm_alarm a WHERE a.entity_instance_id = ? AND a.inhibit_alarms = ?"
+        );
+        let others = eids.iter().filter(|e| *e != eid);
+        let mut sql = String::from(KEY);
+        let mut params: Vec<Value<'_>> = vec![eid.into(), alarm_id.into(), true.into()];
+        for e in others {
+            sql.push_str(PROBE);
+            params.push(e.into());
+            params.push(true.into());
+        }
+        let mut existing = None;
+        let mut inhibitors = Vec::new();
+        for mut row in self.c.query(&sql, &params)? {
+            let a = alarm_from(&mut row)?;
+            if a.inhibit_alarms {
+                inhibitors.push((a.uuid.clone(), a.entity_instance_id.clone()));
+            }
+            if a.alarm_id == alarm_id && a.entity_instance_id == eid {
+                existing = Some(a);
+            }
+        }
+        Ok((existing, inhibitors))
     }
 
     fn insert_alarm(&mut self, a: &Alarm) -> Result<(), Error> {

@@ -290,6 +290,70 @@ async fn clears_respect_the_entity_boundary() {
 }
 
 #[tokio::test]
+async fn a_set_reads_its_alarm_and_the_inhibitors_above_it_in_one_round() {
+    each_backend(|db| async move {
+        let mut at_host = fault("200.004", "host=h", "critical");
+        at_host.inhibit_alarms = true;
+        set(&db, at_host).await;
+        // Not inhibitors of host=h.port=p: a plain alarm above it, an
+        // inhibitor below it, one at a look-alike prefix and one elsewhere.
+        set(&db, fault("100.101", "host=h", "major")).await;
+        for eid in ["host=h.port=p.vf=1", "host=h2", "host=x"] {
+            let mut f = fault("200.004", eid, "critical");
+            f.inhibit_alarms = true;
+            set(&db, f).await;
+        }
+        // At the alarm's own entity: another alarm that inhibits.
+        let mut sibling = fault("200.011", "host=h.port=p", "critical");
+        sibling.inhibit_alarms = true;
+        let sibling_uuid = set(&db, sibling).await.uuid;
+        let host_uuid = alarms(&db, query())
+            .await
+            .into_iter()
+            .find(|a| a.alarm.alarm_id == "200.004" && a.alarm.entity_instance_id == "host=h")
+            .unwrap()
+            .alarm
+            .uuid;
+
+        let ancestry = vec!["host=h".to_string(), "host=h.port=p".to_string()];
+        let read = |aid: &'static str| {
+            let ancestry = ancestry.clone();
+            db.read(move |c| FmRepo::new(c).alarm_and_inhibitors(aid, "host=h.port=p", &ancestry))
+        };
+        let (none, mut inhibitors) = read("100.106").await.unwrap();
+        assert!(none.is_none());
+        inhibitors.sort();
+        let mut want = vec![
+            (host_uuid.clone(), "host=h".to_string()),
+            (sibling_uuid.clone(), "host=h.port=p".to_string()),
+        ];
+        want.sort();
+        assert_eq!(inhibitors, want);
+
+        // The alarm itself, when it inhibits, is both found and listed.
+        let (found, mut inhibitors) = read("200.011").await.unwrap();
+        assert_eq!(found.unwrap().uuid, sibling_uuid);
+        inhibitors.sort();
+        assert_eq!(inhibitors, want);
+
+        // A suppressible alarm raised beside an inhibitor at its own entity
+        // (and none above) is masked on arrival; the inhibitor is not.
+        let mut beside = fault("200.004", "host=y", "critical");
+        beside.inhibit_alarms = true;
+        set(&db, beside).await;
+        set(&db, fault("100.101", "host=y", "major")).await;
+        let visible: Vec<String> = alarms(&db, query())
+            .await
+            .into_iter()
+            .filter(|a| a.alarm.entity_instance_id == "host=y")
+            .map(|a| a.alarm.alarm_id)
+            .collect();
+        assert_eq!(visible, vec!["200.004".to_string()]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn inhibition_masks_descendants_and_counts_inhibitors() {
     each_backend(|db| async move {
         set(&db, fault("100.106", "host=h.port=p", "major")).await;
