@@ -190,6 +190,15 @@ impl Conn for SqliteConn {
     }
 }
 
+impl SqliteConn {
+    /// Runs a transaction-control statement from the statement cache: the
+    /// writer begins and commits every group, and parsing them each time showed.
+    fn control(&mut self, sql: &str) -> Result<(), StoreError> {
+        let mut st = self.c.prepare_cached(sql).map_err(sqlite_err)?;
+        st.execute([]).map(|_| ()).map_err(sqlite_err)
+    }
+}
+
 impl Backend for SqliteConn {
     fn as_conn(&mut self) -> &mut dyn Conn {
         self
@@ -200,16 +209,16 @@ impl Backend for SqliteConn {
         } else {
             "BEGIN IMMEDIATE"
         };
-        self.c.execute_batch(sql).map_err(sqlite_err)
+        self.control(sql)
     }
     fn commit(&mut self) -> Result<(), StoreError> {
-        self.c.execute_batch("COMMIT").map_err(sqlite_err)
+        self.control("COMMIT")
     }
     fn rollback(&mut self) -> Result<(), StoreError> {
         if self.c.is_autocommit() {
             return Ok(());
         }
-        self.c.execute_batch("ROLLBACK").map_err(sqlite_err)
+        self.control("ROLLBACK")
     }
     fn is_broken(&self) -> bool {
         false
