@@ -576,17 +576,31 @@ pub fn validate_alarm_id(s: &str) -> Result<(), Error> {
 }
 
 fn check_len(v: &str, name: &str, max: usize) -> Result<(), Error> {
-    if v.chars().count() > max {
+    // A string has no more characters than bytes: count only when it matters.
+    if v.len() > max && v.chars().count() > max {
         return Err(Error::invalid(format!(
             "Field '{name}' is longer than {max} characters"
         )));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if has_control(v) {
         return Err(Error::invalid(format!(
             "Field '{name}' contains control characters"
         )));
     }
     Ok(())
+}
+
+/// Whether `v` holds a control character (Unicode Cc) other than newline and
+/// tab, read bytewise: C0 and DEL are single bytes, C1 (U+0080..U+009F) is
+/// 0xC2 followed by 0x80..=0x9F, and no other character's encoding holds
+/// those byte values.
+fn has_control(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && c != b'\n' && c != b'\t')
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// Checks an entity instance id: non-empty `key=value` parts joined by dots.
@@ -716,6 +730,34 @@ mod tests {
             probable_cause: Some("threshold-crossed".into()),
             ..FaultInput::default()
         }
+    }
+
+    #[test]
+    fn control_characters_are_found_bytewise_as_by_character() {
+        let by_char = |v: &str| v.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+        // Every character up to U+0800 (one- and two-byte encodings), alone
+        // and between others, and a few wider ones.
+        let wide = [
+            '\u{2028}',
+            '\u{feff}',
+            '\u{fffd}',
+            '\u{1f600}',
+            '\u{10ffff}',
+        ];
+        let all = (0u32..0x800).filter_map(char::from_u32).chain(wide);
+        for c in all {
+            for v in [
+                c.to_string(),
+                format!("a{c}b"),
+                format!("é{c}ÿ"),
+                format!("{c}\u{80}"),
+            ] {
+                assert_eq!(has_control(&v), by_char(&v), "{:?}", v);
+            }
+        }
+        // Length counts characters, not bytes.
+        assert!(check_len(&"é".repeat(10), "f", 10).is_ok());
+        assert!(check_len(&"é".repeat(11), "f", 10).is_err());
     }
 
     #[track_caller]
