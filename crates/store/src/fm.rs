@@ -442,7 +442,15 @@ impl FaultRepo for FmRepo<'_> {
              suppression, inhibit_alarms, masked, created_at, updated_at, id) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &alarm_params(a),
-        )?;
+        )
+        .map_err(|e| match e.kind {
+            // Another writer (PostgreSQL, MariaDB: several, read committed)
+            // committed the same key or uuid after this transaction read it
+            // absent: run the whole set again, which then sees that alarm
+            // (an update, or the requested uuid's 409).
+            crate::ErrorKind::Unique => crate::StoreError::new(crate::ErrorKind::Retry, e.message),
+            _ => e,
+        })?;
         Ok(())
     }
 
