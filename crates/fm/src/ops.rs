@@ -269,12 +269,16 @@ pub fn set_alarm(
     let ts = fault.timestamp.unwrap_or(now);
     // The alarm and the inhibitors that could mask it, in one read: a set
     // that changes something needs both, and a no-op re-set pays one probe
-    // per ancestor entity for it.
-    let (existing, inhibitors) = repo.alarm_and_inhibitors(
-        &fault.alarm_id,
-        &fault.entity_instance_id,
-        &ancestors_or_self(&fault.entity_instance_id),
-    )?;
+    // per ancestor entity for it. An alarm that cannot be masked (see
+    // `masked_by`) has no use for the ancestors' inhibitors.
+    let maskable = fault.suppression && !fault.inhibit_alarms;
+    let ancestry = if maskable {
+        ancestors_or_self(&fault.entity_instance_id)
+    } else {
+        Vec::new()
+    };
+    let (existing, inhibitors) =
+        repo.alarm_and_inhibitors(&fault.alarm_id, &fault.entity_instance_id, &ancestry)?;
     let mut next = Alarm {
         id: 0,
         uuid: String::new(),
