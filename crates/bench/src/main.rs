@@ -2,8 +2,10 @@
 //! same load over loopback, in one run, and prints the figures as Markdown.
 //!
 //! Every server is started by the benchmark on 127.0.0.1 with a fresh data
-//! directory, one instance per phase. All traffic stays on loopback and every
-//! loop is bounded by a request count.
+//! directory, one instance per phase. In the rate phases Starling and
+//! Alertmanager run side by side and each rate is measured in alternating
+//! rounds, so that a host whose speed drifts slows both alike. All traffic
+//! stays on loopback and every loop is bounded by a request count.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -69,6 +71,10 @@ struct Args {
     /// `system host-list` runs per host count.
     #[arg(long, default_value_t = 30)]
     cli_samples: usize,
+    /// Rounds each rate measurement is split into, alternating which server
+    /// goes first, with both servers running side by side.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    rounds: u16,
     /// Audit cycles (one a second) the agent is measured over.
     #[arg(long, default_value_t = 30)]
     agent_cycles: usize,
@@ -270,23 +276,45 @@ async fn alertmanager(a: &Args, dir: &Path) -> Result<Server> {
     start(cmd, format!("http://127.0.0.1:{port}"), "/-/ready").await
 }
 
+/// Builds request `i` of a measurement on a client.
+type Make = Arc<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync>;
+
 /// Runs `total` requests from `workers` concurrent clients; returns requests/s.
 async fn rate<F>(workers: usize, total: usize, make: F) -> Result<f64>
 where
     F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
-    let make = Arc::new(make);
-    let next = Arc::new(AtomicU64::new(0));
+    let secs = run_range(&clients(workers), 0..total, &(Arc::new(make) as Make)).await?;
+    Ok(total as f64 / secs)
+}
+
+/// `n` HTTP clients, built before any timing starts: building one loads and
+/// decodes the system's trust store, milliseconds of CPU that would otherwise
+/// land inside the measured window.
+fn clients(n: usize) -> Vec<reqwest::Client> {
+    (0..n.max(1)).map(|_| client()).collect()
+}
+
+/// Sends requests `range` (each built by `make` from its index), one
+/// concurrent sender per client in `clients`; returns the seconds it took.
+/// The clients keep their connections from one call to the next.
+async fn run_range(
+    clients: &[reqwest::Client],
+    range: std::ops::Range<usize>,
+    make: &Make,
+) -> Result<f64> {
+    let next = Arc::new(AtomicU64::new(range.start as u64));
+    let end = range.end;
     let t0 = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..workers {
+    for http in clients {
+        let http = http.clone();
         let make = make.clone();
         let next = next.clone();
         tasks.push(tokio::spawn(async move {
-            let http = client();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if i >= total {
+                if i >= end {
                     return Ok::<(), anyhow::Error>(());
                 }
                 let r = make(&http, i).send().await?;
@@ -304,23 +332,81 @@ where
     for t in tasks {
         t.await??;
     }
-    Ok(total as f64 / t0.elapsed().as_secs_f64())
+    Ok(t0.elapsed().as_secs_f64())
 }
 
-/// The rate of `total` requests from `workers` clients, with the CPU the
-/// server `pid` and the load generator spent per request (µs).
-async fn set_rate<F>(workers: usize, total: usize, pid: u32, make: F) -> Result<(f64, f64, f64)>
-where
-    F: Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
-{
-    let cpu0 = cpu_secs(pid);
-    let own0 = cpu_secs(std::process::id());
-    let r = rate(workers, total, make).await?;
-    Ok((
-        r,
-        per_request_us(cpu_secs(pid) - cpu0, total),
-        per_request_us(cpu_secs(std::process::id()) - own0, total),
-    ))
+/// One server's half of a paired measurement: its process and its requests.
+struct Side {
+    pid: u32,
+    make: Make,
+}
+
+/// One server's totals over the rounds of a paired measurement.
+#[derive(Default, Clone)]
+struct Measured {
+    requests: usize,
+    secs: f64,
+    /// CPU seconds of the server, and of the load generator, over the rounds.
+    cpu: f64,
+    own_cpu: f64,
+    /// Requests per second of each round, in order.
+    rounds: Vec<f64>,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.secs.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// The same `total` requests (by index) against each server, split into
+/// `rounds` rounds that alternate which server goes first (A B, B A, A B, ...).
+/// On a host whose speed drifts from one minute to the next, a server
+/// measured alone in its own minute wins or loses by the drift; interleaved
+/// rounds expose both to it alike. Returns each side's totals.
+async fn paired(
+    workers: usize,
+    total: usize,
+    rounds: usize,
+    sides: &[Side],
+) -> Result<Vec<Measured>> {
+    let rounds = rounds.clamp(1, total.max(1));
+    let clients = clients(workers);
+    let mut out = vec![Measured::default(); sides.len()];
+    let me = std::process::id();
+    for r in 0..rounds {
+        let range = total * r / rounds..total * (r + 1) / rounds;
+        let mut order: Vec<usize> = (0..sides.len()).collect();
+        if r % 2 == 1 {
+            order.reverse();
+        }
+        for k in order {
+            let side = &sides[k];
+            let (cpu0, own0) = (cpu_secs(side.pid), cpu_secs(me));
+            let secs = run_range(&clients, range.clone(), &side.make).await?;
+            let m = &mut out[k];
+            m.cpu += cpu_secs(side.pid) - cpu0;
+            m.own_cpu += cpu_secs(me) - own0;
+            m.requests += range.len();
+            m.secs += secs;
+            m.rounds.push(range.len() as f64 / secs);
+        }
+    }
+    Ok(out)
+}
+
+/// Prints a paired measurement's CPU per request and per-round rates.
+fn report(what: &str, names: &[&str], m: &[Measured]) {
+    for (name, m) in names.iter().zip(m) {
+        let rounds: Vec<String> = m.rounds.iter().map(|r| format!("{r:.0}")).collect();
+        eprintln!(
+            "{what}, {name}: {:.0}/s; CPU per request {:.0} µs (load generator {:.0} µs); rounds {}",
+            m.rate(),
+            per_request_us(m.cpu, m.requests),
+            per_request_us(m.own_cpu, m.requests),
+            rounds.join(" ")
+        );
+    }
 }
 
 /// p50 and p99 of `n` sequential GETs, in milliseconds.
@@ -422,18 +508,35 @@ async fn run(a: Args) -> Result<()> {
     let (mut am_idle, mut am_peak, mut am_cold) = (0.0, 0.0, Duration::ZERO);
     let mut s_hist_rss = 0.0;
 
-    // (a) rates and (d) cold start / RSS, on fresh instances.
+    // (a) rates and (d) cold start / RSS. Both servers run side by side and
+    // every rate is measured in alternating rounds (see `paired`).
+    let names: &[&str] = if am {
+        &["Starling", "Alertmanager"]
+    } else {
+        &["Starling"]
+    };
     if want("rates") {
-        eprintln!("rates: Starling");
+        eprintln!(
+            "rates: Starling and Alertmanager, {} alternating rounds",
+            a.rounds
+        );
         let s = starling(&a, &a.work_dir.join("s-rates")).await?;
+        let m = if am {
+            Some(alertmanager(&a, &a.work_dir.join("am-rates")).await?)
+        } else {
+            None
+        };
         tokio::time::sleep(Duration::from_millis(500)).await;
         s_idle = s.rss_mb();
         s_cold = s.cold_start;
+        if let Some(m) = &m {
+            am_idle = m.rss_mb();
+            am_cold = m.cold_start;
+        }
         let base = s.base.clone();
-        let mut s_rates = Vec::new();
-        // (label, server CPU, load generator CPU) per single-alarm set.
-        let mut s_cpu: Vec<(&str, f64, f64)> = Vec::new();
+        let am_base = m.as_ref().map(|m| m.base.clone());
         let (stop, peak) = rss_sampler(s.child.id());
+        let am_sampler = m.as_ref().map(|m| rss_sampler(m.child.id()));
         if want("floor") {
             // The floor under the write rates: a request that touches nothing,
             // and one that takes one read-pool hand-off.
@@ -457,165 +560,135 @@ async fn run(a: Args) -> Result<()> {
                 });
             }
         }
-        for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
+        // Starling's request body and Alertmanager's for the same alarm: one
+        // per request (`per` 1) or `per` of them from index i * per.
+        let sides = |per: usize, clear_it: bool| -> Vec<Side> {
             let b = base.clone();
-            let off = if workers == 1 { 0 } else { n1 };
-            let (set, us, own) = set_rate(workers, n, s.child.id(), move |h, i| {
-                h.post(format!("{b}/v1/alarms"))
-                    .json(&alarm(off + i, "major"))
-            })
-            .await?;
-            s_cpu.push((label, us, own));
-            let b = base.clone();
-            let clr = rate(workers, n, move |h, i| {
-                h.post(format!("{b}/v1/alarms")).json(&clear(off + i))
-            })
-            .await?;
-            s_rates.push((format!("set, 1 alarm/request, {label}"), set));
-            s_rates.push((format!("clear, 1 alarm/request, {label}"), clr));
+            let starling: Make = Arc::new(move |h: &reqwest::Client, i: usize| {
+                let one = |k| {
+                    if clear_it {
+                        clear(k)
+                    } else {
+                        alarm(k, "major")
+                    }
+                };
+                if per == 1 {
+                    h.post(format!("{b}/v1/alarms")).json(&one(i))
+                } else {
+                    let v: Vec<Value> = (i * per..(i + 1) * per).map(one).collect();
+                    h.post(format!("{b}/v1/alarms/batch"))
+                        .json(&json!({"alarms": v}))
+                }
+            });
+            let mut v = vec![Side {
+                pid: s.child.id(),
+                make: starling,
+            }];
+            if let (Some(m), Some(b)) = (&m, am_base.clone()) {
+                let theirs: Make = Arc::new(move |h: &reqwest::Client, i: usize| {
+                    let v: Vec<Value> = (i * per..(i + 1) * per)
+                        .map(|k| am_alert(k, clear_it))
+                        .collect();
+                    h.post(format!("{b}/api/v2/alerts")).json(&v)
+                });
+                v.push(Side {
+                    pid: m.child.id(),
+                    make: theirs,
+                });
+            }
+            v
+        };
+        // Indices: 1 client from 0, many from n1; batches from 1,000,000.
+        for (label, workers, n, off) in
+            [("1 client", 1, n1, 0), (many_label.as_str(), many, n16, n1)]
+        {
+            for (what, clear_it) in [("set", false), ("clear", true)] {
+                let mut sd = sides(1, clear_it);
+                for side in &mut sd {
+                    let inner = side.make.clone();
+                    side.make = Arc::new(move |h, i| inner(h, off + i));
+                }
+                let r = paired(workers, n, usize::from(a.rounds), &sd).await?;
+                let what = format!("{what}, 1 alarm/request, {label}");
+                report(&what, names, &r);
+                rows.push(Row {
+                    what: format!("{what} (per s)"),
+                    starling: format!("{:.0}", r[0].rate()),
+                    alertmanager: r.get(1).map_or("-".into(), |x| format!("{:.0}", x.rate())),
+                });
+            }
         }
         for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
             let reqs = (n / batch).max(1);
-            let b = base.clone();
-            let set = rate(workers, reqs, move |h, r| {
-                let entries: Vec<Value> = (0..batch)
-                    .map(|k| alarm(1_000_000 + r * batch + k, "minor"))
-                    .collect();
-                h.post(format!("{b}/v1/alarms/batch"))
-                    .json(&json!({"alarms": entries}))
-            })
-            .await?
-                * batch as f64;
-            let b = base.clone();
-            let clr = rate(workers, reqs, move |h, r| {
-                let entries: Vec<Value> = (0..batch)
-                    .map(|k| clear(1_000_000 + r * batch + k))
-                    .collect();
-                h.post(format!("{b}/v1/alarms/batch"))
-                    .json(&json!({"alarms": entries}))
-            })
-            .await?
-                * batch as f64;
-            s_rates.push((format!("set, {batch} alarms/request, {label}"), set));
-            s_rates.push((format!("clear, {batch} alarms/request, {label}"), clr));
+            for (what, clear_it) in [("set", false), ("clear", true)] {
+                let mut sd = sides(batch, clear_it);
+                for side in &mut sd {
+                    let inner = side.make.clone();
+                    side.make = Arc::new(move |h, r| inner(h, 1_000_000 / batch + r));
+                }
+                let r = paired(workers, reqs, usize::from(a.rounds), &sd).await?;
+                let what = format!("{what}, {batch} alarms/request, {label}");
+                report(&what, names, &r);
+                let per_s = |m: &Measured| format!("{:.0}", m.rate() * batch as f64);
+                rows.push(Row {
+                    what: format!("{what} (per s)"),
+                    starling: per_s(&r[0]),
+                    alertmanager: r.get(1).map_or("-".into(), per_s),
+                });
+            }
         }
         stop.store(true, Ordering::Relaxed);
         s_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+        if let Some((stop, peak)) = am_sampler {
+            stop.store(true, Ordering::Relaxed);
+            am_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
+        }
+        drop(m);
         // Killed (as by a crash or power loss) and started again over its store.
         drop(s);
         let s = launch(&a, &a.work_dir.join("s-rates"), &[]).await?;
         s_restart = s.cold_start;
         drop(s);
-
-        for (label, us, own) in &s_cpu {
-            eprintln!(
-                "starlingd CPU per single-alarm set, {label}: {us:.0} µs (load generator: {own:.0} µs)"
-            );
-        }
-        let mut am_rates: Vec<f64> = Vec::new();
-        if am {
-            eprintln!("rates: Alertmanager");
-            let m = alertmanager(&a, &a.work_dir.join("am-rates")).await?;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            am_idle = m.rss_mb();
-            am_cold = m.cold_start;
-            let base = m.base.clone();
-            let (stop, peak) = rss_sampler(m.child.id());
-            for (workers, n) in [(1, n1), (many, n16)] {
-                let off = if workers == 1 { 0 } else { n1 };
-                let b = base.clone();
-                let (set, us, own) = set_rate(workers, n, m.child.id(), move |h, i| {
-                    h.post(format!("{b}/api/v2/alerts"))
-                        .json(&json!([am_alert(off + i, false)]))
-                })
-                .await?;
-                am_rates.push(set);
-                eprintln!(
-                    "Alertmanager CPU per single-alert set, {workers} client(s): {us:.0} µs (load generator: {own:.0} µs)"
-                );
-                let b = base.clone();
-                am_rates.push(
-                    rate(workers, n, move |h, i| {
-                        h.post(format!("{b}/api/v2/alerts"))
-                            .json(&json!([am_alert(off + i, true)]))
-                    })
-                    .await?,
-                );
-            }
-            for workers in [1, many] {
-                let n = if workers == 1 { n1 } else { n16 };
-                let reqs = (n / batch).max(1);
-                let b = base.clone();
-                am_rates.push(
-                    rate(workers, reqs, move |h, r| {
-                        let v: Vec<Value> = (0..batch)
-                            .map(|k| am_alert(1_000_000 + r * batch + k, false))
-                            .collect();
-                        h.post(format!("{b}/api/v2/alerts")).json(&v)
-                    })
-                    .await?
-                        * batch as f64,
-                );
-                let b = base.clone();
-                am_rates.push(
-                    rate(workers, reqs, move |h, r| {
-                        let v: Vec<Value> = (0..batch)
-                            .map(|k| am_alert(1_000_000 + r * batch + k, true))
-                            .collect();
-                        h.post(format!("{b}/api/v2/alerts")).json(&v)
-                    })
-                    .await?
-                        * batch as f64,
-                );
-            }
-            stop.store(true, Ordering::Relaxed);
-            am_peak = peak.join().unwrap_or(0) as f64 / 1024.0;
-        }
-        for (i, (what, v)) in s_rates.iter().enumerate() {
-            rows.push(Row {
-                what: format!("{what} (per s)"),
-                starling: format!("{v:.0}"),
-                alertmanager: am_rates.get(i).map_or("-".into(), |x| format!("{x:.0}")),
-            });
-        }
     }
 
-    // The many-client single-alarm set alone, on fresh instances: the quick
-    // comparison for paired runs and for profiling the write path.
+    // The many-client single-alarm set alone, on fresh instances running side
+    // by side: the quick comparison for paired runs and for profiling the
+    // write path.
     if want("sets") {
-        eprintln!("sets: Starling");
-        let s = starling(&a, &a.work_dir.join("s-sets")).await?;
-        let (r, us, own) = set_rate(many, n16, s.child.id(), {
-            let b = s.base.clone();
-            move |h, i| h.post(format!("{b}/v1/alarms")).json(&alarm(i, "major"))
-        })
-        .await?;
-        drop(s);
         eprintln!(
-            "starlingd CPU per single-alarm set, {many_label}: {us:.0} µs (load generator: {own:.0} µs)"
+            "sets: Starling and Alertmanager, {} alternating rounds",
+            a.rounds
         );
-        let mut theirs = "-".to_string();
-        if am {
-            eprintln!("sets: Alertmanager");
+        let s = starling(&a, &a.work_dir.join("s-sets")).await?;
+        let b = s.base.clone();
+        let mut sides = vec![Side {
+            pid: s.child.id(),
+            make: Arc::new(move |h, i| h.post(format!("{b}/v1/alarms")).json(&alarm(i, "major"))),
+        }];
+        let m = if am {
             let m = alertmanager(&a, &a.work_dir.join("am-sets")).await?;
-            let (r, us, own) = set_rate(many, n16, m.child.id(), {
-                let b = m.base.clone();
-                move |h, i| {
+            let b = m.base.clone();
+            sides.push(Side {
+                pid: m.child.id(),
+                make: Arc::new(move |h, i| {
                     h.post(format!("{b}/api/v2/alerts"))
                         .json(&json!([am_alert(i, false)]))
-                }
-            })
-            .await?;
-            eprintln!(
-                "Alertmanager CPU per single-alert set, {many_label}: {us:.0} µs (load generator: {own:.0} µs)"
-            );
-            theirs = format!("{r:.0}");
-        }
+                }),
+            });
+            Some(m)
+        } else {
+            None
+        };
+        let r = paired(many, n16, usize::from(a.rounds), &sides).await?;
+        let what = format!("set, 1 alarm/request, {many_label}");
+        report(&what, names, &r);
         rows.push(Row {
-            what: format!("set, 1 alarm/request, {many_label} (per s)"),
-            starling: format!("{r:.0}"),
-            alertmanager: theirs,
+            what: format!("{what} (per s)"),
+            starling: format!("{:.0}", r[0].rate()),
+            alertmanager: r.get(1).map_or("-".into(), |x| format!("{:.0}", x.rate())),
         });
+        drop(m);
+        drop(s);
     }
 
     // (b) lists with N active alarms.
