@@ -28,6 +28,11 @@ use std::sync::Arc;
 
 pub use pool::Tuning;
 
+/// The SQLite writer checkpoints its write-ahead log once the log holds this
+/// many pages (SQLite's own default is 1,000), so the log file stays about
+/// 16 MB at most between checkpoints.
+pub const WAL_CHECKPOINT_PAGES: u32 = 4000;
+
 /// The SQL dialect of a backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {

@@ -712,6 +712,54 @@ async fn concurrent_writers_all_commit() {
     .await;
 }
 
+/// The SQLite writer checkpoints its write-ahead log less often than SQLite's
+/// default (every commit's hot pages are copied fewer times) but regularly:
+/// the log's file reaches `WAL_CHECKPOINT_PAGES` and never grows much past
+/// it, however much is written. (The file keeps its
+/// length when the log restarts, so its length is the log's high-water mark.)
+#[tokio::test]
+async fn the_sqlite_wal_is_checkpointed_every_few_thousand_pages() {
+    let tdb = harness::sqlite_db();
+    let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+    let wal = format!("{}-wal", tdb.url.trim_start_matches("sqlite://"));
+    let page = db
+        .read(|c| c.query("PRAGMA page_size", &[])?[0].int(0))
+        .await
+        .unwrap() as u64;
+    db.write(|c| c.exec("CREATE TABLE wal_fill (b BLOB NOT NULL)", &[]))
+        .await
+        .unwrap();
+    let (rows, size) = (25u64, 3000u64);
+    let per_commit = rows * size / page + 1;
+    let high_water = || {
+        let len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        len.saturating_sub(32) / (page + 24)
+    };
+    let mut written = 0;
+    while written < 3 * u64::from(starling_store::WAL_CHECKPOINT_PAGES) {
+        db.write(move |c| {
+            c.exec(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+                 INSERT INTO wal_fill (b) SELECT randomblob(?) FROM n",
+                &[(rows as i64).into(), (size as i64).into()],
+            )
+        })
+        .await
+        .unwrap();
+        written += per_commit;
+        assert!(
+            high_water() <= u64::from(starling_store::WAL_CHECKPOINT_PAGES) + 4 * per_commit,
+            "the log grew to {} pages after {written} written: not checkpointed",
+            high_water()
+        );
+    }
+    assert!(
+        high_water() >= u64::from(starling_store::WAL_CHECKPOINT_PAGES),
+        "the log was checkpointed at {} pages, before WAL_CHECKPOINT_PAGES",
+        high_water()
+    );
+}
+
 #[tokio::test]
 async fn failing_jobs_lose_only_their_own_writes_whatever_the_grouping() {
     each_backend(|db| async move {
