@@ -1,14 +1,14 @@
 //! A short-lived cache of successful token validations.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use starling_common::Timestamp;
 use starling_http::Principal;
 
 struct Entry {
-    principal: Principal,
+    principal: Arc<Principal>,
     expires_at: Timestamp,
     cached_at: Instant,
 }
@@ -47,7 +47,7 @@ impl TokenCache {
     }
 
     /// The cached principal of `hash`, if it is fresh and the token has not expired.
-    pub fn get(&self, hash: &str, now: Timestamp) -> Option<Principal> {
+    pub fn get(&self, hash: &str, now: Timestamp) -> Option<Arc<Principal>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -58,7 +58,7 @@ impl TokenCache {
     }
 
     /// Remembers a successful validation.
-    pub fn put(&self, hash: String, principal: Principal, expires_at: Timestamp) {
+    pub fn put(&self, hash: String, principal: Arc<Principal>, expires_at: Timestamp) {
         if self.ttl.is_zero() {
             return;
         }
@@ -109,13 +109,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn p(n: &str) -> Principal {
-        Principal {
+    fn p(n: &str) -> Arc<Principal> {
+        Arc::new(Principal {
             user_id: n.into(),
             user: n.into(),
             project: "admin".into(),
             roles: vec!["admin".into()],
-        }
+        })
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl LocalAuth {
     }
 
     /// Validates `bearer` (cache first), returning who it stands for.
-    pub async fn principal(&self, bearer: &str) -> Result<Principal, ApiError> {
+    pub async fn principal(&self, bearer: &str) -> Result<Arc<Principal>, ApiError> {
         let now = self.clock.now();
         let key = token::hash_of(bearer);
         if let Some(p) = self.cache.get(&key, now) {
@@ -113,7 +113,7 @@ impl LocalAuth {
             .read(move |c| ops::validate(&mut IdentityStore::new(c), &t, now))
             .await
             .map_err(refusal)?;
-        let p = principal_of(&ctx);
+        let p = Arc::new(principal_of(&ctx));
         self.cache.put(key, p.clone(), ctx.token.expires_at);
         Ok(p)
     }
@@ -124,7 +124,7 @@ impl Authenticator for LocalAuth {
         &'a self,
         headers: &'a starling_http::HeaderMap,
         policy: &'a str,
-    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
         Box::pin(async move {
             let p = self.principal(bearer(headers)?).await?;
             decide(&p, policy)?;

@@ -223,7 +223,7 @@ impl RemoteAuth {
     }
 
     /// Validates `subject` (cache first).
-    pub async fn principal(&self, subject: &str) -> Result<Principal, ApiError> {
+    pub async fn principal(&self, subject: &str) -> Result<Arc<Principal>, ApiError> {
         let now = self.clock.now();
         let key = token::hash_of(subject);
         if let Some(p) = self.cache.get(&key, now) {
@@ -263,6 +263,7 @@ impl RemoteAuth {
             tracing::error!("identity service answered a validation without a token body");
             ApiError::unavailable("The identity service failed; retry later")
         })?;
+        let p = Arc::new(p);
         self.cache.put(key, p.clone(), expires);
         Ok(p)
     }
@@ -298,7 +299,7 @@ impl Authenticator for RemoteAuth {
         &'a self,
         headers: &'a starling_http::HeaderMap,
         policy: &'a str,
-    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
         Box::pin(async move {
             let p = self.principal(bearer(headers)?).await?;
             decide(&p, policy)?;

@@ -134,25 +134,27 @@ const ROUTES: &[(Method, &str, Option<&str>)] = &[
     ),
 ];
 
+/// The `/v1` resources, by their full paths: routed in one table with the
+/// rest (a nested router would strip its prefix into a new URI per request).
 fn resources() -> Router<FmState> {
     Router::new()
         .route(
-            "/alarms",
+            "/v1/alarms",
             get(list_alarms).post(post_alarm).delete(clear_within),
         )
-        .route("/alarms/batch", axum::routing::post(post_batch))
-        .route("/alarms/detail", get(alarms_detail))
-        .route("/alarms/summary", get(summary))
+        .route("/v1/alarms/batch", axum::routing::post(post_batch))
+        .route("/v1/alarms/detail", get(alarms_detail))
+        .route("/v1/alarms/summary", get(summary))
         .route(
-            "/alarms/{uuid}",
+            "/v1/alarms/{uuid}",
             get(show_alarm).put(put_alarm).delete(delete_alarm),
         )
-        .route("/event_log", get(list_events))
-        .route("/event_log/detail", get(events_detail))
-        .route("/event_log/{uuid}", get(show_event))
-        .route("/event_suppression", get(list_suppression))
+        .route("/v1/event_log", get(list_events))
+        .route("/v1/event_log/detail", get(events_detail))
+        .route("/v1/event_log/{uuid}", get(show_event))
+        .route("/v1/event_suppression", get(list_suppression))
         .route(
-            "/event_suppression/{uuid}",
+            "/v1/event_suppression/{uuid}",
             get(show_suppression).patch(patch_suppression),
         )
 }
@@ -167,7 +169,7 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))
-        .nest("/v1", resources())
+        .merge(resources())
         .fallback(starling_http::not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard,

@@ -307,8 +307,9 @@ pub fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// Who made a request, as established by the [`Authenticator`]. The guard puts
-/// it in the request's extensions, so handlers that need the caller
-/// (`Extension<Principal>`) find it there.
+/// it in the request's extensions, shared (`Arc`: a validation cache hands the
+/// same principal to every request of a token without copying it), so handlers
+/// that need the caller (`Extension<Arc<Principal>>`) find it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// User id.
@@ -333,7 +334,7 @@ pub trait Authenticator: Send + Sync + 'static {
         &'a self,
         headers: &'a HeaderMap,
         policy: &'a str,
-    ) -> BoxFuture<'a, Result<Principal, ApiError>>;
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>>;
 }
 
 /// Lets every request through as an anonymous admin. For tests of a service's
@@ -346,13 +347,13 @@ impl Authenticator for OpenAccess {
         &'a self,
         _headers: &'a HeaderMap,
         _policy: &'a str,
-    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
-        Box::pin(std::future::ready(Ok(Principal {
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
+        Box::pin(std::future::ready(Ok(Arc::new(Principal {
             user_id: String::new(),
             user: "anonymous".into(),
             project: "admin".into(),
             roles: vec!["admin".into()],
-        })))
+        }))))
     }
 }
 
@@ -453,7 +454,7 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     if let Some(path) = path {
         audit(
             &g,
-            principal.as_ref(),
+            principal.as_deref(),
             &method,
             &path,
             resp.status(),

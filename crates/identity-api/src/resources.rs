@@ -1,6 +1,8 @@
 //! Administration: domains, projects, users, roles, grants, role
 //! assignments, services, endpoints and regions.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -297,7 +299,7 @@ pub async fn create_user(
 
 pub async fn update_user(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: KsJson,
@@ -315,7 +317,7 @@ pub async fn update_user(
         password_hash: new_password(&st, &f).await?,
         ..p
     };
-    let caller = who.user_id;
+    let caller = who.user_id.clone();
     let u = st
         .admin_write(move |r, _| admin::update_user(r, &id, p.clone(), &caller))
         .await?;
@@ -324,10 +326,10 @@ pub async fn update_user(
 
 pub async fn delete_user(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     Path(id): Path<String>,
 ) -> Result<Response, KsError> {
-    let caller = who.user_id;
+    let caller = who.user_id.clone();
     st.admin_write(move |r, _| admin::delete_user(r, &id, &caller))
         .await?;
     Ok(no_content())
@@ -450,7 +452,7 @@ pub async fn grant(
 
 pub async fn revoke_grant(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     mp: MatchedPath,
     Path((id, user, role)): Path<(String, String, String)>,
 ) -> Result<Response, KsError> {
@@ -459,7 +461,7 @@ pub async fn revoke_grant(
         user_id: user,
         target: target_of(&mp, id),
     };
-    let caller = who.user_id;
+    let caller = who.user_id.clone();
     st.admin_write(move |r, _| admin::revoke_grant(r, &a, &caller))
         .await?;
     Ok(no_content())

@@ -1,6 +1,8 @@
 //! `/v3/auth/*`: logins (password and token methods), validation, revocation,
 //! and the caller's catalog and projects.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -288,7 +290,7 @@ async fn validated(st: &IdentityState, subject: String) -> Result<TokenContext, 
 /// `GET /v3/auth/tokens`: the subject token's body.
 pub async fn validate(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, KsError> {
@@ -310,7 +312,7 @@ pub async fn validate(
 /// `HEAD /v3/auth/tokens`: 200 when the subject token is valid.
 pub async fn check(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     headers: HeaderMap,
 ) -> Result<Response, KsError> {
     let subject = subject(&headers)?;
@@ -326,7 +328,7 @@ pub async fn check(
 /// `DELETE /v3/auth/tokens`: revokes the subject token (204).
 pub async fn revoke(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     headers: HeaderMap,
 ) -> Result<Response, KsError> {
     let subject = subject(&headers)?;
@@ -354,7 +356,7 @@ pub async fn catalog(
 /// `GET /v3/auth/projects`: the projects the caller may scope to.
 pub async fn projects(
     State(st): State<IdentityState>,
-    Extension(who): Extension<Principal>,
+    Extension(who): Extension<Arc<Principal>>,
     headers: HeaderMap,
 ) -> Result<Response, KsError> {
     let uid = who.user_id.clone();

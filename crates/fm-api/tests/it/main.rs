@@ -691,8 +691,10 @@ impl Authenticator for OneToken {
         &'a self,
         headers: &'a HeaderMap,
         policy: &'a str,
-    ) -> BoxFuture<'a, Result<Principal, ApiError>> {
-        Box::pin(std::future::ready(Self::decide(headers, policy)))
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
+        Box::pin(std::future::ready(
+            Self::decide(headers, policy).map(Arc::new),
+        ))
     }
 }
 impl OneToken {
