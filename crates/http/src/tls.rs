@@ -69,6 +69,7 @@ impl TlsListener {
                         }
                     },
                 };
+                crate::no_delay(&sock);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await {

@@ -859,3 +859,87 @@ async fn starling_extensions_batch_hierarchical_clear_and_within() {
     let (s, _) = t.call("DELETE", "/v1/alarms", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+/// A list larger than one chunk leaves in pieces while rows are still being
+/// read (no Content-Length): every alarm arrives once, the JSON is whole, and
+/// its paging link continues where it stopped. A page that fits one chunk is
+/// answered whole, with its length.
+#[tokio::test]
+async fn long_lists_stream_in_chunks_and_stay_whole() {
+    let t = app().await;
+    let total = 1500;
+    for b in 0..total / 100 {
+        let batch: Vec<Value> = (0..100)
+            .map(|k| alarm("100.101", &format!("host=compute-{}", b * 100 + k), "major"))
+            .collect();
+        let (s, v) = t
+            .call(
+                "POST",
+                "/v1/alarms/batch",
+                Some(&json!({ "alarms": batch }).to_string()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let raw = |uri: &str| {
+        let req = Request::builder()
+            .uri(uri)
+            .header("host", "fm.test:18002")
+            .body(Body::empty())
+            .unwrap();
+        let app = t.app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let (parts, body) = resp.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes();
+            (parts, bytes)
+        }
+    };
+    let uuids = |v: &Value| -> Vec<String> {
+        v["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["uuid"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let (parts, bytes) = raw(&format!("/v1/alarms?limit={total}")).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert!(
+        bytes.len() > starling_http::stream::CHUNK_BYTES,
+        "the list must span chunks to test streaming ({} bytes)",
+        bytes.len()
+    );
+    assert!(
+        parts.headers.get("content-length").is_none(),
+        "a body longer than a chunk is streamed"
+    );
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    let mut all = uuids(&v);
+    assert_eq!(all.len(), total);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), total, "every alarm exactly once");
+
+    // Paged: the first page streams, its link leads on to the rest.
+    let first = t.get("/v1/alarms?limit=900").await;
+    let next = first["next"].as_str().expect("a full page links on");
+    let path = next.trim_start_matches("http://fm.test:18002");
+    let second = t.get(path).await;
+    let mut paged = uuids(&first);
+    paged.extend(uuids(&second));
+    paged.sort();
+    assert_eq!(paged, all, "the two pages hold every alarm once");
+
+    let (parts, bytes) = raw("/v1/alarms?limit=5").await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(
+        parts
+            .headers
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().to_string()),
+        Some(bytes.len().to_string()),
+        "a page that fits one chunk is answered whole"
+    );
+}
