@@ -28,18 +28,14 @@ const MICROS: i64 = 1_000_000;
 #[derive(Clone, Copy, Debug)]
 pub struct NaiveIso(Timestamp);
 
-impl fmt::Display for NaiveIso {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl NaiveIso {
+    /// The 26 ASCII bytes of the form, for years 0 to 9999 (any other year
+    /// only through `Display`).
+    pub fn bytes(&self) -> Option<[u8; 26]> {
         let d = self.0.datetime();
         let (year, month, day) = d.to_calendar_date();
         let (h, m, s, us) = d.to_hms_micro();
-        let y = match u32::try_from(year) {
-            Ok(y) if y <= 9999 => y,
-            _ => {
-                let mo = u8::from(month);
-                return write!(f, "{year:04}-{mo:02}-{day:02}T{h:02}:{m:02}:{s:02}.{us:06}");
-            }
-        };
+        let y = u32::try_from(year).ok().filter(|y| *y <= 9999)?;
         let mut b = *b"0000-00-00T00:00:00.000000";
         for (range, v) in [
             (0..4, y),
@@ -56,7 +52,22 @@ impl fmt::Display for NaiveIso {
                 v /= 10;
             }
         }
-        f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?)
+        Some(b)
+    }
+}
+
+impl fmt::Display for NaiveIso {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.bytes() {
+            Some(b) => f.write_str(std::str::from_utf8(&b).map_err(|_| fmt::Error)?),
+            None => {
+                let d = self.0.datetime();
+                let (year, month, day) = d.to_calendar_date();
+                let (h, m, s, us) = d.to_hms_micro();
+                let mo = u8::from(month);
+                write!(f, "{year:04}-{mo:02}-{day:02}T{h:02}:{m:02}:{s:02}.{us:06}")
+            }
+        }
     }
 }
 

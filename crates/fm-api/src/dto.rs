@@ -60,6 +60,42 @@ impl<'a> AlarmBrief<'a> {
     }
 }
 
+impl AlarmBrief<'_> {
+    /// Appends the alarm as JSON, byte for byte what serde_json writes for it
+    /// (a test holds them equal), without serde: long lists write one per row,
+    /// and serde_json's escaping of each string was a fifth of their CPU.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use starling_http::json_text::push_str;
+        out.extend_from_slice(b"{\"uuid\":");
+        push_str(out, self.uuid);
+        out.extend_from_slice(b",\"alarm_id\":");
+        push_str(out, self.alarm_id);
+        out.extend_from_slice(b",\"entity_instance_id\":");
+        push_str(out, self.entity_instance_id);
+        out.extend_from_slice(b",\"severity\":");
+        push_str(out, self.severity);
+        out.extend_from_slice(b",\"timestamp\":");
+        let iso = self.timestamp.0.naive_iso();
+        match iso.bytes() {
+            Some(b) => {
+                out.push(b'"');
+                out.extend_from_slice(&b);
+                out.push(b'"');
+            }
+            None => push_str(out, &iso.to_string()),
+        }
+        out.extend_from_slice(b",\"reason_text\":");
+        push_str(out, self.reason_text);
+        out.extend_from_slice(b",\"suppression_status\":");
+        push_str(out, self.suppression_status);
+        out.extend_from_slice(b",\"mgmt_affecting\":");
+        push_str(out, self.mgmt_affecting);
+        out.extend_from_slice(b",\"degrade_affecting\":");
+        push_str(out, self.degrade_affecting);
+        out.push(b'}');
+    }
+}
+
 /// An alarm in full (show, expand=true, detail).
 #[derive(Serialize)]
 pub struct AlarmFull<'a> {
@@ -287,6 +323,69 @@ impl AlarmBody {
             inhibit_alarms: self.inhibit_alarms.map(|b| b.0),
             uuid: self.uuid,
             keep_existing_alarm: self.keep_existing_alarm.map(|b| b.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use starling_fm::{Alarm, Severity, SuppressionStatus, Threshold};
+
+    fn view(text: &str, eid: &str, ts: Timestamp) -> AlarmView {
+        AlarmView {
+            alarm: Alarm {
+                id: 7,
+                uuid: "0195f3c2-7d3e-7c4a-9b1e-2f6a8d0c4e11".into(),
+                alarm_id: "100.101".into(),
+                entity_type_id: "system.host".into(),
+                entity_instance_id: eid.into(),
+                timestamp: ts,
+                severity: Severity::Major,
+                reason_text: text.into(),
+                alarm_type: "operational-violation".into(),
+                probable_cause: "threshold-crossed".into(),
+                proposed_repair_action: "Monitor".into(),
+                service_affecting: false,
+                suppression: true,
+                inhibit_alarms: false,
+                masked: false,
+                created_at: ts,
+                updated_at: None,
+            },
+            suppression_status: SuppressionStatus::Unsuppressed,
+            mgmt_threshold: Threshold::AtLeast(Severity::Warning),
+            degrade_threshold: Threshold::None,
+        }
+    }
+
+    #[test]
+    fn a_brief_alarm_written_directly_is_what_serde_json_writes() {
+        let texts = [
+            "Platform CPU threshold exceeded; threshold 90.00%, actual 96.42%",
+            "quote \" back \\ tab \t newline \n bell \u{7} – naïve 日本 🚀",
+            "",
+        ];
+        let times = [
+            Timestamp::parse("2026-01-02T03:04:05.678901").unwrap(),
+            Timestamp::from_micros(0),
+            Timestamp::from_micros(-1),
+            Timestamp::parse("9999-12-31T23:59:59.999999").unwrap(),
+            // Past year 9999: the Display fallback.
+            Timestamp::from_micros(i64::MAX),
+        ];
+        for text in texts {
+            for ts in times {
+                let v = view(text, "host=controller-0.port=eth\"0", ts);
+                let b = AlarmBrief::new(&v);
+                let mut ours = Vec::new();
+                b.write_json(&mut ours);
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    serde_json::to_string(&b).unwrap()
+                );
+            }
         }
     }
 }

@@ -459,13 +459,12 @@ async fn alarms_page(
             if n > 0 {
                 body.push(b',');
             }
-            let done = if expand {
-                serde_json::to_writer(&mut *body, &AlarmFull::new(&v))
+            if expand {
+                if let Err(e) = serde_json::to_writer(&mut *body, &AlarmFull::new(&v)) {
+                    failed.get_or_insert(e);
+                }
             } else {
-                serde_json::to_writer(&mut *body, &AlarmBrief::new(&v))
-            };
-            if let Err(e) = done {
-                failed.get_or_insert(e);
+                AlarmBrief::new(&v).write_json(body);
             }
             out.flush_full();
             n += 1;

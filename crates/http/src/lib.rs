@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 pub use axum::http::HeaderMap;
 
+pub mod json_text;
 pub mod stream;
 pub mod tls;
 pub mod upload;
