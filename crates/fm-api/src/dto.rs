@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use starling_common::Timestamp;
-use starling_fm::{AlarmView, EventView, FaultInput, Suppression};
+use starling_fm::{AlarmLine, AlarmView, EventView, FaultInput, Suppression};
 
 fn tf(b: bool) -> &'static str {
     if b { "True" } else { "False" }
@@ -43,6 +43,21 @@ pub struct AlarmBrief<'a> {
 }
 
 impl<'a> AlarmBrief<'a> {
+    /// From a list row.
+    pub fn of_line(l: &'a AlarmLine) -> Self {
+        AlarmBrief {
+            uuid: &l.uuid,
+            alarm_id: &l.alarm_id,
+            entity_instance_id: &l.entity_instance_id,
+            severity: l.severity.as_str(),
+            timestamp: Naive(l.timestamp),
+            reason_text: &l.reason_text,
+            suppression_status: l.suppression_status.as_str(),
+            mgmt_affecting: tf(l.mgmt_affecting()),
+            degrade_affecting: tf(l.degrade_affecting()),
+        }
+    }
+
     /// From a view.
     pub fn new(v: &'a AlarmView) -> Self {
         let a = &v.alarm;
@@ -378,7 +393,13 @@ mod tests {
         for text in texts {
             for ts in times {
                 let v = view(text, "host=controller-0.port=eth\"0", ts);
-                let b = AlarmBrief::new(&v);
+                let line = AlarmLine::from(v.clone());
+                assert_eq!(
+                    serde_json::to_string(&AlarmBrief::of_line(&line)).unwrap(),
+                    serde_json::to_string(&AlarmBrief::new(&v)).unwrap(),
+                    "a list row reads as the full view's brief form"
+                );
+                let b = AlarmBrief::of_line(&line);
                 let mut ours = Vec::new();
                 b.write_json(&mut ours);
                 assert_eq!(

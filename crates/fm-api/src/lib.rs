@@ -454,22 +454,31 @@ async fn alarms_page(
     st.streamed(move |r, out| {
         out.buf().extend_from_slice(b"{\"alarms\":[");
         let (mut n, mut last, mut failed) = (0usize, None, None);
-        r.each_alarm(&query, &mut |v| {
-            let body = out.buf();
-            if n > 0 {
-                body.push(b',');
-            }
-            if expand {
+        if expand {
+            r.each_alarm(&query, &mut |v| {
+                let body = out.buf();
+                if n > 0 {
+                    body.push(b',');
+                }
                 if let Err(e) = serde_json::to_writer(&mut *body, &AlarmFull::new(&v)) {
                     failed.get_or_insert(e);
                 }
-            } else {
-                AlarmBrief::new(&v).write_json(body);
-            }
-            out.flush_full();
-            n += 1;
-            last = Some(v.alarm.uuid);
-        })?;
+                out.flush_full();
+                n += 1;
+                last = Some(v.alarm.uuid);
+            })?;
+        } else {
+            r.each_alarm_line(&query, &mut |l| {
+                let body = out.buf();
+                if n > 0 {
+                    body.push(b',');
+                }
+                AlarmBrief::of_line(&l).write_json(body);
+                out.flush_full();
+                n += 1;
+                last = Some(l.uuid);
+            })?;
+        }
         if let Some(e) = failed {
             return Err(starling_common::StorageFailure::fatal(format!(
                 "cannot serialise an alarm: {e}"

@@ -444,6 +444,58 @@ impl AlarmView {
     }
 }
 
+/// An active alarm as a list shows it (StarlingX's brief form): the fields
+/// of [`AlarmView`] that a list row carries, read without the others (a list
+/// of 10,000 reads 9 columns per row instead of 20).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlarmLine {
+    /// Stable for the alarm's lifetime.
+    pub uuid: String,
+    /// Alarm id.
+    pub alarm_id: String,
+    /// Entity instance id.
+    pub entity_instance_id: String,
+    /// When it was last raised.
+    pub timestamp: Timestamp,
+    /// Severity.
+    pub severity: Severity,
+    /// Reason text.
+    pub reason_text: String,
+    /// From the suppression row; unknown ids are unsuppressed.
+    pub suppression_status: SuppressionStatus,
+    /// Management-affecting threshold of its id.
+    pub mgmt_threshold: Threshold,
+    /// Degrade-affecting threshold of its id.
+    pub degrade_threshold: Threshold,
+}
+
+impl AlarmLine {
+    /// Severity reaches the management-affecting threshold.
+    pub fn mgmt_affecting(&self) -> bool {
+        self.mgmt_threshold.reached_by(self.severity)
+    }
+    /// Severity reaches the degrade-affecting threshold.
+    pub fn degrade_affecting(&self) -> bool {
+        self.degrade_threshold.reached_by(self.severity)
+    }
+}
+
+impl From<AlarmView> for AlarmLine {
+    fn from(v: AlarmView) -> Self {
+        AlarmLine {
+            uuid: v.alarm.uuid,
+            alarm_id: v.alarm.alarm_id,
+            entity_instance_id: v.alarm.entity_instance_id,
+            timestamp: v.alarm.timestamp,
+            severity: v.alarm.severity,
+            reason_text: v.alarm.reason_text,
+            suppression_status: v.suppression_status,
+            mgmt_threshold: v.mgmt_threshold,
+            degrade_threshold: v.degrade_threshold,
+        }
+    }
+}
+
 /// An event with its derived suppression status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventView {

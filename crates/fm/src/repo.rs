@@ -5,7 +5,9 @@
 use starling_common::Timestamp;
 
 use crate::Error;
-use crate::model::{Alarm, AlarmView, Event, EventState, EventView, Summary, Suppression};
+use crate::model::{
+    Alarm, AlarmLine, AlarmView, Event, EventState, EventView, Summary, Suppression,
+};
 
 /// Sort direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +289,13 @@ pub trait FaultRepo {
     /// A page of visible (unmasked) alarms, each handed to `f` as it is read, in
     /// order: a large page is never held whole.
     fn each_alarm(&mut self, q: &AlarmQuery, f: &mut dyn FnMut(AlarmView)) -> Result<(), Error>;
+    /// [`FaultRepo::each_alarm`] in the brief form: the same alarms in the same
+    /// order, each with only the fields a list row shows.
+    fn each_alarm_line(
+        &mut self,
+        q: &AlarmQuery,
+        f: &mut dyn FnMut(AlarmLine),
+    ) -> Result<(), Error>;
     /// A page of visible (unmasked) alarms.
     fn list_alarms(&mut self, q: &AlarmQuery) -> Result<Vec<AlarmView>, Error> {
         let mut out = Vec::new();

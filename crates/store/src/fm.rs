@@ -7,8 +7,8 @@ use starling_fm::repo::{
     SuppressionQuery,
 };
 use starling_fm::{
-    Alarm, AlarmView, Error, Event, EventState, EventView, Severity, Summary, Suppression,
-    SuppressionStatus, Threshold,
+    Alarm, AlarmLine, AlarmView, Error, Event, EventState, EventView, Severity, Summary,
+    Suppression, SuppressionStatus, Threshold,
 };
 
 use crate::{Conn, Row, StoreError, Value};
@@ -36,6 +36,9 @@ macro_rules! alarm_cols {
 }
 const ALARM_COLS: &str = alarm_cols!();
 const N_ALARM: usize = 17;
+/// The columns of an [`AlarmLine`] (a list row), in `alarm_line_from`'s order.
+const LINE_COLS: &str = "a.uuid, a.alarm_id, a.entity_instance_id, a.ts, a.severity, a.reason_text";
+const N_LINE: usize = 6;
 const EVENT_COLS: &str = "e.id, e.uuid, e.event_log_id, e.state, e.entity_type_id, \
      e.entity_instance_id, e.ts, e.severity, e.reason_text, e.event_log_type, e.probable_cause, \
      e.proposed_repair_action, e.service_affecting, e.suppression, e.created_at";
@@ -96,6 +99,24 @@ fn alarm_view_from(mut r: Row) -> Result<AlarmView, StoreError> {
         mgmt_threshold: threshold_at(&r, N_ALARM + 1, Threshold::AtLeast(Severity::Warning))?,
         degrade_threshold: threshold_at(&r, N_ALARM + 2, Threshold::None)?,
         alarm: alarm_from(&mut r)?,
+    })
+}
+
+fn alarm_line_from(mut r: Row) -> Result<AlarmLine, StoreError> {
+    let severity = match r.opt_str(4)? {
+        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
+        None => return Err(decode("severity", "NULL")),
+    };
+    Ok(AlarmLine {
+        suppression_status: status_at(&r, N_LINE)?,
+        mgmt_threshold: threshold_at(&r, N_LINE + 1, Threshold::AtLeast(Severity::Warning))?,
+        degrade_threshold: threshold_at(&r, N_LINE + 2, Threshold::None)?,
+        uuid: r.take_text(0)?,
+        alarm_id: r.take_text(1)?,
+        entity_instance_id: r.take_text(2)?,
+        timestamp: Timestamp::from_micros(r.int(3)?),
+        severity,
+        reason_text: r.take_text(5)?,
     })
 }
 
@@ -290,6 +311,49 @@ fn max_id_sql(seq: Seq) -> &'static str {
         Seq::Event => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_event_log",
         Seq::Suppression => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_event_suppression",
         Seq::Outbox => "SELECT COALESCE(MAX(id), 0) + 1 FROM fm_outbox",
+    }
+}
+
+impl FmRepo<'_> {
+    /// A page of visible alarms as rows of `cols` (then the suppression row's
+    /// status and thresholds), filtered, ordered and limited by `q`.
+    fn each_alarm_row(
+        &mut self,
+        cols: &str,
+        q: &AlarmQuery,
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), Error> {
+        let mut sql = format!(
+            "SELECT {cols}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
+             FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
+        );
+        let mut params: Vec<Value<'_>> = vec![false.into()];
+        if !q.include_suppressed {
+            sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
+            params.push("unsuppressed".into());
+        }
+        for (f, v) in &q.filters {
+            sql.push_str(&format!(" AND {} = ?", alarm_col(*f)));
+            params.push(v.as_str().into());
+        }
+        if let Some(p) = &q.within {
+            sql.push_str(
+                " AND (a.entity_instance_id = ? OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?))",
+            );
+            params.push(p.as_str().into());
+            params.push(format!("{p}.").into());
+            params.push(format!("{p}/").into());
+        }
+        let sort: Vec<(&str, Dir)> = q.sort.iter().map(|(f, d)| (alarm_col(*f), *d)).collect();
+        let keys = with_id(&sort, "a.id");
+        if let Some(m) = &q.marker {
+            let vals = marker_values(self.c, "fm_alarm", "a", &keys, m)?;
+            after(&keys, &vals, &mut sql, &mut params);
+        }
+        sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
+        limit_clause(&mut sql, &mut params, q.limit);
+        self.c.query_each(&sql, &params, f)?;
+        Ok(())
     }
 }
 
@@ -629,40 +693,21 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn each_alarm(&mut self, q: &AlarmQuery, f: &mut dyn FnMut(AlarmView)) -> Result<(), Error> {
-        let mut sql = format!(
-            "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
-             FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
-        );
-        let mut params: Vec<Value<'_>> = vec![false.into()];
-        if !q.include_suppressed {
-            sql.push_str(" AND (s.suppression_status IS NULL OR s.suppression_status = ?)");
-            params.push("unsuppressed".into());
-        }
-        for (f, v) in &q.filters {
-            sql.push_str(&format!(" AND {} = ?", alarm_col(*f)));
-            params.push(v.as_str().into());
-        }
-        if let Some(p) = &q.within {
-            sql.push_str(
-                " AND (a.entity_instance_id = ? OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?))",
-            );
-            params.push(p.as_str().into());
-            params.push(format!("{p}.").into());
-            params.push(format!("{p}/").into());
-        }
-        let sort: Vec<(&str, Dir)> = q.sort.iter().map(|(f, d)| (alarm_col(*f), *d)).collect();
-        let keys = with_id(&sort, "a.id");
-        if let Some(m) = &q.marker {
-            let vals = marker_values(self.c, "fm_alarm", "a", &keys, m)?;
-            after(&keys, &vals, &mut sql, &mut params);
-        }
-        sql.push_str(&format!(" ORDER BY {}", order_by(&keys)));
-        limit_clause(&mut sql, &mut params, q.limit);
-        self.c.query_each(&sql, &params, &mut |row| {
+        self.each_alarm_row(ALARM_COLS, q, &mut |row| {
             f(alarm_view_from(row)?);
             Ok(())
-        })?;
-        Ok(())
+        })
+    }
+
+    fn each_alarm_line(
+        &mut self,
+        q: &AlarmQuery,
+        f: &mut dyn FnMut(AlarmLine),
+    ) -> Result<(), Error> {
+        self.each_alarm_row(LINE_COLS, q, &mut |row| {
+            f(alarm_line_from(row)?);
+            Ok(())
+        })
     }
 
     fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error> {

@@ -16,8 +16,8 @@ use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, SuppressionQuery,
 };
 use starling_fm::{
-    AlarmView, Error, EventState, EventView, Fault, FaultInput, Summary, SuppressionStatus,
-    catalogue,
+    AlarmLine, AlarmView, Error, EventState, EventView, Fault, FaultInput, Summary,
+    SuppressionStatus, catalogue,
 };
 use starling_store::fm::FmRepo;
 use starling_store::{Db, StoreError};
@@ -86,6 +86,16 @@ fn events_q() -> EventQuery {
         marker: None,
         limit: 100_000,
     }
+}
+
+async fn lines(db: &Db, q: AlarmQuery) -> Vec<AlarmLine> {
+    db.read(move |c| {
+        let mut out = Vec::new();
+        FmRepo::new(c).each_alarm_line(&q, &mut |l| out.push(l))?;
+        Ok::<_, Error>(out)
+    })
+    .await
+    .unwrap()
 }
 
 async fn events(db: &Db, q: EventQuery) -> Vec<EventView> {
@@ -951,6 +961,77 @@ async fn notifications_join_the_transaction_in_order() {
             db.read(|c| FmRepo::new(c).outbox(100)).await.unwrap().len(),
             3
         );
+    })
+    .await;
+}
+
+/// A list row (the brief form, read with fewer columns) holds the full view's
+/// fields, for the same alarms in the same order, whatever the query:
+/// filtered, sorted, paged by marker, with suppressed ids hidden or shown.
+#[tokio::test]
+async fn list_rows_are_the_views_in_brief() {
+    each_backend(|db| async move {
+        let entries = catalogue::parse(catalogue::BUILTIN).unwrap();
+        db.write(move |c| ops::sync_catalogue(&mut FmRepo::new(c), &entries, ts(0)))
+            .await
+            .unwrap();
+        for (i, (aid, sev)) in [
+            ("100.101", "major"),
+            ("100.103", "critical"),
+            ("999.999", "minor"),
+            ("200.001", "warning"),
+            ("100.101", "critical"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            set_at(&db, fault(aid, &format!("host=h{i}"), sev), ts(i as i64)).await;
+        }
+        let row = db
+            .read(|c| {
+                FmRepo::new(c).list_suppressions(&SuppressionQuery {
+                    alarm_id: Some("100.101".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+            })
+            .await
+            .unwrap();
+        let uuid = row[0].uuid.clone();
+        db.write(move |c| {
+            ops::set_suppression(
+                &mut FmRepo::new(c),
+                &uuid,
+                SuppressionStatus::Suppressed,
+                ts(9),
+                limits(),
+            )
+        })
+        .await
+        .unwrap();
+
+        let mut queries = vec![query()];
+        let mut q = query();
+        q.include_suppressed = true;
+        queries.push(q);
+        let mut q = query();
+        q.include_suppressed = true;
+        q.filters = vec![(AlarmField::Severity, "critical".into())];
+        queries.push(q);
+        let mut q = query();
+        q.include_suppressed = true;
+        q.sort = vec![(AlarmField::EntityInstanceId, Dir::Desc)];
+        q.limit = 2;
+        let first = alarms(&db, q.clone()).await;
+        queries.push(q.clone());
+        q.marker = Some(first[1].alarm.uuid.clone());
+        queries.push(q);
+        for q in queries {
+            let views = alarms(&db, q.clone()).await;
+            assert!(!views.is_empty());
+            let want: Vec<AlarmLine> = views.into_iter().map(AlarmLine::from).collect();
+            assert_eq!(lines(&db, q).await, want);
+        }
     })
     .await;
 }
