@@ -294,6 +294,12 @@ impl FmClient {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| ClientError::Rejected(format!("invalid CA bundle: {e}")))?;
             b = b.tls_certs_only(certs);
+        } else if cfg.base_url.starts_with("http://") {
+            // Plain HTTP (all-in-one, on loopback): no handshake will ever need
+            // the system's trust store, and loading it parses every root
+            // certificate (a quarter of the daemon's first start-up, outside
+            // hashing). A redirect to https fails rather than trusting anything.
+            b = b.tls_certs_only(std::iter::empty());
         }
         let http = b
             .build()

@@ -52,6 +52,10 @@ pub struct IdentityState {
     pub cache: Arc<TokenCache>,
     /// Bounds concurrent password hashing (each argon2id run holds 19 MiB).
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Set while the bootstrap accounts are still being created (a first
+    /// start hashes the admin's password beside serving): a login waits for
+    /// it to turn true, and is refused as unavailable if it never will.
+    pub ready: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl IdentityState {
@@ -65,7 +69,21 @@ impl IdentityState {
             password_rules: PasswordRules::default(),
             cache,
             hashing: Arc::new(tokio::sync::Semaphore::new(slots)),
+            ready: None,
         }
+    }
+
+    /// Waits until the bootstrap accounts exist.
+    async fn bootstrapped(&self) -> Result<(), KsError> {
+        if let Some(r) = &self.ready {
+            let mut r = r.clone();
+            if r.wait_for(|done| *done).await.is_err() {
+                return Err(KsError(ApiError::unavailable(
+                    "The identity service could not create its accounts; see its log",
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn read<R: Send + 'static>(

@@ -173,6 +173,7 @@ pub async fn issue(
     let (login, scope) = parse_login(&body.0)?;
     let (outcome, method) = match login {
         Login::Password { user, password } => {
+            st.bootstrapped().await?;
             let now = st.clock.now();
             let who = user.clone();
             let candidate = st

@@ -516,18 +516,40 @@ async fn run(cli: Cli) -> Result<()> {
             let dir = all_in_one_dir(&cli)?;
             let url = format!("sqlite://{}", dir.join("starling.db").display());
             let db = open_db(&url).await?;
+            // On a first boot the admin's password hash (argon2, tens of
+            // milliseconds) runs on a blocking thread while FM starts.
+            let admin = begin_admin(&c, &db, &dir, &rules).await?;
             let fm = start_fm(&c, db.clone()).await?;
             let tls = tls_config(&c, Some(&dir))?;
-            let id = bootstrap_identity(
+            let (boot, mut id) = prepare_identity(
                 &c,
                 &db,
                 &dir,
                 &rules,
+                admin,
                 tls.as_ref(),
                 clock.clone(),
                 cache.clone(),
-            )
-            .await?;
+            )?;
+            // A first start serves while the admin's password is hashed
+            // (argon2: tens of milliseconds, more than the rest of the
+            // start-up); logins wait for the accounts, and a bootstrap that
+            // fails stops the daemon as it would have before serving.
+            let bootstrapped = if boot.waits_for_hash() {
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                id.ready = Some(rx.clone());
+                servers.spawn(async move {
+                    boot.run()
+                        .await
+                        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+                    let _ = tx.send(true);
+                    Ok(())
+                });
+                Some(rx)
+            } else {
+                boot.run().await?;
+                None
+            };
             let auth: Arc<dyn Authenticator> =
                 Arc::new(LocalAuth::new(db.clone(), clock.clone(), cache.clone()));
             // Inventory calls FM as the password-less service account sysinv,
@@ -563,8 +585,16 @@ async fn run(cli: Cli) -> Result<()> {
                 // it just has no local host until one is named.
                 match local_agent(&c, &cli.local, &inventory, tls.as_ref(), issuer).await {
                     Ok(cfg) => {
+                        let stop = stopped();
                         servers.spawn(async move {
-                            starling_agent::run::run(cfg, stopped()).await;
+                            // Its tokens are the service account's, made
+                            // by the bootstrap.
+                            if let Some(mut ready) = bootstrapped
+                                && ready.wait_for(|done| *done).await.is_err()
+                            {
+                                return Ok(());
+                            }
+                            starling_agent::run::run(cfg, stop).await;
                             Ok(())
                         });
                     }
@@ -780,23 +810,28 @@ async fn listen(
 /// configuration, or generated into the data directory), the Default domain,
 /// projects, roles, admin user and the catalog of the services this process
 /// runs; writes `openrc`.
-async fn bootstrap_identity(
+/// The admin's password, and its hash being computed when the account is
+/// still to be created (not on every start).
+struct PendingAdmin {
+    pw: bootstrap::AdminPassword,
+    hash: Option<tokio::task::JoinHandle<Result<String, starling_identity::Error>>>,
+}
+
+const ADMIN: &str = "admin";
+
+/// Reads the admin's password and, on a first boot, starts hashing it.
+async fn begin_admin(
     c: &Common,
     db: &Db,
     dir: &std::path::Path,
     rules: &PasswordRules,
-    tls: Option<&Tls>,
-    clock: Arc<dyn starling_common::Clock>,
-    cache: Arc<TokenCache>,
-) -> Result<IdentityState> {
+) -> Result<PendingAdmin> {
     let pw = bootstrap::admin_password(
         std::env::var("STARLING_ADMIN_PASSWORD").ok(),
         c.admin_password_file.as_deref(),
         Some(dir),
         rules,
     )?;
-    const ADMIN: &str = "admin";
-    // Hashed only when the admin account is to be created: not on every start.
     let admin_exists = db
         .read(|conn| {
             IdentityStore::new(conn).user_by_name(starling_identity::DEFAULT_DOMAIN_ID, ADMIN)
@@ -804,16 +839,70 @@ async fn bootstrap_identity(
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the identity tables: {e}"))?
         .is_some();
-    let hash = if admin_exists {
-        None
-    } else {
+    let hash = (!admin_exists).then(|| {
         let secret = pw.secret().to_string();
-        let h = tokio::task::spawn_blocking(move || starling_identity::password::hash(&secret))
+        tokio::task::spawn_blocking(move || starling_identity::password::hash(&secret))
+    });
+    Ok(PendingAdmin { pw, hash })
+}
+
+/// The identity records a start makes sure of (domain, projects, roles, the
+/// admin and service accounts, the catalogue), ready to write once the
+/// admin's password hash, if one is being made, is done.
+struct IdentityBoot {
+    db: Db,
+    spec: BootstrapSpec,
+    hash: Option<tokio::task::JoinHandle<Result<String, starling_identity::Error>>>,
+    clock: Arc<dyn starling_common::Clock>,
+}
+
+impl IdentityBoot {
+    /// True when the admin's hash is still being made (a first start).
+    fn waits_for_hash(&self) -> bool {
+        self.hash.is_some()
+    }
+
+    /// Writes the records (with the admin account when it is new).
+    async fn run(self) -> Result<()> {
+        let IdentityBoot {
+            db,
+            mut spec,
+            hash,
+            clock,
+        } = self;
+        if let Some(h) = hash {
+            spec.admin_password_hash = Some(
+                h.await
+                    .context("hashing failed")?
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+        }
+        let now = clock.now();
+        let created = db
+            .write(move |conn| ops::bootstrap(&mut IdentityStore::new(conn), &spec, now))
             .await
-            .context("hashing failed")?
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        Some(h)
-    };
+            .map_err(|e| anyhow::anyhow!("identity bootstrap failed: {e}"))?;
+        if created {
+            tracing::info!("identity bootstrapped: user admin in project admin");
+        }
+        Ok(())
+    }
+}
+
+/// The identity service's state, and the records it must write before its
+/// first login; the credentials file is written here, at once.
+#[allow(clippy::too_many_arguments)]
+fn prepare_identity(
+    c: &Common,
+    db: &Db,
+    dir: &std::path::Path,
+    rules: &PasswordRules,
+    admin: PendingAdmin,
+    tls: Option<&Tls>,
+    clock: Arc<dyn starling_common::Clock>,
+    cache: Arc<TokenCache>,
+) -> Result<(IdentityBoot, IdentityState)> {
+    let PendingAdmin { pw, hash } = admin;
     let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
     let identity_url = service_url(c, tls, c.identity_port);
     let fm_url = service_url(c, tls, c.fm_port);
@@ -830,7 +919,7 @@ async fn bootstrap_identity(
     };
     let spec = BootstrapSpec {
         admin_user: ADMIN.into(),
-        admin_password_hash: hash,
+        admin_password_hash: None,
         region: region.clone(),
         service_users: vec!["sysinv".into()],
         services: vec![
@@ -849,14 +938,12 @@ async fn bootstrap_identity(
             service("platform", "sysinv", "Starling inventory", &inventory_url),
         ],
     };
-    let now = clock.now();
-    let created = db
-        .write(move |conn| ops::bootstrap(&mut IdentityStore::new(conn), &spec, now))
-        .await
-        .map_err(|e| anyhow::anyhow!("identity bootstrap failed: {e}"))?;
-    if created {
-        tracing::info!("identity bootstrapped: user admin in project admin");
-    }
+    let boot = IdentityBoot {
+        db: db.clone(),
+        spec,
+        hash,
+        clock: clock.clone(),
+    };
     let password_file = match &pw {
         bootstrap::AdminPassword::File(_, f) => Some(f.as_path()),
         bootstrap::AdminPassword::Configured(_) => None,
@@ -874,7 +961,7 @@ async fn bootstrap_identity(
     let mut st = IdentityState::new(db.clone(), clock, cache);
     st.settings = auth_settings(c);
     st.password_rules = *rules;
-    Ok(st)
+    Ok((boot, st))
 }
 
 #[cfg(test)]

@@ -39,6 +39,15 @@ impl Drop for TempDir {
 static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn app_with(settings: AuthSettings) -> TestApp {
+    app_parts(settings, None).await.0
+}
+
+/// The app over a fresh store; with `ready`, the bootstrap is left to the
+/// caller (the returned closure runs it) and logins wait on `ready`.
+async fn app_parts(
+    settings: AuthSettings,
+    ready: Option<tokio::sync::watch::Receiver<bool>>,
+) -> (TestApp, Option<Db>) {
     let dir = std::env::temp_dir().join(format!(
         "starling_idapi_{}_{}",
         std::process::id(),
@@ -81,18 +90,25 @@ async fn app_with(settings: AuthSettings) -> TestApp {
         ],
     };
     let now = clock.now_ts();
-    db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, now))
-        .await
-        .unwrap();
+    let deferred = ready.is_some();
+    if !deferred {
+        db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, now))
+            .await
+            .unwrap();
+    }
     let cache = Arc::new(TokenCache::new(Duration::from_secs(60), 100));
     let mut state = IdentityState::new(db.clone(), Arc::new(clock.clone()), cache.clone());
     state.settings = settings;
-    let auth = Arc::new(LocalAuth::new(db, Arc::new(clock.clone()), cache));
-    TestApp {
-        app: router(state, auth),
-        clock,
-        _dir: TempDir(dir),
-    }
+    state.ready = ready;
+    let auth = Arc::new(LocalAuth::new(db.clone(), Arc::new(clock.clone()), cache));
+    (
+        TestApp {
+            app: router(state, auth),
+            clock,
+            _dir: TempDir(dir),
+        },
+        deferred.then_some(db),
+    )
 }
 
 trait Now {
@@ -173,6 +189,11 @@ impl TestApp {
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.subject.unwrap()
     }
+}
+
+fn password_login(user: &str, pw: &str) -> Value {
+    json!({"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"name": user, "domain": {"name": "Default"}, "password": pw}}}}})
 }
 
 fn message(a: &Answer) -> String {
@@ -720,4 +741,55 @@ async fn every_route_is_guarded() {
     }
     let a = t.call("GET", "/v3/nothing", None, None, None).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
+}
+
+/// A first start serves before its accounts exist (the admin's password is
+/// hashed beside serving): a login that arrives meanwhile waits and then
+/// succeeds; if the accounts can never be made, it is refused as unavailable.
+#[tokio::test]
+async fn a_login_before_the_bootstrap_waits_for_it() {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let (t, db) = app_parts(AuthSettings::default(), Some(rx)).await;
+    let db = db.unwrap();
+    let app = t.app.clone();
+    let login = tokio::spawn(async move {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v3/auth/tokens")
+            .header("content-type", "application/json")
+            .body(Body::from(password_login("admin", ADMIN_PW).to_string()))
+            .unwrap();
+        app.oneshot(req).await.unwrap().status()
+    });
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!login.is_finished(), "a login must wait for the bootstrap");
+    let spec = BootstrapSpec {
+        admin_user: "admin".into(),
+        admin_password_hash: Some(password::hash(ADMIN_PW).unwrap()),
+        region: "RegionOne".into(),
+        service_users: vec![],
+        services: vec![],
+    };
+    let now = t.clock.now_ts();
+    db.write(move |c| ops::bootstrap(&mut IdentityStore::new(c), &spec, now))
+        .await
+        .unwrap();
+    tx.send(true).unwrap();
+    assert_eq!(login.await.unwrap(), StatusCode::CREATED);
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let (t, _db) = app_parts(AuthSettings::default(), Some(rx)).await;
+    drop(tx); // the bootstrap failed
+    let a = t
+        .call(
+            "POST",
+            "/v3/auth/tokens",
+            None,
+            None,
+            Some(password_login("admin", ADMIN_PW)),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.body);
 }
