@@ -98,6 +98,33 @@ async fn lines(db: &Db, q: AlarmQuery) -> Vec<AlarmLine> {
     .unwrap()
 }
 
+/// Suppresses `alarm_id` through its catalogue row.
+async fn suppress(db: &Db, alarm_id: &str, at: Timestamp) {
+    let id = alarm_id.to_string();
+    let row = db
+        .read(move |c| {
+            FmRepo::new(c).list_suppressions(&SuppressionQuery {
+                alarm_id: Some(id.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+        })
+        .await
+        .unwrap();
+    let uuid = row[0].uuid.clone();
+    db.write(move |c| {
+        ops::set_suppression(
+            &mut FmRepo::new(c),
+            &uuid,
+            SuppressionStatus::Suppressed,
+            at,
+            limits(),
+        )
+    })
+    .await
+    .unwrap();
+}
+
 async fn events(db: &Db, q: EventQuery) -> Vec<EventView> {
     db.read(move |c| FmRepo::new(c).list_events(&q))
         .await
@@ -443,28 +470,7 @@ async fn suppression_hides_from_lists_counts_and_events_but_keeps_storing() {
             .await
             .unwrap();
 
-        let row = db
-            .read(|c| {
-                FmRepo::new(c).list_suppressions(&SuppressionQuery {
-                    alarm_id: Some("100.101".into()),
-                    limit: 10,
-                    ..Default::default()
-                })
-            })
-            .await
-            .unwrap();
-        let uuid = row[0].uuid.clone();
-        db.write(move |c| {
-            ops::set_suppression(
-                &mut FmRepo::new(c),
-                &uuid,
-                SuppressionStatus::Suppressed,
-                ts(2),
-                limits(),
-            )
-        })
-        .await
-        .unwrap();
+        suppress(&db, "100.101", ts(2)).await;
         // Raised while suppressed: stored.
         set(&db, fault("100.101", "host=b", "critical")).await;
 
@@ -987,28 +993,7 @@ async fn list_rows_are_the_views_in_brief() {
         {
             set_at(&db, fault(aid, &format!("host=h{i}"), sev), ts(i as i64)).await;
         }
-        let row = db
-            .read(|c| {
-                FmRepo::new(c).list_suppressions(&SuppressionQuery {
-                    alarm_id: Some("100.101".into()),
-                    limit: 10,
-                    ..Default::default()
-                })
-            })
-            .await
-            .unwrap();
-        let uuid = row[0].uuid.clone();
-        db.write(move |c| {
-            ops::set_suppression(
-                &mut FmRepo::new(c),
-                &uuid,
-                SuppressionStatus::Suppressed,
-                ts(9),
-                limits(),
-            )
-        })
-        .await
-        .unwrap();
+        suppress(&db, "100.101", ts(9)).await;
 
         let mut queries = vec![query()];
         let mut q = query();
