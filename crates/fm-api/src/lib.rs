@@ -473,7 +473,7 @@ async fn alarms_page(
                 if n > 0 {
                     body.push(b',');
                 }
-                AlarmBrief::of_line(&l).write_json(body);
+                AlarmBrief::new(&l).write_json(body);
                 out.flush_full();
                 n += 1;
                 last = Some(l.uuid);
