@@ -560,9 +560,10 @@ async fn run(a: Args) -> Result<()> {
                 });
             }
         }
-        // Starling's request body and Alertmanager's for the same alarm: one
-        // per request (`per` 1) or `per` of them from index i * per.
-        let sides = |per: usize, clear_it: bool| -> Vec<Side> {
+        // Starling's request and Alertmanager's for the same alarms: request i
+        // carries alarms first + i * per .. first + (i + 1) * per, one per
+        // request (`per` 1) or a batch.
+        let sides = |per: usize, first: usize, clear_it: bool| -> Vec<Side> {
             let b = base.clone();
             let starling: Make = Arc::new(move |h: &reqwest::Client, i: usize| {
                 let one = |k| {
@@ -572,10 +573,11 @@ async fn run(a: Args) -> Result<()> {
                         alarm(k, "major")
                     }
                 };
+                let at = first + i * per;
                 if per == 1 {
-                    h.post(format!("{b}/v1/alarms")).json(&one(i))
+                    h.post(format!("{b}/v1/alarms")).json(&one(at))
                 } else {
-                    let v: Vec<Value> = (i * per..(i + 1) * per).map(one).collect();
+                    let v: Vec<Value> = (at..at + per).map(one).collect();
                     h.post(format!("{b}/v1/alarms/batch"))
                         .json(&json!({"alarms": v}))
                 }
@@ -586,9 +588,8 @@ async fn run(a: Args) -> Result<()> {
             }];
             if let (Some(m), Some(b)) = (&m, am_base.clone()) {
                 let theirs: Make = Arc::new(move |h: &reqwest::Client, i: usize| {
-                    let v: Vec<Value> = (i * per..(i + 1) * per)
-                        .map(|k| am_alert(k, clear_it))
-                        .collect();
+                    let at = first + i * per;
+                    let v: Vec<Value> = (at..at + per).map(|k| am_alert(k, clear_it)).collect();
                     h.post(format!("{b}/api/v2/alerts")).json(&v)
                 });
                 v.push(Side {
@@ -603,11 +604,7 @@ async fn run(a: Args) -> Result<()> {
             [("1 client", 1, n1, 0), (many_label.as_str(), many, n16, n1)]
         {
             for (what, clear_it) in [("set", false), ("clear", true)] {
-                let mut sd = sides(1, clear_it);
-                for side in &mut sd {
-                    let inner = side.make.clone();
-                    side.make = Arc::new(move |h, i| inner(h, off + i));
-                }
+                let sd = sides(1, off, clear_it);
                 let r = paired(workers, n, usize::from(a.rounds), &sd).await?;
                 let what = format!("{what}, 1 alarm/request, {label}");
                 report(&what, names, &r);
@@ -621,11 +618,7 @@ async fn run(a: Args) -> Result<()> {
         for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
             let reqs = (n / batch).max(1);
             for (what, clear_it) in [("set", false), ("clear", true)] {
-                let mut sd = sides(batch, clear_it);
-                for side in &mut sd {
-                    let inner = side.make.clone();
-                    side.make = Arc::new(move |h, r| inner(h, 1_000_000 / batch + r));
-                }
+                let sd = sides(batch, 1_000_000, clear_it);
                 let r = paired(workers, reqs, usize::from(a.rounds), &sd).await?;
                 let what = format!("{what}, {batch} alarms/request, {label}");
                 report(&what, names, &r);

@@ -806,15 +806,14 @@ async fn listen(
     Ok(listener)
 }
 
-/// Bootstraps identity on the all-in-one database: the admin password (from
-/// configuration, or generated into the data directory), the Default domain,
-/// projects, roles, admin user and the catalog of the services this process
-/// runs; writes `openrc`.
+/// The admin's password hash, being computed on a blocking thread.
+type AdminHash = tokio::task::JoinHandle<Result<String, starling_identity::Error>>;
+
 /// The admin's password, and its hash being computed when the account is
 /// still to be created (not on every start).
 struct PendingAdmin {
     pw: bootstrap::AdminPassword,
-    hash: Option<tokio::task::JoinHandle<Result<String, starling_identity::Error>>>,
+    hash: Option<AdminHash>,
 }
 
 const ADMIN: &str = "admin";
@@ -852,7 +851,7 @@ async fn begin_admin(
 struct IdentityBoot {
     db: Db,
     spec: BootstrapSpec,
-    hash: Option<tokio::task::JoinHandle<Result<String, starling_identity::Error>>>,
+    hash: Option<AdminHash>,
     clock: Arc<dyn starling_common::Clock>,
 }
 
@@ -889,8 +888,12 @@ impl IdentityBoot {
     }
 }
 
-/// The identity service's state, and the records it must write before its
-/// first login; the credentials file is written here, at once.
+/// Identity on the all-in-one database: the records to make sure of (the
+/// Default domain, projects, roles, the admin and service accounts, the
+/// catalog of the services this process runs), to be written before the
+/// first login, and the identity service's state. `openrc` (with the admin
+/// password from configuration, or generated into the data directory) is
+/// written here, at once.
 #[allow(clippy::too_many_arguments)]
 fn prepare_identity(
     c: &Common,
