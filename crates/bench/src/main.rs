@@ -409,6 +409,18 @@ fn report(what: &str, names: &[&str], m: &[Measured]) {
     }
 }
 
+/// Prints a paired measurement in detail and returns its table row: each
+/// side's rate in alarms per second (`alarms` per request).
+fn rate_row(what: &str, names: &[&str], m: &[Measured], alarms: usize) -> Row {
+    report(what, names, m);
+    let per_s = |m: &Measured| format!("{:.0}", m.rate() * alarms as f64);
+    Row {
+        what: format!("{what} (per s)"),
+        starling: m.first().map_or("-".into(), per_s),
+        alertmanager: m.get(1).map_or("-".into(), per_s),
+    }
+}
+
 /// p50 and p99 of `n` sequential GETs, in milliseconds.
 async fn latency(url: &str, n: usize) -> Result<(f64, f64, usize)> {
     let http = client();
@@ -606,13 +618,12 @@ async fn run(a: Args) -> Result<()> {
             for (what, clear_it) in [("set", false), ("clear", true)] {
                 let sd = sides(1, off, clear_it);
                 let r = paired(workers, n, usize::from(a.rounds), &sd).await?;
-                let what = format!("{what}, 1 alarm/request, {label}");
-                report(&what, names, &r);
-                rows.push(Row {
-                    what: format!("{what} (per s)"),
-                    starling: format!("{:.0}", r[0].rate()),
-                    alertmanager: r.get(1).map_or("-".into(), |x| format!("{:.0}", x.rate())),
-                });
+                rows.push(rate_row(
+                    &format!("{what}, 1 alarm/request, {label}"),
+                    names,
+                    &r,
+                    1,
+                ));
             }
         }
         for (label, workers, n) in [("1 client", 1, n1), (many_label.as_str(), many, n16)] {
@@ -621,13 +632,7 @@ async fn run(a: Args) -> Result<()> {
                 let sd = sides(batch, 1_000_000, clear_it);
                 let r = paired(workers, reqs, usize::from(a.rounds), &sd).await?;
                 let what = format!("{what}, {batch} alarms/request, {label}");
-                report(&what, names, &r);
-                let per_s = |m: &Measured| format!("{:.0}", m.rate() * batch as f64);
-                rows.push(Row {
-                    what: format!("{what} (per s)"),
-                    starling: per_s(&r[0]),
-                    alertmanager: r.get(1).map_or("-".into(), per_s),
-                });
+                rows.push(rate_row(&what, names, &r, batch));
             }
         }
         stop.store(true, Ordering::Relaxed);
@@ -674,12 +679,7 @@ async fn run(a: Args) -> Result<()> {
         };
         let r = paired(many, n16, usize::from(a.rounds), &sides).await?;
         let what = format!("set, 1 alarm/request, {many_label}");
-        report(&what, names, &r);
-        rows.push(Row {
-            what: format!("{what} (per s)"),
-            starling: format!("{:.0}", r[0].rate()),
-            alertmanager: r.get(1).map_or("-".into(), |x| format!("{:.0}", x.rate())),
-        });
+        rows.push(rate_row(&what, names, &r, 1));
         drop(m);
         drop(s);
     }
