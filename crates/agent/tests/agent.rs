@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use starling_agent::Root;
 use starling_agent::run::{Config, run};
 use starling_common::{Clock, StaticToken, SystemClock};
+use starling_db::{Db, Tuning};
 use starling_http::OpenAccess;
 use starling_inventory::hwops;
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, router};
-use starling_store::inventory::InventoryStore;
-use starling_store::{Db, Tuning};
+use starling_inventory_store::InventoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_registers_reports_and_audits() {
@@ -28,6 +28,7 @@ async fn an_agent_registers_reports_and_audits() {
     let db = Db::open(
         &format!("sqlite://{}/inv.db", dir.display()),
         Tuning::default(),
+        &[starling_inventory_store::SCHEMA],
     )
     .await
     .unwrap();

@@ -24,10 +24,10 @@ mod remote;
 use std::sync::Arc;
 
 use starling_common::{Clock, Timestamp, TokenFuture, TokenSource};
+use starling_db::Db;
 use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
 use starling_identity::{Error, ops, policy, token};
-use starling_store::Db;
-use starling_store::identity::IdentityStore;
+use starling_identity_store::IdentityStore;
 
 pub use cache::TokenCache;
 pub use remote::{RemoteAuth, ServiceCredentials, ServiceSession};

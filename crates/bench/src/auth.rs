@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::Request;
 use starling_auth::{LocalAuth, TokenCache};
 use starling_common::{Clock, SystemClock};
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_http::{Authenticator, OpenAccess};
@@ -18,8 +19,7 @@ use starling_identity::ops::{
     self, AuthSettings, BootstrapSpec, DomainRef, LoginOutcome, ScopeRef, UserRef,
 };
 use starling_identity::password;
-use starling_store::identity::IdentityStore;
-use starling_store::{Db, Tuning};
+use starling_identity_store::IdentityStore;
 use tower::ServiceExt;
 
 /// p50 and p99 in microseconds of `n` sequential requests through `app`.
@@ -52,6 +52,7 @@ pub async fn overhead(work: &std::path::Path, n: usize) -> Result<Vec<(String, S
     let db = Db::open(
         &format!("sqlite://{}/a.db", dir.display()),
         Tuning::default(),
+        &[starling_fm_store::SCHEMA, starling_identity_store::SCHEMA],
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;

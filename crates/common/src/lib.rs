@@ -335,27 +335,77 @@ pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
+/// What kind of failure a [`StorageFailure`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// A unique constraint was violated.
+    Unique,
+    /// A transient conflict (deadlock, serialisation failure, busy): a retry
+    /// of the whole transaction may succeed.
+    Retry,
+    /// The connection is gone or could not be made.
+    Connection,
+    /// A stored row did not have the expected shape.
+    Decode,
+    /// Anything else the database (or the operating system under it) reported.
+    Other,
+}
+
 /// A failure below the domain: the store (or the operating system under it)
-/// could not do what was asked. Every domain error carries one of these in
-/// its `Storage` variant, so the store maps its failures in one place and the
-/// HTTP layer answers them in one way.
+/// could not do what was asked. It is the storage engine's own error type, and
+/// every domain error carries one in its `Storage` variant, so the engine maps
+/// its failures in one place and the HTTP layer answers them in one way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("storage error: {message}")]
+#[error("storage error ({kind:?}): {message}")]
 pub struct StorageFailure {
-    /// What failed, for the operator's log.
+    /// What kind of failure.
+    pub kind: StorageKind,
+    /// What failed, for the operator's log (never a bound value).
     pub message: String,
-    /// A retry of the whole transaction may succeed (a serialisation
-    /// failure or deadlock), as opposed to a fault that will repeat.
-    pub retryable: bool,
 }
 
 impl StorageFailure {
+    /// A failure of `kind`.
+    pub fn new(kind: StorageKind, message: impl Into<String>) -> Self {
+        StorageFailure {
+            kind,
+            message: message.into(),
+        }
+    }
     /// A failure that a retry will not cure.
     pub fn fatal(message: impl Into<String>) -> Self {
-        StorageFailure {
-            message: message.into(),
-            retryable: false,
-        }
+        Self::new(StorageKind::Other, message)
+    }
+    /// The connection is gone or could not be made.
+    pub fn connection(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Connection, message)
+    }
+    /// A stored row did not have the expected shape.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Decode, message)
+    }
+    /// A retry of the whole transaction may succeed (a serialisation failure
+    /// or deadlock), as opposed to a fault that will repeat.
+    pub fn is_retryable(&self) -> bool {
+        self.kind == StorageKind::Retry
+    }
+}
+
+/// What a client is told when a write hits a unique key.
+pub const DUPLICATE_ENTRY: &str =
+    "Conflict occurred attempting to store the record: a duplicate entry was found.";
+
+/// An error a storage transaction may end with: it carries storage failures
+/// and says whether a retry of the whole transaction could help. The engine
+/// retries closures whose error says so.
+pub trait TxError: From<StorageFailure> + Send + 'static {
+    /// True for transient failures.
+    fn is_retryable(&self) -> bool;
+}
+
+impl TxError for StorageFailure {
+    fn is_retryable(&self) -> bool {
+        StorageFailure::is_retryable(self)
     }
 }
 
@@ -376,7 +426,24 @@ pub enum Error {
     Conflict(String),
     /// The store failed (see [`StorageFailure`]).
     #[error(transparent)]
-    Storage(#[from] StorageFailure),
+    Storage(StorageFailure),
+}
+
+impl From<StorageFailure> for Error {
+    /// A unique-key violation is the client's conflict; anything else is a
+    /// storage failure.
+    fn from(f: StorageFailure) -> Self {
+        match f.kind {
+            StorageKind::Unique => Error::Conflict(DUPLICATE_ENTRY.into()),
+            _ => Error::Storage(f),
+        }
+    }
+}
+
+impl TxError for Error {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Error::Storage(f) if f.is_retryable())
+    }
 }
 
 impl Error {

@@ -15,17 +15,17 @@ use axum::routing::get;
 use serde::Serialize;
 use serde_json::Value;
 use starling_common::{Clock, Timestamp};
+use starling_db::Db;
 use starling_fm::ops::{self, Limits};
 use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, SuppressionQuery,
 };
 use starling_fm::{Error, EventState, SuppressionStatus};
+use starling_fm_store::FmRepo;
 use starling_http::stream::{ChunkSender, First};
 use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, json, json_bytes,
 };
-use starling_store::Db;
-use starling_store::fm::FmRepo;
 
 use crate::dto::{AlarmBody, AlarmBrief, AlarmFull, EventOut, SuppressionOut};
 

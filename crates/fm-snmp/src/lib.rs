@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 
 use ber::{Oid, Val};
 use starling_common::Timestamp;
+use starling_db::Db;
 use starling_fm::notify::Notification;
 use starling_fm::repo::FaultRepo;
 use starling_fm::{alarm_type_code, probable_cause_code};
-use starling_store::Db;
-use starling_store::fm::FmRepo;
+use starling_fm_store::FmRepo;
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 

@@ -89,7 +89,7 @@ impl From<starling_common::StorageFailure> for ApiError {
     /// A transient conflict is a 503 the client may retry; anything else is
     /// a 500 whose detail goes to the log only.
     fn from(f: starling_common::StorageFailure) -> Self {
-        if f.retryable {
+        if f.is_retryable() {
             tracing::warn!(message = %f.message, "transient storage conflict");
             ApiError::unavailable("The request conflicted with another; retry it")
         } else {

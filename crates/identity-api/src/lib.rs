@@ -22,13 +22,13 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use starling_auth::TokenCache;
 use starling_common::{Clock, Timestamp};
+use starling_db::Db;
 use starling_http::{ApiError, Authenticator, GuardState};
 use starling_identity::Error;
 use starling_identity::ops::AuthSettings;
 use starling_identity::password::PasswordRules;
 use starling_identity::repo::IdentityRepo;
-use starling_store::Db;
-use starling_store::identity::IdentityStore;
+use starling_identity_store::IdentityStore;
 
 /// Keystone's port.
 pub const DEFAULT_PORT: u16 = 5000;

@@ -180,7 +180,7 @@ pub async fn issue(
                 .db
                 .read(move |c| {
                     ops::resolve_login(
-                        &mut starling_store::identity::IdentityStore::new(c),
+                        &mut starling_identity_store::IdentityStore::new(c),
                         &who,
                         now,
                     )
@@ -273,7 +273,7 @@ async fn validated(st: &IdentityState, subject: String) -> Result<TokenContext, 
     st.db
         .read(move |c| {
             ops::validate(
-                &mut starling_store::identity::IdentityStore::new(c),
+                &mut starling_identity_store::IdentityStore::new(c),
                 &subject,
                 now,
             )

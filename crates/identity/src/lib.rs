@@ -50,7 +50,26 @@ pub enum Error {
     Forbidden(String),
     /// The store failed (see [`StorageFailure`]).
     #[error(transparent)]
-    Storage(#[from] StorageFailure),
+    Storage(StorageFailure),
+}
+
+impl From<StorageFailure> for Error {
+    /// A unique-key violation is the client's conflict; anything else is a
+    /// storage failure.
+    fn from(f: StorageFailure) -> Self {
+        match f.kind {
+            starling_common::StorageKind::Unique => {
+                Error::Conflict(starling_common::DUPLICATE_ENTRY.into())
+            }
+            _ => Error::Storage(f),
+        }
+    }
+}
+
+impl starling_common::TxError for Error {
+    fn is_retryable(&self) -> bool {
+        matches!(self, Error::Storage(f) if f.is_retryable())
+    }
 }
 
 impl Error {

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 use starling_common::{Clock, Timestamp};
+use starling_db::Db;
 use starling_fm_client::{Fault, FmClient};
 use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
@@ -36,8 +37,7 @@ use starling_inventory::ops::{self, HostSort};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::{self, NewHost};
 use starling_inventory::{Action, Error, Host, Personality, System};
-use starling_store::Db;
-use starling_store::inventory::InventoryStore;
+use starling_inventory_store::InventoryStore;
 
 /// StarlingX's port for the inventory (sysinv) API.
 pub const DEFAULT_PORT: u16 = 6385;

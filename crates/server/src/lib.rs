@@ -68,6 +68,15 @@ impl HostAgentArgs {
     }
 }
 
+/// Every service's schema, in the order they are migrated. `starlingd`
+/// migrates all of them at every start whatever runs (a service alone may
+/// validate tokens against the identity tables of its database).
+pub const SCHEMAS: &[starling_db::Schema] = &[
+    starling_fm_store::SCHEMA,
+    starling_identity_store::SCHEMA,
+    starling_inventory_store::SCHEMA,
+];
+
 /// The agents' HTTP timeout: above the command long poll's wait.
 pub const AGENT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 

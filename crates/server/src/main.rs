@@ -26,6 +26,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use starling_auth::{LocalAuth, LocalIssuer, RemoteAuth, ServiceSession, TokenCache};
 use starling_common::{Clock, SystemClock};
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_http::Authenticator;
@@ -34,12 +35,11 @@ use starling_identity::ops::{self, AuthSettings, BootstrapSpec, ServiceSpec};
 use starling_identity::password::{Lockout, PasswordRules};
 use starling_identity::repo::IdentityRepo;
 use starling_identity_api::IdentityState;
+use starling_identity_store::IdentityStore;
 use starling_inventory::ops::{self as inv_ops, SystemSpec};
 use starling_inventory::{SystemMode, SystemType};
 use starling_inventory_api::InventoryState;
-use starling_store::identity::IdentityStore;
-use starling_store::inventory::InventoryStore;
-use starling_store::{Db, Tuning};
+use starling_inventory_store::InventoryStore;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -242,7 +242,7 @@ struct Common {
     /// openrc as OS_CACERT (with --tls-cert).
     #[arg(long, env = "STARLING_TLS_CA", global = true)]
     tls_ca: Option<PathBuf>,
-    /// Log filter (tracing syntax, e.g. info or starling_store=debug).
+    /// Log filter (tracing syntax, e.g. info or starling_db=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info", global = true)]
     log: String,
 }
@@ -355,9 +355,9 @@ fn all_in_one_dir(cli: &Cli) -> Result<PathBuf> {
 }
 
 async fn open_db(url: &str) -> Result<Db> {
-    Db::open(url, Tuning::default())
+    Db::open(url, Tuning::default(), starling_server::SCHEMAS)
         .await
-        .with_context(|| format!("cannot open database {}", starling_store::redact_url(url)))
+        .with_context(|| format!("cannot open database {}", starling_db::redact_url(url)))
 }
 
 /// FM's state on `db`, with its catalogue synchronised and its background
@@ -802,7 +802,7 @@ async fn listen(
         .await
         .with_context(|| format!("cannot listen on {addr} ({service})"))?;
     let local = listener.local_addr().context("no local address")?;
-    tracing::info!(service, %local, database = %starling_store::redact_url(url), "listening");
+    tracing::info!(service, %local, database = %starling_db::redact_url(url), "listening");
     Ok(listener)
 }
 

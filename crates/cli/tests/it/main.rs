@@ -13,18 +13,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use starling_auth::{LocalAuth, LocalIssuer, TokenCache};
 use starling_common::{Clock, SystemClock};
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_identity::Interface;
 use starling_identity::ops::{self, AuthSettings, BootstrapSpec, ServiceSpec};
 use starling_identity::password;
 use starling_identity_api::IdentityState;
+use starling_identity_store::IdentityStore;
 use starling_inventory::ops::{self as inv_ops, SystemSpec};
 use starling_inventory::{SystemMode, SystemType};
 use starling_inventory_api::InventoryState;
-use starling_store::identity::IdentityStore;
-use starling_store::inventory::InventoryStore;
-use starling_store::{Db, Tuning};
+use starling_inventory_store::InventoryStore;
 
 struct Server {
     url: String,
@@ -80,6 +80,11 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         let db = Db::open(
             &format!("sqlite://{}/t.db", dir.display()),
             Tuning::default(),
+            &[
+                starling_fm_store::SCHEMA,
+                starling_identity_store::SCHEMA,
+                starling_inventory_store::SCHEMA,
+            ],
         )
         .await
         .unwrap();

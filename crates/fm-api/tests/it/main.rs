@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_common::{ManualClock, Timestamp};
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging, router};
 use starling_http::{ApiError, Authenticator, BoxFuture, OpenAccess, Principal};
-use starling_store::{Db, Tuning};
 use tower::ServiceExt;
 
 struct TestApp {
@@ -44,6 +44,7 @@ async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
             readers: 2,
             ..Tuning::default()
         },
+        &[starling_fm_store::SCHEMA],
     )
     .await
     .unwrap();

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starling_common::SystemClock;
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_fm_client::{Config, Delivered, Fault, FmClient};
 use starling_http::{Authenticator, OpenAccess};
-use starling_store::{Db, Tuning};
 use tokio::sync::oneshot;
 
 struct Fm {
@@ -21,7 +21,9 @@ struct Fm {
 
 impl Fm {
     async fn start(addr: SocketAddr, db_url: &str) -> Fm {
-        let db = Db::open(db_url, Tuning::default()).await.unwrap();
+        let db = Db::open(db_url, Tuning::default(), &[starling_fm_store::SCHEMA])
+            .await
+            .unwrap();
         Fm::start_on(addr, db, Arc::new(OpenAccess)).await
     }
 
@@ -226,13 +228,14 @@ async fn spools_while_fm_is_down_and_replays_in_order() {
 async fn logs_in_as_a_service_and_renews_a_refused_token() {
     use starling_auth::{LocalAuth, LocalIssuer, TokenCache};
     use starling_identity::ops::{self, AuthSettings, BootstrapSpec};
-    use starling_store::identity::IdentityStore;
+    use starling_identity_store::IdentityStore;
 
     let dir = tmp("token");
     let addr = free_addr();
     let db = Db::open(
         &format!("sqlite://{}/fm.db", dir.display()),
         Tuning::default(),
+        &[starling_fm_store::SCHEMA, starling_identity_store::SCHEMA],
     )
     .await
     .unwrap();

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starling_common::SystemClock;
+use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging};
 use starling_fm_snmp::{Deliverer, Destination, TrapConfig};
 use starling_http::OpenAccess;
-use starling_store::{Db, Tuning};
 use tower::ServiceExt;
 
 struct Trapd {
@@ -124,6 +124,7 @@ async fn traps_reach_a_real_snmptrapd() {
     let db = Db::open(
         &format!("sqlite://{}/fm.db", dir.display()),
         Tuning::default(),
+        &[starling_fm_store::SCHEMA],
     )
     .await
     .unwrap();
@@ -241,7 +242,7 @@ async fn traps_reach_a_real_snmptrapd() {
         "suppressed alarm was trapped"
     );
     let left = db
-        .read(|c| starling_fm::repo::FaultRepo::outbox(&mut starling_store::fm::FmRepo::new(c), 10))
+        .read(|c| starling_fm::repo::FaultRepo::outbox(&mut starling_fm_store::FmRepo::new(c), 10))
         .await
         .unwrap();
     assert!(left.is_empty(), "outbox drained: {left:?}");

@@ -13,12 +13,12 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_auth::{LocalAuth, TokenCache};
 use starling_common::{ManualClock, Timestamp};
+use starling_db::{Db, Tuning};
 use starling_identity::ops::{self, BootstrapSpec, ServiceSpec};
 use starling_identity::password::{self, Lockout};
 use starling_identity::{Interface, ops::AuthSettings};
 use starling_identity_api::{IdentityState, ROUTES, router};
-use starling_store::identity::IdentityStore;
-use starling_store::{Db, Tuning};
+use starling_identity_store::IdentityStore;
 use tower::ServiceExt;
 
 const ADMIN_PW: &str = "Adm1n!pass";
@@ -59,6 +59,7 @@ async fn app_parts(
             readers: 2,
             ..Tuning::default()
         },
+        &[starling_identity_store::SCHEMA],
     )
     .await
     .unwrap();

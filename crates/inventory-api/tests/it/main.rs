@@ -17,14 +17,14 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_common::{Clock, SystemClock};
+use starling_db::{Db, Tuning};
 use starling_fm_client::{Config, FmClient};
 use starling_http::{Authenticator, OpenAccess};
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, ROUTES, router};
-use starling_store::inventory::InventoryStore;
-use starling_store::{Db, Tuning};
+use starling_inventory_store::InventoryStore;
 use tower::ServiceExt;
 
 struct TempDir(std::path::PathBuf);
@@ -63,6 +63,7 @@ async fn start_fm(dir: &std::path::Path) -> Fm {
     let db = Db::open(
         &format!("sqlite://{}/fm.db", dir.display()),
         Tuning::default(),
+        &[starling_fm_store::SCHEMA],
     )
     .await
     .unwrap();
@@ -149,6 +150,7 @@ async fn app_with(
             readers: 2,
             ..Tuning::default()
         },
+        &[starling_inventory_store::SCHEMA],
     )
     .await
     .unwrap();
@@ -822,11 +824,12 @@ async fn every_route_is_documented_and_guarded() {
     // Behind identity: a reader lists, only admins change anything.
     use starling_auth::{LocalAuth, TokenCache};
     use starling_identity::ops::{AuthSettings, BootstrapSpec};
-    use starling_store::identity::IdentityStore;
+    use starling_identity_store::IdentityStore;
     let dir = tmp();
     let db = Db::open(
         &format!("sqlite://{}/id.db", dir.0.display()),
         Tuning::default(),
+        &[starling_identity_store::SCHEMA],
     )
     .await
     .unwrap();

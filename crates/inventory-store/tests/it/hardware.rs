@@ -3,13 +3,13 @@
 //! label requests change nothing; a deleted host takes its records along.
 
 use starling_common::Timestamp;
+use starling_db::Db;
 use starling_inventory::hardware::*;
 use starling_inventory::hwops::{self, Registration};
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Administrative, Availability, Error, Host, SystemMode, SystemType};
-use starling_store::Db;
-use starling_store::inventory::InventoryStore;
+use starling_inventory_store::InventoryStore;
 
 use crate::harness::each_backend;
 

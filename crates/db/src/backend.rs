@@ -5,31 +5,31 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::{Conn, DbUrl, Dialect, ErrorKind, Row, StoreError, Value};
+use crate::{Conn, DbUrl, Dialect, Row, StorageFailure, StorageKind, Value};
 
 /// A connection a worker can drive transactions on.
 pub(crate) trait Backend: Send {
     fn as_conn(&mut self) -> &mut dyn Conn;
-    fn begin(&mut self, read_only: bool) -> Result<(), StoreError>;
-    fn commit(&mut self) -> Result<(), StoreError>;
-    fn rollback(&mut self) -> Result<(), StoreError>;
+    fn begin(&mut self, read_only: bool) -> Result<(), StorageFailure>;
+    fn commit(&mut self) -> Result<(), StorageFailure>;
+    fn rollback(&mut self) -> Result<(), StorageFailure>;
     /// The connection is unusable and must be replaced.
     fn is_broken(&self) -> bool;
 }
 
 /// Makes new connections for a pool.
 pub(crate) trait Opener: Send + Sync {
-    fn open(&self) -> Result<Box<dyn Backend>, StoreError>;
+    fn open(&self) -> Result<Box<dyn Backend>, StorageFailure>;
 }
 
 pub(crate) type Openers = (Dialect, Arc<dyn Opener>, Arc<dyn Opener>);
 
-pub(crate) fn openers(url: &DbUrl) -> Result<Openers, StoreError> {
+pub(crate) fn openers(url: &DbUrl) -> Result<Openers, StorageFailure> {
     Ok(match url {
         DbUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::connection(format!("cannot create {}: {e}", dir.display()))
+                    StorageFailure::connection(format!("cannot create {}: {e}", dir.display()))
                 })?;
             }
             (
@@ -47,13 +47,13 @@ pub(crate) fn openers(url: &DbUrl) -> Result<Openers, StoreError> {
         DbUrl::Postgres(u) => {
             let cfg: postgres::Config = u
                 .parse()
-                .map_err(|e| StoreError::connection(format!("bad PostgreSQL URL: {e}")))?;
+                .map_err(|e| StorageFailure::connection(format!("bad PostgreSQL URL: {e}")))?;
             let o: Arc<dyn Opener> = Arc::new(PgOpener { cfg });
             (Dialect::Postgres, o.clone(), o)
         }
         DbUrl::Mysql(u) => {
             let opts = mysql::Opts::from_url(u)
-                .map_err(|e| StoreError::connection(format!("bad MySQL URL: {e}")))?;
+                .map_err(|e| StorageFailure::connection(format!("bad MySQL URL: {e}")))?;
             let o: Arc<dyn Opener> = Arc::new(MyOpener { opts });
             (Dialect::Mysql, o.clone(), o)
         }
@@ -72,18 +72,18 @@ struct SqliteConn {
     c: rusqlite::Connection,
 }
 
-fn sqlite_err(e: rusqlite::Error) -> StoreError {
+fn sqlite_err(e: rusqlite::Error) -> StorageFailure {
     use rusqlite::ErrorCode as C;
     let kind = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            C::ConstraintViolation => ErrorKind::Unique,
-            C::DatabaseBusy | C::DatabaseLocked => ErrorKind::Retry,
-            C::CannotOpen | C::NotADatabase => ErrorKind::Connection,
-            _ => ErrorKind::Other,
+            C::ConstraintViolation => StorageKind::Unique,
+            C::DatabaseBusy | C::DatabaseLocked => StorageKind::Retry,
+            C::CannotOpen | C::NotADatabase => StorageKind::Connection,
+            _ => StorageKind::Other,
         },
-        _ => ErrorKind::Other,
+        _ => StorageKind::Other,
     };
-    StoreError::new(kind, e.to_string())
+    StorageFailure::new(kind, e.to_string())
 }
 
 /// Stored text as a `String`; bytes that are not UTF-8 (written by something
@@ -96,9 +96,9 @@ fn text_of(t: &[u8]) -> String {
 }
 
 impl Opener for SqliteOpener {
-    fn open(&self) -> Result<Box<dyn Backend>, StoreError> {
+    fn open(&self) -> Result<Box<dyn Backend>, StorageFailure> {
         let c = rusqlite::Connection::open(&self.path).map_err(|e| {
-            StoreError::connection(format!("cannot open {}: {e}", self.path.display()))
+            StorageFailure::connection(format!("cannot open {}: {e}", self.path.display()))
         })?;
         c.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite_err)?;
@@ -159,7 +159,7 @@ impl Conn for SqliteConn {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
-    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StorageFailure> {
         if params.is_empty() && sql.contains(';') {
             // Several statements (migrations): no statement cache.
             return self.c.execute_batch(sql).map(|_| 0).map_err(sqlite_err);
@@ -169,7 +169,7 @@ impl Conn for SqliteConn {
             .map(|n| n as u64)
             .map_err(sqlite_err)
     }
-    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StorageFailure> {
         let mut out = Vec::new();
         self.query_each(sql, params, &mut |r| {
             out.push(r);
@@ -181,8 +181,8 @@ impl Conn for SqliteConn {
         &mut self,
         sql: &str,
         params: &[Value<'_>],
-        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        f: &mut dyn FnMut(Row) -> Result<(), StorageFailure>,
+    ) -> Result<(), StorageFailure> {
         use rusqlite::types::ValueRef;
         let mut st = self.c.prepare_cached(sql).map_err(sqlite_err)?;
         let n = st.column_count();
@@ -208,7 +208,7 @@ impl Conn for SqliteConn {
 impl SqliteConn {
     /// Runs a transaction-control statement from the statement cache: the
     /// writer begins and commits every group, and parsing them each time showed.
-    fn control(&mut self, sql: &str) -> Result<(), StoreError> {
+    fn control(&mut self, sql: &str) -> Result<(), StorageFailure> {
         let mut st = self.c.prepare_cached(sql).map_err(sqlite_err)?;
         st.execute([]).map(|_| ()).map_err(sqlite_err)
     }
@@ -218,7 +218,7 @@ impl Backend for SqliteConn {
     fn as_conn(&mut self) -> &mut dyn Conn {
         self
     }
-    fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
+    fn begin(&mut self, read_only: bool) -> Result<(), StorageFailure> {
         let sql = if read_only {
             "BEGIN DEFERRED"
         } else {
@@ -226,10 +226,10 @@ impl Backend for SqliteConn {
         };
         self.control(sql)
     }
-    fn commit(&mut self) -> Result<(), StoreError> {
+    fn commit(&mut self) -> Result<(), StorageFailure> {
         self.control("COMMIT")
     }
-    fn rollback(&mut self) -> Result<(), StoreError> {
+    fn rollback(&mut self) -> Result<(), StorageFailure> {
         if self.c.is_autocommit() {
             return Ok(());
         }
@@ -252,33 +252,32 @@ struct PgConn {
     stmts: HashMap<String, postgres::Statement>,
 }
 
-fn pg_err(e: postgres::Error) -> StoreError {
+fn pg_err(e: postgres::Error) -> StorageFailure {
     use postgres::error::SqlState;
     let kind = match e.code() {
-        Some(c) if *c == SqlState::UNIQUE_VIOLATION => ErrorKind::Unique,
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StorageKind::Unique,
         Some(c)
             if *c == SqlState::T_R_SERIALIZATION_FAILURE
                 || *c == SqlState::T_R_DEADLOCK_DETECTED =>
         {
-            ErrorKind::Retry
+            StorageKind::Retry
         }
-        Some(_) => ErrorKind::Other,
-        None if e.is_closed() => ErrorKind::Connection,
-        None => ErrorKind::Connection,
+        Some(_) => StorageKind::Other,
+        None if e.is_closed() => StorageKind::Connection,
+        None => StorageKind::Connection,
     };
     let msg = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
         None => e.to_string(),
     };
-    StoreError::new(kind, msg)
+    StorageFailure::new(kind, msg)
 }
 
 impl Opener for PgOpener {
-    fn open(&self) -> Result<Box<dyn Backend>, StoreError> {
-        let c = self
-            .cfg
-            .connect(postgres::NoTls)
-            .map_err(|e| StoreError::connection(format!("cannot connect to PostgreSQL: {e}")))?;
+    fn open(&self) -> Result<Box<dyn Backend>, StorageFailure> {
+        let c = self.cfg.connect(postgres::NoTls).map_err(|e| {
+            StorageFailure::connection(format!("cannot connect to PostgreSQL: {e}"))
+        })?;
         Ok(Box::new(PgConn {
             c,
             stmts: HashMap::new(),
@@ -333,7 +332,7 @@ impl postgres::types::ToSql for Value<'_> {
 }
 
 impl PgConn {
-    fn stmt(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+    fn stmt(&mut self, sql: &str) -> Result<postgres::Statement, StorageFailure> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
         }
@@ -350,7 +349,7 @@ impl Conn for PgConn {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
-    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StorageFailure> {
         if params.is_empty() && !sql.contains('?') {
             return self.c.batch_execute(sql).map(|_| 0).map_err(pg_err);
         }
@@ -361,7 +360,7 @@ impl Conn for PgConn {
             .collect();
         self.c.execute(&st, &p).map_err(pg_err)
     }
-    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StorageFailure> {
         use postgres::types::Type;
         let st = self.stmt(sql)?;
         let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params
@@ -386,7 +385,7 @@ impl Conn for PgConn {
                         .try_get::<_, Option<String>>(i)
                         .map(|v| v.map(Value::from)),
                 }
-                .map_err(|e| StoreError::new(ErrorKind::Decode, e.to_string()))?;
+                .map_err(|e| StorageFailure::new(StorageKind::Decode, e.to_string()))?;
                 vals.push(v.unwrap_or(Value::Null));
             }
             out.push(Row(vals));
@@ -399,7 +398,7 @@ impl Backend for PgConn {
     fn as_conn(&mut self) -> &mut dyn Conn {
         self
     }
-    fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
+    fn begin(&mut self, read_only: bool) -> Result<(), StorageFailure> {
         let sql = if read_only {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         } else {
@@ -407,10 +406,10 @@ impl Backend for PgConn {
         };
         self.c.batch_execute(sql).map_err(pg_err)
     }
-    fn commit(&mut self) -> Result<(), StoreError> {
+    fn commit(&mut self) -> Result<(), StorageFailure> {
         self.c.batch_execute("COMMIT").map_err(pg_err)
     }
-    fn rollback(&mut self) -> Result<(), StoreError> {
+    fn rollback(&mut self) -> Result<(), StorageFailure> {
         self.c.batch_execute("ROLLBACK").map_err(pg_err)
     }
     fn is_broken(&self) -> bool {
@@ -430,21 +429,21 @@ struct MyConn {
     broken: bool,
 }
 
-fn my_err(e: mysql::Error) -> StoreError {
+fn my_err(e: mysql::Error) -> StorageFailure {
     let kind = match &e {
         mysql::Error::MySqlError(m) => match m.code {
-            1062 => ErrorKind::Unique,
-            1213 | 1205 => ErrorKind::Retry,
-            _ => ErrorKind::Other,
+            1062 => StorageKind::Unique,
+            1213 | 1205 => StorageKind::Retry,
+            _ => StorageKind::Other,
         },
-        mysql::Error::IoError(_) | mysql::Error::DriverError(_) => ErrorKind::Connection,
-        _ => ErrorKind::Other,
+        mysql::Error::IoError(_) | mysql::Error::DriverError(_) => StorageKind::Connection,
+        _ => StorageKind::Other,
     };
-    StoreError::new(kind, e.to_string())
+    StorageFailure::new(kind, e.to_string())
 }
 
 impl Opener for MyOpener {
-    fn open(&self) -> Result<Box<dyn Backend>, StoreError> {
+    fn open(&self) -> Result<Box<dyn Backend>, StorageFailure> {
         let opts = mysql::OptsBuilder::from_opts(self.opts.clone())
             .stmt_cache_size(Some(256))
             .init(vec![
@@ -454,7 +453,7 @@ impl Opener for MyOpener {
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
             ]);
         let c = mysql::Conn::new(opts)
-            .map_err(|e| StoreError::connection(format!("cannot connect to MariaDB: {e}")))?;
+            .map_err(|e| StorageFailure::connection(format!("cannot connect to MariaDB: {e}")))?;
         Ok(Box::new(MyConn { c, broken: false }))
     }
 }
@@ -469,10 +468,10 @@ fn my_value(v: &Value<'_>) -> mysql::Value {
 }
 
 impl MyConn {
-    fn check<T>(&mut self, r: Result<T, mysql::Error>) -> Result<T, StoreError> {
+    fn check<T>(&mut self, r: Result<T, mysql::Error>) -> Result<T, StorageFailure> {
         r.map_err(|e| {
             let e = my_err(e);
-            if e.kind == ErrorKind::Connection {
+            if e.kind == StorageKind::Connection {
                 self.broken = true;
             }
             e
@@ -484,7 +483,7 @@ impl Conn for MyConn {
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
     }
-    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StorageFailure> {
         use mysql::prelude::Queryable;
         if params.is_empty() && !sql.contains('?') {
             let r = self.c.query_drop(sql);
@@ -496,7 +495,7 @@ impl Conn for MyConn {
         self.check(r)?;
         Ok(self.c.affected_rows())
     }
-    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StorageFailure> {
         use mysql::prelude::Queryable;
         let p = if params.is_empty() {
             mysql::Params::Empty
@@ -531,7 +530,7 @@ impl Backend for MyConn {
     fn as_conn(&mut self) -> &mut dyn Conn {
         self
     }
-    fn begin(&mut self, read_only: bool) -> Result<(), StoreError> {
+    fn begin(&mut self, read_only: bool) -> Result<(), StorageFailure> {
         if read_only {
             // One snapshot for every statement of the read.
             self.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", &[])?;
@@ -541,10 +540,10 @@ impl Backend for MyConn {
             self.exec("START TRANSACTION", &[]).map(|_| ())
         }
     }
-    fn commit(&mut self) -> Result<(), StoreError> {
+    fn commit(&mut self) -> Result<(), StorageFailure> {
         self.exec("COMMIT", &[]).map(|_| ())
     }
-    fn rollback(&mut self) -> Result<(), StoreError> {
+    fn rollback(&mut self) -> Result<(), StorageFailure> {
         self.exec("ROLLBACK", &[]).map(|_| ())
     }
     fn is_broken(&self) -> bool {

@@ -1,16 +1,25 @@
 //! Storage conformance suite: the same fault-management stories on SQLite,
-//! PostgreSQL and MariaDB. One test binary (link once).
+//! PostgreSQL and MariaDB, and the engine's own guarantees (group commit,
+//! retries, checkpoints) under FM's workload. One test binary (link once).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod bulk;
-mod hardware;
-mod harness;
-mod identity;
-mod inventory;
+/// The backend harness, every story on a database migrated to this crate's schema.
+mod harness {
+    pub use starling_db::testing::*;
+
+    pub async fn each_backend<F, Fut>(body: F)
+    where
+        F: Fn(starling_db::Db) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        starling_db::testing::each_backend(&[starling_fm_store::SCHEMA], body).await
+    }
+}
 
 use harness::each_backend;
 use starling_common::Timestamp;
+use starling_db::{Db, StorageFailure};
 use starling_fm::ops::{self, Limits, SetOutcome};
 use starling_fm::repo::{
     AlarmField, AlarmQuery, Dir, EventField, EventQuery, FaultRepo, SuppressionQuery,
@@ -19,8 +28,7 @@ use starling_fm::{
     AlarmLine, AlarmView, Error, EventState, EventView, Fault, FaultInput, Summary,
     SuppressionStatus, catalogue,
 };
-use starling_store::fm::FmRepo;
-use starling_store::{Db, StoreError};
+use starling_fm_store::{FmRepo, SCHEMA};
 
 const T0: i64 = 1_700_000_000_000_000;
 
@@ -150,21 +158,26 @@ async fn eids(db: &Db) -> Vec<String> {
 #[tokio::test]
 async fn migrations_are_idempotent_and_data_survives_reopen() {
     for (name, tdb) in harness::databases() {
-        let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+        let db = Db::open(&tdb.url, harness::tuning(), &[SCHEMA])
+            .await
+            .unwrap();
         set(&db, fault("100.101", "host=a", "major")).await;
         drop(db);
-        let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+        let db = Db::open(&tdb.url, harness::tuning(), &[SCHEMA])
+            .await
+            .unwrap();
         assert_eq!(eids(&db).await, vec!["host=a"], "{name}");
     }
 }
 
-/// Schema 6 rebuilt `fm_alarm` around the key (entity_instance_id, alarm_id):
-/// alarms raised under schema 5 keep their uuids and fields, and the key
+/// FM's migration 3 (global schema 6 before per-component schemas) rebuilt
+/// `fm_alarm` around the key (entity_instance_id, alarm_id): alarms raised
+/// under FM's schema 2 keep their uuids and fields, and the key
 /// still makes a set an upsert and bounds the hierarchical clear.
 #[tokio::test]
 async fn active_alarms_survive_the_rekeying_migration() {
     for (name, tdb) in harness::databases() {
-        let db = Db::open_through(&tdb.url, harness::tuning(), 5)
+        let db = Db::open(&tdb.url, harness::tuning(), &[SCHEMA.through(2)])
             .await
             .unwrap();
         let mut before = Vec::new();
@@ -178,7 +191,9 @@ async fn active_alarms_survive_the_rekeying_migration() {
         }
         drop(db);
 
-        let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+        let db = Db::open(&tdb.url, harness::tuning(), &[SCHEMA])
+            .await
+            .unwrap();
         let after = alarms(&db, query()).await;
         let mut uuids: Vec<_> = after.iter().map(|v| v.alarm.uuid.clone()).collect();
         uuids.sort();
@@ -717,8 +732,8 @@ async fn concurrent_writers_all_commit() {
         }
         assert_eq!(eids(&db).await.len(), 101);
         // A failing job in the same group does not disturb the others.
-        let bad = db.write(|_c| -> Result<(), StoreError> {
-            Err(StoreError::new(starling_store::ErrorKind::Other, "boom"))
+        let bad = db.write(|_c| -> Result<(), StorageFailure> {
+            Err(StorageFailure::new(starling_db::StorageKind::Other, "boom"))
         });
         let good = set(&db, fault("100.101", "host=after", "major"));
         let (b, _) = tokio::join!(bad, good);
@@ -736,7 +751,9 @@ async fn concurrent_writers_all_commit() {
 #[tokio::test]
 async fn the_sqlite_wal_is_checkpointed_every_few_thousand_pages() {
     let tdb = harness::sqlite_db();
-    let db = Db::open(&tdb.url, harness::tuning()).await.unwrap();
+    let db = Db::open(&tdb.url, harness::tuning(), &[SCHEMA])
+        .await
+        .unwrap();
     let wal = format!("{}-wal", tdb.url.trim_start_matches("sqlite://"));
     let page = db
         .read(|c| c.query("PRAGMA page_size", &[])?[0].int(0))
@@ -752,7 +769,7 @@ async fn the_sqlite_wal_is_checkpointed_every_few_thousand_pages() {
         len.saturating_sub(32) / (page + 24)
     };
     let mut written = 0;
-    while written < 3 * u64::from(starling_store::WAL_CHECKPOINT_PAGES) {
+    while written < 3 * u64::from(starling_db::WAL_CHECKPOINT_PAGES) {
         db.write(move |c| {
             c.exec(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
@@ -764,13 +781,13 @@ async fn the_sqlite_wal_is_checkpointed_every_few_thousand_pages() {
         .unwrap();
         written += per_commit;
         assert!(
-            high_water() <= u64::from(starling_store::WAL_CHECKPOINT_PAGES) + 4 * per_commit,
+            high_water() <= u64::from(starling_db::WAL_CHECKPOINT_PAGES) + 4 * per_commit,
             "the log grew to {} pages after {written} written: not checkpointed",
             high_water()
         );
     }
     assert!(
-        high_water() >= u64::from(starling_store::WAL_CHECKPOINT_PAGES),
+        high_water() >= u64::from(starling_db::WAL_CHECKPOINT_PAGES),
         "the log was checkpointed at {} pages, before WAL_CHECKPOINT_PAGES",
         high_water()
     );

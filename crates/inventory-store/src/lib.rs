@@ -8,7 +8,10 @@ use starling_inventory::{
     System, SystemMode, SystemType,
 };
 
-use crate::{Conn, Row, StoreError, Value};
+use starling_db::{Conn, Row, StorageFailure, Value, columns};
+
+mod schema;
+pub use schema::SCHEMA;
 
 /// The inventory repository over one transaction.
 pub struct InventoryStore<'a> {
@@ -22,88 +25,100 @@ impl<'a> InventoryStore<'a> {
     }
 }
 
-const SYSTEM: &str = "SELECT uuid, name, system_type, system_mode, description, contact, location, \
-     timezone, software_version, region_name, active_controller, created_at, updated_at FROM inv_system";
-
-const HOST_COLS: &str = "id, uuid, hostname, personality, subfunctions, mgmt_mac, mgmt_ip, \
-     serialid, location, bm_ip, bm_type, bm_username, boot_device, rootfs_device, console, \
-     install_output, administrative, operational, availability, invprovision, inv_state, task, \
-     ihost_action, uptime, software_load, created_at, updated_at";
-
-fn parsed<T>(r: Result<T, Error>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::decode(format!("stored value is not valid: {e}")))
+columns! {
+    /// The system record's columns (`inv_system y`); the key `uuid` first.
+    mod system_c ("y") {
+        uuid, name, system_type, system_mode, description, contact, location, timezone,
+        software_version, region_name, active_controller, created_at, updated_at,
+    }
+}
+columns! {
+    /// A host's columns (`inv_host h`); the key `id` first.
+    mod host_c ("h") {
+        id, uuid, hostname, personality, subfunctions, mgmt_mac, mgmt_ip, serialid, location,
+        bm_ip, bm_type, bm_username, boot_device, rootfs_device, console, install_output,
+        administrative, operational, availability, invprovision, inv_state, task, ihost_action,
+        uptime, software_load, created_at, updated_at,
+    }
+}
+columns! {
+    /// A hardware record's columns (`inv_hw w`).
+    mod hw_c ("w") { uuid, host_id, kind, natural_key, body, created_at, updated_at }
 }
 
-fn system(mut r: Row) -> Result<System, StoreError> {
-    let system_type = parsed(SystemType::parse(&r.take_text(2)?))?;
-    let system_mode = parsed(SystemMode::parse(&r.take_text(3)?))?;
+fn parsed<T>(r: Result<T, Error>) -> Result<T, StorageFailure> {
+    r.map_err(|e| StorageFailure::decode(format!("stored value is not valid: {e}")))
+}
+
+fn system(mut r: Row) -> Result<System, StorageFailure> {
+    use system_c as C;
     Ok(System {
-        uuid: r.take_text(0)?,
-        name: r.take_text(1)?,
-        system_type,
-        system_mode,
-        description: r.take_text(4)?,
-        contact: r.take_text(5)?,
-        location: r.take_text(6)?,
-        timezone: r.take_text(7)?,
-        software_version: r.take_text(8)?,
-        region_name: r.take_text(9)?,
-        active_controller: r.opt_text(10)?,
-        created_at: Timestamp::from_micros(r.int(11)?),
-        updated_at: r.opt_int(12)?.map(Timestamp::from_micros),
+        system_type: parsed(SystemType::parse(&r.take_text(C::system_type)?))?,
+        system_mode: parsed(SystemMode::parse(&r.take_text(C::system_mode)?))?,
+        uuid: r.take_text(C::uuid)?,
+        name: r.take_text(C::name)?,
+        description: r.take_text(C::description)?,
+        contact: r.take_text(C::contact)?,
+        location: r.take_text(C::location)?,
+        timezone: r.take_text(C::timezone)?,
+        software_version: r.take_text(C::software_version)?,
+        region_name: r.take_text(C::region_name)?,
+        active_controller: r.take_opt_text(C::active_controller)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
     })
 }
 
-fn host(mut r: Row) -> Result<Host, StoreError> {
-    let personality = match r.opt_str(3)? {
+fn host(mut r: Row) -> Result<Host, StorageFailure> {
+    use host_c as C;
+    let personality = match r.opt_str(C::personality)? {
         Some(p) => Some(parsed(Personality::parse(p))?),
         None => None,
     };
     Ok(Host {
-        id: r.int(0)?,
-        uuid: r.take_text(1)?,
-        hostname: r.opt_text(2)?,
         personality,
-        subfunctions: r.take_text(4)?,
-        mgmt_mac: r.take_text(5)?,
-        mgmt_ip: r.opt_text(6)?,
-        serialid: r.take_text(7)?,
-        location: r.take_text(8)?,
-        bm_ip: r.opt_text(9)?,
-        bm_type: parsed(BmType::parse(&r.take_text(10)?))?,
-        bm_username: r.opt_text(11)?,
-        boot_device: r.take_text(12)?,
-        rootfs_device: r.take_text(13)?,
-        console: r.take_text(14)?,
-        install_output: r.take_text(15)?,
-        administrative: parsed(Administrative::parse(&r.take_text(16)?))?,
-        operational: parsed(Operational::parse(&r.take_text(17)?))?,
-        availability: parsed(Availability::parse(&r.take_text(18)?))?,
-        invprovision: parsed(InvProvision::parse(&r.take_text(19)?))?,
-        inv_state: r.take_text(20)?,
-        task: r.take_text(21)?,
-        ihost_action: r.take_text(22)?,
-        uptime: r.int(23)?,
-        software_load: r.take_text(24)?,
-        created_at: Timestamp::from_micros(r.int(25)?),
-        updated_at: r.opt_int(26)?.map(Timestamp::from_micros),
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        hostname: r.take_opt_text(C::hostname)?,
+        subfunctions: r.take_text(C::subfunctions)?,
+        mgmt_mac: r.take_text(C::mgmt_mac)?,
+        mgmt_ip: r.take_opt_text(C::mgmt_ip)?,
+        serialid: r.take_text(C::serialid)?,
+        location: r.take_text(C::location)?,
+        bm_ip: r.take_opt_text(C::bm_ip)?,
+        bm_type: parsed(BmType::parse(&r.take_text(C::bm_type)?))?,
+        bm_username: r.take_opt_text(C::bm_username)?,
+        boot_device: r.take_text(C::boot_device)?,
+        rootfs_device: r.take_text(C::rootfs_device)?,
+        console: r.take_text(C::console)?,
+        install_output: r.take_text(C::install_output)?,
+        administrative: parsed(Administrative::parse(&r.take_text(C::administrative)?))?,
+        operational: parsed(Operational::parse(&r.take_text(C::operational)?))?,
+        availability: parsed(Availability::parse(&r.take_text(C::availability)?))?,
+        invprovision: parsed(InvProvision::parse(&r.take_text(C::invprovision)?))?,
+        inv_state: r.take_text(C::inv_state)?,
+        task: r.take_text(C::task)?,
+        ihost_action: r.take_text(C::ihost_action)?,
+        uptime: r.int(C::uptime)?,
+        software_load: r.take_text(C::software_load)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
     })
 }
 
-const HW_COLS: &str = "uuid, host_id, kind, natural_key, body, created_at, updated_at";
-
-fn hw_row(mut r: Row) -> Result<HwRow, StoreError> {
-    let kind = r.take_text(2)?;
+fn hw_row(mut r: Row) -> Result<HwRow, StorageFailure> {
+    use hw_c as C;
+    let kind = r.take_text(C::kind)?;
     let kind = HwKind::parse(&kind)
-        .ok_or_else(|| StoreError::decode(format!("unknown hardware kind '{kind}'")))?;
+        .ok_or_else(|| StorageFailure::decode(format!("unknown hardware kind '{kind}'")))?;
     Ok(HwRow {
-        uuid: r.take_text(0)?,
-        host_id: r.int(1)?,
         kind,
-        natural_key: r.take_text(3)?,
-        body: r.take_text(4)?,
-        created_at: Timestamp::from_micros(r.int(5)?),
-        updated_at: r.opt_int(6)?.map(Timestamp::from_micros),
+        uuid: r.take_text(C::uuid)?,
+        host_id: r.int(C::host_id)?,
+        natural_key: r.take_text(C::natural_key)?,
+        body: r.take_text(C::body)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
     })
 }
 
@@ -115,9 +130,10 @@ fn ts(t: Option<Timestamp>) -> Value<'static> {
     t.map_or(Value::Null, |t| Value::Int(t.micros()))
 }
 
-/// Every column of a host but the id, in [`HOST_COLS`] order.
+/// A host's values in [`host_c`]'s order (the key `id` first).
 fn host_values(h: &Host) -> Vec<Value<'_>> {
     vec![
+        Value::Int(h.id),
         h.uuid.as_str().into(),
         opt(h.hostname.as_deref()),
         opt(h.personality.map(Personality::as_str)),
@@ -147,8 +163,10 @@ fn host_values(h: &Host) -> Vec<Value<'_>> {
     ]
 }
 
+/// The system's values in [`system_c`]'s order (the key `uuid` first).
 fn system_values(s: &System) -> Vec<Value<'_>> {
     vec![
+        s.uuid.as_str().into(),
         s.name.as_str().into(),
         s.system_type.as_str().into(),
         s.system_mode.as_str().into(),
@@ -164,29 +182,39 @@ fn system_values(s: &System) -> Vec<Value<'_>> {
     ]
 }
 
+/// Moves a key bound first to the end, for `UPDATE … SET {SET_REST} WHERE key = ?`.
+fn key_last(mut params: Vec<Value<'_>>) -> Vec<Value<'_>> {
+    params.rotate_left(1);
+    params
+}
+
 impl InventoryRepo for InventoryStore<'_> {
     fn system(&mut self) -> Result<Option<System>, Error> {
-        crate::first(self.c, SYSTEM, &[], system)
+        starling_db::first(
+            self.c,
+            &format!("SELECT {} FROM inv_system y", system_c::LIST),
+            &[],
+            system,
+        )
     }
     fn insert_system(&mut self, s: &System) -> Result<(), Error> {
-        let mut v = vec![Value::from(s.uuid.as_str())];
-        v.extend(system_values(s));
         self.c.exec(
-            "INSERT INTO inv_system (uuid, name, system_type, system_mode, description, contact, \
-             location, timezone, software_version, region_name, active_controller, created_at, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &v,
+            &format!(
+                "INSERT INTO inv_system ({}) VALUES ({})",
+                system_c::NAMES,
+                system_c::PLACEHOLDERS
+            ),
+            &system_values(s),
         )?;
         Ok(())
     }
     fn update_system(&mut self, s: &System) -> Result<(), Error> {
-        let mut v = system_values(s);
-        v.push(s.uuid.as_str().into());
         self.c.exec(
-            "UPDATE inv_system SET name = ?, system_type = ?, system_mode = ?, description = ?, \
-             contact = ?, location = ?, timezone = ?, software_version = ?, region_name = ?, \
-             active_controller = ?, created_at = ?, updated_at = ? WHERE uuid = ?",
-            &v,
+            &format!(
+                "UPDATE inv_system SET {} WHERE uuid = ?",
+                system_c::SET_REST
+            ),
+            &key_last(system_values(s)),
         )?;
         Ok(())
     }
@@ -203,14 +231,14 @@ impl InventoryRepo for InventoryStore<'_> {
             &[],
         )?;
         match r.first() {
-            Some(row) => Ok(row.int(0)?),
+            Some(row) => Ok(row.int(0usize)?),
             None => Err(Error::Storage(starling_common::StorageFailure::fatal(
                 "sequence inv_host missing",
             ))),
         }
     }
     fn hosts(&mut self, q: &HostQuery) -> Result<Vec<Host>, Error> {
-        let mut sql = format!("SELECT {HOST_COLS} FROM inv_host WHERE 1 = 1");
+        let mut sql = format!("SELECT {} FROM inv_host h WHERE 1 = 1", host_c::LIST);
         let mut params = Vec::new();
         if let Some(p) = q.personality {
             sql.push_str(" AND personality = ?");
@@ -224,7 +252,7 @@ impl InventoryRepo for InventoryStore<'_> {
         if let Some(l) = q.limit {
             sql.push_str(&format!(" LIMIT {l}"));
         }
-        crate::rows(self.c, &sql, &params, host)
+        starling_db::rows(self.c, &sql, &params, host)
     }
     fn host(&mut self, r: &HostRef) -> Result<Option<Host>, Error> {
         let (col, v): (&str, Value<'_>) = match r {
@@ -232,45 +260,39 @@ impl InventoryRepo for InventoryStore<'_> {
             HostRef::Uuid(u) => ("uuid", u.as_str().into()),
             HostRef::Name(n) => ("hostname", n.as_str().into()),
         };
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("SELECT {HOST_COLS} FROM inv_host WHERE {col} = ?"),
+            &format!("SELECT {} FROM inv_host h WHERE {col} = ?", host_c::LIST),
             &[v],
             host,
         )
     }
     fn host_by_mac(&mut self, mac: &str) -> Result<Option<Host>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("SELECT {HOST_COLS} FROM inv_host WHERE mgmt_mac = ?"),
+            &format!("SELECT {} FROM inv_host h WHERE mgmt_mac = ?", host_c::LIST),
             &[mac.into()],
             host,
         )
     }
     fn insert_host(&mut self, h: &Host) -> Result<(), Error> {
-        let mut v = vec![Value::Int(h.id)];
-        v.extend(host_values(h));
-        let marks = vec!["?"; v.len()].join(", ");
         self.c.exec(
-            &format!("INSERT INTO inv_host ({HOST_COLS}) VALUES ({marks})"),
-            &v,
+            &format!(
+                "INSERT INTO inv_host ({}) VALUES ({})",
+                host_c::NAMES,
+                host_c::PLACEHOLDERS
+            ),
+            &host_values(h),
         )?;
         Ok(())
     }
     fn update_host(&mut self, h: &Host) -> Result<(), Error> {
-        let sets = HOST_COLS
-            .split(',')
-            .map(str::trim)
-            .skip(1)
-            .map(|c| format!("{c} = ?"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut v = host_values(h);
-        v.push(Value::Int(h.id));
         // (MariaDB counts changed rows, not matched ones: callers read the
         // host in the same transaction, so no row count is checked here.)
-        self.c
-            .exec(&format!("UPDATE inv_host SET {sets} WHERE id = ?"), &v)?;
+        self.c.exec(
+            &format!("UPDATE inv_host SET {} WHERE id = ?", host_c::SET_REST),
+            &key_last(host_values(h)),
+        )?;
         Ok(())
     }
     fn delete_host(&mut self, id: i64) -> Result<(), Error> {
@@ -282,24 +304,31 @@ impl InventoryRepo for InventoryStore<'_> {
     }
 
     fn hw(&mut self, host_id: i64, kind: HwKind) -> Result<Vec<HwRow>, Error> {
-        crate::rows(
+        starling_db::rows(
             self.c,
-            &format!("SELECT {HW_COLS} FROM inv_hw WHERE host_id = ? AND kind = ?"),
+            &format!(
+                "SELECT {} FROM inv_hw w WHERE host_id = ? AND kind = ?",
+                hw_c::LIST
+            ),
             &[Value::Int(host_id), kind.as_str().into()],
             hw_row,
         )
     }
     fn hw_by_uuid(&mut self, uuid: &str) -> Result<Option<HwRow>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("SELECT {HW_COLS} FROM inv_hw WHERE uuid = ?"),
+            &format!("SELECT {} FROM inv_hw w WHERE uuid = ?", hw_c::LIST),
             &[uuid.into()],
             hw_row,
         )
     }
     fn insert_hw(&mut self, r: &HwRow) -> Result<(), Error> {
         self.c.exec(
-            &format!("INSERT INTO inv_hw ({HW_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            &format!(
+                "INSERT INTO inv_hw ({}) VALUES ({})",
+                hw_c::NAMES,
+                hw_c::PLACEHOLDERS
+            ),
             &[
                 r.uuid.as_str().into(),
                 Value::Int(r.host_id),

@@ -1,4 +1,7 @@
-//! [`IdentityRepo`] in SQL, for every backend.
+//! [`IdentityRepo`] in SQL, for every backend, and the identity schema
+//! ([`SCHEMA`]).
+
+use std::sync::LazyLock;
 
 use starling_common::Timestamp;
 use starling_identity::repo::IdentityRepo;
@@ -7,7 +10,10 @@ use starling_identity::{
     User,
 };
 
-use crate::{Conn, Row, StoreError, Value};
+use starling_db::{Conn, Row, StorageFailure, Value, columns};
+
+mod schema;
+pub use schema::SCHEMA;
 
 /// The identity repository over one transaction.
 pub struct IdentityStore<'a> {
@@ -21,90 +27,134 @@ impl<'a> IdentityStore<'a> {
     }
 }
 
-const DOMAIN: &str = "SELECT id, name, description, enabled FROM id_domain";
-const PROJECT: &str = "SELECT id, name, domain_id, description, enabled FROM id_project";
-const USER: &str = "SELECT id, name, domain_id, enabled, password_hash, default_project_id, \
-     failed_logins, locked_until, description, email, created_at FROM id_user";
-const ROLE: &str = "SELECT id, name FROM id_role";
-const SERVICE: &str = "SELECT id, service_type, name, description, enabled FROM id_service";
-const ENDPOINT: &str = "SELECT id, service_id, interface, region, url, enabled FROM id_endpoint";
-const TOKEN: &str = "SELECT hash, user_id, scope_type, scope_id, issued_at, expires_at, audit_id, \
-     revoked FROM id_token";
+columns! {
+    /// A domain's columns (`id_domain d`).
+    mod domain_c ("d") { id, name, description, enabled }
+}
+columns! {
+    /// A project's columns (`id_project p`).
+    mod project_c ("p") { id, name, domain_id, description, enabled }
+}
+columns! {
+    /// A user's columns (`id_user u`).
+    mod user_c ("u") {
+        id, name, domain_id, enabled, password_hash, default_project_id, failed_logins,
+        locked_until, description, email, created_at,
+    }
+}
+columns! {
+    /// A role's columns (`id_role r`).
+    mod role_c ("r") { id, name }
+}
+columns! {
+    /// A service's columns (`id_service s`).
+    mod service_c ("s") { id, service_type, name, description, enabled }
+}
+columns! {
+    /// An endpoint's columns (`id_endpoint e`).
+    mod endpoint_c ("e") { id, service_id, interface, region, url, enabled }
+}
+columns! {
+    /// A token record's columns (`id_token t`).
+    mod token_c ("t") { hash, user_id, scope_type, scope_id, issued_at, expires_at, audit_id, revoked }
+}
+columns! {
+    /// A role assignment's columns (`id_assignment a`).
+    mod assignment_c ("a") { user_id, target_type, target_id, role_id }
+}
 
-fn domain(mut r: Row) -> Result<Domain, StoreError> {
+/// `SELECT` of every column of a column set from its table.
+macro_rules! select {
+    ($cols:ident, $table:literal) => {
+        LazyLock::new(|| format!("SELECT {} FROM {} {}", $cols::LIST, $table, $cols::ALIAS))
+    };
+}
+
+static DOMAIN: LazyLock<String> = select!(domain_c, "id_domain");
+static PROJECT: LazyLock<String> = select!(project_c, "id_project");
+static USER: LazyLock<String> = select!(user_c, "id_user");
+static ROLE: LazyLock<String> = select!(role_c, "id_role");
+static SERVICE: LazyLock<String> = select!(service_c, "id_service");
+static ENDPOINT: LazyLock<String> = select!(endpoint_c, "id_endpoint");
+static TOKEN: LazyLock<String> = select!(token_c, "id_token");
+
+fn domain(mut r: Row) -> Result<Domain, StorageFailure> {
+    use domain_c as C;
     Ok(Domain {
-        id: r.take_text(0)?,
-        name: r.take_text(1)?,
-        description: r.take_text(2)?,
-        enabled: r.bool(3)?,
+        id: r.take_text(C::id)?,
+        name: r.take_text(C::name)?,
+        description: r.take_text(C::description)?,
+        enabled: r.bool(C::enabled)?,
     })
 }
 
-fn project(mut r: Row) -> Result<Project, StoreError> {
+fn project(mut r: Row) -> Result<Project, StorageFailure> {
+    use project_c as C;
     Ok(Project {
-        id: r.take_text(0)?,
-        name: r.take_text(1)?,
-        domain_id: r.take_text(2)?,
-        description: r.take_text(3)?,
-        enabled: r.bool(4)?,
+        id: r.take_text(C::id)?,
+        name: r.take_text(C::name)?,
+        domain_id: r.take_text(C::domain_id)?,
+        description: r.take_text(C::description)?,
+        enabled: r.bool(C::enabled)?,
     })
 }
 
-fn user(mut r: Row) -> Result<User, StoreError> {
-    let password_hash = r.opt_text(4)?;
-    let default_project_id = r.opt_text(5)?;
+fn user(mut r: Row) -> Result<User, StorageFailure> {
+    use user_c as C;
     Ok(User {
-        id: r.take_text(0)?,
-        name: r.take_text(1)?,
-        domain_id: r.take_text(2)?,
-        enabled: r.bool(3)?,
-        password_hash,
-        default_project_id,
-        failed_logins: u32::try_from(r.int(6)?).unwrap_or(u32::MAX),
-        locked_until: r.opt_int(7)?.map(Timestamp::from_micros),
-        description: r.take_text(8)?,
-        email: r.take_text(9)?,
-        created_at: Timestamp::from_micros(r.int(10)?),
+        id: r.take_text(C::id)?,
+        name: r.take_text(C::name)?,
+        domain_id: r.take_text(C::domain_id)?,
+        enabled: r.bool(C::enabled)?,
+        password_hash: r.take_opt_text(C::password_hash)?,
+        default_project_id: r.take_opt_text(C::default_project_id)?,
+        failed_logins: u32::try_from(r.int(C::failed_logins)?).unwrap_or(u32::MAX),
+        locked_until: r.opt_int(C::locked_until)?.map(Timestamp::from_micros),
+        description: r.take_text(C::description)?,
+        email: r.take_text(C::email)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
     })
 }
 
-fn role(mut r: Row) -> Result<Role, StoreError> {
+fn role(mut r: Row) -> Result<Role, StorageFailure> {
     Ok(Role {
-        id: r.take_text(0)?,
-        name: r.take_text(1)?,
+        id: r.take_text(role_c::id)?,
+        name: r.take_text(role_c::name)?,
     })
 }
 
-fn service(mut r: Row) -> Result<Service, StoreError> {
+fn service(mut r: Row) -> Result<Service, StorageFailure> {
+    use service_c as C;
     Ok(Service {
-        id: r.take_text(0)?,
-        kind: r.take_text(1)?,
-        name: r.take_text(2)?,
-        description: r.take_text(3)?,
-        enabled: r.bool(4)?,
+        id: r.take_text(C::id)?,
+        kind: r.take_text(C::service_type)?,
+        name: r.take_text(C::name)?,
+        description: r.take_text(C::description)?,
+        enabled: r.bool(C::enabled)?,
     })
 }
 
-fn endpoint(mut r: Row) -> Result<Endpoint, StoreError> {
-    let iface = r.take_text(2)?;
+fn endpoint(mut r: Row) -> Result<Endpoint, StorageFailure> {
+    use endpoint_c as C;
+    let iface = r.take_text(C::interface)?;
     Ok(Endpoint {
-        id: r.take_text(0)?,
-        service_id: r.take_text(1)?,
         interface: Interface::parse(&iface).ok_or_else(|| {
-            StoreError::decode(format!("stored interface '{iface}' is not valid"))
+            StorageFailure::decode(format!("stored interface '{iface}' is not valid"))
         })?,
-        region: r.take_text(3)?,
-        url: r.take_text(4)?,
-        enabled: r.bool(5)?,
+        id: r.take_text(C::id)?,
+        service_id: r.take_text(C::service_id)?,
+        region: r.take_text(C::region)?,
+        url: r.take_text(C::url)?,
+        enabled: r.bool(C::enabled)?,
     })
 }
 
-fn target_of(kind: Option<&str>, id: Option<String>) -> Result<Option<Target>, StoreError> {
+fn target_of(kind: Option<&str>, id: Option<String>) -> Result<Option<Target>, StorageFailure> {
     match (kind, id) {
         (None, _) => Ok(None),
         (Some("project"), Some(id)) => Ok(Some(Target::Project(id))),
         (Some("domain"), Some(id)) => Ok(Some(Target::Domain(id))),
-        (Some(k), _) => Err(StoreError::decode(format!(
+        (Some(k), _) => Err(StorageFailure::decode(format!(
             "stored target type '{k}' is not valid"
         ))),
     }
@@ -117,17 +167,17 @@ fn target_cols(t: &Target) -> (&'static str, &str) {
     }
 }
 
-fn token(mut r: Row) -> Result<TokenRecord, StoreError> {
-    let id = r.opt_text(3)?;
-    let scope = target_of(r.opt_str(2)?, id)?;
+fn token(mut r: Row) -> Result<TokenRecord, StorageFailure> {
+    use token_c as C;
+    let id = r.take_opt_text(C::scope_id)?;
     Ok(TokenRecord {
-        hash: r.take_text(0)?,
-        user_id: r.take_text(1)?,
-        scope,
-        issued_at: Timestamp::from_micros(r.int(4)?),
-        expires_at: Timestamp::from_micros(r.int(5)?),
-        audit_id: r.take_text(6)?,
-        revoked: r.bool(7)?,
+        scope: target_of(r.opt_str(C::scope_type)?, id)?,
+        hash: r.take_text(C::hash)?,
+        user_id: r.take_text(C::user_id)?,
+        issued_at: Timestamp::from_micros(r.int(C::issued_at)?),
+        expires_at: Timestamp::from_micros(r.int(C::expires_at)?),
+        audit_id: r.take_text(C::audit_id)?,
+        revoked: r.bool(C::revoked)?,
     })
 }
 
@@ -146,20 +196,20 @@ impl IdentityStore<'_> {
 
 impl IdentityRepo for IdentityStore<'_> {
     fn domains(&mut self) -> Result<Vec<Domain>, Error> {
-        crate::rows(self.c, &format!("{DOMAIN} ORDER BY name"), &[], domain)
+        starling_db::rows(self.c, &format!("{} ORDER BY name", *DOMAIN), &[], domain)
     }
     fn domain(&mut self, id: &str) -> Result<Option<Domain>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{DOMAIN} WHERE id = ?"),
+            &format!("{} WHERE id = ?", *DOMAIN),
             &[id.into()],
             domain,
         )
     }
     fn domain_by_name(&mut self, name: &str) -> Result<Option<Domain>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{DOMAIN} WHERE name = ?"),
+            &format!("{} WHERE name = ?", *DOMAIN),
             &[name.into()],
             domain,
         )
@@ -195,32 +245,32 @@ impl IdentityRepo for IdentityStore<'_> {
 
     fn projects(&mut self, domain_id: Option<&str>) -> Result<Vec<Project>, Error> {
         match domain_id {
-            Some(d) => crate::rows(
+            Some(d) => starling_db::rows(
                 self.c,
-                &format!("{PROJECT} WHERE domain_id = ? ORDER BY name"),
+                &format!("{} WHERE domain_id = ? ORDER BY name", *PROJECT),
                 &[d.into()],
                 project,
             ),
-            None => crate::rows(
+            None => starling_db::rows(
                 self.c,
-                &format!("{PROJECT} ORDER BY name, id"),
+                &format!("{} ORDER BY name, id", *PROJECT),
                 &[],
                 project,
             ),
         }
     }
     fn project(&mut self, id: &str) -> Result<Option<Project>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{PROJECT} WHERE id = ?"),
+            &format!("{} WHERE id = ?", *PROJECT),
             &[id.into()],
             project,
         )
     }
     fn project_by_name(&mut self, domain_id: &str, name: &str) -> Result<Option<Project>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{PROJECT} WHERE domain_id = ? AND name = ?"),
+            &format!("{} WHERE domain_id = ? AND name = ?", *PROJECT),
             &[domain_id.into(), name.into()],
             project,
         )
@@ -261,22 +311,27 @@ impl IdentityRepo for IdentityStore<'_> {
 
     fn users(&mut self, domain_id: Option<&str>) -> Result<Vec<User>, Error> {
         match domain_id {
-            Some(d) => crate::rows(
+            Some(d) => starling_db::rows(
                 self.c,
-                &format!("{USER} WHERE domain_id = ? ORDER BY name"),
+                &format!("{} WHERE domain_id = ? ORDER BY name", *USER),
                 &[d.into()],
                 user,
             ),
-            None => crate::rows(self.c, &format!("{USER} ORDER BY name, id"), &[], user),
+            None => starling_db::rows(self.c, &format!("{} ORDER BY name, id", *USER), &[], user),
         }
     }
     fn user(&mut self, id: &str) -> Result<Option<User>, Error> {
-        crate::first(self.c, &format!("{USER} WHERE id = ?"), &[id.into()], user)
+        starling_db::first(
+            self.c,
+            &format!("{} WHERE id = ?", *USER),
+            &[id.into()],
+            user,
+        )
     }
     fn user_by_name(&mut self, domain_id: &str, name: &str) -> Result<Option<User>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{USER} WHERE domain_id = ? AND name = ?"),
+            &format!("{} WHERE domain_id = ? AND name = ?", *USER),
             &[domain_id.into(), name.into()],
             user,
         )
@@ -330,15 +385,20 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn roles(&mut self) -> Result<Vec<Role>, Error> {
-        crate::rows(self.c, &format!("{ROLE} ORDER BY name"), &[], role)
+        starling_db::rows(self.c, &format!("{} ORDER BY name", *ROLE), &[], role)
     }
     fn role(&mut self, id: &str) -> Result<Option<Role>, Error> {
-        crate::first(self.c, &format!("{ROLE} WHERE id = ?"), &[id.into()], role)
+        starling_db::first(
+            self.c,
+            &format!("{} WHERE id = ?", *ROLE),
+            &[id.into()],
+            role,
+        )
     }
     fn role_by_name(&mut self, name: &str) -> Result<Option<Role>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{ROLE} WHERE name = ?"),
+            &format!("{} WHERE name = ?", *ROLE),
             &[name.into()],
             role,
         )
@@ -362,8 +422,9 @@ impl IdentityRepo for IdentityStore<'_> {
         target: Option<&Target>,
         role_id: Option<&str>,
     ) -> Result<Vec<Assignment>, Error> {
-        let mut sql = String::from(
-            "SELECT user_id, target_type, target_id, role_id FROM id_assignment WHERE 1 = 1",
+        let mut sql = format!(
+            "SELECT {} FROM id_assignment a WHERE 1 = 1",
+            assignment_c::LIST
         );
         let mut params: Vec<Value<'_>> = Vec::new();
         if let Some(u) = user_id {
@@ -381,23 +442,27 @@ impl IdentityRepo for IdentityStore<'_> {
             params.push(r.into());
         }
         sql.push_str(" ORDER BY user_id, target_type, target_id, role_id");
-        crate::rows(self.c, &sql, &params, |mut r| {
-            let id = r.opt_text(2)?;
-            let target = target_of(r.opt_str(1)?, id)?
-                .ok_or_else(|| StoreError::decode("assignment without a target"))?;
+        starling_db::rows(self.c, &sql, &params, |mut r| {
+            use assignment_c as C;
+            let id = r.take_opt_text(C::target_id)?;
+            let target = target_of(r.opt_str(C::target_type)?, id)?
+                .ok_or_else(|| StorageFailure::decode("assignment without a target"))?;
             Ok(Assignment {
-                user_id: r.take_text(0)?,
+                user_id: r.take_text(C::user_id)?,
                 target,
-                role_id: r.take_text(3)?,
+                role_id: r.take_text(C::role_id)?,
             })
         })
     }
     fn roles_on(&mut self, user_id: &str, target: &Target) -> Result<Vec<Role>, Error> {
         let (k, id) = target_cols(target);
-        crate::rows(
+        starling_db::rows(
             self.c,
-            "SELECT r.id, r.name FROM id_assignment a JOIN id_role r ON r.id = a.role_id \
-             WHERE a.user_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name",
+            &format!(
+                "SELECT {} FROM id_assignment a JOIN id_role r ON r.id = a.role_id \
+                 WHERE a.user_id = ? AND a.target_type = ? AND a.target_id = ? ORDER BY r.name",
+                role_c::LIST
+            ),
             &[user_id.into(), k.into(), id.into()],
             role,
         )
@@ -428,17 +493,17 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn services(&mut self) -> Result<Vec<Service>, Error> {
-        crate::rows(
+        starling_db::rows(
             self.c,
-            &format!("{SERVICE} ORDER BY service_type, name, id"),
+            &format!("{} ORDER BY service_type, name, id", *SERVICE),
             &[],
             service,
         )
     }
     fn service(&mut self, id: &str) -> Result<Option<Service>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{SERVICE} WHERE id = ?"),
+            &format!("{} WHERE id = ?", *SERVICE),
             &[id.into()],
             service,
         )
@@ -476,17 +541,17 @@ impl IdentityRepo for IdentityStore<'_> {
     }
 
     fn endpoints(&mut self) -> Result<Vec<Endpoint>, Error> {
-        crate::rows(
+        starling_db::rows(
             self.c,
-            &format!("{ENDPOINT} ORDER BY service_id, region, interface, id"),
+            &format!("{} ORDER BY service_id, region, interface, id", *ENDPOINT),
             &[],
             endpoint,
         )
     }
     fn endpoint(&mut self, id: &str) -> Result<Option<Endpoint>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{ENDPOINT} WHERE id = ?"),
+            &format!("{} WHERE id = ?", *ENDPOINT),
             &[id.into()],
             endpoint,
         )
@@ -549,9 +614,9 @@ impl IdentityRepo for IdentityStore<'_> {
         Ok(())
     }
     fn token(&mut self, hash: &str) -> Result<Option<TokenRecord>, Error> {
-        crate::first(
+        starling_db::first(
             self.c,
-            &format!("{TOKEN} WHERE hash = ?"),
+            &format!("{} WHERE hash = ?", *TOKEN),
             &[hash.into()],
             token,
         )

@@ -1,7 +1,24 @@
 //! Inventory stories on every backend: the system record, host-add and its
 //! refusals, actions with their effects, ids that are never reused, delete.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bulk;
+mod hardware;
+
+/// The backend harness, every story on a database migrated to this crate's schema.
+mod harness {
+    pub async fn each_backend<F, Fut>(body: F)
+    where
+        F: Fn(starling_db::Db) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        starling_db::testing::each_backend(&[starling_inventory_store::SCHEMA], body).await
+    }
+}
+
 use starling_common::Timestamp;
+use starling_db::Db;
 use starling_inventory::lifecycle::{AgentCommand, AlarmChange};
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostQuery, HostRef, InventoryRepo};
@@ -10,8 +27,7 @@ use starling_inventory::{
     Action, Administrative, Availability, Error, Host, Operational, Personality, SystemMode,
     SystemType,
 };
-use starling_store::Db;
-use starling_store::inventory::InventoryStore;
+use starling_inventory_store::InventoryStore;
 
 use crate::harness::each_backend;
 

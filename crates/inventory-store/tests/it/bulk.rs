@@ -4,14 +4,14 @@
 //! only sets its BMC attributes; export lists what can be added back.
 
 use starling_common::Timestamp;
+use starling_db::Db;
 use starling_inventory::bulk::{self, BulkOutcome};
 use starling_inventory::hwops::{self, Registration};
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostQuery, HostRef, InventoryRepo};
 use starling_inventory::validate::NewHost;
 use starling_inventory::{BmType, Error, SystemMode, SystemType};
-use starling_store::Db;
-use starling_store::inventory::InventoryStore;
+use starling_inventory_store::InventoryStore;
 
 use crate::harness::each_backend;
 

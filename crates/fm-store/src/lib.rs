@@ -1,4 +1,7 @@
-//! [`FaultRepo`] in SQL, for every backend.
+//! [`FaultRepo`] in SQL, for every backend, and the fault-management schema
+//! ([`SCHEMA`]).
+
+use std::sync::LazyLock;
 
 use starling_common::Timestamp;
 use starling_fm::notify::Notification;
@@ -11,7 +14,10 @@ use starling_fm::{
     Suppression, SuppressionStatus, Threshold,
 };
 
-use crate::{Conn, Row, StoreError, Value};
+use starling_db::{Conn, Dialect, Row, StorageFailure, StorageKind, Value, columns};
+
+mod schema;
+pub use schema::SCHEMA;
 
 /// The fault-management repository over one transaction.
 pub struct FmRepo<'a> {
@@ -25,135 +31,212 @@ impl<'a> FmRepo<'a> {
     }
 }
 
-/// The alarm columns as a literal, so the statements on the set path are
-/// `concat!`ed at compile time instead of formatted on every call.
-macro_rules! alarm_cols {
-    () => {
-        "a.id, a.uuid, a.alarm_id, a.entity_type_id, a.entity_instance_id, a.ts, \
-         a.severity, a.reason_text, a.alarm_type, a.probable_cause, a.proposed_repair_action, \
-         a.service_affecting, a.suppression, a.inhibit_alarms, a.masked, a.created_at, a.updated_at"
-    };
+columns! {
+    /// An active alarm's columns (`fm_alarm a`); the key `id` first.
+    mod alarm ("a") {
+        id, uuid, alarm_id, entity_type_id, entity_instance_id, ts, severity, reason_text,
+        alarm_type, probable_cause, proposed_repair_action, service_affecting, suppression,
+        inhibit_alarms, masked, created_at, updated_at,
+    }
 }
-const ALARM_COLS: &str = alarm_cols!();
-const N_ALARM: usize = 17;
-/// The columns of an [`AlarmLine`] (a list row), in `alarm_line_from`'s order.
-const LINE_COLS: &str = "a.uuid, a.alarm_id, a.entity_instance_id, a.ts, a.severity, a.reason_text";
-const N_LINE: usize = 6;
-const EVENT_COLS: &str = "e.id, e.uuid, e.event_log_id, e.state, e.entity_type_id, \
-     e.entity_instance_id, e.ts, e.severity, e.reason_text, e.event_log_type, e.probable_cause, \
-     e.proposed_repair_action, e.service_affecting, e.suppression, e.created_at";
-const N_EVENT: usize = 15;
-const SUPP_COLS: &str = "id, uuid, alarm_id, description, suppression_status, set_for_deletion, \
-     mgmt_affecting, degrade_affecting, created_at, updated_at";
-
-fn decode(what: &str, v: &str) -> StoreError {
-    StoreError::new(
-        crate::ErrorKind::Decode,
-        format!("stored {what} '{v}' is not valid"),
-    )
+columns! {
+    /// The columns of an [`AlarmLine`] (a list row).
+    mod line ("a") { uuid, alarm_id, entity_instance_id, ts, severity, reason_text }
+}
+columns! {
+    /// The suppression row's status and thresholds, joined after an alarm.
+    mod alarm_supp ("s") after alarm { suppression_status, mgmt_affecting, degrade_affecting }
+}
+columns! {
+    /// The suppression row's status and thresholds, joined after a list row.
+    mod line_supp ("s") after line { suppression_status, mgmt_affecting, degrade_affecting }
+}
+columns! {
+    /// An event-log record's columns (`fm_event_log e`).
+    mod event ("e") {
+        id, uuid, event_log_id, state, entity_type_id, entity_instance_id, ts, severity,
+        reason_text, event_log_type, probable_cause, proposed_repair_action, service_affecting,
+        suppression, created_at,
+    }
+}
+columns! {
+    /// The suppression row's status, joined after an event.
+    mod event_supp ("s") after event { suppression_status }
+}
+columns! {
+    /// A suppression (catalogue) row's columns (`fm_event_suppression s`).
+    mod supp ("s") {
+        id, uuid, alarm_id, description, suppression_status, set_for_deletion, mgmt_affecting,
+        degrade_affecting, created_at, updated_at,
+    }
+}
+columns! {
+    /// An inhibitor's columns.
+    mod inhibitor ("a") { uuid, entity_instance_id }
+}
+columns! {
+    /// An outbox entry's columns.
+    mod outbox ("o") { id, payload }
 }
 
-fn alarm_from(r: &mut Row) -> Result<Alarm, StoreError> {
-    let severity = match r.opt_str(6)? {
-        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
-        None => return Err(decode("severity", "NULL")),
-    };
+/// The statements of the set path, built once from the column sets.
+struct SetPath {
+    by_key: String,
+    by_uuid: String,
+    within: String,
+    key_and_inhibitors: String,
+    inhibitor_probe: String,
+    insert: String,
+    update: String,
+    insert_event: String,
+}
+
+static SET_PATH: LazyLock<SetPath> = LazyLock::new(|| {
+    let cols = alarm::LIST;
+    SetPath {
+        by_key: format!(
+            "SELECT {cols} FROM fm_alarm a WHERE a.alarm_id = ? AND a.entity_instance_id = ?"
+        ),
+        by_uuid: format!("SELECT {cols} FROM fm_alarm a WHERE a.uuid = ?"),
+        // Bytewise: everything starting with "eid." lies in ["eid.", "eid/").
+        within: format!(
+            "SELECT {cols} FROM fm_alarm a WHERE a.entity_instance_id = ? \
+             OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?) ORDER BY a.id"
+        ),
+        key_and_inhibitors: format!(
+            "SELECT {cols} FROM fm_alarm a \
+             WHERE a.entity_instance_id = ? AND (a.alarm_id = ? OR a.inhibit_alarms = ?)"
+        ),
+        inhibitor_probe: format!(
+            " UNION ALL SELECT {cols} FROM fm_alarm a \
+             WHERE a.entity_instance_id = ? AND a.inhibit_alarms = ?"
+        ),
+        insert: format!(
+            "INSERT INTO fm_alarm ({}) VALUES ({})",
+            alarm::NAMES,
+            alarm::PLACEHOLDERS
+        ),
+        update: format!("UPDATE fm_alarm SET {} WHERE id = ?", alarm::SET_REST),
+        insert_event: format!(
+            "INSERT INTO fm_event_log ({}) VALUES ({})",
+            event::NAMES,
+            event::PLACEHOLDERS
+        ),
+    }
+});
+
+fn decode(what: &str, v: &str) -> StorageFailure {
+    StorageFailure::decode(format!("stored {what} '{v}' is not valid"))
+}
+
+fn severity_at(r: &Row, c: impl starling_db::ColumnIndex) -> Result<Severity, StorageFailure> {
+    match r.opt_str(c)? {
+        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v)),
+        None => Err(decode("severity", "NULL")),
+    }
+}
+
+fn alarm_from(r: &mut Row) -> Result<Alarm, StorageFailure> {
+    use alarm as A;
     Ok(Alarm {
-        id: r.int(0)?,
-        uuid: r.take_text(1)?,
-        alarm_id: r.take_text(2)?,
-        entity_type_id: r.take_text(3)?,
-        entity_instance_id: r.take_text(4)?,
-        timestamp: Timestamp::from_micros(r.int(5)?),
-        severity,
-        reason_text: r.take_text(7)?,
-        alarm_type: r.take_text(8)?,
-        probable_cause: r.take_text(9)?,
-        proposed_repair_action: r.take_text(10)?,
-        service_affecting: r.bool(11)?,
-        suppression: r.bool(12)?,
-        inhibit_alarms: r.bool(13)?,
-        masked: r.bool(14)?,
-        created_at: Timestamp::from_micros(r.int(15)?),
-        updated_at: r.opt_int(16)?.map(Timestamp::from_micros),
+        severity: severity_at(r, A::severity)?,
+        id: r.int(A::id)?,
+        uuid: r.take_text(A::uuid)?,
+        alarm_id: r.take_text(A::alarm_id)?,
+        entity_type_id: r.take_text(A::entity_type_id)?,
+        entity_instance_id: r.take_text(A::entity_instance_id)?,
+        timestamp: Timestamp::from_micros(r.int(A::ts)?),
+        reason_text: r.take_text(A::reason_text)?,
+        alarm_type: r.take_text(A::alarm_type)?,
+        probable_cause: r.take_text(A::probable_cause)?,
+        proposed_repair_action: r.take_text(A::proposed_repair_action)?,
+        service_affecting: r.bool(A::service_affecting)?,
+        suppression: r.bool(A::suppression)?,
+        inhibit_alarms: r.bool(A::inhibit_alarms)?,
+        masked: r.bool(A::masked)?,
+        created_at: Timestamp::from_micros(r.int(A::created_at)?),
+        updated_at: r.opt_int(A::updated_at)?.map(Timestamp::from_micros),
     })
 }
 
-fn status_at(r: &Row, i: usize) -> Result<SuppressionStatus, StoreError> {
-    match r.opt_str(i)? {
+fn status_at(
+    r: &Row,
+    c: impl starling_db::ColumnIndex,
+) -> Result<SuppressionStatus, StorageFailure> {
+    match r.opt_str(c)? {
         None => Ok(SuppressionStatus::Unsuppressed),
         Some(s) => SuppressionStatus::parse(s).ok_or_else(|| decode("suppression_status", s)),
     }
 }
 
-fn threshold_at(r: &Row, i: usize, default: Threshold) -> Result<Threshold, StoreError> {
-    match r.opt_str(i)? {
+fn threshold_at(
+    r: &Row,
+    c: impl starling_db::ColumnIndex,
+    default: Threshold,
+) -> Result<Threshold, StorageFailure> {
+    match r.opt_str(c)? {
         None => Ok(default),
         Some(s) => Threshold::parse(s).ok_or_else(|| decode("threshold", s)),
     }
 }
 
-fn alarm_view_from(mut r: Row) -> Result<AlarmView, StoreError> {
+fn alarm_view_from(mut r: Row) -> Result<AlarmView, StorageFailure> {
+    use alarm_supp as S;
     Ok(AlarmView {
-        suppression_status: status_at(&r, N_ALARM)?,
-        mgmt_threshold: threshold_at(&r, N_ALARM + 1, Threshold::AtLeast(Severity::Warning))?,
-        degrade_threshold: threshold_at(&r, N_ALARM + 2, Threshold::None)?,
+        suppression_status: status_at(&r, S::suppression_status)?,
+        mgmt_threshold: threshold_at(&r, S::mgmt_affecting, Threshold::AtLeast(Severity::Warning))?,
+        degrade_threshold: threshold_at(&r, S::degrade_affecting, Threshold::None)?,
         alarm: alarm_from(&mut r)?,
     })
 }
 
-fn alarm_line_from(mut r: Row) -> Result<AlarmLine, StoreError> {
-    let severity = match r.opt_str(4)? {
-        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
-        None => return Err(decode("severity", "NULL")),
-    };
+fn alarm_line_from(mut r: Row) -> Result<AlarmLine, StorageFailure> {
+    use line as L;
+    use line_supp as S;
     Ok(AlarmLine {
-        suppression_status: status_at(&r, N_LINE)?,
-        mgmt_threshold: threshold_at(&r, N_LINE + 1, Threshold::AtLeast(Severity::Warning))?,
-        degrade_threshold: threshold_at(&r, N_LINE + 2, Threshold::None)?,
-        uuid: r.take_text(0)?,
-        alarm_id: r.take_text(1)?,
-        entity_instance_id: r.take_text(2)?,
-        timestamp: Timestamp::from_micros(r.int(3)?),
-        severity,
-        reason_text: r.take_text(5)?,
+        suppression_status: status_at(&r, S::suppression_status)?,
+        mgmt_threshold: threshold_at(&r, S::mgmt_affecting, Threshold::AtLeast(Severity::Warning))?,
+        degrade_threshold: threshold_at(&r, S::degrade_affecting, Threshold::None)?,
+        severity: severity_at(&r, L::severity)?,
+        uuid: r.take_text(L::uuid)?,
+        alarm_id: r.take_text(L::alarm_id)?,
+        entity_instance_id: r.take_text(L::entity_instance_id)?,
+        timestamp: Timestamp::from_micros(r.int(L::ts)?),
+        reason_text: r.take_text(L::reason_text)?,
     })
 }
 
-fn event_from(r: &mut Row) -> Result<Event, StoreError> {
-    let state = match r.opt_str(3)? {
+fn event_from(r: &mut Row) -> Result<Event, StorageFailure> {
+    use event as E;
+    let state = match r.opt_str(E::state)? {
         Some(v) => EventState::parse(v).ok_or_else(|| decode("state", v))?,
         None => return Err(decode("state", "NULL")),
     };
-    let severity = match r.opt_str(7)? {
-        Some(v) => Severity::parse(v).ok_or_else(|| decode("severity", v))?,
-        None => return Err(decode("severity", "NULL")),
-    };
     Ok(Event {
-        id: r.int(0)?,
-        uuid: r.take_text(1)?,
-        event_log_id: r.take_text(2)?,
         state,
-        entity_type_id: r.take_text(4)?,
-        entity_instance_id: r.take_text(5)?,
-        timestamp: Timestamp::from_micros(r.int(6)?),
-        severity,
-        reason_text: r.take_text(8)?,
-        event_log_type: r.take_text(9)?,
-        probable_cause: r.take_text(10)?,
-        proposed_repair_action: r.take_text(11)?,
-        service_affecting: r.bool(12)?,
-        suppression: r.bool(13)?,
-        created_at: Timestamp::from_micros(r.int(14)?),
+        severity: severity_at(r, E::severity)?,
+        id: r.int(E::id)?,
+        uuid: r.take_text(E::uuid)?,
+        event_log_id: r.take_text(E::event_log_id)?,
+        entity_type_id: r.take_text(E::entity_type_id)?,
+        entity_instance_id: r.take_text(E::entity_instance_id)?,
+        timestamp: Timestamp::from_micros(r.int(E::ts)?),
+        reason_text: r.take_text(E::reason_text)?,
+        event_log_type: r.take_text(E::event_log_type)?,
+        probable_cause: r.take_text(E::probable_cause)?,
+        proposed_repair_action: r.take_text(E::proposed_repair_action)?,
+        service_affecting: r.bool(E::service_affecting)?,
+        suppression: r.bool(E::suppression)?,
+        created_at: Timestamp::from_micros(r.int(E::created_at)?),
     })
 }
 
-fn event_view_from(mut r: Row) -> Result<EventView, StoreError> {
+fn event_view_from(mut r: Row) -> Result<EventView, StorageFailure> {
     let event = event_from(&mut r)?;
     let status = if event.state == EventState::Log {
         SuppressionStatus::Unsuppressed
     } else {
-        status_at(&r, N_EVENT)?
+        status_at(&r, event_supp::suppression_status)?
     };
     Ok(EventView {
         event,
@@ -161,26 +244,29 @@ fn event_view_from(mut r: Row) -> Result<EventView, StoreError> {
     })
 }
 
-fn supp_from(r: &Row) -> Result<Suppression, StoreError> {
-    let st = r.text(4)?;
-    let m = r.text(6)?;
-    let d = r.text(7)?;
+fn supp_from(mut r: Row) -> Result<Suppression, StorageFailure> {
+    use supp as S;
+    let st = r.take_text(S::suppression_status)?;
+    let m = r.take_text(S::mgmt_affecting)?;
+    let d = r.take_text(S::degrade_affecting)?;
     Ok(Suppression {
-        id: r.int(0)?,
-        uuid: r.text(1)?,
-        alarm_id: r.text(2)?,
-        description: r.text(3)?,
+        id: r.int(S::id)?,
+        uuid: r.take_text(S::uuid)?,
+        alarm_id: r.take_text(S::alarm_id)?,
+        description: r.take_text(S::description)?,
         status: SuppressionStatus::parse(&st).ok_or_else(|| decode("suppression_status", &st))?,
-        set_for_deletion: r.bool(5)?,
+        set_for_deletion: r.bool(S::set_for_deletion)?,
         mgmt_affecting: Threshold::parse(&m).ok_or_else(|| decode("mgmt_affecting", &m))?,
         degrade_affecting: Threshold::parse(&d).ok_or_else(|| decode("degrade_affecting", &d))?,
-        created_at: Timestamp::from_micros(r.int(8)?),
-        updated_at: r.opt_int(9)?.map(Timestamp::from_micros),
+        created_at: Timestamp::from_micros(r.int(S::created_at)?),
+        updated_at: r.opt_int(S::updated_at)?.map(Timestamp::from_micros),
     })
 }
 
+/// An alarm's values in [`alarm`]'s order (the key `id` first).
 fn alarm_params(a: &Alarm) -> Vec<Value<'_>> {
     vec![
+        Value::Int(a.id),
         a.uuid.as_str().into(),
         a.alarm_id.as_str().into(),
         a.entity_type_id.as_str().into(),
@@ -197,8 +283,50 @@ fn alarm_params(a: &Alarm) -> Vec<Value<'_>> {
         a.masked.into(),
         Value::Int(a.created_at.micros()),
         a.updated_at.map(|t| t.micros()).into(),
-        Value::Int(a.id),
     ]
+}
+
+/// A suppression's values in [`supp`]'s order (the key `id` first).
+fn supp_params(s: &Suppression) -> Vec<Value<'_>> {
+    vec![
+        Value::Int(s.id),
+        s.uuid.as_str().into(),
+        s.alarm_id.as_str().into(),
+        s.description.as_str().into(),
+        s.status.as_str().into(),
+        s.set_for_deletion.into(),
+        s.mgmt_affecting.as_str().into(),
+        s.degrade_affecting.as_str().into(),
+        Value::Int(s.created_at.micros()),
+        s.updated_at.map(|t| t.micros()).into(),
+    ]
+}
+
+/// An event's values in [`event`]'s order.
+fn event_params(e: &Event) -> Vec<Value<'_>> {
+    vec![
+        Value::Int(e.id),
+        e.uuid.as_str().into(),
+        e.event_log_id.as_str().into(),
+        e.state.as_str().into(),
+        e.entity_type_id.as_str().into(),
+        e.entity_instance_id.as_str().into(),
+        Value::Int(e.timestamp.micros()),
+        e.severity.as_str().into(),
+        e.reason_text.as_str().into(),
+        e.event_log_type.as_str().into(),
+        e.probable_cause.as_str().into(),
+        e.proposed_repair_action.as_str().into(),
+        e.service_affecting.into(),
+        e.suppression.into(),
+        Value::Int(e.created_at.micros()),
+    ]
+}
+
+/// Moves a key bound first to the end, for `UPDATE … SET {SET_REST} WHERE key = ?`.
+fn key_last(mut params: Vec<Value<'_>>) -> Vec<Value<'_>> {
+    params.rotate_left(1);
+    params
 }
 
 fn alarm_col(f: AlarmField) -> &'static str {
@@ -315,17 +443,18 @@ fn max_id_sql(seq: Seq) -> &'static str {
 }
 
 impl FmRepo<'_> {
-    /// A page of visible alarms as rows of `cols` (then the suppression row's
-    /// status and thresholds), filtered, ordered and limited by `q`.
+    /// A page of visible alarms as rows of `cols` then `supp_cols` (the
+    /// suppression row's status and thresholds), filtered, ordered and
+    /// limited by `q`.
     fn each_alarm_row(
         &mut self,
         cols: &str,
+        supp_cols: &str,
         q: &AlarmQuery,
-        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+        f: &mut dyn FnMut(Row) -> Result<(), StorageFailure>,
     ) -> Result<(), Error> {
         let mut sql = format!(
-            "SELECT {cols}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
-             FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
+            "SELECT {cols}, {supp_cols} FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.masked = ?"
         );
         let mut params: Vec<Value<'_>> = vec![false.into()];
         if !q.include_suppressed {
@@ -360,7 +489,7 @@ impl FmRepo<'_> {
 impl FaultRepo for FmRepo<'_> {
     fn next_id(&mut self, seq: Seq) -> Result<i64, Error> {
         let name = seq_name(seq);
-        if self.c.dialect() == crate::Dialect::Sqlite {
+        if self.c.dialect() == Dialect::Sqlite {
             // One writer, and rows are only ever deleted from the low end: the next
             // id is max + 1, read from the primary key without writing a page.
             let r = self.c.query(max_id_sql(seq), &[])?;
@@ -388,14 +517,9 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn alarm_by_key(&mut self, alarm_id: &str, eid: &str) -> Result<Option<Alarm>, Error> {
-        let r = self.c.query(
-            concat!(
-                "SELECT ",
-                alarm_cols!(),
-                " FROM fm_alarm a WHERE a.alarm_id = ? AND a.entity_instance_id = ?"
-            ),
-            &[alarm_id.into(), eid.into()],
-        )?;
+        let r = self
+            .c
+            .query(&SET_PATH.by_key, &[alarm_id.into(), eid.into()])?;
         Ok(r.into_iter()
             .next()
             .map(|mut r| alarm_from(&mut r))
@@ -403,14 +527,7 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn alarm_by_uuid(&mut self, uuid: &str) -> Result<Option<Alarm>, Error> {
-        let r = self.c.query(
-            concat!(
-                "SELECT ",
-                alarm_cols!(),
-                " FROM fm_alarm a WHERE a.uuid = ?"
-            ),
-            &[uuid.into()],
-        )?;
+        let r = self.c.query(&SET_PATH.by_uuid, &[uuid.into()])?;
         Ok(r.into_iter()
             .next()
             .map(|mut r| alarm_from(&mut r))
@@ -418,14 +535,8 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn alarms_within(&mut self, eid: &str) -> Result<Vec<Alarm>, Error> {
-        // Bytewise: everything starting with "eid." lies in ["eid.", "eid/").
         let r = self.c.query(
-            concat!(
-                "SELECT ",
-                alarm_cols!(),
-                " FROM fm_alarm a WHERE a.entity_instance_id = ? \
-                 OR (a.entity_instance_id >= ? AND a.entity_instance_id < ?) ORDER BY a.id"
-            ),
+            &SET_PATH.within,
             &[
                 eid.into(),
                 format!("{eid}.").into(),
@@ -444,9 +555,11 @@ impl FaultRepo for FmRepo<'_> {
         // One equality probe of the key's leading column per entity, not an
         // IN list: SQLite builds (and tears down) an ephemeral table for a
         // bound IN list, which cost more than the probes themselves on every set.
-        const PROBE: &str = "SELECT uuid, entity_instance_id FROM fm_alarm \
-                             WHERE entity_instance_id = ? AND inhibit_alarms = ?";
-        let sql = vec![PROBE; eids.len()].join(" UNION ALL ");
+        let probe = format!(
+            "SELECT {} FROM fm_alarm a WHERE a.entity_instance_id = ? AND a.inhibit_alarms = ?",
+            inhibitor::LIST
+        );
+        let sql = vec![probe.as_str(); eids.len()].join(" UNION ALL ");
         let mut params: Vec<Value<'_>> = Vec::with_capacity(eids.len() * 2);
         for e in eids {
             params.push(e.into());
@@ -454,8 +567,13 @@ impl FaultRepo for FmRepo<'_> {
         }
         let r = self.c.query(&sql, &params)?;
         Ok(r.iter()
-            .map(|row| Ok((row.text(0)?, row.text(1)?)))
-            .collect::<Result<_, StoreError>>()?)
+            .map(|row| {
+                Ok((
+                    row.text(inhibitor::uuid)?,
+                    row.text(inhibitor::entity_instance_id)?,
+                ))
+            })
+            .collect::<Result<_, StorageFailure>>()?)
     }
 
     fn alarm_and_inhibitors(
@@ -467,21 +585,12 @@ impl FaultRepo for FmRepo<'_> {
         // The key's probe also collects the inhibitors at the alarm's own
         // entity; every other entity gets an inhibitor probe (UNION ALL, no
         // IN list: see `inhibitors_at`).
-        const KEY: &str = concat!(
-            "SELECT ",
-            alarm_cols!(),
-            " FROM fm_alarm a WHERE a.entity_instance_id = ? AND (a.alarm_id = ? OR a.inhibit_alarms = ?)"
-        );
-        const PROBE: &str = concat!(
-            " UNION ALL SELECT ",
-            alarm_cols!(),
-            " FROM fm_alarm a WHERE a.entity_instance_id = ? AND a.inhibit_alarms = ?"
-        );
+        let path = &*SET_PATH;
         let others = eids.iter().filter(|e| *e != eid);
-        let mut sql = String::from(KEY);
+        let mut sql = String::from(path.key_and_inhibitors.as_str());
         let mut params: Vec<Value<'_>> = vec![eid.into(), alarm_id.into(), true.into()];
         for e in others {
-            sql.push_str(PROBE);
+            sql.push_str(&path.inhibitor_probe);
             params.push(e.into());
             params.push(true.into());
         }
@@ -500,32 +609,21 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn insert_alarm(&mut self, a: &Alarm) -> Result<(), Error> {
-        self.c.exec(
-            "INSERT INTO fm_alarm (uuid, alarm_id, entity_type_id, entity_instance_id, ts, severity, \
-             reason_text, alarm_type, probable_cause, proposed_repair_action, service_affecting, \
-             suppression, inhibit_alarms, masked, created_at, updated_at, id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &alarm_params(a),
-        )
-        .map_err(|e| match e.kind {
-            // Another writer (PostgreSQL, MariaDB: several, read committed)
-            // committed the same key or uuid after this transaction read it
-            // absent: run the whole set again, which then sees that alarm
-            // (an update, or the requested uuid's 409).
-            crate::ErrorKind::Unique => crate::StoreError::new(crate::ErrorKind::Retry, e.message),
-            _ => e,
-        })?;
+        self.c
+            .exec(&SET_PATH.insert, &alarm_params(a))
+            .map_err(|e| match e.kind {
+                // Another writer (PostgreSQL, MariaDB: several, read committed)
+                // committed the same key or uuid after this transaction read it
+                // absent: run the whole set again, which then sees that alarm
+                // (an update, or the requested uuid's 409).
+                StorageKind::Unique => StorageFailure::new(StorageKind::Retry, e.message),
+                _ => e,
+            })?;
         Ok(())
     }
 
     fn update_alarm(&mut self, a: &Alarm) -> Result<(), Error> {
-        self.c.exec(
-            "UPDATE fm_alarm SET uuid = ?, alarm_id = ?, entity_type_id = ?, entity_instance_id = ?, \
-             ts = ?, severity = ?, reason_text = ?, alarm_type = ?, probable_cause = ?, \
-             proposed_repair_action = ?, service_affecting = ?, suppression = ?, inhibit_alarms = ?, \
-             masked = ?, created_at = ?, updated_at = ? WHERE id = ?",
-            &alarm_params(a),
-        )?;
+        self.c.exec(&SET_PATH.update, &key_last(alarm_params(a)))?;
         Ok(())
     }
 
@@ -544,29 +642,7 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn insert_event(&mut self, e: &Event) -> Result<(), Error> {
-        self.c.exec(
-            "INSERT INTO fm_event_log (id, uuid, event_log_id, state, entity_type_id, \
-             entity_instance_id, ts, severity, reason_text, event_log_type, probable_cause, \
-             proposed_repair_action, service_affecting, suppression, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &[
-                Value::Int(e.id),
-                e.uuid.as_str().into(),
-                e.event_log_id.as_str().into(),
-                e.state.as_str().into(),
-                e.entity_type_id.as_str().into(),
-                e.entity_instance_id.as_str().into(),
-                Value::Int(e.timestamp.micros()),
-                e.severity.as_str().into(),
-                e.reason_text.as_str().into(),
-                e.event_log_type.as_str().into(),
-                e.probable_cause.as_str().into(),
-                e.proposed_repair_action.as_str().into(),
-                e.service_affecting.into(),
-                e.suppression.into(),
-                Value::Int(e.created_at.micros()),
-            ],
-        )?;
+        self.c.exec(&SET_PATH.insert_event, &event_params(e))?;
         Ok(())
     }
 
@@ -599,13 +675,16 @@ impl FaultRepo for FmRepo<'_> {
 
     fn outbox(&mut self, limit: u32) -> Result<Vec<(i64, Notification)>, Error> {
         let rows = self.c.query(
-            "SELECT id, payload FROM fm_outbox ORDER BY id LIMIT ?",
+            &format!(
+                "SELECT {} FROM fm_outbox o ORDER BY o.id LIMIT ?",
+                outbox::LIST
+            ),
             &[Value::Int(i64::from(limit))],
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let id = r.int(0)?;
-            let text = r.text(1)?;
+            let id = r.int(outbox::id)?;
+            let text = r.text(outbox::payload)?;
             match Notification::decode(&text) {
                 Some(n) => out.push((id, n)),
                 None => return Err(decode("outbox payload", &text).into()),
@@ -628,35 +707,44 @@ impl FaultRepo for FmRepo<'_> {
 
     fn suppressions(&mut self) -> Result<Vec<Suppression>, Error> {
         let r = self.c.query(
-            &format!("SELECT {SUPP_COLS} FROM fm_event_suppression ORDER BY alarm_id"),
+            &format!(
+                "SELECT {} FROM fm_event_suppression s ORDER BY s.alarm_id",
+                supp::LIST
+            ),
             &[],
         )?;
-        Ok(r.iter().map(supp_from).collect::<Result<_, _>>()?)
+        Ok(r.into_iter().map(supp_from).collect::<Result<_, _>>()?)
     }
 
     fn suppression_by_uuid(&mut self, uuid: &str) -> Result<Option<Suppression>, Error> {
         let r = self.c.query(
             &format!(
-                "SELECT {SUPP_COLS} FROM fm_event_suppression WHERE uuid = ? AND set_for_deletion = ?"
+                "SELECT {} FROM fm_event_suppression s WHERE s.uuid = ? AND s.set_for_deletion = ?",
+                supp::LIST
             ),
             &[uuid.into(), false.into()],
         )?;
-        Ok(r.first().map(supp_from).transpose()?)
+        Ok(r.into_iter().next().map(supp_from).transpose()?)
     }
 
     fn suppression_by_alarm_id(&mut self, alarm_id: &str) -> Result<Option<Suppression>, Error> {
         let r = self.c.query(
-            &format!("SELECT {SUPP_COLS} FROM fm_event_suppression WHERE alarm_id = ?"),
+            &format!(
+                "SELECT {} FROM fm_event_suppression s WHERE s.alarm_id = ?",
+                supp::LIST
+            ),
             &[alarm_id.into()],
         )?;
-        Ok(r.first().map(supp_from).transpose()?)
+        Ok(r.into_iter().next().map(supp_from).transpose()?)
     }
 
     fn insert_suppression(&mut self, s: &Suppression) -> Result<(), Error> {
         self.c.exec(
-            "INSERT INTO fm_event_suppression (uuid, alarm_id, description, suppression_status, \
-             set_for_deletion, mgmt_affecting, degrade_affecting, created_at, updated_at, id) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &format!(
+                "INSERT INTO fm_event_suppression ({}) VALUES ({})",
+                supp::NAMES,
+                supp::PLACEHOLDERS
+            ),
             &supp_params(s),
         )?;
         Ok(())
@@ -664,10 +752,11 @@ impl FaultRepo for FmRepo<'_> {
 
     fn update_suppression(&mut self, s: &Suppression) -> Result<(), Error> {
         self.c.exec(
-            "UPDATE fm_event_suppression SET uuid = ?, alarm_id = ?, description = ?, \
-             suppression_status = ?, set_for_deletion = ?, mgmt_affecting = ?, \
-             degrade_affecting = ?, created_at = ?, updated_at = ? WHERE id = ?",
-            &supp_params(s),
+            &format!(
+                "UPDATE fm_event_suppression SET {} WHERE id = ?",
+                supp::SET_REST
+            ),
+            &key_last(supp_params(s)),
         )?;
         Ok(())
     }
@@ -693,7 +782,7 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn each_alarm(&mut self, q: &AlarmQuery, f: &mut dyn FnMut(AlarmView)) -> Result<(), Error> {
-        self.each_alarm_row(ALARM_COLS, q, &mut |row| {
+        self.each_alarm_row(alarm::LIST, alarm_supp::LIST, q, &mut |row| {
             f(alarm_view_from(row)?);
             Ok(())
         })
@@ -704,7 +793,7 @@ impl FaultRepo for FmRepo<'_> {
         q: &AlarmQuery,
         f: &mut dyn FnMut(AlarmLine),
     ) -> Result<(), Error> {
-        self.each_alarm_row(LINE_COLS, q, &mut |row| {
+        self.each_alarm_row(line::LIST, line_supp::LIST, q, &mut |row| {
             f(alarm_line_from(row)?);
             Ok(())
         })
@@ -713,8 +802,9 @@ impl FaultRepo for FmRepo<'_> {
     fn alarm_view(&mut self, uuid: &str) -> Result<Option<AlarmView>, Error> {
         let r = self.c.query(
             &format!(
-                "SELECT {ALARM_COLS}, s.suppression_status, s.mgmt_affecting, s.degrade_affecting \
-                 FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.uuid = ? AND a.masked = ?"
+                "SELECT {}, {} FROM fm_alarm a {SUPP_JOIN}a.alarm_id WHERE a.uuid = ? AND a.masked = ?",
+                alarm::LIST,
+                alarm_supp::LIST
             ),
             &[uuid.into(), false.into()],
         )?;
@@ -747,8 +837,9 @@ impl FaultRepo for FmRepo<'_> {
 
     fn list_events(&mut self, q: &EventQuery) -> Result<Vec<EventView>, Error> {
         let mut sql = format!(
-            "SELECT {EVENT_COLS}, s.suppression_status FROM fm_event_log e \
-             {SUPP_JOIN}e.event_log_id WHERE 1 = 1"
+            "SELECT {}, {} FROM fm_event_log e {SUPP_JOIN}e.event_log_id WHERE 1 = 1",
+            event::LIST,
+            event_supp::LIST
         );
         let mut params: Vec<Value<'_>> = Vec::new();
         if !q.include_suppressed {
@@ -792,8 +883,9 @@ impl FaultRepo for FmRepo<'_> {
     fn event_view(&mut self, uuid: &str) -> Result<Option<EventView>, Error> {
         let r = self.c.query(
             &format!(
-                "SELECT {EVENT_COLS}, s.suppression_status FROM fm_event_log e \
-                 {SUPP_JOIN}e.event_log_id WHERE e.uuid = ?"
+                "SELECT {}, {} FROM fm_event_log e {SUPP_JOIN}e.event_log_id WHERE e.uuid = ?",
+                event::LIST,
+                event_supp::LIST
             ),
             &[uuid.into()],
         )?;
@@ -801,8 +893,10 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn list_suppressions(&mut self, q: &SuppressionQuery) -> Result<Vec<Suppression>, Error> {
-        let mut sql =
-            format!("SELECT {SUPP_COLS} FROM fm_event_suppression WHERE set_for_deletion = ?");
+        let mut sql = format!(
+            "SELECT {} FROM fm_event_suppression s WHERE s.set_for_deletion = ?",
+            supp::LIST
+        );
         let mut params: Vec<Value<'_>> = vec![false.into()];
         let filters = [
             ("uuid", q.uuid.as_deref()),
@@ -837,21 +931,6 @@ impl FaultRepo for FmRepo<'_> {
         sql.push_str(&format!(" ORDER BY alarm_id {dir}"));
         limit_clause(&mut sql, &mut params, q.limit);
         let r = self.c.query(&sql, &params)?;
-        Ok(r.iter().map(supp_from).collect::<Result<_, _>>()?)
+        Ok(r.into_iter().map(supp_from).collect::<Result<_, _>>()?)
     }
-}
-
-fn supp_params(s: &Suppression) -> Vec<Value<'_>> {
-    vec![
-        s.uuid.as_str().into(),
-        s.alarm_id.as_str().into(),
-        s.description.as_str().into(),
-        s.status.as_str().into(),
-        s.set_for_deletion.into(),
-        s.mgmt_affecting.as_str().into(),
-        s.degrade_affecting.as_str().into(),
-        Value::Int(s.created_at.micros()),
-        s.updated_at.map(|t| t.micros()).into(),
-        Value::Int(s.id),
-    ]
 }

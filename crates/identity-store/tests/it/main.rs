@@ -1,15 +1,28 @@
 //! Identity stories on every backend: bootstrap, login, validation,
 //! revocation, lockout, role changes and the catalog.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// The backend harness, every story on a database migrated to this crate's schema.
+mod harness {
+    pub async fn each_backend<F, Fut>(body: F)
+    where
+        F: Fn(starling_db::Db) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        starling_db::testing::each_backend(&[starling_identity_store::SCHEMA], body).await
+    }
+}
+
 use starling_common::Timestamp;
+use starling_db::Db;
 use starling_identity::ops::{
     self, AuthSettings, BootstrapSpec, DomainRef, LoginOutcome, ScopeRef, ServiceSpec, UserRef,
 };
 use starling_identity::password::{self, Lockout};
 use starling_identity::repo::IdentityRepo;
 use starling_identity::{Assignment, Error, Interface, Target, TokenContext};
-use starling_store::Db;
-use starling_store::identity::IdentityStore;
+use starling_identity_store::IdentityStore;
 
 use crate::harness::each_backend;
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::backend::{Backend, Opener};
-use crate::{Conn, DbUrl, Dialect, ErrorKind, StoreError, TxError};
+use crate::{Conn, DbUrl, Dialect, StorageFailure, StorageKind, TxError};
 
 /// Pool sizes and commit grouping.
 #[derive(Clone, Copy, Debug)]
@@ -43,7 +43,7 @@ trait Work: Send {
     /// The closure failed in a way a retry may fix.
     fn retryable(&self) -> bool;
     /// Delivers the result now that the transaction's fate is known.
-    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+    fn finish(self: Box<Self>, commit: Result<(), StorageFailure>);
 }
 
 struct Task<F, R, E> {
@@ -61,8 +61,8 @@ where
     fn run(&mut self, c: &mut dyn Conn) -> bool {
         let r = match catch_unwind(AssertUnwindSafe(|| (self.f)(c))) {
             Ok(r) => r,
-            Err(_) => Err(E::from(StoreError::new(
-                ErrorKind::Other,
+            Err(_) => Err(E::from(StorageFailure::new(
+                StorageKind::Other,
                 "transaction closure panicked",
             ))),
         };
@@ -73,13 +73,15 @@ where
     fn retryable(&self) -> bool {
         matches!(&self.out, Some(Err(e)) if e.is_retryable())
     }
-    fn finish(mut self: Box<Self>, commit: Result<(), StoreError>) {
+    fn finish(mut self: Box<Self>, commit: Result<(), StorageFailure>) {
         let result = match commit {
             Err(e) => Err(E::from(e)),
-            Ok(()) => self
-                .out
-                .take()
-                .unwrap_or_else(|| Err(E::from(StoreError::new(ErrorKind::Other, "no result")))),
+            Ok(()) => self.out.take().unwrap_or_else(|| {
+                Err(E::from(StorageFailure::new(
+                    StorageKind::Other,
+                    "no result",
+                )))
+            }),
         };
         // The caller may have gone away; nothing to do then.
         let _ = self.reply.send(result);
@@ -109,7 +111,7 @@ impl Pool {
         workers: usize,
         mode: Mode,
         opener: Arc<dyn Opener>,
-    ) -> Result<Pool, StoreError> {
+    ) -> Result<Pool, StorageFailure> {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let outstanding = Arc::new(AtomicUsize::new(0));
@@ -122,7 +124,7 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("db-{name}-{i}"))
                 .spawn(move || worker(rx, conn, opener, mode, &outstanding))
-                .map_err(|e| StoreError::connection(format!("cannot start db thread: {e}")))?;
+                .map_err(|e| StorageFailure::connection(format!("cannot start db thread: {e}")))?;
         }
         Ok(Pool {
             tx: Mutex::new(tx),
@@ -146,15 +148,15 @@ impl Pool {
             let sender = self
                 .tx
                 .lock()
-                .map_err(|_| E::from(StoreError::connection("db queue poisoned")))?;
+                .map_err(|_| E::from(StorageFailure::connection("db queue poisoned")))?;
             self.outstanding.fetch_add(1, Ordering::Relaxed);
             if sender.send(job).is_err() {
                 self.outstanding.fetch_sub(1, Ordering::Relaxed);
-                return Err(E::from(StoreError::connection("db workers stopped")));
+                return Err(E::from(StorageFailure::connection("db workers stopped")));
             }
         }
         rx.await
-            .map_err(|_| E::from(StoreError::connection("db worker dropped the request")))?
+            .map_err(|_| E::from(StorageFailure::connection("db worker dropped the request")))?
     }
 }
 
@@ -166,7 +168,7 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    pub(crate) fn open(url: DbUrl, t: Tuning) -> Result<Pools, StoreError> {
+    pub(crate) fn open(url: DbUrl, t: Tuning) -> Result<Pools, StorageFailure> {
         let (dialect, writer_opener, reader_opener) = crate::backend::openers(&url)?;
         let attempts = t.max_attempts.max(1);
         let writer = if dialect == Dialect::Sqlite {
@@ -314,7 +316,7 @@ fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32)
                     job.finish(Ok(()));
                     return;
                 }
-                Err(e) if e.kind == ErrorKind::Retry && attempt < attempts => continue,
+                Err(e) if e.kind == StorageKind::Retry && attempt < attempts => continue,
                 Err(e) => {
                     let _ = c.rollback();
                     job.finish(Err(e));
@@ -389,7 +391,7 @@ fn run_group(
 }
 
 /// Finishes every job of `batch` with `e`: none of them ran to a commit.
-fn fail_all(batch: Vec<Job>, e: &StoreError) {
+fn fail_all(batch: Vec<Job>, e: &StorageFailure) {
     for job in batch {
         job.finish(Err(e.clone()));
     }

@@ -1,5 +1,6 @@
-//! Runs one test body against every backend: SQLite always; PostgreSQL and
-//! MariaDB when their servers answer. `STARLING_REQUIRE_DB=1` (set by CI) turns an
+//! The backend harness of the conformance suites (feature `testing`): a fresh
+//! test database per backend, and one test body run against every backend:
+//! SQLite always; PostgreSQL and MariaDB when their servers answer. `STARLING_REQUIRE_DB=1` (set by CI) turns an
 //! absent server into a failure instead of a skip.
 //!
 //! Servers: `STARLING_TEST_POSTGRES_URL` (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -9,7 +10,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mysql::prelude::Queryable;
-use starling_store::{Db, Tuning};
+
+use crate::{Db, Schema, Tuning};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -104,6 +106,15 @@ pub fn mysql_db() -> Result<TestDb, String> {
     })
 }
 
+/// Another fresh database on the backend `databases` named `name`.
+pub fn database(name: &str) -> TestDb {
+    off_runtime(|| match name {
+        "sqlite" => sqlite_db(),
+        "postgres" => postgres_db().expect("postgres answered a moment ago"),
+        _ => mysql_db().expect("mariadb answered a moment ago"),
+    })
+}
+
 /// Every backend available here, each with a fresh database.
 pub fn databases() -> Vec<(&'static str, TestDb)> {
     off_runtime(databases_now)
@@ -131,18 +142,78 @@ pub fn tuning() -> Tuning {
     }
 }
 
-/// Runs `body` once per backend, naming the backend on failure.
-pub async fn each_backend<F, Fut>(body: F)
+/// Runs `body` once per backend on a fresh database migrated to `schemas`,
+/// naming the backend on failure.
+pub async fn each_backend<F, Fut>(schemas: &[Schema], body: F)
 where
     F: Fn(Db) -> Fut,
     Fut: Future<Output = ()>,
 {
     for (name, tdb) in databases() {
         eprintln!("-- backend {name}");
-        let db = Db::open(&tdb.url, tuning())
+        let db = Db::open(&tdb.url, tuning(), schemas)
             .await
             .unwrap_or_else(|e| panic!("{name}: open failed: {e}"));
         body(db).await;
         drop(tdb);
     }
+}
+
+/// The shape of the database's schema, backend-neutral enough to compare two
+/// databases of one backend: one line per column (table, name, type, null)
+/// and per index (table, name, definition), sorted; the migration tables
+/// themselves are left out.
+pub async fn schema_of(db: &Db) -> Vec<String> {
+    use crate::{Conn, Dialect, StorageFailure};
+    fn lines(c: &mut dyn Conn, sql: &str) -> Result<Vec<String>, StorageFailure> {
+        let rows = c.query(sql, &[])?;
+        rows.into_iter()
+            .map(|r| {
+                let cells: Result<Vec<String>, StorageFailure> = (0..r.0.len())
+                    .map(|i| Ok(r.opt_text(i)?.unwrap_or_default()))
+                    .collect();
+                Ok(cells?.join(" | "))
+            })
+            .collect()
+    }
+    let mut out = db
+        .read(|c| {
+            let queries: &[&str] = match c.dialect() {
+                Dialect::Sqlite => &[
+                    "SELECT m.name, p.name, p.type, p.\"notnull\", p.pk \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table'",
+                    "SELECT tbl_name, name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index'",
+                ],
+                Dialect::Postgres => &[
+                    "SELECT table_name::text, column_name::text, data_type::text, \
+                     COALESCE(character_maximum_length, 0)::text, is_nullable::text, \
+                     COALESCE(collation_name, '')::text \
+                     FROM information_schema.columns WHERE table_schema = current_schema()",
+                    "SELECT tablename::text, indexname::text, \
+                     replace(indexdef, schemaname || '.', '')::text \
+                     FROM pg_indexes WHERE schemaname = current_schema()",
+                ],
+                Dialect::Mysql => &[
+                    "SELECT table_name, column_name, column_type, is_nullable, \
+                     COALESCE(collation_name, '') \
+                     FROM information_schema.columns WHERE table_schema = DATABASE()",
+                    "SELECT table_name, index_name, CAST(seq_in_index AS CHAR), column_name, \
+                     CAST(non_unique AS CHAR) \
+                     FROM information_schema.statistics WHERE table_schema = DATABASE()",
+                ],
+            };
+            let mut all = Vec::new();
+            for q in queries {
+                all.extend(lines(c, q)?);
+            }
+            Ok::<_, StorageFailure>(all)
+        })
+        .await
+        .expect("reading the schema catalog");
+    out.retain(|l| {
+        !l.starts_with("starling_migrations") && !l.starts_with("starling_schema_migrations")
+    });
+    out.sort();
+    out
 }

@@ -1,7 +1,9 @@
-//! The storage layer: one small SQL interface ([`Conn`]) over three real backends
-//! (SQLite, PostgreSQL, MariaDB/MySQL), chosen by a database URL; versioned
-//! migrations applied at open; and the repository implementations of the domain
-//! crates (e.g. [`fm::FmRepo`]).
+//! The SQL engine: one small SQL interface ([`Conn`]) over three real backends
+//! (SQLite, PostgreSQL, MariaDB/MySQL), chosen by a database URL; connection
+//! pools; versioned per-component migrations applied at open ([`Schema`]);
+//! column sets declared once ([`columns!`]). It knows no domain: each
+//! service's store crate holds its repository and its schema. The `testing`
+//! feature adds the backend harness the conformance suites run on.
 //!
 //! Architecture invariants:
 //! - SQL is written once with `?` placeholders and a handful of dialect tokens in
@@ -15,12 +17,14 @@
 //!   compare bytewise on every backend, so ordering and paging agree everywhere.
 
 mod backend;
-pub mod fm;
-pub mod identity;
-pub mod inventory;
+mod columns;
 mod migrate;
-pub use migrate::latest_version as schema_version;
 mod pool;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use columns::ColumnIndex;
+pub use migrate::{Migration, Schema};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -104,182 +108,99 @@ impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row(pub Vec<Value<'static>>);
 
-impl Row {
-    fn get(&self, i: usize) -> Result<&Value<'_>, StoreError> {
-        self.0
-            .get(i)
-            .ok_or_else(|| StoreError::decode(format!("column {i} missing")))
+impl ColumnIndex for usize {
+    fn index(self) -> usize {
+        self
     }
-    /// Column `i` as an integer.
-    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
-        match self.get(i)? {
+    fn name(self) -> &'static str {
+        "(unnamed)"
+    }
+}
+
+/// A decoding failure that names the column.
+fn bad_column(c: impl ColumnIndex, what: &str) -> StorageFailure {
+    StorageFailure::decode(format!("column {} ({}): {what}", c.index(), c.name()))
+}
+
+impl Row {
+    fn get(&self, c: impl ColumnIndex) -> Result<&Value<'_>, StorageFailure> {
+        self.0
+            .get(c.index())
+            .ok_or_else(|| bad_column(c, "missing"))
+    }
+    /// Column `c` as an integer.
+    pub fn int(&self, c: impl ColumnIndex) -> Result<i64, StorageFailure> {
+        match self.get(c)? {
             Value::Int(v) => Ok(*v),
             Value::Bool(b) => Ok(i64::from(*b)),
-            Value::Text(t) => t
-                .parse()
-                .map_err(|_| StoreError::decode(format!("column {i}: not an integer"))),
-            Value::Null => Err(StoreError::decode(format!("column {i}: unexpected NULL"))),
+            Value::Text(t) => t.parse().map_err(|_| bad_column(c, "not an integer")),
+            Value::Null => Err(bad_column(c, "unexpected NULL")),
         }
     }
-    /// Column `i` as an optional integer.
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        match self.get(i)? {
+    /// Column `c` as an optional integer.
+    pub fn opt_int(&self, c: impl ColumnIndex) -> Result<Option<i64>, StorageFailure> {
+        match self.get(c)? {
             Value::Null => Ok(None),
-            _ => self.int(i).map(Some),
+            _ => self.int(c).map(Some),
         }
     }
-    /// Column `i` as text.
-    pub fn text(&self, i: usize) -> Result<String, StoreError> {
-        match self.get(i)? {
+    /// Column `c` as text.
+    pub fn text(&self, c: impl ColumnIndex) -> Result<String, StorageFailure> {
+        match self.get(c)? {
             Value::Text(t) => Ok(t.to_string()),
             Value::Int(v) => Ok(v.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
-            Value::Null => Err(StoreError::decode(format!("column {i}: unexpected NULL"))),
+            Value::Null => Err(bad_column(c, "unexpected NULL")),
         }
     }
-    /// Column `i` as text, moved out of the row (the column is left empty).
-    pub fn take_text(&mut self, i: usize) -> Result<String, StoreError> {
-        match self.0.get_mut(i) {
+    /// Column `c` as text, moved out of the row (the column is left empty).
+    pub fn take_text(&mut self, c: impl ColumnIndex) -> Result<String, StorageFailure> {
+        match self.0.get_mut(c.index()) {
             Some(Value::Text(t)) => Ok(std::mem::take(t).into_owned()),
-            _ => self.text(i),
+            _ => self.text(c),
         }
     }
-    /// Column `i` as borrowed text, `None` for NULL (other types are an error).
-    pub fn opt_str(&self, i: usize) -> Result<Option<&str>, StoreError> {
-        match self.get(i)? {
+    /// Column `c` as borrowed text, `None` for NULL (other types are an error).
+    pub fn opt_str(&self, c: impl ColumnIndex) -> Result<Option<&str>, StorageFailure> {
+        match self.get(c)? {
             Value::Null => Ok(None),
             Value::Text(t) => Ok(Some(t)),
-            _ => Err(StoreError::decode(format!("column {i}: not text"))),
+            _ => Err(bad_column(c, "not text")),
         }
     }
-    /// Column `i` as optional text.
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        match self.get(i)? {
+    /// Column `c` as optional text.
+    pub fn opt_text(&self, c: impl ColumnIndex) -> Result<Option<String>, StorageFailure> {
+        match self.get(c)? {
             Value::Null => Ok(None),
-            _ => self.text(i).map(Some),
+            _ => self.text(c).map(Some),
         }
     }
-    /// Column `i` as a boolean (integers: non-zero is true).
-    pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
-        match self.get(i)? {
+    /// Column `c` as optional text, moved out of the row.
+    pub fn take_opt_text(&mut self, c: impl ColumnIndex) -> Result<Option<String>, StorageFailure> {
+        match self.get(c)? {
+            Value::Null => Ok(None),
+            _ => self.take_text(c).map(Some),
+        }
+    }
+    /// Column `c` as a boolean (integers: non-zero is true).
+    pub fn bool(&self, c: impl ColumnIndex) -> Result<bool, StorageFailure> {
+        match self.get(c)? {
             Value::Bool(b) => Ok(*b),
             Value::Int(v) => Ok(*v != 0),
             Value::Text(t) => Ok(t == "1" || t.eq_ignore_ascii_case("true")),
-            Value::Null => Err(StoreError::decode(format!("column {i}: unexpected NULL"))),
+            Value::Null => Err(bad_column(c, "unexpected NULL")),
         }
     }
 }
 
-/// What kind of failure a store error is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// A unique constraint was violated.
-    Unique,
-    /// A transient conflict (deadlock, serialisation failure, busy): retry the
-    /// whole transaction.
-    Retry,
-    /// The connection is gone or could not be made.
-    Connection,
-    /// A row did not have the expected shape.
-    Decode,
-    /// Anything else the database reported.
-    Other,
-}
-
-/// A storage failure.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreError {
-    /// Kind.
-    pub kind: ErrorKind,
-    /// Human-readable detail (never contains bound values).
-    pub message: String,
-}
-
-impl StoreError {
-    /// A new error.
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        StoreError {
-            kind,
-            message: message.into(),
-        }
-    }
-    fn decode(m: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Decode, m)
-    }
-    /// A connection error.
-    pub fn connection(m: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Connection, m)
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-/// Errors that a transaction closure may return: they must carry store errors and
-/// say whether a retry of the whole transaction could help.
-pub trait TxError: From<StoreError> + Send + 'static {
-    /// True for transient failures.
-    fn is_retryable(&self) -> bool;
-}
-
-impl TxError for StoreError {
-    fn is_retryable(&self) -> bool {
-        self.kind == ErrorKind::Retry
-    }
-}
-
-impl From<StoreError> for starling_common::StorageFailure {
-    fn from(e: StoreError) -> Self {
-        starling_common::StorageFailure {
-            retryable: e.kind == ErrorKind::Retry,
-            message: e.to_string(),
-        }
-    }
-}
-
-/// Makes a domain error a transaction error: a store failure becomes its
-/// `Storage` variant (retryable when the backend said so) and, when
-/// `$unique` names one, a unique-key violation becomes a `Conflict` with that
-/// message for the client.
-macro_rules! domain_error {
-    ($ty:ty, $unique:expr) => {
-        impl From<$crate::StoreError> for $ty {
-            fn from(e: $crate::StoreError) -> Self {
-                let unique: Option<&str> = $unique;
-                match unique {
-                    Some(m) if e.kind == $crate::ErrorKind::Unique => Self::Conflict(m.into()),
-                    _ => Self::Storage(e.into()),
-                }
-            }
-        }
-        impl $crate::TxError for $ty {
-            fn is_retryable(&self) -> bool {
-                matches!(self, Self::Storage(f) if f.retryable)
-            }
-        }
-    };
-}
-
-domain_error!(
-    starling_common::Error,
-    Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
-);
-domain_error!(
-    starling_identity::Error,
-    Some("Conflict occurred attempting to store the record: a duplicate entry was found.")
-);
+pub use starling_common::{StorageFailure, StorageKind, TxError};
 
 /// Runs a query and maps every row with `f`.
-pub(crate) fn rows<T, E: From<StoreError>>(
+pub fn rows<T, E: From<StorageFailure>>(
     c: &mut dyn Conn,
     sql: &str,
     params: &[Value<'_>],
-    f: fn(Row) -> Result<T, StoreError>,
+    f: fn(Row) -> Result<T, StorageFailure>,
 ) -> Result<Vec<T>, E> {
     Ok(c.query(sql, params)?
         .into_iter()
@@ -288,11 +209,11 @@ pub(crate) fn rows<T, E: From<StoreError>>(
 }
 
 /// Runs a query and maps its first row with `f`, if there is one.
-pub(crate) fn first<T, E: From<StoreError>>(
+pub fn first<T, E: From<StorageFailure>>(
     c: &mut dyn Conn,
     sql: &str,
     params: &[Value<'_>],
-    f: fn(Row) -> Result<T, StoreError>,
+    f: fn(Row) -> Result<T, StorageFailure>,
 ) -> Result<Option<T>, E> {
     Ok(c.query(sql, params)?
         .into_iter()
@@ -306,9 +227,9 @@ pub trait Conn {
     /// The backend's dialect.
     fn dialect(&self) -> Dialect;
     /// Runs a statement; returns the number of affected rows.
-    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StoreError>;
+    fn exec(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, StorageFailure>;
     /// Runs a query; returns every row.
-    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Value<'_>]) -> Result<Vec<Row>, StorageFailure>;
     /// Runs a query and hands each row to `f` as it is read, so a large result is
     /// never held whole; an error from `f` stops the query and is returned. The
     /// default reads every row first (network backends receive the result set whole
@@ -317,8 +238,8 @@ pub trait Conn {
         &mut self,
         sql: &str,
         params: &[Value<'_>],
-        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+        f: &mut dyn FnMut(Row) -> Result<(), StorageFailure>,
+    ) -> Result<(), StorageFailure> {
         self.query(sql, params)?.into_iter().try_for_each(f)
     }
 }
@@ -350,10 +271,10 @@ pub enum DbUrl {
 
 impl DbUrl {
     /// Parses a URL; the error names the accepted schemes.
-    pub fn parse(url: &str) -> Result<DbUrl, StoreError> {
+    pub fn parse(url: &str) -> Result<DbUrl, StorageFailure> {
         let bad = || {
-            StoreError::new(
-                ErrorKind::Other,
+            StorageFailure::new(
+                StorageKind::Other,
                 format!(
                     "unsupported database URL '{}': use sqlite://PATH, postgres://… or mysql://…",
                     redact_url(url)
@@ -392,23 +313,41 @@ pub fn redact_url(url: &str) -> String {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `url` and applies pending
-    /// migrations.
-    pub async fn open(url: &str, tuning: Tuning) -> Result<Db, StoreError> {
-        Db::open_through(url, tuning, migrate::latest_version()).await
+    /// Opens (creating if needed) the database at `url` and applies the
+    /// pending migrations of `schemas` (each service's store crate has one),
+    /// in order.
+    pub async fn open(url: &str, tuning: Tuning, schemas: &[Schema]) -> Result<Db, StorageFailure> {
+        let db = Db::connect(url, tuning).await?;
+        let schemas = schemas.to_vec();
+        db.write(move |c| migrate::apply(c, &schemas)).await?;
+        Ok(db)
     }
 
-    /// Like [`Db::open`], applying migrations only up to schema `version`:
-    /// the database as an older release left it, for upgrade tests.
-    pub async fn open_through(url: &str, tuning: Tuning, version: i64) -> Result<Db, StoreError> {
+    /// Opens the database at `url` without migrating it.
+    async fn connect(url: &str, tuning: Tuning) -> Result<Db, StorageFailure> {
         let url = DbUrl::parse(url)?;
         let pools = tokio::task::spawn_blocking(move || pool::Pools::open(url, tuning))
             .await
-            .map_err(|e| StoreError::connection(format!("open task failed: {e}")))??;
-        let db = Db {
+            .map_err(|e| StorageFailure::connection(format!("open task failed: {e}")))??;
+        Ok(Db {
             inner: Arc::new(pools),
-        };
-        db.write(move |c| migrate::apply(c, version)).await?;
+        })
+    }
+
+    /// Opens the database at `url` and builds in it the schema a release
+    /// before per-component schemas left (the global migrations up to
+    /// `through`, recorded the old way), for upgrade tests.
+    #[cfg(feature = "testing")]
+    pub async fn open_legacy(
+        url: &str,
+        tuning: Tuning,
+        schemas: &[Schema],
+        through: i64,
+    ) -> Result<Db, StorageFailure> {
+        let db = Db::connect(url, tuning).await?;
+        let schemas = schemas.to_vec();
+        db.write(move |c| migrate::apply_legacy(c, &schemas, through))
+            .await?;
         Ok(db)
     }
 
