@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_common::{ManualClock, Timestamp};
-use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
 use starling_fm_api::{FmState, Paging, router};
 use starling_http::{ApiError, Authenticator, BoxFuture, OpenAccess, Principal};
+use starling_testkit::{self as testkit, TempDir, faultstring as fault};
 use tower::ServiceExt;
 
 struct TestApp {
@@ -23,31 +23,9 @@ struct TestApp {
     _dir: TempDir,
 }
 
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
-    let dir = std::env::temp_dir().join(format!(
-        "starling_api_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
-    let db = Db::open(
-        &format!("sqlite://{}/t.db", dir.display()),
-        Tuning {
-            readers: 2,
-            ..Tuning::default()
-        },
-        &[starling_fm_store::SCHEMA],
-    )
-    .await
-    .unwrap();
+    let dir = TempDir::new("starling_api");
+    let db = testkit::sqlite(&dir, "t.db", &[starling_fm_store::SCHEMA]).await;
     let clock = ManualClock::new(Timestamp::parse("2026-01-02T03:04:05").unwrap());
     let state = FmState {
         db,
@@ -63,7 +41,7 @@ async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
     TestApp {
         app: router(state, auth),
         clock,
-        _dir: TempDir(dir),
+        _dir: dir,
     }
 }
 
@@ -73,23 +51,9 @@ async fn app() -> TestApp {
 
 impl TestApp {
     async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "fm.test:18002")
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, v)
+        let req = testkit::request(method, uri).header("host", "fm.test:18002");
+        let a = testkit::send(&self.app, req, body).await;
+        (a.status, a.body)
     }
     async fn get(&self, uri: &str) -> Value {
         let (s, v) = self.call("GET", uri, None).await;
@@ -114,13 +78,6 @@ fn alarm(aid: &str, eid: &str, sev: &str) -> Value {
         "probable_cause": "threshold-crossed", "reason_text": format!("{aid} on {eid}"),
         "service_affecting": "False", "suppression": true,
     })
-}
-
-/// The faultstring inside the StarlingX envelope.
-fn fault(v: &Value) -> String {
-    let inner: Value =
-        serde_json::from_str(v["error_message"].as_str().expect("envelope")).unwrap();
-    inner["faultstring"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

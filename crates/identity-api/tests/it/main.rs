@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_auth::{LocalAuth, TokenCache};
 use starling_common::{ManualClock, Timestamp};
-use starling_db::{Db, Tuning};
+use starling_db::Db;
 use starling_identity::ops::{self, BootstrapSpec, ServiceSpec};
 use starling_identity::password::{self, Lockout};
 use starling_identity::{Interface, ops::AuthSettings};
 use starling_identity_api::{IdentityState, ROUTES, router};
 use starling_identity_store::IdentityStore;
+use starling_testkit::{self as testkit, TempDir};
 use tower::ServiceExt;
 
 const ADMIN_PW: &str = "Adm1n!pass";
@@ -28,15 +28,6 @@ struct TestApp {
     clock: ManualClock,
     _dir: TempDir,
 }
-
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn app_with(settings: AuthSettings) -> TestApp {
     app_parts(settings, None).await.0
@@ -48,21 +39,8 @@ async fn app_parts(
     settings: AuthSettings,
     ready: Option<tokio::sync::watch::Receiver<bool>>,
 ) -> (TestApp, Option<Db>) {
-    let dir = std::env::temp_dir().join(format!(
-        "starling_idapi_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
-    let db = Db::open(
-        &format!("sqlite://{}/t.db", dir.display()),
-        Tuning {
-            readers: 2,
-            ..Tuning::default()
-        },
-        &[starling_identity_store::SCHEMA],
-    )
-    .await
-    .unwrap();
+    let dir = TempDir::new("starling_idapi");
+    let db = testkit::sqlite(&dir, "t.db", &[starling_identity_store::SCHEMA]).await;
     let clock = ManualClock::new(Timestamp::parse("2026-01-02T03:04:05").unwrap());
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
@@ -106,7 +84,7 @@ async fn app_parts(
         TestApp {
             app: router(state, auth),
             clock,
-            _dir: TempDir(dir),
+            _dir: dir,
         },
         deferred.then_some(db),
     )
@@ -141,37 +119,20 @@ impl TestApp {
         subject: Option<&str>,
         body: Option<Value>,
     ) -> Answer {
-        let mut req = Request::builder().method(method).uri(uri);
+        let mut req = testkit::request(method, uri);
         if let Some(t) = token {
             req = req.header("x-auth-token", t);
         }
         if let Some(s) = subject {
             req = req.header("x-subject-token", s);
         }
-        let req = req
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let h = |n: &str| {
-            resp.headers()
-                .get(n)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        let subject = h("x-subject-token");
-        let www = h("www-authenticate");
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
+        let body = body.map(|b| b.to_string());
+        let a = testkit::send(&self.app, req, body.as_deref()).await;
         Answer {
-            status,
-            body,
-            subject,
-            www,
+            status: a.status,
+            subject: a.header("x-subject-token"),
+            www: a.header("www-authenticate"),
+            body: a.body,
         }
     }
 

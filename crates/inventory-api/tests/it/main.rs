@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use starling_common::{Clock, SystemClock};
 use starling_db::{Db, Tuning};
@@ -25,23 +24,11 @@ use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, ROUTES, router};
 use starling_inventory_store::InventoryStore;
+use starling_testkit::{self as testkit, TempDir, faultstring as fault};
 use tower::ServiceExt;
 
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
 fn tmp() -> TempDir {
-    TempDir(std::env::temp_dir().join(format!(
-        "starling_invapi_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    )))
+    TempDir::new("starling_invapi")
 }
 
 struct TestApp {
@@ -144,16 +131,7 @@ async fn app_with(
     paging: Paging,
 ) -> TestApp {
     let dir = tmp();
-    let db = Db::open(
-        &format!("sqlite://{}/inv.db", dir.0.display()),
-        Tuning {
-            readers: 2,
-            ..Tuning::default()
-        },
-        &[starling_inventory_store::SCHEMA],
-    )
-    .await
-    .unwrap();
+    let db = testkit::sqlite(&dir, "inv.db", &[starling_inventory_store::SCHEMA]).await;
     let spec = SystemSpec {
         name: "edge-1".into(),
         system_type: SystemType::Standard,
@@ -165,7 +143,7 @@ async fn app_with(
         .await
         .unwrap();
     let fm = if with_fm {
-        Some(start_fm(&dir.0).await)
+        Some(start_fm(dir.path()).await)
     } else {
         None
     };
@@ -197,23 +175,9 @@ async fn app() -> TestApp {
 
 impl TestApp {
     async fn call(&self, method: &str, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "inv.test:6385")
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, v)
+        let req = testkit::request(method, uri).header("host", "inv.test:6385");
+        let a = testkit::send(&self.app, req, body).await;
+        (a.status, a.body)
     }
     async fn get(&self, uri: &str) -> Value {
         let (s, v) = self.call("GET", uri, None).await;
@@ -260,12 +224,6 @@ impl TestApp {
             .await
             .unwrap();
     }
-}
-
-/// The faultstring inside StarlingX's double-encoded error envelope.
-fn fault(v: &Value) -> String {
-    let inner: Value = serde_json::from_str(v["error_message"].as_str().unwrap()).unwrap();
-    inner["faultstring"].as_str().unwrap().to_string()
 }
 
 #[track_caller]
@@ -826,13 +784,7 @@ async fn every_route_is_documented_and_guarded() {
     use starling_identity::ops::{AuthSettings, BootstrapSpec};
     use starling_identity_store::IdentityStore;
     let dir = tmp();
-    let db = Db::open(
-        &format!("sqlite://{}/id.db", dir.0.display()),
-        Tuning::default(),
-        &[starling_identity_store::SCHEMA],
-    )
-    .await
-    .unwrap();
+    let db = testkit::sqlite(&dir, "id.db", &[starling_identity_store::SCHEMA]).await;
     let now = SystemClock.now();
     let spec = BootstrapSpec {
         admin_user: "admin".into(),

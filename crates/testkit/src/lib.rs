@@ -1,0 +1,190 @@
+//! The test kit every service's tests share, so each API crate's tests hold
+//! only what is particular to that service:
+//!
+//! - [`backends`]: a fresh test database per backend (SQLite always,
+//!   PostgreSQL and MariaDB when they answer or `STARLING_REQUIRE_DB=1`) and
+//!   one test body run on each;
+//! - [`TempDir`] and [`sqlite`]: a store of its own for a test app;
+//! - [`send`] and [`request`]: one request through a whole router (guard,
+//!   limits, extractors), the answer's status, headers and JSON body;
+//! - [`faultstring`] and [`keystone_message`]: what StarlingX's and
+//!   Keystone's error envelopes say;
+//! - [`ManualClock`]: time that moves only when a test moves it;
+//! - [`free_port`]: a loopback port nobody listens on.
+//!
+//! A dev-dependency only: nothing here runs in production.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+pub use starling_common::ManualClock;
+pub use starling_db::testing as backends;
+use starling_db::{Db, Schema, Tuning};
+use tower::ServiceExt;
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+/// A directory of its own under the system's temporary directory, removed
+/// (with everything in it) when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, unique directory name starting with `prefix` (created by
+    /// whoever first writes into it).
+    pub fn new(prefix: &str) -> TempDir {
+        TempDir(std::env::temp_dir().join(format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        )))
+    }
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A SQLite store in `dir` migrated to `schemas`, with small pools (the
+/// suites run many tests at once on two cores).
+pub async fn sqlite(dir: &TempDir, file: &str, schemas: &[Schema]) -> Db {
+    Db::open(
+        &format!("sqlite://{}/{file}", dir.path().display()),
+        Tuning {
+            readers: 2,
+            ..Tuning::default()
+        },
+        schemas,
+    )
+    .await
+    .expect("opening the test store")
+}
+
+/// A request with a JSON body (or none), as the StarlingX clients send them.
+pub fn request(method: &str, uri: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+}
+
+/// What a router answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as JSON (`Null` when empty).
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header's value, if it is there.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("a text header").to_string())
+    }
+}
+
+/// Sends `req` with `body` through `app` and reads the whole answer; a body
+/// that is not JSON fails the test, quoting it.
+pub async fn send(
+    app: &axum::Router,
+    req: axum::http::request::Builder,
+    body: Option<&str>,
+) -> Answer {
+    let req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("a well-formed request");
+    let resp = app.clone().oneshot(req).await.expect("the router answers");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .expect("a whole body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The faultstring inside StarlingX's double-encoded error envelope
+/// (`{"error_message": "{\"faultstring\": …}"}`).
+#[track_caller]
+pub fn faultstring(v: &Value) -> String {
+    let inner: Value = serde_json::from_str(
+        v["error_message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not StarlingX's envelope: {v}")),
+    )
+    .expect("the envelope's inner document is JSON");
+    inner["faultstring"]
+        .as_str()
+        .expect("a faultstring")
+        .to_string()
+}
+
+/// The message of Keystone's error envelope (`{"error": {"message": …}}`).
+#[track_caller]
+pub fn keystone_message(v: &Value) -> String {
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not Keystone's envelope: {v}"))
+        .to_string()
+}
+
+/// A loopback port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_are_read() {
+        let v = serde_json::json!({"error_message": "{\"faultstring\": \"no\", \"faultcode\": \"Client\"}"});
+        assert_eq!(faultstring(&v), "no");
+        let k = serde_json::json!({"error": {"code": 401, "message": "who?"}});
+        assert_eq!(keystone_message(&k), "who?");
+    }
+
+    #[test]
+    fn temp_dirs_are_unique_and_removed() {
+        let a = TempDir::new("kit");
+        let b = TempDir::new("kit");
+        assert_ne!(a.path(), b.path());
+        std::fs::create_dir_all(a.path()).unwrap();
+        let p = a.path().to_path_buf();
+        drop(a);
+        assert!(!p.exists());
+    }
+}
