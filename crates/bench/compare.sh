@@ -10,14 +10,16 @@
 #
 # Each build runs with its own `system` and `starling-agent` (found beside
 # its starlingd). Alertmanager is left out (--alertmanager /none). The
-# load generator is STARLING_BENCH (default target/release/starling-bench).
+# load generator is STARLING_BENCH (default target/release/starling-bench);
+# COMPARE_RAW=FILE keeps every run's rows (build, row, value).
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 a=$1 b=$2 runs=$3
 shift 3
 bench=${STARLING_BENCH:-target/release/starling-bench}
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+out=${COMPARE_RAW:-$(mktemp)}
+[ -n "${COMPARE_RAW:-}" ] || trap 'rm -f "$out"' EXIT
+: >"$out"
 
 for i in $(seq "$runs"); do
   if (( i % 2 )); then order=(A B); else order=(B A); fi
@@ -27,31 +29,31 @@ for i in $(seq "$runs"); do
     echo "run $i, build $tag" >&2
     "$bench" --starlingd "$bin" --alertmanager /none "$@" 2>/dev/null |
       grep '^| ' | grep -v '^| measurement' |
-      awk -v tag="$tag" -F'|' '{ gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $3); print tag "\t" $2 "\t" $3 }' >>"$out"
+      awk -v tag="$tag" -v run="$i" -F'|' '{ gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $3); print tag "\t" $2 "\t" $3 "\t" run }' >>"$out"
   done
 done
 
-# Median of each row's leading number per build; B / A.
+# Median of each row's first number per build (a latency row's p50); B / A.
 python3 - "$out" <<'EOF'
 import re, statistics, sys
 rows = {}
 order = []
 for line in open(sys.argv[1]):
-    tag, what, value = line.rstrip("\n").split("\t")
-    m = re.match(r"[0-9.]+", value.replace(",", ""))
+    tag, what, value, run = line.rstrip("\n").split("\t")
+    m = re.search(r"(?<![A-Za-z0-9.])[0-9]+(\.[0-9]+)?", value.replace(",", ""))
     if not m:
         continue
     if what not in rows:
-        rows[what] = {"A": [], "B": []}
+        rows[what] = {"A": {}, "B": {}}
         order.append(what)
-    rows[what][tag].append(float(m.group()))
-print("| measurement | A (median) | B (median) | B / A | runs |")
+    rows[what][tag][run] = float(m.group())
+print("| measurement | A (median) | B (median) | B / A, median of the runs' pairs | runs |")
 print("|---|---|---|---|---|")
 for what in order:
     a, b = rows[what]["A"], rows[what]["B"]
-    if not a or not b:
+    pairs = [b[r] / a[r] for r in a if r in b and a[r]]
+    if not pairs:
         continue
-    ma, mb = statistics.median(a), statistics.median(b)
-    ratio = mb / ma if ma else float("nan")
-    print(f"| {what} | {ma:,.1f} | {mb:,.1f} | {ratio:.3f} | {len(a)} |")
+    ma, mb = statistics.median(a.values()), statistics.median(b.values())
+    print(f"| {what} | {ma:,.1f} | {mb:,.1f} | {statistics.median(pairs):.3f} | {len(pairs)} |")
 EOF
