@@ -4,6 +4,8 @@
 //! This crate does no I/O beyond reading the system clock in [`SystemClock`], and it
 //! knows nothing of HTTP, SQL or the command line.
 
+pub mod alarm;
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

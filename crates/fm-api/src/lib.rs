@@ -3,7 +3,10 @@
 //! runs one domain operation in one store transaction, and renders.
 
 pub mod dto;
+mod local;
 mod openapi;
+
+pub use local::LocalAlarms;
 
 use std::sync::Arc;
 

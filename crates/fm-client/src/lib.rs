@@ -656,6 +656,50 @@ async fn replay(weak: std::sync::Weak<Inner>) {
     }
 }
 
+impl From<&starling_common::alarm::RaisedAlarm> for Fault {
+    fn from(a: &starling_common::alarm::RaisedAlarm) -> Self {
+        Fault {
+            alarm_id: a.def.id.into(),
+            entity_instance_id: a.entity_instance_id.clone(),
+            entity_type_id: a.def.entity_type.into(),
+            severity: a.def.severity.into(),
+            reason_text: a.reason_text.clone(),
+            alarm_type: a.def.alarm_type.into(),
+            probable_cause: a.def.probable_cause.into(),
+            proposed_repair_action: a.def.repair.into(),
+            service_affecting: a.def.service_affecting,
+            suppression: a.def.suppression,
+            inhibit_alarms: false,
+            timestamp: None,
+        }
+    }
+}
+
+/// The alarm sink of a split deployment: every effect goes to FM over HTTP,
+/// or into the spool while FM is away (so `Ok` means delivered or queued).
+impl starling_common::alarm::AlarmSink for FmClient {
+    fn send(
+        &self,
+        effect: starling_common::alarm::AlarmEffect,
+    ) -> starling_common::alarm::SinkFuture<'_> {
+        use starling_common::alarm::AlarmEffect as E;
+        Box::pin(async move {
+            let r = match &effect {
+                E::Set(a) => self.set(&Fault::from(a)).await.map(|_| ()),
+                E::Clear {
+                    alarm_id,
+                    entity_instance_id,
+                } => self.clear(alarm_id, entity_instance_id).await.map(|_| ()),
+                E::ClearAll { entity_instance_id } => {
+                    self.clear_all(entity_instance_id).await.map(|_| ())
+                }
+                E::Log(a) => self.log(&Fault::from(a)).await.map(|_| ()),
+            };
+            r.map_err(|e| e.to_string())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

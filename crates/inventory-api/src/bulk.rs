@@ -8,8 +8,9 @@ use axum::response::Response;
 use serde_json::json;
 use starling_http::upload::FileUpload;
 use starling_http::{ApiError, json};
+use starling_inventory::alarms::COMMAND_LOG;
 use starling_inventory::bulk;
-use starling_inventory::lifecycle::{AlarmChange, COMMAND_LOG, HostEvent};
+use starling_inventory::lifecycle::{AlarmChange, HostEvent};
 
 use crate::InventoryState;
 
@@ -32,7 +33,7 @@ pub(crate) async fn bulk_add(
             h,
             Some(AlarmChange::RaiseLocked),
             Some(HostEvent {
-                log_id: COMMAND_LOG,
+                log: &COMMAND_LOG,
                 text: format!("{} 'add' request (bulk)", h.display_name()),
             }),
         )

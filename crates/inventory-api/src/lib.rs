@@ -26,13 +26,14 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
+use starling_common::alarm::{AlarmEffect, AlarmSink};
 use starling_common::{Clock, Timestamp};
 use starling_db::Db;
-use starling_fm_client::{Fault, FmClient};
 use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
 };
-use starling_inventory::lifecycle::{AlarmChange, HostEvent, LOCKED_ALARM};
+use starling_inventory::alarms;
+use starling_inventory::lifecycle::{AlarmChange, HostEvent};
 use starling_inventory::ops::{self, HostSort};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::{self, NewHost};
@@ -67,9 +68,9 @@ pub struct InventoryState {
     pub db: Db,
     /// Time source.
     pub clock: Arc<dyn Clock>,
-    /// Where host alarms and logs go (none: not reported, e.g. in tests of
-    /// the API alone).
-    pub fm: Option<FmClient>,
+    /// Where host alarms and logs go: FM in-process (all-in-one) or the FM
+    /// client (split); none: not reported, e.g. in tests of the API alone.
+    pub fm: Option<Arc<dyn AlarmSink>>,
     /// Paging limits.
     pub paging: Paging,
     /// Wakes agents waiting for a command.
@@ -103,50 +104,28 @@ impl InventoryState {
     }
 
     /// Reports a committed change to FM: the locked-host alarm and the
-    /// customer log. Failures are logged, never returned: the change stands
-    /// and the FM client keeps what it could not deliver.
+    /// customer log.
     async fn report(&self, host: &Host, alarm: Option<AlarmChange>, event: Option<HostEvent>) {
+        self.send(alarms::effects(host, alarm, event.as_ref()), host)
+            .await;
+    }
+
+    /// Hands committed effects to FM. Failures are logged, never returned:
+    /// the change stands (and the HTTP client keeps what it could not
+    /// deliver in its spool).
+    async fn send(&self, effects: Vec<AlarmEffect>, host: &Host) {
         let Some(fm) = &self.fm else { return };
-        let eid = host.entity();
-        let name = host.display_name();
-        let outcome = match alarm {
-            Some(AlarmChange::RaiseLocked) => fm.set(&locked_fault(&name, &eid)).await.map(|_| ()),
-            Some(AlarmChange::ClearLocked) => fm.clear(LOCKED_ALARM, &eid).await.map(|_| ()),
-            None => Ok(()),
-        };
-        if let Err(e) = outcome {
-            tracing::error!(host = %name, error = %e, "cannot report the locked-host alarm");
-        }
-        if let Some(ev) = event
-            && let Err(e) = fm.log(&log_fault(&eid, &ev)).await
-        {
-            tracing::error!(host = %name, error = %e, "cannot log the host event");
+        for e in effects {
+            let id = e.alarm_id();
+            if let Err(err) = fm.send(e).await {
+                tracing::error!(host = %host.display_name(), alarm = id, error = %err, "cannot report to fault management");
+            }
         }
     }
 
-    /// A host's alarms follow it to a new name (the entity id is the name):
-    /// what was raised under the old one is cleared, and a locked host has
-    /// 200.001 under the new one.
+    /// A host's alarms follow it to a new name (see [`alarms::renamed`]).
     async fn renamed(&self, before: &Host, after: &Host) {
-        if before.hostname == after.hostname {
-            return;
-        }
-        if let (Some(fm), Some(_)) = (&self.fm, &before.hostname)
-            && let Err(e) = fm.clear_all(&before.entity()).await
-        {
-            tracing::error!(host = %before.display_name(), error = %e, "cannot clear the old name's alarms");
-        }
-        let alarm = (after.administrative == starling_inventory::Administrative::Locked)
-            .then_some(AlarmChange::RaiseLocked);
-        let event = HostEvent {
-            log_id: starling_inventory::lifecycle::COMMAND_LOG,
-            text: format!(
-                "{} renamed to {}",
-                before.display_name(),
-                after.display_name()
-            ),
-        };
-        self.report(after, alarm, Some(event)).await;
+        self.send(alarms::renamed(before, after), after).await;
     }
 }
 
@@ -168,45 +147,13 @@ pub async fn bootstrap_controller(
             h,
             Some(AlarmChange::RaiseLocked),
             Some(HostEvent {
-                log_id: starling_inventory::lifecycle::COMMAND_LOG,
+                log: &alarms::COMMAND_LOG,
                 text: format!("{} bootstrapped as the first controller", h.display_name()),
             }),
         )
         .await;
     }
     Ok(made)
-}
-
-/// 200.001 as StarlingX's maintenance raises it.
-fn locked_fault(name: &str, eid: &str) -> Fault {
-    Fault {
-        alarm_id: LOCKED_ALARM.into(),
-        entity_instance_id: eid.into(),
-        entity_type_id: "host".into(),
-        severity: "warning".into(),
-        reason_text: format!("{name} was administratively locked to take it out-of-service."),
-        alarm_type: "operational-violation".into(),
-        probable_cause: "out-of-service".into(),
-        proposed_repair_action: "Administratively unlock Host to bring it back in-service.".into(),
-        service_affecting: false,
-        suppression: true,
-        inhibit_alarms: false,
-        timestamp: None,
-    }
-}
-
-/// A customer log (200.021 command, 200.022 state change).
-fn log_fault(eid: &str, ev: &HostEvent) -> Fault {
-    Fault {
-        alarm_id: ev.log_id.into(),
-        entity_instance_id: eid.into(),
-        entity_type_id: "host".into(),
-        severity: "not-applicable".into(),
-        reason_text: ev.text.clone(),
-        alarm_type: "operational-violation".into(),
-        probable_cause: "unspecified-reason".into(),
-        ..Fault::default()
-    }
 }
 
 const GET: Method = Method::GET;
@@ -684,7 +631,7 @@ async fn add_host(
         &h,
         Some(AlarmChange::RaiseLocked),
         Some(HostEvent {
-            log_id: starling_inventory::lifecycle::COMMAND_LOG,
+            log: &alarms::COMMAND_LOG,
             text: format!("{} 'add' request", h.display_name()),
         }),
     )
@@ -783,20 +730,7 @@ async fn delete_host(
 ) -> Result<Response, ApiError> {
     let r = HostRef::parse(&host);
     let h = st.write(move |repo, _| ops::delete_host(repo, &r)).await?;
-    if let Some(fm) = &st.fm {
-        // Nothing may stay raised against a host that no longer exists.
-        if let Err(e) = fm.clear_all(&h.entity()).await {
-            tracing::error!(host = %h.display_name(), error = %e, "cannot clear the host's alarms");
-        }
-    }
-    st.report(
-        &h,
-        None,
-        Some(HostEvent {
-            log_id: starling_inventory::lifecycle::COMMAND_LOG,
-            text: format!("{} 'delete' request", h.display_name()),
-        }),
-    )
-    .await;
+    // Nothing may stay raised against a host that no longer exists.
+    st.send(alarms::deleted(&h), &h).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -218,7 +218,7 @@ pub fn report_hardware(
             h.operational = Operational::Enabled;
         }
         event = Some(HostEvent {
-            log_id: STATE_LOG,
+            log: &STATE_LOG,
             text: format!("{} is now '{}'", h.display_name(), h.availability),
         });
     }

@@ -11,6 +11,7 @@
 //!   raise or clear, the event to log, the agent command to run) comes back
 //!   as one value the service applies in one transaction.
 
+pub mod alarms;
 pub mod bulk;
 pub mod hardware;
 pub mod hwops;

@@ -9,19 +9,14 @@
 use crate::Error;
 use crate::model::*;
 
-/// The alarm StarlingX raises while a host is locked.
-pub const LOCKED_ALARM: &str = "200.001";
-
-/// The customer log of a maintenance command (a request accepted).
-pub const COMMAND_LOG: &str = "200.021";
-/// The customer log of a host state change.
-pub const STATE_LOG: &str = "200.022";
+pub use crate::alarms::{COMMAND_LOG, HOST_LOCKED, STATE_LOG};
+use starling_common::alarm::AlarmDef;
 
 /// An entry for the event log: which customer log and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostEvent {
     /// [`COMMAND_LOG`] or [`STATE_LOG`].
-    pub log_id: &'static str,
+    pub log: &'static AlarmDef,
     /// Reason text.
     pub text: String,
 }
@@ -29,13 +24,13 @@ pub struct HostEvent {
 impl HostEvent {
     fn command(text: String) -> Option<Self> {
         Some(HostEvent {
-            log_id: COMMAND_LOG,
+            log: &COMMAND_LOG,
             text,
         })
     }
     fn state(text: String) -> Option<Self> {
         Some(HostEvent {
-            log_id: STATE_LOG,
+            log: &STATE_LOG,
             text,
         })
     }

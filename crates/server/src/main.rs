@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use starling_auth::{LocalAuth, LocalIssuer, RemoteAuth, ServiceSession, TokenCache};
+use starling_common::alarm::AlarmSink;
 use starling_common::{Clock, SystemClock};
 use starling_db::{Db, Tuning};
 use starling_fm::ops::Limits;
@@ -459,16 +460,44 @@ fn system_spec(c: &Common) -> Result<SystemSpec> {
     })
 }
 
-/// Inventory's state on `db`, with the system record ensured and host
-/// alarms reported to FM at `fm_url` with tokens from `tokens`.
-async fn start_inventory(
-    c: &Common,
-    db: Db,
-    fm_url: String,
+/// The FM client over HTTP to `fm_url`, with tokens from `tokens` and its
+/// spool in `spool_dir`.
+fn fm_client(
+    fm_url: &str,
     tokens: Option<Arc<dyn starling_common::TokenSource>>,
     fm_ca: Option<&std::path::Path>,
     spool_dir: PathBuf,
-) -> Result<InventoryState> {
+) -> Result<starling_fm_client::FmClient> {
+    let mut cfg = starling_fm_client::Config::new(fm_url.to_string(), spool_dir);
+    cfg.token = tokens;
+    if let Some(ca) = fm_ca {
+        cfg.ca_pem =
+            Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
+    }
+    starling_fm_client::FmClient::open(cfg)
+        .map_err(|e| anyhow::anyhow!("cannot start the FM client: {e}"))
+}
+
+/// Reports an all-in-one of an earlier release queued in its spool (it sent
+/// them to FM over loopback) are still delivered: the client replays them
+/// once FM answers, and goes when the spool is empty.
+fn drain_old_spool(client: starling_fm_client::FmClient) {
+    let n = client.queued();
+    if n == 0 {
+        return;
+    }
+    tracing::info!(queued = n, "replaying reports an earlier start left for FM");
+    tokio::spawn(async move {
+        while client.queued() > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tracing::info!("the earlier start's reports reached FM");
+    });
+}
+
+/// Inventory's state on `db`, with the system record ensured and host
+/// alarms handed to `fm`.
+async fn start_inventory(c: &Common, db: Db, fm: Arc<dyn AlarmSink>) -> Result<InventoryState> {
     let spec = system_spec(c)?;
     let now = SystemClock.now();
     let sys = db
@@ -476,15 +505,6 @@ async fn start_inventory(
         .await
         .map_err(|e| anyhow::anyhow!("inventory bootstrap failed: {e}"))?;
     tracing::info!(system = %sys.name, mode = sys.system_mode.as_str(), "inventory system record ready");
-    let mut cfg = starling_fm_client::Config::new(fm_url.clone(), spool_dir);
-    cfg.token = tokens;
-    if let Some(ca) = fm_ca {
-        cfg.ca_pem =
-            Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
-    }
-    let fm = starling_fm_client::FmClient::open(cfg)
-        .map_err(|e| anyhow::anyhow!("cannot start the FM client: {e}"))?;
-    tracing::info!(%fm_url, queued = fm.queued(), "inventory reports host alarms to FM");
     Ok(InventoryState {
         db,
         clock: Arc::new(SystemClock),
@@ -560,15 +580,16 @@ async fn run(cli: Cli) -> Result<()> {
                 "sysinv",
                 auth_settings(&c),
             ));
-            let inventory = start_inventory(
-                &c,
-                db.clone(),
-                service_url(&c, tls.as_ref(), c.fm_port),
+            // Inventory's alarms go to FM in this process.
+            drain_old_spool(fm_client(
+                &service_url(&c, tls.as_ref(), c.fm_port),
                 Some(issuer.clone()),
                 tls.as_ref().and_then(|t| t.ca.as_deref()),
                 dir.join("spool").join("inventory"),
-            )
-            .await?;
+            )?);
+            let alarms: Arc<dyn AlarmSink> =
+                Arc::new(starling_fm_api::LocalAlarms::new(fm.clone()));
+            let inventory = start_inventory(&c, db.clone(), alarms).await?;
             spawn_token_purge(db.clone());
             let listener = listen(c.bind, c.identity_port, "identity", &url).await?;
             let app = starling_identity_api::router(id, auth.clone());
@@ -639,15 +660,9 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(d) => d.clone(),
                 None => default_data_dir()?.join("spool").join("inventory"),
             };
-            let inventory = start_inventory(
-                &c,
-                db,
-                fm_url.clone(),
-                Some(tokens),
-                fm_cacert.as_deref(),
-                spool,
-            )
-            .await?;
+            let client = fm_client(fm_url, Some(tokens), fm_cacert.as_deref(), spool)?;
+            tracing::info!(%fm_url, queued = client.queued(), "inventory reports host alarms to FM");
+            let inventory = start_inventory(&c, db, Arc::new(client)).await?;
             let listener = listen(c.bind, c.inventory_port, "inventory", database_url).await?;
             let app = starling_inventory_api::router(inventory, auth);
             servers.spawn(serve(listener, app, tls.as_ref(), stopped()));

@@ -163,7 +163,9 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         let inv = InventoryState {
             db: db.clone(),
             clock: Arc::new(SystemClock),
-            fm: Some(starling_fm_client::FmClient::open(fm_cfg).unwrap()),
+            fm: Some(Arc::new(
+                starling_fm_client::FmClient::open(fm_cfg).unwrap(),
+            )),
             paging: starling_inventory_api::Paging::default(),
             commands: Default::default(),
             reports: Default::default(),

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 struct TestApp {
     app: axum::Router,
     clock: ManualClock,
+    state: FmState,
     _dir: TempDir,
 }
 
@@ -39,8 +40,9 @@ async fn app_with(auth: Arc<dyn Authenticator>, paging: Paging) -> TestApp {
         .await
         .unwrap();
     TestApp {
-        app: router(state, auth),
+        app: router(state.clone(), auth),
         clock,
+        state,
         _dir: dir,
     }
 }
@@ -900,4 +902,87 @@ async fn long_lists_stream_in_chunks_and_stay_whole() {
         Some(bytes.len().to_string()),
         "a page that fits one chunk is answered whole"
     );
+}
+
+/// The all-in-one's alarm sink: other services' effects applied to FM's store
+/// as if posted, with the definition's fields; bad definitions are refused
+/// whole.
+#[tokio::test]
+async fn other_services_alarm_effects_are_applied_in_process() {
+    use starling_common::alarm::{AlarmDef, AlarmEffect, AlarmSink};
+    static LOCKED: AlarmDef = AlarmDef {
+        id: "200.001",
+        entity_type: "host",
+        severity: "warning",
+        alarm_type: "operational-violation",
+        probable_cause: "out-of-service",
+        repair: "Unlock it.",
+        service_affecting: false,
+        suppression: true,
+    };
+    static LOG: AlarmDef = AlarmDef {
+        id: "200.021",
+        severity: "not-applicable",
+        probable_cause: "unspecified-reason",
+        repair: "",
+        suppression: false,
+        ..LOCKED
+    };
+    static BAD: AlarmDef = AlarmDef {
+        severity: "dreadful",
+        ..LOCKED
+    };
+    let t = app().await;
+    let sink = starling_fm_api::LocalAlarms::new(t.state.clone());
+    for h in ["compute-0", "compute-1"] {
+        sink.send(AlarmEffect::Set(
+            LOCKED.at(format!("host={h}"), format!("{h} is locked")),
+        ))
+        .await
+        .unwrap();
+    }
+    let list = t.get("/v1/alarms").await;
+    assert_eq!(list["alarms"].as_array().unwrap().len(), 2, "{list}");
+    let uuid = list["alarms"][0]["uuid"].as_str().unwrap().to_string();
+    let one = t.get(&format!("/v1/alarms/{uuid}")).await;
+    assert_eq!(one["alarm_id"], "200.001");
+    assert_eq!(one["entity_type_id"], "host");
+    assert_eq!(one["severity"], "warning");
+    assert_eq!(one["probable_cause"], "out-of-service");
+    assert_eq!(one["proposed_repair_action"], "Unlock it.");
+
+    sink.send(AlarmEffect::Log(
+        LOG.at("host=compute-0", "compute-0 'add' request"),
+    ))
+    .await
+    .unwrap();
+    let ev = t.get("/v1/event_log?logs=True").await;
+    assert!(
+        ev["event_log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_log_id"] == "200.021" && e["state"] == "log"),
+        "{ev}"
+    );
+
+    let e = sink
+        .send(AlarmEffect::Set(BAD.at("host=compute-2", "nope")))
+        .await
+        .unwrap_err();
+    assert!(e.contains("dreadful"), "{e}");
+
+    sink.send(AlarmEffect::Clear {
+        alarm_id: "200.001",
+        entity_instance_id: "host=compute-0".into(),
+    })
+    .await
+    .unwrap();
+    sink.send(AlarmEffect::ClearAll {
+        entity_instance_id: "host=compute-1".into(),
+    })
+    .await
+    .unwrap();
+    let list = t.get("/v1/alarms").await;
+    assert_eq!(list["alarms"], json!([]), "{list}");
 }

@@ -150,7 +150,9 @@ async fn app_with(
     let state = InventoryState {
         db: db.clone(),
         clock: Arc::new(SystemClock),
-        fm: fm.as_ref().map(|f| f.client.clone()),
+        fm: fm
+            .as_ref()
+            .map(|f| Arc::new(f.client.clone()) as Arc<dyn starling_common::alarm::AlarmSink>),
         paging,
         commands: Default::default(),
         reports: Default::default(),

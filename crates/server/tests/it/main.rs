@@ -145,7 +145,17 @@ fn all_in_one_with(env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> A
 
 /// An all-in-one listening on `bind` (an address of this machine).
 fn all_in_one_on(bind: &str, env: &[(&str, &str)], extra: &[&str], local_agent: bool) -> AllInOne {
-    let dir = tmpdir();
+    all_in_one_at(tmpdir(), bind, env, extra, local_agent)
+}
+
+/// An all-in-one over the data directory `dir` (removed when it stops).
+fn all_in_one_at(
+    dir: PathBuf,
+    bind: &str,
+    env: &[(&str, &str)],
+    extra: &[&str],
+    local_agent: bool,
+) -> AllInOne {
     let (fm, id, inv) = (free_port(), free_port(), free_port());
     let mut args = vec![
         "--data-dir".to_string(),
@@ -809,4 +819,50 @@ fn all_in_one_bootstraps_this_machine_as_controller_0() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["availability"], "available");
     alarms_become(&s.fm, &t, &[]);
+}
+
+/// An all-in-one of an earlier release sent inventory's alarms to FM over
+/// loopback and spooled what FM did not take; this one hands them to FM
+/// in-process, and still delivers what such a spool holds.
+#[test]
+fn reports_an_earlier_start_left_in_its_spool_still_reach_fm() {
+    use starling_fm_client::{Config, Delivered, Fault, FmClient};
+    let dir = tmpdir();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Nothing listens on the discard port: the request is spooled.
+        let mut cfg = Config::new("http://127.0.0.1:9", dir.join("spool").join("inventory"));
+        cfg.call_timeout = Duration::from_millis(300);
+        let c = FmClient::open(cfg).unwrap();
+        let d = c
+            .set(&Fault {
+                alarm_id: "200.001".into(),
+                entity_instance_id: "host=compute-7".into(),
+                entity_type_id: "host".into(),
+                severity: "warning".into(),
+                reason_text: "compute-7 was administratively locked to take it out-of-service."
+                    .into(),
+                alarm_type: "operational-violation".into(),
+                probable_cause: "out-of-service".into(),
+                suppression: true,
+                ..Fault::default()
+            })
+            .await
+            .unwrap();
+        assert!(matches!(d, Delivered::Queued));
+        assert_eq!(c.queued(), 1);
+    });
+    drop(rt);
+    let s = all_in_one_at(
+        dir,
+        "127.0.0.1",
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &[],
+        false,
+    );
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    alarms_become(&s.fm, &t, &[("200.001", "host=compute-7")]);
 }
