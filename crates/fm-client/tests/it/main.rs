@@ -61,14 +61,7 @@ impl Fm {
 }
 
 fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("starling_client_{name}_{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    SocketAddr::from(([127, 0, 0, 1], starling_testkit::free_port()))
 }
 
 fn fault(aid: &str, eid: &str, sev: &str) -> Fault {
@@ -96,7 +89,8 @@ async fn drained(c: &FmClient) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_clears_and_reads_while_fm_is_up() {
-    let dir = tmp("up");
+    let tmp = starling_testkit::TempDir::new("starling_client_up");
+    let dir = tmp.path();
     let addr = free_addr();
     let fm = Fm::start(addr, &format!("sqlite://{}/fm.db", dir.display())).await;
     let c = FmClient::open(Config::new(format!("http://{addr}"), dir.join("spool"))).unwrap();
@@ -151,12 +145,12 @@ async fn sets_clears_and_reads_while_fm_is_up() {
         matches!(c.set(&bad).await, Err(starling_fm_client::ClientError::Rejected(m)) if m.contains("severity"))
     );
     fm.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spools_while_fm_is_down_and_replays_in_order() {
-    let dir = tmp("down");
+    let tmp = starling_testkit::TempDir::new("starling_client_down");
+    let dir = tmp.path();
     let addr = free_addr();
     let db_url = format!("sqlite://{}/fm.db", dir.display());
     let mut cfg = Config::new(format!("http://{addr}"), dir.join("spool"));
@@ -221,7 +215,6 @@ async fn spools_while_fm_is_down_and_replays_in_order() {
         Delivered::Done(_)
     ));
     fm.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,7 +223,8 @@ async fn logs_in_as_a_service_and_renews_a_refused_token() {
     use starling_identity::ops::{self, AuthSettings, BootstrapSpec};
     use starling_identity_store::IdentityStore;
 
-    let dir = tmp("token");
+    let tmp = starling_testkit::TempDir::new("starling_client_token");
+    let dir = tmp.path();
     let addr = free_addr();
     let db = Db::open(
         &format!("sqlite://{}/fm.db", dir.display()),
@@ -295,5 +289,4 @@ async fn logs_in_as_a_service_and_renews_a_refused_token() {
         Err(starling_fm_client::ClientError::Rejected(_))
     ));
     fm.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

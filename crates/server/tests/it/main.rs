@@ -28,13 +28,7 @@ impl Drop for Daemon {
 
 static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use starling_testkit::free_port;
 
 fn tmpdir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
