@@ -187,6 +187,15 @@ const ENGINE: &[&str] = &[
 
 const LEGACY_TABLE: &str = "starling_schema_migrations";
 
+crate::columns! {
+    /// A row of the single-list releases' migration table (`l`).
+    mod legacy_c ("l") { version, applied_at }
+}
+crate::columns! {
+    /// A row of `starling_migrations` (`m`) as the runner reads it.
+    mod applied_c ("m") { component, version }
+}
+
 /// True when `table` exists in the database (the current schema on PostgreSQL).
 fn table_exists(c: &mut dyn Conn, table: &str) -> Result<bool, StorageFailure> {
     let sql = match c.dialect() {
@@ -210,19 +219,27 @@ fn apply_locked(c: &mut dyn Conn, schemas: &[Schema]) -> Result<(), StorageFailu
     // (global version, applied_at) of a pre-split release's database.
     let legacy: Vec<(i64, i64)> = if table_exists(c, LEGACY_TABLE)? {
         c.query(
-            &format!("SELECT version, applied_at FROM {LEGACY_TABLE}"),
+            &format!("SELECT {} FROM {LEGACY_TABLE} l", legacy_c::LIST),
             &[],
         )?
         .iter()
-        .map(|r| Ok((r.int(0usize)?, r.int(1usize)?)))
+        .map(|r| Ok((r.int(legacy_c::version)?, r.int(legacy_c::applied_at)?)))
         .collect::<Result<_, StorageFailure>>()?
     } else {
         Vec::new()
     };
     let applied: Vec<(String, i64)> = c
-        .query("SELECT component, version FROM starling_migrations", &[])?
+        .query(
+            &format!("SELECT {} FROM starling_migrations m", applied_c::LIST),
+            &[],
+        )?
         .into_iter()
-        .map(|mut r| Ok((r.take_text(0usize)?, r.int(1usize)?)))
+        .map(|mut r| {
+            Ok((
+                r.take_text(applied_c::component)?,
+                r.int(applied_c::version)?,
+            ))
+        })
         .collect::<Result<_, StorageFailure>>()?;
     let now = starling_common::Clock::now(&starling_common::SystemClock).micros();
     for schema in schemas {

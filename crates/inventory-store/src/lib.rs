@@ -42,6 +42,10 @@ columns! {
     }
 }
 columns! {
+    /// A sequence's value (`starling_sequence q`).
+    mod sequence_c ("q") { value }
+}
+columns! {
     /// A hardware record's columns (`inv_hw w`).
     mod hw_c ("w") { uuid, host_id, kind, natural_key, body, created_at, updated_at }
 }
@@ -227,11 +231,14 @@ impl InventoryRepo for InventoryStore<'_> {
             &[],
         )?;
         let r = self.c.query(
-            "SELECT value FROM starling_sequence WHERE name = 'inv_host'",
+            &format!(
+                "SELECT {} FROM starling_sequence q WHERE name = 'inv_host'",
+                sequence_c::LIST
+            ),
             &[],
         )?;
         match r.first() {
-            Some(row) => Ok(row.int(0usize)?),
+            Some(row) => Ok(row.int(sequence_c::value)?),
             None => Err(Error::Storage(starling_common::StorageFailure::fatal(
                 "sequence inv_host missing",
             ))),

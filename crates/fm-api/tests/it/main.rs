@@ -1,6 +1,6 @@
 //! FM REST API tests through the whole router (guard, body limit, extractors) on
 //! a real SQLite store. The storage semantics on every backend are covered by the
-//! store crate's conformance suite.
+//! fm-store crate's conformance suite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,6 +1,6 @@
 //! Identity API tests through the whole router (guard, in-process
 //! validation with its cache, body limit) on a real SQLite store. Storage
-//! semantics on every backend are covered by the store's conformance suite.
+//! semantics on every backend are covered by the identity-store crate's conformance suite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,7 +1,7 @@
 //! Inventory REST API tests through the whole router (guard, body limit,
 //! extractors) on a real SQLite store, with a real FM API on loopback where
 //! alarms and logs are checked. Storage on every backend is covered by the
-//! store crate's conformance suite.
+//! inventory-store crate's conformance suite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

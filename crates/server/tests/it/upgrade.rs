@@ -84,7 +84,7 @@ async fn recorded(db: &Db) -> Vec<(String, i64)> {
         let mut v: Vec<(String, i64)> = c
             .query("SELECT component, version FROM starling_migrations", &[])?
             .into_iter()
-            .map(|mut r| Ok((r.take_text(0usize)?, r.int(1usize)?)))
+            .map(|mut r| Ok((r.take_text(0)?, r.int(1)?)))
             .collect::<Result<_, StorageFailure>>()?;
         v.sort();
         Ok::<_, StorageFailure>(v)
