@@ -442,3 +442,29 @@ async fn v3(headers: HeaderMap) -> Response {
         &serde_json::json!({"version": version_doc(&base)}),
     )
 }
+
+/// The identity service, as `starlingd` lists it.
+pub struct IdentityService;
+
+/// The identity service's entry in `starlingd`'s list of services.
+pub static SERVICE: IdentityService = IdentityService;
+
+impl starling_service::Service for IdentityService {
+    fn name(&self) -> &'static str {
+        "identity"
+    }
+    fn catalog(&self) -> Option<starling_service::CatalogEntry> {
+        Some(starling_service::CatalogEntry {
+            service_type: "identity",
+            name: "keystone",
+            description: "Starling identity service",
+            path: "",
+        })
+    }
+    fn schema(&self) -> Option<starling_db::Schema> {
+        Some(starling_identity_store::SCHEMA)
+    }
+    fn service_account(&self) -> Option<&'static str> {
+        None
+    }
+}

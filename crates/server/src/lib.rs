@@ -68,14 +68,21 @@ impl HostAgentArgs {
     }
 }
 
-/// Every service's schema, in the order they are migrated. `starlingd`
-/// migrates all of them at every start whatever runs (a service alone may
-/// validate tokens against the identity tables of its database).
-pub const SCHEMAS: &[starling_db::Schema] = &[
-    starling_fm_store::SCHEMA,
-    starling_identity_store::SCHEMA,
-    starling_inventory_store::SCHEMA,
+/// Every service `starlingd` runs, in the order their schemas are
+/// migrated; the identity bootstrap's catalog and service accounts come
+/// from this list too. Adding a service adds a line here.
+pub static SERVICES: &[&dyn starling_service::Service] = &[
+    &starling_fm_api::SERVICE,
+    &starling_identity_api::SERVICE,
+    &starling_inventory_api::SERVICE,
 ];
+
+/// Every service's schema, in migration order. `starlingd` migrates all of
+/// them at every start whatever runs (a service alone may validate tokens
+/// against the identity tables of its database).
+pub fn schemas() -> Vec<starling_db::Schema> {
+    starling_service::schemas(SERVICES)
+}
 
 /// The agents' HTTP timeout: above the command long poll's wait.
 pub const AGENT_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -248,5 +255,18 @@ pub async fn shutdown() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_list_is_well_formed() {
+        assert_eq!(starling_service::check(SERVICES), Ok(()));
+        let components: Vec<&str> = schemas().iter().map(|s| s.component).collect();
+        assert_eq!(components, ["fm", "identity", "inventory"]);
+        assert_eq!(starling_service::service_accounts(SERVICES), ["sysinv"]);
     }
 }

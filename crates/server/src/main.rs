@@ -356,7 +356,7 @@ fn all_in_one_dir(cli: &Cli) -> Result<PathBuf> {
 }
 
 async fn open_db(url: &str) -> Result<Db> {
-    Db::open(url, Tuning::default(), starling_server::SCHEMAS)
+    Db::open(url, Tuning::default(), &starling_server::schemas())
         .await
         .with_context(|| format!("cannot open database {}", starling_db::redact_url(url)))
 }
@@ -577,7 +577,7 @@ async fn run(cli: Cli) -> Result<()> {
             let issuer = Arc::new(LocalIssuer::new(
                 db.clone(),
                 clock.clone(),
-                "sysinv",
+                inventory_account()?,
                 auth_settings(&c),
             ));
             // Inventory's alarms go to FM in this process.
@@ -652,7 +652,7 @@ async fn run(cli: Cli) -> Result<()> {
                 None => Arc::new(LocalIssuer::new(
                     db.clone(),
                     clock.clone(),
-                    "sysinv",
+                    inventory_account()?,
                     auth_settings(&c),
                 )),
             };
@@ -903,6 +903,24 @@ impl IdentityBoot {
     }
 }
 
+/// The port `name`'s listener takes (its option).
+fn port_of(c: &Common, name: &str) -> Result<u16> {
+    match name {
+        "identity" => Ok(c.identity_port),
+        "fm" => Ok(c.fm_port),
+        "inventory" => Ok(c.inventory_port),
+        other => bail!("no port option for service {other}"),
+    }
+}
+
+/// Inventory's service account: it calls FM as this password-less account.
+fn inventory_account() -> Result<&'static str> {
+    use starling_service::Service;
+    starling_inventory_api::SERVICE
+        .service_account()
+        .context("inventory has no service account")
+}
+
 /// Identity on the all-in-one database: the records to make sure of (the
 /// Default domain, projects, roles, the admin and service accounts, the
 /// catalog of the services this process runs), to be written before the
@@ -923,38 +941,27 @@ fn prepare_identity(
     let PendingAdmin { pw, hash } = admin;
     let region = c.region_name.clone().unwrap_or_else(|| "RegionOne".into());
     let identity_url = service_url(c, tls, c.identity_port);
-    let fm_url = service_url(c, tls, c.fm_port);
-    // cgtsclient needs the platform URL to end in /v1.
-    let inventory_url = format!("{}/v1", service_url(c, tls, c.inventory_port));
-    let service = |kind: &str, name: &str, description: &str, url: &str| ServiceSpec {
-        kind: kind.into(),
-        name: name.into(),
-        description: description.into(),
-        urls: Interface::ALL
-            .iter()
-            .map(|i| (*i, url.to_string()))
-            .collect(),
-    };
+    // The catalog of the services this process runs, from the list.
+    let mut services = Vec::new();
+    for s in starling_server::SERVICES {
+        let Some(e) = s.catalog() else { continue };
+        let url = format!("{}{}", service_url(c, tls, port_of(c, s.name())?), e.path);
+        services.push(ServiceSpec {
+            kind: e.service_type.into(),
+            name: e.name.into(),
+            description: e.description.into(),
+            urls: Interface::ALL.iter().map(|i| (*i, url.clone())).collect(),
+        });
+    }
     let spec = BootstrapSpec {
         admin_user: ADMIN.into(),
         admin_password_hash: None,
         region: region.clone(),
-        service_users: vec!["sysinv".into()],
-        services: vec![
-            service(
-                "identity",
-                "keystone",
-                "Starling identity service",
-                &identity_url,
-            ),
-            service(
-                "faultmanagement",
-                "fm",
-                "Starling fault management",
-                &fm_url,
-            ),
-            service("platform", "sysinv", "Starling inventory", &inventory_url),
-        ],
+        service_users: starling_service::service_accounts(starling_server::SERVICES)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        services,
     };
     let boot = IdentityBoot {
         db: db.clone(),

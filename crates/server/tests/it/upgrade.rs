@@ -19,7 +19,6 @@ use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::NewHost;
 use starling_inventory::{SystemMode, SystemType};
 use starling_inventory_store::InventoryStore;
-use starling_server::SCHEMAS;
 
 fn ts(sec: i64) -> Timestamp {
     Timestamp::from_micros(1_700_000_000_000_000 + sec * 1_000_000)
@@ -97,7 +96,7 @@ async fn recorded(db: &Db) -> Vec<(String, i64)> {
 async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
     for (name, tdb) in testing::databases() {
         // Before: the six global migrations, and a record of each service.
-        let old = Db::open_legacy(&tdb.url, testing::tuning(), SCHEMAS, 6)
+        let old = Db::open_legacy(&tdb.url, testing::tuning(), &starling_server::schemas(), 6)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let alarm = populate(&old).await;
@@ -105,7 +104,7 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
 
         // After: opened as this release opens it. A migration run twice
         // would fail here (its tables exist).
-        let db = Db::open(&tdb.url, testing::tuning(), SCHEMAS)
+        let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want: Vec<(String, i64)> = [
@@ -150,14 +149,18 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
 
         // The schema is exactly a fresh database's.
         let fresh_db = testing::database(name);
-        let fresh = Db::open(&fresh_db.url, testing::tuning(), SCHEMAS)
-            .await
-            .unwrap();
+        let fresh = Db::open(
+            &fresh_db.url,
+            testing::tuning(),
+            &starling_server::schemas(),
+        )
+        .await
+        .unwrap();
         assert_eq!(schema_of(&db).await, schema_of(&fresh).await, "{name}");
 
         // And opening again changes nothing.
         drop(db);
-        let db = Db::open(&tdb.url, testing::tuning(), SCHEMAS)
+        let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap();
         assert_eq!(recorded(&db).await, want, "{name}");
@@ -169,12 +172,12 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
 #[tokio::test]
 async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
     for (name, tdb) in testing::databases() {
-        let old = Db::open_legacy(&tdb.url, testing::tuning(), SCHEMAS, 5)
+        let old = Db::open_legacy(&tdb.url, testing::tuning(), &starling_server::schemas(), 5)
             .await
             .unwrap();
         let alarm = populate(&old).await;
         drop(old);
-        let db = Db::open(&tdb.url, testing::tuning(), SCHEMAS)
+        let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(recorded(&db).await.len(), 6, "{name}");
@@ -185,9 +188,13 @@ async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
             .unwrap();
         assert!(found.is_some(), "{name}");
         let fresh_db = testing::database(name);
-        let fresh = Db::open(&fresh_db.url, testing::tuning(), SCHEMAS)
-            .await
-            .unwrap();
+        let fresh = Db::open(
+            &fresh_db.url,
+            testing::tuning(),
+            &starling_server::schemas(),
+        )
+        .await
+        .unwrap();
         assert_eq!(schema_of(&db).await, schema_of(&fresh).await, "{name}");
     }
 }
