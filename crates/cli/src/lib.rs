@@ -585,14 +585,50 @@ pub fn confirm(action: &str, yes: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("{action}: confirmation required; pass --yes");
     }
-    print!("{action}: are you sure? [yes/No]: ");
-    std::io::stdout().flush()?;
+    out(&format!("{action}: are you sure? [yes/No]: "))?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     if answer.trim().eq_ignore_ascii_case("yes") || answer.trim().eq_ignore_ascii_case("y") {
         Ok(())
     } else {
         bail!("{action}: cancelled")
+    }
+}
+
+/// Writes `text` to standard output. A reader that went away (as in
+/// `system host-list | head -1`) makes this an error that [`finish`] ends on
+/// quietly, with status 0.
+pub fn out(text: &str) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()?;
+    Ok(())
+}
+
+/// [`out`] with a newline.
+pub fn outln(text: impl std::fmt::Display) -> Result<()> {
+    out(&format!("{text}\n"))
+}
+
+/// True when `e` is (or was caused by) writing to a pipe nobody reads any more.
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Ends a CLI: status 0 when `r` succeeded or its output's reader went away
+/// (nothing more to say to anyone), otherwise the error on one line of
+/// standard error and status 1.
+pub fn finish(prog: &str, r: Result<()>) -> ! {
+    match r {
+        Ok(()) => std::process::exit(0),
+        Err(e) if is_closed_pipe(&e) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("{prog}: {e:#}");
+            std::process::exit(1)
+        }
     }
 }
 

@@ -181,10 +181,7 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("fm: {e:#}");
-        std::process::exit(1);
-    }
+    starling_cli::finish("fm", run(cli))
 }
 
 fn client(cli: &Cli) -> Result<Client> {
@@ -197,8 +194,8 @@ fn client(cli: &Cli) -> Result<Client> {
     )
 }
 
-fn emit(s: String) {
-    print!("{s}");
+fn emit(s: String) -> Result<()> {
+    starling_cli::out(&s)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -253,7 +250,7 @@ fn run(cli: Cli) -> Result<()> {
                 r.push(text(a, "timestamp"));
                 t.rows.push(r);
             }
-            emit(t.render(out.format)?);
+            emit(t.render(out.format)?)?;
         }
         Cmd::AlarmShow { uuid, out } => {
             let a = c
@@ -278,14 +275,14 @@ fn run(cli: Cli) -> Result<()> {
                 "degrade_affecting",
             ];
             let fields: Vec<(&str, String)> = keys.iter().map(|k| (*k, text(&a, k))).collect();
-            emit(Table::render_record(&fields, out.format)?);
+            emit(Table::render_record(&fields, out.format)?)?;
         }
         Cmd::AlarmDelete { uuids, yes } => {
             confirm("alarm-delete", yes)?;
             let mut failed = 0;
             for u in &uuids {
                 match path_id(u).and_then(|p| c.delete(&format!("/v1/alarms/{p}"))) {
-                    Ok(()) => println!("Alarm {u} deleted."),
+                    Ok(()) => starling_cli::outln(format!("Alarm {u} deleted."))?,
                     Err(e) => {
                         eprintln!("fm: {}", not_found("Alarm", u, e));
                         failed += 1;
@@ -323,7 +320,7 @@ fn run(cli: Cli) -> Result<()> {
                 text(&s, "minor"),
                 text(&s, "warnings"),
             ]);
-            emit(t.render(out.format)?);
+            emit(t.render(out.format)?)?;
         }
         Cmd::EventList {
             query,
@@ -416,7 +413,7 @@ fn run(cli: Cli) -> Result<()> {
                 "suppression_status",
             ];
             let fields: Vec<(&str, String)> = keys.iter().map(|k| (*k, text(&e, k))).collect();
-            emit(Table::render_record(&fields, out.format)?);
+            emit(Table::render_record(&fields, out.format)?)?;
         }
         Cmd::EventSuppress(a) => change_status(&c, "event-suppress", &a, "suppressed")?,
         Cmd::EventUnsuppress(a) => change_status(&c, "event-unsuppress", &a, "unsuppressed")?,
@@ -513,7 +510,7 @@ fn set_status(c: &Client, ids: &[String], status: &str) -> Result<()> {
     let total = targets.len();
     for (i, (id, u)) in targets.iter().enumerate() {
         c.patch(&format!("/v1/event_suppression/{u}"), &body)?;
-        println!("Alarm ID: {id} {status}.");
+        starling_cli::outln(format!("Alarm ID: {id} {status}."))?;
         if total > 20 && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             eprint!("\r{}/{total}", i + 1);
         }

@@ -340,10 +340,7 @@ enum AssignmentCmd {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("starling: {e:#}");
-        std::process::exit(1);
-    }
+    starling_cli::finish("starling", run(cli))
 }
 
 /// A client of the identity API, logged in (or with --os-auth-token).
@@ -407,7 +404,7 @@ fn domain_id(c: &Client, d: Option<&str>) -> Result<Option<String>> {
 
 fn show(v: &Value, fields: &[&str], out: Out) -> Result<()> {
     let rec: Vec<(&str, String)> = fields.iter().map(|f| (*f, text(v, f))).collect();
-    print!("{}", Table::render_record(&rec, out.format)?);
+    starling_cli::out(&Table::render_record(&rec, out.format)?)?;
     Ok(())
 }
 
@@ -416,7 +413,7 @@ fn list(items: &[Value], cols: &[(&str, &str)], out: Out) -> Result<()> {
     for v in items {
         t.rows.push(cols.iter().map(|(_, k)| text(v, k)).collect());
     }
-    print!("{}", t.render(out.format)?);
+    starling_cli::out(&t.render(out.format)?)?;
     Ok(())
 }
 
@@ -469,7 +466,7 @@ fn run(cli: Cli) -> Result<()> {
                 ("project_id", text(&t["project"], "id")),
                 ("user_id", text(&t["user"], "id")),
             ];
-            print!("{}", Table::render_record(&rec, out.format)?);
+            starling_cli::out(&Table::render_record(&rec, out.format)?)?;
         }
         Cmd::Token(TokenCmd::Revoke { token }) => {
             c.delete_with("/auth/tokens", &[("X-Subject-Token", &token)])?;

@@ -714,3 +714,58 @@ fn fm_verifies_https_against_os_cacert_or_takes_insecure() {
     assert_eq!(code, 1);
     assert!(err.contains("cannot read the CA certificate"), "{err}");
 }
+
+/// Runs `c` with its standard output a pipe whose reader is gone before
+/// anything is written (as `fm alarm-list | head -0`); returns the status and
+/// standard error.
+fn with_closed_stdout(c: &mut Command) -> (i32, String) {
+    use std::process::Stdio;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A reader that went away ends the CLIs quietly with status 0, as a Unix
+/// filter does (`system host-list | head -1`); before, they panicked (101).
+#[test]
+fn a_closed_pipe_ends_the_clis_quietly() {
+    let s = server(Paging::default());
+    s.raise("100.101", "host=controller-0", "major");
+    for args in [
+        &["alarm-list"][..],
+        &["alarm-list", "--format", "json"],
+        &["event-list"],
+    ] {
+        let (code, err) = with_closed_stdout(
+            fm_command()
+                .args(args)
+                .env("FM_URL", &s.url)
+                .env("OS_AUTH_TOKEN", &s.token),
+        );
+        assert_eq!((code, err.as_str()), (0, ""), "fm {args:?}");
+    }
+    let (code, err) = with_closed_stdout(
+        system::system_command()
+            .args(["host-list"])
+            .env("SYSTEM_URL", format!("{}/v1", s.inventory))
+            .env("OS_AUTH_TOKEN", &s.token),
+    );
+    assert_eq!((code, err.as_str()), (0, ""), "system host-list");
+    // A real error is still one line and status 1.
+    let (code, err) = with_closed_stdout(
+        fm_command()
+            .args(["alarm-show", "no-such-alarm"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &s.token),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{Paging, Server, client, output, server};
 
-fn system_command() -> Command {
+pub(crate) fn system_command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_system"));
     for (k, _) in std::env::vars() {
         if k.starts_with("OS_") || k == "SYSTEM_URL" {

@@ -198,7 +198,7 @@ fn print_list(l: &Listing, recs: &[Value], out: Out) -> Result<()> {
         t.rows
             .push(l.columns.iter().map(|(_, f)| cell(r, f)).collect());
     }
-    print!("{}", t.render(out.format)?);
+    starling_cli::out(&t.render(out.format)?)?;
     Ok(())
 }
 
@@ -214,7 +214,7 @@ fn print_record(r: &Value, out: Out) -> Result<()> {
         .map(|k| (k.as_str(), cell(r, k)))
         .collect();
     fields.sort_by_key(|(k, _)| *k);
-    print!("{}", Table::render_record(&fields, out.format)?);
+    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
     Ok(())
 }
 
@@ -563,7 +563,7 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
                     text(l, "label_value"),
                 ]);
             }
-            print!("{}", t.render(out.format)?);
+            starling_cli::out(&t.render(out.format)?)?;
             Ok(())
         }
         HwCmd::LabelRemove { host, keys, yes } => {
@@ -579,7 +579,7 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
             confirm("host-label-remove", yes)?;
             for (k, uuid) in doomed {
                 c.delete(&format!("/v1/labels/{uuid}"))?;
-                println!("Deleted host label {k} for host {host}");
+                starling_cli::outln(format!("Deleted host label {k} for host {host}"))?;
             }
             Ok(())
         }

@@ -225,10 +225,7 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("system: {e:#}");
-        std::process::exit(1);
-    }
+    starling_cli::finish("system", run(cli))
 }
 
 fn client(cli: &Cli) -> Result<Client> {
@@ -342,7 +339,7 @@ fn show_host(h: &Value, out: Out) -> Result<()> {
         fields.push(("peers", text(h, "peers")));
     }
     fields.sort_by_key(|(k, _)| *k);
-    print!("{}", Table::render_record(&fields, out.format)?);
+    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
     Ok(())
 }
 
@@ -412,15 +409,15 @@ fn bulk_add(c: &Client, path: &std::path::Path) -> Result<()> {
     let Some(v) = c.post_file("/v1/ihosts/bulk_add", "file", &name, &content)? else {
         bail!("the inventory API answered host-bulk-add with nothing");
     };
-    println!("Success:");
+    starling_cli::outln("Success:")?;
     let success = text(&v, "success");
     if !success.is_empty() {
-        println!("{success}");
+        starling_cli::outln(success)?;
     }
-    println!("Error:");
+    starling_cli::outln("Error:")?;
     let error = text(&v, "error");
     if !error.is_empty() {
-        println!("{error}");
+        starling_cli::outln(error)?;
         bail!("some hosts were not added");
     }
     Ok(())
@@ -450,7 +447,10 @@ fn bulk_export(c: &Client, path: &std::path::Path) -> Result<()> {
             let _ = std::fs::remove_file(&tmp);
             anyhow::anyhow!("cannot write {}: {e}", path.display())
         })?;
-    println!("Host configuration has been written to {}", path.display());
+    starling_cli::outln(format!(
+        "Host configuration has been written to {}",
+        path.display()
+    ))?;
     Ok(())
 }
 
@@ -484,7 +484,7 @@ fn run(cli: Cli) -> Result<()> {
             fields.push(("security_feature", text(s, "security_feature")));
             fields.push(("service_project_name", text(s, "service_project_name")));
             fields.sort_by_key(|(k, _)| *k);
-            print!("{}", Table::render_record(&fields, out.format)?);
+            starling_cli::out(&Table::render_record(&fields, out.format)?)?;
         }
         Cmd::HostList { out } => {
             let mut hosts: Vec<HostRow> = c.get_all_as("/v1/ihosts", "ihosts")?;
@@ -505,7 +505,7 @@ fn run(cli: Cli) -> Result<()> {
                     .collect(),
                 );
             }
-            print!("{}", t.render(out.format)?);
+            starling_cli::out(&t.render(out.format)?)?;
         }
         Cmd::HostShow { host, out } => show_host(&c.get(&host_path(&host)?)?, out)?,
         Cmd::HostAdd(a) => {
@@ -531,7 +531,7 @@ fn run(cli: Cli) -> Result<()> {
             confirm("host-delete", yes)?;
             for h in &hosts {
                 c.delete(&host_path(h)?)?;
-                println!("Deleted host {h}");
+                starling_cli::outln(format!("Deleted host {h}"))?;
             }
         }
         Cmd::HostLock { host, force, out } => {
