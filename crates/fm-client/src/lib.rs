@@ -189,9 +189,44 @@ struct Spool {
     done_lines: usize,
 }
 
+/// The spool holds requests with their alarm texts: its directory is 0700
+/// and its files 0600 (Unix), like the rest of a data directory.
+fn private_dir(dir: &PathBuf) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Opens `path` for appending (created 0600; an existing file made 0600).
+fn private_file(path: &PathBuf, append: bool) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true);
+    if append {
+        o.append(true);
+    } else {
+        o.write(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
+}
+
 impl Spool {
     fn open(dir: &PathBuf) -> Result<Spool, ClientError> {
-        std::fs::create_dir_all(dir).map_err(|e| ClientError::Spool(e.to_string()))?;
+        private_dir(dir).map_err(|e| ClientError::Spool(e.to_string()))?;
         let path = dir.join("fm-spool.jsonl");
         let done_path = dir.join("fm-spool.done");
         let done_lines: usize = std::fs::read_to_string(&done_path)
@@ -214,11 +249,7 @@ impl Spool {
                 }
             }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| ClientError::Spool(e.to_string()))?;
+        let file = private_file(&path, true).map_err(|e| ClientError::Spool(e.to_string()))?;
         let mut s = Spool {
             path,
             file,
@@ -251,11 +282,9 @@ impl Spool {
         if self.queue.is_empty() {
             return self.reset();
         }
-        std::fs::write(
-            self.path.with_extension("done"),
-            self.done_lines.to_string(),
-        )
-        .map_err(|e| ClientError::Spool(e.to_string()))
+        private_file(&self.path.with_extension("done"), false)
+            .and_then(|mut f| f.write_all(self.done_lines.to_string().as_bytes()))
+            .map_err(|e| ClientError::Spool(e.to_string()))
     }
 
     /// Empty: truncate the file and forget the replay position.

@@ -108,21 +108,60 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// A directory only its owner may enter (0700 on Unix), created if missing.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot protect {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The SQLite database file `path` (and its `-wal` and `-shm` files, when
+/// present) made 0600 before it is opened, so that SQLite — which gives
+/// those files the database file's mode — never creates a readable one:
+/// it holds password and token hashes.
+pub fn private_db_file(path: &Path) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", path.display()));
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot protect {}", p.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The self-signed certificate and key in `<data-dir>/tls`, generated on
-/// first use for `names` (DNS names or IP addresses) and reused after; the
-/// key is written 0600. Returns (certificate, key) paths.
+/// first use for `names` (DNS names or IP addresses) and reused after; both
+/// are written 0600. Returns (certificate, key) paths.
 pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
     let dir = data_dir.join("tls");
     let (cert, key) = (dir.join("starling.crt"), dir.join("starling.key"));
     if cert.exists() && key.exists() {
         return Ok((cert, key));
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    private_dir(&dir)?;
     let ck = rcgen::generate_simple_self_signed(names.to_vec())
         .context("cannot generate a self-signed certificate")?;
     write_private(&key, &ck.signing_key.serialize_pem())?;
-    std::fs::write(&cert, ck.cert.pem())
-        .with_context(|| format!("cannot write {}", cert.display()))?;
+    write_private(&cert, &ck.cert.pem())?;
     tracing::info!(certificate = %cert.display(), ?names, "generated a self-signed certificate");
     Ok((cert, key))
 }

@@ -350,8 +350,9 @@ fn all_in_one_dir(cli: &Cli) -> Result<PathBuf> {
         Some(d) => d.clone(),
         None => default_data_dir()?,
     };
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    // It holds the database (password and token hashes), the admin
+    // password and keys: only its owner may enter it.
+    bootstrap::private_dir(&dir).context("cannot create the data directory")?;
     Ok(dir)
 }
 
@@ -534,7 +535,9 @@ async fn run(cli: Cli) -> Result<()> {
     match &cli.service {
         None => {
             let dir = all_in_one_dir(&cli)?;
-            let url = format!("sqlite://{}", dir.join("starling.db").display());
+            let db_file = dir.join("starling.db");
+            bootstrap::private_db_file(&db_file)?;
+            let url = format!("sqlite://{}", db_file.display());
             let db = open_db(&url).await?;
             // On a first boot the admin's password hash (argon2, tens of
             // milliseconds) runs on a blocking thread while FM starts.
@@ -581,6 +584,7 @@ async fn run(cli: Cli) -> Result<()> {
                 auth_settings(&c),
             ));
             // Inventory's alarms go to FM in this process.
+            bootstrap::private_dir(&dir.join("spool"))?;
             drain_old_spool(fm_client(
                 &service_url(&c, tls.as_ref(), c.fm_port),
                 Some(issuer.clone()),

@@ -860,3 +860,79 @@ fn reports_an_earlier_start_left_in_its_spool_still_reach_fm() {
     let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
     alarms_become(&s.fm, &t, &[("200.001", "host=compute-7")]);
 }
+
+/// Everything under an all-in-one's data directory: (path, mode, is a directory).
+#[cfg(unix)]
+fn modes_under(dir: &Path) -> Vec<(PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let m = std::fs::metadata(&d).unwrap();
+        out.push((d.clone(), m.permissions().mode() & 0o777, true));
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push((e.path(), m.permissions().mode() & 0o777, false));
+            }
+        }
+    }
+    out
+}
+
+/// The data directory holds password and token hashes, the admin password
+/// and a private key: it is 0700 and every file in it 0600, the database's
+/// -wal and -shm files included, after a first start and after a restart
+/// over a database whose files were left readable.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = [("STARLING_ADMIN_PASSWORD", "Adm1n!pass")];
+    let s = all_in_one(&env, &["--tls-self-signed"]);
+    let dir = s.d.dir.clone();
+    let bad = |v: &[(PathBuf, u32, bool)]| -> Vec<String> {
+        v.iter()
+            .filter(|(_, m, is_dir)| *m != if *is_dir { 0o700 } else { 0o600 })
+            .map(|(p, m, _)| format!("{} {m:o}", p.display()))
+            .collect()
+    };
+    let seen = modes_under(&dir);
+    for f in [
+        "starling.db",
+        "starling.db-wal",
+        "starling.db-shm",
+        "openrc",
+        "tls/starling.key",
+    ] {
+        assert!(
+            seen.iter().any(|(p, _, _)| p.ends_with(f)),
+            "no {f} in {seen:?}"
+        );
+    }
+    assert_eq!(bad(&seen), Vec::<String>::new());
+    // A database left readable (an earlier release created it 0644) is
+    // protected again at the next start.
+    let mut s = s;
+    let _ = s.d.child.kill();
+    let _ = s.d.child.wait();
+    let dir = std::mem::replace(&mut s.d.dir, tmpdir());
+    drop(s);
+    for f in ["starling.db", "starling.db-wal", "starling.db-shm"] {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let _running = all_in_one_at(
+        dir.clone(),
+        "127.0.0.1",
+        &env,
+        &["--tls-self-signed"],
+        false,
+    );
+    assert_eq!(bad(&modes_under(&dir)), Vec::<String>::new());
+}
