@@ -151,6 +151,16 @@ fn the_agent_hears_a_real_lldpd_neighbour() {
             t0.elapsed() < Duration::from_secs(40),
             "no neighbour heard: {nb:?}"
         );
+        // A daemon that started before its veth end had a carrier may not
+        // send again until its next interval (30 s): ask both to look at
+        // their ports and send now.
+        for ns in [&a, &b] {
+            let _ = Command::new("lldpcli")
+                .args(["-u", &sock(ns), "update"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(agents.len(), 1);
