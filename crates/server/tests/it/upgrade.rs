@@ -78,6 +78,19 @@ async fn populate(db: &Db) -> String {
     set.uuid
 }
 
+/// `db`'s schema is exactly that of a fresh database on the same backend.
+async fn same_schema_as_fresh(db: &Db, backend: &str) {
+    let fresh_db = testing::database(backend);
+    let fresh = Db::open(
+        &fresh_db.url,
+        testing::tuning(),
+        &starling_server::schemas(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(schema_of(db).await, schema_of(&fresh).await, "{backend}");
+}
+
 async fn recorded(db: &Db) -> Vec<(String, i64)> {
     db.read(|c| {
         let mut v: Vec<(String, i64)> = c
@@ -148,15 +161,7 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
         assert!(next > host.id, "{name}: {next} after {}", host.id);
 
         // The schema is exactly a fresh database's.
-        let fresh_db = testing::database(name);
-        let fresh = Db::open(
-            &fresh_db.url,
-            testing::tuning(),
-            &starling_server::schemas(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(schema_of(&db).await, schema_of(&fresh).await, "{name}");
+        same_schema_as_fresh(&db, name).await;
 
         // And opening again changes nothing.
         drop(db);
@@ -187,14 +192,6 @@ async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
             .await
             .unwrap();
         assert!(found.is_some(), "{name}");
-        let fresh_db = testing::database(name);
-        let fresh = Db::open(
-            &fresh_db.url,
-            testing::tuning(),
-            &starling_server::schemas(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(schema_of(&db).await, schema_of(&fresh).await, "{name}");
+        same_schema_as_fresh(&db, name).await;
     }
 }
