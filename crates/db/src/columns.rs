@@ -93,6 +93,13 @@ macro_rules! columns {
     };
 }
 
+/// Values bound in a column set's order (the key first, as for `INSERT`)
+/// with the key moved to the end, for `UPDATE t SET {SET_REST} WHERE key = ?`.
+pub fn key_last(mut params: Vec<crate::Value<'_>>) -> Vec<crate::Value<'_>> {
+    params.rotate_left(1);
+    params
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __column_placeholder {
@@ -131,6 +138,8 @@ mod tests {
         assert_eq!((base::COUNT, tail::COUNT), (2, 2));
         assert_eq!(tail::PLACEHOLDERS, "?, ?");
         assert_eq!(tail::SET_REST, "level = ?");
+        let moved = crate::key_last(vec![Value::Int(1), "a".into(), "b".into()]);
+        assert_eq!(moved, vec!["a".into(), "b".into(), Value::Int(1)]);
         assert_eq!(tail::status.index(), 2);
         assert_eq!(tail::level.index(), 3);
         assert_eq!(tail::level.name(), "level");

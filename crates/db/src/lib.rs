@@ -23,7 +23,7 @@ mod pool;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use columns::ColumnIndex;
+pub use columns::{ColumnIndex, key_last};
 pub use migrate::{Migration, Schema};
 
 use std::borrow::Cow;

@@ -323,12 +323,6 @@ fn event_params(e: &Event) -> Vec<Value<'_>> {
     ]
 }
 
-/// Moves a key bound first to the end, for `UPDATE … SET {SET_REST} WHERE key = ?`.
-fn key_last(mut params: Vec<Value<'_>>) -> Vec<Value<'_>> {
-    params.rotate_left(1);
-    params
-}
-
 fn alarm_col(f: AlarmField) -> &'static str {
     match f {
         AlarmField::Id => "a.id",
@@ -623,7 +617,8 @@ impl FaultRepo for FmRepo<'_> {
     }
 
     fn update_alarm(&mut self, a: &Alarm) -> Result<(), Error> {
-        self.c.exec(&SET_PATH.update, &key_last(alarm_params(a)))?;
+        self.c
+            .exec(&SET_PATH.update, &starling_db::key_last(alarm_params(a)))?;
         Ok(())
     }
 
@@ -756,7 +751,7 @@ impl FaultRepo for FmRepo<'_> {
                 "UPDATE fm_event_suppression SET {} WHERE id = ?",
                 supp::SET_REST
             ),
-            &key_last(supp_params(s)),
+            &starling_db::key_last(supp_params(s)),
         )?;
         Ok(())
     }

@@ -186,12 +186,6 @@ fn system_values(s: &System) -> Vec<Value<'_>> {
     ]
 }
 
-/// Moves a key bound first to the end, for `UPDATE … SET {SET_REST} WHERE key = ?`.
-fn key_last(mut params: Vec<Value<'_>>) -> Vec<Value<'_>> {
-    params.rotate_left(1);
-    params
-}
-
 impl InventoryRepo for InventoryStore<'_> {
     fn system(&mut self) -> Result<Option<System>, Error> {
         starling_db::first(
@@ -218,7 +212,7 @@ impl InventoryRepo for InventoryStore<'_> {
                 "UPDATE inv_system SET {} WHERE uuid = ?",
                 system_c::SET_REST
             ),
-            &key_last(system_values(s)),
+            &starling_db::key_last(system_values(s)),
         )?;
         Ok(())
     }
@@ -298,7 +292,7 @@ impl InventoryRepo for InventoryStore<'_> {
         // host in the same transaction, so no row count is checked here.)
         self.c.exec(
             &format!("UPDATE inv_host SET {} WHERE id = ?", host_c::SET_REST),
-            &key_last(host_values(h)),
+            &starling_db::key_last(host_values(h)),
         )?;
         Ok(())
     }
