@@ -18,19 +18,18 @@
 //! - neither the token nor the reason a token was refused reaches the client
 //!   (the reason is logged, the token never is).
 
-mod cache;
 mod remote;
 
 use std::sync::Arc;
 
-use starling_common::{Clock, Timestamp, TokenFuture, TokenSource};
+use starling_common::{Clock, TokenFuture, TokenSource};
 use starling_db::Db;
 use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
 use starling_identity::{Error, ops, policy, token};
 use starling_identity_store::IdentityStore;
 
-pub use cache::TokenCache;
 pub use remote::{RemoteAuth, ServiceCredentials, ServiceSession};
+pub use starling_http::TokenCache;
 
 /// The header a token arrives in.
 pub const TOKEN_HEADER: &str = "x-auth-token";
@@ -188,10 +187,4 @@ impl TokenSource for LocalIssuer {
     fn token(&self, renew: bool) -> TokenFuture<'_> {
         Box::pin(self.current(renew))
     }
-}
-
-/// When a cached validation of a token expiring at `expires_at` must be
-/// asked again at `now`.
-pub(crate) fn still_valid(expires_at: Timestamp, now: Timestamp) -> bool {
-    expires_at > now
 }

@@ -5,8 +5,10 @@
 pub mod dto;
 mod local;
 mod openapi;
+mod service;
 
 pub use local::LocalAlarms;
+pub use service::{FmOptions, FmService, SERVICE};
 
 use std::sync::Arc;
 
@@ -979,30 +981,4 @@ pub async fn purge_events(st: &FmState, max_age: std::time::Duration) -> Result<
     let us = i64::try_from(max_age.as_micros()).unwrap_or(i64::MAX);
     st.write(move |r, now| ops::purge_old_events(r, now, us))
         .await
-}
-
-/// The fm service, as `starlingd` lists it.
-pub struct FmService;
-
-/// The fm service's entry in `starlingd`'s list of services.
-pub static SERVICE: FmService = FmService;
-
-impl starling_service::Service for FmService {
-    fn name(&self) -> &'static str {
-        "fm"
-    }
-    fn catalog(&self) -> Option<starling_service::CatalogEntry> {
-        Some(starling_service::CatalogEntry {
-            service_type: "faultmanagement",
-            name: "fm",
-            description: "Starling fault management",
-            path: "",
-        })
-    }
-    fn schema(&self) -> Option<starling_db::Schema> {
-        Some(starling_fm_store::SCHEMA)
-    }
-    fn service_account(&self) -> Option<&'static str> {
-        None
-    }
 }

@@ -20,6 +20,8 @@ pub use axum::http::HeaderMap;
 pub mod json_text;
 pub mod stream;
 pub mod tls;
+mod token_cache;
+pub use token_cache::TokenCache;
 pub mod upload;
 
 /// Largest request body any Starling API accepts by default (1 MiB).

@@ -9,9 +9,13 @@
 //! which keystoneauth parses, not StarlingX's.
 
 mod body;
+pub mod boot;
 mod render;
 mod resources;
+mod service;
 mod tokens;
+
+pub use service::{ADMIN, IdentityOptions, IdentityService, SERVICE, auth_settings};
 
 use std::sync::Arc;
 
@@ -441,30 +445,4 @@ async fn v3(headers: HeaderMap) -> Response {
         StatusCode::OK,
         &serde_json::json!({"version": version_doc(&base)}),
     )
-}
-
-/// The identity service, as `starlingd` lists it.
-pub struct IdentityService;
-
-/// The identity service's entry in `starlingd`'s list of services.
-pub static SERVICE: IdentityService = IdentityService;
-
-impl starling_service::Service for IdentityService {
-    fn name(&self) -> &'static str {
-        "identity"
-    }
-    fn catalog(&self) -> Option<starling_service::CatalogEntry> {
-        Some(starling_service::CatalogEntry {
-            service_type: "identity",
-            name: "keystone",
-            description: "Starling identity service",
-            path: "",
-        })
-    }
-    fn schema(&self) -> Option<starling_db::Schema> {
-        Some(starling_identity_store::SCHEMA)
-    }
-    fn service_account(&self) -> Option<&'static str> {
-        None
-    }
 }

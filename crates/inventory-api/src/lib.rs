@@ -17,6 +17,9 @@ pub mod commands;
 mod hardware;
 pub mod openapi;
 pub mod render;
+mod service;
+
+pub use service::{InventoryOptions, InventoryService, SERVICE};
 
 use std::sync::Arc;
 
@@ -733,30 +736,4 @@ async fn delete_host(
     // Nothing may stay raised against a host that no longer exists.
     st.send(alarms::deleted(&h), &h).await;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The inventory service, as `starlingd` lists it.
-pub struct InventoryService;
-
-/// The inventory service's entry in `starlingd`'s list of services.
-pub static SERVICE: InventoryService = InventoryService;
-
-impl starling_service::Service for InventoryService {
-    fn name(&self) -> &'static str {
-        "inventory"
-    }
-    fn catalog(&self) -> Option<starling_service::CatalogEntry> {
-        Some(starling_service::CatalogEntry {
-            service_type: "platform",
-            name: "sysinv",
-            description: "Starling inventory",
-            path: "/v1",
-        })
-    }
-    fn schema(&self) -> Option<starling_db::Schema> {
-        Some(starling_inventory_store::SCHEMA)
-    }
-    fn service_account(&self) -> Option<&'static str> {
-        Some("sysinv")
-    }
 }

@@ -1,124 +1,10 @@
-//! First-start identity bootstrap of the all-in-one daemon: where the admin
-//! password comes from, and the `admin-password` and `openrc` files in the
-//! data directory.
+//! The daemon's own files in the data directory: the database file, made
+//! private before SQLite opens it, and the self-signed certificate.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use starling_identity::password::{self, PasswordRules};
-
-/// Name of the generated password file in the data directory.
-pub const PASSWORD_FILE: &str = "admin-password";
-/// Name of the credentials script in the data directory.
-pub const OPENRC_FILE: &str = "openrc";
-
-/// Where the admin password came from.
-#[derive(Debug)]
-pub enum AdminPassword {
-    /// Configured (environment or a file the operator named).
-    Configured(String),
-    /// Read from, or generated into, `<data-dir>/admin-password`.
-    File(String, PathBuf),
-}
-
-impl AdminPassword {
-    /// The password.
-    pub fn secret(&self) -> &str {
-        match self {
-            AdminPassword::Configured(p) | AdminPassword::File(p, _) => p,
-        }
-    }
-}
-
-/// The admin password: `STARLING_ADMIN_PASSWORD`, then `--admin-password-file`,
-/// then `<data-dir>/admin-password`; generated into that file (0600) when
-/// none exists. A configured password must pass the password rules.
-pub fn admin_password(
-    env: Option<String>,
-    file: Option<&Path>,
-    data_dir: Option<&Path>,
-    rules: &PasswordRules,
-) -> Result<AdminPassword> {
-    let configured = match (env.filter(|p| !p.is_empty()), file) {
-        (Some(p), _) => Some(p),
-        (None, Some(f)) => Some(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read the admin password file {}", f.display()))?
-                .trim_end_matches(['\n', '\r'])
-                .to_string(),
-        ),
-        (None, None) => None,
-    };
-    if let Some(p) = configured {
-        rules
-            .check(&p)
-            .map_err(|e| anyhow::anyhow!("the configured admin password is too weak: {e}"))?;
-        return Ok(AdminPassword::Configured(p));
-    }
-    let Some(dir) = data_dir else {
-        bail!(
-            "no admin password: set STARLING_ADMIN_PASSWORD or --admin-password-file \
-             (a service running alone has no data directory to generate one into)"
-        );
-    };
-    let path = dir.join(PASSWORD_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(p) => {
-            let p = p.trim_end_matches(['\n', '\r']).to_string();
-            if p.is_empty() {
-                bail!("{} is empty", path.display());
-            }
-            Ok(AdminPassword::File(p, path))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let p = password::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
-            write_private(&path, &format!("{p}\n"))?;
-            tracing::info!(file = %path.display(), "generated the admin password");
-            Ok(AdminPassword::File(p, path))
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-/// Writes `text` to `path` readable by the owner only, atomically (a
-/// temporary file renamed into place).
-pub fn write_private(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
-    #[cfg(unix)]
-    {
-        // An existing temporary file keeps its mode: set it again.
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot protect {}", tmp.display()))?;
-    }
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A directory only its owner may enter (0700 on Unix), created if missing.
-pub fn private_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot protect {}", dir.display()))?;
-    }
-    Ok(())
-}
+use anyhow::{Context, Result};
+use starling_service::{private_dir, write_private};
 
 /// The SQLite database file `path` (and its `-wal` and `-shm` files, when
 /// present) made 0600 before it is opened, so that SQLite — which gives
@@ -166,66 +52,6 @@ pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<(PathBuf, PathBu
     Ok((cert, key))
 }
 
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// What `openrc` points at.
-pub struct Openrc<'a> {
-    /// Identity URL ending in `/v3`.
-    pub auth_url: &'a str,
-    /// The admin's name.
-    pub username: &'a str,
-    /// Region of the catalog.
-    pub region: &'a str,
-    /// The password file, when the password is on disk.
-    pub password_file: Option<&'a Path>,
-    /// CA certificate to trust, when the listeners serve TLS.
-    pub cacert: Option<&'a Path>,
-}
-
-/// The text of `openrc`, in the spirit of StarlingX's `/etc/platform/openrc`:
-/// sourcing it sets the OS_* variables every Starling and OpenStack CLI reads.
-/// The password is read from its file when sourced, never copied into openrc.
-pub fn openrc(o: &Openrc<'_>) -> String {
-    let mut s = String::from(
-        "# Starling administrator credentials, written by starlingd.\n\
-         # Use: . openrc   (then: fm alarm-list, openstack token issue, ...)\n",
-    );
-    let kv = [
-        ("OS_AUTH_URL", o.auth_url),
-        ("OS_USERNAME", o.username),
-        ("OS_PROJECT_NAME", "admin"),
-        ("OS_USER_DOMAIN_NAME", "Default"),
-        ("OS_PROJECT_DOMAIN_NAME", "Default"),
-        ("OS_REGION_NAME", o.region),
-        ("OS_INTERFACE", "internal"),
-        ("OS_ENDPOINT_TYPE", "internalURL"),
-        ("OS_IDENTITY_API_VERSION", "3"),
-        ("OS_AUTH_TYPE", "password"),
-    ];
-    for (k, v) in kv {
-        s.push_str(&format!("export {k}={}\n", shell_quote(v)));
-    }
-    match o.password_file {
-        Some(f) => s.push_str(&format!(
-            "export OS_PASSWORD=\"$(cat {})\"\n",
-            shell_quote(&f.display().to_string())
-        )),
-        None => s.push_str(
-            "# OS_PASSWORD: the admin password was configured (STARLING_ADMIN_PASSWORD or\n\
-             # --admin-password-file) and is not stored here; export it yourself.\n",
-        ),
-    }
-    if let Some(c) = o.cacert {
-        s.push_str(&format!(
-            "export OS_CACERT={}\n",
-            shell_quote(&c.display().to_string())
-        ));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -236,31 +62,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
-    }
-
-    #[test]
-    fn generated_once_then_reused_and_private() {
-        let d = tmpdir("gen");
-        let rules = PasswordRules::default();
-        let a = admin_password(None, None, Some(&d), &rules).unwrap();
-        let b = admin_password(None, None, Some(&d), &rules).unwrap();
-        assert_eq!(a.secret(), b.secret());
-        assert!(rules.check(a.secret()).is_ok());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(d.join(PASSWORD_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        // Configured wins, and must pass the rules.
-        let c = admin_password(Some("Given!pw1".into()), None, Some(&d), &rules).unwrap();
-        assert!(matches!(c, AdminPassword::Configured(ref p) if p == "Given!pw1"));
-        assert!(admin_password(Some("weak".into()), None, Some(&d), &rules).is_err());
-        assert!(admin_password(None, None, None, &rules).is_err());
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -288,20 +89,5 @@ mod tests {
         let e = starling_http::tls::server_config(&c1, &d.join("bad.key")).unwrap_err();
         assert!(e.contains("bad.key"), "{e}");
         let _ = std::fs::remove_dir_all(&d);
-    }
-
-    #[test]
-    fn openrc_reads_the_password_file_and_quotes() {
-        let f = PathBuf::from("/data/it's/admin-password");
-        let s = openrc(&Openrc {
-            auth_url: "http://127.0.0.1:5000/v3",
-            username: "admin",
-            region: "RegionOne",
-            password_file: Some(&f),
-            cacert: None,
-        });
-        assert!(s.contains("export OS_AUTH_URL='http://127.0.0.1:5000/v3'\n"));
-        assert!(s.contains("export OS_PASSWORD=\"$(cat '/data/it'\\''s/admin-password')\"\n"));
-        assert!(s.contains("export OS_REGION_NAME='RegionOne'\n"));
     }
 }

@@ -68,9 +68,10 @@ impl HostAgentArgs {
     }
 }
 
-/// Every service `starlingd` runs, in the order their schemas are
-/// migrated; the identity bootstrap's catalog and service accounts come
-/// from this list too. Adding a service adds a line here.
+/// Every service `starlingd` runs, in the order their schemas are migrated
+/// and they start (a service starts after those it uses). The options,
+/// ports, catalog and service accounts come from this list too. Adding a
+/// service adds a line here (docs/adding-a-service.md).
 pub static SERVICES: &[&dyn starling_service::Service] = &[
     &starling_fm_api::SERVICE,
     &starling_identity_api::SERVICE,
@@ -108,10 +109,6 @@ pub struct AgentArgs {
     pub root: PathBuf,
     #[command(flatten)]
     pub host: HostAgentArgs,
-    /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
-    /// --auth-url, STARLING_AGENT_TOKEN is sent.
-    #[command(flatten)]
-    pub remote: RemoteAuthArgs,
 }
 
 /// The identity service a service running alone (or an agent) logs in to
@@ -139,25 +136,7 @@ pub struct RemoteAuthArgs {
     pub auth_cacert: Option<PathBuf>,
 }
 
-/// Parses `90`, `90s`, `15m`, `12h`, `30d`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{s}': expected e.g. 30d, 12h, 15m, 90s"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("invalid duration unit in '{s}': use s, m, h or d")),
-    };
-    if n == 0 {
-        return Err("duration must be positive".into());
-    }
-    Ok(Duration::from_secs(n.saturating_mul(mult)))
-}
+pub use starling_service::parse_duration;
 
 pub fn init_logging(filter: &str) -> Result<()> {
     let f = tracing_subscriber::EnvFilter::try_new(filter)
@@ -209,14 +188,17 @@ pub async fn identity_session(
     Ok(Some(session))
 }
 
-/// The agent's configuration: its HTTP client, credentials and root.
+/// The agent's configuration: its HTTP client, credentials and root. It
+/// logs in as `remote` says (password in STARLING_AUTH_PASSWORD); without
+/// --auth-url, STARLING_AGENT_TOKEN is sent.
 pub async fn agent_config(
     a: &AgentArgs,
+    remote: &RemoteAuthArgs,
     clock: Arc<dyn Clock>,
 ) -> Result<starling_agent::run::Config> {
     let http = http_client(a.inventory_cacert.as_deref(), AGENT_HTTP_TIMEOUT)?;
     let token: Arc<dyn starling_common::TokenSource> =
-        match identity_session(&a.remote, clock).await? {
+        match identity_session(remote, clock).await? {
             Some(session) => session,
             None => Arc::new(starling_common::StaticToken(
                 std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {

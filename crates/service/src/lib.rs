@@ -1,13 +1,32 @@
-//! What a Starling service is to the daemon that runs it. Each service's API
-//! crate has one value implementing [`Service`] (`pub static SERVICE`), and
-//! `starlingd` holds one list of them: the schemas it migrates, the catalog
-//! the identity bootstrap writes and the service accounts it creates all come
-//! from that list, so a service is added in one place.
+//! What a Starling service is to the daemon that runs it.
 //!
-//! (Starting a service — its routes, background tasks and options — still
-//! happens in `starlingd`; it moves behind this trait next.)
+//! Each service's API crate has one value implementing [`Service`] (`pub
+//! static SERVICE`), and `starlingd` holds one list of them. From that list
+//! come the schemas it migrates, the identity catalog and service accounts,
+//! every service's options (accepted only where that service runs, and
+//! settable in the configuration file's section of its name), its listener
+//! port, and its start: [`Service::start`] is given a [`Ctx`] (the store,
+//! clock, authenticator, token source, the clients of the services it
+//! uses, its options) and returns what to serve and run ([`Started`]).
+//!
+//! Adding a service is its crates and one line in that list
+//! (docs/adding-a-service.md).
 
-use starling_db::Schema;
+mod files;
+
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_common::alarm::AlarmSink;
+use starling_common::{Clock, TokenSource};
+use starling_db::{Db, Schema};
+use starling_http::{Authenticator, BoxFuture, TokenCache};
+
+pub use clap;
+pub use files::{private_dir, write_private};
 
 /// A service's entry in the identity catalog.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,16 +42,166 @@ pub struct CatalogEntry {
     pub path: &'static str,
 }
 
+/// A catalog entry with the URL this process serves it at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub entry: CatalogEntry,
+    pub url: String,
+}
+
+/// The names this cloud goes by (traps, the system record, the catalog).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    /// `--system-name`, when given.
+    pub system_name: Option<String>,
+    /// `--region-name`, when given (the catalog's region is `RegionOne`
+    /// otherwise: see [`Site::region`]).
+    pub region_name: Option<String>,
+}
+
+impl Site {
+    /// The catalog's region.
+    pub fn region(&self) -> &str {
+        self.region_name.as_deref().unwrap_or("RegionOne")
+    }
+}
+
+/// What a service is given to start.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The database, migrated.
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    /// How callers of its API are authenticated and authorized.
+    pub auth: Arc<dyn Authenticator>,
+    /// This process's cache of validated tokens (identity empties it on
+    /// revocations).
+    pub token_cache: Arc<TokenCache>,
+    /// Lifetime of the tokens this process issues.
+    pub token_ttl: Duration,
+    /// The parsed options, its own among them (see [`Service::options`]).
+    pub options: clap::ArgMatches,
+    /// Option ids whose value the operator gave (a flag, a `STARLING_*`
+    /// variable or the configuration file) rather than the built-in default.
+    pub given: Arc<BTreeSet<String>>,
+    pub site: Site,
+    /// The data directory, when this process has one (all-in-one, or a
+    /// service set run on its SQLite file).
+    pub data_dir: Option<PathBuf>,
+    /// The CA that verifies this process's listeners, when they serve TLS
+    /// with a certificate clients must be told about.
+    pub tls_ca: Option<PathBuf>,
+    /// Every service this process runs, with its URL (the identity
+    /// bootstrap's catalog).
+    pub endpoints: Vec<Endpoint>,
+    /// Every service account of the services this process runs.
+    pub service_accounts: Vec<&'static str>,
+    /// Tokens of this service's own account, when it has one.
+    pub tokens: Option<Arc<dyn TokenSource>>,
+    /// Fault management, when this service uses it ([`Service::uses`]):
+    /// in-process when FM runs here, its HTTP client otherwise.
+    pub alarms: Option<Arc<dyn AlarmSink>>,
+}
+
+impl Ctx {
+    /// True when the operator gave option `id` (not its built-in default).
+    pub fn given(&self, id: &str) -> bool {
+        self.given.contains(id)
+    }
+
+    /// The typed options of `T` (a `clap::Args` struct whose arguments the
+    /// service returned from [`Service::options`]).
+    pub fn options<T: clap::FromArgMatches>(&self) -> Result<T, String> {
+        T::from_arg_matches(&self.options).map_err(|e| e.to_string())
+    }
+}
+
+/// A background task: runs until the daemon stops; an error stops the
+/// daemon.
+pub type Task = BoxFuture<'static, Result<(), String>>;
+
+/// What a started service gives the daemon.
+#[derive(Default)]
+pub struct Started {
+    /// Its API, served on its port.
+    pub router: Option<axum::Router>,
+    /// Tasks the daemon runs beside it (an error in one stops the daemon).
+    pub tasks: Vec<Task>,
+    /// Becomes true once the service is fully ready (e.g. identity's first
+    /// records are written); absent when it is ready on return.
+    pub ready: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The alarm sink it offers the services started after it in this
+    /// process (FM's in-process one).
+    pub alarms: Option<Arc<dyn AlarmSink>>,
+    /// Its state, for the daemon's all-in-one extras (the local agent
+    /// bootstraps its host through inventory's).
+    pub state: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Started {
+    /// A service serving `router`.
+    pub fn serving(router: axum::Router) -> Self {
+        Started {
+            router: Some(router),
+            ..Started::default()
+        }
+    }
+}
+
 /// A service `starlingd` can run.
 pub trait Service: Sync {
-    /// Its name, as `starlingd` calls it (`fm`, `inventory`, …).
+    /// Its name, as `starlingd` calls it (`fm`, `inventory`, …): the
+    /// `--services` list, the configuration file's section, the
+    /// `--<name>-port` option.
     fn name(&self) -> &'static str;
+    /// The port it listens on by default, if it has a listener.
+    fn port(&self) -> Option<u16>;
     /// Its catalog entry, if clients find it through the catalog.
     fn catalog(&self) -> Option<CatalogEntry>;
     /// Its schema, if it keeps anything in the database.
     fn schema(&self) -> Option<Schema>;
     /// The password-less account it calls other services as, if it does.
     fn service_account(&self) -> Option<&'static str>;
+    /// The services it calls (today only `fm`, for alarms).
+    fn uses(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Its options, accepted only where it runs. The daemon adds the
+    /// `--<name>-port` option itself.
+    fn options(&self) -> Vec<clap::Arg> {
+        Vec::new()
+    }
+    /// Starts it: catalogue syncs, bootstraps and the background work it
+    /// spawns happen here; what to serve comes back.
+    fn start(&self, ctx: Ctx) -> BoxFuture<'static, Result<Started, String>>;
+}
+
+/// Parses `90`, `90s`, `15m`, `12h`, `30d` (options' durations).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{s}': expected e.g. 30d, 12h, 15m, 90s"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid duration unit in '{s}': use s, m, h or d")),
+    };
+    if n == 0 {
+        return Err("duration must be positive".into());
+    }
+    Ok(Duration::from_secs(n.saturating_mul(mult)))
+}
+
+/// The arguments of a `clap::Args` struct, for [`Service::options`].
+pub fn args_of<T: clap::Args>() -> Vec<clap::Arg> {
+    T::augment_args(clap::Command::new("options"))
+        .get_arguments()
+        .cloned()
+        .collect()
 }
 
 /// The schemas of `services`, in the list's order.
@@ -48,26 +217,62 @@ pub fn service_accounts(services: &[&dyn Service]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The id of `service`'s port option (`fm_port` for `--fm-port`).
+pub fn port_option(service: &str) -> String {
+    format!("{}_port", service.replace('-', "_"))
+}
+
 /// Checks a list of services: names, catalog types and catalog names each
-/// appear once, and schema components are distinct. `starlingd` runs it in a
-/// unit test over its list.
+/// appear once, schema components are distinct, ports and option ids are
+/// not shared, and a service uses only services of the list. `starlingd`
+/// runs it in a unit test over its list.
 pub fn check(services: &[&dyn Service]) -> Result<(), String> {
-    fn once<'a>(what: &str, items: impl Iterator<Item = &'a str>) -> Result<(), String> {
-        let mut seen: Vec<&str> = Vec::new();
+    fn once<I: Iterator<Item = String>>(what: &str, items: I) -> Result<(), String> {
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for i in items {
-            if seen.contains(&i) {
+            if !seen.insert(i.clone()) {
                 return Err(format!("{what} '{i}' appears twice"));
             }
-            seen.push(i);
         }
         Ok(())
     }
-    once("service name", services.iter().map(|s| s.name()))?;
+    let own = |f: fn(&dyn Service) -> Option<&'static str>| {
+        services.iter().filter_map(move |s| f(*s)).map(String::from)
+    };
+    once("service name", own(|s| Some(s.name())))?;
     let entries: Vec<CatalogEntry> = services.iter().filter_map(|s| s.catalog()).collect();
-    once("catalog type", entries.iter().map(|e| e.service_type))?;
-    once("catalog name", entries.iter().map(|e| e.name))?;
+    once(
+        "catalog type",
+        entries.iter().map(|e| e.service_type.to_string()),
+    )?;
+    once("catalog name", entries.iter().map(|e| e.name.to_string()))?;
+    once(
+        "port",
+        services
+            .iter()
+            .filter_map(|s| s.port())
+            .map(|p| p.to_string()),
+    )?;
+    once(
+        "option",
+        services.iter().flat_map(|s| {
+            let mut ids: Vec<String> = s.options().iter().map(|a| a.get_id().to_string()).collect();
+            ids.push(port_option(s.name()));
+            ids
+        }),
+    )?;
+    for s in services {
+        for u in s.uses() {
+            if !services.iter().any(|o| o.name() == *u) {
+                return Err(format!("{} uses '{u}', which is not a service", s.name()));
+            }
+        }
+    }
     let schemas = schemas(services);
-    once("schema component", schemas.iter().map(|s| s.component))?;
+    once(
+        "schema component",
+        schemas.iter().map(|s| s.component.to_string()),
+    )?;
     for s in &schemas {
         s.check()?;
     }
@@ -78,10 +283,13 @@ pub fn check(services: &[&dyn Service]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    struct Fake(&'static str, &'static str);
+    struct Fake(&'static str, &'static str, u16);
     impl Service for Fake {
         fn name(&self) -> &'static str {
             self.0
+        }
+        fn port(&self) -> Option<u16> {
+            Some(self.2)
         }
         fn catalog(&self) -> Option<CatalogEntry> {
             Some(CatalogEntry {
@@ -97,24 +305,57 @@ mod tests {
         fn service_account(&self) -> Option<&'static str> {
             (self.0 == "b").then_some("acct")
         }
+        fn uses(&self) -> &'static [&'static str] {
+            if self.0 == "c" { &["zz"] } else { &[] }
+        }
+        fn options(&self) -> Vec<clap::Arg> {
+            vec![clap::Arg::new(if self.0 == "d" { "a_port" } else { "x" }).long("x")]
+        }
+        fn start(&self, _ctx: Ctx) -> BoxFuture<'static, Result<Started, String>> {
+            Box::pin(std::future::ready(Ok(Started::default())))
+        }
     }
 
     #[test]
-    fn a_list_is_checked_for_twice_used_names_and_types() {
-        let (a, b, b2, c) = (
-            Fake("a", "ta"),
-            Fake("b", "tb"),
-            Fake("b", "tx"),
-            Fake("c", "ta"),
-        );
-        assert_eq!(check(&[&a, &b]), Ok(()));
+    fn a_list_is_checked_for_twice_used_names_types_ports_and_options() {
+        let a = Fake("a", "ta", 1);
+        let b = Fake("b", "tb", 2);
+        assert_eq!(check(&[&a]), Ok(()));
         assert!(
-            check(&[&a, &b, &b2])
+            check(&[&a, &Fake("a", "tx", 3)])
                 .unwrap_err()
-                .contains("service name 'b'")
+                .contains("service name 'a'")
         );
-        assert!(check(&[&a, &c]).unwrap_err().contains("catalog type 'ta'"));
+        assert!(
+            check(&[&a, &Fake("x", "ta", 3)])
+                .unwrap_err()
+                .contains("catalog type 'ta'")
+        );
+        assert!(
+            check(&[&a, &Fake("x", "tx", 1)])
+                .unwrap_err()
+                .contains("port '1'")
+        );
+        // Two services with the same option, or one taking another's port
+        // option's id.
+        assert!(check(&[&a, &b]).unwrap_err().contains("option 'x'"));
+        let d = Fake("d", "td", 4);
+        assert!(check(&[&a, &d]).unwrap_err().contains("option 'a_port'"));
+        assert!(
+            check(&[&Fake("c", "tc", 5)])
+                .unwrap_err()
+                .contains("uses 'zz'")
+        );
         assert_eq!(service_accounts(&[&a, &b]), vec!["acct"]);
         assert!(schemas(&[&a, &b]).is_empty());
+        assert_eq!(port_option("sw-manager"), "sw_manager_port");
+        assert_eq!(
+            Site {
+                system_name: None,
+                region_name: None
+            }
+            .region(),
+            "RegionOne"
+        );
     }
 }

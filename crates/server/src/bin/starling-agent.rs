@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use starling_common::SystemClock;
-use starling_server::{AgentArgs, agent_config, init_logging, shutdown};
+use starling_server::{AgentArgs, RemoteAuthArgs, agent_config, init_logging, shutdown};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,6 +17,10 @@ use starling_server::{AgentArgs, agent_config, init_logging, shutdown};
 struct Cli {
     #[command(flatten)]
     agent: AgentArgs,
+    /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
+    /// --auth-url, STARLING_AGENT_TOKEN is sent.
+    #[command(flatten)]
+    remote: RemoteAuthArgs,
     /// Log filter (e.g. info, debug, starling_agent=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info")]
     log: String,
@@ -43,7 +47,7 @@ fn main() {
         }
     };
     let run = async {
-        let cfg = agent_config(&cli.agent, Arc::new(SystemClock)).await?;
+        let cfg = agent_config(&cli.agent, &cli.remote, Arc::new(SystemClock)).await?;
         starling_agent::run::run(cfg, shutdown()).await;
         anyhow::Ok(())
     };

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::Principal;
 use starling_common::Timestamp;
-use starling_http::Principal;
 
 struct Entry {
     principal: Arc<Principal>,
@@ -53,8 +53,7 @@ impl TokenCache {
         }
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         let e = map.get(hash)?;
-        (e.cached_at.elapsed() < self.ttl && crate::still_valid(e.expires_at, now))
-            .then(|| e.principal.clone())
+        (e.cached_at.elapsed() < self.ttl && e.expires_at > now).then(|| e.principal.clone())
     }
 
     /// Remembers a successful validation.
