@@ -17,7 +17,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 use starling_http::{ApiError, ApiJson, QueryPairs, json};
-use starling_inventory::lifecycle::AgentCommand;
+use starling_inventory::Host;
+use starling_inventory::lifecycle::{AgentCommand, CommandSink};
 use starling_inventory::ops;
 use starling_inventory::repo::HostRef;
 use tokio::sync::watch;
@@ -48,6 +49,15 @@ impl CommandBell {
 
     fn listen(&self) -> watch::Receiver<u64> {
         self.0.subscribe()
+    }
+}
+
+/// The agents' long polls are where commands are delivered: a command
+/// issued wakes them.
+impl CommandSink for CommandBell {
+    fn issued(&self, host: &Host, command: AgentCommand) {
+        tracing::info!(host = %host.display_name(), command = command.as_str(), "agent command pending");
+        self.ring();
     }
 }
 
@@ -148,7 +158,7 @@ pub(crate) async fn done(
         ev.text.push_str(": ");
         ev.text.push_str(m);
     }
-    st.report(&t.host, t.alarm, t.event).await;
+    st.carry_out(&t).await;
     Ok(json(
         StatusCode::OK,
         &json!({

@@ -36,7 +36,7 @@ use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
 };
 use starling_inventory::alarms;
-use starling_inventory::lifecycle::{AlarmChange, HostEvent};
+use starling_inventory::lifecycle::{AlarmChange, CommandSink, HostEvent, Transition};
 use starling_inventory::ops::{self, HostSort};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::{self, NewHost};
@@ -108,6 +108,20 @@ impl InventoryState {
 
     /// Reports a committed change to FM: the locked-host alarm and the
     /// customer log.
+    /// Carries out a committed transition's effects on others: its agent
+    /// command (to the command sink: the host's agent carries it out and
+    /// reports back), then its alarm and log (to FM).
+    pub async fn carry_out(&self, t: &Transition) {
+        if let Some(cmd) = t.command {
+            self.commands.issued(&t.host, cmd);
+        }
+        self.send(
+            alarms::effects(&t.host, t.alarm.clone(), t.event.as_ref()),
+            &t.host,
+        )
+        .await;
+    }
+
     async fn report(&self, host: &Host, alarm: Option<AlarmChange>, event: Option<HostEvent>) {
         self.send(alarms::effects(host, alarm, event.as_ref()), host)
             .await;
@@ -700,12 +714,7 @@ async fn patch_host(
                     Ok((t, repo.system()?))
                 })
                 .await?;
-            if let Some(cmd) = t.command {
-                // Carried out by the host's agent, which reports back.
-                tracing::info!(host = %t.host.display_name(), command = cmd.as_str(), "agent command pending");
-                st.commands.ring();
-            }
-            st.report(&t.host, t.alarm, t.event).await;
+            st.carry_out(&t).await;
             (t.host, sys)
         }
         HostPatch::Update(changes) => {

@@ -97,6 +97,17 @@ impl AgentCommand {
     }
 }
 
+/// Where a command for a host's agent goes once the decision that issued it
+/// has committed. The command itself is durable (the host's `action` and
+/// `task` hold it until the agent reports); a sink only tells whoever
+/// delivers it that there is one. In `starlingd` it is the inventory API's
+/// bell, which wakes the agents' long polls; another delivery (a BMC, a
+/// push to the agent) is another implementation.
+pub trait CommandSink: Send + Sync + 'static {
+    /// `command` is pending for `host`.
+    fn issued(&self, host: &Host, command: AgentCommand);
+}
+
 /// The whole effect of an accepted action.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
