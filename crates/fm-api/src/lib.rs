@@ -4,7 +4,7 @@
 
 pub mod dto;
 mod local;
-mod openapi;
+pub mod openapi;
 mod service;
 
 pub use local::LocalAlarms;
@@ -17,8 +17,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Serialize;
-use serde_json::Value;
 use starling_common::{Clock, Timestamp};
 use starling_db::Db;
 use starling_fm::ops::{self, Limits};
@@ -32,7 +30,8 @@ use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, json, json_bytes,
 };
 
-use crate::dto::{AlarmBody, AlarmBrief, AlarmFull, EventOut, SuppressionOut};
+use starling_fm_types as wire;
+use starling_wire::Link;
 
 /// StarlingX's default port for the FM API.
 pub const DEFAULT_PORT: u16 = 18002;
@@ -147,9 +146,9 @@ const PUT: Method = Method::PUT;
 const DELETE: Method = Method::DELETE;
 const PATCH: Method = Method::PATCH;
 
-/// Every route with its policy; the router below and this table must agree
-/// (a test checks it).
-const ROUTES: &[(Method, &str, Option<&str>)] = &[
+/// Every route with its policy; the router below, this table and the
+/// OpenAPI document's operations must agree (tests check it).
+pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
     (GET, "/openapi.json", Some("fm_api:openapi:get")),
@@ -216,7 +215,7 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let inner = Router::new()
         .route("/", get(root))
         .route("/health", get(starling_http::health))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))
         .merge(resources())
@@ -254,40 +253,48 @@ fn version_less(mut req: axum::extract::Request) -> axum::extract::Request {
 
 async fn root(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
-    let v =
-        serde_json::json!({"id": "v1", "links": [{"href": format!("{base}/v1/"), "rel": "self"}]});
+    let v = wire::Version {
+        id: "v1".into(),
+        links: vec![Link::new(format!("{base}/v1/"), "self")],
+    };
     json(
         StatusCode::OK,
-        &serde_json::json!({
-            "name": "Fault Management API",
-            "description": "Fault Management is an OpenStack project which provides REST API services for alarms and logs.",
-            "default_version": v,
-            "versions": [v],
-        }),
+        &wire::Root {
+            default_version: v.clone(),
+            description: "Fault Management is an OpenStack project which provides REST API services for alarms and logs.".into(),
+            name: "Fault Management API".into(),
+            versions: vec![v],
+        },
     )
 }
 
 async fn v1(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let res = |r: &str| {
-        serde_json::json!([
-            {"href": format!("{base}/v1/{r}/"), "rel": "self"},
-            {"href": format!("{base}/{r}/"), "rel": "bookmark"},
-        ])
+        vec![
+            Link::new(format!("{base}/v1/{r}/"), "self"),
+            Link::new(format!("{base}/{r}/"), "bookmark"),
+        ]
     };
     json(
         StatusCode::OK,
-        &serde_json::json!({
-            "id": "v1",
-            "media_types": [{"base": "application/json", "type": "application/vnd.openstack.fm.v1+json"}],
-            "links": [
-                {"href": format!("{base}/v1/"), "rel": "self"},
-                {"href": format!("{base}/openapi.json"), "rel": "describedby", "type": "application/json"},
+        &wire::V1 {
+            alarms: res("alarms"),
+            event_log: res("event_log"),
+            event_suppression: res("event_suppression"),
+            id: "v1".into(),
+            links: vec![
+                Link::new(format!("{base}/v1/"), "self"),
+                Link {
+                    media_type: Some("application/json".into()),
+                    ..Link::new(format!("{base}/openapi.json"), "describedby")
+                },
             ],
-            "alarms": res("alarms"),
-            "event_log": res("event_log"),
-            "event_suppression": res("event_suppression"),
-        }),
+            media_types: vec![wire::MediaType {
+                base: "application/json".into(),
+                media_type: "application/vnd.openstack.fm.v1+json".into(),
+            }],
+        },
     )
 }
 
@@ -391,20 +398,6 @@ fn form_urlencoded_serializer() -> form_urlencoded::Serializer<'static, String> 
     form_urlencoded::Serializer::new(String::new())
 }
 
-const ALARM_PARAMS: &[&str] = &[
-    "q.field",
-    "q.op",
-    "q.type",
-    "q.value",
-    "marker",
-    "limit",
-    "sort_key",
-    "sort_dir",
-    "include_suppress",
-    "expand",
-    "within",
-];
-
 fn within(q: &QueryPairs) -> Result<Option<String>, ApiError> {
     match q.last("within") {
         None => Ok(None),
@@ -416,7 +409,7 @@ fn within(q: &QueryPairs) -> Result<Option<String>, ApiError> {
 }
 
 fn alarm_query(q: &QueryPairs, paging: Paging) -> Result<AlarmQuery, ApiError> {
-    q.only(ALARM_PARAMS)?;
+    q.only_params(openapi::ALARM_PARAMS)?;
     let mut filters = Vec::new();
     for (f, v) in q_filters(q)? {
         match AlarmField::parse(&f).filter(|x| x.filterable()) {
@@ -465,7 +458,7 @@ async fn alarms_page(
                 if n > 0 {
                     body.push(b',');
                 }
-                if let Err(e) = serde_json::to_writer(&mut *body, &AlarmFull::new(&v)) {
+                if let Err(e) = serde_json::to_writer(&mut *body, &dto::alarm(&v)) {
                     failed.get_or_insert(e);
                 }
                 out.flush_full();
@@ -478,7 +471,7 @@ async fn alarms_page(
                 if n > 0 {
                     body.push(b',');
                 }
-                AlarmBrief::new(&l).write_json(body);
+                dto::write_brief(&dto::alarm_brief(&l), body);
                 out.flush_full();
                 n += 1;
                 last = Some(l.uuid);
@@ -536,7 +529,7 @@ async fn show_alarm(
     let uuid = uuid_path(&uuid, "Alarm")?;
     let u = uuid.clone();
     match st.read(move |r| r.alarm_view(&u)).await? {
-        Some(v) => Ok(json(StatusCode::OK, &AlarmFull::new(&v))),
+        Some(v) => Ok(json(StatusCode::OK, &dto::alarm(&v))),
         None => Err(ApiError::not_found(format!(
             "Alarm {uuid} could not be found."
         ))),
@@ -545,49 +538,45 @@ async fn show_alarm(
 
 async fn summary(State(st): State<FmState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    q.only(&["include_suppress"])?;
+    q.only_params(openapi::SUMMARY_PARAMS)?;
     let include = q.bool("include_suppress")?.unwrap_or(false);
     let s = st.read(move |r| r.summary(include)).await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({
-            "critical": s.critical,
-            "major": s.major,
-            "minor": s.minor,
-            "warnings": s.warnings,
-            "status": s.status(),
-        }),
+        &wire::Summary {
+            critical: s.critical,
+            major: s.major,
+            minor: s.minor,
+            status: s.status().into(),
+            warnings: s.warnings,
+        },
     ))
 }
 
 async fn post_alarm(
     State(st): State<FmState>,
-    ApiJson(body): ApiJson<AlarmBody>,
+    ApiJson(body): ApiJson<wire::AlarmInput>,
 ) -> Result<Response, ApiError> {
-    let fault = body.into_input().validate().map_err(ApiError::from)?;
+    let fault = dto::fault_input(body).validate().map_err(ApiError::from)?;
     let limits = st.limits;
     let applied = st
         .write(move |r, now| ops::apply(r, &fault, now, limits))
         .await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "uuid": applied.uuid() }),
+        &wire::UuidResult {
+            uuid: applied.uuid().map(Into::into),
+        },
     ))
 }
 
 /// Most entries one batch may carry.
 pub const MAX_BATCH: usize = 1000;
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchBody {
-    alarms: Vec<AlarmBody>,
-}
-
 /// Starling extension: several set/clear/log reports applied atomically.
 async fn post_batch(
     State(st): State<FmState>,
-    ApiJson(body): ApiJson<BatchBody>,
+    ApiJson(body): ApiJson<wire::Batch>,
 ) -> Result<Response, ApiError> {
     if body.alarms.is_empty() {
         return Err(ApiError::bad_request("The batch is empty"));
@@ -603,7 +592,7 @@ async fn post_batch(
         .into_iter()
         .enumerate()
         .map(|(i, b)| {
-            b.into_input()
+            dto::fault_input(b)
                 .validate()
                 .map_err(|e| ApiError::bad_request(format!("entry {i}: {e}")))
         })
@@ -612,14 +601,11 @@ async fn post_batch(
     let applied = st
         .write(move |r, now| ops::apply_batch(r, &faults, now, limits))
         .await?;
-    let results: Vec<Value> = applied.iter().map(applied_json).collect();
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "results": results }),
-    ))
+    let results = applied.iter().map(batch_result).collect();
+    Ok(json(StatusCode::OK, &wire::BatchResults { results }))
 }
 
-fn applied_json(a: &ops::Applied) -> Value {
+fn batch_result(a: &ops::Applied) -> wire::BatchResult<'_> {
     let result = match a {
         ops::Applied::Set(o) if o.created => "created",
         ops::Applied::Set(o) if o.changed => "updated",
@@ -628,7 +614,10 @@ fn applied_json(a: &ops::Applied) -> Value {
         ops::Applied::Cleared(_) => "cleared",
         ops::Applied::Logged(_) => "logged",
     };
-    serde_json::json!({ "uuid": a.uuid(), "result": result })
+    wire::BatchResult {
+        result: result.into(),
+        uuid: a.uuid().map(Into::into),
+    }
 }
 
 /// Starling extension: hierarchical clear of everything at or under an entity
@@ -638,7 +627,7 @@ async fn clear_within(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    q.only(&["entity_instance_id"])?;
+    q.only_params(openapi::CLEAR_PARAMS)?;
     let Some(eid) = q.last("entity_instance_id").map(str::to_string) else {
         return Err(ApiError::bad_request(
             "entity_instance_id is required for a hierarchical clear",
@@ -648,23 +637,30 @@ async fn clear_within(
     let n = st
         .write(move |r, now| ops::clear_all(r, &eid, now, limits))
         .await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "cleared": n })))
+    Ok(json(
+        StatusCode::OK,
+        &wire::Cleared {
+            cleared: u64::try_from(n).unwrap_or(u64::MAX),
+        },
+    ))
 }
 
 async fn put_alarm(
     State(st): State<FmState>,
     Path(uuid): Path<String>,
-    ApiJson(body): ApiJson<AlarmBody>,
+    ApiJson(body): ApiJson<wire::AlarmInput>,
 ) -> Result<Response, ApiError> {
     let uuid = uuid_path(&uuid, "Alarm")?;
-    let fault = body.into_input().validate().map_err(ApiError::from)?;
+    let fault = dto::fault_input(body).validate().map_err(ApiError::from)?;
     let limits = st.limits;
     let out = st
         .write(move |r, now| ops::replace_alarm(r, &uuid, &fault, now, limits))
         .await?;
     Ok(json(
         StatusCode::OK,
-        &serde_json::json!({ "uuid": out.uuid }),
+        &wire::UuidResult {
+            uuid: Some(out.uuid.into()),
+        },
     ))
 }
 
@@ -679,23 +675,8 @@ async fn delete_alarm(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-const EVENT_PARAMS: &[&str] = &[
-    "q.field",
-    "q.op",
-    "q.type",
-    "q.value",
-    "marker",
-    "limit",
-    "sort_key",
-    "sort_dir",
-    "include_suppress",
-    "expand",
-    "alarms",
-    "logs",
-];
-
 fn event_query(q: &QueryPairs, paging: Paging, detail: bool) -> Result<EventQuery, ApiError> {
-    q.only(EVENT_PARAMS)?;
+    q.only_params(openapi::EVENT_PARAMS)?;
     let mut filters = Vec::new();
     let (mut start, mut end) = (None, None);
     let when = |v: &str| {
@@ -778,16 +759,10 @@ async fn events_page(
                 .map(|v| next_link(&headers, path, &q, lim, &v.event.uuid))
         })
         .flatten();
-    #[derive(Serialize)]
-    struct Page<'a> {
-        event_log: Vec<EventOut<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-    }
     Ok(json(
         StatusCode::OK,
-        &Page {
-            event_log: views.iter().map(|v| EventOut::new(v, expand)).collect(),
+        &wire::EventList {
+            event_log: views.iter().map(|v| dto::event(v, expand)).collect(),
             next,
         },
     ))
@@ -816,7 +791,7 @@ async fn show_event(
     let uuid = uuid_path(&uuid, "Event log")?;
     let u = uuid.clone();
     match st.read(move |r| r.event_view(&u)).await? {
-        Some(v) => Ok(json(StatusCode::OK, &EventOut::new(&v, true))),
+        Some(v) => Ok(json(StatusCode::OK, &dto::event(&v, true))),
         None => Err(ApiError::not_found(format!(
             "Event log {uuid} could not be found."
         ))),
@@ -829,9 +804,7 @@ async fn list_suppression(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    q.only(&[
-        "q.field", "q.op", "q.type", "q.value", "marker", "limit", "sort_key", "sort_dir",
-    ])?;
+    q.only_params(openapi::SUPPRESSION_PARAMS)?;
     let mut sq = SuppressionQuery {
         limit: limit(&q, st.paging)?,
         marker: marker(&q)?,
@@ -874,18 +847,12 @@ async fn list_suppression(
                 .map(|s| next_link(&headers, "/v1/event_suppression", &q, lim, &s.uuid))
         })
         .flatten();
-    #[derive(Serialize)]
-    struct Page<'a> {
-        event_suppression: Vec<SuppressionOut<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-    }
     Ok(json(
         StatusCode::OK,
-        &Page {
+        &wire::SuppressionList {
             event_suppression: rows
                 .iter()
-                .map(|s| SuppressionOut::new(s, &base, false))
+                .map(|s| dto::suppression_brief(s, &base))
                 .collect(),
             next,
         },
@@ -902,7 +869,7 @@ async fn show_suppression(
     match st.read(move |r| r.suppression_by_uuid(&u)).await? {
         Some(s) => Ok(json(
             StatusCode::OK,
-            &SuppressionOut::new(&s, &base_url(&headers), true),
+            &dto::suppression(&s, &base_url(&headers)),
         )),
         None => Err(ApiError::not_found(format!(
             "Event suppression {uuid} could not be found."
@@ -963,7 +930,7 @@ async fn patch_suppression(
         .await?;
     Ok(json(
         StatusCode::OK,
-        &SuppressionOut::new(&row, &base_url(&headers), true),
+        &dto::suppression(&row, &base_url(&headers)),
     ))
 }
 

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 pub use axum::http::HeaderMap;
 
 pub mod json_text;
+pub mod openapi;
 pub mod stream;
 pub mod tls;
 mod token_cache;
@@ -148,21 +149,7 @@ pub async fn health() -> Response {
     json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
 }
 
-/// One JSON-Patch operation (RFC 6902 as StarlingX's APIs take it).
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchOp {
-    /// add, replace or remove.
-    pub op: String,
-    /// `/attribute`.
-    pub path: String,
-    /// The new value (absent for remove).
-    #[serde(default)]
-    pub value: Option<serde_json::Value>,
-    /// RFC 6902's `from` (not supported; refused when present).
-    #[serde(default)]
-    pub from: Option<String>,
-}
+pub use starling_wire::PatchOp;
 
 /// Checks a JSON-Patch as StarlingX does: not empty; every op is add,
 /// replace or remove; every path is `/name(/name)*` of `[A-Za-z0-9_-]`;
@@ -302,13 +289,7 @@ impl QueryPairs {
 }
 
 /// Parses the boolean spellings StarlingX clients use.
-pub fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
+pub use starling_wire::parse_bool;
 
 /// Who made a request, as established by the [`Authenticator`]. The guard puts
 /// it in the request's extensions, shared (`Arc`: a validation cache hands the
