@@ -9,6 +9,8 @@ bring up another service in-process (dev-dependencies), production code may not.
 - A domain crate `starling-X` depends on no workspace crate but starling-common.
 - `starling-db` (the SQL engine) knows no service: starling-common only.
 - `starling-X-store` depends only on starling-common, starling-db and starling-X.
+- `starling-X-types` (a service's wire shapes) depends only on starling-wire
+  and starling-common: a client or CLI that reads them links no domain.
 - `starling-X-api` uses another service Y only through `starling-Y-types` and
   `starling-Y-client`.
 - Only the daemon (starling-server) depends on more than one `*-api` crate.
@@ -70,6 +72,10 @@ for crate, ds in sorted(deps.items()):
         for d in ds:
             if d not in ("starling-common", "starling-db", f"starling-{svc}"):
                 broken.append(f"{crate} may depend only on common, db and {svc}, not {d}")
+    elif svc and short == f"{svc}-types":
+        for d in ds:
+            if d not in ("starling-common", "starling-wire"):
+                broken.append(f"{crate} may depend only on common and wire, not {d}")
     elif svc and short == f"{svc}-api":
         for d in ds:
             other = service_of(d)

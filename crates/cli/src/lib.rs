@@ -244,6 +244,13 @@ impl Client {
             .ok_or_else(|| anyhow!("empty answer from {path}"))
     }
 
+    /// GET one answer, read as `T` (a wire type): an answer of another
+    /// shape is an error naming the path.
+    pub fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        serde_json::from_value(self.get(path)?)
+            .map_err(|e| anyhow!("unexpected answer from {path}: {e}"))
+    }
+
     /// GET every page of a list, following `next` links.
     pub fn get_all(&self, path: &str, key: &str) -> Result<Vec<Value>> {
         self.get_all_as(path, key)

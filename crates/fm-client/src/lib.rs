@@ -19,6 +19,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use starling_common::TokenSource;
+use starling_fm_types as wire;
+use starling_wire::LooseBool;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -118,37 +120,49 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// The report to post with `state` (`set` or `log`).
+    fn input(&self, state: &str) -> wire::AlarmInput {
+        let yes = |b: bool| Some(LooseBool(b));
+        wire::AlarmInput {
+            alarm_id: Some(self.alarm_id.clone()),
+            alarm_state: Some(state.into()),
+            entity_type_id: (!self.entity_type_id.is_empty()).then(|| self.entity_type_id.clone()),
+            entity_instance_id: Some(self.entity_instance_id.clone()),
+            timestamp: self.timestamp.clone(),
+            severity: Some(self.severity.clone()),
+            reason_text: Some(self.reason_text.clone()),
+            alarm_type: Some(self.alarm_type.clone()),
+            probable_cause: Some(self.probable_cause.clone()),
+            proposed_repair_action: Some(self.proposed_repair_action.clone()),
+            service_affecting: yes(self.service_affecting),
+            suppression: yes(self.suppression),
+            inhibit_alarms: yes(self.inhibit_alarms),
+            ..wire::AlarmInput::default()
+        }
+    }
+
     fn body(&self, state: &str) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        v["alarm_state"] = json!(state);
-        v
+        serde_json::to_value(self.input(state)).unwrap_or(Value::Null)
     }
 }
 
-/// An active alarm as FM reports it.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct Alarm {
-    /// Stable uuid.
-    pub uuid: String,
-    /// Alarm id.
-    pub alarm_id: String,
-    /// Entity type.
-    pub entity_type_id: String,
-    /// Entity instance.
-    pub entity_instance_id: String,
-    /// Severity.
-    pub severity: String,
-    /// Reason text.
-    pub reason_text: String,
-    /// When it last changed.
-    pub timestamp: String,
-    /// Event type.
-    pub alarm_type: String,
-    /// Probable cause.
-    pub probable_cause: String,
-    /// Suppression status of its id.
-    pub suppression_status: String,
+/// The clear of (alarm_id, entity_instance_id).
+fn clear_input(alarm_id: &str, eid: &str) -> wire::AlarmInput {
+    wire::AlarmInput {
+        alarm_id: Some(alarm_id.into()),
+        alarm_state: Some("clear".into()),
+        entity_instance_id: Some(eid.into()),
+        ..wire::AlarmInput::default()
+    }
 }
+
+/// An answer read as the wire type `T`; `None` when it is not one.
+fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Option<T> {
+    T::deserialize(v).ok()
+}
+
+/// An active alarm as FM reports it (the FM API's own shape).
+pub type Alarm = starling_fm_types::Alarm<'static>;
 
 /// A mutation as stored in the spool.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -359,7 +373,10 @@ impl FmClient {
             })
             .await?;
         Ok(map(v, |v| {
-            v["uuid"].as_str().unwrap_or_default().to_string()
+            read::<wire::UuidResult<'_>>(v)
+                .and_then(|r| r.uuid)
+                .map(|u| u.into_owned())
+                .unwrap_or_default()
         }))
     }
 
@@ -391,7 +408,9 @@ impl FmClient {
                 entity_instance_id: eid.into(),
             })
             .await?;
-        Ok(map(v, |v| v["cleared"].as_u64().unwrap_or(0)))
+        Ok(map(v, |v| {
+            read::<wire::Cleared>(v).map_or(0, |c| c.cleared)
+        }))
     }
 
     /// Raises several alarms atomically; returns their uuids.
@@ -405,7 +424,7 @@ impl FmClient {
     pub async fn clear_batch(&self, keys: &[(&str, &str)]) -> Result<Delivered<()>, ClientError> {
         let entries = keys
             .iter()
-            .map(|(a, e)| json!({"alarm_id": a, "entity_instance_id": e, "alarm_state": "clear"}))
+            .map(|(a, e)| serde_json::to_value(clear_input(a, e)).unwrap_or(Value::Null))
             .collect();
         let v = self.mutate(Op::Batch { entries }).await?;
         Ok(map(v, |_| ()))
@@ -437,10 +456,10 @@ impl FmClient {
                 Sent::Rejected(_, m) => return Err(ClientError::Rejected(m)),
                 Sent::Retry(m) => return Err(ClientError::Unavailable(m)),
             };
-            let page: Vec<Alarm> = serde_json::from_value(v["alarms"].clone())
+            let page: wire::AlarmDetailList<'static> = serde_json::from_value(v)
                 .map_err(|e| ClientError::Unavailable(format!("unexpected answer: {e}")))?;
-            out.extend(page);
-            match v["next"].as_str() {
+            out.extend(page.alarms);
+            match page.next.as_deref() {
                 Some(n) => {
                     let rest = n.find("/v1/").map_or(n, |i| &n[i..]);
                     url = format!("{}{rest}", self.base());
@@ -503,11 +522,11 @@ fn map<T>(d: Delivered<Value>, f: impl FnOnce(&Value) -> T) -> Delivered<T> {
 }
 
 fn uuids(v: &Value) -> Vec<String> {
-    v["results"]
-        .as_array()
+    read::<wire::BatchResults<'_>>(v)
         .map(|r| {
-            r.iter()
-                .filter_map(|x| x["uuid"].as_str().map(str::to_string))
+            r.results
+                .into_iter()
+                .filter_map(|x| x.uuid.map(|u| u.into_owned()))
                 .collect()
         })
         .unwrap_or_default()
@@ -594,9 +613,9 @@ async fn send_once(req: reqwest::RequestBuilder, timeout: Duration) -> Sent {
 }
 
 fn fault_string(body: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    let inner: Value = serde_json::from_str(v["error_message"].as_str()?).ok()?;
-    inner["faultstring"].as_str().map(str::to_string)
+    let e: wire::ErrorEnvelope = serde_json::from_str(body).ok()?;
+    let v: Value = serde_json::from_str(&e.error_message).ok()?;
+    v["faultstring"].as_str().map(str::to_string)
 }
 
 async fn attempt(inner: &Inner, op: &Op, timeout: Duration) -> Sent {
@@ -613,9 +632,10 @@ async fn attempt(inner: &Inner, op: &Op, timeout: Duration) -> Sent {
         Op::Clear {
             alarm_id,
             entity_instance_id,
-        } => inner.http.post(format!("{base}/v1/alarms")).json(&json!({
-            "alarm_id": alarm_id, "entity_instance_id": entity_instance_id, "alarm_state": "clear"
-        })),
+        } => inner
+            .http
+            .post(format!("{base}/v1/alarms"))
+            .json(&clear_input(alarm_id, entity_instance_id)),
         Op::ClearAll { entity_instance_id } => {
             let q = form_urlencoded::Serializer::new(String::new())
                 .append_pair("entity_instance_id", entity_instance_id)

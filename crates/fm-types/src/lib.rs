@@ -115,6 +115,30 @@ pub enum Event<'a> {
     Brief(EventBrief<'a>),
 }
 
+impl Event<'_> {
+    /// The fields brief and full records share.
+    pub fn brief(&self) -> EventBrief<'_> {
+        macro_rules! head {
+            ($e:expr) => {
+                EventBrief {
+                    uuid: Cow::Borrowed(&$e.uuid),
+                    event_log_id: Cow::Borrowed(&$e.event_log_id),
+                    entity_instance_id: Cow::Borrowed(&$e.entity_instance_id),
+                    severity: Cow::Borrowed(&$e.severity),
+                    timestamp: $e.timestamp,
+                    reason_text: Cow::Borrowed(&$e.reason_text),
+                    state: Cow::Borrowed(&$e.state),
+                    suppression_status: Cow::Borrowed(&$e.suppression_status),
+                }
+            };
+        }
+        match self {
+            Event::Full(e) => head!(e),
+            Event::Brief(e) => head!(e),
+        }
+    }
+}
+
 /// An event-log record as lists show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use starling_cli::auth::AuthArgs;
 use starling_cli::{Client, Format, Table, confirm, page_out, parse_query, query_string, text};
+use starling_fm_types as wire;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -214,11 +215,11 @@ fn run(cli: Cli) -> Result<()> {
             if include_suppress {
                 extra.push(("include_suppress", "True".to_string()));
             }
-            let mut alarms = c.get_all(
+            let mut alarms: Vec<wire::AlarmBrief<'static>> = c.get_all_as(
                 &format!("/v1/alarms?{}", query_string(&terms, &extra)),
                 "alarms",
             )?;
-            alarms.sort_by_key(|a| std::cmp::Reverse(text(a, "timestamp")));
+            alarms.sort_by_key(|a| std::cmp::Reverse(a.timestamp));
             let mut cols = vec![];
             if uuid {
                 cols.push("UUID");
@@ -235,27 +236,28 @@ fn run(cli: Cli) -> Result<()> {
             for a in &alarms {
                 let mut r = vec![];
                 if uuid {
-                    r.push(text(a, "uuid"));
+                    r.push(a.uuid.to_string());
                 }
-                r.push(suppressed_id(a, "alarm_id"));
-                r.push(text(a, "reason_text"));
-                r.push(text(a, "entity_instance_id"));
-                r.push(text(a, "severity"));
+                r.push(suppressed_id(&a.alarm_id, &a.suppression_status));
+                r.push(a.reason_text.to_string());
+                r.push(a.entity_instance_id.to_string());
+                r.push(a.severity.to_string());
                 if mgmt_affecting {
-                    r.push(text(a, "mgmt_affecting"));
+                    r.push(a.mgmt_affecting.to_string());
                 }
                 if degrade_affecting {
-                    r.push(text(a, "degrade_affecting"));
+                    r.push(a.degrade_affecting.to_string());
                 }
-                r.push(text(a, "timestamp"));
+                r.push(a.timestamp.to_naive_iso());
                 t.rows.push(r);
             }
             emit(t.render(out.format)?)?;
         }
         Cmd::AlarmShow { uuid, out } => {
-            let a = c
-                .get(&format!("/v1/alarms/{}", path_id(&uuid)?))
+            let a: wire::Alarm<'static> = c
+                .get_as(&format!("/v1/alarms/{}", path_id(&uuid)?))
                 .map_err(|e| not_found("Alarm", &uuid, e))?;
+            let a = serde_json::to_value(&a)?;
             let keys = [
                 "uuid",
                 "alarm_id",
@@ -304,10 +306,12 @@ fn run(cli: Cli) -> Result<()> {
             };
             let v = c.get(path)?;
             // StarlingX answers an object or a list of one.
-            let s = match &v {
-                Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
-                other => other.clone(),
+            let one = match v {
+                Value::Array(a) => a.into_iter().next().unwrap_or(Value::Null),
+                other => other,
             };
+            let s: wire::Summary = serde_json::from_value(one)
+                .map_err(|e| anyhow::anyhow!("unexpected answer from {path}: {e}"))?;
             let mut t = Table::new(&[
                 "Critical Alarms",
                 "Major Alarms",
@@ -315,10 +319,10 @@ fn run(cli: Cli) -> Result<()> {
                 "Warnings",
             ]);
             t.rows.push(vec![
-                text(&s, "critical"),
-                text(&s, "major"),
-                text(&s, "minor"),
-                text(&s, "warnings"),
+                s.critical.to_string(),
+                s.major.to_string(),
+                s.minor.to_string(),
+                s.warnings.to_string(),
             ]);
             emit(t.render(out.format)?)?;
         }
@@ -350,15 +354,10 @@ fn run(cli: Cli) -> Result<()> {
                 extra.push(("include_suppress", "True".to_string()));
             }
             let path = format!("/v1/event_log?{}", query_string(&terms, &extra));
-            let events = match limit {
+            let events: Vec<wire::Event<'static>> = match limit {
                 // The user asked for N: one page of N.
-                Some(_) => c
-                    .get(&path)?
-                    .get("event_log")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-                None => c.get_all(&path, "event_log")?,
+                Some(_) => c.get_as::<wire::EventList<'static>>(&path)?.event_log,
+                None => c.get_all_as(&path, "event_log")?,
             };
             let mut cols = vec![];
             if uuid {
@@ -374,16 +373,17 @@ fn run(cli: Cli) -> Result<()> {
             ]);
             let mut t = Table::new(&cols);
             for e in &events {
+                let e = e.brief();
                 let mut r = vec![];
                 if uuid {
-                    r.push(text(e, "uuid"));
+                    r.push(e.uuid.to_string());
                 }
-                r.push(text(e, "timestamp"));
-                r.push(text(e, "state"));
-                r.push(suppressed_id(e, "event_log_id"));
-                r.push(text(e, "reason_text"));
-                r.push(text(e, "entity_instance_id"));
-                r.push(text(e, "severity"));
+                r.push(e.timestamp.to_naive_iso());
+                r.push(e.state.to_string());
+                r.push(suppressed_id(&e.event_log_id, &e.suppression_status));
+                r.push(e.reason_text.to_string());
+                r.push(e.entity_instance_id.to_string());
+                r.push(e.severity.to_string());
                 t.rows.push(r);
             }
             page_out(
@@ -393,9 +393,10 @@ fn run(cli: Cli) -> Result<()> {
             )?;
         }
         Cmd::EventShow { uuid, out } => {
-            let e = c
-                .get(&format!("/v1/event_log/{}", path_id(&uuid)?))
+            let e: wire::Event<'static> = c
+                .get_as(&format!("/v1/event_log/{}", path_id(&uuid)?))
                 .map_err(|e| not_found("Event log", &uuid, e))?;
+            let e = serde_json::to_value(&e)?;
             let keys = [
                 "uuid",
                 "event_log_id",
@@ -424,11 +425,11 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             confirm("event-unsuppress-all", yes)?;
-            let rows = c.get_all(
+            let rows: Vec<wire::SuppressionBrief<'static>> = c.get_all_as(
                 "/v1/event_suppression?q.field=suppression_status&q.op=eq&q.type=&q.value=suppressed",
                 "event_suppression",
             )?;
-            let all: Vec<String> = rows.iter().map(|r| text(r, "alarm_id")).collect();
+            let all: Vec<String> = rows.iter().map(|r| r.alarm_id.to_string()).collect();
             set_status(&c, &all, "unsuppressed")?;
             list_suppression(&c, false, uuid, nopaging, out.format)?;
         }
@@ -449,12 +450,11 @@ fn change_status(c: &Client, cmd: &str, a: &StatusArgs, status: &str) -> Result<
 }
 
 /// `S(id)` for suppressed records, as StarlingX shows them.
-fn suppressed_id(v: &Value, key: &str) -> String {
-    let id = text(v, key);
-    if text(v, "suppression_status") == "suppressed" {
+fn suppressed_id(id: &str, status: &str) -> String {
+    if status == "suppressed" {
         format!("S({id})")
     } else {
-        id
+        id.to_string()
     }
 }
 
@@ -491,12 +491,13 @@ fn ids(list: &str) -> Result<Vec<String>> {
 /// Sets the status of each id. Every id is checked before anything changes;
 /// unknown ids are an error (StarlingX ignored them silently).
 fn set_status(c: &Client, ids: &[String], status: &str) -> Result<()> {
-    let rows = c.get_all("/v1/event_suppression", "event_suppression")?;
+    let rows: Vec<wire::SuppressionBrief<'static>> =
+        c.get_all_as("/v1/event_suppression", "event_suppression")?;
     let mut targets = Vec::new();
     let mut unknown = Vec::new();
     for id in ids {
-        match rows.iter().find(|r| text(r, "alarm_id") == *id) {
-            Some(r) => targets.push((id.clone(), text(r, "uuid"))),
+        match rows.iter().find(|r| r.alarm_id == id.as_str()) {
+            Some(r) => targets.push((id.clone(), r.uuid.to_string())),
             None => unknown.push(id.clone()),
         }
     }
@@ -506,7 +507,12 @@ fn set_status(c: &Client, ids: &[String], status: &str) -> Result<()> {
             unknown.join(", ")
         );
     }
-    let body = json!([{"op": "replace", "path": "/suppression_status", "value": status}]);
+    let body = serde_json::to_value(starling_wire::JsonPatch(vec![wire::PatchOp {
+        op: "replace".into(),
+        path: "/suppression_status".into(),
+        value: Some(json!(status)),
+        from: None,
+    }]))?;
     let total = targets.len();
     for (i, (id, u)) in targets.iter().enumerate() {
         c.patch(&format!("/v1/event_suppression/{u}"), &body)?;
@@ -534,8 +540,9 @@ fn list_suppression(
         "/v1/event_suppression?q.field=suppression_status&q.op=eq&q.type=&q.value=suppressed"
             .to_string()
     };
-    let mut rows = c.get_all(&path, "event_suppression")?;
-    rows.sort_by_key(|r| text(r, "alarm_id"));
+    let mut rows: Vec<wire::SuppressionBrief<'static>> =
+        c.get_all_as(&path, "event_suppression")?;
+    rows.sort_by(|a, b| a.alarm_id.cmp(&b.alarm_id));
     let mut cols = vec![];
     if uuid {
         cols.push("UUID");
@@ -545,10 +552,10 @@ fn list_suppression(
     for r in &rows {
         let mut row = vec![];
         if uuid {
-            row.push(text(r, "uuid"));
+            row.push(r.uuid.to_string());
         }
-        row.push(text(r, "alarm_id"));
-        row.push(text(r, "suppression_status"));
+        row.push(r.alarm_id.to_string());
+        row.push(r.suppression_status.to_string());
         t.rows.push(row);
     }
     page_out(&t.render(format)?, 3, !nopaging && format == Format::Table)

@@ -103,10 +103,7 @@ async fn sets_clears_and_reads_while_fm_is_up() {
         Delivered::Done(u1.clone())
     );
     let got = c.get("100.101", "host=c0").await.unwrap().unwrap();
-    assert_eq!(
-        (got.uuid.as_str(), got.severity.as_str()),
-        (u1.as_str(), "major")
-    );
+    assert_eq!((&*got.uuid, &*got.severity), (u1.as_str(), "major"));
 
     let Delivered::Done(uuids) = c
         .set_batch(&[
@@ -201,7 +198,7 @@ async fn spools_while_fm_is_down_and_replays_in_order() {
         .await
         .unwrap()
         .into_iter()
-        .map(|a| a.entity_instance_id)
+        .map(|a| a.entity_instance_id.into_owned())
         .collect();
     assert_eq!(
         active,
