@@ -10,6 +10,7 @@
 
 mod body;
 pub mod boot;
+pub mod openapi;
 mod render;
 mod resources;
 mod service;
@@ -181,12 +182,15 @@ fn title(s: StatusCode) -> &'static str {
 /// Renders an [`ApiError`] as Keystone does; a 401 carries
 /// `WWW-Authenticate: Keystone uri=…` as Keystone's does.
 pub fn render_error(e: ApiError) -> Response {
-    let body = serde_json::json!({"error": {
-        "code": e.status.as_u16(),
-        "title": title(e.status),
-        "message": e.message,
-    }});
-    let mut resp = starling_http::json_bytes(e.status, body.to_string());
+    let body = starling_identity_types::ErrorBody {
+        error: starling_identity_types::KeystoneError {
+            code: e.status.as_u16(),
+            message: e.message.as_str().into(),
+            title: title(e.status).into(),
+        },
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut resp = starling_http::json_bytes(e.status, text);
     if e.status == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -220,6 +224,7 @@ const DELETE: Method = Method::DELETE;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/openapi.json", None),
     (GET, "/v3", None),
     (GET, "/v3/", None),
     (POST, "/v3/auth/tokens", None),
@@ -329,6 +334,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(versions))
         .route("/health", get(starling_http::health))
+        .route("/openapi.json", get(openapi::document_route))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))
         .route(
@@ -418,15 +424,21 @@ async fn not_found(req: axum::extract::Request) -> KsError {
     )))
 }
 
-fn version_doc(base: &str) -> serde_json::Value {
-    serde_json::json!({
-        "id": "v3.14",
-        "status": "stable",
-        "updated": "2020-04-07T00:00:00Z",
-        "links": [{"rel": "self", "href": format!("{base}/v3/")}],
-        "media-types": [{"base": "application/json",
-                         "type": "application/vnd.openstack.identity-v3+json"}],
-    })
+fn version_doc(base: &str) -> starling_identity_types::Version<'static> {
+    use starling_identity_types::{MediaType, Version, VersionLink};
+    Version {
+        id: "v3.14".into(),
+        links: vec![VersionLink {
+            href: format!("{base}/v3/").into(),
+            rel: "self".into(),
+        }],
+        media_types: vec![MediaType {
+            base: "application/json".into(),
+            media_type: "application/vnd.openstack.identity-v3+json".into(),
+        }],
+        status: "stable".into(),
+        updated: "2020-04-07T00:00:00Z".into(),
+    }
 }
 
 /// `GET /`: Keystone's 300 Multiple Choices with the one version.
@@ -434,7 +446,11 @@ async fn versions(headers: HeaderMap) -> Response {
     let base = starling_http::base_url(&headers);
     json(
         StatusCode::MULTIPLE_CHOICES,
-        &serde_json::json!({"versions": {"values": [version_doc(&base)]}}),
+        &starling_identity_types::VersionsBody {
+            versions: starling_identity_types::Versions {
+                values: vec![version_doc(&base)],
+            },
+        },
     )
 }
 
@@ -443,6 +459,8 @@ async fn v3(headers: HeaderMap) -> Response {
     let base = starling_http::base_url(&headers);
     json(
         StatusCode::OK,
-        &serde_json::json!({"version": version_doc(&base)}),
+        &starling_identity_types::VersionBody {
+            version: version_doc(&base),
+        },
     )
 }

@@ -1,166 +1,230 @@
-//! Keystone v3 JSON shapes of identity records.
+//! Identity records into their Keystone v3 wire shapes
+//! (`starling-identity-types`).
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
 use starling_identity::{
     Assignment, Domain, Endpoint, Project, Role, Service, Target, TokenContext,
 };
+use starling_identity_types as wire;
 
 /// Keystone's timestamp format: `2026-11-21T12:00:00.000000Z`.
 pub fn time(t: starling_common::Timestamp) -> String {
     format!("{}Z", t.to_naive_iso())
 }
 
-fn link(base: &str, path: &str, id: &str) -> Value {
-    json!({"self": format!("{base}/v3/{path}/{id}")})
+fn b(s: &str) -> Cow<'_, str> {
+    Cow::Borrowed(s)
+}
+
+fn link(base: &str, path: &str, id: &str) -> wire::Links<'static> {
+    wire::Links {
+        href: Cow::Owned(format!("{base}/v3/{path}/{id}")),
+    }
 }
 
 /// The `links` of a collection.
-pub fn list_links(base: &str, path: &str) -> Value {
-    json!({"self": format!("{base}/v3/{path}"), "previous": null, "next": null})
-}
-
-pub fn domain(base: &str, d: &Domain) -> Value {
-    json!({
-        "id": d.id, "name": d.name, "description": d.description, "enabled": d.enabled,
-        "tags": [], "options": {}, "links": link(base, "domains", &d.id),
-    })
-}
-
-pub fn project(base: &str, p: &Project) -> Value {
-    json!({
-        "id": p.id, "name": p.name, "domain_id": p.domain_id, "description": p.description,
-        "enabled": p.enabled, "is_domain": false, "parent_id": p.domain_id, "tags": [],
-        "options": {}, "links": link(base, "projects", &p.id),
-    })
-}
-
-pub fn user(base: &str, u: &starling_identity::User) -> Value {
-    let mut v = json!({
-        "id": u.id, "name": u.name, "domain_id": u.domain_id, "enabled": u.enabled,
-        "password_expires_at": null, "options": {}, "links": link(base, "users", &u.id),
-    });
-    if let Some(p) = &u.default_project_id {
-        v["default_project_id"] = json!(p);
+pub fn list_links(base: &str, path: &str) -> wire::ListLinks<'static> {
+    wire::ListLinks {
+        next: None,
+        previous: None,
+        href: Cow::Owned(format!("{base}/v3/{path}")),
     }
-    if !u.description.is_empty() {
-        v["description"] = json!(u.description);
+}
+
+pub fn domain<'a>(base: &str, d: &'a Domain) -> wire::Domain<'a> {
+    wire::Domain {
+        description: b(&d.description),
+        enabled: d.enabled,
+        id: b(&d.id),
+        links: link(base, "domains", &d.id),
+        name: b(&d.name),
+        options: wire::Options::new(),
+        tags: Vec::new(),
     }
-    if !u.email.is_empty() {
-        v["email"] = json!(u.email);
+}
+
+pub fn project<'a>(base: &str, p: &'a Project) -> wire::Project<'a> {
+    wire::Project {
+        description: b(&p.description),
+        domain_id: b(&p.domain_id),
+        enabled: p.enabled,
+        id: b(&p.id),
+        is_domain: false,
+        links: link(base, "projects", &p.id),
+        name: b(&p.name),
+        options: wire::Options::new(),
+        parent_id: b(&p.domain_id),
+        tags: Vec::new(),
     }
-    v
 }
 
-pub fn role(base: &str, r: &Role) -> Value {
-    json!({
-        "id": r.id, "name": r.name, "domain_id": null, "description": null, "options": {},
-        "links": link(base, "roles", &r.id),
-    })
+pub fn user<'a>(base: &str, u: &'a starling_identity::User) -> wire::User<'a> {
+    wire::User {
+        default_project_id: u.default_project_id.as_deref().map(b),
+        description: (!u.description.is_empty()).then(|| b(&u.description)),
+        domain_id: b(&u.domain_id),
+        email: (!u.email.is_empty()).then(|| b(&u.email)),
+        enabled: u.enabled,
+        id: b(&u.id),
+        links: link(base, "users", &u.id),
+        name: b(&u.name),
+        options: wire::Options::new(),
+        password_expires_at: None,
+    }
 }
 
-pub fn service(base: &str, s: &Service) -> Value {
-    json!({
-        "id": s.id, "type": s.kind, "name": s.name, "description": s.description,
-        "enabled": s.enabled, "links": link(base, "services", &s.id),
-    })
+pub fn role<'a>(base: &str, r: &'a Role) -> wire::Role<'a> {
+    wire::Role {
+        description: None,
+        domain_id: None,
+        id: b(&r.id),
+        links: link(base, "roles", &r.id),
+        name: b(&r.name),
+        options: wire::Options::new(),
+    }
 }
 
-pub fn endpoint(base: &str, e: &Endpoint) -> Value {
-    json!({
-        "id": e.id, "interface": e.interface.as_str(), "region": e.region,
-        "region_id": e.region, "service_id": e.service_id, "url": e.url,
-        "enabled": e.enabled, "links": link(base, "endpoints", &e.id),
-    })
+pub fn service<'a>(base: &str, s: &'a Service) -> wire::Service<'a> {
+    wire::Service {
+        description: b(&s.description),
+        enabled: s.enabled,
+        id: b(&s.id),
+        links: link(base, "services", &s.id),
+        name: b(&s.name),
+        service_type: b(&s.kind),
+    }
 }
 
-pub fn region(base: &str, id: &str) -> Value {
-    json!({
-        "id": id, "description": "", "parent_region_id": null,
-        "links": link(base, "regions", id),
-    })
+pub fn endpoint<'a>(base: &str, e: &'a Endpoint) -> wire::Endpoint<'a> {
+    wire::Endpoint {
+        enabled: e.enabled,
+        id: b(&e.id),
+        interface: b(e.interface.as_str()),
+        links: link(base, "endpoints", &e.id),
+        region: b(&e.region),
+        region_id: b(&e.region),
+        service_id: b(&e.service_id),
+        url: b(&e.url),
+    }
 }
 
-/// A role assignment; `named` replaces its role, user and scope objects
-/// with ones that carry names (`?include_names`).
-pub fn assignment(base: &str, a: &Assignment, named: Option<(Value, Value, Value)>) -> Value {
+pub fn region<'a>(base: &str, id: &'a str) -> wire::Region<'a> {
+    wire::Region {
+        description: b(""),
+        id: b(id),
+        links: link(base, "regions", id),
+        parent_region_id: None,
+    }
+}
+
+/// The named forms of an assignment's role, user and scope target
+/// (`?include_names`).
+pub type Names = (
+    wire::Named<'static>,
+    wire::Named<'static>,
+    wire::Named<'static>,
+);
+
+/// A role assignment; `named` gives its role, user and scope target with
+/// their names.
+pub fn assignment<'a>(base: &str, a: &'a Assignment, named: Option<Names>) -> wire::Assignment<'a> {
     let (kind, target) = match &a.target {
         Target::Project(p) => ("projects", p),
         Target::Domain(d) => ("domains", d),
     };
-    let scope_key = if kind == "projects" {
-        "project"
-    } else {
-        "domain"
+    let id = |s: &'a str| wire::Named {
+        domain: None,
+        id: b(s),
+        name: None,
     };
-    let mut v = json!({
-        "role": {"id": a.role_id},
-        "user": {"id": a.user_id},
-        "scope": {scope_key: {"id": target}},
-        "links": {"assignment": format!(
-            "{base}/v3/{kind}/{target}/users/{}/roles/{}", a.user_id, a.role_id)},
-    });
-    if let Some((r, u, s)) = named {
-        v["role"] = r;
-        v["user"] = u;
-        v["scope"] = json!({scope_key: s});
+    let (role, user, on) = match named {
+        Some((r, u, s)) => (r, u, s),
+        None => (id(&a.role_id), id(&a.user_id), id(target)),
+    };
+    let scope = if kind == "projects" {
+        wire::AssignmentScope {
+            domain: None,
+            project: Some(on),
+        }
+    } else {
+        wire::AssignmentScope {
+            domain: Some(on),
+            project: None,
+        }
+    };
+    wire::Assignment {
+        links: wire::AssignmentLinks {
+            assignment: Cow::Owned(format!(
+                "{base}/v3/{kind}/{target}/users/{}/roles/{}",
+                a.user_id, a.role_id
+            )),
+        },
+        role,
+        scope,
+        user,
     }
-    v
 }
 
 /// The catalog of a token body.
-pub fn catalog(cat: &[(Service, Vec<Endpoint>)]) -> Value {
-    Value::Array(
-        cat.iter()
-            .map(|(s, eps)| {
-                json!({
-                    "id": s.id, "type": s.kind, "name": s.name,
-                    "endpoints": eps.iter().map(|e| json!({
-                        "id": e.id, "interface": e.interface.as_str(), "region": e.region,
-                        "region_id": e.region, "url": e.url,
-                    })).collect::<Vec<_>>(),
+pub fn catalog(cat: &[(Service, Vec<Endpoint>)]) -> Vec<wire::CatalogEntry<'_>> {
+    cat.iter()
+        .map(|(s, eps)| wire::CatalogEntry {
+            endpoints: eps
+                .iter()
+                .map(|e| wire::CatalogEndpoint {
+                    id: b(&e.id),
+                    interface: b(e.interface.as_str()),
+                    region: b(&e.region),
+                    region_id: b(&e.region),
+                    url: b(&e.url),
                 })
-            })
-            .collect(),
-    )
+                .collect(),
+            id: b(&s.id),
+            name: b(&s.name),
+            service_type: b(&s.kind),
+        })
+        .collect()
+}
+
+fn id_name<'a>(id: &'a str, name: &'a str) -> wire::IdName<'a> {
+    wire::IdName {
+        id: b(id),
+        name: b(name),
+    }
 }
 
 /// Keystone's token body.
-pub fn token(
-    ctx: &TokenContext,
-    methods: &[&str],
-    cat: Option<&[(Service, Vec<Endpoint>)]>,
-) -> Value {
-    let mut t = json!({
-        "methods": methods,
-        "user": {
-            "id": ctx.user.id,
-            "name": ctx.user.name,
-            "domain": {"id": ctx.user_domain.id, "name": ctx.user_domain.name},
-            "password_expires_at": null,
+pub fn token<'a>(
+    ctx: &'a TokenContext,
+    methods: &[&'a str],
+    cat: Option<&'a [(Service, Vec<Endpoint>)]>,
+) -> wire::TokenBody<'a> {
+    wire::TokenBody {
+        item: wire::Token {
+            audit_ids: vec![b(&ctx.token.audit_id)],
+            catalog: cat.map(catalog),
+            domain: ctx.domain.as_ref().map(|d| id_name(&d.id, &d.name)),
+            expires_at: Cow::Owned(time(ctx.token.expires_at)),
+            is_domain: ctx.project.as_ref().map(|_| false),
+            issued_at: Cow::Owned(time(ctx.token.issued_at)),
+            methods: methods.iter().map(|m| b(m)).collect(),
+            project: ctx.project.as_ref().map(|(p, d)| wire::TokenProject {
+                domain: id_name(&d.id, &d.name),
+                id: b(&p.id),
+                name: b(&p.name),
+            }),
+            roles: ctx
+                .token
+                .scope
+                .is_some()
+                .then(|| ctx.roles.iter().map(|r| id_name(&r.id, &r.name)).collect()),
+            user: wire::TokenUser {
+                domain: id_name(&ctx.user_domain.id, &ctx.user_domain.name),
+                id: b(&ctx.user.id),
+                name: b(&ctx.user.name),
+                password_expires_at: None,
+            },
         },
-        "audit_ids": [ctx.token.audit_id],
-        "issued_at": time(ctx.token.issued_at),
-        "expires_at": time(ctx.token.expires_at),
-    });
-    if let Some((p, d)) = &ctx.project {
-        t["project"] = json!({
-            "id": p.id, "name": p.name, "domain": {"id": d.id, "name": d.name},
-        });
-        t["is_domain"] = json!(false);
     }
-    if let Some(d) = &ctx.domain {
-        t["domain"] = json!({"id": d.id, "name": d.name});
-    }
-    if ctx.token.scope.is_some() {
-        t["roles"] = Value::Array(
-            ctx.roles
-                .iter()
-                .map(|r| json!({"id": r.id, "name": r.name}))
-                .collect(),
-        );
-    }
-    if let Some(c) = cat {
-        t["catalog"] = catalog(c);
-    }
-    json!({ "token": t })
 }

@@ -1,12 +1,12 @@
 //! Administration: domains, projects, users, roles, grants, role
 //! assignments, services, endpoints and regions.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Extension, MatchedPath, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 use starling_http::{Principal, QueryPairs, base_url};
 use starling_identity::admin::{self, *};
 use starling_identity::repo::IdentityRepo;
@@ -16,13 +16,11 @@ use starling_identity::{
 
 use crate::body::{Fields, KsJson};
 use crate::{IdentityState, KsError, json, render};
+use starling_identity_types as wire;
 
-fn list(headers: &HeaderMap, key: &str, path: &str, items: Vec<Value>) -> Response {
-    let base = base_url(headers);
-    json(
-        StatusCode::OK,
-        &json!({ key: items, "links": render::list_links(&base, path) }),
-    )
+/// A collection's `links`.
+fn links(headers: &HeaderMap, path: &str) -> wire::ListLinks<'static> {
+    render::list_links(&base_url(headers), path)
 }
 
 /// A record type of the API: its JSON key, how it is read and rendered.
@@ -31,34 +29,45 @@ pub trait Shown: Sized + Send + 'static {
     const KEY: &'static str;
     /// Reads one by id.
     fn fetch(r: &mut dyn IdentityRepo, id: &str) -> Result<Option<Self>, Error>;
+    /// Its answer, `{"<key>": record}`.
+    type Body<'a>: serde::Serialize;
     /// Keystone's JSON.
-    fn render(base: &str, v: &Self) -> Value;
+    fn body<'a>(base: &str, v: &'a Self) -> Self::Body<'a>;
 }
 
 macro_rules! shown {
-    ($t:ty, $key:literal, $fetch:ident, $render:path) => {
+    ($t:ty, $key:literal, $fetch:ident, $body:ident, $render:path) => {
         impl Shown for $t {
             const KEY: &'static str = $key;
+            type Body<'a> = wire::$body<'a>;
             fn fetch(r: &mut dyn IdentityRepo, id: &str) -> Result<Option<Self>, Error> {
                 r.$fetch(id)
             }
-            fn render(base: &str, v: &Self) -> Value {
-                $render(base, v)
+            fn body<'a>(base: &str, v: &'a Self) -> Self::Body<'a> {
+                wire::$body {
+                    item: $render(base, v),
+                }
             }
         }
     };
 }
 
-shown!(Domain, "domain", domain, render::domain);
-shown!(Project, "project", project, render::project);
-shown!(User, "user", user, render::user);
-shown!(Role, "role", role, render::role);
-shown!(Service, "service", service, render::service);
-shown!(Endpoint, "endpoint", endpoint, render::endpoint);
+shown!(Domain, "domain", domain, DomainBody, render::domain);
+shown!(Project, "project", project, ProjectBody, render::project);
+shown!(User, "user", user, UserBody, render::user);
+shown!(Role, "role", role, RoleBody, render::role);
+shown!(Service, "service", service, ServiceBody, render::service);
+shown!(
+    Endpoint,
+    "endpoint",
+    endpoint,
+    EndpointBody,
+    render::endpoint
+);
 
 /// `{"<key>": record}` with `status`.
 fn answer<T: Shown>(status: StatusCode, headers: &HeaderMap, v: &T) -> Response {
-    json(status, &json!({ T::KEY: T::render(&base_url(headers), v) }))
+    json(status, &T::body(&base_url(headers), v))
 }
 
 /// `GET /v3/<kind>/{id}` of any record type.
@@ -97,14 +106,19 @@ pub async fn list_domains(
     let q = QueryPairs::parse(q.as_deref());
     let en = enabled_filter(&q)?;
     let base = base_url(&headers);
-    let items = st
-        .read(|r| r.domains())
-        .await?
+    let rows = st.read(|r| r.domains()).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|d| matches(q.last("name"), &d.name) && en.is_none_or(|e| e == d.enabled))
         .map(|d| render::domain(&base, d))
         .collect();
-    Ok(list(&headers, "domains", "domains", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::DomainList {
+            domains: items,
+            links: links(&headers, "domains"),
+        },
+    ))
 }
 
 pub async fn create_domain(
@@ -168,14 +182,19 @@ pub async fn list_projects(
     let en = enabled_filter(&q)?;
     let dom = q.last("domain_id").map(str::to_string);
     let base = base_url(&headers);
-    let items = st
-        .read(move |r| r.projects(dom.as_deref()))
-        .await?
+    let rows = st.read(move |r| r.projects(dom.as_deref())).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|p| matches(q.last("name"), &p.name) && en.is_none_or(|e| e == p.enabled))
         .map(|p| render::project(&base, p))
         .collect();
-    Ok(list(&headers, "projects", "projects", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::ProjectList {
+            links: links(&headers, "projects"),
+            projects: items,
+        },
+    ))
 }
 
 pub async fn create_project(
@@ -248,14 +267,19 @@ pub async fn list_users(
     let en = enabled_filter(&q)?;
     let dom = q.last("domain_id").map(str::to_string);
     let base = base_url(&headers);
-    let items = st
-        .read(move |r| r.users(dom.as_deref()))
-        .await?
+    let rows = st.read(move |r| r.users(dom.as_deref())).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|u| matches(q.last("name"), &u.name) && en.is_none_or(|e| e == u.enabled))
         .map(|u| render::user(&base, u))
         .collect();
-    Ok(list(&headers, "users", "users", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::UserList {
+            links: links(&headers, "users"),
+            users: items,
+        },
+    ))
 }
 
 /// Checks a new password against the rules and hashes it off the workers.
@@ -344,14 +368,19 @@ pub async fn list_roles(
 ) -> Result<Response, KsError> {
     let q = QueryPairs::parse(q.as_deref());
     let base = base_url(&headers);
-    let items = st
-        .read(|r| r.roles())
-        .await?
+    let rows = st.read(|r| r.roles()).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|r| matches(q.last("name"), &r.name))
         .map(|r| render::role(&base, r))
         .collect();
-    Ok(list(&headers, "roles", "roles", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::RoleList {
+            links: links(&headers, "roles"),
+            roles: items,
+        },
+    ))
 }
 
 pub async fn create_role(
@@ -401,11 +430,12 @@ pub async fn list_grants(
             r.roles_on(&user, &target)
         })
         .await?;
-    Ok(list(
-        &headers,
-        "roles",
-        "roles",
-        roles.iter().map(|r| render::role(&base, r)).collect(),
+    Ok(json(
+        StatusCode::OK,
+        &wire::RoleList {
+            links: links(&headers, "roles"),
+            roles: roles.iter().map(|r| render::role(&base, r)).collect(),
+        },
     ))
 }
 
@@ -494,7 +524,7 @@ pub async fn list_assignments(
     let names = q.last("include_names") == Some("")
         || q.bool("include_names").map_err(KsError)?.unwrap_or(false);
     let base = base_url(&headers);
-    type Names = Vec<(Value, Value, Value)>;
+    type Names = Vec<render::Names>;
     let (list_, named): (Vec<Assignment>, Names) = st
         .read(move |r| {
             let list = r.assignments(user.as_deref(), target.as_ref(), role.as_deref())?;
@@ -507,24 +537,46 @@ pub async fn list_assignments(
                         Some(u) => r.domain(&u.domain_id)?,
                         None => None,
                     };
+                    let own = |s: String| Cow::Owned::<'static, str>(s);
                     let scope = match &a.target {
                         Target::Project(p) => match r.project(p)? {
                             Some(p) => {
                                 let d = r.domain(&p.domain_id)?;
-                                json!({"id": p.id, "name": p.name, "domain": {
-                                    "id": p.domain_id, "name": d.map(|d| d.name)}})
+                                wire::Named {
+                                    domain: Some(wire::DomainRef {
+                                        id: Some(own(p.domain_id.clone())),
+                                        name: d.map(|d| own(d.name)),
+                                    }),
+                                    id: own(p.id),
+                                    name: Some(Some(own(p.name))),
+                                }
                             }
-                            None => json!({"id": p}),
+                            None => wire::Named {
+                                domain: None,
+                                id: own(p.clone()),
+                                name: None,
+                            },
                         },
-                        Target::Domain(d) => {
-                            json!({"id": d, "name": r.domain(d)?.map(|d| d.name)})
-                        }
+                        Target::Domain(d) => wire::Named {
+                            domain: None,
+                            id: own(d.clone()),
+                            name: Some(r.domain(d)?.map(|d| own(d.name))),
+                        },
                     };
                     named.push((
-                        json!({"id": a.role_id, "name": role.map(|r| r.name)}),
-                        json!({"id": a.user_id, "name": user.map(|u| u.name),
-                               "domain": {"id": udom.as_ref().map(|d| d.id.clone()),
-                                          "name": udom.map(|d| d.name)}}),
+                        wire::Named {
+                            domain: None,
+                            id: own(a.role_id.clone()),
+                            name: Some(role.map(|r| own(r.name))),
+                        },
+                        wire::Named {
+                            domain: Some(wire::DomainRef {
+                                id: udom.as_ref().map(|d| own(d.id.clone())),
+                                name: udom.map(|d| own(d.name)),
+                            }),
+                            id: own(a.user_id.clone()),
+                            name: Some(user.map(|u| own(u.name))),
+                        },
                         scope,
                     ));
                 }
@@ -537,11 +589,12 @@ pub async fn list_assignments(
         .iter()
         .map(|a| render::assignment(&base, a, if names { named.next() } else { None }))
         .collect();
-    Ok(list(
-        &headers,
-        "role_assignments",
-        "role_assignments",
-        items,
+    Ok(json(
+        StatusCode::OK,
+        &wire::AssignmentList {
+            links: links(&headers, "role_assignments"),
+            role_assignments: items,
+        },
     ))
 }
 
@@ -554,14 +607,19 @@ pub async fn list_services(
 ) -> Result<Response, KsError> {
     let q = QueryPairs::parse(q.as_deref());
     let base = base_url(&headers);
-    let items = st
-        .read(|r| r.services())
-        .await?
+    let rows = st.read(|r| r.services()).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|s| matches(q.last("type"), &s.kind) && matches(q.last("name"), &s.name))
         .map(|s| render::service(&base, s))
         .collect();
-    Ok(list(&headers, "services", "services", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::ServiceList {
+            links: links(&headers, "services"),
+            services: items,
+        },
+    ))
 }
 
 pub async fn create_service(
@@ -644,9 +702,8 @@ pub async fn list_endpoints(
     };
     let region = q.last("region_id").or(q.last("region"));
     let base = base_url(&headers);
-    let items = st
-        .read(|r| r.endpoints())
-        .await?
+    let rows = st.read(|r| r.endpoints()).await?;
+    let items: Vec<_> = rows
         .iter()
         .filter(|e| {
             matches(q.last("service_id"), &e.service_id)
@@ -655,7 +712,13 @@ pub async fn list_endpoints(
         })
         .map(|e| render::endpoint(&base, e))
         .collect();
-    Ok(list(&headers, "endpoints", "endpoints", items))
+    Ok(json(
+        StatusCode::OK,
+        &wire::EndpointList {
+            endpoints: items,
+            links: links(&headers, "endpoints"),
+        },
+    ))
 }
 
 pub async fn create_endpoint(
@@ -726,12 +789,15 @@ pub async fn list_regions(
     headers: HeaderMap,
 ) -> Result<Response, KsError> {
     let base = base_url(&headers);
-    let items = regions(&st)
-        .await?
-        .iter()
-        .map(|r| render::region(&base, r))
-        .collect();
-    Ok(list(&headers, "regions", "regions", items))
+    let rows = regions(&st).await?;
+    let items: Vec<_> = rows.iter().map(|r| render::region(&base, r)).collect();
+    Ok(json(
+        StatusCode::OK,
+        &wire::RegionList {
+            links: links(&headers, "regions"),
+            regions: items,
+        },
+    ))
 }
 
 pub async fn get_region(
@@ -744,6 +810,8 @@ pub async fn get_region(
     }
     Ok(json(
         StatusCode::OK,
-        &json!({"region": render::region(&base_url(&headers), &id)}),
+        &wire::RegionBody {
+            item: render::region(&base_url(&headers), &id),
+        },
     ))
 }

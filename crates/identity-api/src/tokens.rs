@@ -6,10 +6,11 @@ use std::sync::Arc;
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use starling_http::{ApiError, Principal, QueryPairs, base_url};
 use starling_identity::ops::{self, DomainRef, LoginOutcome, ScopeRef, UserRef};
 use starling_identity::{Error, TokenContext, password, policy, token};
+use starling_identity_types as wire;
 
 use crate::body::KsJson;
 use crate::{IdentityState, KsError, json, render};
@@ -349,8 +350,12 @@ pub async fn catalog(
     let base = base_url(&headers);
     Ok(json(
         StatusCode::OK,
-        &json!({"catalog": render::catalog(&cat),
-                "links": {"self": format!("{base}/v3/auth/catalog")}}),
+        &wire::CatalogBody {
+            catalog: render::catalog(&cat),
+            links: wire::Links {
+                href: format!("{base}/v3/auth/catalog").into(),
+            },
+        },
     ))
 }
 
@@ -367,9 +372,9 @@ pub async fn projects(
     let base = base_url(&headers);
     Ok(json(
         StatusCode::OK,
-        &json!({
-            "projects": ps.iter().map(|p| render::project(&base, p)).collect::<Vec<_>>(),
-            "links": render::list_links(&base, "auth/projects"),
-        }),
+        &wire::ProjectList {
+            links: render::list_links(&base, "auth/projects"),
+            projects: ps.iter().map(|p| render::project(&base, p)).collect(),
+        },
     ))
 }

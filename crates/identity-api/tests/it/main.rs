@@ -705,6 +705,55 @@ async fn every_route_is_guarded() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
+/// The served document is the generated one, and it names exactly the
+/// routes: every route of the table is an operation of the document and
+/// every operation is routed (an admin's call is never the router's
+/// fallback nor 405).
+#[tokio::test]
+async fn the_document_is_generated_and_names_exactly_the_routes() {
+    use starling_http::openapi::{dangling_refs, operations, text};
+    let doc = starling_identity_api::openapi::generate();
+    let generated = text(&doc);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    if std::env::var_os("STARLING_UPDATE_OPENAPI").is_some() {
+        std::fs::write(file, &generated).unwrap();
+    }
+    assert!(
+        generated == starling_identity_api::openapi::DOCUMENT,
+        "openapi.json is not what the types and routes generate: \
+         run STARLING_UPDATE_OPENAPI=1 cargo test -p starling-identity-api, and review the diff"
+    );
+    let mut routes: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    routes.sort();
+    assert_eq!(operations(&doc), routes);
+    assert_eq!(dangling_refs(&doc), Vec::<String>::new());
+    let nullable = &doc["components"]["schemas"]["User"]["properties"]["password_expires_at"];
+    assert_eq!(nullable["type"], json!(["string", "null"]), "{nullable}");
+    let t = app().await;
+    let admin = t.admin().await;
+    for (m, p) in operations(&doc) {
+        let uri = p
+            .replace("{id}", "x")
+            .replace("{user}", "u")
+            .replace("{role}", "r");
+        let body = matches!(m.as_str(), "POST" | "PATCH").then(|| json!({}));
+        let a = t.call(&m, &uri, Some(&admin), None, body).await;
+        assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {p}");
+        let message = a.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.starts_with("The resource could not be found"),
+            "{m} {p} is not routed: {}",
+            a.body
+        );
+    }
+    let served = t.call("GET", "/openapi.json", None, None, None).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert_eq!(served.body, doc);
+}
+
 /// A first start serves before its accounts exist (the admin's password is
 /// hashed beside serving): a login that arrives meanwhile waits and then
 /// succeeds; if the accounts can never be made, it is refused as unavailable.
