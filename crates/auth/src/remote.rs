@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use starling_common::{Clock, Timestamp, TokenFuture, TokenSource};
 use starling_http::{ApiError, Authenticator, BoxFuture, Principal};
 use starling_identity::token;
+use starling_identity_types as wire;
 use tokio::sync::Mutex;
 
 use crate::{AUTH_REQUIRED, TokenCache, bearer, decide};
@@ -95,15 +95,13 @@ impl ServiceSession {
 
     /// One password login: the token and its expiry.
     async fn login_once(&self) -> Result<(String, Option<Timestamp>), String> {
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": self.creds.username,
-                "domain": {"name": self.creds.user_domain},
-                "password": self.creds.password,
-            }}},
-            "scope": {"project": {"name": self.creds.project,
-                                  "domain": {"name": self.creds.project_domain}}},
-        }});
+        let body = wire::AuthRequest::password(
+            &self.creds.username,
+            &self.creds.user_domain,
+            &self.creds.password,
+            &self.creds.project,
+            &self.creds.project_domain,
+        );
         let resp = self
             .http
             .post(format!("{}/auth/tokens?nocatalog", self.base))
@@ -124,14 +122,11 @@ impl ServiceSession {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
             .ok_or("identity service answered a login without X-Subject-Token")?;
-        let v: Value = resp
+        let v: wire::TokenBody<'static> = resp
             .json()
             .await
-            .map_err(|e| format!("identity service answered a login with bad JSON: {e}"))?;
-        let expires = v["token"]["expires_at"]
-            .as_str()
-            .and_then(|s| Timestamp::parse(s).ok());
-        Ok((t, expires))
+            .map_err(|e| format!("identity service answered a login with no token body: {e}"))?;
+        Ok((t, Timestamp::parse(&v.item.expires_at).ok()))
     }
 }
 
@@ -255,12 +250,12 @@ impl RemoteAuth {
                 "The identity service failed; retry later",
             ));
         }
-        let v: Value = resp.json().await.map_err(|e| {
-            tracing::error!(error = %e, "identity service answered a validation with bad JSON");
+        let v: wire::TokenBody<'static> = resp.json().await.map_err(|e| {
+            tracing::error!(error = %e, "identity service answered a validation without a token body");
             ApiError::unavailable("The identity service failed; retry later")
         })?;
-        let (p, expires) = parse_token(&v["token"]).ok_or_else(|| {
-            tracing::error!("identity service answered a validation without a token body");
+        let (p, expires) = parse_token(&v.item).ok_or_else(|| {
+            tracing::error!("identity service answered a validation with a bad expiry");
             ApiError::unavailable("The identity service failed; retry later")
         })?;
         let p = Arc::new(p);
@@ -269,26 +264,24 @@ impl RemoteAuth {
     }
 }
 
-/// The principal and expiry in a Keystone token body.
-pub fn parse_token(t: &Value) -> Option<(Principal, Timestamp)> {
-    let expires = Timestamp::parse(t["expires_at"].as_str()?).ok()?;
-    let roles = t["roles"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["name"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+/// The principal and expiry of a Keystone token.
+pub fn parse_token(t: &wire::Token<'_>) -> Option<(Principal, Timestamp)> {
+    let expires = Timestamp::parse(&t.expires_at).ok()?;
     Some((
         Principal {
-            user_id: t["user"]["id"].as_str()?.to_string(),
-            user: t["user"]["name"].as_str()?.to_string(),
-            project: t["project"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            roles,
+            user_id: t.user.id.to_string(),
+            user: t.user.name.to_string(),
+            project: t
+                .project
+                .as_ref()
+                .map(|p| p.name.to_string())
+                .unwrap_or_default(),
+            roles: t
+                .roles
+                .iter()
+                .flatten()
+                .map(|r| r.name.to_string())
+                .collect(),
         },
         expires,
     ))
@@ -312,19 +305,41 @@ impl Authenticator for RemoteAuth {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn urls_and_token_bodies() {
         assert_eq!(v3_base("http://h:5000"), "http://h:5000/v3");
         assert_eq!(v3_base("http://h:5000/v3/"), "http://h:5000/v3");
-        let t = json!({"expires_at": "2026-11-21T12:00:00.000000Z",
-            "user": {"id": "u1", "name": "admin"},
-            "project": {"name": "admin"},
-            "roles": [{"id": "r", "name": "admin"}, {"id": "m", "name": "member"}]});
-        let (p, e) = parse_token(&t).unwrap();
+        // A token body as Keystone answers it (fields Starling does not
+        // read, such as the roles' domain_id, are ignored).
+        let t = json!({"token": {"methods": ["password"], "audit_ids": ["a"],
+            "issued_at": "2026-11-21T11:00:00.000000Z",
+            "expires_at": "2026-11-21T12:00:00.000000Z",
+            "user": {"id": "u1", "name": "admin", "password_expires_at": null,
+                     "domain": {"id": "default", "name": "Default"}},
+            "project": {"id": "p", "name": "admin", "domain": {"id": "default", "name": "Default"}},
+            "is_domain": false,
+            "roles": [{"id": "r", "name": "admin", "domain_id": null}, {"id": "m", "name": "member"}]}});
+        let body: wire::TokenBody<'_> = serde_json::from_value(t.clone()).unwrap();
+        let (p, e) = parse_token(&body.item).unwrap();
         assert_eq!(p.roles, vec!["admin", "member"]);
         assert_eq!(p.project, "admin");
         assert_eq!(e, Timestamp::parse("2026-11-21T12:00:00Z").unwrap());
-        assert!(parse_token(&json!({"user": {}})).is_none());
+        let mut bad = t;
+        bad["token"]["expires_at"] = json!("soon");
+        let body: wire::TokenBody<'_> = serde_json::from_value(bad).unwrap();
+        assert!(parse_token(&body.item).is_none());
+        let login = serde_json::to_value(wire::AuthRequest::password(
+            "u", "Default", "pw", "admin", "Default",
+        ))
+        .unwrap();
+        assert_eq!(
+            login,
+            json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {
+                    "name": "u", "domain": {"name": "Default"}, "password": "pw"}}},
+                "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+        );
     }
 }

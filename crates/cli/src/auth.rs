@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::{Value, json};
+use starling_identity_types as wire;
 
 use crate::{Client, Transport};
 
@@ -104,7 +104,7 @@ pub struct Session {
     /// The token.
     pub token: String,
     /// The token body (`token.catalog`, `token.user`, …).
-    pub body: Value,
+    pub body: wire::TokenBody<'static>,
 }
 
 /// The `…/v3` base of an identity URL.
@@ -141,11 +141,13 @@ impl AuthArgs {
         let project = need(&self.project, "OS_PROJECT_NAME (or --os-project-name)")?;
         let base = v3_base(auth_url);
         let http = crate::http_client(transport, &base)?;
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": user, "domain": {"name": self.user_domain}, "password": password}}},
-            "scope": {"project": {"name": project, "domain": {"name": self.project_domain}}},
-        }});
+        let body = wire::AuthRequest::password(
+            user,
+            &self.user_domain,
+            password,
+            project,
+            &self.project_domain,
+        );
         let resp = http
             .post(format!("{base}/auth/tokens"))
             .json(&body)
@@ -175,8 +177,8 @@ impl AuthArgs {
             bail!("login failed: {}", keystone_error(status, &text));
         }
         let token = token.context("the identity service answered without X-Subject-Token")?;
-        let body: Value = serde_json::from_str(&text).map_err(|e| {
-            anyhow!("the identity service answered something that is not JSON: {e}")
+        let body: wire::TokenBody<'static> = serde_json::from_str(&text).map_err(|e| {
+            anyhow!("the identity service answered something that is not a token: {e}")
         })?;
         Ok(Session { token, body })
     }
@@ -226,7 +228,7 @@ impl AuthArgs {
                 let url = match explicit {
                     Some(u) => u.to_string(),
                     None => endpoint(
-                        &s.body,
+                        &s.body.item,
                         service_type,
                         self.region.as_deref(),
                         self.interface()?,
@@ -241,30 +243,32 @@ impl AuthArgs {
 /// The URL of `service_type` in a token body's catalog, for `interface` in
 /// `region` (any region when the service has endpoints in one only).
 pub fn endpoint(
-    token_body: &Value,
+    token: &wire::Token<'_>,
     service_type: &str,
     region: Option<&str>,
     interface: &str,
 ) -> Result<String> {
-    let catalog = token_body["token"]["catalog"]
-        .as_array()
+    let catalog = token
+        .catalog
+        .as_ref()
         .ok_or_else(|| anyhow!("the token has no service catalog"))?;
     let svc = catalog
         .iter()
-        .find(|s| s["type"] == service_type)
+        .find(|s| s.service_type == service_type)
         .ok_or_else(|| anyhow!("the service catalog has no '{service_type}' service"))?;
-    let eps: Vec<&Value> = svc["endpoints"]
-        .as_array()
-        .map(|a| a.iter().filter(|e| e["interface"] == interface).collect())
-        .unwrap_or_default();
-    let region_of = |e: &Value| {
-        e["region_id"]
-            .as_str()
-            .or(e["region"].as_str())
-            .unwrap_or("")
-            .to_string()
+    let eps: Vec<&wire::CatalogEndpoint<'_>> = svc
+        .endpoints
+        .iter()
+        .filter(|e| e.interface == interface)
+        .collect();
+    let region_of = |e: &wire::CatalogEndpoint<'_>| {
+        if e.region_id.is_empty() {
+            e.region.to_string()
+        } else {
+            e.region_id.to_string()
+        }
     };
-    let chosen: Vec<&Value> = match region.filter(|r| !r.is_empty()) {
+    let chosen: Vec<&wire::CatalogEndpoint<'_>> = match region.filter(|r| !r.is_empty()) {
         Some(r) => eps.into_iter().filter(|e| region_of(e) == r).collect(),
         None => {
             let mut regions: Vec<String> = eps.iter().map(|e| region_of(e)).collect();
@@ -279,46 +283,49 @@ pub fn endpoint(
             eps
         }
     };
-    chosen
-        .first()
-        .and_then(|e| e["url"].as_str())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            anyhow!(
-                "no {interface} endpoint of '{service_type}'{} in the service catalog",
-                region
-                    .map(|r| format!(" in region {r}"))
-                    .unwrap_or_default()
-            )
-        })
+    chosen.first().map(|e| e.url.to_string()).ok_or_else(|| {
+        anyhow!(
+            "no {interface} endpoint of '{service_type}'{} in the service catalog",
+            region
+                .map(|r| format!(" in region {r}"))
+                .unwrap_or_default()
+        )
+    })
 }
 
 /// The message of a Keystone error answer.
 pub fn keystone_error(status: reqwest::StatusCode, body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| crate::error_text(status, body))
+    serde_json::from_str::<wire::ErrorBody<'_>>(body)
+        .map(|e| e.error.message.into_owned())
+        .unwrap_or_else(|_| crate::error_text(status, body))
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use serde_json::json;
 
-    fn body() -> Value {
-        json!({"token": {"catalog": [
-            {"type": "faultmanagement", "endpoints": [
-                {"interface": "public", "region_id": "RegionOne", "url": "http://a:18002"},
-                {"interface": "internal", "region_id": "RegionOne", "url": "http://i:18002"},
-                {"interface": "public", "region_id": "RegionTwo", "url": "http://b:18002"}]},
-            {"type": "identity", "endpoints": [
-                {"interface": "public", "region": "RegionOne", "url": "http://a:5000"}]}]}})
+    fn body() -> wire::TokenBody<'static> {
+        let ep = |i: &str, r: &str, u: &str| json!({"id": "e", "interface": i, "region_id": r, "region": r, "url": u});
+        serde_json::from_value(json!({"token": {
+            "audit_ids": ["a"], "methods": ["password"],
+            "issued_at": "2026-11-21T11:00:00.000000Z", "expires_at": "2026-11-21T12:00:00.000000Z",
+            "user": {"id": "u", "name": "admin", "password_expires_at": null,
+                     "domain": {"id": "default", "name": "Default"}},
+            "catalog": [
+            {"type": "faultmanagement", "id": "s1", "name": "fm", "endpoints": [
+                ep("public", "RegionOne", "http://a:18002"),
+                ep("internal", "RegionOne", "http://i:18002"),
+                ep("public", "RegionTwo", "http://b:18002")]},
+            {"type": "identity", "id": "s2", "name": "keystone", "endpoints": [
+                ep("public", "RegionOne", "http://a:5000")]}]}}))
+        .unwrap()
     }
 
     #[test]
     fn catalog_lookup_by_type_region_and_interface() {
-        let b = body();
+        let b = body().item;
         assert_eq!(
             endpoint(&b, "faultmanagement", Some("RegionTwo"), "public").unwrap(),
             "http://b:18002"

@@ -422,6 +422,49 @@ pub struct AuthRequest {
     pub auth: Auth,
 }
 
+impl AuthRequest {
+    /// A password login scoped to a project, user and project by name in
+    /// domains by name (what the CLIs and services send).
+    pub fn password(
+        user: &str,
+        user_domain: &str,
+        password: &str,
+        project: &str,
+        project_domain: &str,
+    ) -> Self {
+        let by_name = |n: &str| {
+            Some(DomainSel {
+                id: None,
+                name: Some(n.to_string()),
+            })
+        };
+        AuthRequest {
+            auth: Auth {
+                identity: AuthIdentity {
+                    methods: vec!["password".into()],
+                    password: Some(PasswordAuth {
+                        user: PasswordUser {
+                            domain: by_name(user_domain),
+                            id: None,
+                            name: Some(user.to_string()),
+                            password: password.to_string(),
+                        },
+                    }),
+                    token: None,
+                },
+                scope: Some(Scope {
+                    domain: None,
+                    project: Some(ProjectSel {
+                        domain: by_name(project_domain),
+                        id: None,
+                        name: Some(project.to_string()),
+                    }),
+                }),
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Auth {
     pub identity: AuthIdentity,

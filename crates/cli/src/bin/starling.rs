@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use starling_cli::auth::{AuthArgs, v3_base};
 use starling_cli::{Client, Format, Table, text};
+use starling_identity_types as ks;
 
 #[derive(Parser, Debug)]
 #[command(name = "starling", version, about = "Starling administration client")]
@@ -459,12 +460,17 @@ fn run(cli: Cli) -> Result<()> {
             let s = cli
                 .auth
                 .login(&cli.auth.transport(Duration::from_secs(cli.timeout.max(1))))?;
-            let t = &s.body["token"];
+            let t = &s.body.item;
             let rec = [
-                ("expires", text(t, "expires_at")),
+                ("expires", t.expires_at.to_string()),
                 ("id", s.token.clone()),
-                ("project_id", text(&t["project"], "id")),
-                ("user_id", text(&t["user"], "id")),
+                (
+                    "project_id",
+                    t.project
+                        .as_ref()
+                        .map_or_else(|| "None".into(), |p| p.id.to_string()),
+                ),
+                ("user_id", t.user.id.to_string()),
             ];
             starling_cli::out(&Table::render_record(&rec, out.format)?)?;
         }
@@ -472,28 +478,17 @@ fn run(cli: Cli) -> Result<()> {
             c.delete_with("/auth/tokens", &[("X-Subject-Token", &token)])?;
         }
         Cmd::Catalog(ListOnly::List(out)) => {
-            let v = c.get("/auth/catalog")?;
-            let items: Vec<Value> = v["catalog"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
+            let v: ks::CatalogBody<'static> = c.get_as("/auth/catalog")?;
+            let items: Vec<Value> = v
+                .catalog
+                .iter()
                 .map(|s| {
-                    let eps: Vec<String> = s["endpoints"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
+                    let eps: Vec<String> = s
+                        .endpoints
                         .iter()
-                        .map(|e| {
-                            format!(
-                                "{}\n  {}: {}",
-                                text(e, "region_id"),
-                                text(e, "interface"),
-                                text(e, "url")
-                            )
-                        })
+                        .map(|e| format!("{}\n  {}: {}", e.region_id, e.interface, e.url))
                         .collect();
-                    json!({"name": s["name"], "type": s["type"], "endpoints": eps.join("\n")})
+                    json!({"name": s.name, "type": s.service_type, "endpoints": eps.join("\n")})
                 })
                 .collect();
             list(
