@@ -138,13 +138,53 @@ pub struct RemoteAuthArgs {
 
 pub use starling_service::parse_duration;
 
-pub fn init_logging(filter: &str) -> Result<()> {
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One line per event, for people (colours only on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// Checks a log filter: comma-separated directives, each a level
+/// (`off`, `error`, `warn`, `info`, `debug`, `trace`) or `TARGET=LEVEL`.
+/// tracing would read a bare word as a target and log nothing else, so
+/// `--log json` silently logged nothing: here it is an error.
+pub fn check_log_filter(filter: &str) -> Result<()> {
+    for d in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = match d.split_once('=') {
+            Some((target, level)) if !target.is_empty() => level,
+            Some(_) => bail!("invalid log filter '{filter}': '{d}' names no target"),
+            None => d,
+        };
+        if !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            bail!(
+                "invalid log filter '{filter}': '{d}' is not a level ({}) nor TARGET=LEVEL",
+                LEVELS.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Starts logging to stderr with `filter` in `format`; ANSI colours only
+/// when stderr is a terminal.
+pub fn init_logging(filter: &str, format: LogFormat) -> Result<()> {
+    check_log_filter(filter)?;
     let f = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("invalid log filter '{filter}'"))?;
-    tracing_subscriber::fmt()
+    let b = tracing_subscriber::fmt()
         .with_env_filter(f)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => b
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => b.json().with_ansi(false).init(),
+    }
     Ok(())
 }
 
@@ -243,6 +283,24 @@ pub async fn shutdown() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_filters_are_levels_or_target_levels() {
+        for ok in [
+            "info",
+            "warn,starling_db=debug",
+            "INFO",
+            "off",
+            "a::b=trace",
+            "",
+        ] {
+            assert!(check_log_filter(ok).is_ok(), "{ok}");
+        }
+        for bad in ["json", "verbose", "=debug", "starling_db=loud", "info,text"] {
+            let e = check_log_filter(bad).unwrap_err().to_string();
+            assert!(e.contains("invalid log filter"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn the_service_list_is_well_formed() {

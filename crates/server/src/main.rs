@@ -66,7 +66,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = init_logging(&parsed.cli.common.log) {
+    let common = &parsed.cli.common;
+    if let Err(e) = init_logging(&common.log, common.log_format) {
         eprintln!("starlingd: {e:#}");
         std::process::exit(2);
     }
@@ -95,8 +96,8 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Printed once, on stderr (where the log goes too).
     if let Err(e) = rt.block_on(run(parsed, mode)) {
-        tracing::error!("{e:#}");
         eprintln!("starlingd: {e:#}");
         std::process::exit(1);
     }

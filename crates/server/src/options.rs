@@ -150,9 +150,13 @@ pub struct Common {
     /// openrc as OS_CACERT (with --tls-cert).
     #[arg(long, env = "STARLING_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
-    /// Log filter (tracing syntax, e.g. info or starling_db=debug).
+    /// Log filter: a level (error, warn, info, debug, trace, off) and/or
+    /// TARGET=LEVEL directives, comma-separated (e.g. info,starling_db=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info")]
     pub log: String,
+    /// Log line format.
+    #[arg(long, env = "STARLING_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: starling_server::LogFormat,
 }
 
 /// A duration that may be zero (`0` turns a cache off).
@@ -565,7 +569,7 @@ pub fn mode(p: &Parsed) -> Result<Mode> {
 /// Why option `id` does not apply to `mode`, if it does not.
 fn not_applying(id: &str, owner: Owner, mode: &Mode) -> Option<String> {
     match (owner, mode) {
-        (Owner::Common, Mode::Agent) => (!matches!(id, "log" | "config"))
+        (Owner::Common, Mode::Agent) => (!matches!(id, "log" | "log_format" | "config"))
             .then(|| "it is a controller's option, and the agent runs no service".into()),
         (Owner::Common, Mode::Run(_)) => None,
         (Owner::RemoteAuth, Mode::Agent) => None,

@@ -418,11 +418,20 @@ fn list(items: &[Value], cols: &[(&str, &str)], out: Out) -> Result<()> {
     Ok(())
 }
 
-/// Sets `v[key]` when a value was given.
-fn put<T: serde::Serialize>(v: &mut Value, key: &str, x: Option<T>) {
-    if let Some(x) = x {
-        v[key] = json!(x);
-    }
+/// A wire value as the key-based renderers read it.
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value> {
+    Ok(serde_json::to_value(v)?)
+}
+
+/// Wire records as the key-based renderers read them.
+fn values<T: serde::Serialize>(items: &[T]) -> Result<Vec<Value>> {
+    items.iter().map(to_value).collect()
+}
+
+/// A create's answer, read as its wire type.
+fn answer<T: serde::de::DeserializeOwned>(v: Option<Value>) -> Result<T> {
+    let v = v.context("empty answer")?;
+    serde_json::from_value(v).map_err(|e| anyhow::anyhow!("unexpected answer: {e}"))
 }
 
 /// Resolves each name or id of `kind` on the server and deletes it.
@@ -507,14 +516,17 @@ fn run(cli: Cli) -> Result<()> {
             description,
             out,
         }) => {
-            let mut b = json!({"type": kind});
-            put(&mut b, "name", name);
-            put(&mut b, "description", description);
-            let v = c
-                .post("/services", &json!({"service": b}))?
-                .context("empty answer")?;
+            let body = ks::NewServiceBody {
+                item: ks::NewService {
+                    service_type: kind,
+                    name,
+                    description,
+                    enabled: None,
+                },
+            };
+            let v: ks::ServiceBody<'static> = answer(c.post("/services", &to_value(&body)?)?)?;
             show(
-                &v["service"],
+                &to_value(&v.item)?,
                 &["id", "name", "type", "description", "enabled"],
                 out,
             )?;
@@ -532,11 +544,19 @@ fn run(cli: Cli) -> Result<()> {
             region,
             out,
         }) => {
-            let b = json!({"endpoint": {"service_id": service_id(&c, &service)?,
-                "interface": interface, "url": url, "region_id": region}});
-            let v = c.post("/endpoints", &b)?.context("empty answer")?;
+            let body = ks::NewEndpointBody {
+                item: ks::NewEndpoint {
+                    service_id: service_id(&c, &service)?,
+                    interface,
+                    url,
+                    region_id: Some(region),
+                    region: None,
+                    enabled: None,
+                },
+            };
+            let v: ks::EndpointBody<'static> = answer(c.post("/endpoints", &to_value(&body)?)?)?;
             show(
-                &v["endpoint"],
+                &to_value(&v.item)?,
                 &[
                     "id",
                     "service_id",
@@ -554,35 +574,32 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Service(ServiceCmd::List(out)) => {
-            let v = c.get("/services")?;
+            let v: ks::ServiceList<'static> = c.get_as("/services")?;
             list(
-                v["services"].as_array().map_or(&[][..], |a| a),
+                &values(&v.services)?,
                 &[("ID", "id"), ("Name", "name"), ("Type", "type")],
                 out,
             )?;
         }
         Cmd::Endpoint(EndpointCmd::List(out)) => {
-            let services = c.get("/services")?;
+            let services: ks::ServiceList<'static> = c.get_as("/services")?;
             let name_of = |sid: &str| {
-                services["services"]
-                    .as_array()
-                    .and_then(|a| a.iter().find(|s| s["id"] == sid))
-                    .map(|s| (text(s, "name"), text(s, "type")))
+                services
+                    .services
+                    .iter()
+                    .find(|s| s.id == sid)
+                    .map(|s| (s.name.to_string(), s.service_type.to_string()))
                     .unwrap_or_default()
             };
-            let v = c.get("/endpoints")?;
-            let items: Vec<Value> = v["endpoints"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|mut e| {
-                    let (n, t) = name_of(&text(&e, "service_id"));
-                    e["service_name"] = json!(n);
-                    e["service_type"] = json!(t);
-                    e
-                })
-                .collect();
+            let v: ks::EndpointList<'static> = c.get_as("/endpoints")?;
+            let mut items = Vec::new();
+            for e in &v.endpoints {
+                let (n, t) = name_of(&e.service_id);
+                let mut e = to_value(e)?;
+                e["service_name"] = json!(n);
+                e["service_type"] = json!(t);
+                items.push(e);
+            }
             list(
                 &items,
                 &[
@@ -611,12 +628,8 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
                 Some(d) => format!("/users?domain_id={}", enc(&d)),
                 None => "/users".into(),
             };
-            let v = c.get(&q)?;
-            list(
-                v["users"].as_array().map_or(&[][..], |a| a),
-                &[("ID", "id"), ("Name", "name")],
-                out,
-            )
+            let v: ks::UserList<'static> = c.get_as(&q)?;
+            list(&values(&v.users)?, &[("ID", "id"), ("Name", "name")], out)
         }
         UserCmd::Show { user, out } => {
             show(&resolve(c, "users", "user", &user)?, &USER_FIELDS, out)
@@ -631,18 +644,21 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
             disable,
             out,
         } => {
-            let mut u = json!({"name": name, "enabled": !disable});
-            put(&mut u, "domain_id", domain_id(c, domain.as_deref())?);
-            if let Some(p) = project {
-                u["default_project_id"] = json!(id_of(c, "projects", "project", &p)?);
-            }
-            put(&mut u, "password", secret.get()?);
-            put(&mut u, "email", email);
-            put(&mut u, "description", description);
-            let v = c
-                .post("/users", &json!({"user": u}))?
-                .context("empty answer")?;
-            show(&v["user"], &USER_FIELDS, out)
+            let body = ks::NewUserBody {
+                item: ks::NewUser {
+                    name,
+                    domain_id: domain_id(c, domain.as_deref())?,
+                    password: secret.get()?,
+                    enabled: Some(!disable),
+                    default_project_id: project
+                        .map(|p| id_of(c, "projects", "project", &p))
+                        .transpose()?,
+                    description,
+                    email,
+                },
+            };
+            let v: ks::UserBody<'static> = answer(c.post("/users", &to_value(&body)?)?)?;
+            show(&to_value(&v.item)?, &USER_FIELDS, out)
         }
         UserCmd::Set {
             user,
@@ -654,13 +670,17 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
             disable,
         } => {
             let id = id_of(c, "users", "user", &user)?;
-            let mut u = json!({});
-            put(&mut u, "name", name);
-            put(&mut u, "password", secret.get()?);
-            put(&mut u, "email", email);
-            put(&mut u, "description", description);
-            put(&mut u, "enabled", enabled(enable, disable));
-            c.patch(&format!("/users/{id}"), &json!({"user": u}))?;
+            let body = ks::UserPatchBody {
+                item: ks::UserPatch {
+                    name,
+                    password: secret.get()?,
+                    enabled: enabled(enable, disable),
+                    default_project_id: None,
+                    description,
+                    email,
+                },
+            };
+            c.patch(&format!("/users/{id}"), &to_value(&body)?)?;
             Ok(())
         }
         UserCmd::Delete { users } => delete_each(c, "users", "user", &users),
@@ -670,9 +690,9 @@ fn user(c: &Client, cmd: UserCmd) -> Result<()> {
 fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
     match cmd {
         ProjectCmd::List(out) => {
-            let v = c.get("/projects")?;
+            let v: ks::ProjectList<'static> = c.get_as("/projects")?;
             list(
-                v["projects"].as_array().map_or(&[][..], |a| a),
+                &values(&v.projects)?,
                 &[("ID", "id"), ("Name", "name")],
                 out,
             )
@@ -689,13 +709,17 @@ fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
             disable,
             out,
         } => {
-            let mut p = json!({"name": name, "enabled": !disable});
-            put(&mut p, "domain_id", domain_id(c, domain.as_deref())?);
-            put(&mut p, "description", description);
-            let v = c
-                .post("/projects", &json!({"project": p}))?
-                .context("empty answer")?;
-            show(&v["project"], &PROJECT_FIELDS, out)
+            let body = ks::NewProjectBody {
+                item: ks::NewProject {
+                    name,
+                    domain_id: domain_id(c, domain.as_deref())?,
+                    description,
+                    enabled: Some(!disable),
+                    ..ks::NewProject::default()
+                },
+            };
+            let v: ks::ProjectBody<'static> = answer(c.post("/projects", &to_value(&body)?)?)?;
+            show(&to_value(&v.item)?, &PROJECT_FIELDS, out)
         }
         ProjectCmd::Set {
             project,
@@ -705,11 +729,14 @@ fn project(c: &Client, cmd: ProjectCmd) -> Result<()> {
             disable,
         } => {
             let id = id_of(c, "projects", "project", &project)?;
-            let mut p = json!({});
-            put(&mut p, "name", name);
-            put(&mut p, "description", description);
-            put(&mut p, "enabled", enabled(enable, disable));
-            c.patch(&format!("/projects/{id}"), &json!({"project": p}))?;
+            let body = ks::ProjectPatchBody {
+                item: ks::ProjectPatch {
+                    name,
+                    description,
+                    enabled: enabled(enable, disable),
+                },
+            };
+            c.patch(&format!("/projects/{id}"), &to_value(&body)?)?;
             Ok(())
         }
         ProjectCmd::Delete { projects } => delete_each(c, "projects", "project", &projects),
@@ -735,18 +762,15 @@ fn grant_path(c: &Client, g: &Grant) -> Result<String> {
 fn role(c: &Client, cmd: RoleCmd) -> Result<()> {
     match cmd {
         RoleCmd::List(out) => {
-            let v = c.get("/roles")?;
-            list(
-                v["roles"].as_array().map_or(&[][..], |a| a),
-                &[("ID", "id"), ("Name", "name")],
-                out,
-            )
+            let v: ks::RoleList<'static> = c.get_as("/roles")?;
+            list(&values(&v.roles)?, &[("ID", "id"), ("Name", "name")], out)
         }
         RoleCmd::Create { name, out } => {
-            let v = c
-                .post("/roles", &json!({"role": {"name": name}}))?
-                .context("empty answer")?;
-            show(&v["role"], &["id", "name"], out)
+            let body = ks::NewRoleBody {
+                item: ks::NewRole { name },
+            };
+            let v: ks::RoleBody<'static> = answer(c.post("/roles", &to_value(&body)?)?)?;
+            show(&to_value(&v.item)?, &["id", "name"], out)
         }
         RoleCmd::Delete { roles } => delete_each(c, "roles", "role", &roles),
         RoleCmd::Add(g) => c.put(&grant_path(c, &g)?),
@@ -771,12 +795,10 @@ fn role(c: &Client, cmd: RoleCmd) -> Result<()> {
             if names {
                 q.append_pair("include_names", "true");
             }
-            let v = c.get(&format!("/role_assignments?{}", q.finish()))?;
+            let v: ks::AssignmentList<'static> =
+                c.get_as(&format!("/role_assignments?{}", q.finish()))?;
             let key = if names { "name" } else { "id" };
-            let items: Vec<Value> = v["role_assignments"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            let items: Vec<Value> = values(&v.role_assignments)?
                 .iter()
                 .map(|a| {
                     let scope = |k: &str| {

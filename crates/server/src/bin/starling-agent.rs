@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use starling_common::SystemClock;
-use starling_server::{AgentArgs, RemoteAuthArgs, agent_config, init_logging, shutdown};
+use starling_server::{AgentArgs, LogFormat, RemoteAuthArgs, agent_config, init_logging, shutdown};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,14 +21,18 @@ struct Cli {
     /// --auth-url, STARLING_AGENT_TOKEN is sent.
     #[command(flatten)]
     remote: RemoteAuthArgs,
-    /// Log filter (e.g. info, debug, starling_agent=debug).
+    /// Log filter: a level (error, warn, info, debug, trace, off) and/or
+    /// TARGET=LEVEL directives, comma-separated (e.g. info,starling_agent=debug).
     #[arg(long, env = "STARLING_LOG", default_value = "info")]
     log: String,
+    /// Log line format.
+    #[arg(long, env = "STARLING_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = init_logging(&cli.log) {
+    if let Err(e) = init_logging(&cli.log, cli.log_format) {
         eprintln!("starling-agent: {e:#}");
         std::process::exit(2);
     }
@@ -52,7 +56,6 @@ fn main() {
         anyhow::Ok(())
     };
     if let Err(e) = rt.block_on(run) {
-        tracing::error!("{e:#}");
         eprintln!("starling-agent: {e:#}");
         std::process::exit(1);
     }

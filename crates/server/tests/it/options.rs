@@ -310,3 +310,70 @@ fn a_first_start_setting_that_a_later_start_changes_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn logs_are_plain_off_a_terminal_json_on_request_and_an_error_is_said_once() {
+    // A bare word is not a filter (tracing would read it as a target and
+    // log nothing else).
+    let (code, _, err) = run_to_end(&["--log", "json", "config", "show"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("invalid log filter 'json'"), "{err}");
+    let dir = tmpdir();
+    let failing = |format: &str| {
+        // A fresh data directory each time: its migrations are logged.
+        let d = dir.join(format).display().to_string();
+        let (fm, id, inv) = (
+            free_port().to_string(),
+            free_port().to_string(),
+            free_port().to_string(),
+        );
+        run_to_end(
+            &[
+                "--data-dir",
+                &d,
+                "--no-local-agent",
+                "--fm-port",
+                &fm,
+                "--identity-port",
+                &id,
+                "--inventory-port",
+                &inv,
+                "--catalogue",
+                "/nonexistent/events.yaml",
+                "--log-format",
+                format,
+            ],
+            &[],
+        )
+    };
+    let (code, _, err) = failing("text");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("applying migration"),
+        "the log is on stderr: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no ANSI escapes off a terminal: {err:?}"
+    );
+    assert_eq!(
+        err.matches("cannot read catalogue /nonexistent/events.yaml")
+            .count(),
+        1,
+        "{err}"
+    );
+    let (code, _, err) = failing("json");
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let (last, log) = lines.split_last().unwrap();
+    assert!(
+        last.starts_with("starlingd: cannot read catalogue"),
+        "{err}"
+    );
+    assert!(!log.is_empty(), "{err}");
+    for l in log {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
