@@ -426,9 +426,29 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         },
         None => {
             let path = req.uri().path();
-            return (g.render)(ApiError::forbidden(format!(
-                "Access to {method} {path} is not permitted"
-            )));
+            // The path exists but not with this method (OPTIONS and TRACE
+            // included): 405 naming the methods it has, not a refusal that
+            // would read as a missing permission.
+            let allowed = req
+                .extensions()
+                .get::<MatchedPath>()
+                .and_then(|t| g.policies.get(t.as_str()))
+                .map(|methods| allow_list(methods.iter().map(|(m, _)| m)));
+            return match allowed {
+                Some(allow) => {
+                    let mut resp = (g.render)(ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        format!("{method} is not allowed on {path}: use {allow}"),
+                    ));
+                    if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                        resp.headers_mut().insert(axum::http::header::ALLOW, v);
+                    }
+                    resp
+                }
+                None => (g.render)(ApiError::forbidden(format!(
+                    "Access to {method} {path} is not permitted"
+                ))),
+            };
         }
     };
     let path = mutating.then(|| req.uri().path().to_string());
@@ -447,6 +467,21 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
         );
     }
     resp
+}
+
+/// The `Allow` value of a path with `methods` (HEAD wherever GET is).
+fn allow_list<'a>(methods: impl Iterator<Item = &'a Method>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for m in methods {
+        names.push(m.as_str());
+        if *m == Method::GET {
+            names.push("HEAD");
+        }
+    }
+    let order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(order.len()));
+    names.dedup();
+    names.join(", ")
 }
 
 fn audit(

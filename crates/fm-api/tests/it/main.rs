@@ -1008,3 +1008,34 @@ async fn other_services_alarm_effects_are_applied_in_process() {
     let list = t.get("/v1/alarms").await;
     assert_eq!(list["alarms"], json!([]), "{list}");
 }
+
+/// A method a path does not have is 405 naming the ones it has (OPTIONS
+/// and TRACE too), not a 403 that reads as a missing permission; a path
+/// that does not exist stays 404.
+#[tokio::test]
+async fn a_method_the_path_lacks_is_405_with_allow() {
+    let t = app().await;
+    for (m, path, allow) in [
+        ("PUT", "/v1/alarms", "GET, HEAD, POST, DELETE"),
+        ("OPTIONS", "/v1/alarms", "GET, HEAD, POST, DELETE"),
+        ("TRACE", "/v1/alarms/summary", "GET, HEAD"),
+        (
+            "POST",
+            "/v1/event_suppression/00000000-0000-4000-8000-000000000000",
+            "GET, HEAD, PATCH",
+        ),
+        ("DELETE", "/alarms/summary", "GET, HEAD"),
+    ] {
+        let a = testkit::send(&t.app, testkit::request(m, path), None).await;
+        assert_eq!(
+            a.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{m} {path}: {:?}",
+            a.body
+        );
+        assert_eq!(a.header("allow").as_deref(), Some(allow), "{m} {path}");
+        assert!(fault(&a.body).contains("is not allowed"), "{:?}", a.body);
+    }
+    let a = testkit::send(&t.app, testkit::request("PUT", "/v1/nothing"), None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}

@@ -705,6 +705,24 @@ async fn every_route_is_guarded() {
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 
+/// A method a path lacks is 405 with `Allow` in Keystone's envelope.
+#[tokio::test]
+async fn a_method_the_path_lacks_is_405_with_allow() {
+    let t = app().await;
+    let admin = t.admin().await;
+    let a = t
+        .call("PATCH", "/v3/roles/x", Some(&admin), None, Some(json!({})))
+        .await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{}", a.body);
+    assert_eq!(a.body["error"]["code"], 405, "{}", a.body);
+    let r = testkit::send(&t.app, testkit::request("OPTIONS", "/v3/auth/tokens"), None).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        r.header("allow").as_deref(),
+        Some("GET, HEAD, POST, DELETE")
+    );
+}
+
 /// The served document is the generated one, and it names exactly the
 /// routes: every route of the table is an operation of the document and
 /// every operation is routed (an admin's call is never the router's
