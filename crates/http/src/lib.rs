@@ -391,7 +391,48 @@ impl GuardState {
 /// (routes without an entry are refused: secure by default), and writes an audit
 /// line for every mutating request. The audit line names the path, never the
 /// query string or body, so no secret reaches the log.
-pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) -> Response {
+pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+    let id = format!("req-{}", starling_common::new_uuid());
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0)
+        .or_else(|| {
+            req.extensions()
+                .get::<axum::extract::ConnectInfo<PeerAddr>>()
+                .map(|c| c.0.0)
+        });
+    let mut resp = guarded(&g, req, next, &id, peer).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    resp
+}
+
+/// A TLS connection's client address, for the audit line (a plain
+/// connection's is axum's `SocketAddr`).
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+/// The header every answer carries, as OpenStack services send it; the
+/// audit line names the same id.
+pub const REQUEST_ID: &str = "x-openstack-request-id";
+
+async fn guarded(
+    g: &GuardState,
+    mut req: Request,
+    next: Next,
+    id: &str,
+    peer: Option<std::net::SocketAddr>,
+) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let policy = match req.extensions().get::<MatchedPath>() {
@@ -419,7 +460,8 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
                 let status = e.status;
                 let resp = (g.render)(e);
                 if mutating || status == StatusCode::FORBIDDEN {
-                    audit(&g, None, &method, req.uri().path(), status, started);
+                    let at = Audited { id, peer };
+                    audit(g, None, &method, req.uri().path(), status, started, at);
                 }
                 return resp;
             }
@@ -457,16 +499,25 @@ pub async fn guard(State(g): State<GuardState>, mut req: Request, next: Next) ->
     }
     let resp = next.run(req).await;
     if let Some(path) = path {
+        let at = Audited { id, peer };
         audit(
-            &g,
+            g,
             principal.as_deref(),
             &method,
             &path,
             resp.status(),
             started,
+            at,
         );
     }
     resp
+}
+
+/// Which request an audit line is about: its id and the client's address.
+#[derive(Clone, Copy)]
+struct Audited<'a> {
+    id: &'a str,
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// The `Allow` value of a path with `methods` (HEAD wherever GET is).
@@ -491,11 +542,17 @@ fn audit(
     path: &str,
     status: StatusCode,
     started: Instant,
+    at: Audited<'_>,
 ) {
     let (user, project) = who.map_or(("-", "-"), |p| (p.user.as_str(), p.project.as_str()));
+    let client = at
+        .peer
+        .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
     tracing::info!(
         target: "audit",
         service = g.service,
+        request_id = at.id,
+        client,
         user,
         project,
         %method,
@@ -521,9 +578,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    axum::serve(listener.tap_io(|s| no_delay(s)), router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener.tap_io(|s| no_delay(s)),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Turns Nagle's algorithm off on an accepted connection. A response written
@@ -545,9 +605,12 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router.layer(axum::middleware::map_request(https_links));
-    axum::serve(tls::TlsListener::new(listener, config)?, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        tls::TlsListener::new(listener, config)?,
+        router.into_make_service_with_connect_info::<PeerAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn https_links(mut req: Request) -> Request {

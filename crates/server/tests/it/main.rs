@@ -623,6 +623,22 @@ fn secrets_never_reach_the_log_and_huge_headers_are_refused() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    // Every answer carries its own request id, refusals and 404s too; the
+    // audit line names it with the client's address.
+    let rid = |r: &reqwest::blocking::Response| {
+        r.headers()
+            .get("x-openstack-request-id")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let set_id = rid(&r);
+    assert!(set_id.starts_with("req-") && set_id.len() == 40, "{set_id}");
+    let other = http().get(format!("{fm}/v1/nothing")).send().unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+    let refused = http().get(format!("{identity}/v3/users")).send().unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let (a, b) = (rid(&other), rid(&refused));
+    assert!(a.starts_with("req-") && b.starts_with("req-") && a != b && a != set_id);
     let user = http()
         .post(format!("{identity}/v3/users"))
         .header("x-auth-token", &t)
@@ -657,6 +673,14 @@ fn secrets_never_reach_the_log_and_huge_headers_are_refused() {
     let text = std::fs::read_to_string(&log_path).unwrap();
     assert!(text.contains("token issued"), "the log is being written");
     assert!(text.contains("audit"), "mutations are audited");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&set_id))
+        .unwrap_or_else(|| panic!("no audit line names {set_id}"));
+    assert!(
+        line.contains("audit") && line.contains("127.0.0.1"),
+        "{line}"
+    );
     for secret in ["Adm1n!pass", "Wr0ng!secret", "Us3r!secret", t.as_str()] {
         assert!(!text.contains(secret), "a secret reached the log");
     }
