@@ -13,8 +13,9 @@ pub const MAX_TEXT_LEN: usize = 1024;
 /// Alarm severity, with StarlingX's ranks (warning 1 … critical 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Severity {
-    /// `not-applicable`: clear and hierarchical-clear history records, and logs that
-    /// were sent with severity `clear`.
+    /// `not-applicable`: hierarchical-clear history records (a clear of one
+    /// alarm keeps its severity), and logs that were sent with severity
+    /// `clear`.
     NotApplicable,
     /// `warning`.
     Warning,

@@ -199,11 +199,9 @@ fn event_of(alarm: &Alarm, state: EventState, ts: Timestamp, now: Timestamp) -> 
         entity_type_id: alarm.entity_type_id.clone(),
         entity_instance_id: alarm.entity_instance_id.clone(),
         timestamp: ts,
-        severity: if state == EventState::Clear {
-            Severity::NotApplicable
-        } else {
-            alarm.severity
-        },
+        // A clear record keeps the cleared alarm's severity, as StarlingX
+        // writes it (operators read which severity went away).
+        severity: alarm.severity,
         reason_text: alarm.reason_text.clone(),
         event_log_type: alarm.alarm_type.clone(),
         probable_cause: alarm.probable_cause.clone(),

@@ -168,6 +168,8 @@ async fn alarm_lifecycle_over_rest() {
         ev["event_log"][0]["timestamp"],
         "2026-01-02T03:05:05.000000"
     );
+    // The clear record keeps the severity that went away, as StarlingX's.
+    assert_eq!(ev["event_log"][0]["severity"], "critical");
     let one = ev["event_log"][0]["uuid"].as_str().unwrap();
     let shown = t.get(&format!("/v1/event_log/{one}")).await;
     assert_eq!(shown["event_log_type"], "operational-violation");
