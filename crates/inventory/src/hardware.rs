@@ -845,6 +845,16 @@ impl HwItem for Label {
         self.label_key.clone()
     }
     fn check(&self) -> Result<(), String> {
+        for (field, v) in [
+            ("label_key", &self.label_key),
+            ("label_value", &self.label_value),
+        ] {
+            if v.chars().any(char::is_control) {
+                return Err(format!(
+                    "Invalid {field}: control characters (tab, newline, NUL, …) are not allowed"
+                ));
+            }
+        }
         if self.label_key.is_empty() || self.label_key.chars().count() > 384 {
             return Err(format!(
                 "Label key '{}' must be 1 to 384 characters",

@@ -280,6 +280,23 @@ fn device(field: &str, v: Option<&str>, default: &str) -> Result<String, Error> 
 
 /// Checks a host-add request's own fields (everything that does not depend
 /// on other hosts).
+/// A free-text field: at most `max` characters and no control characters
+/// (NUL, tab, newline, …), which PostgreSQL refuses in text and no
+/// operator means in a location or a label; a 400 naming the field.
+pub fn text(field: &str, v: &str, max: usize) -> Result<(), Error> {
+    if v.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "Invalid {field}: control characters (tab, newline, NUL, …) are not allowed"
+        )));
+    }
+    if v.chars().count() > max {
+        return Err(Error::invalid(format!(
+            "Invalid {field}: longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
 pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
     let personality = Personality::parse(
         req.personality
@@ -326,6 +343,15 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
         return Err(Error::invalid(format!(
             "Host-add Rejected: bm_type {bm_type} needs bm_ip and bm_username"
         )));
+    }
+    for (field, v) in [
+        ("console", &req.console),
+        ("location", &req.location),
+        ("serialid", &req.serialid),
+    ] {
+        if let Some(v) = v {
+            text(field, v, 255)?;
+        }
     }
     let install_output = req.install_output.clone().unwrap_or_else(|| "text".into());
     if install_output != "text" && install_output != "graphical" {
@@ -428,6 +454,19 @@ mod tests {
             mgmt_mac: Some("08:00:27:00:00:01".into()),
             ..NewHost::default()
         }
+    }
+
+    #[test]
+    fn free_text_has_no_control_characters() {
+        assert!(text("location", "rack 4, row 2 – Zürich", 255).is_ok());
+        for bad in ["a\tb", "a\nb", "a\u{0}b", "\u{7f}"] {
+            let e = text("location", bad, 255).unwrap_err().to_string();
+            assert!(e.contains("Invalid location: control characters"), "{e}");
+        }
+        assert!(text("serialid", &"x".repeat(256), 255).is_err());
+        let mut r = req();
+        r.location = Some("rack\n1".into());
+        assert!(new_host(&r).unwrap_err().to_string().contains("location"));
     }
 
     #[test]

@@ -420,6 +420,20 @@ async fn labels_assign_list_show_remove() {
         StatusCode::BAD_REQUEST,
         "No labels",
     );
+    // Control characters in a key or a value are named, and nothing of the
+    // request is kept (PostgreSQL answered 500 to a NUL).
+    for (body, field) in [
+        (json!({"ok": "1", "bad\u{0}key": "v"}), "label_key"),
+        (json!({"ok": "1", "k": "tab\there"}), "label_value"),
+        (json!({"ok": "1", "k": "new\nline"}), "label_value"),
+    ] {
+        refused(
+            t.call("POST", "/v1/labels/compute-2", Some(&body.to_string()))
+                .await,
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid {field}: control characters"),
+        );
+    }
     let (s, v) = t
         .call(
             "POST",
