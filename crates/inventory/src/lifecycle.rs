@@ -411,11 +411,32 @@ pub fn check_delete(host: &Host, view: &ClusterView) -> Result<(), Error> {
             host.display_name()
         )));
     }
-    if view.system_mode == SystemMode::Simplex && host.personality == Some(Personality::Controller)
-    {
+    if host.personality != Some(Personality::Controller) {
+        return Ok(());
+    }
+    if view.system_mode == SystemMode::Simplex {
         return Err(Error::invalid(
-            "Deleting the controller of a simplex system is not allowed.",
+            "Deleting controller-0 on a simplex system is not allowed.",
         ));
+    }
+    // StarlingX never gets here with the active controller (it cannot be
+    // locked); a controller Starling never saw active may be, and the
+    // system must keep one.
+    if is_active_controller(host, view) {
+        return Err(Error::invalid(format!(
+            "{} : Rejected: Can not delete an active controller.",
+            host.display_name()
+        )));
+    }
+    if !view
+        .peers
+        .iter()
+        .any(|p| p.personality == Some(Personality::Controller))
+    {
+        return Err(Error::invalid(format!(
+            "{} : Rejected: Can not delete the last controller of the system.",
+            host.display_name()
+        )));
     }
     Ok(())
 }
@@ -598,6 +619,36 @@ mod tests {
         );
         assert!(check_delete(&host("compute-0", Personality::Worker), &d).is_ok());
         let c0 = host("controller-0", Personality::Controller);
-        assert!(check_delete(&c0, &view(SystemMode::Simplex, vec![])).is_err());
+        assert_eq!(
+            check_delete(&c0, &view(SystemMode::Simplex, vec![]))
+                .unwrap_err()
+                .to_string(),
+            "Deleting controller-0 on a simplex system is not allowed."
+        );
+    }
+
+    #[test]
+    fn a_duplex_system_keeps_its_active_and_its_last_controller() {
+        let c0 = host("controller-0", Personality::Controller);
+        let mut c1 = host("controller-1", Personality::Controller);
+        c1.id = 2;
+        // The active one (controller-0 in `view`), locked or not.
+        let v = view(SystemMode::Duplex, vec![c1.clone()]);
+        assert_eq!(
+            check_delete(&c0, &v).unwrap_err().to_string(),
+            "controller-0 : Rejected: Can not delete an active controller."
+        );
+        // The standby, while the active one stays.
+        assert!(check_delete(&c1, &view(SystemMode::Duplex, vec![c0.clone()])).is_ok());
+        // The only controller, though none is known to be active.
+        let mut none_active = view(
+            SystemMode::Duplex,
+            vec![host("compute-0", Personality::Worker)],
+        );
+        none_active.active_controller = None;
+        assert_eq!(
+            check_delete(&c1, &none_active).unwrap_err().to_string(),
+            "controller-1 : Rejected: Can not delete the last controller of the system."
+        );
     }
 }
