@@ -140,6 +140,7 @@ pub fn add_host(
     now: Timestamp,
 ) -> Result<Host, Error> {
     let sys = system(repo)?;
+    validate::takes_hosts(&sys)?;
     let c = validate::new_host(req)?;
     let same_name = repo.host(&HostRef::Name(c.hostname.clone()))?;
     let same_mac = repo.host_by_mac(&c.mgmt_mac)?;

@@ -376,6 +376,17 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
     })
 }
 
+/// A simplex system takes no further hosts: sysinv says so before it
+/// looks at anything else of a host-add.
+pub fn takes_hosts(system: &System) -> Result<(), Error> {
+    if system.system_mode == SystemMode::Simplex {
+        return Err(Error::invalid(
+            "Adding a host on a simplex system is not allowed.",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a checked host-add request against the system and the hosts that
 /// hold its hostname and its MAC (if any): simplex systems take no more
 /// hosts, hostnames and MACs are unique, and a discovered host with the MAC
@@ -387,11 +398,7 @@ pub fn admit(
     same_name: Option<&Host>,
     same_mac: Option<&Host>,
 ) -> Result<Option<i64>, Error> {
-    if system.system_mode == SystemMode::Simplex {
-        return Err(Error::invalid(
-            "Adding a host on a simplex system is not allowed.",
-        ));
-    }
+    takes_hosts(system)?;
     if same_name.is_some() {
         return Err(Error::invalid(format!(
             "Host-add Rejected: Hostname {} already exists",

@@ -191,6 +191,12 @@ fn system_manages_hosts_and_fm_shows_their_alarms() {
         ]),
         "already exists",
     );
+    // Without a MAC the server says what is missing (the CLI used to
+    // refuse locally in words of its own).
+    one_line_failure(
+        s.system(&["host-add", "-n", "compute-1", "-p", "worker"]),
+        "mgmt_mac is required",
+    );
     one_line_failure(
         s.system(&["host-update", "compute-0", "bogus"]),
         "attribute=value",

@@ -662,6 +662,14 @@ async fn bad_input_is_named_and_changes_nothing() {
         StatusCode::BAD_REQUEST,
         "Adding a host on a simplex system is not allowed.",
     );
+    // Before anything else is checked, as sysinv does: a request without
+    // a MAC gets the same answer, not "mgmt_mac is required".
+    refused(
+        s.add(json!({"hostname": "compute-1", "personality": "worker"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Adding a host on a simplex system is not allowed.",
+    );
 }
 
 async fn eventually<F, Fut>(what: &str, mut f: F)

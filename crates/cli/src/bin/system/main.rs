@@ -509,9 +509,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::HostShow { host, out } => show_host(&c.get(&host_path(&host)?)?, out)?,
         Cmd::HostAdd(a) => {
-            if a.mgmt_mac.is_none() {
-                bail!("host-add needs the management MAC address (-m/--mgmt_mac)");
-            }
+            // What is missing is the server's to say (a simplex system
+            // refuses any host-add first, as sysinv does).
             let Some(h) = c.post("/v1/ihosts", &add_body(&a))? else {
                 bail!("the inventory API answered host-add without the host");
             };
