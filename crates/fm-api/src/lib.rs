@@ -151,6 +151,8 @@ const PATCH: Method = Method::PATCH;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/health/live", None),
+    (GET, "/health/ready", None),
     (GET, "/openapi.json", Some("fm_api:openapi:get")),
     (GET, "/v1", None),
     (GET, "/v1/", None),
@@ -214,7 +216,14 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let guard = GuardState::new(auth, ROUTES, "fm");
     let inner = Router::new()
         .route("/", get(root))
-        .route("/health", get(starling_http::health))
+        .merge(
+            starling_http::health::Health::default()
+                .dependency(
+                    "database",
+                    starling_service::database_check(state.db.clone()),
+                )
+                .routes(),
+        )
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))

@@ -140,7 +140,21 @@ const OK: &str = "OK";
 /// One operation per route of `ROUTES` (a test holds them equal).
 pub(crate) const OPS: &[Op] = &[
     public("/", "API versions", "Root"),
-    public("/health", "Liveness", "object"),
+    public(
+        "/health",
+        "Health: the database answers (503 naming what is down)",
+        "object",
+    ),
+    public(
+        "/health/live",
+        "Liveness: the process answers (no dependency is asked)",
+        "object",
+    ),
+    public(
+        "/health/ready",
+        "Readiness: the database answers and the service is ready (503 naming what is not)",
+        "object",
+    ),
     op(
         Method::GET,
         "/openapi.json",

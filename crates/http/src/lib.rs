@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 pub use axum::http::HeaderMap;
 
+pub mod health;
 pub mod json_text;
 pub mod openapi;
 pub mod stream;
@@ -142,11 +143,6 @@ pub fn json_bytes(status: StatusCode, body: impl Into<axum::body::Body>) -> Resp
         body.into(),
     )
         .into_response()
-}
-
-/// `GET /health` of every service: open, cheap, no store access.
-pub async fn health() -> Response {
-    json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
 }
 
 pub use starling_wire::PatchOp;

@@ -224,6 +224,8 @@ const DELETE: Method = Method::DELETE;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/health/live", None),
+    (GET, "/health/ready", None),
     (GET, "/openapi.json", None),
     (GET, "/v3", None),
     (GET, "/v3/", None),
@@ -323,6 +325,26 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v3/regions/{id}", Some("identity:get_region")),
 ];
 
+/// Identity's health: its database, and (readiness) its first records
+/// written.
+fn health(st: &IdentityState) -> Router<IdentityState> {
+    let ready = st.ready.clone();
+    starling_http::health::Health::default()
+        .dependency("database", starling_service::database_check(st.db.clone()))
+        .readiness(
+            "bootstrap",
+            Arc::new(move || {
+                let done = ready.as_ref().is_none_or(|r| *r.borrow());
+                Box::pin(std::future::ready(if done {
+                    Ok(())
+                } else {
+                    Err("the first records are still being written".to_string())
+                }))
+            }),
+        )
+        .routes()
+}
+
 /// The identity router, guarded by `auth` (in-process: a
 /// [`starling_auth::LocalAuth`] over the same store and cache).
 pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
@@ -333,7 +355,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
     use resources as r;
     Router::new()
         .route("/", get(versions))
-        .route("/health", get(starling_http::health))
+        .merge(health(&state))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))

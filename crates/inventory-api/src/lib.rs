@@ -184,6 +184,8 @@ const PUT: Method = Method::PUT;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/health/live", None),
+    (GET, "/health/ready", None),
     (GET, "/openapi.json", Some("config_api:openapi:get")),
     (GET, "/v1", None),
     (GET, "/v1/", None),
@@ -355,7 +357,14 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     );
     Router::new()
         .route("/", get(root))
-        .route("/health", get(starling_http::health))
+        .merge(
+            starling_http::health::Health::default()
+                .dependency(
+                    "database",
+                    starling_service::database_check(state.db.clone()),
+                )
+                .routes(),
+        )
         .route("/openapi.json", get(openapi::document))
         .route("/v1", get(v1_doc))
         .route("/v1/", get(v1_doc))

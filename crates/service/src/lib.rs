@@ -196,6 +196,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n.saturating_mul(mult)))
 }
 
+/// The health check of a service's database: a trivial read on a reader
+/// connection (`/health` reports it as `database`).
+pub fn database_check(db: Db) -> starling_http::health::Check {
+    Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            db.read(|c| c.query("SELECT 1", &[]).map(|_| ()))
+                .await
+                .map_err(|e: starling_common::StorageFailure| e.to_string())
+        })
+    })
+}
+
 /// The arguments of a `clap::Args` struct, for [`Service::options`].
 pub fn args_of<T: clap::Args>() -> Vec<clap::Arg> {
     T::augment_args(clap::Command::new("options"))

@@ -794,6 +794,20 @@ async fn a_login_before_the_bootstrap_waits_for_it() {
         tokio::task::yield_now().await;
     }
     assert!(!login.is_finished(), "a login must wait for the bootstrap");
+    // Alive and its database up, not ready: the health endpoints say which.
+    let h = t.call("GET", "/health", None, None, None).await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.body);
+    assert_eq!(h.body["checks"]["database"], "ok");
+    let r = t.call("GET", "/health/ready", None, None, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(
+        r.body["checks"]["bootstrap"],
+        "the first records are still being written"
+    );
+    assert_eq!(
+        t.call("GET", "/health/live", None, None, None).await.status,
+        StatusCode::OK
+    );
     let spec = BootstrapSpec {
         admin_user: "admin".into(),
         admin_password_hash: Some(password::hash(ADMIN_PW).unwrap()),
@@ -807,6 +821,8 @@ async fn a_login_before_the_bootstrap_waits_for_it() {
         .unwrap();
     tx.send(true).unwrap();
     assert_eq!(login.await.unwrap(), StatusCode::CREATED);
+    let r = t.call("GET", "/health/ready", None, None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let (t, _db) = app_parts(AuthSettings::default(), Some(rx)).await;
