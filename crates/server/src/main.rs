@@ -143,6 +143,7 @@ type Servers = tokio::task::JoinSet<std::io::Result<()>>;
 async fn run(p: Parsed, mode: Mode) -> Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stop_seen = stop_rx.clone();
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
@@ -168,8 +169,30 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
         shutdown().await;
         let _ = stop_tx.send(true);
     });
-    while let Some(r) = servers.join_next().await {
-        r.context("server task failed")?.context("server failed")?;
+    // After the signal, requests in flight have the grace period to finish;
+    // then whatever is left (a client holding a half-sent request) is cut off.
+    let grace = p.cli.common.shutdown_grace;
+    let over = async move {
+        let _ = stop_seen.wait_for(|s| *s).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::pin!(over);
+    loop {
+        tokio::select! {
+            r = servers.join_next() => match r {
+                Some(r) => r.context("server task failed")?.context("server failed")?,
+                None => break,
+            },
+            () = &mut over => {
+                tracing::warn!(
+                    tasks = servers.len(),
+                    grace_s = grace.as_secs_f64(),
+                    "shutdown grace period over: cutting off what is left"
+                );
+                servers.abort_all();
+                break;
+            }
+        }
     }
     tracing::info!("stopped");
     Ok(())

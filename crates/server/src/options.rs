@@ -157,6 +157,10 @@ pub struct Common {
     /// Log line format.
     #[arg(long, env = "STARLING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: starling_server::LogFormat,
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish
+    /// before the connections left are cut off (0: at once).
+    #[arg(long, env = "STARLING_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_cache_ttl)]
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// A duration that may be zero (`0` turns a cache off).
@@ -569,8 +573,10 @@ pub fn mode(p: &Parsed) -> Result<Mode> {
 /// Why option `id` does not apply to `mode`, if it does not.
 fn not_applying(id: &str, owner: Owner, mode: &Mode) -> Option<String> {
     match (owner, mode) {
-        (Owner::Common, Mode::Agent) => (!matches!(id, "log" | "log_format" | "config"))
-            .then(|| "it is a controller's option, and the agent runs no service".into()),
+        (Owner::Common, Mode::Agent) => {
+            (!matches!(id, "log" | "log_format" | "config" | "shutdown_grace"))
+                .then(|| "it is a controller's option, and the agent runs no service".into())
+        }
         (Owner::Common, Mode::Run(_)) => None,
         (Owner::RemoteAuth, Mode::Agent) => None,
         (Owner::RemoteAuth, Mode::Run(_)) => mode
