@@ -20,6 +20,7 @@ pub use axum::http::HeaderMap;
 pub mod health;
 pub mod json_text;
 pub mod openapi;
+pub mod serve;
 pub mod stream;
 pub mod tls;
 mod token_cache;
@@ -392,30 +393,12 @@ pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Res
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0)
-        .or_else(|| {
-            req.extensions()
-                .get::<axum::extract::ConnectInfo<PeerAddr>>()
-                .map(|c| c.0.0)
-        });
+        .map(|c| c.0);
     let mut resp = guarded(&g, req, next, &id, peer).await;
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
     resp
-}
-
-/// A TLS connection's client address, for the audit line (a plain
-/// connection's is axum's `SocketAddr`).
-#[derive(Clone, Copy, Debug)]
-pub struct PeerAddr(pub std::net::SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>>
-    for PeerAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Self {
-        PeerAddr(*stream.remote_addr())
-    }
 }
 
 /// The header every answer carries, as OpenStack services send it; the
@@ -567,19 +550,14 @@ pub async fn not_found(req: Request) -> ApiError {
     ))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// Serves `router` on `listener` within the default [`serve::Limits`]
+/// until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    axum::serve(
-        listener.tap_io(|s| no_delay(s)),
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve::run(listener, None, router, shutdown, serve::Limits::default()).await
 }
 
 /// Turns Nagle's algorithm off on an accepted connection. A response written
@@ -592,29 +570,23 @@ pub(crate) fn no_delay(s: &tokio::net::TcpStream) {
     }
 }
 
-/// Serves `router` over HTTPS on `listener` until `shutdown` resolves. Links
-/// the services build ([`base_url`]) say `https`.
+/// Serves `router` over HTTPS on `listener` within the default
+/// [`serve::Limits`] until `shutdown` resolves. Links the services build
+/// ([`base_url`]) say `https`.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     config: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router.layer(axum::middleware::map_request(https_links));
-    axum::serve(
-        tls::TlsListener::new(listener, config)?,
-        router.into_make_service_with_connect_info::<PeerAddr>(),
+    serve::run(
+        listener,
+        Some(config),
+        router,
+        shutdown,
+        serve::Limits::default(),
     )
-    .with_graceful_shutdown(shutdown)
     .await
-}
-
-async fn https_links(mut req: Request) -> Request {
-    req.headers_mut().insert(
-        "x-forwarded-proto",
-        axum::http::HeaderValue::from_static("https"),
-    );
-    req
 }
 
 /// `http://host` of the request, for links (`Host` header; 127.0.0.1 if absent).

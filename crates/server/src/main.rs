@@ -71,6 +71,12 @@ fn main() {
         eprintln!("starlingd: {e:#}");
         std::process::exit(2);
     }
+    // Every listener's connections share one descriptor table: the soft
+    // limit (often 1,024) goes up to the hard one.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let mode = match options::mode(&parsed).and_then(|m| {
         options::check_applies(&parsed, &m)?;
         Ok(m)
@@ -213,6 +219,11 @@ where
 {
     let c = &p.cli.common;
     let runs = |name: &str| services.iter().any(|s| s.name() == name);
+    let limits = starling_http::serve::Limits {
+        max_connections: c.max_connections,
+        header_read_timeout: c.http_header_timeout,
+        body_idle_timeout: c.http_body_timeout,
+    };
     // `fm` and `inventory` alone keep to their database unless a data
     // directory is named; every other run has one.
     let alone = matches!(p.cli.command, Some(Command::Fm | Command::Inventory));
@@ -328,7 +339,7 @@ where
         }
         if let Some(app) = st.router {
             let listener = listen(c.bind, port_of(p, s.name())?, s.name(), &url).await?;
-            servers.spawn(serve(listener, app, tls.as_ref(), stopped()));
+            servers.spawn(serve(listener, app, tls.as_ref(), stopped(), limits));
         }
     }
     let local = &p.cli.local;
@@ -544,14 +555,10 @@ fn serve(
     app: axum::Router,
     tls: Option<&Tls>,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: starling_http::serve::Limits,
 ) -> impl std::future::Future<Output = std::io::Result<()>> + Send + 'static {
     let config = tls.map(|t| t.config.clone());
-    async move {
-        match config {
-            Some(cfg) => starling_http::serve_tls(listener, cfg, app, stop).await,
-            None => starling_http::serve(listener, app, stop).await,
-        }
-    }
+    starling_http::serve::run(listener, config, app, stop, limits)
 }
 
 async fn listen(

@@ -157,6 +157,16 @@ pub struct Common {
     /// Log line format.
     #[arg(long, env = "STARLING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: starling_server::LogFormat,
+    /// Connections each listener holds at once; the next ones are closed.
+    #[arg(long, env = "STARLING_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// How long a request head may take to arrive (and a kept-alive
+    /// connection may sit idle).
+    #[arg(long, env = "STARLING_HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_header_timeout: std::time::Duration,
+    /// How long a request body may send nothing.
+    #[arg(long, env = "STARLING_HTTP_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_body_timeout: std::time::Duration,
     /// On SIGTERM or SIGINT, how long requests in flight may take to finish
     /// before the connections left are cut off (0: at once).
     #[arg(long, env = "STARLING_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_cache_ttl)]

@@ -1010,3 +1010,82 @@ fn sigterm_ends_within_the_grace_period_though_a_client_holds_a_request() {
     let mut rest = Vec::new();
     let _ = held.read_to_end(&mut rest);
 }
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+/// One client flooding a port with half-sent requests: past the
+/// connection cap the next connections are closed at once, the other
+/// services keep answering, each held connection is closed when its head
+/// does not arrive in time, and a body that stops is cut off; then the
+/// flooded port answers again. (Before: every connection was accepted and
+/// held for as long as the client liked.)
+#[test]
+fn a_flood_of_half_sent_requests_holds_no_service() {
+    use std::io::{Read, Write};
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &[
+            "--max-connections",
+            "40",
+            "--http-header-timeout",
+            "1s",
+            "--http-body-timeout",
+            "1s",
+        ],
+    );
+    let fm = s.fm.trim_start_matches("http://").to_string();
+    let mut held: Vec<std::net::TcpStream> = (0..70)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(&fm).unwrap();
+            let _ = c.write_all(b"GET /health/live HTTP/1.1\r\nHost: flood\r\n");
+            c.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+            c
+        })
+        .collect();
+    // The other services answer meanwhile.
+    for url in [&s.identity, &s.inventory] {
+        assert_eq!(get(&format!("{url}/health/live"), None).0, 200, "{url}");
+    }
+    // Every held connection ends from the server's side: at once past the
+    // cap, after the header timeout within it.
+    let t0 = Instant::now();
+    for c in &mut held {
+        let mut buf = [0u8; 512];
+        match c.read(&mut buf) {
+            // Closed, or answered (hyper may say 408) and then closed.
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => panic!("a half-sent request was held"),
+            Err(_) => {} // reset by the server
+        }
+    }
+    assert!(
+        t0.elapsed() < Duration::from_secs(8),
+        "held connections outlived the header timeout"
+    );
+    // A body that stops sending is cut off too.
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    let mut slow = std::net::TcpStream::connect(&fm).unwrap();
+    write!(
+        slow,
+        "POST /v1/alarms HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {t}\r\n\
+         Content-Type: application/json\r\nContent-Length: 300\r\n\r\n{{"
+    )
+    .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+    let mut answer = String::new();
+    match slow.read_to_string(&mut answer) {
+        Ok(_) => assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+            "{answer}"
+        ),
+        Err(e) if is_timeout(&e) => panic!("a stalled body held its handler"),
+        Err(_) => {}
+    }
+    // And the flooded port answers again.
+    assert_eq!(get(&format!("{}/health/live", s.fm), None).0, 200);
+}
