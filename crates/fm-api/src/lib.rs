@@ -216,14 +216,7 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let guard = GuardState::new(auth, ROUTES, "fm");
     let inner = Router::new()
         .route("/", get(root))
-        .merge(
-            starling_http::health::Health::default()
-                .dependency(
-                    "database",
-                    starling_service::database_check(state.db.clone()),
-                )
-                .routes(),
-        )
+        .merge(starling_service::health(state.db.clone()).routes())
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))

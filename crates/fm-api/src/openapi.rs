@@ -8,7 +8,9 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 use starling_fm_types as wire;
-use starling_http::openapi::{DocInfo, Op, ParamKind, QueryParam, document, schemas_of};
+use starling_http::openapi::{
+    DocInfo, HEALTH_OPS, Op, ParamKind, QueryParam, document, schemas_of,
+};
 
 /// The document text, as generated.
 pub const DOCUMENT: &str = include_str!("../openapi.json");
@@ -17,15 +19,11 @@ pub(crate) async fn document_route() -> Response {
     starling_http::json_bytes(StatusCode::OK, DOCUMENT)
 }
 
-const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
-    QueryParam {
-        name,
-        kind,
-        description,
-    }
-}
-
 use ParamKind::{Bool, Int, Str, Strs};
+
+const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
+    QueryParam::new(name, kind, description)
+}
 
 const Q_FIELD: QueryParam = p(
     "q.field",
@@ -110,51 +108,26 @@ const fn op(
     ok: (u16, &'static str, Option<&'static str>),
     errors: &'static [u16],
 ) -> Op {
-    Op {
-        method,
-        path,
-        summary,
-        query,
-        body,
-        ok,
-        errors,
-        public: false,
-    }
+    Op::new(method, path, summary, query, body, ok, errors)
 }
 
 const fn public(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
-    Op {
-        method: Method::GET,
+    Op::public(
+        Method::GET,
         path,
         summary,
-        query: &[],
-        body: None,
-        ok: (200, "OK", Some(schema)),
-        errors: &[],
-        public: true,
-    }
+        None,
+        (200, "OK", Some(schema)),
+        &[],
+    )
 }
 
 const OK: &str = "OK";
 
-/// One operation per route of `ROUTES` (a test holds them equal).
-pub(crate) const OPS: &[Op] = &[
+/// One operation per route of `ROUTES` but the health routes (a test
+/// holds them equal with [`HEALTH_OPS`]).
+const OPS: &[Op] = &[
     public("/", "API versions", "Root"),
-    public(
-        "/health",
-        "Health: the database answers (503 naming what is down)",
-        "object",
-    ),
-    public(
-        "/health/live",
-        "Liveness: the process answers (no dependency is asked)",
-        "object",
-    ),
-    public(
-        "/health/ready",
-        "Readiness: the database answers and the service is ready (503 naming what is not)",
-        "object",
-    ),
     op(
         Method::GET,
         "/openapi.json",
@@ -307,6 +280,11 @@ pub(crate) const OPS: &[Op] = &[
     ),
 ];
 
+/// Every operation, one per route of `ROUTES`.
+pub fn operations() -> Vec<Op> {
+    HEALTH_OPS.iter().chain(OPS).cloned().collect()
+}
+
 /// The document, generated.
 pub fn generate() -> Value {
     let mut schemas = Vec::new();
@@ -333,7 +311,7 @@ pub fn generate() -> Value {
             error_schema: "ErrorEnvelope",
             token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000).",
         },
-        OPS,
+        &operations(),
         schemas,
     )
 }

@@ -31,6 +31,17 @@ pub struct QueryParam {
     pub description: &'static str,
 }
 
+impl QueryParam {
+    /// A parameter (for `const` tables).
+    pub const fn new(name: &'static str, kind: ParamKind, description: &'static str) -> Self {
+        QueryParam {
+            name,
+            kind,
+            description,
+        }
+    }
+}
+
 impl QueryPairs {
     /// 400 naming the first parameter not among `params`.
     pub fn only_params(&self, params: &[QueryParam]) -> Result<(), ApiError> {
@@ -64,6 +75,97 @@ pub struct Op {
     pub errors: &'static [u16],
     /// Answers without a token.
     pub public: bool,
+}
+
+impl Op {
+    /// An operation that needs a token.
+    pub const fn new(
+        method: Method,
+        path: &'static str,
+        summary: &'static str,
+        query: &'static [QueryParam],
+        body: Option<&'static str>,
+        ok: (u16, &'static str, Option<&'static str>),
+        errors: &'static [u16],
+    ) -> Self {
+        Op {
+            method,
+            path,
+            summary,
+            query,
+            body,
+            ok,
+            errors,
+            public: false,
+        }
+    }
+
+    /// An operation that answers without a token.
+    pub const fn public(
+        method: Method,
+        path: &'static str,
+        summary: &'static str,
+        body: Option<&'static str>,
+        ok: (u16, &'static str, Option<&'static str>),
+        errors: &'static [u16],
+    ) -> Self {
+        Op {
+            method,
+            path,
+            summary,
+            query: &[],
+            body,
+            ok,
+            errors,
+            public: true,
+        }
+    }
+}
+
+/// The three health routes every service serves without a token.
+pub const HEALTH_OPS: [Op; 3] = [
+    Op::public(
+        Method::GET,
+        "/health",
+        "Health: the database answers (503 naming what is down)",
+        None,
+        (200, "OK", Some("object")),
+        &[],
+    ),
+    Op::public(
+        Method::GET,
+        "/health/live",
+        "Liveness: the process answers (no dependency is asked)",
+        None,
+        (200, "OK", Some("object")),
+        &[],
+    ),
+    Op::public(
+        Method::GET,
+        "/health/ready",
+        "Readiness: the database answers and the service is ready (503 naming what is not)",
+        None,
+        (200, "OK", Some("object")),
+        &[],
+    ),
+];
+
+/// Holds a generated document to the snapshot a service serves: `Err`
+/// with what to run when they differ. With `STARLING_UPDATE_OPENAPI` set
+/// the snapshot at `file` is rewritten first (the next build serves it).
+pub fn check_snapshot(doc: &Value, file: &str, served: &str) -> Result<(), String> {
+    let generated = text(doc);
+    if std::env::var_os("STARLING_UPDATE_OPENAPI").is_some() {
+        std::fs::write(file, &generated).map_err(|e| format!("cannot write {file}: {e}"))?;
+    }
+    if generated == served {
+        Ok(())
+    } else {
+        Err(format!(
+            "{file} is not what the types and routes generate: run the tests with \
+             STARLING_UPDATE_OPENAPI=1, and review the diff"
+        ))
+    }
 }
 
 /// The document's head.

@@ -329,8 +329,7 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
 /// written.
 fn health(st: &IdentityState) -> Router<IdentityState> {
     let ready = st.ready.clone();
-    starling_http::health::Health::default()
-        .dependency("database", starling_service::database_check(st.db.clone()))
+    starling_service::health(st.db.clone())
         .readiness(
             "bootstrap",
             Arc::new(move || {

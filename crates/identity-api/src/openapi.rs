@@ -10,7 +10,9 @@
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
-use starling_http::openapi::{DocInfo, Op, ParamKind, QueryParam, document, schemas_of};
+use starling_http::openapi::{
+    DocInfo, HEALTH_OPS, Op, ParamKind, QueryParam, document, schemas_of,
+};
 use starling_identity_types as wire;
 
 /// The document text, as generated.
@@ -20,15 +22,11 @@ pub(crate) async fn document_route() -> Response {
     starling_http::json_bytes(StatusCode::OK, DOCUMENT)
 }
 
-const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
-    QueryParam {
-        name,
-        kind,
-        description,
-    }
-}
-
 use ParamKind::{Bool, Str};
+
+const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
+    QueryParam::new(name, kind, description)
+}
 
 const NAME: QueryParam = p("name", Str, "Only the one of this name");
 const ENABLED: QueryParam = p(
@@ -47,16 +45,7 @@ const fn op(
     ok: (u16, &'static str, Option<&'static str>),
     errors: &'static [u16],
 ) -> Op {
-    Op {
-        method,
-        path,
-        summary,
-        query,
-        body,
-        ok,
-        errors,
-        public: false,
-    }
+    Op::new(method, path, summary, query, body, ok, errors)
 }
 
 const fn public(
@@ -67,16 +56,7 @@ const fn public(
     ok: (u16, &'static str, Option<&'static str>),
     errors: &'static [u16],
 ) -> Op {
-    Op {
-        method,
-        path,
-        summary,
-        query: &[],
-        body,
-        ok,
-        errors,
-        public: true,
-    }
+    Op::public(method, path, summary, body, ok, errors)
 }
 
 const OK: &str = "OK";
@@ -263,30 +243,6 @@ const OTHERS: &[Op] = &[
     ),
     public(
         Method::GET,
-        "/health",
-        "Health: the database answers (503 naming what is down)",
-        None,
-        (200, OK, Some("object")),
-        &[],
-    ),
-    public(
-        Method::GET,
-        "/health/live",
-        "Liveness: the process answers (no dependency is asked)",
-        None,
-        (200, OK, Some("object")),
-        &[],
-    ),
-    public(
-        Method::GET,
-        "/health/ready",
-        "Readiness: the database answers and the first records are written (503 naming what is not)",
-        None,
-        (200, OK, Some("object")),
-        &[],
-    ),
-    public(
-        Method::GET,
         "/openapi.json",
         "This document",
         None,
@@ -439,7 +395,7 @@ const OTHERS: &[Op] = &[
 
 /// Every operation, one per route of `ROUTES`.
 pub fn operations() -> Vec<Op> {
-    let mut ops: Vec<Op> = OTHERS.to_vec();
+    let mut ops: Vec<Op> = HEALTH_OPS.iter().chain(OTHERS).cloned().collect();
     for set in [&DOMAINS, &PROJECTS, &USERS, &SERVICES, &ENDPOINTS] {
         ops.extend_from_slice(set);
     }

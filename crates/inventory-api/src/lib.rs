@@ -357,14 +357,7 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     );
     Router::new()
         .route("/", get(root))
-        .merge(
-            starling_http::health::Health::default()
-                .dependency(
-                    "database",
-                    starling_service::database_check(state.db.clone()),
-                )
-                .routes(),
-        )
+        .merge(starling_service::health(state.db.clone()).routes())
         .route("/openapi.json", get(openapi::document))
         .route("/v1", get(v1_doc))
         .route("/v1/", get(v1_doc))

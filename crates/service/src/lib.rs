@@ -209,6 +209,12 @@ pub fn database_check(db: Db) -> starling_http::health::Check {
     })
 }
 
+/// A service's health with its database as the dependency (add its own
+/// readiness with `.readiness(…)`).
+pub fn health(db: Db) -> starling_http::health::Health {
+    starling_http::health::Health::default().dependency("database", database_check(db))
+}
+
 /// The arguments of a `clap::Args` struct, for [`Service::options`].
 pub fn args_of<T: clap::Args>() -> Vec<clap::Arg> {
     T::augment_args(clap::Command::new("options"))
