@@ -21,22 +21,18 @@ pub(crate) async fn document_route() -> Response {
 
 use ParamKind::{Bool, Int, Str, Strs};
 
-const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
-    QueryParam::new(name, kind, description)
-}
-
-const Q_FIELD: QueryParam = p(
+const Q_FIELD: QueryParam = QueryParam::new(
     "q.field",
     Strs,
     "Filter field (repeatable, parallel to q.op/q.value)",
 );
-const Q_OP: QueryParam = p("q.op", Strs, "Operator; only eq");
-const Q_TYPE: QueryParam = p("q.type", Strs, "Ignored");
-const Q_VALUE: QueryParam = p("q.value", Strs, "Exact value to match");
-const MARKER: QueryParam = p("marker", Str, "Continue after this uuid");
-const LIMIT: QueryParam = p("limit", Int, "Page size (0 or absent: default)");
-const SORT_KEY: QueryParam = p("sort_key", Str, "Comma-separated field names");
-const SORT_DIR: QueryParam = p("sort_dir", Str, "asc or desc");
+const Q_OP: QueryParam = QueryParam::new("q.op", Strs, "Operator; only eq");
+const Q_TYPE: QueryParam = QueryParam::new("q.type", Strs, "Ignored");
+const Q_VALUE: QueryParam = QueryParam::new("q.value", Strs, "Exact value to match");
+const MARKER: QueryParam = QueryParam::new("marker", Str, "Continue after this uuid");
+const LIMIT: QueryParam = QueryParam::new("limit", Int, "Page size (0 or absent: default)");
+const SORT_KEY: QueryParam = QueryParam::new("sort_key", Str, "Comma-separated field names");
+const SORT_DIR: QueryParam = QueryParam::new("sort_dir", Str, "asc or desc");
 
 /// The alarm lists' parameters (`/v1/alarms`, `/v1/alarms/detail`).
 pub(crate) const ALARM_PARAMS: &[QueryParam] = &[
@@ -48,9 +44,9 @@ pub(crate) const ALARM_PARAMS: &[QueryParam] = &[
     LIMIT,
     SORT_KEY,
     SORT_DIR,
-    p("include_suppress", Bool, "Include suppressed alarm ids"),
-    p("expand", Bool, "Full alarm objects"),
-    p(
+    QueryParam::new("include_suppress", Bool, "Include suppressed alarm ids"),
+    QueryParam::new("expand", Bool, "Full alarm objects"),
+    QueryParam::new(
         "within",
         Str,
         "Starling extension: only alarms at or under this entity instance id (boundary-aware)",
@@ -67,21 +63,21 @@ pub(crate) const EVENT_PARAMS: &[QueryParam] = &[
     LIMIT,
     SORT_KEY,
     SORT_DIR,
-    p("include_suppress", Bool, "Include suppressed ids"),
-    p("expand", Bool, "Full records"),
-    p("alarms", Bool, "Only set/clear"),
-    p("logs", Bool, "Only logs"),
+    QueryParam::new("include_suppress", Bool, "Include suppressed ids"),
+    QueryParam::new("expand", Bool, "Full records"),
+    QueryParam::new("alarms", Bool, "Only set/clear"),
+    QueryParam::new("logs", Bool, "Only logs"),
 ];
 
 /// The summary's parameters.
-pub(crate) const SUMMARY_PARAMS: &[QueryParam] = &[p(
+pub(crate) const SUMMARY_PARAMS: &[QueryParam] = &[QueryParam::new(
     "include_suppress",
     Bool,
     "Count suppressed alarm ids too",
 )];
 
 /// The hierarchical clear's parameters.
-pub(crate) const CLEAR_PARAMS: &[QueryParam] = &[p(
+pub(crate) const CLEAR_PARAMS: &[QueryParam] = &[QueryParam::new(
     "entity_instance_id",
     Str,
     "The entity: every alarm at or under it is cleared (required)",
@@ -95,21 +91,9 @@ pub(crate) const SUPPRESSION_PARAMS: &[QueryParam] = &[
     Q_VALUE,
     MARKER,
     LIMIT,
-    p("sort_key", Str, "Only alarm_id"),
+    QueryParam::new("sort_key", Str, "Only alarm_id"),
     SORT_DIR,
 ];
-
-const fn op(
-    method: Method,
-    path: &'static str,
-    summary: &'static str,
-    query: &'static [QueryParam],
-    body: Option<&'static str>,
-    ok: (u16, &'static str, Option<&'static str>),
-    errors: &'static [u16],
-) -> Op {
-    Op::new(method, path, summary, query, body, ok, errors)
-}
 
 const fn public(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
     Op::public(
@@ -128,7 +112,7 @@ const OK: &str = "OK";
 /// holds them equal with [`HEALTH_OPS`]).
 const OPS: &[Op] = &[
     public("/", "API versions", "Root"),
-    op(
+    Op::new(
         Method::GET,
         "/openapi.json",
         "This document",
@@ -139,7 +123,7 @@ const OPS: &[Op] = &[
     ),
     public("/v1", "v1 resources", "V1"),
     public("/v1/", "v1 resources", "V1"),
-    op(
+    Op::new(
         Method::GET,
         "/v1/alarms",
         "List active alarms",
@@ -152,7 +136,7 @@ const OPS: &[Op] = &[
         ),
         &[400],
     ),
-    op(
+    Op::new(
         Method::POST,
         "/v1/alarms",
         "Set, clear or log (alarm_state set|clear|msg|log)",
@@ -161,7 +145,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("UuidResult")),
         &[400, 404, 409, 413],
     ),
-    op(
+    Op::new(
         Method::DELETE,
         "/v1/alarms",
         "Starling extension: hierarchical clear of every alarm at or under an entity",
@@ -170,7 +154,7 @@ const OPS: &[Op] = &[
         (200, "How many were cleared", Some("Cleared")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::POST,
         "/v1/alarms/batch",
         "Starling extension: several set/clear/log reports applied atomically (at most 1000)",
@@ -179,7 +163,7 @@ const OPS: &[Op] = &[
         (200, "One result per entry, in order", Some("BatchResults")),
         &[400, 409, 413],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/alarms/detail",
         "List active alarms, expanded",
@@ -188,7 +172,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("AlarmDetailList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/alarms/summary",
         "Counts by severity",
@@ -197,7 +181,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("Summary")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/alarms/{uuid}",
         "Show an alarm",
@@ -206,7 +190,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("Alarm")),
         &[404],
     ),
-    op(
+    Op::new(
         Method::PUT,
         "/v1/alarms/{uuid}",
         "Replace an alarm's content",
@@ -215,7 +199,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("UuidResult")),
         &[400, 404, 413],
     ),
-    op(
+    Op::new(
         Method::DELETE,
         "/v1/alarms/{uuid}",
         "Clear an alarm (writes history)",
@@ -224,7 +208,7 @@ const OPS: &[Op] = &[
         (204, "Cleared", None),
         &[404],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/event_log",
         "List history (start/end as q fields)",
@@ -233,7 +217,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("EventList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/event_log/detail",
         "List history, expanded",
@@ -242,7 +226,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("EventList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/event_log/{uuid}",
         "Show a record",
@@ -251,7 +235,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("Event")),
         &[404],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/event_suppression",
         "List suppression rows",
@@ -260,7 +244,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("SuppressionList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v1/event_suppression/{uuid}",
         "Show a suppression row",
@@ -269,7 +253,7 @@ const OPS: &[Op] = &[
         (200, OK, Some("Suppression")),
         &[404],
     ),
-    op(
+    Op::new(
         Method::PATCH,
         "/v1/event_suppression/{uuid}",
         "JSON-Patch suppression_status (a list of PatchOp)",

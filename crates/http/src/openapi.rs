@@ -325,6 +325,17 @@ pub fn operations(doc: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// Every `(method, path)` of a route table, sorted as [`operations`] lists
+/// a document's (the tests hold the two equal).
+pub fn route_operations(routes: &[(Method, &str, Option<&str>)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = routes
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Every `$ref` of the document that names no component.
 pub fn dangling_refs(doc: &Value) -> Vec<String> {
     fn walk(v: &Value, doc: &Value, out: &mut Vec<String>) {

@@ -144,16 +144,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn tmpdir(n: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("starling_boot_{}_{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     #[test]
     fn generated_once_then_reused_and_private() {
-        let d = tmpdir("gen");
+        let dir = starling_testkit::TempDir::new("starling_boot");
+        let d = dir.path().to_path_buf();
+        std::fs::create_dir_all(&d).unwrap();
         let rules = PasswordRules::default();
         let a = admin_password(None, None, Some(&d), &rules).unwrap();
         let b = admin_password(None, None, Some(&d), &rules).unwrap();
@@ -173,7 +168,6 @@ mod tests {
         assert!(matches!(c, AdminPassword::Configured(ref p) if p == "Given!pw1"));
         assert!(admin_password(Some("weak".into()), None, Some(&d), &rules).is_err());
         assert!(admin_password(None, None, None, &rules).is_err());
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -24,40 +24,13 @@ pub(crate) async fn document_route() -> Response {
 
 use ParamKind::{Bool, Str};
 
-const fn p(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
-    QueryParam::new(name, kind, description)
-}
-
-const NAME: QueryParam = p("name", Str, "Only the one of this name");
-const ENABLED: QueryParam = p(
+const NAME: QueryParam = QueryParam::new("name", Str, "Only the one of this name");
+const ENABLED: QueryParam = QueryParam::new(
     "enabled",
     Bool,
     "Only enabled (true) or disabled (false) ones",
 );
-const DOMAIN_ID: QueryParam = p("domain_id", Str, "Only those of this domain");
-
-const fn op(
-    method: Method,
-    path: &'static str,
-    summary: &'static str,
-    query: &'static [QueryParam],
-    body: Option<&'static str>,
-    ok: (u16, &'static str, Option<&'static str>),
-    errors: &'static [u16],
-) -> Op {
-    Op::new(method, path, summary, query, body, ok, errors)
-}
-
-const fn public(
-    method: Method,
-    path: &'static str,
-    summary: &'static str,
-    body: Option<&'static str>,
-    ok: (u16, &'static str, Option<&'static str>),
-    errors: &'static [u16],
-) -> Op {
-    Op::public(method, path, summary, body, ok, errors)
-}
+const DOMAIN_ID: QueryParam = QueryParam::new("domain_id", Str, "Only those of this domain");
 
 const OK: &str = "OK";
 const CREATED: &str = "Created";
@@ -68,7 +41,7 @@ const DONE: &str = "Done";
 macro_rules! crud {
     ($path:literal, $one:literal, $list:literal, $query:expr, $new:literal, $patch:literal, $body:literal, $noun:literal) => {
         [
-            op(
+            Op::new(
                 Method::GET,
                 $path,
                 concat!("List ", $noun, "s"),
@@ -77,7 +50,7 @@ macro_rules! crud {
                 (200, OK, Some($list)),
                 &[400],
             ),
-            op(
+            Op::new(
                 Method::POST,
                 $path,
                 concat!("Create a ", $noun),
@@ -86,7 +59,7 @@ macro_rules! crud {
                 (201, CREATED, Some($body)),
                 &[400, 409, 413],
             ),
-            op(
+            Op::new(
                 Method::GET,
                 $one,
                 concat!("Show a ", $noun),
@@ -95,7 +68,7 @@ macro_rules! crud {
                 (200, OK, Some($body)),
                 &[404],
             ),
-            op(
+            Op::new(
                 Method::PATCH,
                 $one,
                 concat!("Update a ", $noun),
@@ -104,7 +77,7 @@ macro_rules! crud {
                 (200, OK, Some($body)),
                 &[400, 404, 409, 413],
             ),
-            op(
+            Op::new(
                 Method::DELETE,
                 $one,
                 concat!("Delete a ", $noun),
@@ -151,7 +124,10 @@ const SERVICES: [Op; 5] = crud!(
     "/v3/services",
     "/v3/services/{id}",
     "ServiceList",
-    &[p("type", Str, "Only those of this type"), NAME],
+    &[
+        QueryParam::new("type", Str, "Only those of this type"),
+        NAME
+    ],
     "NewServiceBody",
     "ServicePatchBody",
     "ServiceBody",
@@ -162,9 +138,9 @@ const ENDPOINTS: [Op; 5] = crud!(
     "/v3/endpoints/{id}",
     "EndpointList",
     &[
-        p("interface", Str, "public, internal or admin"),
-        p("service_id", Str, "Only those of this service"),
-        p(
+        QueryParam::new("interface", Str, "public, internal or admin"),
+        QueryParam::new("service_id", Str, "Only those of this service"),
+        QueryParam::new(
             "region_id",
             Str,
             "Only those of this region (also `region`)"
@@ -190,7 +166,7 @@ const GRANT_PATHS: [(&str, &str); 2] = [
 const fn grants(list: &'static str, one: &'static str, on: &'static str) -> [Op; 4] {
     let _ = on;
     [
-        op(
+        Op::new(
             Method::GET,
             list,
             "List a user's roles on the target",
@@ -199,7 +175,7 @@ const fn grants(list: &'static str, one: &'static str, on: &'static str) -> [Op;
             (200, OK, Some("RoleList")),
             &[404],
         ),
-        op(
+        Op::new(
             Method::GET,
             one,
             "Check a grant (204 when it exists)",
@@ -208,7 +184,7 @@ const fn grants(list: &'static str, one: &'static str, on: &'static str) -> [Op;
             (204, "Granted", None),
             &[404],
         ),
-        op(
+        Op::new(
             Method::PUT,
             one,
             "Grant a role",
@@ -217,7 +193,7 @@ const fn grants(list: &'static str, one: &'static str, on: &'static str) -> [Op;
             (204, DONE, None),
             &[404],
         ),
-        op(
+        Op::new(
             Method::DELETE,
             one,
             "Revoke a grant",
@@ -233,7 +209,7 @@ const PROJECT_GRANTS: [Op; 4] = grants(GRANT_PATHS[0].0, GRANT_PATHS[0].1, "proj
 const DOMAIN_GRANTS: [Op; 4] = grants(GRANT_PATHS[1].0, GRANT_PATHS[1].1, "domain");
 
 const OTHERS: &[Op] = &[
-    public(
+    Op::public(
         Method::GET,
         "/",
         "API versions (300 Multiple Choices)",
@@ -241,7 +217,7 @@ const OTHERS: &[Op] = &[
         (300, "The versions", Some("VersionsBody")),
         &[],
     ),
-    public(
+    Op::public(
         Method::GET,
         "/openapi.json",
         "This document",
@@ -249,7 +225,7 @@ const OTHERS: &[Op] = &[
         (200, "OpenAPI document", Some("object")),
         &[],
     ),
-    public(
+    Op::public(
         Method::GET,
         "/v3",
         "Version v3",
@@ -257,7 +233,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("VersionBody")),
         &[],
     ),
-    public(
+    Op::public(
         Method::GET,
         "/v3/",
         "Version v3",
@@ -265,7 +241,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("VersionBody")),
         &[],
     ),
-    public(
+    Op::public(
         Method::POST,
         "/v3/auth/tokens",
         "Log in (password) or rescope (token); the token is in X-Subject-Token",
@@ -273,16 +249,16 @@ const OTHERS: &[Op] = &[
         (201, "A token", Some("TokenBody")),
         &[400, 401, 413, 503],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/auth/tokens",
         "Validate the token in X-Subject-Token",
-        &[p("nocatalog", Str, "Leave the catalog out")],
+        &[QueryParam::new("nocatalog", Str, "Leave the catalog out")],
         None,
         (200, OK, Some("TokenBody")),
         &[404],
     ),
-    op(
+    Op::new(
         Method::HEAD,
         "/v3/auth/tokens",
         "Check the token in X-Subject-Token",
@@ -291,7 +267,7 @@ const OTHERS: &[Op] = &[
         (200, "Valid", None),
         &[404],
     ),
-    op(
+    Op::new(
         Method::DELETE,
         "/v3/auth/tokens",
         "Revoke the token in X-Subject-Token",
@@ -300,7 +276,7 @@ const OTHERS: &[Op] = &[
         (204, DONE, None),
         &[404],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/auth/catalog",
         "The service catalog",
@@ -309,7 +285,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("CatalogBody")),
         &[],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/auth/projects",
         "The projects the caller may scope to",
@@ -318,7 +294,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("ProjectList")),
         &[],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/roles",
         "List roles",
@@ -327,7 +303,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("RoleList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::POST,
         "/v3/roles",
         "Create a role",
@@ -336,7 +312,7 @@ const OTHERS: &[Op] = &[
         (201, CREATED, Some("RoleBody")),
         &[400, 409, 413],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/roles/{id}",
         "Show a role",
@@ -345,7 +321,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("RoleBody")),
         &[404],
     ),
-    op(
+    Op::new(
         Method::DELETE,
         "/v3/roles/{id}",
         "Delete a role",
@@ -354,16 +330,16 @@ const OTHERS: &[Op] = &[
         (204, DONE, None),
         &[404, 409],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/role_assignments",
         "List role assignments",
         &[
-            p("user.id", Str, "Only this user's"),
-            p("role.id", Str, "Only of this role"),
-            p("scope.project.id", Str, "Only on this project"),
-            p("scope.domain.id", Str, "Only on this domain"),
-            p(
+            QueryParam::new("user.id", Str, "Only this user's"),
+            QueryParam::new("role.id", Str, "Only of this role"),
+            QueryParam::new("scope.project.id", Str, "Only on this project"),
+            QueryParam::new("scope.domain.id", Str, "Only on this domain"),
+            QueryParam::new(
                 "include_names",
                 Bool,
                 "Give the names of roles, users and targets",
@@ -373,7 +349,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("AssignmentList")),
         &[400],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/regions",
         "List regions",
@@ -382,7 +358,7 @@ const OTHERS: &[Op] = &[
         (200, OK, Some("RegionList")),
         &[],
     ),
-    op(
+    Op::new(
         Method::GET,
         "/v3/regions/{id}",
         "Show a region",

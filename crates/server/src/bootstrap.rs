@@ -57,16 +57,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn tmpdir(n: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("starling_boot_{}_{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     #[test]
     fn self_signed_certificate_is_generated_once() {
-        let d = tmpdir("tls");
+        let dir = starling_testkit::TempDir::new("starling_tls");
+        let d = dir.path().to_path_buf();
+        std::fs::create_dir_all(&d).unwrap();
         let names = vec!["ctl-0".to_string(), "127.0.0.1".to_string()];
         let (c1, k1) = self_signed(&d, &names).unwrap();
         let first = std::fs::read(&c1).unwrap();
@@ -88,6 +83,5 @@ mod tests {
         std::fs::write(d.join("bad.key"), "not a key").unwrap();
         let e = starling_http::tls::server_config(&c1, &d.join("bad.key")).unwrap_err();
         assert!(e.contains("bad.key"), "{e}");
-        let _ = std::fs::remove_dir_all(&d);
     }
 }
