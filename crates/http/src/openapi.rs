@@ -109,16 +109,9 @@ impl Op {
         ok: (u16, &'static str, Option<&'static str>),
         errors: &'static [u16],
     ) -> Self {
-        Op {
-            method,
-            path,
-            summary,
-            query: &[],
-            body,
-            ok,
-            errors,
-            public: true,
-        }
+        let mut op = Op::new(method, path, summary, &[], body, ok, errors);
+        op.public = true;
+        op
     }
 }
 
