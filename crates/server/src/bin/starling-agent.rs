@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use starling_common::SystemClock;
 use starling_server::{AgentArgs, LogFormat, RemoteAuthArgs, agent_config, init_logging, shutdown};
 
@@ -30,8 +30,27 @@ struct Cli {
     log_format: LogFormat,
 }
 
+/// The agent's own words for the identity options it shares with the
+/// services (it has no database to check tokens against).
+fn command() -> clap::Command {
+    Cli::command()
+        .mut_arg("auth_url", |a| {
+            a.help(
+                "Identity service the agent logs in to (Starling's or Keystone), e.g. \
+                 http://ctl:5000/v3, with the password in STARLING_AUTH_PASSWORD; without \
+                 it, the token in STARLING_AGENT_TOKEN is sent",
+            )
+        })
+        .mut_arg("auth_username", |a| {
+            a.help("The agent's user on the identity service.")
+        })
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     if let Err(e) = init_logging(&cli.log, cli.log_format) {
         eprintln!("starling-agent: {e:#}");
         std::process::exit(2);
@@ -58,5 +77,18 @@ fn main() {
     if let Err(e) = rt.block_on(run) {
         eprintln!("starling-agent: {e:#}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_help_speaks_of_the_agent() {
+        let help = command().render_long_help().to_string();
+        assert!(help.contains("STARLING_AUTH_PASSWORD"), "{help}");
+        assert!(help.contains("STARLING_AGENT_TOKEN"), "{help}");
+        assert!(!help.contains("database"), "{help}");
     }
 }
