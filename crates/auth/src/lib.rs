@@ -52,9 +52,16 @@ pub fn bearer(headers: &starling_http::HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// Checks `policy` for a caller (403 with oslo.policy's message).
+/// The project a principal is scoped to, by name and domain id.
+pub fn scope_of(p: &Principal) -> Option<policy::ProjectScope<'_>> {
+    (!p.project.is_empty()).then(|| policy::ProjectScope {
+        name: &p.project,
+        domain_id: &p.project_domain_id,
+    })
+}
+
 pub fn decide(p: &Principal, policy_name: &str) -> Result<(), ApiError> {
-    let project = (!p.project.is_empty()).then_some(p.project.as_str());
-    if policy::allows(policy::rule_for(policy_name), &p.roles, project) {
+    if policy::allows(policy::rule_for(policy_name), &p.roles, scope_of(p)) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(
@@ -69,6 +76,11 @@ pub fn principal_of(ctx: &starling_identity::TokenContext) -> Principal {
         user_id: ctx.user.id.clone(),
         user: ctx.user.name.clone(),
         project: ctx.project_name().unwrap_or_default().to_string(),
+        project_domain_id: ctx
+            .project
+            .as_ref()
+            .map(|(_, d)| d.id.clone())
+            .unwrap_or_default(),
         roles: ctx.role_names(),
     }
 }

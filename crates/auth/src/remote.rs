@@ -276,6 +276,11 @@ pub fn parse_token(t: &wire::Token<'_>) -> Option<(Principal, Timestamp)> {
                 .as_ref()
                 .map(|p| p.name.to_string())
                 .unwrap_or_default(),
+            project_domain_id: t
+                .project
+                .as_ref()
+                .map(|p| p.domain.id.to_string())
+                .unwrap_or_default(),
             roles: t
                 .roles
                 .iter()

@@ -300,6 +300,8 @@ pub struct Principal {
     pub user: String,
     /// Project (tenant) name; empty when the token is not project-scoped.
     pub project: String,
+    /// The id of the project's domain; empty when not project-scoped.
+    pub project_domain_id: String,
     /// Role names.
     pub roles: Vec<String>,
 }
@@ -334,6 +336,7 @@ impl Authenticator for OpenAccess {
             user_id: String::new(),
             user: "anonymous".into(),
             project: "admin".into(),
+            project_domain_id: "default".into(),
             roles: vec!["admin".into()],
         }))))
     }

@@ -113,6 +113,7 @@ mod tests {
             user_id: n.into(),
             user: n.into(),
             project: "admin".into(),
+            project_domain_id: "default".into(),
             roles: vec!["admin".into()],
         })
     }

@@ -259,8 +259,7 @@ fn may_act(headers: &HeaderMap, who: &Principal, subject: &str) -> Result<(), Ks
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim() == subject);
-    let project = (!who.project.is_empty()).then_some(who.project.as_str());
-    if own || policy::may_act_on_any_token(&who.roles, project) {
+    if own || policy::may_act_on_any_token(&who.roles, starling_auth::scope_of(who)) {
         Ok(())
     } else {
         Err(KsError(ApiError::forbidden(

@@ -666,6 +666,7 @@ impl OneToken {
                 user_id: "r1".into(),
                 user: "r".into(),
                 project: "admin".into(),
+                project_domain_id: "default".into(),
                 roles: vec!["reader".into()],
             }),
             Some("reader") => Err(ApiError::forbidden(format!("policy {policy} refused"))),

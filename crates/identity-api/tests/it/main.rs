@@ -827,3 +827,83 @@ async fn a_login_before_the_bootstrap_waits_for_it() {
         .await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.body);
 }
+
+/// The admin and services projects are the bootstrap's, in the Default
+/// domain: an admin of a project named admin in another domain is no
+/// cloud admin (StarlingX matched the name in any domain).
+#[tokio::test]
+async fn an_admin_project_of_another_domain_grants_nothing() {
+    let t = app().await;
+    let admin = t.admin().await;
+    let post = |path: &'static str, body: Value| {
+        let admin = admin.clone();
+        let t = &t;
+        async move { t.call("POST", path, Some(&admin), None, Some(body)).await }
+    };
+    let dom = post("/v3/domains", json!({"domain": {"name": "other"}})).await;
+    assert_eq!(dom.status, StatusCode::CREATED, "{}", dom.body);
+    let did = dom.body["domain"]["id"].as_str().unwrap().to_string();
+    let proj = post(
+        "/v3/projects",
+        json!({"project": {"name": "admin", "domain_id": did}}),
+    )
+    .await;
+    assert_eq!(proj.status, StatusCode::CREATED, "{}", proj.body);
+    let pid = proj.body["project"]["id"].as_str().unwrap().to_string();
+    let user = post(
+        "/v3/users",
+        json!({"user": {"name": "op", "domain_id": did, "password": "Other!pass1"}}),
+    )
+    .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{}", user.body);
+    let uid = user.body["user"]["id"].as_str().unwrap().to_string();
+    let roles = t
+        .call("GET", "/v3/roles?name=admin", Some(&admin), None, None)
+        .await;
+    let rid = roles.body["roles"][0]["id"].as_str().unwrap().to_string();
+    let g = t
+        .call(
+            "PUT",
+            &format!("/v3/projects/{pid}/users/{uid}/roles/{rid}"),
+            Some(&admin),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::NO_CONTENT, "{}", g.body);
+    let login = t
+        .call(
+            "POST",
+            "/v3/auth/tokens",
+            None,
+            None,
+            Some(
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "name": "op", "domain": {"name": "other"}, "password": "Other!pass1"}}},
+                "scope": {"project": {"name": "admin", "domain": {"name": "other"}}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::CREATED, "{}", login.body);
+    let op = login.subject.unwrap();
+    // An identity admin's write, and another user's token: both refused.
+    let a = t
+        .call(
+            "POST",
+            "/v3/users",
+            Some(&op),
+            None,
+            Some(json!({"user": {"name": "sneak", "password": "Sn3ak!pass"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = t
+        .call("GET", "/v3/auth/tokens", Some(&op), Some(&admin), None)
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    // Its own token it may still validate.
+    let a = t
+        .call("GET", "/v3/auth/tokens", Some(&op), Some(&op), None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
