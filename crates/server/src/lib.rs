@@ -259,6 +259,34 @@ pub async fn agent_config(
     ))
 }
 
+/// Tells systemd (a `Type=notify` unit) about the daemon's state —
+/// `READY=1` once it serves, `STOPPING=1` when it begins to stop — through
+/// `$NOTIFY_SOCKET`; nothing without one. A failure is logged: the daemon
+/// runs as well without systemd.
+pub fn sd_notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let sent = (|| -> std::io::Result<()> {
+        let sock = std::os::unix::net::UnixDatagram::unbound()?;
+        let path = path.to_string_lossy();
+        match path.strip_prefix('@') {
+            Some(name) => {
+                use std::os::linux::net::SocketAddrExt;
+                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+                sock.send_to_addr(state.as_bytes(), &addr)?;
+            }
+            None => {
+                sock.send_to(state.as_bytes(), path.as_ref())?;
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, state, "cannot notify systemd");
+    }
+}
+
 pub async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

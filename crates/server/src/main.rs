@@ -160,6 +160,7 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
     match (&p.cli.command, mode) {
         (Some(Command::Agent(a)), _) => {
             let cfg = starling_server::agent_config(a, &p.cli.remote, clock.clone()).await?;
+            starling_server::sd_notify("READY=1");
             let stop = stopped();
             servers.spawn(async move {
                 starling_agent::run::run(cfg, stop).await;
@@ -173,6 +174,7 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
     }
     tokio::spawn(async move {
         shutdown().await;
+        starling_server::sd_notify("STOPPING=1");
         let _ = stop_tx.send(true);
     });
     // After the signal, requests in flight have the grace period to finish;
@@ -342,6 +344,17 @@ where
             servers.spawn(serve(listener, app, tls.as_ref(), stopped(), limits));
         }
     }
+    // Listening, and ready once every service says so (identity's first
+    // records): systemd's Type=notify start completes then.
+    let waits = ready.clone();
+    tokio::spawn(async move {
+        for mut r in waits {
+            if r.wait_for(|done| *done).await.is_err() {
+                return;
+            }
+        }
+        starling_server::sd_notify("READY=1");
+    });
     let local = &p.cli.local;
     if runs("identity")
         && !local.no_local_agent

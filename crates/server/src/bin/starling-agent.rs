@@ -71,6 +71,7 @@ fn main() {
     };
     let run = async {
         let cfg = agent_config(&cli.agent, &cli.remote, Arc::new(SystemClock)).await?;
+        starling_server::sd_notify("READY=1");
         starling_agent::run::run(cfg, shutdown()).await;
         anyhow::Ok(())
     };

@@ -1089,3 +1089,71 @@ fn a_flood_of_half_sent_requests_holds_no_service() {
     // And the flooded port answers again.
     assert_eq!(get(&format!("{}/health/live", s.fm), None).0, 200);
 }
+
+/// The unit files in packaging/systemd pass systemd's own verifier (which
+/// only warns, so any word it prints fails the test), and starlingd tells a
+/// notify socket READY=1 once it serves and STOPPING=1 when it stops.
+#[test]
+fn the_systemd_units_verify_and_starlingd_notifies_readiness() {
+    let Ok(which) = Command::new("systemd-analyze").arg("--version").output() else {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_SYSTEMD").is_none(),
+            "systemd-analyze is required (STARLING_REQUIRE_SYSTEMD)"
+        );
+        eprintln!("SKIPPED: no systemd-analyze");
+        return;
+    };
+    assert!(which.status.success());
+    let dir = tmpdir();
+    let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/systemd");
+    let bin = Path::new(env!("CARGO_BIN_EXE_starlingd"));
+    let mut files = Vec::new();
+    for (unit, exe) in [
+        ("starlingd.service", bin.to_path_buf()),
+        (
+            "starling-agent.service",
+            bin.with_file_name("starling-agent"),
+        ),
+    ] {
+        let text = std::fs::read_to_string(units.join(unit)).unwrap();
+        let name = exe.file_name().unwrap().to_str().unwrap();
+        let text = text.replace(&format!("/usr/bin/{name}"), exe.to_str().unwrap());
+        let f = dir.join(unit);
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+
+    // Readiness through NOTIFY_SOCKET.
+    let sock_path = dir.join("notify");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let notify = sock_path.to_str().unwrap().to_string();
+    let mut s = all_in_one(&[("NOTIFY_SOCKET", notify.as_str())], &[]);
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"READY=1");
+    let pid = s.d.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let n = sock.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    let _ = s.d.child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
