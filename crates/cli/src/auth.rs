@@ -10,8 +10,9 @@ use starling_identity_types as wire;
 
 use crate::{Client, Transport};
 
-/// The OpenStack connection options.
+/// The OpenStack connection options (listed after a command's own).
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection options (OS_* variables)")]
 pub struct AuthArgs {
     /// Identity endpoint, e.g. http://127.0.0.1:5000/v3.
     #[arg(
@@ -77,6 +78,7 @@ pub struct AuthArgs {
     #[arg(
         id = "os_interface",
         long = "os-interface",
+        visible_alias = "os-endpoint-type",
         env = "OS_INTERFACE",
         global = true
     )]
@@ -85,8 +87,18 @@ pub struct AuthArgs {
     #[arg(id = "os_cacert", long = "os-cacert", env = "OS_CACERT", global = true)]
     pub cacert: Option<std::path::PathBuf>,
     /// Do not verify HTTPS certificates (test systems only).
-    #[arg(id = "insecure", long = "insecure", env = "OS_INSECURE", global = true)]
+    #[arg(
+        id = "insecure",
+        short = 'k',
+        long = "insecure",
+        env = "OS_INSECURE",
+        global = true
+    )]
     pub insecure: bool,
+    /// Print each request and its answer's status on stderr (never a
+    /// token or a password).
+    #[arg(id = "debug", long = "debug", global = true)]
+    pub debug: bool,
     /// A token sent as X-Auth-Token; with a service URL, no login happens.
     #[arg(
         id = "os_auth_token",
@@ -130,6 +142,7 @@ impl AuthArgs {
             timeout,
             cacert: self.cacert.clone().filter(|p| !p.as_os_str().is_empty()),
             insecure: self.insecure,
+            debug: self.debug,
         }
     }
 
@@ -148,6 +161,9 @@ impl AuthArgs {
             project,
             &self.project_domain,
         );
+        if transport.debug {
+            eprintln!("POST {base}/auth/tokens");
+        }
         let resp = http
             .post(format!("{base}/auth/tokens"))
             .json(&body)
@@ -159,6 +175,9 @@ impl AuthArgs {
                 )
             })?;
         let status = resp.status();
+        if transport.debug {
+            eprintln!("  -> {status}");
+        }
         let token = resp
             .headers()
             .get("x-subject-token")

@@ -19,6 +19,8 @@ pub struct Transport {
     pub cacert: Option<std::path::PathBuf>,
     /// Do not verify HTTPS certificates at all.
     pub insecure: bool,
+    /// Print each request and its answer's status on stderr.
+    pub debug: bool,
 }
 
 impl Transport {
@@ -28,6 +30,7 @@ impl Transport {
             timeout,
             cacert: None,
             insecure: false,
+            debug: false,
         }
     }
 }
@@ -97,6 +100,14 @@ pub(crate) fn why(e: &reqwest::Error) -> String {
     }
 }
 
+/// Prints `cmd`'s completion script for `shell` (`fm completion bash`).
+pub fn completion(cmd: &mut clap::Command, shell: clap_complete::Shell) -> Result<()> {
+    let name = cmd.get_name().to_string();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, cmd, name, &mut buf);
+    out(&String::from_utf8_lossy(&buf))
+}
+
 /// Output format of list and show commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -114,6 +125,7 @@ pub struct Client {
     token: Option<String>,
     http: reqwest::blocking::Client,
     service: &'static str,
+    debug: bool,
 }
 
 impl Client {
@@ -138,6 +150,7 @@ impl Client {
             token,
             http,
             service,
+            debug: transport.debug,
         })
     }
 
@@ -185,6 +198,10 @@ impl Client {
         body: Option<Body<'_>>,
         headers: &[(&str, &str)],
     ) -> Result<Option<String>> {
+        if self.debug {
+            eprintln!("{method} {url}");
+        }
+        let started = std::time::Instant::now();
         let mut req = self
             .http
             .request(method, url)
@@ -212,6 +229,9 @@ impl Client {
             )
         })?;
         let status = resp.status();
+        if self.debug {
+            eprintln!("  -> {status} in {} ms", started.elapsed().as_millis());
+        }
         let text = resp
             .text()
             .map_err(|e| anyhow!("cannot read the {} API's answer: {e}", self.service))?;

@@ -57,6 +57,11 @@ struct StatusArgs {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Print a shell completion script (e.g. `. <(fm completion bash)`).
+    Completion {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// List active alarms.
     #[command(name = "alarm-list")]
     AlarmList {
@@ -200,8 +205,13 @@ fn emit(s: String) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Cmd::Completion { shell } = cli.cmd {
+        return starling_cli::completion(&mut <Cli as clap::CommandFactory>::command(), shell);
+    }
     let c = client(&cli)?;
     match cli.cmd {
+        // Answered before the client was made.
+        Cmd::Completion { .. } => {}
         Cmd::AlarmList {
             query,
             uuid,

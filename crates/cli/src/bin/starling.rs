@@ -33,6 +33,11 @@ struct Out {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Print a shell completion script (e.g. `. <(starling completion bash)`).
+    Completion {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Tokens.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -463,8 +468,13 @@ const USER_FIELDS: [&str; 7] = [
 const PROJECT_FIELDS: [&str; 5] = ["id", "name", "domain_id", "enabled", "description"];
 
 fn run(cli: Cli) -> Result<()> {
+    if let Cmd::Completion { shell } = cli.cmd {
+        return starling_cli::completion(&mut <Cli as clap::CommandFactory>::command(), shell);
+    }
     let c = identity(&cli)?;
     match cli.cmd {
+        // Answered before the client was made.
+        Cmd::Completion { .. } => {}
         Cmd::Token(TokenCmd::Issue(out)) => {
             let s = cli
                 .auth

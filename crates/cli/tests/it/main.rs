@@ -461,6 +461,29 @@ fn fm_logs_in_with_openrc_variables_and_finds_fm_in_the_catalog() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&u), "{out}");
 
+    // StarlingX's global options: -k, --os-endpoint-type; --debug shows the
+    // requests and their statuses, never a secret.
+    let (code, out, err) = s.fm_openrc(
+        "admin",
+        ADMIN_PW,
+        &[
+            "-k",
+            "--os-endpoint-type",
+            "internalURL",
+            "--debug",
+            "alarm-list",
+            "--uuid",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&u), "{out}");
+    assert!(
+        err.contains("/v3/auth/tokens") && err.contains("/v1/alarms"),
+        "{err}"
+    );
+    assert!(err.contains("-> 201") && err.contains("-> 200"), "{err}");
+    assert!(!err.contains(ADMIN_PW), "the password reached stderr");
+
     // A wrong password: one line, non-zero, not saying which part was wrong.
     let (code, _, err) = s.fm_openrc("admin", "Wrong!pass1", &["alarm-list"]);
     assert_eq!(code, 1);
@@ -768,4 +791,28 @@ fn a_closed_pipe_ends_the_clis_quietly() {
     );
     assert_eq!(code, 1, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// Completion scripts, and each command's own options before the shared
+/// connection options in its help.
+#[test]
+fn completion_scripts_and_help_order() {
+    for (bin, shell, word) in [
+        ("fm", "bash", "alarm-list"),
+        ("system", "zsh", "host-list"),
+        ("starling", "fish", "token"),
+    ] {
+        let exe = std::path::Path::new(env!("CARGO_BIN_EXE_fm")).with_file_name(bin);
+        let (code, out, err) = output(Command::new(&exe).args(["completion", shell]));
+        assert_eq!(code, 0, "{bin}: {err}");
+        assert!(out.contains(word), "{bin} {shell}: {out}");
+    }
+    let (code, out, _) = output(fm_command().args(["alarm-list", "--help"]));
+    assert_eq!(code, 0);
+    let own = out.find("--uuid").unwrap();
+    let shared = out.find("Connection options").unwrap();
+    assert!(
+        own < shared && shared < out.find("--os-auth-url").unwrap(),
+        "{out}"
+    );
 }

@@ -90,6 +90,11 @@ struct AddArgs {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Print a shell completion script (e.g. `. <(system completion bash)`).
+    Completion {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Show the system.
     Show {
         #[command(flatten)]
@@ -455,8 +460,13 @@ fn bulk_export(c: &Client, path: &std::path::Path) -> Result<()> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Cmd::Completion { shell } = cli.cmd {
+        return starling_cli::completion(&mut <Cli as clap::CommandFactory>::command(), shell);
+    }
     let c = client(&cli)?;
     match cli.cmd {
+        // Answered before the client was made.
+        Cmd::Completion { .. } => {}
         Cmd::Show { out } => {
             let v = c.get("/v1/isystems")?;
             let Some(s) = v["isystems"].get(0) else {
