@@ -191,6 +191,11 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1/", None),
     (GET, "/v1/isystems", Some("config_api:isystems:get")),
     (GET, "/v1/isystems/{uuid}", Some("config_api:isystems:get")),
+    (
+        PATCH,
+        "/v1/isystems/{uuid}",
+        Some("config_api:isystems:modify"),
+    ),
     (GET, "/v1/ihosts", Some("config_api:ihosts:get")),
     (POST, "/v1/ihosts", Some("config_api:ihosts:create")),
     (GET, "/v1/ihosts/detail", Some("config_api:ihosts:get")),
@@ -329,7 +334,7 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     let guard = GuardState::new(auth, ROUTES, "inventory");
     let v1 = Router::new()
         .route("/isystems", get(list_systems))
-        .route("/isystems/{uuid}", get(show_system))
+        .route("/isystems/{uuid}", get(show_system).patch(modify_system))
         .route("/ihosts", get(list_hosts).post(add_host))
         .route("/ihosts/detail", get(list_hosts))
         .route("/ihosts/bulk_add", post(bulk::bulk_add))
@@ -436,6 +441,47 @@ async fn list_systems(
     let base = base_url(&headers);
     let list: Vec<Value> = s.iter().map(|s| render::system(s, &base)).collect();
     Ok(json(StatusCode::OK, &json!({ "isystems": list })))
+}
+
+/// `PATCH /v1/isystems/{uuid}` (`system modify`): JSON-Patch replaces of
+/// the attributes an operator may change; each value a string.
+async fn modify_system(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    ApiJson(patch): ApiJson<Vec<PatchOp>>,
+) -> Result<Response, ApiError> {
+    let mut changes = Vec::new();
+    for (path, v) in starling_http::check_patch(&patch)? {
+        let v = match v {
+            None => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid value for {path}: a string is expected, not {other}"
+                )));
+            }
+        };
+        changes.push((path, v));
+    }
+    let want = uuid.to_ascii_lowercase();
+    let s = st
+        .write(move |repo, now| {
+            match repo.system()? {
+                Some(s) if s.uuid == want => {}
+                _ => {
+                    return Err(Error::not_found(format!(
+                        "System {want} could not be found."
+                    )));
+                }
+            }
+            ops::modify_system(repo, &changes, now)
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &render::system(&s, &base_url(&headers)),
+    ))
 }
 
 async fn show_system(

@@ -55,6 +55,56 @@ pub fn ensure_system(
     Ok(s)
 }
 
+/// `system modify`: replaces the attributes an operator may change after
+/// install (name, description, contact, location, timezone), checked as
+/// sysinv checks them; the type, mode and software version stay as the
+/// first start set them. All the changes or none.
+pub fn modify_system(
+    repo: &mut dyn InventoryRepo,
+    changes: &[(String, Option<String>)],
+    now: Timestamp,
+) -> Result<System, Error> {
+    let mut s = system(repo)?;
+    for (attr, value) in changes {
+        let fixed = |what: &str| Error::invalid(format!("{what} field cannot be modified."));
+        let field = match attr.as_str() {
+            "software_version" => return Err(fixed("software_version")),
+            "system_type" => return Err(fixed("system_type")),
+            "system_mode" => {
+                return Err(Error::invalid(
+                    "system_mode is set at the first start (--system-mode) and cannot be modified.",
+                ));
+            }
+            "name" => &mut s.name,
+            "description" => &mut s.description,
+            "contact" => &mut s.contact,
+            "location" => &mut s.location,
+            "timezone" => &mut s.timezone,
+            other => {
+                return Err(Error::invalid(format!(
+                    "System attribute '{other}' cannot be modified: use name, description, contact, location or timezone"
+                )));
+            }
+        };
+        let v = value.as_deref().ok_or_else(|| {
+            Error::invalid(format!("System attribute '{attr}' cannot be removed"))
+        })?;
+        if !v.is_ascii() {
+            return Err(Error::invalid(
+                "System values must not contain special characters.",
+            ));
+        }
+        validate::text(attr, v, 255)?;
+        if (attr == "name" || attr == "timezone") && v.trim().is_empty() {
+            return Err(Error::invalid(format!("The system {attr} cannot be empty")));
+        }
+        *field = v.to_string();
+    }
+    s.updated_at = Some(now);
+    repo.update_system(&s)?;
+    Ok(s)
+}
+
 fn system(repo: &mut dyn InventoryRepo) -> Result<System, Error> {
     repo.system()?
         .ok_or_else(|| Error::invalid("The system has not been bootstrapped yet"))

@@ -191,6 +191,15 @@ fn system_manages_hosts_and_fm_shows_their_alarms() {
         ]),
         "already exists",
     );
+    // system modify changes what sysinv lets an operator change.
+    let (code, out, err) = s.system(&["modify", "-d", "plant cloud", "-l", "hall B"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("plant cloud") && out.contains("hall B"),
+        "{out}"
+    );
+    one_line_failure(s.system(&["modify"]), "at least one of");
+
     // Without a MAC the server says what is missing (the CLI used to
     // refuse locally in words of its own).
     one_line_failure(

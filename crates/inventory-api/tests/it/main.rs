@@ -844,3 +844,93 @@ async fn every_route_is_documented_and_guarded() {
     let resp = g.app.clone().oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// `system modify`: the attributes an operator may change after install,
+/// each refusal in sysinv's words, and all the changes or none.
+#[tokio::test]
+async fn system_modify_changes_what_sysinv_lets_change() {
+    let t = app().await;
+    let su = t.get("/v1/isystems").await["isystems"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v1/isystems/{su}");
+    let ops = |pairs: &[(&str, &str)]| {
+        Value::Array(
+            pairs
+                .iter()
+                .map(|(k, v)| json!({"op": "replace", "path": format!("/{k}"), "value": v}))
+                .collect(),
+        )
+        .to_string()
+    };
+    let (s, v) = t
+        .call(
+            "PATCH",
+            &path,
+            Some(&ops(&[
+                ("name", "edge-7"),
+                ("description", "the plant's cloud"),
+                ("contact", "noc@example.com"),
+                ("location", "hall B"),
+                ("timezone", "Europe/Paris"),
+            ])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["name"], "edge-7");
+    assert_eq!(v["location"], "hall B");
+    assert!(v["updated_at"].is_string(), "{v}");
+    for (pairs, want) in [
+        (
+            vec![("software_version", "99")],
+            "software_version field cannot be modified.",
+        ),
+        (
+            vec![("system_type", "Standard")],
+            "system_type field cannot be modified.",
+        ),
+        (
+            vec![("system_mode", "duplex")],
+            "system_mode is set at the first start",
+        ),
+        (
+            vec![("description", "café")],
+            "System values must not contain special characters.",
+        ),
+        (
+            vec![("location", "a\tb")],
+            "Invalid location: control characters",
+        ),
+        (
+            vec![("bogus", "x")],
+            "System attribute 'bogus' cannot be modified",
+        ),
+        // One bad change of two: neither is kept.
+        (
+            vec![("contact", "other"), ("name", "")],
+            "The system name cannot be empty",
+        ),
+    ] {
+        refused(
+            t.call("PATCH", &path, Some(&ops(&pairs))).await,
+            StatusCode::BAD_REQUEST,
+            want,
+        );
+    }
+    let shown = t.get(&path).await;
+    assert_eq!(
+        shown["contact"], "noc@example.com",
+        "nothing of a refused patch is kept"
+    );
+    refused(
+        t.call(
+            "PATCH",
+            "/v1/isystems/00000000-0000-4000-8000-000000000000",
+            Some(&ops(&[("name", "x")])),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "could not be found",
+    );
+}

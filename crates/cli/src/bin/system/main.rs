@@ -100,6 +100,27 @@ enum Cmd {
         #[command(flatten)]
         out: Out,
     },
+    /// Modify the system's attributes (name, description, contact,
+    /// location, timezone).
+    Modify {
+        /// The system's name.
+        #[arg(short = 'n', long)]
+        name: Option<String>,
+        /// Its description.
+        #[arg(short = 'd', long)]
+        description: Option<String>,
+        /// Who to contact about it.
+        #[arg(short = 'c', long)]
+        contact: Option<String>,
+        /// Where it is.
+        #[arg(short = 'l', long)]
+        location: Option<String>,
+        /// Its timezone (e.g. UTC, Europe/Paris).
+        #[arg(short = 't', long)]
+        timezone: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
     /// List hosts.
     #[command(name = "host-list")]
     HostList {
@@ -467,34 +488,44 @@ fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         // Answered before the client was made.
         Cmd::Completion { .. } => {}
+        Cmd::Modify {
+            name,
+            description,
+            contact,
+            location,
+            timezone,
+            out,
+        } => {
+            let ops: Vec<Value> = [
+                ("name", name),
+                ("description", description),
+                ("contact", contact),
+                ("location", location),
+                ("timezone", timezone),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| {
+                v.map(|v| json!({"op": "replace", "path": format!("/{k}"), "value": v}))
+            })
+            .collect();
+            if ops.is_empty() {
+                bail!(
+                    "system modify needs at least one of --name, --description, --contact, --location, --timezone"
+                );
+            }
+            let v = c.get("/v1/isystems")?;
+            let Some(uuid) = v["isystems"][0]["uuid"].as_str() else {
+                bail!("the system has not been bootstrapped");
+            };
+            let s = c.patch(&format!("/v1/isystems/{uuid}"), &Value::Array(ops))?;
+            show_system(&s, out)?;
+        }
         Cmd::Show { out } => {
             let v = c.get("/v1/isystems")?;
             let Some(s) = v["isystems"].get(0) else {
                 bail!("the system has not been bootstrapped");
             };
-            let mut fields: Vec<(&str, String)> = [
-                "contact",
-                "created_at",
-                "description",
-                "location",
-                "name",
-                "region_name",
-                "software_version",
-                "system_mode",
-                "system_type",
-                "timezone",
-                "updated_at",
-                "uuid",
-            ]
-            .iter()
-            .map(|f| (*f, text(s, f)))
-            .collect();
-            fields.push(("latitude", text(s, "latitude")));
-            fields.push(("longitude", text(s, "longitude")));
-            fields.push(("security_feature", text(s, "security_feature")));
-            fields.push(("service_project_name", text(s, "service_project_name")));
-            fields.sort_by_key(|(k, _)| *k);
-            starling_cli::out(&Table::render_record(&fields, out.format)?)?;
+            show_system(s, out)?;
         }
         Cmd::HostList { out } => {
             let mut hosts: Vec<HostRow> = c.get_all_as("/v1/ihosts", "ihosts")?;
@@ -562,6 +593,34 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
     }
+    Ok(())
+}
+
+/// `system show`'s record of a system.
+fn show_system(s: &Value, out: Out) -> Result<()> {
+    let mut fields: Vec<(&str, String)> = [
+        "contact",
+        "created_at",
+        "description",
+        "location",
+        "name",
+        "region_name",
+        "software_version",
+        "system_mode",
+        "system_type",
+        "timezone",
+        "updated_at",
+        "uuid",
+    ]
+    .iter()
+    .map(|f| (*f, text(s, f)))
+    .collect();
+    fields.push(("latitude", text(s, "latitude")));
+    fields.push(("longitude", text(s, "longitude")));
+    fields.push(("security_feature", text(s, "security_feature")));
+    fields.push(("service_project_name", text(s, "service_project_name")));
+    fields.sort_by_key(|(k, _)| *k);
+    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
     Ok(())
 }
 
