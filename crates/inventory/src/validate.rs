@@ -297,52 +297,89 @@ pub fn text(field: &str, v: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// `r`'s value, or `None` with its problem noted.
+fn keep<T>(problems: &mut Vec<String>, r: Result<T, Error>) -> Option<T> {
+    r.map_err(|e| problems.push(e.to_string())).ok()
+}
+
+/// Checks a host-add request, naming every problem it has (joined with
+/// "; "), not only the first.
 pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
-    let personality = Personality::parse(
+    let mut problems: Vec<String> = Vec::new();
+    let personality: Option<Personality> = keep(
+        &mut problems,
         req.personality
             .as_deref()
-            .ok_or_else(|| Error::invalid("Host-add Rejected: personality is required"))?,
-    )?;
-    let name = req
-        .hostname
-        .clone()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::invalid("Host-add Rejected: hostname is required"))?;
-    hostname(&name, personality)?;
-    let mgmt_mac = mac(req
-        .mgmt_mac
-        .as_deref()
-        .ok_or_else(|| Error::invalid("Host-add Rejected: mgmt_mac is required"))?)?;
-    let mgmt_ip = req
-        .mgmt_ip
-        .as_deref()
-        .map(|s| ip("mgmt_ip", s))
-        .transpose()?;
-    let bm_ip = req
-        .bm_ip
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(|s| ip("bm_ip", s))
-        .transpose()?;
+            .ok_or_else(|| Error::invalid("Host-add Rejected: personality is required"))
+            .and_then(Personality::parse),
+    );
+    let name: Option<String> = keep(
+        &mut problems,
+        req.hostname
+            .clone()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| Error::invalid("Host-add Rejected: hostname is required")),
+    );
+    if let (Some(n), Some(p)) = (&name, personality) {
+        keep(&mut problems, hostname(n, p));
+    }
+    let mgmt_mac: Option<String> = keep(
+        &mut problems,
+        req.mgmt_mac
+            .as_deref()
+            .ok_or_else(|| Error::invalid("Host-add Rejected: mgmt_mac is required"))
+            .and_then(mac),
+    );
+    let mgmt_ip: Option<String> = keep(
+        &mut problems,
+        req.mgmt_ip.as_deref().map(|s| ip("mgmt_ip", s)).transpose(),
+    )
+    .flatten();
+    let bm_ip: Option<String> = keep(
+        &mut problems,
+        req.bm_ip
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| ip("bm_ip", s))
+            .transpose(),
+    )
+    .flatten();
     let bm_user = req.bm_username.clone().filter(|s| !s.is_empty());
     if let Some(u) = &bm_user {
-        bm_username(u)?;
+        keep(&mut problems, bm_username(u));
     }
-    let bm_type = match req.bm_type.as_deref() {
-        Some(t) => BmType::parse(t)?,
-        // StarlingX: dynamic when an address and a user are given.
-        None if bm_ip.is_some() && bm_user.is_some() => BmType::Dynamic,
-        None => BmType::None,
-    };
-    if bm_type == BmType::None && (bm_ip.is_some() || bm_user.is_some()) {
-        return Err(Error::invalid(
-            "Host-add Rejected: bm_type none does not take bm_ip or bm_username",
-        ));
-    }
-    if bm_type != BmType::None && (bm_ip.is_none() || bm_user.is_none()) {
-        return Err(Error::invalid(format!(
-            "Host-add Rejected: bm_type {bm_type} needs bm_ip and bm_username"
-        )));
+    let bm_type: Option<BmType> = keep(
+        &mut problems,
+        match req.bm_type.as_deref() {
+            Some(t) => BmType::parse(t),
+            // StarlingX: dynamic when an address and a user are given.
+            None if req.bm_ip.as_deref().is_some_and(|s| !s.is_empty()) && bm_user.is_some() => {
+                Ok(BmType::Dynamic)
+            }
+            None => Ok(BmType::None),
+        },
+    );
+    match bm_type {
+        Some(BmType::None) if bm_ip.is_some() || bm_user.is_some() => {
+            keep(
+                &mut problems,
+                Err::<(), _>(Error::invalid(
+                    "Host-add Rejected: bm_type none does not take bm_ip or bm_username",
+                )),
+            );
+        }
+        Some(t)
+            if t != BmType::None
+                && (req.bm_ip.as_deref().unwrap_or("").is_empty() || bm_user.is_none()) =>
+        {
+            keep(
+                &mut problems,
+                Err::<(), _>(Error::invalid(format!(
+                    "Host-add Rejected: bm_type {t} needs bm_ip and bm_username"
+                ))),
+            );
+        }
+        _ => {}
     }
     for (field, v) in [
         ("console", &req.console),
@@ -350,30 +387,58 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
         ("serialid", &req.serialid),
     ] {
         if let Some(v) = v {
-            text(field, v, 255)?;
+            keep(&mut problems, text(field, v, 255));
         }
     }
     let install_output = req.install_output.clone().unwrap_or_else(|| "text".into());
     if install_output != "text" && install_output != "graphical" {
-        return Err(Error::invalid(format!(
-            "Invalid install_output '{install_output}': expected text or graphical"
-        )));
+        keep(
+            &mut problems,
+            Err::<(), _>(Error::invalid(format!(
+                "Invalid install_output '{install_output}': expected text or graphical"
+            ))),
+        );
     }
-    Ok(CheckedHost {
-        hostname: name,
+    let boot_device: Option<String> = keep(
+        &mut problems,
+        device("boot_device", req.boot_device.as_deref(), "/dev/sda"),
+    );
+    let rootfs_device: Option<String> = keep(
+        &mut problems,
+        device("rootfs_device", req.rootfs_device.as_deref(), "/dev/sda"),
+    );
+    match (
         personality,
+        name,
         mgmt_mac,
-        mgmt_ip,
-        bm_ip,
         bm_type,
-        bm_username: bm_user,
-        boot_device: device("boot_device", req.boot_device.as_deref(), "/dev/sda")?,
-        rootfs_device: device("rootfs_device", req.rootfs_device.as_deref(), "/dev/sda")?,
-        console: req.console.clone().unwrap_or_else(|| "ttyS0,115200".into()),
-        install_output,
-        location: req.location.clone().unwrap_or_default(),
-        serialid: req.serialid.clone().unwrap_or_default(),
-    })
+        boot_device,
+        rootfs_device,
+    ) {
+        (
+            Some(personality),
+            Some(hostname),
+            Some(mgmt_mac),
+            Some(bm_type),
+            Some(boot_device),
+            Some(rootfs_device),
+        ) if problems.is_empty() => Ok(CheckedHost {
+            hostname,
+            personality,
+            mgmt_mac,
+            mgmt_ip,
+            bm_ip,
+            bm_type,
+            bm_username: bm_user,
+            boot_device,
+            rootfs_device,
+            console: req.console.clone().unwrap_or_else(|| "ttyS0,115200".into()),
+            install_output,
+            location: req.location.clone().unwrap_or_default(),
+            serialid: req.serialid.clone().unwrap_or_default(),
+        }),
+        _ => Err(Error::invalid(problems.join("; "))),
+    }
 }
 
 /// A simplex system takes no further hosts: sysinv says so before it
@@ -461,6 +526,31 @@ mod tests {
             mgmt_mac: Some("08:00:27:00:00:01".into()),
             ..NewHost::default()
         }
+    }
+
+    #[test]
+    fn a_request_with_several_problems_names_each() {
+        let r = NewHost {
+            hostname: None,
+            personality: Some("router".into()),
+            mgmt_mac: Some("not-a-mac".into()),
+            install_output: Some("braille".into()),
+            ..NewHost::default()
+        };
+        let e = new_host(&r).unwrap_err().to_string();
+        for part in [
+            "personality",
+            "hostname is required",
+            "not-a-mac",
+            "install_output 'braille'",
+        ] {
+            assert!(e.contains(part), "{part} missing from: {e}");
+        }
+        assert_eq!(e.matches("; ").count(), 3, "{e}");
+        // One problem reads as before.
+        let mut one = req();
+        one.mgmt_mac = Some("not-a-mac".into());
+        assert!(!new_host(&one).unwrap_err().to_string().contains("; "));
     }
 
     #[test]

@@ -128,6 +128,15 @@ async fn refused_files_are_named_and_add_nothing() {
             "- {hostname: worker-0, personality: worker, mgmt_mac: '08:00:27:00:00:10'}\n- {hostname: 'bad name', personality: worker, mgmt_mac: 'zz'}\n".into(),
             "host 2 (bad name)",
         ),
+        // Every problem of an entry, not only the first.
+        (
+            "- {hostname: 'bad name', personality: worker, mgmt_mac: 'zz'}\n".into(),
+            "Invalid hostname 'bad name'",
+        ),
+        (
+            "- {hostname: 'bad name', personality: worker, mgmt_mac: 'zz'}\n".into(),
+            "'zz'",
+        ),
         (
             "- {hostname: worker-0, personality: worker, mgmt_mac: '08:00:27:00:00:10', power_on: true}\n".into(),
             "power_on is not supported yet",
