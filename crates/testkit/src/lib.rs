@@ -158,7 +158,24 @@ pub fn keystone_message(v: &Value) -> String {
 }
 
 /// A loopback port free at the time of asking.
+///
+/// Ports come from 20000–31999, below Linux's ephemeral range
+/// (32768–60999): a port the kernel handed out as free could be taken, before
+/// the test binds it, as the source port of some test's own outgoing
+/// connection (a flood test opens dozens), and the daemon would fail to
+/// listen. Each call of a process takes the next port of its own sequence.
 pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = (std::process::id() % 600) * 20;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = u16::try_from(FIRST + (start + n) % SPAN).unwrap_or(0);
+        if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
