@@ -173,11 +173,13 @@ async fn connection<I>(
 }
 
 /// A request body that fails once it has sent nothing for `idle` (a
-/// client announcing more than it sends cannot hold its handler).
+/// client announcing more than it sends cannot hold its handler). The timer
+/// exists only once the body has had to wait: a body that is read at once
+/// (most are) or never (a GET) costs no timer.
 struct IdleBody {
     inner: Incoming,
     idle: Duration,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl IdleBody {
@@ -185,7 +187,7 @@ impl IdleBody {
         IdleBody {
             inner,
             idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
+            timer: None,
         }
     }
 }
@@ -201,11 +203,16 @@ impl http_body::Body for IdleBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let next = tokio::time::Instant::now() + this.idle;
-                this.timer.as_mut().reset(next);
+                // The next wait starts its own period.
+                this.timer = None;
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(this.idle)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => Poll::Ready(Some(Err(format!(
                     "the request body sent nothing for {} s",
                     this.idle.as_secs()

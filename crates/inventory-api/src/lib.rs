@@ -466,17 +466,7 @@ async fn modify_system(
     }
     let want = uuid.to_ascii_lowercase();
     let s = st
-        .write(move |repo, now| {
-            match repo.system()? {
-                Some(s) if s.uuid == want => {}
-                _ => {
-                    return Err(Error::not_found(format!(
-                        "System {want} could not be found."
-                    )));
-                }
-            }
-            ops::modify_system(repo, &changes, now)
-        })
+        .write(move |repo, now| ops::modify_system(repo, &want, &changes, now))
         .await?;
     Ok(json(
         StatusCode::OK,

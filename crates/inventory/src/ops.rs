@@ -58,13 +58,22 @@ pub fn ensure_system(
 /// `system modify`: replaces the attributes an operator may change after
 /// install (name, description, contact, location, timezone), checked as
 /// sysinv checks them; the type, mode and software version stay as the
-/// first start set them. All the changes or none.
+/// first start set them. All the changes or none. `uuid` must name the
+/// system (lower case).
 pub fn modify_system(
     repo: &mut dyn InventoryRepo,
+    uuid: &str,
     changes: &[(String, Option<String>)],
     now: Timestamp,
 ) -> Result<System, Error> {
-    let mut s = system(repo)?;
+    let mut s = match repo.system()? {
+        Some(s) if s.uuid == uuid => s,
+        _ => {
+            return Err(Error::not_found(format!(
+                "System {uuid} could not be found."
+            )));
+        }
+    };
     for (attr, value) in changes {
         let fixed = |what: &str| Error::invalid(format!("{what} field cannot be modified."));
         let field = match attr.as_str() {

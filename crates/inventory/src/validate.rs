@@ -344,6 +344,9 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
             .transpose(),
     )
     .flatten();
+    // Whether an address was given, valid or not (an invalid one is a
+    // problem of its own, not also a missing one).
+    let bm_ip_given = req.bm_ip.as_deref().is_some_and(|s| !s.is_empty());
     let bm_user = req.bm_username.clone().filter(|s| !s.is_empty());
     if let Some(u) = &bm_user {
         keep(&mut problems, bm_username(u));
@@ -353,9 +356,7 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
         match req.bm_type.as_deref() {
             Some(t) => BmType::parse(t),
             // StarlingX: dynamic when an address and a user are given.
-            None if req.bm_ip.as_deref().is_some_and(|s| !s.is_empty()) && bm_user.is_some() => {
-                Ok(BmType::Dynamic)
-            }
+            None if bm_ip_given && bm_user.is_some() => Ok(BmType::Dynamic),
             None => Ok(BmType::None),
         },
     );
@@ -368,10 +369,7 @@ pub fn new_host(req: &NewHost) -> Result<CheckedHost, Error> {
                 )),
             );
         }
-        Some(t)
-            if t != BmType::None
-                && (req.bm_ip.as_deref().unwrap_or("").is_empty() || bm_user.is_none()) =>
-        {
+        Some(t) if t != BmType::None && (!bm_ip_given || bm_user.is_none()) => {
             keep(
                 &mut problems,
                 Err::<(), _>(Error::invalid(format!(

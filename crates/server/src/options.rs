@@ -232,7 +232,8 @@ fn owners() -> BTreeMap<String, Owner> {
 
 /// The full command: the derive's, every service's options and ports, the
 /// run options global so they may follow `fm` or `inventory`.
-fn command() -> clap::Command {
+/// `owners` is [`owners`]'s table.
+fn command_with(owners: &BTreeMap<String, Owner>) -> clap::Command {
     let mut cmd = Cli::command();
     for s in SERVICES {
         if let Some(port) = s.port() {
@@ -251,7 +252,6 @@ fn command() -> clap::Command {
         }
         cmd = cmd.args(s.options());
     }
-    let owners = owners();
     cmd.mut_args(|a| {
         let owner = owners.get(a.get_id().as_str()).copied();
         let heading = match owner {
@@ -283,6 +283,10 @@ pub struct Parsed {
     /// The configuration file read, if any, and the ids it set (with
     /// their keys in the file).
     pub file: Option<(PathBuf, BTreeMap<String, String>)>,
+    /// The command parsed (its options' names and variables, for messages).
+    cmd: clap::Command,
+    /// Every top-level option's owner.
+    owners: BTreeMap<String, Owner>,
 }
 
 /// Parses the process's arguments over the configuration file; exits with
@@ -294,11 +298,12 @@ pub fn parse() -> Result<Parsed> {
 
 /// [`parse`] over `argv`, with `env_config` standing for `STARLING_CONFIG`.
 pub fn parse_from(argv: Vec<OsString>, env_config: Option<OsString>) -> Result<Parsed> {
-    let mut cmd = command();
+    let owners = owners();
+    let mut cmd = command_with(&owners);
     let file = match config_path(&argv, env_config) {
         Some((path, named)) => match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let (c, set) = apply_file(cmd, &path, &text)?;
+                let (c, set) = apply_file(cmd, &owners, &path, &text)?;
                 cmd = c;
                 Some((path, set))
             }
@@ -309,12 +314,12 @@ pub fn parse_from(argv: Vec<OsString>, env_config: Option<OsString>) -> Result<P
         },
         None => None,
     };
-    let matches = match cmd.try_get_matches_from(argv.clone()) {
+    let matches = match cmd.try_get_matches_from_mut(argv.clone()) {
         Ok(m) => m,
         Err(e) => {
             // A value the command line alone parses was the file's.
             if let Some((path, set)) = &file
-                && command().try_get_matches_from(argv).is_ok()
+                && command_with(&owners).try_get_matches_from(argv).is_ok()
             {
                 let msg = e.to_string();
                 let first = msg.lines().next().unwrap_or_default();
@@ -347,19 +352,26 @@ pub fn parse_from(argv: Vec<OsString>, env_config: Option<OsString>) -> Result<P
         matches,
         given,
         file,
+        cmd,
+        owners,
     })
+}
+
+/// Whether `m` has a value for `id` (asking `m` of an id it does not know
+/// panics in debug builds).
+fn has(m: &ArgMatches, id: &str) -> bool {
+    m.ids().any(|i| i.as_str() == id)
+}
+
+/// The value source of `id` in `m` itself (none when it has no value).
+fn top_source(m: &ArgMatches, id: &str) -> Option<ValueSource> {
+    has(m, id).then(|| m.value_source(id)).flatten()
 }
 
 /// The value source of `id` in `m` or in its subcommand's matches (none
 /// when it has no value).
 fn source(m: &ArgMatches, id: &str) -> Option<ValueSource> {
-    let has = |m: &ArgMatches| m.ids().any(|i| i.as_str() == id);
-    if has(m) {
-        return m.value_source(id);
-    }
-    m.subcommand()
-        .filter(|(_, sub)| has(sub))
-        .and_then(|(_, sub)| sub.value_source(id))
+    top_source(m, id).or_else(|| m.subcommand().and_then(|(_, sub)| top_source(sub, id)))
 }
 
 fn all_ids(m: &ArgMatches) -> Vec<String> {
@@ -420,13 +432,13 @@ fn values_of(v: &toml::Value) -> Result<Vec<String>, String> {
 /// service's (`port` is its `--<service>-port`), `[agent]` for the agent's.
 fn apply_file(
     mut cmd: clap::Command,
+    owners: &BTreeMap<String, Owner>,
     path: &Path,
     text: &str,
 ) -> Result<(clap::Command, BTreeMap<String, String>)> {
     let doc: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-    let owners = owners();
     let mut set = BTreeMap::new();
     let mut settings: Vec<(String, String, &toml::Value)> = Vec::new();
     for (key, value) in &doc {
@@ -613,22 +625,16 @@ fn not_applying(id: &str, owner: Owner, mode: &Mode) -> Option<String> {
 /// Refuses a flag that `mode` would ignore; a variable it would ignore is
 /// logged (one environment file may serve several units).
 pub fn check_applies(p: &Parsed, mode: &Mode) -> Result<()> {
-    let cmd = command();
-    for (id, owner) in owners() {
+    for (id, owner) in &p.owners {
+        let (id, owner) = (id.clone(), *owner);
         let Some(why) = not_applying(&id, owner, mode) else {
             continue;
         };
-        let arg = cmd.get_arguments().find(|a| a.get_id() == id.as_str());
+        let arg = p.cmd.get_arguments().find(|a| a.get_id() == id.as_str());
         // The top level's matches: global values given after a subcommand
         // are there too, and the agent's own options (some share the local
         // agent's ids) are not.
-        let top = p
-            .matches
-            .ids()
-            .any(|i| i.as_str() == id)
-            .then(|| p.matches.value_source(&id))
-            .flatten();
-        match top {
+        match top_source(&p.matches, &id) {
             Some(ValueSource::CommandLine) => {
                 let flag = arg
                     .and_then(|a| a.get_long())
@@ -685,8 +691,10 @@ fn toml_value(raw: &str, action: &ArgAction) -> String {
 /// `--config` reads back: every option that applies, with where its value
 /// came from.
 pub fn show(p: &Parsed, mode: &Mode) -> String {
-    let cmd = command();
-    let owners = owners();
+    // A fresh command lists the options in their declared order (the
+    // parsed one moved those the file set to its end).
+    let owners = &p.owners;
+    let cmd = &command_with(owners);
     let from_file: BTreeSet<String> = p
         .file
         .as_ref()
@@ -712,10 +720,7 @@ pub fn show(p: &Parsed, mode: &Mode) -> String {
             Some(ValueSource::DefaultValue) => "default".into(),
             _ => String::new(),
         };
-        let raw: Vec<String> = p
-            .matches
-            .ids()
-            .any(|i| i.as_str() == id)
+        let raw: Vec<String> = has(&p.matches, id)
             .then(|| p.matches.get_raw(id))
             .flatten()
             .map(|vs| vs.map(|v| shown(id, &v.to_string_lossy())).collect())
@@ -805,6 +810,6 @@ mod tests {
 
     #[test]
     fn the_command_is_well_formed() {
-        command().debug_assert();
+        command_with(&owners()).debug_assert();
     }
 }
