@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use starling_inventory::hardware::{Cpu, Node};
+use starling_inventory_types::hardware::{Cpu, Node};
 
 use crate::root::{Root, cpulist};
 

@@ -1,7 +1,7 @@
 //! A whole report of the host, and who the host is (hostname and
 //! management MAC).
 
-use starling_inventory::hardware::Report;
+use starling_inventory_types::hardware::Report;
 
 use crate::root::Root;
 use crate::{cpu, disk, memory, pci};
@@ -44,8 +44,8 @@ pub fn identity(root: &Root, mgmt_interface: Option<&str>) -> Result<Identity, S
 /// are not inventory ports; sysinv keeps LLDP on known ports only).
 pub fn with_lldp(
     report: &mut Report,
-    agents: Vec<starling_inventory::hardware::LldpAgent>,
-    neighbours: Vec<starling_inventory::hardware::LldpNeighbour>,
+    agents: Vec<starling_inventory_types::hardware::LldpAgent>,
+    neighbours: Vec<starling_inventory_types::hardware::LldpNeighbour>,
 ) {
     let ports: Vec<&str> = report
         .ports
@@ -106,5 +106,10 @@ pub fn changes(last: Option<&Report>, now: &Report) -> Option<Report> {
         lldp_neighbours: pick(&last.lldp_neighbours, &now.lldp_neighbours),
         uptime: now.uptime,
     };
-    if r.is_empty() { None } else { Some(r) }
+    // Nothing but the uptime: no section changed.
+    let keep_alive = Report {
+        uptime: now.uptime,
+        ..Report::default()
+    };
+    if r == keep_alive { None } else { Some(r) }
 }

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
-use starling_inventory::hardware::{Disk, Partition, is_pci_address};
+use starling_common::is_pci_address;
+use starling_inventory_types::hardware::{Disk, Partition};
 
 use crate::root::Root;
 

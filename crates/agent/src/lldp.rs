@@ -8,7 +8,7 @@
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use starling_inventory::hardware::{LldpAgent, LldpNeighbour};
+use starling_inventory_types::hardware::{LldpAgent, LldpNeighbour};
 
 /// The first element of `v[key]` (lldpd's json0 wraps every value in a list).
 fn first<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

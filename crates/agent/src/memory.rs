@@ -3,7 +3,7 @@
 //! reservation from `/etc/platform/worker_reserved.conf` when the host has
 //! one (StarlingX's `WORKER_BASE_RESERVED=("node0:8000MB:1" …)`).
 
-use starling_inventory::hardware::Memory;
+use starling_inventory_types::hardware::Memory;
 
 use crate::cpu::node_numbers;
 use crate::root::Root;

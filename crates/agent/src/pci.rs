@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use starling_inventory::hardware::{PciDevice, Port, is_pci_address};
+use starling_common::is_pci_address;
+use starling_inventory_types::hardware::{PciDevice, Port};
 
 use crate::root::Root;
 

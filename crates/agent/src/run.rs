@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use starling_common::TokenSource;
-use starling_inventory::hardware::Report;
+use starling_inventory_types::hardware::{Report, ReportResult};
+use starling_inventory_types::{Command, Host, Outcome, OutcomeResult, Register};
 
 use crate::discover::{self, Identity};
 use crate::root::Root;
@@ -64,12 +66,14 @@ struct Agent {
 }
 
 impl Agent {
-    async fn call(
+    /// One exchange: `body` sent as JSON, the answer read as `T` (both
+    /// wire types of the inventory API).
+    async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, SendError> {
+        body: Option<&B>,
+    ) -> Result<T, SendError> {
         let mut renew = false;
         loop {
             let token = self
@@ -106,44 +110,43 @@ impl Agent {
                 return Err(SendError::Failed(format!("{path}: {status}: {text}")));
             }
             return serde_json::from_str(&text)
-                .map_err(|e| SendError::Failed(format!("{path}: not JSON: {e}")));
+                .map_err(|e| SendError::Failed(format!("{path}: unexpected answer: {e}")));
         }
     }
 
     async fn register(&self, id: &Identity) -> Result<String, SendError> {
-        let body = serde_json::json!({"hostname": id.hostname, "mgmt_mac": id.mgmt_mac});
-        let h = self
+        let body = Register {
+            hostname: id.hostname.clone(),
+            mgmt_mac: id.mgmt_mac.clone(),
+        };
+        let h: Host<'static> = self
             .call(reqwest::Method::POST, "/v1/agent/register", Some(&body))
             .await?;
-        h["uuid"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| SendError::Failed("registration answered without a uuid".into()))
+        Ok(h.uuid.into_owned())
     }
 
-    async fn send(&self, host: &str, r: &Report) -> Result<Value, SendError> {
-        let body = serde_json::to_value(r).map_err(|e| SendError::Failed(e.to_string()))?;
+    async fn send(&self, host: &str, r: &Report) -> Result<ReportResult, SendError> {
         self.call(
             reqwest::Method::PUT,
             &format!("/v1/agent/{host}/report"),
-            Some(&body),
+            Some(r),
         )
         .await
     }
 
     /// Waits (at the controller) for the host's pending command.
     async fn next_command(&self, host: &str) -> Result<Option<String>, SendError> {
-        let v = self
+        let c: Command = self
             .call(
                 reqwest::Method::GET,
                 &format!(
                     "/v1/agent/{host}/command?wait={}",
                     self.cfg.command_wait.as_secs()
                 ),
-                None,
+                None::<&()>,
             )
             .await?;
-        Ok(v["command"].as_str().map(str::to_string))
+        Ok(c.command)
     }
 
     /// Runs `command` and reports the outcome until the controller has it.
@@ -156,16 +159,19 @@ impl Agent {
             self.cfg.action_timeout,
         )
         .await;
-        let body = match &outcome {
-            Ok(()) => serde_json::json!({"command": command, "ok": true}),
-            Err(why) => {
+        let body = Outcome {
+            command: command.to_string(),
+            ok: outcome.is_ok(),
+            message: outcome.err().inspect(|why| {
                 tracing::warn!(%command, error = %why, "host action failed");
-                serde_json::json!({"command": command, "ok": false, "message": why})
-            }
+            }),
         };
         let path = format!("/v1/agent/{host}/command");
         loop {
-            match self.call(reqwest::Method::PUT, &path, Some(&body)).await {
+            match self
+                .call::<_, OutcomeResult>(reqwest::Method::PUT, &path, Some(&body))
+                .await
+            {
                 Ok(_) => return,
                 // No longer pending (completed elsewhere, host deleted):
                 // nothing left to tell.
@@ -300,7 +306,8 @@ async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>) {
         };
         match agent.send(&uuid, &delta).await {
             Ok(v) => {
-                tracing::info!(changes = %v["changes"], "inventory reported");
+                let changes = serde_json::to_string(&v.changes).unwrap_or_default();
+                tracing::info!(%changes, "inventory reported");
                 last = Some(now);
             }
             Err(SendError::Gone) => {

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use starling_agent::{Root, changes, identity, report};
-use starling_inventory::hardware::{Known, Report, check_references, check_report};
+use starling_inventory::hardware::{Known, check_references, check_report};
+use starling_inventory_types::hardware::Report;
 
 fn fixture(name: &str) -> Root {
     Root::new(
@@ -21,6 +22,7 @@ fn fixture(name: &str) -> Root {
 
 /// The report passes the checks the inventory API applies.
 fn accepted(r: &Report) {
+    let r = &starling_inventory_api::convert::report(r.clone());
     check_report(r).unwrap();
     let known = Known {
         nodes: r.inodes.iter().flatten().map(|n| n.numa_node).collect(),
@@ -505,7 +507,7 @@ fn the_live_machine() {
 fn pci_names_follow_a_changed_pci_ids() {
     let t = xeon_2s();
     let root = Root::new(&t.0);
-    let names = |r: &starling_inventory::hardware::Report| {
+    let names = |r: &Report| {
         let p = r.pci_devices.as_ref().unwrap();
         (p[0].pvendor.clone(), p[0].pdevice.clone())
     };

@@ -183,5 +183,6 @@ fn the_agent_hears_a_real_lldpd_neighbour() {
     all.push(elsewhere);
     discover::with_lldp(&mut report, agents, all);
     assert_eq!(report.lldp_neighbours.as_ref().unwrap().len(), 1);
-    starling_inventory::hardware::check_report(&report).unwrap();
+    starling_inventory::hardware::check_report(&starling_inventory_api::convert::report(report))
+        .unwrap();
 }

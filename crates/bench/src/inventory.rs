@@ -529,13 +529,14 @@ fn children_cpu() -> f64 {
 fn audit_in_process(n: usize, rows: &mut Vec<(String, String)>) -> Result<()> {
     let root = starling_agent::Root::new(Path::new("/"));
     let lldpcli = vec!["lldpcli".to_string()];
-    let cycle = |root: &starling_agent::Root| -> Result<starling_inventory::hardware::Report> {
-        let mut r = starling_agent::report(root).map_err(anyhow::Error::msg)?;
-        if let Some((agents, neighbours)) = starling_agent::lldp::read(&lldpcli) {
-            starling_agent::discover::with_lldp(&mut r, agents, neighbours);
-        }
-        Ok(r)
-    };
+    let cycle =
+        |root: &starling_agent::Root| -> Result<starling_inventory_types::hardware::Report> {
+            let mut r = starling_agent::report(root).map_err(anyhow::Error::msg)?;
+            if let Some((agents, neighbours)) = starling_agent::lldp::read(&lldpcli) {
+                starling_agent::discover::with_lldp(&mut r, agents, neighbours);
+            }
+            Ok(r)
+        };
     let mut last = cycle(&root)?;
     let (c0, k0, t0) = (thread_cpu_ns()?, children_cpu(), Instant::now());
     let mut changed = 0;
@@ -560,12 +561,14 @@ fn audit_in_process(n: usize, rows: &mut Vec<(String, String)>) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use starling_inventory::hardware::{Report, check_report};
+    use starling_inventory::hardware::check_report;
+    use starling_inventory_types::hardware::Report;
 
     #[test]
     fn the_simulated_server_is_a_report_inventory_accepts() {
         for i in [0, 1, 999, 70_000] {
             let r: Report = serde_json::from_value(server_report(i)).unwrap();
+            let r = starling_inventory_api::convert::report(r);
             check_report(&r).unwrap();
             assert!(r.is_full());
             let rows = [

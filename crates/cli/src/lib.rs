@@ -410,6 +410,18 @@ fn multipart(field: &str, filename: &str, content: &[u8]) -> (String, Vec<u8>) {
 
 /// The message of an error answer: the faultstring of StarlingX's envelope or
 /// the message of Keystone's when present, otherwise the status line.
+/// An answer read as the wire type `T` (an answer of another shape is an
+/// error naming `what`), then as the JSON `T` writes: the columns a CLI
+/// prints come from a checked, typed answer.
+pub fn as_wire<T: serde::de::DeserializeOwned + serde::Serialize>(
+    v: Value,
+    what: &str,
+) -> Result<Value> {
+    let t: T =
+        serde_json::from_value(v).map_err(|e| anyhow!("unexpected answer for {what}: {e}"))?;
+    Ok(serde_json::to_value(&t)?)
+}
+
 pub fn error_text(status: reqwest::StatusCode, body: &str) -> String {
     if let Some(m) = serde_json::from_str::<Value>(body)
         .ok()

@@ -337,6 +337,19 @@ pub fn is_uuid(s: &str) -> bool {
     s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
+/// True for a PCI address, `dddd:bb:dd.f` in hex (the host agent reads
+/// them from sysfs, inventory checks the ones reported).
+pub fn is_pci_address(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 12
+        && b[4] == b':'
+        && b[7] == b':'
+        && b[10] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
+}
+
 /// What kind of failure a [`StorageFailure`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageKind {

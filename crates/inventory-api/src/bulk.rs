@@ -5,12 +5,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
 use starling_http::upload::FileUpload;
 use starling_http::{ApiError, json};
 use starling_inventory::alarms::COMMAND_LOG;
 use starling_inventory::bulk;
 use starling_inventory::lifecycle::{AlarmChange, HostEvent};
+use starling_inventory_types::{BulkAddResult, BulkExport};
 
 use crate::InventoryState;
 
@@ -47,12 +47,15 @@ pub(crate) async fn bulk_add(
         .collect();
     Ok(json(
         StatusCode::OK,
-        &json!({"success": names.join("\n"), "error": ""}),
+        &BulkAddResult {
+            error: String::new(),
+            success: names.join("\n"),
+        },
     ))
 }
 
 /// The provisioned hosts as a StarlingX hosts file.
 pub(crate) async fn bulk_export(State(st): State<InventoryState>) -> Result<Response, ApiError> {
     let content = st.read(|r| bulk::export(r)).await?;
-    Ok(json(StatusCode::OK, &json!({ "content": content })))
+    Ok(json(StatusCode::OK, &BulkExport { content }))
 }

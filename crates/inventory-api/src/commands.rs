@@ -14,13 +14,12 @@ use std::time::Duration;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::json;
 use starling_http::{ApiError, ApiJson, QueryPairs, json};
 use starling_inventory::Host;
 use starling_inventory::lifecycle::{AgentCommand, CommandSink};
 use starling_inventory::ops;
 use starling_inventory::repo::HostRef;
+use starling_inventory_types::{Command, Outcome, OutcomeResult};
 use tokio::sync::watch;
 
 use crate::InventoryState;
@@ -62,8 +61,8 @@ impl CommandSink for CommandBell {
 }
 
 /// A task as sysinv shows it: `null` when there is none.
-fn task(t: &str) -> Option<&str> {
-    (!t.is_empty()).then_some(t)
+fn task(t: &str) -> Option<String> {
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 /// `GET /v1/agent/{host}/command`.
@@ -73,7 +72,7 @@ pub(crate) async fn poll(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(q.as_deref());
-    q.only(&["wait"])?;
+    q.only_params(crate::openapi::POLL_PARAMS)?;
     let wait = match q.last("wait") {
         None => Duration::ZERO,
         Some(w) => w
@@ -97,7 +96,11 @@ pub(crate) async fn poll(
         if let Some(cmd) = AgentCommand::parse(&h.ihost_action) {
             return Ok(json(
                 StatusCode::OK,
-                &json!({"command": cmd.as_str(), "task": task(&h.task), "ihost_uuid": h.uuid}),
+                &Command {
+                    command: Some(cmd.as_str().into()),
+                    ihost_uuid: h.uuid,
+                    task: task(&h.task),
+                },
             ));
         }
         match tokio::time::timeout_at(deadline, bell.changed()).await {
@@ -106,21 +109,15 @@ pub(crate) async fn poll(
             Ok(Err(_)) | Err(_) => {
                 return Ok(json(
                     StatusCode::OK,
-                    &json!({"command": null, "task": task(&h.task), "ihost_uuid": h.uuid}),
+                    &Command {
+                        command: None,
+                        ihost_uuid: h.uuid,
+                        task: task(&h.task),
+                    },
                 ));
             }
         }
     }
-}
-
-/// What an agent says of a command it ran.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Outcome {
-    command: String,
-    ok: bool,
-    #[serde(default)]
-    message: Option<String>,
 }
 
 /// `PUT /v1/agent/{host}/command`: the command finished (`ok`) or failed;
@@ -161,10 +158,10 @@ pub(crate) async fn done(
     st.carry_out(&t).await;
     Ok(json(
         StatusCode::OK,
-        &json!({
-            "ihost_uuid": t.host.uuid,
-            "availability": t.host.availability.as_str(),
-            "task": task(&t.host.task),
-        }),
+        &OutcomeResult {
+            availability: t.host.availability.as_str().into(),
+            task: task(&t.host.task),
+            ihost_uuid: t.host.uuid,
+        },
     ))
 }

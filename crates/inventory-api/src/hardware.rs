@@ -12,15 +12,18 @@ use std::sync::Arc;
 use axum::extract::{FromRequest, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use starling_http::openapi::QueryParam;
 use starling_http::{ApiError, ApiJson, QueryPairs, base_url, json};
 use starling_inventory::hardware::*;
 use starling_inventory::hwops::{self, Registration};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Error, Host};
+use starling_inventory_types::hardware::{self as wire, Head};
+use starling_inventory_types::{Link, Register};
 
-use crate::render::{links, opt_ts, ts};
+use crate::convert::Convert;
 use crate::{InventoryState, page_params};
 
 /// Which other records a view refers to.
@@ -65,11 +68,11 @@ impl Refs {
         Ok(r)
     }
 
-    fn node(&self, n: i64) -> Value {
-        self.nodes.get(&n).map_or(Value::Null, |u| json!(u))
+    fn node(&self, n: i64) -> Option<String> {
+        self.nodes.get(&n).cloned()
     }
-    fn port(&self, name: &str) -> Value {
-        self.ports.get(name).map_or(Value::Null, |u| json!(u))
+    fn port(&self, name: &str) -> Option<String> {
+        self.ports.get(name).cloned()
     }
 }
 
@@ -77,6 +80,10 @@ impl Refs {
 pub(crate) trait View: Send + Sync + 'static {
     /// The record type.
     type Item: HwItem;
+    /// Its shape on the wire.
+    type Wire: Serialize + Send;
+    /// A page of the collection on the wire.
+    type List: Serialize;
     /// Collection name on the wire.
     const COLLECTION: &'static str;
     /// References rendered.
@@ -87,31 +94,41 @@ pub(crate) trait View: Send + Sync + 'static {
     };
     /// A list filter this collection takes (name of the query parameter).
     const FILTER: Option<&'static str> = None;
+    /// The query parameters its list takes (the filter's among them).
+    const PARAMS: &'static [QueryParam] = crate::openapi::HW_LIST_PARAMS;
     /// Whether `item` passes the filter `value`.
     fn matches(_item: &Self::Item, _refs: &Refs, _value: &str) -> bool {
         true
     }
-    /// Adds the view's own attributes.
-    fn extra(_item: &Self::Item, _refs: &Refs, _obj: &mut Map<String, Value>) {}
+    /// The record as the wire shows it, with what it refers to.
+    fn wire(item: Self::Item, head: Head, refs: &Refs) -> Self::Wire;
+    /// A page of records.
+    fn list(items: Vec<Self::Wire>, next: Option<String>) -> Self::List;
 }
 
 macro_rules! view {
-    ($name:ident, $item:ty, $coll:literal $(, need: $need:expr)? $(, filter: $filter:literal, $matches:expr)?; $extra:expr) => {
+    ($name:ident, $item:ident, $coll:ident, $list:ident $(, need: $need:expr)? $(, filter: $filter:literal, $matches:expr)?; $wire:ident, $make:expr) => {
         pub(crate) struct $name;
         impl View for $name {
             type Item = $item;
-            const COLLECTION: &'static str = $coll;
+            type Wire = wire::$wire;
+            type List = wire::$list;
+            const COLLECTION: &'static str = stringify!($coll);
             $(const NEED: Need = $need;)?
             $(
                 const FILTER: Option<&'static str> = Some($filter);
+                const PARAMS: &'static [QueryParam] = crate::openapi::PARTITION_PARAMS;
                 fn matches(item: &$item, refs: &Refs, value: &str) -> bool {
                     let f: fn(&$item, &Refs, &str) -> bool = $matches;
                     f(item, refs, value)
                 }
             )?
-            fn extra(item: &$item, refs: &Refs, obj: &mut Map<String, Value>) {
-                let f: fn(&$item, &Refs, &mut Map<String, Value>) = $extra;
-                f(item, refs, obj)
+            fn wire(item: $item, head: Head, refs: &Refs) -> wire::$wire {
+                let f: fn($item, Head, &Refs) -> wire::$wire = $make;
+                f(item, head, refs)
+            }
+            fn list(items: Vec<wire::$wire>, next: Option<String>) -> wire::$list {
+                wire::$list { $coll: items, next }
             }
         }
     };
@@ -123,79 +140,67 @@ const NODES: Need = Need {
     ports: false,
 };
 
-view!(Nodes, Node, "inodes"; |_, _, _| {});
-view!(Cpus, Cpu, "icpus", need: NODES; |c, r, o| {
-    o.insert("inode_uuid".into(), r.node(c.numa_node));
+view!(Nodes, Node, inodes, NodeList; NodeRecord, |n, h, _| wire::NodeRecord::new(h, n.convert()));
+view!(Cpus, Cpu, icpus, CpuList, need: NODES; CpuRecord, |c, h, r| {
+    let node = r.node(c.numa_node);
+    wire::CpuRecord::new(h, c.convert(), node)
 });
-view!(Memorys, Memory, "imemorys", need: NODES; |m, r, o| {
-    o.insert("inode_uuid".into(), r.node(m.numa_node));
+view!(Memorys, Memory, imemorys, MemoryList, need: NODES; MemoryRecord, |m, h, r| {
+    let node = r.node(m.numa_node);
+    wire::MemoryRecord::new(h, m.convert(), node)
 });
-view!(Disks, Disk, "idisks"; |_, _, o| {
-    o.insert("ipv_uuid".into(), Value::Null);
-    o.insert("istor_uuid".into(), Value::Null);
-});
-view!(Partitions, Partition, "partitions",
+view!(Disks, Disk, idisks, DiskList; DiskRecord, |d, h, _| wire::DiskRecord::new(h, d.convert(), None, None));
+view!(Partitions, Partition, partitions, PartitionList,
     need: Need { nodes: false, disks: true, ports: false },
     filter: "disk_uuid", |p, r, v| r.disks.get(&p.disk_path).is_some_and(|u| u.eq_ignore_ascii_case(v));
-    |p, r, o| {
-        o.insert("idisk_uuid".into(), r.disks.get(&p.disk_path).map_or(Value::Null, |u| json!(u)));
-        o.insert("ipv_uuid".into(), Value::Null);
-        let status = PARTITION_STATUS.iter().find(|(c, _)| *c == p.status).map(|(_, s)| *s);
-        o.insert("status_text".into(), json!(status));
+    PartitionRecord, |p, h, r| {
+        let disk = r.disks.get(&p.disk_path).cloned();
+        let status = PARTITION_STATUS
+            .iter()
+            .find(|(c, _)| *c == p.status)
+            .map(|(_, s)| (*s).to_string());
+        wire::PartitionRecord::new(h, p.convert(), disk, None, status)
     }
 );
-fn port_extra(p: &Port, r: &Refs, o: &mut Map<String, Value>) {
-    o.insert("type".into(), json!("ethernet"));
-    o.insert("inode_uuid".into(), r.node(p.numa_node));
-    o.insert("interface_uuid".into(), Value::Null);
+fn port_wire(mut p: Port, h: Head, r: &Refs) -> wire::PortRecord {
+    let node = r.node(p.numa_node);
     if p.namedisplay.is_none() {
-        o.insert("namedisplay".into(), json!(p.name));
+        p.namedisplay = Some(p.name.clone());
     }
+    wire::PortRecord::new(h, p.convert(), "ethernet".into(), node, None)
 }
-view!(Ports, Port, "ports", need: NODES; port_extra);
-view!(EthernetPorts, Port, "ethernet_ports", need: NODES; port_extra);
-view!(PciDevices, PciDevice, "pci_devices"; |_, _, _| {});
+view!(Ports, Port, ports, PortList, need: NODES; PortRecord, port_wire);
+view!(EthernetPorts, Port, ethernet_ports, EthernetPortList, need: NODES; PortRecord, port_wire);
+view!(PciDevices, PciDevice, pci_devices, PciDeviceList; PciDeviceRecord, |d, h, _| wire::PciDeviceRecord::new(h, d.convert()));
 const PORTS: Need = Need {
     nodes: false,
     disks: false,
     ports: true,
 };
-view!(LldpAgents, LldpAgent, "lldp_agents", need: PORTS; |a, r, o| {
-    o.insert("port_uuid".into(), r.port(&a.port_name));
-    o.insert("port_namedisplay".into(), json!(a.port_name));
+view!(LldpAgents, LldpAgent, lldp_agents, LldpAgentList, need: PORTS; LldpAgentRecord, |a, h, r| {
+    let port = r.port(&a.port_name);
+    let name = a.port_name.clone();
+    wire::LldpAgentRecord::new(h, a.convert(), port, name)
 });
-view!(LldpNeighbours, LldpNeighbour, "lldp_neighbours", need: PORTS; |n, r, o| {
-    o.insert("port_uuid".into(), r.port(&n.port_name));
-    o.insert("port_namedisplay".into(), json!(n.port_name));
+view!(LldpNeighbours, LldpNeighbour, lldp_neighbours, LldpNeighbourList, need: PORTS; LldpNeighbourRecord, |n, h, r| {
+    let port = r.port(&n.port_name);
+    let name = n.port_name.clone();
+    wire::LldpNeighbourRecord::new(h, n.convert(), port, name)
 });
-view!(Labels, Label, "labels"; |_, _, _| {});
+view!(Labels, Label, labels, LabelList; LabelRecord, |l, h, _| wire::LabelRecord::new(h, l.convert()));
 
-/// A record as StarlingX shows it: its attributes, uuid, host, times, links
-/// and the view's own attributes.
-fn render<V: View>(
-    rec: &Record<V::Item>,
-    host: &Host,
-    refs: &Refs,
-    base: &str,
-) -> Result<Value, ApiError> {
-    let mut o = match serde_json::to_value(&rec.item) {
-        Ok(Value::Object(o)) => o,
-        Ok(_) => return Err(ApiError::internal("a record is not a JSON object")),
-        Err(e) => return Err(ApiError::internal(e)),
+/// A stored record on the wire: its item, uuid, host, times and links, and
+/// what the view refers to.
+fn render<V: View>(rec: Record<V::Item>, host: &Host, refs: &Refs, base: &str) -> V::Wire {
+    let links = Link::pair(base, V::COLLECTION, &rec.uuid);
+    let head = Head {
+        uuid: rec.uuid,
+        host_uuid: host.uuid.clone(),
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+        links,
     };
-    o.insert("uuid".into(), json!(rec.uuid));
-    // Labels name their host `host_uuid`; every other record `ihost_uuid`.
-    let host_key = if V::Item::KIND == HwKind::Label {
-        "host_uuid"
-    } else {
-        "ihost_uuid"
-    };
-    o.insert(host_key.into(), json!(host.uuid));
-    o.insert("created_at".into(), json!(ts(rec.created_at)));
-    o.insert("updated_at".into(), opt_ts(rec.updated_at));
-    o.insert("links".into(), links(base, V::COLLECTION, &rec.uuid));
-    V::extra(&rec.item, refs, &mut o);
-    Ok(Value::Object(o))
+    V::wire(rec.item, head, refs)
 }
 
 /// `GET /v1/ihosts/{host}/<collection>`: every record of the host in
@@ -207,9 +212,7 @@ pub(crate) async fn list_of<V: View>(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    let mut allowed = vec!["limit", "marker", "sort_key", "sort_dir"];
-    allowed.extend(V::FILTER);
-    q.only(&allowed)?;
+    q.only_params(V::PARAMS)?;
     let p = page_params(&q, st.paging)?;
     if let Some(k) = q.last("sort_key")
         && !k.is_empty()
@@ -232,8 +235,8 @@ pub(crate) async fn list_of<V: View>(
             Ok((h, recs, refs))
         })
         .await?;
-    let mut recs: Vec<&Record<V::Item>> = recs
-        .iter()
+    let mut recs: Vec<Record<V::Item>> = recs
+        .into_iter()
         .filter(|r| {
             filter
                 .as_deref()
@@ -255,16 +258,12 @@ pub(crate) async fn list_of<V: View>(
             }
         },
     };
-    let page: Vec<&Record<V::Item>> = recs.iter().skip(start).take(p.limit).copied().collect();
+    let total = recs.len();
+    let page: Vec<Record<V::Item>> = recs.into_iter().skip(start).take(p.limit).collect();
     let base = base_url(&headers);
-    let items = page
-        .iter()
-        .map(|r| render::<V>(r, &h, &refs, &base))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
-    let mut body = Map::new();
-    body.insert(V::COLLECTION.into(), Value::Array(items));
+    let mut next = None;
     if page.len() == p.limit
-        && start + page.len() < recs.len()
+        && start + page.len() < total
         && let Some(last) = page.last()
     {
         let mut s = form_urlencoded::Serializer::new(String::new());
@@ -274,17 +273,18 @@ pub(crate) async fn list_of<V: View>(
             s.append_pair(f, v);
         }
         s.append_pair("marker", &last.uuid);
-        body.insert(
-            "next".into(),
-            json!(format!(
-                "{base}/v1/ihosts/{}/{}?{}",
-                h.uuid,
-                V::COLLECTION,
-                s.finish()
-            )),
-        );
+        next = Some(format!(
+            "{base}/v1/ihosts/{}/{}?{}",
+            h.uuid,
+            V::COLLECTION,
+            s.finish()
+        ));
     }
-    Ok(json(StatusCode::OK, &Value::Object(body)))
+    let items = page
+        .into_iter()
+        .map(|r| render::<V>(r, &h, &refs, &base))
+        .collect();
+    Ok(json(StatusCode::OK, &V::list(items, next)))
 }
 
 /// `GET /v1/<collection>/{uuid}`.
@@ -302,7 +302,7 @@ pub(crate) async fn show_of<V: View>(
         .await?;
     Ok(json(
         StatusCode::OK,
-        &render::<V>(&rec, &h, &refs, &base_url(&headers))?,
+        &render::<V>(rec, &h, &refs, &base_url(&headers)),
     ))
 }
 
@@ -316,7 +316,7 @@ pub(crate) async fn assign_labels(
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let q = QueryPairs::parse(raw.as_deref());
-    q.only(&["overwrite"])?;
+    q.only_params(crate::openapi::LABEL_PARAMS)?;
     let overwrite = q.bool("overwrite")?.unwrap_or(false);
     if body.is_empty() {
         return Err(ApiError::bad_request("No labels given"));
@@ -341,11 +341,14 @@ pub(crate) async fn assign_labels(
         .await?;
     let base = base_url(&headers);
     let refs = Refs::default();
-    let items = recs
-        .iter()
+    let labels = recs
+        .into_iter()
         .map(|r| render::<Labels>(r, &h, &refs, &base))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
-    Ok(json(StatusCode::OK, &json!({ "labels": items })))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &wire::LabelList { labels, next: None },
+    ))
 }
 
 /// `DELETE /v1/labels/{uuid}`.
@@ -358,20 +361,12 @@ pub(crate) async fn remove_label(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// An agent's introduction.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RegisterBody {
-    hostname: String,
-    mgmt_mac: String,
-}
-
 /// `POST /v1/agent/register`: the host record the agent reports for
 /// (201 when it was just discovered).
 pub(crate) async fn register(
     State(st): State<InventoryState>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<RegisterBody>,
+    ApiJson(body): ApiJson<Register>,
 ) -> Result<Response, ApiError> {
     let reg = Registration {
         hostname: body.hostname,
@@ -425,7 +420,8 @@ pub(crate) async fn report(
         .acquire()
         .await
         .map_err(|_| ApiError::unavailable("the inventory service is stopping"))?;
-    let ApiJson(report) = ApiJson::<Report>::from_request(req, &()).await?;
+    let ApiJson(report) = ApiJson::<wire::Report>::from_request(req, &()).await?;
+    let report = crate::convert::report(report);
     let r = HostRef::parse(&host);
     let out = st
         .write(move |repo, now| hwops::report_hardware(repo, &r, &report, now))
@@ -433,23 +429,27 @@ pub(crate) async fn report(
     if out.event.is_some() {
         st.report(&out.host, None, out.event.clone()).await;
     }
-    let changes: Map<String, Value> = out
+    let changes = out
         .changes
         .iter()
         .map(|(k, d)| {
             (
                 k.plural().to_string(),
-                json!({"added": d.added, "updated": d.updated, "removed": d.removed}),
+                wire::Delta {
+                    added: d.added,
+                    removed: d.removed,
+                    updated: d.updated,
+                },
             )
         })
         .collect();
     Ok(json(
         StatusCode::OK,
-        &json!({
-            "ihost_uuid": out.host.uuid,
-            "inv_state": out.host.inv_state,
-            "availability": out.host.availability.as_str(),
-            "changes": changes,
-        }),
+        &wire::ReportResult {
+            availability: out.host.availability.as_str().into(),
+            changes,
+            ihost_uuid: out.host.uuid,
+            inv_state: out.host.inv_state,
+        },
     ))
 }

@@ -14,6 +14,7 @@
 
 mod bulk;
 pub mod commands;
+pub mod convert;
 mod hardware;
 pub mod openapi;
 pub mod render;
@@ -28,7 +29,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use starling_common::alarm::{AlarmEffect, AlarmSink};
 use starling_common::{Clock, Timestamp};
 use starling_db::Db;
@@ -42,6 +43,7 @@ use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::{self, NewHost};
 use starling_inventory::{Action, Error, Host, Personality, System};
 use starling_inventory_store::InventoryStore;
+use starling_inventory_types::{self as wire, Link};
 
 /// StarlingX's port for the inventory (sysinv) API.
 pub const DEFAULT_PORT: u16 = 6385;
@@ -363,7 +365,7 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1_doc))
         .route("/v1/", get(v1_doc))
         .nest("/v1", v1)
@@ -378,54 +380,66 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
         .with_state(state)
 }
 
-fn version(base: &str) -> Value {
-    json!({"id": "v1", "status": "CURRENT", "links": [{"href": format!("{base}/v1/"), "rel": "self"}]})
+fn version(base: &str) -> wire::Version {
+    wire::Version {
+        id: "v1".into(),
+        links: vec![Link::new(format!("{base}/v1/"), "self")],
+        status: "CURRENT".into(),
+    }
 }
 
 async fn root(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     json(
         StatusCode::OK,
-        &json!({
-            "name": "StarlingX Platform",
-            "description": "System inventory: the system, its hosts, their hardware and lifecycle (Starling).",
-            "default_version": version(&base),
-            "versions": [version(&base)],
-        }),
+        &wire::Root {
+            default_version: version(&base),
+            description:
+                "System inventory: the system, its hosts, their hardware and lifecycle (Starling)."
+                    .into(),
+            name: "StarlingX Platform".into(),
+            versions: vec![version(&base)],
+        },
     )
 }
 
 async fn v1_doc(headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let res = |r: &str| {
-        json!([
-            {"href": format!("{base}/v1/{r}/"), "rel": "self"},
-            {"href": format!("{base}/{r}/"), "rel": "bookmark"},
-        ])
+        vec![
+            Link::new(format!("{base}/v1/{r}/"), "self"),
+            Link::new(format!("{base}/{r}/"), "bookmark"),
+        ]
     };
     json(
         StatusCode::OK,
-        &json!({
-            "id": "v1",
-            "media_types": [{"base": "application/json", "type": "application/vnd.openstack.sysinv.v1+json"}],
-            "links": [
-                {"href": format!("{base}/v1/"), "rel": "self"},
-                {"href": format!("{base}/openapi.json"), "rel": "describedby", "type": "application/json"},
+        &wire::V1 {
+            ethernet_ports: res("ethernet_ports"),
+            icpus: res("icpus"),
+            id: "v1".into(),
+            idisks: res("idisks"),
+            ihosts: res("ihosts"),
+            imemorys: res("imemorys"),
+            inodes: res("inodes"),
+            isystems: res("isystems"),
+            labels: res("labels"),
+            links: vec![
+                Link::new(format!("{base}/v1/"), "self"),
+                Link {
+                    media_type: Some("application/json".into()),
+                    ..Link::new(format!("{base}/openapi.json"), "describedby")
+                },
             ],
-            "isystems": res("isystems"),
-            "ihosts": res("ihosts"),
-            "inodes": res("inodes"),
-            "icpus": res("icpus"),
-            "imemorys": res("imemorys"),
-            "idisks": res("idisks"),
-            "partitions": res("partitions"),
-            "ports": res("ports"),
-            "ethernet_ports": res("ethernet_ports"),
-            "pci_devices": res("pci_devices"),
-            "lldp_agents": res("lldp_agents"),
-            "lldp_neighbours": res("lldp_neighbours"),
-            "labels": res("labels"),
-        }),
+            lldp_agents: res("lldp_agents"),
+            lldp_neighbours: res("lldp_neighbours"),
+            media_types: vec![wire::MediaType {
+                base: "application/json".into(),
+                media_type: "application/vnd.openstack.sysinv.v1+json".into(),
+            }],
+            partitions: res("partitions"),
+            pci_devices: res("pci_devices"),
+            ports: res("ports"),
+        },
     )
 }
 
@@ -439,8 +453,8 @@ async fn list_systems(
 ) -> Result<Response, ApiError> {
     let s = st.read(|r| r.system()).await?;
     let base = base_url(&headers);
-    let list: Vec<Value> = s.iter().map(|s| render::system(s, &base)).collect();
-    Ok(json(StatusCode::OK, &json!({ "isystems": list })))
+    let isystems = s.iter().map(|s| render::system(s, &base)).collect();
+    Ok(json(StatusCode::OK, &wire::SystemList { isystems }))
 }
 
 /// `PATCH /v1/isystems/{uuid}` (`system modify`): JSON-Patch replaces of
@@ -545,7 +559,7 @@ struct ListParams {
 }
 
 fn list_params(q: &QueryPairs, p: Paging) -> Result<ListParams, ApiError> {
-    q.only(&["limit", "marker", "sort_key", "sort_dir", "personality"])?;
+    q.only_params(openapi::HOST_LIST_PARAMS)?;
     let page = page_params(q, p)?;
     let sort_key = q.last("sort_key").unwrap_or("id").to_string();
     let sort = HostSort::parse(&sort_key).map_err(ApiError::from)?;
@@ -584,18 +598,12 @@ async fn list_hosts(
         .await?;
     let sys = system_or_404(sys)?;
     let base = base_url(&headers);
-    /// The page, serialized straight from borrowed views.
-    #[derive(serde::Serialize)]
-    struct HostList<'a> {
-        ihosts: Vec<render::HostView<'a>>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next: Option<String>,
-    }
-    let mut body = HostList {
+    // Serialized straight from views borrowed from the records.
+    let mut body = wire::HostList {
         ihosts: page
             .hosts
             .iter()
-            .map(|h| render::HostView::new(h, &sys, &base))
+            .map(|h| render::host(h, &sys, &base))
             .collect(),
         next: None,
     };

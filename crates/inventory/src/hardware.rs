@@ -711,17 +711,7 @@ impl HwItem for PciDevice {
     }
 }
 
-/// True for `dddd:bb:dd.f` in hex.
-pub fn is_pci_address(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 12
-        && b[4] == b':'
-        && b[7] == b':'
-        && b[10] == b'.'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
-}
+pub use starling_common::is_pci_address;
 
 /// Declares an LLDP record: its own fields, then the TLVs StarlingX
 /// flattens into attributes (the same for agents and neighbours).

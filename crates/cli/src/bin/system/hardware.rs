@@ -6,14 +6,28 @@
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use starling_cli::{Client, Table, confirm, text};
+use starling_cli::{Client, Table, as_wire, confirm, text};
+use starling_inventory_types::hardware as hw;
 
 use crate::{Out, host_path};
 
-/// A collection and its list columns: (heading, field).
+/// A collection, its list columns (heading, field) and how a record of
+/// it is read (checked as its wire type).
 struct Listing {
     collection: &'static str,
     columns: &'static [(&'static str, &'static str)],
+    read: fn(Value) -> Result<Value>,
+}
+
+/// Reads a record as the wire type `T`.
+fn read<T: serde::de::DeserializeOwned + serde::Serialize>(v: Value) -> Result<Value> {
+    as_wire::<T>(
+        v,
+        std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("a record"),
+    )
 }
 
 const CPUS: Listing = Listing {
@@ -27,6 +41,7 @@ const CPUS: Listing = Listing {
         ("processor_model", "cpu_model"),
         ("assigned_function", "allocated_function"),
     ],
+    read: read::<hw::CpuRecord>,
 };
 
 const MEMORY: Listing = Listing {
@@ -51,6 +66,7 @@ const MEMORY: Listing = Listing {
         ("app_hp_pending_1G", "vm_hugepages_nr_1G_pending"),
         ("app_hp_use_1G", "vm_hugepages_use_1G"),
     ],
+    read: read::<hw::MemoryRecord>,
 };
 
 const NODES: Listing = Listing {
@@ -60,6 +76,7 @@ const NODES: Listing = Listing {
         ("numa_node", "numa_node"),
         ("capabilities", "capabilities"),
     ],
+    read: read::<hw::NodeRecord>,
 };
 
 const DISKS: Listing = Listing {
@@ -75,6 +92,7 @@ const DISKS: Listing = Listing {
         ("serial_id", "serial_id"),
         ("device_path", "device_path"),
     ],
+    read: read::<hw::DiskRecord>,
 };
 
 const PARTITIONS: Listing = Listing {
@@ -88,6 +106,7 @@ const PARTITIONS: Listing = Listing {
         ("size_gib", "size_gib"),
         ("status", "status_text"),
     ],
+    read: read::<hw::PartitionRecord>,
 };
 
 const PORTS: Listing = Listing {
@@ -102,6 +121,7 @@ const PORTS: Listing = Listing {
         ("accelerated", "dpdksupport"),
         ("device type", "pdevice"),
     ],
+    read: read::<hw::PortRecord>,
 };
 
 const ETHERNET_PORTS: Listing = Listing {
@@ -116,6 +136,7 @@ const ETHERNET_PORTS: Listing = Listing {
         ("device type", "pdevice"),
         ("boot i/f", "bootp"),
     ],
+    read: read::<hw::PortRecord>,
 };
 
 const DEVICES: Listing = Listing {
@@ -132,6 +153,7 @@ const DEVICES: Listing = Listing {
         ("numa_node", "numa_node"),
         ("enabled", "enabled"),
     ],
+    read: read::<hw::PciDeviceRecord>,
 };
 
 const LLDP_AGENTS: Listing = Listing {
@@ -145,6 +167,7 @@ const LLDP_AGENTS: Listing = Listing {
         ("system_name", "system_name"),
         ("system_description", "system_description"),
     ],
+    read: read::<hw::LldpAgentRecord>,
 };
 
 const LLDP_NEIGHBOURS: Listing = Listing {
@@ -158,6 +181,7 @@ const LLDP_NEIGHBOURS: Listing = Listing {
         ("system_description", "system_description"),
         ("management_address", "management_address"),
     ],
+    read: read::<hw::LldpNeighbourRecord>,
 };
 
 const LABELS: Listing = Listing {
@@ -167,6 +191,7 @@ const LABELS: Listing = Listing {
         ("label_key", "label_key"),
         ("label_value", "label_value"),
     ],
+    read: read::<hw::LabelRecord>,
 };
 
 /// A cell: the field's text, or a size in GiB computed from MiB as
@@ -188,7 +213,10 @@ fn records(c: &Client, host: &str, l: &Listing, query: &str) -> Result<Vec<Value
     c.get_all(
         &format!("{}/{}{query}", host_path(host)?, l.collection),
         l.collection,
-    )
+    )?
+    .into_iter()
+    .map(l.read)
+    .collect()
 }
 
 fn print_list(l: &Listing, recs: &[Value], out: Out) -> Result<()> {
@@ -426,8 +454,8 @@ pub(crate) enum HwCmd {
 }
 
 /// `key=value` pairs as the label-assign body; a key may appear once.
-fn label_body(labels: &[String]) -> Result<Value> {
-    let mut m = serde_json::Map::new();
+fn label_body(labels: &[String]) -> Result<hw::LabelAssign> {
+    let mut m = std::collections::BTreeMap::new();
     for l in labels {
         let Some((k, v)) = l.split_once('=') else {
             bail!("invalid label '{l}': expected key=value");
@@ -436,11 +464,11 @@ fn label_body(labels: &[String]) -> Result<Value> {
         if k.is_empty() {
             bail!("invalid label '{l}': the key is empty");
         }
-        if m.insert(k.to_string(), json!(v)).is_some() {
+        if m.insert(k.to_string(), v.to_string()).is_some() {
             bail!("label {k} is given twice");
         }
     }
-    Ok(Value::Object(m))
+    Ok(hw::LabelAssign(m))
 }
 
 pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
@@ -545,10 +573,16 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
                 host_path(&host)?.trim_start_matches("/v1/ihosts/"),
                 if overwrite { "True" } else { "False" }
             );
-            let Some(v) = c.post(&path, &body)? else {
+            let Some(v) = c.post(&path, &serde_json::to_value(&body)?)? else {
                 bail!("the inventory API answered host-label-assign without the labels");
             };
-            let set: Vec<Value> = v["labels"].as_array().cloned().unwrap_or_default();
+            let set: hw::LabelList = serde_json::from_value(v)
+                .map_err(|e| anyhow::anyhow!("unexpected answer for host-label-assign: {e}"))?;
+            let set = set
+                .labels
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<Vec<Value>, _>>()?;
             print_list(&LABELS, &set, out)
         }
         HwCmd::LabelList { host, out } => {
@@ -597,7 +631,7 @@ mod tests {
         assert_eq!(cell(&d, "size_gib"), "447.131");
         assert_eq!(cell(&d, "available_gib"), "None");
         assert_eq!(
-            label_body(&["a=1".into(), "b=".into()]).unwrap(),
+            serde_json::to_value(label_body(&["a=1".into(), "b=".into()]).unwrap()).unwrap(),
             json!({"a": "1", "b": ""})
         );
         assert!(label_body(&["a".into()]).is_err());

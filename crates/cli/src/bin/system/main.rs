@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use starling_cli::auth::AuthArgs;
-use starling_cli::{Client, Format, Table, cell, confirm, text};
+use starling_cli::{Client, Format, Table, as_wire, cell, confirm, text};
+use starling_inventory_types as wire;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -275,24 +276,7 @@ fn host_path(host: &str) -> Result<String> {
     Ok(format!("/v1/ihosts/{host}"))
 }
 
-/// The columns of host-list, read from each host without the rest.
-#[derive(serde::Deserialize)]
-struct HostRow {
-    #[serde(default)]
-    id: Value,
-    #[serde(default)]
-    hostname: Value,
-    #[serde(default)]
-    personality: Value,
-    #[serde(default)]
-    administrative: Value,
-    #[serde(default)]
-    operational: Value,
-    #[serde(default)]
-    availability: Value,
-}
-
-/// host-list's columns (each the host field of that name, as in HostRow).
+/// host-list's columns (each the host field of that name).
 const HOST_LIST_COLUMNS: &[&str] = &[
     "id",
     "hostname",
@@ -354,6 +338,11 @@ const HOST_FIELDS: &[&str] = &[
     "vim_progress_status",
 ];
 
+/// An answer read as a host (an answer of another shape is an error).
+fn host_of(v: Value) -> Result<Value> {
+    as_wire::<wire::Host<'static>>(v, "a host")
+}
+
 fn show_host(h: &Value, out: Out) -> Result<()> {
     let mut fields: Vec<(&str, String)> = HOST_FIELDS.iter().map(|f| (*f, text(h, f))).collect();
     if text(h, "subfunctions") != text(h, "personality") {
@@ -369,12 +358,20 @@ fn show_host(h: &Value, out: Out) -> Result<()> {
     Ok(())
 }
 
+/// One JSON-Patch replace.
+fn replace(attribute: &str, value: Value) -> wire::PatchOp {
+    wire::PatchOp {
+        op: "replace".into(),
+        path: format!("/{attribute}"),
+        value: Some(value),
+        from: None,
+    }
+}
+
 fn action(c: &Client, host: &str, verb: &str, out: Out) -> Result<()> {
-    let h = c.patch(
-        &host_path(host)?,
-        &json!([{"op": "replace", "path": "/action", "value": verb}]),
-    )?;
-    show_host(&h, out)
+    let patch = wire::JsonPatch(vec![replace("action", json!(verb))]);
+    let h = c.patch(&host_path(host)?, &serde_json::to_value(&patch)?)?;
+    show_host(&host_of(h)?, out)
 }
 
 /// `attribute=value` pairs as a JSON-Patch (empty value: remove).
@@ -399,30 +396,24 @@ fn update_patch(attributes: &[String]) -> Result<Value> {
     Ok(Value::Array(ops))
 }
 
-fn add_body(a: &AddArgs) -> Value {
-    let mut m = Map::new();
-    let mut put = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            m.insert(k.into(), json!(v));
-        }
-    };
-    put("hostname", &a.hostname);
-    put("personality", &a.personality);
-    put("subfunctions", &a.subfunctions);
-    put("mgmt_mac", &a.mgmt_mac);
-    put("mgmt_ip", &a.mgmt_ip);
-    put("bm_ip", &a.bm_ip);
-    put("bm_type", &a.bm_type);
-    put("bm_username", &a.bm_username);
-    put("bm_password", &a.bm_password);
-    put("boot_device", &a.boot_device);
-    put("rootfs_device", &a.rootfs_device);
-    put("install_output", &a.install_output);
-    put("console", &a.console);
-    if let Some(l) = &a.location {
-        m.insert("location".into(), json!({"locn": l}));
+fn add_body(a: &AddArgs) -> wire::HostAdd {
+    wire::HostAdd {
+        hostname: a.hostname.clone(),
+        personality: a.personality.clone(),
+        subfunctions: a.subfunctions.clone(),
+        mgmt_mac: a.mgmt_mac.clone(),
+        mgmt_ip: a.mgmt_ip.clone(),
+        bm_ip: a.bm_ip.clone(),
+        bm_type: a.bm_type.clone(),
+        bm_username: a.bm_username.clone(),
+        bm_password: a.bm_password.clone(),
+        boot_device: a.boot_device.clone(),
+        rootfs_device: a.rootfs_device.clone(),
+        install_output: a.install_output.clone(),
+        console: a.console.clone(),
+        location: a.location.clone().map(|locn| wire::Locn::Locn { locn }),
+        serialid: None,
     }
-    Value::Object(m)
 }
 
 fn bulk_add(c: &Client, path: &std::path::Path) -> Result<()> {
@@ -435,25 +426,23 @@ fn bulk_add(c: &Client, path: &std::path::Path) -> Result<()> {
     let Some(v) = c.post_file("/v1/ihosts/bulk_add", "file", &name, &content)? else {
         bail!("the inventory API answered host-bulk-add with nothing");
     };
+    let v: wire::BulkAddResult = serde_json::from_value(v)
+        .map_err(|e| anyhow::anyhow!("unexpected answer for host-bulk-add: {e}"))?;
     starling_cli::outln("Success:")?;
-    let success = text(&v, "success");
-    if !success.is_empty() {
-        starling_cli::outln(success)?;
+    if !v.success.is_empty() {
+        starling_cli::outln(&v.success)?;
     }
     starling_cli::outln("Error:")?;
-    let error = text(&v, "error");
-    if !error.is_empty() {
-        starling_cli::outln(error)?;
+    if !v.error.is_empty() {
+        starling_cli::outln(&v.error)?;
         bail!("some hosts were not added");
     }
     Ok(())
 }
 
 fn bulk_export(c: &Client, path: &std::path::Path) -> Result<()> {
-    let v = c.get("/v1/ihosts/bulk_export")?;
-    let Some(content) = v.get("content").and_then(Value::as_str) else {
-        bail!("the inventory API answered host-bulk-export without content");
-    };
+    let v: wire::BulkExport = c.get_as("/v1/ihosts/bulk_export")?;
+    let content = &v.content;
     // Written beside the target and renamed: an existing file is replaced
     // whole or not at all.
     let dir = match path.parent() {
@@ -496,7 +485,7 @@ fn run(cli: Cli) -> Result<()> {
             timezone,
             out,
         } => {
-            let ops: Vec<Value> = [
+            let ops: Vec<wire::PatchOp> = [
                 ("name", name),
                 ("description", description),
                 ("contact", contact),
@@ -504,58 +493,54 @@ fn run(cli: Cli) -> Result<()> {
                 ("timezone", timezone),
             ]
             .into_iter()
-            .filter_map(|(k, v)| {
-                v.map(|v| json!({"op": "replace", "path": format!("/{k}"), "value": v}))
-            })
+            .filter_map(|(k, v)| v.map(|v| replace(k, json!(v))))
             .collect();
             if ops.is_empty() {
                 bail!(
                     "system modify needs at least one of --name, --description, --contact, --location, --timezone"
                 );
             }
-            let v = c.get("/v1/isystems")?;
-            let Some(uuid) = v["isystems"][0]["uuid"].as_str() else {
+            let v: wire::SystemList = c.get_as("/v1/isystems")?;
+            let Some(sys) = v.isystems.first() else {
                 bail!("the system has not been bootstrapped");
             };
-            let s = c.patch(&format!("/v1/isystems/{uuid}"), &Value::Array(ops))?;
-            show_system(&s, out)?;
+            let s = c.patch(
+                &format!("/v1/isystems/{}", sys.uuid),
+                &serde_json::to_value(wire::JsonPatch(ops))?,
+            )?;
+            show_system(&as_wire::<wire::System>(s, "the system")?, out)?;
         }
         Cmd::Show { out } => {
-            let v = c.get("/v1/isystems")?;
-            let Some(s) = v["isystems"].get(0) else {
+            let v: wire::SystemList = c.get_as("/v1/isystems")?;
+            let Some(s) = v.isystems.first() else {
                 bail!("the system has not been bootstrapped");
             };
-            show_system(s, out)?;
+            show_system(&serde_json::to_value(s)?, out)?;
         }
         Cmd::HostList { out } => {
-            let mut hosts: Vec<HostRow> = c.get_all_as("/v1/ihosts", "ihosts")?;
-            hosts.sort_by_key(|h| h.id.as_i64().unwrap_or(i64::MAX));
+            let mut hosts: Vec<wire::Host<'static>> = c.get_all_as("/v1/ihosts", "ihosts")?;
+            hosts.sort_by_key(|h| h.id);
             let mut t = Table::new(HOST_LIST_COLUMNS);
             for h in &hosts {
-                t.rows.push(
-                    [
-                        &h.id,
-                        &h.hostname,
-                        &h.personality,
-                        &h.administrative,
-                        &h.operational,
-                        &h.availability,
-                    ]
-                    .into_iter()
-                    .map(cell)
-                    .collect(),
-                );
+                t.rows.push(vec![
+                    h.id.to_string(),
+                    cell(&json!(h.hostname)),
+                    cell(&json!(h.personality)),
+                    h.administrative.to_string(),
+                    h.operational.to_string(),
+                    h.availability.to_string(),
+                ]);
             }
             starling_cli::out(&t.render(out.format)?)?;
         }
-        Cmd::HostShow { host, out } => show_host(&c.get(&host_path(&host)?)?, out)?,
+        Cmd::HostShow { host, out } => show_host(&host_of(c.get(&host_path(&host)?)?)?, out)?,
         Cmd::HostAdd(a) => {
             // What is missing is the server's to say (a simplex system
             // refuses any host-add first, as sysinv does).
-            let Some(h) = c.post("/v1/ihosts", &add_body(&a))? else {
+            let Some(h) = c.post("/v1/ihosts", &serde_json::to_value(add_body(&a))?)? else {
                 bail!("the inventory API answered host-add without the host");
             };
-            show_host(&h, a.out)?;
+            show_host(&host_of(h)?, a.out)?;
         }
         Cmd::HostBulkAdd { hostsfile } => bulk_add(&c, &hostsfile)?,
         Cmd::HostBulkExport { filename } => bulk_export(&c, &filename)?,
@@ -565,7 +550,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let h = c.patch(&host_path(&host)?, &update_patch(&attributes)?)?;
-            show_host(&h, out)?;
+            show_host(&host_of(h)?, out)?;
         }
         Cmd::HostDelete { hosts, yes } => {
             confirm("host-delete", yes)?;
