@@ -447,7 +447,7 @@ impl Opener for MyOpener {
         let opts = mysql::OptsBuilder::from_opts(self.opts.clone())
             .stmt_cache_size(Some(256))
             .init(vec![
-                "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+                "SET NAMES utf8mb4 COLLATE utf8mb4_nopad_bin",
                 // Strict: over-long or invalid values are errors, never truncated.
                 "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'",
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",

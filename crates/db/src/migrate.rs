@@ -105,7 +105,9 @@ impl Schema {
 /// Expands dialect tokens in a DDL template.
 fn expand(d: Dialect, template: &str) -> String {
     // Strings compare bytewise on every backend ("C" collation on PostgreSQL,
-    // utf8mb4_bin on MariaDB), so range scans and paging agree everywhere.
+    // utf8mb4_nopad_bin on MariaDB), so range scans and paging agree
+    // everywhere and no two keys collide: MariaDB's utf8mb4_bin pads, so
+    // 'ws' and 'ws ' would be the same key there.
     let (s, pk, boolean, text, opts) = match d {
         Dialect::Sqlite => ("VARCHAR({n})", "INTEGER PRIMARY KEY", "BOOLEAN", "TEXT", ""),
         Dialect::Postgres => (
@@ -120,7 +122,7 @@ fn expand(d: Dialect, template: &str) -> String {
             "BIGINT PRIMARY KEY",
             "BOOLEAN",
             "TEXT",
-            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin",
         ),
     };
     let mut out = template
@@ -196,6 +198,36 @@ crate::columns! {
     mod applied_c ("m") { component, version }
 }
 
+/// MariaDB: converts every table of the database still in a padding
+/// collation (the releases before no-pad tables were made `utf8mb4_bin`) to
+/// `utf8mb4_nopad_bin`, columns included. Once done, nothing is left to
+/// convert and this is one catalog query. Converting never makes two keys
+/// collide: keys equal without padding were equal with it.
+fn unpad(c: &mut dyn Conn) -> Result<(), StorageFailure> {
+    let tables = c.query(
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' \
+         AND table_collation <> 'utf8mb4_nopad_bin'",
+        &[],
+    )?;
+    for mut t in tables {
+        let name = t.take_text(0)?;
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StorageFailure::fatal(format!(
+                "cannot convert table '{name}' to utf8mb4_nopad_bin: not a Starling table name"
+            )));
+        }
+        tracing::info!(table = %name, "converting to utf8mb4_nopad_bin (keys compare without padding)");
+        c.exec(
+            &format!(
+                "ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+            ),
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
 /// True when `table` exists in the database (the current schema on PostgreSQL).
 fn table_exists(c: &mut dyn Conn, table: &str) -> Result<bool, StorageFailure> {
     let sql = match c.dialect() {
@@ -215,6 +247,9 @@ fn table_exists(c: &mut dyn Conn, table: &str) -> Result<bool, StorageFailure> {
 fn apply_locked(c: &mut dyn Conn, schemas: &[Schema]) -> Result<(), StorageFailure> {
     for st in ENGINE {
         c.exec(&expand(c.dialect(), st), &[])?;
+    }
+    if c.dialect() == Dialect::Mysql {
+        unpad(c)?;
     }
     // (global version, applied_at) of a pre-split release's database.
     let legacy: Vec<(i64, i64)> = if table_exists(c, LEGACY_TABLE)? {
@@ -343,6 +378,21 @@ pub(crate) fn apply_legacy(
             ],
         )?;
     }
+    if c.dialect() == Dialect::Mysql {
+        // Those releases made MariaDB's tables in a padding collation.
+        let tables = c.query(
+            "SELECT table_name FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+            &[],
+        )?;
+        for mut t in tables {
+            let name = t.take_text(0)?;
+            c.exec(
+                &format!("ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+                &[],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -358,7 +408,7 @@ mod tests {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, a VARCHAR(36), b BOOLEAN)"
         );
         assert!(expand(Dialect::Postgres, t).contains("VARCHAR(36) COLLATE \"C\""));
-        assert!(expand(Dialect::Mysql, t).ends_with("COLLATE=utf8mb4_bin"));
+        assert!(expand(Dialect::Mysql, t).ends_with("COLLATE=utf8mb4_nopad_bin"));
         let engine = Schema::new(
             "engine",
             &[Migration {

@@ -259,6 +259,54 @@ async fn set_is_an_upsert_with_a_stable_uuid_and_no_op_resets() {
     .await;
 }
 
+/// Keys compare exactly on every backend: near-duplicates of an entity
+/// (a trailing space — MariaDB's padding collations made `host=ws` and
+/// `host=ws ` one key —, case, an accent, a no-break space, a leading
+/// space) are alarms of their own, each found and cleared alone.
+#[tokio::test]
+async fn near_duplicate_keys_are_distinct_everywhere() {
+    each_backend(|db| async move {
+        let near = [
+            "host=ws",
+            "host=ws ",
+            "host=ws  ",
+            "host=WS",
+            "host=wś",
+            "host=ws\u{a0}",
+            " host=ws",
+        ];
+        let mut uuids = Vec::new();
+        for eid in near {
+            let o = set(&db, fault("100.101", eid, "major")).await;
+            assert!(o.created, "{eid:?} was taken for another key");
+            uuids.push(o.uuid);
+        }
+        uuids.sort();
+        uuids.dedup();
+        assert_eq!(uuids.len(), near.len());
+        let mut want: Vec<String> = near.iter().map(|e| e.to_string()).collect();
+        want.sort();
+        assert_eq!(eids(&db).await, want);
+        // Each is found by its own key only.
+        for eid in near {
+            let e = eid.to_string();
+            let got = db
+                .read(move |c| FmRepo::new(c).alarm_by_key("100.101", &e))
+                .await
+                .unwrap();
+            let found = got.map(|a| a.entity_instance_id);
+            assert_eq!(found.as_deref(), Some(eid), "lookup of {eid:?}");
+        }
+        // Clearing one leaves the others.
+        db.write(|c| ops::clear_alarm(&mut FmRepo::new(c), "100.101", "host=ws ", ts(1), limits()))
+            .await
+            .unwrap();
+        want.retain(|e| e != "host=ws ");
+        assert_eq!(eids(&db).await, want);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn requested_uuid_is_used_once() {
     each_backend(|db| async move {
