@@ -13,10 +13,13 @@ pub struct Identity {
     pub hostname: String,
     /// MAC of its management port.
     pub mgmt_mac: String,
+    /// The disk its root filesystem is on, when that can be told.
+    pub boot_disk: Option<String>,
 }
 
-/// The host's identity: `/proc/sys/kernel/hostname`, and the MAC of
-/// `mgmt_interface` or, when none is configured, of the first port.
+/// The host's identity: `/proc/sys/kernel/hostname`, the MAC of
+/// `mgmt_interface` or, when none is configured, of the first port, and
+/// the disk it boots from.
 pub fn identity(root: &Root, mgmt_interface: Option<&str>) -> Result<Identity, String> {
     let hostname = root
         .read("/proc/sys/kernel/hostname")
@@ -36,6 +39,7 @@ pub fn identity(root: &Root, mgmt_interface: Option<&str>) -> Result<Identity, S
     Ok(Identity {
         hostname,
         mgmt_mac: mac.to_ascii_lowercase(),
+        boot_disk: crate::disk::boot_disk(root),
     })
 }
 

@@ -149,6 +149,51 @@ fn in_use(root: &Root, mounts: &str, name: &str, sys: &str) -> bool {
         || !root.list(format!("{sys}/holders")).is_empty()
 }
 
+/// The disk the root filesystem is on (`/dev/vda`), as its device node:
+/// the source of the last `/` mount of /proc/mounts, from a partition to
+/// its disk, through device-mapper (LVM, crypt) to the disk under it.
+/// `None` when it cannot be told (an overlay or network root, nothing
+/// mounted): the host keeps the boot device it was given.
+pub fn boot_disk(root: &Root) -> Option<String> {
+    let mounts = root.read("/proc/mounts")?;
+    let source = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (src, at) = (f.next()?, f.next()?);
+            (at == "/").then_some(src)
+        })
+        .filter(|s| s.starts_with("/dev/"))
+        .last()?;
+    let mut name = source.trim_start_matches("/dev/").to_string();
+    if let Some(mapped) = name.strip_prefix("mapper/") {
+        name = root
+            .list("/sys/block")
+            .into_iter()
+            .find(|d| root.read(format!("/sys/block/{d}/dm/name")).as_deref() == Some(mapped))?;
+    }
+    // Down through device-mapper layers (a few at most), then up from a
+    // partition to its disk.
+    for _ in 0..8 {
+        if name.starts_with("dm-") {
+            name = root
+                .list(format!("/sys/block/{name}/slaves"))
+                .into_iter()
+                .next()?;
+            continue;
+        }
+        if root.exists(format!("/sys/block/{name}")) {
+            return Some(format!("/dev/{name}"));
+        }
+        return root
+            .list("/sys/block")
+            .into_iter()
+            .find(|d| root.exists(format!("/sys/block/{d}/{name}/partition")))
+            .map(|d| format!("/dev/{d}"));
+    }
+    None
+}
+
 /// Every disk of the host and the partitions on them.
 pub fn disks(root: &Root) -> (Vec<Disk>, Vec<Partition>) {
     let mounts = root.read("/proc/mounts").unwrap_or_default();

@@ -536,3 +536,43 @@ fn pci_names_follow_a_changed_pci_ids() {
     let bare = report(&root).unwrap();
     assert_ne!(names(&bare).0, "Intel Corp.");
 }
+
+/// The boot disk is the disk under the root filesystem: a whole disk, a
+/// partition's disk, or the disk under device-mapper layers; nothing when
+/// the root is not a block device.
+#[test]
+fn the_boot_disk_is_the_one_under_the_root_filesystem() {
+    let d = std::env::temp_dir().join(format!("starling-bootdisk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let _t = Tmp(d.clone());
+    let root = Root::new(&d);
+    for name in ["sda", "vda", "nvme0n1", "dm-0", "dm-1"] {
+        std::fs::create_dir_all(d.join(format!("sys/block/{name}"))).unwrap();
+    }
+    w(&d, "/sys/block/sda/sda2/partition", "2");
+    w(&d, "/sys/block/nvme0n1/nvme0n1p3/partition", "3");
+    w(&d, "/sys/block/dm-1/dm/name", "vg-root");
+    std::fs::create_dir_all(d.join("sys/block/dm-1/slaves/dm-0")).unwrap();
+    std::fs::create_dir_all(d.join("sys/block/dm-0/slaves/nvme0n1p3")).unwrap();
+    for (mounts, want) in [
+        ("/dev/vda / ext4 rw 0 0", Some("/dev/vda")),
+        (
+            "rootfs / rootfs rw 0 0\n/dev/sda2 / ext4 rw 0 0\n/dev/sda1 /boot ext4 rw 0 0",
+            Some("/dev/sda"),
+        ),
+        ("/dev/mapper/vg-root / xfs rw 0 0", Some("/dev/nvme0n1")),
+        ("overlay / overlay rw 0 0", None),
+        ("/dev/sdz1 / ext4 rw 0 0", None),
+    ] {
+        w(&d, "/proc/mounts", mounts);
+        assert_eq!(
+            starling_agent::disk::boot_disk(&root).as_deref(),
+            want,
+            "{mounts}"
+        );
+    }
+    assert_eq!(
+        starling_agent::disk::boot_disk(&Root::new(d.join("nowhere"))),
+        None
+    );
+}

@@ -156,10 +156,12 @@ pub async fn bootstrap_controller(
     st: &InventoryState,
     hostname: &str,
     mgmt_mac: &str,
+    boot_disk: Option<&str>,
 ) -> Result<Option<Host>, ApiError> {
     let (name, mac) = (hostname.to_string(), mgmt_mac.to_string());
+    let disk = boot_disk.map(str::to_string);
     let made = st
-        .write(move |r, now| ops::bootstrap_controller(r, &name, &mac, now))
+        .write(move |r, now| ops::bootstrap_controller(r, &name, &mac, disk.as_deref(), now))
         .await?;
     if let Some(h) = &made {
         st.report(

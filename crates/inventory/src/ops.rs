@@ -130,11 +130,15 @@ pub fn bootstrap_controller(
     repo: &mut dyn InventoryRepo,
     hostname: &str,
     mgmt_mac: &str,
+    boot_disk: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<Host>, Error> {
     let mut sys = system(repo)?;
     let mac = validate::mac(mgmt_mac)?;
     validate::hostname(hostname, Personality::Controller)?;
+    if let Some(d) = boot_disk {
+        validate::device("boot_device", Some(d), d)?;
+    }
     let controllers = repo.hosts(&HostQuery {
         personality: Some(Personality::Controller),
         ..HostQuery::default()
@@ -172,6 +176,12 @@ pub fn bootstrap_controller(
     h.hostname = Some(hostname.to_string());
     h.personality = Some(Personality::Controller);
     h.subfunctions = validate::subfunctions(Personality::Controller, sys.system_type);
+    // It is installed already: it boots from, and its root is on, the disk
+    // its root filesystem is on.
+    if let Some(d) = boot_disk {
+        h.boot_device = d.to_string();
+        h.rootfs_device = d.to_string();
+    }
     if discovered {
         h.updated_at = Some(now);
         repo.update_host(&h)?;

@@ -268,7 +268,7 @@ pub struct CheckedHost {
     pub serialid: String,
 }
 
-fn device(field: &str, v: Option<&str>, default: &str) -> Result<String, Error> {
+pub(crate) fn device(field: &str, v: Option<&str>, default: &str) -> Result<String, Error> {
     let v = v.unwrap_or(default);
     if !v.starts_with("/dev/") || v.len() > 255 || v.chars().any(char::is_whitespace) {
         return Err(Error::invalid(format!(

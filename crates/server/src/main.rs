@@ -494,8 +494,13 @@ async fn local_agent(
         .await
         .context("local discovery stopped")?
         .map_err(|e| anyhow::anyhow!("cannot tell this machine's management MAC (--mgmt-interface, or --no-local-agent): {e}"))?;
-    match starling_inventory_api::bootstrap_controller(inventory, "controller-0", &id.mgmt_mac)
-        .await
+    match starling_inventory_api::bootstrap_controller(
+        inventory,
+        "controller-0",
+        &id.mgmt_mac,
+        id.boot_disk.as_deref(),
+    )
+    .await
     {
         Ok(Some(h)) => {
             tracing::info!(mac = %h.mgmt_mac, "this machine is bootstrapped as controller-0")

@@ -406,15 +406,16 @@ async fn the_first_controller_is_bootstrapped_once_even_on_simplex() {
         })
         .await
         .unwrap();
-        let boot = |name: &'static str, mac: &'static str| {
+        let boot_on = |name: &'static str, mac: &'static str, disk: Option<&'static str>| {
             let db = db.clone();
             async move {
                 db.write(move |c| {
-                    ops::bootstrap_controller(&mut InventoryStore::new(c), name, mac, ts(1))
+                    ops::bootstrap_controller(&mut InventoryStore::new(c), name, mac, disk, ts(1))
                 })
                 .await
             }
         };
+        let boot = |name, mac| boot_on(name, mac, None);
         // Refusals change nothing.
         let e = boot("worker-0", "08:00:27:00:00:01")
             .await
@@ -441,11 +442,30 @@ async fn the_first_controller_is_bootstrapped_once_even_on_simplex() {
             })
             .await
             .unwrap();
-        let h = boot("controller-0", "08:00:27:00:00:01")
+        let e = boot_on("controller-0", "08:00:27:00:00:01", Some("vda"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("boot_device"), "{e}");
+        // It boots from the disk its root filesystem is on, and says so
+        // (and so does the hosts file it is exported into).
+        let h = boot_on("controller-0", "08:00:27:00:00:01", Some("/dev/vda"))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(h.uuid, discovered.uuid);
+        assert_eq!(
+            (h.boot_device.as_str(), h.rootfs_device.as_str()),
+            ("/dev/vda", "/dev/vda")
+        );
+        let file = db
+            .read(|c| starling_inventory::bulk::export(&mut InventoryStore::new(c)))
+            .await
+            .unwrap();
+        assert!(
+            file.contains("<boot_device>/dev/vda</boot_device>"),
+            "{file}"
+        );
         assert_eq!(h.personality, Some(Personality::Controller));
         assert_eq!(h.subfunctions, "controller,worker");
         assert_eq!(h.administrative, Administrative::Locked);
