@@ -163,8 +163,7 @@ pub fn boot_disk(root: &Root) -> Option<String> {
             let (src, at) = (f.next()?, f.next()?);
             (at == "/").then_some(src)
         })
-        .filter(|s| s.starts_with("/dev/"))
-        .last()?;
+        .rfind(|s| s.starts_with("/dev/"))?;
     let mut name = source.trim_start_matches("/dev/").to_string();
     if let Some(mapped) = name.strip_prefix("mapper/") {
         name = root
