@@ -243,7 +243,7 @@ pub struct Token<'a> {
 }
 
 macro_rules! one {
-    ($(#[$doc:meta])* $name:ident, $item:ident, $key:literal) => {
+    ($(#[$doc:meta])* $name:ident, $item:ident, $key:tt) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
         pub struct $name<'a> {
@@ -406,7 +406,7 @@ pub struct VersionsBody<'a> {
 // Requests.
 
 macro_rules! wrap {
-    ($(#[$doc:meta])* $name:ident, $item:ident, $key:literal) => {
+    ($(#[$doc:meta])* $name:ident, $item:ident, $key:tt) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
         pub struct $name {
