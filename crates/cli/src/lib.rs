@@ -108,15 +108,83 @@ pub fn completion(cmd: &mut clap::Command, shell: clap_complete::Shell) -> Resul
     out(&String::from_utf8_lossy(&buf))
 }
 
-/// Output format of list and show commands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Output format of list and show commands (cliff's formatters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A table (wrapped to the terminal width).
+    /// A table, wrapped to the terminal's width.
+    #[default]
     Table,
-    /// JSON.
+    /// JSON, with numbers, booleans and null as such.
     Json,
-    /// YAML.
+    /// YAML, typed likewise.
     Yaml,
+    /// The values alone: a row per line, separated by spaces.
+    Value,
+    /// Comma-separated, with a header line.
+    Csv,
+}
+
+/// Output options of a list or show command: `-f/--format` and
+/// `-c/--column`, as OpenStack's clients (cliff) spell them.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Out {
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show only this column (or field); repeat for more.
+    #[arg(short = 'c', long = "column", value_name = "COLUMN")]
+    pub columns: Vec<String>,
+}
+
+/// [`Out`] for a command whose `-f` or `-c` means something else (`--force`,
+/// `--contact`, `--console`): the long forms only.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutLong {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show only this column (or field); repeat for more.
+    #[arg(long = "column", value_name = "COLUMN")]
+    pub columns: Vec<String>,
+}
+
+impl From<OutLong> for Out {
+    fn from(o: OutLong) -> Out {
+        Out {
+            format: o.format,
+            columns: o.columns,
+        }
+    }
+}
+
+impl Out {
+    /// Just a format, every column.
+    pub fn format(format: Format) -> Out {
+        Out {
+            format,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Which of `names` to show, in their order: all without `-c`; with it,
+    /// those named (cliff's rule: unknown names are passed over, but naming
+    /// none that exists is an error listing what does).
+    fn pick(&self, names: &[String]) -> Result<Vec<usize>> {
+        if self.columns.is_empty() {
+            return Ok((0..names.len()).collect());
+        }
+        let picked: Vec<usize> = (0..names.len())
+            .filter(|&i| self.columns.iter().any(|c| *c == names[i]))
+            .collect();
+        if picked.is_empty() {
+            bail!(
+                "No recognized column names in {:?}. Recognized columns are {:?}.",
+                self.columns,
+                names
+            );
+        }
+        Ok(picked)
+    }
 }
 
 /// A blocking JSON client for one service endpoint.
@@ -527,12 +595,14 @@ pub fn query_string(terms: &[QueryTerm], extra: &[(&str, String)]) -> String {
     s.finish()
 }
 
-/// A rendered table: column names and string cells.
+/// A table of records: column names and typed cells (a number stays a
+/// number in JSON and YAML; a table shows `None`, `True` and `False` as
+/// StarlingX's clients do).
 pub struct Table {
     /// Column names.
     pub columns: Vec<String>,
     /// Rows of cells.
-    pub rows: Vec<Vec<String>>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 impl Table {
@@ -544,59 +614,315 @@ impl Table {
         }
     }
 
-    fn records(&self) -> Vec<serde_json::Map<String, Value>> {
-        self.rows
+    /// Renders as `out` asks: the columns it names, in its format (json
+    /// and yaml: a list of objects keyed by column name).
+    pub fn render(&self, out: &Out) -> Result<String> {
+        let picked = out.pick(&self.columns)?;
+        let columns: Vec<&str> = picked.iter().map(|&i| self.columns[i].as_str()).collect();
+        let rows: Vec<Vec<&Value>> = self
+            .rows
             .iter()
             .map(|r| {
-                self.columns
+                picked
                     .iter()
-                    .cloned()
-                    .zip(r.iter().map(|c| Value::String(c.clone())))
+                    .map(|&i| r.get(i).unwrap_or(&Value::Null))
                     .collect()
             })
-            .collect()
-    }
-
-    /// Renders in `format` (json/yaml: a list of objects keyed by column name).
-    pub fn render(&self, format: Format) -> Result<String> {
-        Ok(match format {
+            .collect();
+        Ok(match out.format {
             Format::Table => {
-                let mut t = comfy_table::Table::new();
-                t.load_style(comfy_table::presets::ASCII_FULL_CONDENSED)
-                    .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-                    .set_header(&self.columns);
-                for r in &self.rows {
-                    t.add_row(r);
-                }
-                format!("{t}\n")
+                let cells: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| r.iter().map(|v| cell(v)).collect())
+                    .collect();
+                boxed(&columns, &cells, terminal_width())
             }
-            Format::Json => format!("{}\n", serde_json::to_string_pretty(&self.records())?),
-            Format::Yaml => yaml_serde::to_string(&self.records())?,
+            Format::Json | Format::Yaml => {
+                let records: Vec<serde_json::Map<String, Value>> = rows
+                    .iter()
+                    .map(|r| {
+                        columns
+                            .iter()
+                            .map(|c| c.to_string())
+                            .zip(r.iter().map(|v| (*v).clone()))
+                            .collect()
+                    })
+                    .collect();
+                if out.format == Format::Json {
+                    format!("{}\n", serde_json::to_string_pretty(&records)?)
+                } else {
+                    yaml_serde::to_string(&records)?
+                }
+            }
+            Format::Value => rows
+                .iter()
+                .map(|r| {
+                    let line: Vec<String> = r.iter().map(|v| value_text(v)).collect();
+                    format!("{}\n", line.join(" "))
+                })
+                .collect(),
+            Format::Csv => {
+                let mut s = csv_line(columns.iter().map(|c| Value::String(c.to_string())));
+                for r in &rows {
+                    s.push_str(&csv_line(r.iter().map(|v| (*v).clone())));
+                }
+                s
+            }
         })
     }
 
-    /// Renders a single record vertically (Property | Value), or as an object.
-    pub fn render_record(fields: &[(&str, String)], format: Format) -> Result<String> {
-        match format {
+    /// Renders one record: vertically (Property | Value) as a table, an
+    /// object in json and yaml, one value a line with `value`, and a header
+    /// and a row in csv; `-c` picks fields.
+    pub fn render_record(fields: &[(&str, Value)], out: &Out) -> Result<String> {
+        let names: Vec<String> = fields.iter().map(|(k, _)| k.to_string()).collect();
+        let picked = out.pick(&names)?;
+        let fields: Vec<&(&str, Value)> = picked.iter().map(|&i| &fields[i]).collect();
+        Ok(match out.format {
             Format::Table => {
-                let mut t = Table::new(&["Property", "Value"]);
-                for (k, v) in fields {
-                    t.rows.push(vec![k.to_string(), v.clone()]);
-                }
-                t.render(Format::Table)
+                let cells: Vec<Vec<String>> = fields
+                    .iter()
+                    .map(|(k, v)| vec![k.to_string(), cell(v)])
+                    .collect();
+                boxed(&["Property", "Value"], &cells, terminal_width())
             }
             Format::Json | Format::Yaml => {
                 let obj: serde_json::Map<String, Value> = fields
                     .iter()
-                    .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                    .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect();
-                Ok(match format {
-                    Format::Json => format!("{}\n", serde_json::to_string_pretty(&obj)?),
-                    _ => yaml_serde::to_string(&obj)?,
-                })
+                if out.format == Format::Json {
+                    format!("{}\n", serde_json::to_string_pretty(&obj)?)
+                } else {
+                    yaml_serde::to_string(&obj)?
+                }
             }
+            Format::Value => fields
+                .iter()
+                .map(|(_, v)| format!("{}\n", value_text(v)))
+                .collect(),
+            Format::Csv => {
+                let mut s = csv_line(fields.iter().map(|(k, _)| Value::String(k.to_string())));
+                s.push_str(&csv_line(fields.iter().map(|(_, v)| v.clone())));
+                s
+            }
+        })
+    }
+}
+
+/// A value as `-f value` prints it (cliff prints Python's `str`): text
+/// bare, `None`, `True`, `False`.
+fn value_text(v: &Value) -> String {
+    cell(v)
+}
+
+/// One CSV line as cliff writes it (Python's csv, QUOTE_NONNUMERIC): text
+/// quoted, a quote doubled; numbers and booleans bare (`True`); null as an
+/// empty quoted field.
+fn csv_line(cells: impl Iterator<Item = Value>) -> String {
+    let cells: Vec<String> = cells
+        .map(|v| match v {
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => cell(&Value::Bool(b)),
+            Value::Null => "\"\"".into(),
+            other => format!("\"{}\"", cell(&other).replace('"', "\"\"")),
+        })
+        .collect();
+    format!("{}\n", cells.join(","))
+}
+
+/// The width tables are fitted to: the terminal's, when standard output is
+/// one; else `COLUMNS` when it is set; else none (a pipe gets whole lines).
+pub fn terminal_width() -> Option<usize> {
+    if std::io::stdout().is_terminal()
+        && let Some(w) = comfy_table::Table::new().width()
+    {
+        return Some(usize::from(w));
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w > 0)
+}
+
+/// A boxed table (`+---+` rules, `|` between cells) fitted to `width`:
+/// when the natural widths do not fit, the widest columns give way and
+/// their cells wrap at sensible points (spaces, and after `.` `,` `;` `/`
+/// `=`), never inside a word that fits on a line of its own.
+fn boxed<S: AsRef<str>>(columns: &[S], rows: &[Vec<String>], width: Option<usize>) -> String {
+    let n = columns.len();
+    let lines_of = |s: &str| s.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut natural: Vec<usize> = columns.iter().map(|c| lines_of(c.as_ref())).collect();
+    let mut tokens: Vec<usize> = columns.iter().map(|c| longest_token(c.as_ref())).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            natural[i] = natural[i].max(lines_of(c));
+            tokens[i] = tokens[i].max(longest_token(c));
         }
     }
+    let widths = match width {
+        Some(w) => fit(&natural, &tokens, w.saturating_sub(3 * n + 1)),
+        None => natural.clone(),
+    };
+    let wrap_all = |cells: Vec<&str>| -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| wrap(c, *w))
+            .collect()
+    };
+    let rule = {
+        let mut s = String::from("+");
+        for w in &widths {
+            s.push_str(&"-".repeat(w + 2));
+            s.push('+');
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = rule.clone();
+    let emit = |cells: Vec<Vec<String>>, out: &mut String| {
+        let height = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        for line in 0..height {
+            out.push('|');
+            for (c, w) in cells.iter().zip(&widths) {
+                let text = c.get(line).map_or("", String::as_str);
+                let pad = w.saturating_sub(text.chars().count());
+                out.push(' ');
+                out.push_str(text);
+                out.push_str(&" ".repeat(pad + 1));
+                out.push('|');
+            }
+            out.push('\n');
+        }
+    };
+    emit(
+        wrap_all(columns.iter().map(AsRef::as_ref).collect()),
+        &mut out,
+    );
+    // The header's rule is one run of `=`, as comfy-table's
+    // ASCII_FULL_CONDENSED draws it.
+    out.push('+');
+    out.push_str(&"=".repeat(rule.len().saturating_sub(3)));
+    out.push_str("+\n");
+    for r in rows {
+        emit(wrap_all(r.iter().map(String::as_str).collect()), &mut out);
+    }
+    out.push_str(&rule);
+    out
+}
+
+/// Column widths that fit `avail` characters of content. Each column first
+/// gets its natural width when that is within a fair share, else what its
+/// longest unbreakable piece needs (at most 16, at least 8), so words are
+/// not cut; what is left goes, a
+/// character at a time, to the column that lacks most. When even that does
+/// not fit, every column gets a fair share (a column narrower keeps its
+/// width; at least 8 each: a table with too many columns for the terminal
+/// overflows rather than becoming unreadable).
+fn fit(natural: &[usize], tokens: &[usize], avail: usize) -> Vec<usize> {
+    if natural.iter().sum::<usize>() <= avail {
+        return natural.to_vec();
+    }
+    let share = avail / natural.len().max(1);
+    let mins: Vec<usize> = natural
+        .iter()
+        .zip(tokens)
+        .map(|(&n, &t)| if n <= share { n } else { n.min(t.clamp(8, 16)) })
+        .collect();
+    let floor: usize = mins.iter().sum();
+    if floor <= avail {
+        let mut widths = mins;
+        for _ in 0..avail - floor {
+            let Some(i) = (0..widths.len())
+                .filter(|&i| natural[i] > widths[i])
+                .max_by_key(|&i| natural[i] - widths[i])
+            else {
+                break;
+            };
+            widths[i] += 1;
+        }
+        return widths;
+    }
+    let mut widths = natural.to_vec();
+    let mut open: Vec<usize> = (0..natural.len()).collect();
+    let mut left = avail;
+    loop {
+        let share = (left / open.len().max(1)).max(8);
+        let (small, big): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&i| natural[i] <= share);
+        if small.is_empty() {
+            let mut extra = left.saturating_sub(share * big.len());
+            for &i in &big {
+                widths[i] = share + usize::from(extra > 0);
+                extra = extra.saturating_sub(1);
+            }
+            return widths;
+        }
+        for &i in &small {
+            left = left.saturating_sub(natural[i]);
+        }
+        open = big;
+        if open.is_empty() {
+            return widths;
+        }
+    }
+}
+
+/// The longest piece of `text` between the points [`wrap`] breaks at.
+fn longest_token(text: &str) -> usize {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == ' ' || c == '\n' {
+            run = 0;
+            continue;
+        }
+        run += 1;
+        longest = longest.max(run);
+        if matches!(c, '.' | ',' | ';' | '/' | '=') {
+            run = 0;
+        }
+    }
+    longest
+}
+
+/// `text` in lines of at most `width` characters, broken at a space (which
+/// goes) or after `.` `,` `;` `/` `=` (which stay), and only where no such
+/// point fits, inside a word.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut rest: Vec<char> = line.chars().collect();
+        while rest.len() > width {
+            let head = &rest[..=width.min(rest.len() - 1)];
+            let cut = head
+                .iter()
+                .rposition(|c| *c == ' ')
+                .filter(|&i| i > 0)
+                .map(|i| (i, i + 1))
+                .or_else(|| {
+                    rest[..width]
+                        .iter()
+                        .rposition(|c| matches!(c, '.' | ',' | ';' | '/' | '='))
+                        .map(|i| (i + 1, i + 1))
+                })
+                .unwrap_or((width, width));
+            out.push(rest[..cut.0].iter().collect());
+            rest = rest[cut.1..].to_vec();
+        }
+        out.push(rest.into_iter().collect());
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+/// A JSON field as it is, `null` when absent (a typed table cell).
+pub fn field(v: &Value, key: &str) -> Value {
+    v.get(key).cloned().unwrap_or(Value::Null)
 }
 
 /// A JSON field as display text (`None` for null/absent, strings unquoted).
@@ -710,6 +1036,7 @@ pub fn page_out(text: &str, header_lines: usize, paging: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A one-connection HTTP server answering every request with `response`.
     fn answer_once(response: &'static str) -> String {
@@ -790,22 +1117,144 @@ mod tests {
 
     #[test]
     fn tables_render_in_every_format() {
-        let mut t = Table::new(&["Alarm ID", "Severity"]);
-        t.rows.push(vec!["100.101".into(), "major".into()]);
+        let mut t = Table::new(&["Alarm ID", "Severity", "Count", "Masked", "Gone"]);
+        t.rows.push(vec![
+            json!("100.101"),
+            json!("major"),
+            json!(3),
+            json!(true),
+            Value::Null,
+        ]);
+        let table = t.render(&Out::default()).unwrap();
         assert!(
-            t.render(Format::Table)
-                .unwrap()
-                .contains("| 100.101  | major    |")
+            table.contains("| 100.101  | major    | 3     | True   | None |"),
+            "{table}"
         );
-        let j: Value = serde_json::from_str(&t.render(Format::Json).unwrap()).unwrap();
-        assert_eq!(j[0]["Alarm ID"], "100.101");
+        let j: Value =
+            serde_json::from_str(&t.render(&Out::format(Format::Json)).unwrap()).unwrap();
+        assert_eq!(
+            j,
+            json!([{"Alarm ID": "100.101", "Severity": "major", "Count": 3, "Masked": true, "Gone": null}])
+        );
+        let y = t.render(&Out::format(Format::Yaml)).unwrap();
         assert!(
-            t.render(Format::Yaml)
-                .unwrap()
-                .contains("Alarm ID: 100.101")
-                || t.render(Format::Yaml)
-                    .unwrap()
-                    .contains("Alarm ID: '100.101'")
+            y.contains("Count: 3") && y.contains("Masked: true") && y.contains("Gone: null"),
+            "{y}"
         );
+        assert_eq!(
+            t.render(&Out::format(Format::Value)).unwrap(),
+            "100.101 major 3 True None\n"
+        );
+        assert_eq!(
+            t.render(&Out::format(Format::Csv)).unwrap(),
+            "\"Alarm ID\",\"Severity\",\"Count\",\"Masked\",\"Gone\"\n\"100.101\",\"major\",3,True,\"\"\n"
+        );
+        // -c picks columns, in the table's order; none known is an error.
+        let picked = Out {
+            format: Format::Value,
+            columns: vec!["Count".into(), "Alarm ID".into(), "nope".into()],
+        };
+        assert_eq!(t.render(&picked).unwrap(), "100.101 3\n");
+        let none = Out {
+            format: Format::Table,
+            columns: vec!["nope".into()],
+        };
+        let e = t.render(&none).unwrap_err().to_string();
+        assert!(
+            e.starts_with("No recognized column names in [\"nope\"]"),
+            "{e}"
+        );
+        let rec = [
+            ("uuid", json!("u")),
+            ("size", json!(1.5)),
+            ("peers", Value::Null),
+        ];
+        let j: Value =
+            serde_json::from_str(&Table::render_record(&rec, &Out::format(Format::Json)).unwrap())
+                .unwrap();
+        assert_eq!(j, json!({"uuid": "u", "size": 1.5, "peers": null}));
+        assert_eq!(
+            Table::render_record(
+                &rec,
+                &Out {
+                    format: Format::Value,
+                    columns: vec!["size".into()]
+                }
+            )
+            .unwrap(),
+            "1.5\n"
+        );
+    }
+
+    /// Without a width the boxed table is comfy-table's ASCII_FULL_CONDENSED
+    /// (what the CLIs printed before), rows, multi-line cells and no rows.
+    #[test]
+    fn the_boxed_table_is_what_it_always_was() {
+        let cases: Vec<(Vec<&str>, Vec<Vec<String>>)> = vec![
+            (vec!["a", "bb"], vec![vec!["x".into(), "long value".into()]]),
+            (
+                vec!["Property", "Value"],
+                vec![
+                    vec!["uuid".into(), "01a2-b".into()],
+                    vec!["text".into(), "two\nlines".into()],
+                ],
+            ),
+            (vec!["id", "hostname"], vec![]),
+        ];
+        for (cols, rows) in cases {
+            let mut c = comfy_table::Table::new();
+            c.load_style(comfy_table::presets::ASCII_FULL_CONDENSED)
+                .set_header(&cols);
+            for r in &rows {
+                c.add_row(r);
+            }
+            assert_eq!(boxed(&cols, &rows, None), format!("{c}\n"), "{cols:?}");
+        }
+    }
+
+    /// A table wider than the terminal wraps its widest columns at sensible
+    /// points: an entity id after `.` or `=`, text at spaces, never
+    /// `host=controller-0` in the middle of a word.
+    #[test]
+    fn wide_tables_fit_the_width_and_wrap_at_sensible_points() {
+        // fm alarm-list's columns on an 80-column terminal.
+        let cols = [
+            "Alarm ID",
+            "Reason Text",
+            "Entity ID",
+            "Severity",
+            "Time Stamp",
+        ];
+        let row: Vec<String> = vec![
+            "200.001".into(),
+            "controller-0 was administratively locked to take it out-of-service.".into(),
+            "host=controller-0.port=enp0s3".into(),
+            "warning".into(),
+            "2026-12-06T19:10:03.123456".into(),
+        ];
+        let out = boxed(&cols, &[row], Some(80));
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "{line:?} in\n{out}");
+        }
+        // The entity id breaks after `=` and `.`, never inside a name.
+        assert!(
+            out.contains("| host= ") && out.contains("| controller-0. "),
+            "{out}"
+        );
+        assert!(out.contains("| port=enp0s3 "), "{out}");
+        assert!(out.contains("| administratively "), "{out}");
+        assert!(out.contains("| 200.001  |"), "{out}");
+        assert_eq!(
+            wrap("host=controller-0.port=eth0", 20),
+            vec!["host=controller-0.", "port=eth0"]
+        );
+        assert_eq!(wrap("host=controller-0", 12), vec!["host=", "controller-0"]);
+        assert_eq!(wrap("out of service", 7), vec!["out of", "service"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(fit(&[10, 50, 60], &[5, 9, 12], 60), vec![10, 20, 30]);
+        assert_eq!(fit(&[10, 20], &[10, 20], 60), vec![10, 20]);
+        // Too many columns for their words: fair shares.
+        assert_eq!(fit(&[40, 40, 40], &[30, 30, 30], 30), vec![10, 10, 10]);
+        assert_eq!(longest_token("host=controller-0.port=eth0"), 13);
     }
 }

@@ -95,23 +95,12 @@ pub(crate) const SUPPRESSION_PARAMS: &[QueryParam] = &[
     SORT_DIR,
 ];
 
-const fn public(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
-    Op::public(
-        Method::GET,
-        path,
-        summary,
-        None,
-        (200, "OK", Some(schema)),
-        &[],
-    )
-}
-
 const OK: &str = "OK";
 
 /// One operation per route of `ROUTES` but the health routes (a test
 /// holds them equal with [`HEALTH_OPS`]).
 const OPS: &[Op] = &[
-    public("/", "API versions", "Root"),
+    Op::public_get("/", "API versions", "Root"),
     Op::new(
         Method::GET,
         "/openapi.json",
@@ -121,8 +110,8 @@ const OPS: &[Op] = &[
         (200, "OpenAPI document", Some("object")),
         &[],
     ),
-    public("/v1", "v1 resources", "V1"),
-    public("/v1/", "v1 resources", "V1"),
+    Op::public_get("/v1", "v1 resources", "V1"),
+    Op::public_get("/v1/", "v1 resources", "V1"),
     Op::new(
         Method::GET,
         "/v1/alarms",

@@ -115,6 +115,24 @@ impl Op {
     }
 }
 
+impl Op {
+    /// A document a GET answers without a token (`/`, `/v1`): `schema`, 200.
+    pub const fn public_get(
+        path: &'static str,
+        summary: &'static str,
+        schema: &'static str,
+    ) -> Self {
+        Op::public(
+            Method::GET,
+            path,
+            summary,
+            None,
+            (200, "OK", Some(schema)),
+            &[],
+        )
+    }
+}
+
 /// The three health routes every service serves without a token.
 pub const HEALTH_OPS: [Op; 3] = [
     Op::public(

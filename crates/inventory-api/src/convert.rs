@@ -102,23 +102,6 @@ impl Convert<hw::Report> for wire::Report {
     }
 }
 
-impl Convert<wire::Report> for hw::Report {
-    fn convert(self) -> wire::Report {
-        wire::Report {
-            inodes: self.inodes.convert(),
-            icpus: self.icpus.convert(),
-            imemorys: self.imemorys.convert(),
-            idisks: self.idisks.convert(),
-            partitions: self.partitions.convert(),
-            ports: self.ports.convert(),
-            pci_devices: self.pci_devices.convert(),
-            lldp_agents: self.lldp_agents.convert(),
-            lldp_neighbours: self.lldp_neighbours.convert(),
-            uptime: self.uptime,
-        }
-    }
-}
-
 /// A report as the domain checks and merges it.
 pub fn report(r: wire::Report) -> hw::Report {
     r.convert()

@@ -102,17 +102,6 @@ const fn get(
     )
 }
 
-const fn public(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
-    Op::public(
-        Method::GET,
-        path,
-        summary,
-        None,
-        (200, OK, Some(schema)),
-        &[],
-    )
-}
-
 /// A hardware collection of a host and its records by uuid.
 macro_rules! hardware_ops {
     ($coll:literal, $what:literal, $list:literal, $record:literal, $params:expr) => {
@@ -191,7 +180,7 @@ const LLDP_NEIGHBOURS: [Op; 2] = hardware_ops!(
 /// One operation per route of `ROUTES` but the health routes and the
 /// hardware collections (a test holds them equal).
 const OPS: &[Op] = &[
-    public("/", "API versions", "Root"),
+    Op::public_get("/", "API versions", "Root"),
     Op::new(
         Method::GET,
         "/openapi.json",
@@ -201,8 +190,8 @@ const OPS: &[Op] = &[
         (200, "OpenAPI document", Some("object")),
         &[],
     ),
-    public("/v1", "v1 resources", "V1"),
-    public("/v1/", "v1 resources", "V1"),
+    Op::public_get("/v1", "v1 resources", "V1"),
+    Op::public_get("/v1/", "v1 resources", "V1"),
     get("/v1/isystems", "The system", &[], "SystemList", &[]),
     get(
         "/v1/isystems/{uuid}",

@@ -6,7 +6,9 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use starling_cli::auth::AuthArgs;
-use starling_cli::{Client, Format, Table, confirm, page_out, parse_query, query_string, text};
+use starling_cli::{
+    Client, Format, Out, Table, confirm, field, page_out, parse_query, query_string,
+};
 use starling_fm_types as wire;
 
 #[derive(Parser, Debug)]
@@ -27,13 +29,6 @@ struct Cli {
     timeout: u64,
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(clap::Args, Debug, Clone, Copy)]
-struct Out {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 /// Options of event-suppress and event-unsuppress.
@@ -259,9 +254,9 @@ fn run(cli: Cli) -> Result<()> {
                     r.push(a.degrade_affecting.to_string());
                 }
                 r.push(a.timestamp.to_naive_iso());
-                t.rows.push(r);
+                t.rows.push(r.into_iter().map(Value::String).collect());
             }
-            emit(t.render(out.format)?)?;
+            emit(t.render(&out)?)?;
         }
         Cmd::AlarmShow { uuid, out } => {
             let a: wire::Alarm<'static> = c
@@ -286,8 +281,8 @@ fn run(cli: Cli) -> Result<()> {
                 "mgmt_affecting",
                 "degrade_affecting",
             ];
-            let fields: Vec<(&str, String)> = keys.iter().map(|k| (*k, text(&a, k))).collect();
-            emit(Table::render_record(&fields, out.format)?)?;
+            let fields: Vec<(&str, Value)> = keys.iter().map(|k| (*k, field(&a, k))).collect();
+            emit(Table::render_record(&fields, &out)?)?;
         }
         Cmd::AlarmDelete { uuids, yes } => {
             confirm("alarm-delete", yes)?;
@@ -329,12 +324,12 @@ fn run(cli: Cli) -> Result<()> {
                 "Warnings",
             ]);
             t.rows.push(vec![
-                s.critical.to_string(),
-                s.major.to_string(),
-                s.minor.to_string(),
-                s.warnings.to_string(),
+                json!(s.critical),
+                json!(s.major),
+                json!(s.minor),
+                json!(s.warnings),
             ]);
-            emit(t.render(out.format)?)?;
+            emit(t.render(&out)?)?;
         }
         Cmd::EventList {
             query,
@@ -394,10 +389,10 @@ fn run(cli: Cli) -> Result<()> {
                 r.push(e.reason_text.to_string());
                 r.push(e.entity_instance_id.to_string());
                 r.push(e.severity.to_string());
-                t.rows.push(r);
+                t.rows.push(r.into_iter().map(Value::String).collect());
             }
             page_out(
-                &t.render(out.format)?,
+                &t.render(&out)?,
                 3,
                 !nopaging && out.format == Format::Table,
             )?;
@@ -423,8 +418,8 @@ fn run(cli: Cli) -> Result<()> {
                 "suppression",
                 "suppression_status",
             ];
-            let fields: Vec<(&str, String)> = keys.iter().map(|k| (*k, text(&e, k))).collect();
-            emit(Table::render_record(&fields, out.format)?)?;
+            let fields: Vec<(&str, Value)> = keys.iter().map(|k| (*k, field(&e, k))).collect();
+            emit(Table::render_record(&fields, &out)?)?;
         }
         Cmd::EventSuppress(a) => change_status(&c, "event-suppress", &a, "suppressed")?,
         Cmd::EventUnsuppress(a) => change_status(&c, "event-unsuppress", &a, "unsuppressed")?,
@@ -441,14 +436,14 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             let all: Vec<String> = rows.iter().map(|r| r.alarm_id.to_string()).collect();
             set_status(&c, &all, "unsuppressed")?;
-            list_suppression(&c, false, uuid, nopaging, out.format)?;
+            list_suppression(&c, false, uuid, nopaging, &out)?;
         }
         Cmd::EventSuppressList {
             include_unsuppressed,
             uuid,
             nopaging,
             out,
-        } => list_suppression(&c, include_unsuppressed, uuid, nopaging, out.format)?,
+        } => list_suppression(&c, include_unsuppressed, uuid, nopaging, &out)?,
     }
     Ok(())
 }
@@ -456,7 +451,7 @@ fn run(cli: Cli) -> Result<()> {
 fn change_status(c: &Client, cmd: &str, a: &StatusArgs, status: &str) -> Result<()> {
     confirm(cmd, a.yes)?;
     set_status(c, &ids(&a.alarm_id)?, status)?;
-    list_suppression(c, false, a.uuid, a.nopaging, a.out.format)
+    list_suppression(c, false, a.uuid, a.nopaging, &a.out)
 }
 
 /// `S(id)` for suppressed records, as StarlingX shows them.
@@ -542,7 +537,7 @@ fn list_suppression(
     include_unsuppressed: bool,
     uuid: bool,
     nopaging: bool,
-    format: Format,
+    out: &Out,
 ) -> Result<()> {
     let path = if include_unsuppressed {
         "/v1/event_suppression".to_string()
@@ -566,7 +561,7 @@ fn list_suppression(
         }
         row.push(r.alarm_id.to_string());
         row.push(r.suppression_status.to_string());
-        t.rows.push(row);
+        t.rows.push(row.into_iter().map(Value::String).collect());
     }
-    page_out(&t.render(format)?, 3, !nopaging && format == Format::Table)
+    page_out(&t.render(out)?, 3, !nopaging && out.format == Format::Table)
 }

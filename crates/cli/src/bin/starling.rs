@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 use starling_cli::auth::{AuthArgs, v3_base};
-use starling_cli::{Client, Format, Table, text};
+use starling_cli::{Client, Out, Table, field, text};
 use starling_identity_types as ks;
 
 #[derive(Parser, Debug)]
@@ -22,13 +22,6 @@ struct Cli {
     timeout: u64,
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(Args, Debug, Clone, Copy)]
-struct Out {
-    /// Output format.
-    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 #[derive(Subcommand, Debug)]
@@ -409,17 +402,17 @@ fn domain_id(c: &Client, d: Option<&str>) -> Result<Option<String>> {
 }
 
 fn show(v: &Value, fields: &[&str], out: Out) -> Result<()> {
-    let rec: Vec<(&str, String)> = fields.iter().map(|f| (*f, text(v, f))).collect();
-    starling_cli::out(&Table::render_record(&rec, out.format)?)?;
+    let rec: Vec<(&str, Value)> = fields.iter().map(|f| (*f, field(v, f))).collect();
+    starling_cli::out(&Table::render_record(&rec, &out)?)?;
     Ok(())
 }
 
 fn list(items: &[Value], cols: &[(&str, &str)], out: Out) -> Result<()> {
     let mut t = Table::new(&cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
     for v in items {
-        t.rows.push(cols.iter().map(|(_, k)| text(v, k)).collect());
+        t.rows.push(cols.iter().map(|(_, k)| field(v, k)).collect());
     }
-    starling_cli::out(&t.render(out.format)?)?;
+    starling_cli::out(&t.render(&out)?)?;
     Ok(())
 }
 
@@ -481,17 +474,15 @@ fn run(cli: Cli) -> Result<()> {
                 .login(&cli.auth.transport(Duration::from_secs(cli.timeout.max(1))))?;
             let t = &s.body.item;
             let rec = [
-                ("expires", t.expires_at.to_string()),
-                ("id", s.token.clone()),
+                ("expires", json!(t.expires_at.to_string())),
+                ("id", json!(s.token)),
                 (
                     "project_id",
-                    t.project
-                        .as_ref()
-                        .map_or_else(|| "None".into(), |p| p.id.to_string()),
+                    json!(t.project.as_ref().map(|p| p.id.to_string())),
                 ),
-                ("user_id", t.user.id.to_string()),
+                ("user_id", json!(t.user.id.to_string())),
             ];
-            starling_cli::out(&Table::render_record(&rec, out.format)?)?;
+            starling_cli::out(&Table::render_record(&rec, &out)?)?;
         }
         Cmd::Token(TokenCmd::Revoke { token }) => {
             c.delete_with("/auth/tokens", &[("X-Subject-Token", &token)])?;

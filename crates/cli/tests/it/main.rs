@@ -333,9 +333,62 @@ fn alarm_list_has_starlingx_columns_in_every_format() {
     let show = s.fm_json(&["alarm-show", &u]);
     assert_eq!(show["alarm_state"], "set");
     assert_eq!(show["mgmt_affecting"], "True");
+    // JSON and YAML keep types: counts are numbers, flags booleans.
+    assert!(show["service_affecting"].is_boolean(), "{show}");
     let sum = s.fm_json(&["alarm-summary"]);
-    assert_eq!(sum[0]["Major Alarms"], "1");
-    assert_eq!(sum[0]["Minor Alarms"], "1");
+    assert_eq!(sum[0]["Major Alarms"], 1);
+    assert_eq!(sum[0]["Minor Alarms"], 1);
+    let y = s.fm_ok(&["alarm-summary", "-f", "yaml"]);
+    assert!(y.contains("Major Alarms: 1\n"), "{y}");
+    // cliff's -f/--format and -c/--column, value and csv.
+    let v = s.fm_ok(&[
+        "alarm-list",
+        "-q",
+        "alarm_id=100.114",
+        "-f",
+        "value",
+        "-c",
+        "Severity",
+        "-c",
+        "Entity ID",
+    ]);
+    assert_eq!(v, "host=controller-0.ntp=1.2.3.4 minor\n");
+    let csv = s.fm_ok(&["alarm-summary", "-f", "csv"]);
+    assert_eq!(
+        csv,
+        "\"Critical Alarms\",\"Major Alarms\",\"Minor Alarms\",\"Warnings\"\n0,1,1,0\n"
+    );
+    let one = s.fm_ok(&["alarm-show", &u, "-f", "value", "-c", "alarm_id"]);
+    assert_eq!(one, "100.101\n");
+    let (code, _, err) = s.fm(&["alarm-list", "-c", "Nope"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("No recognized column names in [\"Nope\"]"),
+        "{err}"
+    );
+    // An 80-column terminal: every line fits, and an entity id breaks at
+    // its separators, never inside a name.
+    s.raise(
+        "100.104",
+        "host=controller-0.filesystem=/var/lib/docker-distribution",
+        "major",
+    );
+    let (code, table, err) = output(
+        fm_command()
+            .args(["alarm-list"])
+            .env("FM_URL", &s.url)
+            .env("OS_AUTH_TOKEN", &s.token)
+            .env("COLUMNS", "80"),
+    );
+    assert_eq!(code, 0, "{err}");
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}\n{table}");
+    }
+    assert!(
+        !table.contains("controller-\n") && !table.contains("contro "),
+        "{table}"
+    );
+    assert!(table.contains(" controller-0."), "{table}");
 }
 
 #[test]

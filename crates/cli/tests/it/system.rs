@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::{Paging, Server, client, output, server};
 
@@ -138,10 +138,12 @@ fn system_manages_hosts_and_fm_shows_their_alarms() {
     assert!(yaml.contains("hostname: compute-0"), "{yaml}");
 
     // host-show by name, by id and by uuid: the server resolves each.
+    // JSON keeps types: the id is a number, the location an object.
     let h = s.system_json(&["host-show", "compute-0"]);
-    assert_eq!(h["location"], r#"{"locn":"rack 1"}"#);
+    assert_eq!(h["location"], json!({"locn": "rack 1"}));
     assert_eq!(h["availability"], "offline");
-    let by_id = s.system_json(&["host-show", h["id"].as_str().unwrap()]);
+    assert!(h["id"].is_u64() && h["reserved"] == json!(false), "{h}");
+    let by_id = s.system_json(&["host-show", &h["id"].to_string()]);
     let by_uuid = s.system_json(&["host-show", h["uuid"].as_str().unwrap()]);
     assert_eq!(by_id["uuid"], h["uuid"]);
     assert_eq!(by_uuid["hostname"], "compute-0");
@@ -153,8 +155,27 @@ fn system_manages_hosts_and_fm_shows_their_alarms() {
         "serialid=SN-1",
     ]);
     assert_eq!(
-        (u["serialid"].as_str(), u["location"].as_str()),
-        (Some("SN-1"), Some(r#"{"locn":"rack 9"}"#))
+        (&u["serialid"], &u["location"]),
+        (&json!("SN-1"), &json!({"locn": "rack 9"}))
+    );
+    // -f/-c on lists and shows; where -f or -c is taken (host-lock's
+    // --force, host-add's --console) the long forms.
+    assert_eq!(
+        s.system_ok(&["host-list", "-f", "value", "-c", "hostname"]),
+        "compute-0\nstorage-0\n"
+    );
+    assert_eq!(
+        s.system_ok(&[
+            "host-show",
+            "compute-0",
+            "-f",
+            "csv",
+            "-c",
+            "id",
+            "-c",
+            "hostname"
+        ]),
+        format!("\"hostname\",\"id\"\n\"compute-0\",{}\n", h["id"])
     );
 
     // Both hosts carry the locked alarm, visible with fm alarm-list.
@@ -351,14 +372,15 @@ fn system_shows_hardware_and_manages_labels() {
 
     // Three CPUs over two pages of two: every page is followed.
     let cpus = s.system_json(&["host-cpu-list", "compute-0"]);
-    let rows: Vec<(String, String, String)> = cpus
+    // JSON keeps types: CPU numbers are numbers.
+    let rows: Vec<(u64, u64, String)> = cpus
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
             (
-                c["log_core"].as_str().unwrap().into(),
-                c["phy_core"].as_str().unwrap().into(),
+                c["log_core"].as_u64().unwrap(),
+                c["phy_core"].as_u64().unwrap(),
                 c["assigned_function"].as_str().unwrap().into(),
             )
         })
@@ -366,9 +388,9 @@ fn system_shows_hardware_and_manages_labels() {
     assert_eq!(
         rows,
         [
-            ("0".into(), "0".into(), "Platform".into()),
-            ("1".into(), "0".into(), "Platform".into()),
-            ("2".into(), "1".into(), "Application".into())
+            (0, 0, "Platform".into()),
+            (1, 0, "Platform".into()),
+            (2, 1, "Application".into())
         ]
     );
     let table = s.system_ok(&["host-cpu-list", "compute-0"]);
@@ -383,21 +405,21 @@ fn system_shows_hardware_and_manages_labels() {
         assert!(table.contains(col), "{col} missing:\n{table}");
     }
     let cpu = s.system_json(&["host-cpu-show", "compute-0", "2"]);
-    assert_eq!(cpu["core"], "1");
+    assert_eq!(cpu["core"], 1);
     let mem = s.system_json(&["host-memory-list", "compute-0"]);
-    assert_eq!(mem[0]["mem_total(MiB)"], "60000");
-    assert_eq!(mem[0]["app_hp_avail_2M"], "1000");
+    assert_eq!(mem[0]["mem_total(MiB)"], 60000);
+    assert_eq!(mem[0]["app_hp_avail_2M"], 1000);
     assert_eq!(
         s.system_json(&["host-memory-show", "compute-0", "0"])["memavail_mib"],
-        "50000"
+        50000
     );
     assert_eq!(
         s.system_json(&["host-node-list", "compute-0"])[0]["numa_node"],
-        "0"
+        0
     );
     let disks = s.system_json(&["host-disk-list", "compute-0"]);
-    assert_eq!(disks[0]["size_gib"], "931.513");
-    assert_eq!(disks[0]["available_gib"], "500.000");
+    assert_eq!(disks[0]["size_gib"], 931.513);
+    assert_eq!(disks[0]["available_gib"], 500.0);
     assert_eq!(disks[0]["rpm"], "7200");
     assert_eq!(
         s.system_json(&["host-disk-show", "compute-0", "/dev/sda"])["serial_id"],
@@ -410,7 +432,7 @@ fn system_shows_hardware_and_manages_labels() {
         "/dev/sda",
     ]);
     assert_eq!(parts[0]["status"], "In-Use");
-    assert_eq!(parts[0]["size_gib"], "20.000");
+    assert_eq!(parts[0]["size_gib"], 20.0);
     assert_eq!(
         s.system_json(&["host-disk-partition-show", "compute-0", "/dev/sda1"])["type_name"],
         "Linux filesystem"
@@ -424,7 +446,7 @@ fn system_shows_hardware_and_manages_labels() {
     );
     let eth = s.system_json(&["host-ethernet-port-list", "compute-0"]);
     assert_eq!(eth[0]["mac address"], "08:00:27:00:00:01");
-    assert_eq!(eth[0]["boot i/f"], "True");
+    assert_eq!(eth[0]["boot i/f"], true);
     // A disabled device shows only with --all.
     assert_eq!(
         s.system_json(&["host-device-list", "compute-0"]),

@@ -6,10 +6,10 @@
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
-use starling_cli::{Client, Table, as_wire, confirm, text};
+use starling_cli::{Client, Out, Table, as_wire, confirm, text};
 use starling_inventory_types::hardware as hw;
 
-use crate::{Out, host_path};
+use crate::host_path;
 
 /// A collection, its list columns (heading, field) and how a record of
 /// it is read (checked as its wire type).
@@ -194,17 +194,19 @@ const LABELS: Listing = Listing {
     read: read::<hw::LabelRecord>,
 };
 
-/// A cell: the field's text, or a size in GiB computed from MiB as
-/// cgtsclient shows disks and partitions.
-fn cell(v: &Value, field: &str) -> String {
+/// A cell: the field, or a size in GiB computed from MiB (three decimals)
+/// as cgtsclient shows disks and partitions.
+fn cell(v: &Value, field: &str) -> Value {
     let gib = |mib: &str| match v.get(mib).and_then(Value::as_f64) {
-        Some(m) => format!("{:.3}", m / 1024.0),
-        None => "None".into(),
+        Some(m) => format!("{:.3}", m / 1024.0)
+            .parse::<f64>()
+            .map_or(Value::Null, Value::from),
+        None => Value::Null,
     };
     match field {
         "size_gib" => gib("size_mib"),
         "available_gib" => gib("available_mib"),
-        f => text(v, f),
+        f => starling_cli::field(v, f),
     }
 }
 
@@ -219,30 +221,30 @@ fn records(c: &Client, host: &str, l: &Listing, query: &str) -> Result<Vec<Value
     .collect()
 }
 
-fn print_list(l: &Listing, recs: &[Value], out: Out) -> Result<()> {
+fn print_list(l: &Listing, recs: &[Value], out: &Out) -> Result<()> {
     let heads: Vec<&str> = l.columns.iter().map(|(h, _)| *h).collect();
     let mut t = Table::new(&heads);
     for r in recs {
         t.rows
             .push(l.columns.iter().map(|(_, f)| cell(r, f)).collect());
     }
-    starling_cli::out(&t.render(out.format)?)?;
+    starling_cli::out(&t.render(out)?)?;
     Ok(())
 }
 
 /// Every attribute of a record but its links, sorted, as cgtsclient's
 /// show commands print them.
-fn print_record(r: &Value, out: Out) -> Result<()> {
+fn print_record(r: &Value, out: &Out) -> Result<()> {
     let Some(o) = r.as_object() else {
         bail!("the inventory API answered with something that is not a record");
     };
-    let mut fields: Vec<(&str, String)> = o
+    let mut fields: Vec<(&str, Value)> = o
         .keys()
         .filter(|k| *k != "links")
         .map(|k| (k.as_str(), cell(r, k)))
         .collect();
     fields.sort_by_key(|(k, _)| *k);
-    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
+    starling_cli::out(&Table::render_record(&fields, out)?)?;
     Ok(())
 }
 
@@ -473,13 +475,13 @@ fn label_body(labels: &[String]) -> Result<hw::LabelAssign> {
 
 pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
     match cmd {
-        HwCmd::CpuList { host, out } => print_list(&CPUS, &records(c, &host, &CPUS, "")?, out),
+        HwCmd::CpuList { host, out } => print_list(&CPUS, &records(c, &host, &CPUS, "")?, &out),
         HwCmd::CpuShow { host, cpu, out } => {
             let recs = records(c, &host, &CPUS, "")?;
-            print_record(pick(&recs, &cpu, &["cpu"], "CPU", &host)?, out)
+            print_record(pick(&recs, &cpu, &["cpu"], "CPU", &host)?, &out)
         }
         HwCmd::MemoryList { host, out } => {
-            print_list(&MEMORY, &records(c, &host, &MEMORY, "")?, out)
+            print_list(&MEMORY, &records(c, &host, &MEMORY, "")?, &out)
         }
         HwCmd::MemoryShow {
             host,
@@ -489,16 +491,16 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
             let recs = records(c, &host, &MEMORY, "")?;
             print_record(
                 pick(&recs, &processor, &["numa_node"], "Processor", &host)?,
-                out,
+                &out,
             )
         }
-        HwCmd::NodeList { host, out } => print_list(&NODES, &records(c, &host, &NODES, "")?, out),
-        HwCmd::DiskList { host, out } => print_list(&DISKS, &records(c, &host, &DISKS, "")?, out),
+        HwCmd::NodeList { host, out } => print_list(&NODES, &records(c, &host, &NODES, "")?, &out),
+        HwCmd::DiskList { host, out } => print_list(&DISKS, &records(c, &host, &DISKS, "")?, &out),
         HwCmd::DiskShow { host, disk, out } => {
             let recs = records(c, &host, &DISKS, "")?;
             print_record(
                 pick(&recs, &disk, &["device_node", "device_path"], "Disk", &host)?,
-                out,
+                &out,
             )
         }
         HwCmd::DiskPartitionList { host, disk, out } => {
@@ -510,7 +512,7 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
                     format!("?disk_uuid={}", text(d, "uuid"))
                 }
             };
-            print_list(&PARTITIONS, &records(c, &host, &PARTITIONS, &query)?, out)
+            print_list(&PARTITIONS, &records(c, &host, &PARTITIONS, &query)?, &out)
         }
         HwCmd::DiskPartitionShow {
             host,
@@ -526,40 +528,40 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
                     "Partition",
                     &host,
                 )?,
-                out,
+                &out,
             )
         }
-        HwCmd::PortList { host, out } => print_list(&PORTS, &records(c, &host, &PORTS, "")?, out),
+        HwCmd::PortList { host, out } => print_list(&PORTS, &records(c, &host, &PORTS, "")?, &out),
         HwCmd::PortShow { host, port, out } => {
             let recs = records(c, &host, &PORTS, "")?;
-            print_record(pick(&recs, &port, &["name"], "Port", &host)?, out)
+            print_record(pick(&recs, &port, &["name"], "Port", &host)?, &out)
         }
         HwCmd::EthernetPortList { host, out } => print_list(
             &ETHERNET_PORTS,
             &records(c, &host, &ETHERNET_PORTS, "")?,
-            out,
+            &out,
         ),
         HwCmd::DeviceList { host, all, out } => {
             let mut recs = records(c, &host, &DEVICES, "")?;
             if !all {
                 recs.retain(|d| d["enabled"] == json!(true));
             }
-            print_list(&DEVICES, &recs, out)
+            print_list(&DEVICES, &recs, &out)
         }
         HwCmd::DeviceShow { host, device, out } => {
             let recs = records(c, &host, &DEVICES, "")?;
             print_record(
                 pick(&recs, &device, &["name", "pciaddr"], "Device", &host)?,
-                out,
+                &out,
             )
         }
         HwCmd::LldpAgentList { host, out } => {
-            print_list(&LLDP_AGENTS, &records(c, &host, &LLDP_AGENTS, "")?, out)
+            print_list(&LLDP_AGENTS, &records(c, &host, &LLDP_AGENTS, "")?, &out)
         }
         HwCmd::LldpNeighborList { host, out } => print_list(
             &LLDP_NEIGHBOURS,
             &records(c, &host, &LLDP_NEIGHBOURS, "")?,
-            out,
+            &out,
         ),
         HwCmd::LabelAssign {
             host,
@@ -583,21 +585,21 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
                 .iter()
                 .map(serde_json::to_value)
                 .collect::<Result<Vec<Value>, _>>()?;
-            print_list(&LABELS, &set, out)
+            print_list(&LABELS, &set, &out)
         }
         HwCmd::LabelList { host, out } => {
             let h = c.get(&host_path(&host)?)?;
-            let name = text(&h, "hostname");
+            let name = starling_cli::field(&h, "hostname");
             let recs = records(c, &host, &LABELS, "")?;
             let mut t = Table::new(&["hostname", "label key", "label value"]);
             for l in &recs {
                 t.rows.push(vec![
                     name.clone(),
-                    text(l, "label_key"),
-                    text(l, "label_value"),
+                    starling_cli::field(l, "label_key"),
+                    starling_cli::field(l, "label_value"),
                 ]);
             }
-            starling_cli::out(&t.render(out.format)?)?;
+            starling_cli::out(&t.render(&out)?)?;
             Ok(())
         }
         HwCmd::LabelRemove { host, keys, yes } => {
@@ -628,8 +630,9 @@ mod tests {
     #[test]
     fn cells_labels_and_picks() {
         let d = json!({"uuid": "u1", "size_mib": 457862, "device_node": "/dev/sda", "cpu": 3});
-        assert_eq!(cell(&d, "size_gib"), "447.131");
-        assert_eq!(cell(&d, "available_gib"), "None");
+        // A number, rounded to three places as cgtsclient rounds it.
+        assert_eq!(cell(&d, "size_gib"), json!(447.131));
+        assert_eq!(cell(&d, "available_gib"), Value::Null);
         assert_eq!(
             serde_json::to_value(label_body(&["a=1".into(), "b=".into()]).unwrap()).unwrap(),
             json!({"a": "1", "b": ""})

@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use starling_cli::auth::AuthArgs;
-use starling_cli::{Client, Format, Table, as_wire, cell, confirm, text};
+use starling_cli::{Client, Out, OutLong, Table, as_wire, confirm, field, text};
 use starling_inventory_types as wire;
 
 #[derive(Parser, Debug)]
@@ -31,13 +31,6 @@ struct Cli {
     timeout: u64,
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-#[derive(clap::Args, Debug, Clone, Copy)]
-struct Out {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
 }
 
 /// host-add's options (cgtsclient's letters).
@@ -86,7 +79,7 @@ struct AddArgs {
     #[arg(short = 'l', long)]
     location: Option<String>,
     #[command(flatten)]
-    out: Out,
+    out: OutLong,
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,7 +113,7 @@ enum Cmd {
         #[arg(short = 't', long)]
         timezone: Option<String>,
         #[command(flatten)]
-        out: Out,
+        out: OutLong,
     },
     /// List hosts.
     #[command(name = "host-list")]
@@ -182,7 +175,7 @@ enum Cmd {
         #[arg(short = 'f', long)]
         force: bool,
         #[command(flatten)]
-        out: Out,
+        out: OutLong,
     },
     /// Unlock a host.
     #[command(name = "host-unlock")]
@@ -193,7 +186,7 @@ enum Cmd {
         #[arg(short = 'f', long)]
         force: bool,
         #[command(flatten)]
-        out: Out,
+        out: OutLong,
     },
     /// Reboot a locked host.
     #[command(name = "host-reboot")]
@@ -244,7 +237,7 @@ enum Cmd {
         #[arg(short = 'f', long)]
         force: bool,
         #[command(flatten)]
-        out: Out,
+        out: OutLong,
     },
     #[command(flatten)]
     Hardware(hardware::HwCmd),
@@ -343,18 +336,18 @@ fn host_of(v: Value) -> Result<Value> {
     as_wire::<wire::Host<'static>>(v, "a host")
 }
 
-fn show_host(h: &Value, out: Out) -> Result<()> {
-    let mut fields: Vec<(&str, String)> = HOST_FIELDS.iter().map(|f| (*f, text(h, f))).collect();
+fn show_host(h: &Value, out: &Out) -> Result<()> {
+    let mut fields: Vec<(&str, Value)> = HOST_FIELDS.iter().map(|f| (*f, field(h, f))).collect();
     if text(h, "subfunctions") != text(h, "personality") {
-        fields.push(("subfunctions", text(h, "subfunctions")));
-        fields.push(("subfunction_avail", text(h, "subfunction_avail")));
-        fields.push(("subfunction_oper", text(h, "subfunction_oper")));
+        fields.push(("subfunctions", field(h, "subfunctions")));
+        fields.push(("subfunction_avail", field(h, "subfunction_avail")));
+        fields.push(("subfunction_oper", field(h, "subfunction_oper")));
     }
     if !h["peers"].is_null() {
-        fields.push(("peers", text(h, "peers")));
+        fields.push(("peers", field(h, "peers")));
     }
     fields.sort_by_key(|(k, _)| *k);
-    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
+    starling_cli::out(&Table::render_record(&fields, out)?)?;
     Ok(())
 }
 
@@ -368,7 +361,7 @@ fn replace(attribute: &str, value: Value) -> wire::PatchOp {
     }
 }
 
-fn action(c: &Client, host: &str, verb: &str, out: Out) -> Result<()> {
+fn action(c: &Client, host: &str, verb: &str, out: &Out) -> Result<()> {
     let patch = wire::JsonPatch(vec![replace("action", json!(verb))]);
     let h = c.patch(&host_path(host)?, &serde_json::to_value(&patch)?)?;
     show_host(&host_of(h)?, out)
@@ -508,14 +501,14 @@ fn run(cli: Cli) -> Result<()> {
                 &format!("/v1/isystems/{}", sys.uuid),
                 &serde_json::to_value(wire::JsonPatch(ops))?,
             )?;
-            show_system(&as_wire::<wire::System>(s, "the system")?, out)?;
+            show_system(&as_wire::<wire::System>(s, "the system")?, &out.into())?;
         }
         Cmd::Show { out } => {
             let v: wire::SystemList = c.get_as("/v1/isystems")?;
             let Some(s) = v.isystems.first() else {
                 bail!("the system has not been bootstrapped");
             };
-            show_system(&serde_json::to_value(s)?, out)?;
+            show_system(&serde_json::to_value(s)?, &out)?;
         }
         Cmd::HostList { out } => {
             let mut hosts: Vec<wire::Host<'static>> = c.get_all_as("/v1/ihosts", "ihosts")?;
@@ -523,24 +516,24 @@ fn run(cli: Cli) -> Result<()> {
             let mut t = Table::new(HOST_LIST_COLUMNS);
             for h in &hosts {
                 t.rows.push(vec![
-                    h.id.to_string(),
-                    cell(&json!(h.hostname)),
-                    cell(&json!(h.personality)),
-                    h.administrative.to_string(),
-                    h.operational.to_string(),
-                    h.availability.to_string(),
+                    json!(h.id),
+                    json!(h.hostname),
+                    json!(h.personality),
+                    json!(h.administrative),
+                    json!(h.operational),
+                    json!(h.availability),
                 ]);
             }
-            starling_cli::out(&t.render(out.format)?)?;
+            starling_cli::out(&t.render(&out)?)?;
         }
-        Cmd::HostShow { host, out } => show_host(&host_of(c.get(&host_path(&host)?)?)?, out)?,
+        Cmd::HostShow { host, out } => show_host(&host_of(c.get(&host_path(&host)?)?)?, &out)?,
         Cmd::HostAdd(a) => {
             // What is missing is the server's to say (a simplex system
             // refuses any host-add first, as sysinv does).
             let Some(h) = c.post("/v1/ihosts", &serde_json::to_value(add_body(&a))?)? else {
                 bail!("the inventory API answered host-add without the host");
             };
-            show_host(&host_of(h)?, a.out)?;
+            show_host(&host_of(h)?, &a.out.into())?;
         }
         Cmd::HostBulkAdd { hostsfile } => bulk_add(&c, &hostsfile)?,
         Cmd::HostBulkExport { filename } => bulk_export(&c, &filename)?,
@@ -550,7 +543,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let h = c.patch(&host_path(&host)?, &update_patch(&attributes)?)?;
-            show_host(&host_of(h)?, out)?;
+            show_host(&host_of(h)?, &out)?;
         }
         Cmd::HostDelete { hosts, yes } => {
             confirm("host-delete", yes)?;
@@ -559,31 +552,37 @@ fn run(cli: Cli) -> Result<()> {
                 starling_cli::outln(format!("Deleted host {h}"))?;
             }
         }
-        Cmd::HostLock { host, force, out } => {
-            action(&c, &host, if force { "force-lock" } else { "lock" }, out)?
-        }
+        Cmd::HostLock { host, force, out } => action(
+            &c,
+            &host,
+            if force { "force-lock" } else { "lock" },
+            &out.into(),
+        )?,
         Cmd::HostUnlock { host, force, out } => action(
             &c,
             &host,
             if force { "force-unlock" } else { "unlock" },
-            out,
+            &out.into(),
         )?,
-        Cmd::HostReboot { host, out } => action(&c, &host, "reboot", out)?,
-        Cmd::HostReset { host, out } => action(&c, &host, "reset", out)?,
-        Cmd::HostReinstall { host, out } => action(&c, &host, "reinstall", out)?,
-        Cmd::HostPowerOn { host, out } => action(&c, &host, "power-on", out)?,
-        Cmd::HostPowerOff { host, out } => action(&c, &host, "power-off", out)?,
-        Cmd::HostSwact { host, force, out } => {
-            action(&c, &host, if force { "force-swact" } else { "swact" }, out)?
-        }
+        Cmd::HostReboot { host, out } => action(&c, &host, "reboot", &out)?,
+        Cmd::HostReset { host, out } => action(&c, &host, "reset", &out)?,
+        Cmd::HostReinstall { host, out } => action(&c, &host, "reinstall", &out)?,
+        Cmd::HostPowerOn { host, out } => action(&c, &host, "power-on", &out)?,
+        Cmd::HostPowerOff { host, out } => action(&c, &host, "power-off", &out)?,
+        Cmd::HostSwact { host, force, out } => action(
+            &c,
+            &host,
+            if force { "force-swact" } else { "swact" },
+            &out.into(),
+        )?,
         Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
     }
     Ok(())
 }
 
 /// `system show`'s record of a system.
-fn show_system(s: &Value, out: Out) -> Result<()> {
-    let mut fields: Vec<(&str, String)> = [
+fn show_system(s: &Value, out: &Out) -> Result<()> {
+    let mut fields: Vec<(&str, Value)> = [
         "contact",
         "created_at",
         "description",
@@ -598,14 +597,14 @@ fn show_system(s: &Value, out: Out) -> Result<()> {
         "uuid",
     ]
     .iter()
-    .map(|f| (*f, text(s, f)))
+    .map(|f| (*f, field(s, f)))
     .collect();
-    fields.push(("latitude", text(s, "latitude")));
-    fields.push(("longitude", text(s, "longitude")));
-    fields.push(("security_feature", text(s, "security_feature")));
-    fields.push(("service_project_name", text(s, "service_project_name")));
+    fields.push(("latitude", field(s, "latitude")));
+    fields.push(("longitude", field(s, "longitude")));
+    fields.push(("security_feature", field(s, "security_feature")));
+    fields.push(("service_project_name", field(s, "service_project_name")));
     fields.sort_by_key(|(k, _)| *k);
-    starling_cli::out(&Table::render_record(&fields, out.format)?)?;
+    starling_cli::out(&Table::render_record(&fields, out)?)?;
     Ok(())
 }
 
