@@ -240,6 +240,38 @@ async fn controller(a: &Args, dir: &Path) -> Result<(Server, String)> {
         ensure!(Instant::now() < deadline, "inventory never answered");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Hosts are bulk-added for a controller in service to manage:
+    // controller-0, added, inventoried by a full report and unlocked.
+    let http = client();
+    let r = http
+        .post(format!("{inv}/v1/ihosts"))
+        .json(
+            &json!({"hostname": "controller-0", "personality": "controller",
+                      "mgmt_mac": "02:bb:00:00:00:01"}),
+        )
+        .send()
+        .await?;
+    ensure!(r.status().is_success(), "controller-0: {}", r.text().await?);
+    let r = http
+        .put(format!("{inv}/v1/agent/controller-0/report"))
+        .json(&server_report(0xff_ffff))
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "controller-0's report: {}",
+        r.text().await?
+    );
+    let r = http
+        .patch(format!("{inv}/v1/ihosts/controller-0"))
+        .json(&json!([{"op": "replace", "path": "/action", "value": "unlock"}]))
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "controller-0's unlock: {}",
+        r.text().await?
+    );
     Ok((s, inv))
 }
 
@@ -270,7 +302,7 @@ async fn agent(http: reqwest::Client, inv: Arc<str>, i: usize, report: Value) ->
 /// Hosts whose inventory is complete.
 async fn inventoried(inv: &str) -> Result<usize> {
     let v: Value = client()
-        .get(format!("{inv}/v1/ihosts?limit=1000"))
+        .get(format!("{inv}/v1/ihosts?personality=worker&limit=1000"))
         .send()
         .await?
         .json()

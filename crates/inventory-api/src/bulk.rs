@@ -14,19 +14,42 @@ use starling_inventory_types::{BulkAddResult, BulkExport};
 
 use crate::InventoryState;
 
-/// Adds every host of the file or none: a file that does not parse, or any
-/// entry that fails a check, is a 400 naming each problem. On success the
-/// answer is StarlingX's: `{"success": "<hostnames, one per line>", "error": ""}`.
+/// Adds every host of the file or none. As sysinv, the answer is 200 with
+/// `{"success": "<hostnames, one per line>", "error": "<why>"}` whatever
+/// happened, and StarlingX's `system` prints both: a file that does not
+/// parse, any entry that fails a check (each problem named), a simplex
+/// system or no unlocked-enabled controller yet is an `error` and adds
+/// nothing. Only a failure of Starling itself (the store) is an HTTP error.
 pub(crate) async fn bulk_add(
     State(st): State<InventoryState>,
     FileUpload(file): FileUpload,
 ) -> Result<Response, ApiError> {
-    let text = String::from_utf8(file)
-        .map_err(|_| ApiError::bad_request("Invalid hosts file: it is not UTF-8 text"))?;
-    let entries = bulk::parse(&text)?;
-    let out = st
+    let refused = |message: String| {
+        json(
+            StatusCode::OK,
+            &BulkAddResult {
+                error: message,
+                success: String::new(),
+            },
+        )
+    };
+    let Ok(text) = String::from_utf8(file) else {
+        return Ok(refused(
+            "No hosts have been added, invalid hosts file: it is not UTF-8 text".into(),
+        ));
+    };
+    let entries = match bulk::parse(&text) {
+        Ok(e) => e,
+        Err(e) => return Ok(refused(e.to_string())),
+    };
+    let out = match st
         .write(move |r, now| bulk::bulk_add(r, &entries, now))
-        .await?;
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if e.status.is_client_error() => return Ok(refused(e.message)),
+        Err(e) => return Err(e),
+    };
     // Added hosts are locked: each carries the locked alarm until unlocked.
     for h in &out.added {
         st.report(

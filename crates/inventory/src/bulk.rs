@@ -206,7 +206,19 @@ pub fn bulk_add(
         .ok_or_else(|| Error::invalid("The system has not been bootstrapped yet"))?;
     if sys.system_mode == SystemMode::Simplex {
         return Err(Error::invalid(
-            "Adding a host on a simplex system is not allowed.",
+            "Bulk add on a simplex system is not allowed.",
+        ));
+    }
+    // Hosts are added for a controller to manage: one must be in service.
+    let controllers = repo.hosts(&HostQuery {
+        personality: Some(Personality::Controller),
+        ..HostQuery::default()
+    })?;
+    if !controllers.iter().any(|c| {
+        c.administrative == Administrative::Unlocked && c.operational == Operational::Enabled
+    }) {
+        return Err(Error::invalid(
+            "Bulk_add requires enabled controller. Please unlock controller-0, wait for it to enable and then retry.",
         ));
     }
     let mut problems = Vec::new();

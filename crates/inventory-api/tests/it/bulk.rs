@@ -1,7 +1,9 @@
 //! host-bulk-add and host-bulk-export through the router: the file as
-//! cgtsclient uploads it (multipart, field `file`) or as the body; every
-//! problem of a refused file named, nothing added; added hosts locked with
-//! 200.001 raised and the add logged; the export fed back adds them again.
+//! cgtsclient uploads it (multipart, field `file`) or as the body; refused
+//! until a controller is in service; every problem of a refused file named
+//! in sysinv's 200 `{"success", "error"}` answer, nothing added; added hosts
+//! locked with 200.001 raised and the add logged; the export fed back adds
+//! them again.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -57,6 +59,7 @@ async fn bulk_add_and_export_round_trip() {
     let auth: Arc<dyn Authenticator> = Arc::new(OpenAccess);
     let t = app_with(SystemMode::Duplex, true, auth, Paging::default()).await;
     let fm = t.fm.as_ref().unwrap();
+    t.controller_in_service().await;
     let file = format!(
         "<?xml version=\"1.0\"?>\n<hosts>\n{}{}{}</hosts>\n",
         host("worker-0", "worker", "08:00:27:00:00:10"),
@@ -67,9 +70,9 @@ async fn bulk_add_and_export_round_trip() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["success"], "worker-0\nworker-1\nstorage-0");
     assert_eq!(v["error"], "");
-    let list = t.get("/v1/ihosts").await;
+    let list = t.get("/v1/ihosts?personality=worker").await;
     let hosts = list["ihosts"].as_array().unwrap();
-    assert_eq!(hosts.len(), 3);
+    assert_eq!(hosts.len(), 2);
     assert!(hosts.iter().all(|h| h["administrative"] == "locked"));
     eventually("three locked alarms", || async {
         fm.alarms().await.len() == 3
@@ -88,15 +91,13 @@ async fn bulk_add_and_export_round_trip() {
     let worker = xml.find("worker-0").unwrap();
     assert!(storage < worker, "storage before workers: {xml}");
 
-    // Feeding it back to a system holding them: each named, none added twice.
+    // Feeding it back to a system holding them: each named, none added
+    // twice; sysinv's answer, 200 with the error beside an empty success.
     let (s, v) = t.bulk_add(xml).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let f = fault(&v);
-    for h in [
-        "host 1 (storage-0)",
-        "host 2 (worker-0)",
-        "host 3 (worker-1)",
-    ] {
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["success"], "");
+    let f = v["error"].as_str().unwrap();
+    for h in ["(storage-0)", "(worker-0)", "(worker-1)"] {
         assert!(f.contains(&format!("{h}: Host-add Rejected")), "{f}");
     }
 
@@ -107,12 +108,34 @@ async fn bulk_add_and_export_round_trip() {
     }
     let (s, v) = t.upload("application/xml", xml.as_bytes().to_vec()).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["success"], "storage-0\nworker-0\nworker-1");
+    assert_eq!(v["error"], "", "{v}");
+    // (The active controller's entry updates it: added first, then it.)
+    assert_eq!(
+        v["success"], "storage-0\nworker-0\nworker-1\ncontroller-0",
+        "{v}"
+    );
 }
 
 #[tokio::test]
 async fn refused_files_are_named_and_add_nothing() {
     let t = app().await;
+    // Nothing is added until a controller is in service, as sysinv.
+    let one = format!(
+        "<hosts>{}</hosts>",
+        host("worker-0", "worker", "08:00:27:00:00:10")
+    );
+    let (s, v) = t.bulk_add(&one).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["success"].as_str(), v["error"].as_str()),
+        (
+            Some(""),
+            Some(
+                "Bulk_add requires enabled controller. Please unlock controller-0, wait for it to enable and then retry."
+            )
+        )
+    );
+    t.controller_in_service().await;
     let cases: Vec<(String, &str)> = vec![
         ("<hosts><host>".into(), "malformed XML"),
         ("hosts: [".into(), "neither XML nor valid YAML"),
@@ -148,14 +171,15 @@ async fn refused_files_are_named_and_add_nothing() {
     ];
     for (file, want) in cases {
         let (s, v) = t.bulk_add(&file).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{file}: {v}");
-        let f = fault(&v);
+        assert_eq!(s, StatusCode::OK, "{file}: {v}");
+        assert_eq!(v["success"], "", "{file}: {v}");
+        let f = v["error"].as_str().unwrap();
         assert!(f.contains(want), "{file}: {f}");
     }
     // Not a hosts file at all.
     let (s, v) = t.upload("application/xml", vec![0xff, 0xfe, 0x00]).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(fault(&v).contains("not UTF-8"), "{v}");
+    assert_eq!(s, StatusCode::OK);
+    assert!(v["error"].as_str().unwrap().contains("not UTF-8"), "{v}");
     let (s, v) = t
         .upload(
             "multipart/form-data; boundary=abc",
@@ -170,8 +194,8 @@ async fn refused_files_are_named_and_add_nothing() {
             .as_array()
             .unwrap()
             .len(),
-        0,
-        "nothing was added"
+        1,
+        "nothing but the controller"
     );
 
     // A simplex system takes no hosts by file either.
@@ -188,6 +212,6 @@ async fn refused_files_are_named_and_add_nothing() {
             host("worker-0", "worker", "08:00:27:00:00:10")
         ))
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(fault(&v).contains("simplex"), "{v}");
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["error"], "Bulk add on a simplex system is not allowed.");
 }

@@ -212,6 +212,29 @@ impl TestApp {
         )
         .await
     }
+    /// controller-0, bootstrapped (the active controller), inventoried and
+    /// unlocked: in service (what host-bulk-add waits for).
+    async fn controller_in_service(&self) {
+        self.db
+            .write(|c| {
+                ops::bootstrap_controller(
+                    &mut InventoryStore::new(c),
+                    "controller-0",
+                    "08:00:27:00:00:01",
+                    None,
+                    starling_common::Timestamp::from_micros(0),
+                )
+            })
+            .await
+            .unwrap();
+        self.agent_reports_online("controller-0").await;
+        let (st, h) = self.action("controller-0", "unlock").await;
+        assert_eq!(st, StatusCode::OK, "{h}");
+        assert_eq!(
+            (h["administrative"].as_str(), h["operational"].as_str()),
+            (Some("unlocked"), Some("enabled"))
+        );
+    }
     /// What the host's agent will report: it is up and inventoried.
     async fn agent_reports_online(&self, name: &str) {
         let name = name.to_string();

@@ -10,7 +10,9 @@ use starling_inventory::hwops::{self, Registration};
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostQuery, HostRef, InventoryRepo};
 use starling_inventory::validate::NewHost;
-use starling_inventory::{BmType, Error, SystemMode, SystemType};
+use starling_inventory::{
+    Administrative, Availability, BmType, Error, Operational, SystemMode, SystemType,
+};
 use starling_inventory_store::InventoryStore;
 
 use crate::harness::each_backend;
@@ -19,7 +21,24 @@ fn ts(sec: i64) -> Timestamp {
     Timestamp::from_micros(1_700_000_000_000_000 + sec * 1_000_000)
 }
 
+/// A duplex system whose active controller-0 is in service (unlocked,
+/// enabled), as host-bulk-add requires.
 async fn bootstrap(db: &Db) {
+    bootstrap_locked(db).await;
+    db.write(|c| {
+        let mut r = InventoryStore::new(c);
+        let mut h = ops::host(&mut r, &HostRef::Name("controller-0".into()))?;
+        h.administrative = Administrative::Unlocked;
+        h.operational = Operational::Enabled;
+        h.availability = Availability::Available;
+        r.update_host(&h)
+    })
+    .await
+    .unwrap();
+}
+
+/// The same with controller-0 still locked.
+async fn bootstrap_locked(db: &Db) {
     let spec = SystemSpec {
         name: "edge-1".into(),
         system_type: SystemType::Standard,
@@ -161,7 +180,24 @@ async fn bulk_add_is_all_or_nothing_and_names_every_problem() {
         .await
         .unwrap();
         let e = bulk_add(&db, good).await.unwrap_err().to_string();
-        assert!(e.contains("simplex"), "{e}");
+        assert_eq!(e, "Bulk add on a simplex system is not allowed.");
+    })
+    .await;
+}
+
+/// Nothing is added until a controller is in service (unlocked and
+/// enabled), as sysinv refuses it; the refusal adds nothing.
+#[tokio::test]
+async fn bulk_add_waits_for_a_controller_in_service() {
+    each_backend(|db| async move {
+        bootstrap_locked(&db).await;
+        let one = "- {hostname: worker-0, personality: worker, mgmt_mac: '08:00:27:00:00:10'}\n";
+        let e = bulk_add(&db, one).await.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "Bulk_add requires enabled controller. Please unlock controller-0, wait for it to enable and then retry."
+        );
+        assert_eq!(names(&db).await, ["controller-0"]);
     })
     .await;
 }
