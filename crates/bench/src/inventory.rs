@@ -231,6 +231,10 @@ async fn controller(a: &Args, dir: &Path) -> Result<(Server, String)> {
             "Standard",
             "--inventory-port",
             &port.to_string(),
+            // Every agent at once: more connections than the default cap
+            // of one listener (the storm measures the server, not the cap).
+            "--max-connections",
+            "4096",
         ],
     )
     .await?;

@@ -179,6 +179,25 @@ pub struct Host<'a> {
     pub links: Vec<Link<'a>>,
 }
 
+/// A host as a list of hosts is read for `system host-list`: the columns
+/// it shows, every other field of [`Host`] skipped unread (a 1,000-host
+/// list decodes in a fraction of the time, with no copy of the text). A
+/// test holds its fields to [`Host`]'s.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct HostBrief<'a> {
+    pub id: i64,
+    #[serde(borrow)]
+    pub hostname: Option<&'a str>,
+    #[serde(borrow)]
+    pub personality: Option<&'a str>,
+    #[serde(borrow)]
+    pub administrative: Cow<'a, str>,
+    #[serde(borrow)]
+    pub operational: Cow<'a, str>,
+    #[serde(borrow)]
+    pub availability: Cow<'a, str>,
+}
+
 /// A page of hosts (`GET /v1/ihosts`, `/v1/ihosts/detail`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HostList<'a> {
@@ -339,4 +358,51 @@ pub struct V1 {
     pub partitions: Vec<Link<'static>>,
     pub pci_devices: Vec<Link<'static>>,
     pub ports: Vec<Link<'static>>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A host written as `Host` reads back as `HostBrief` with the same
+    /// values: the brief names real fields of the wire shape.
+    #[test]
+    fn the_brief_host_reads_a_host() {
+        let text = r#"{"id": 7, "hostname": "compute-0", "personality": "worker",
+            "administrative": "locked", "operational": "disabled", "availability": "online"}"#;
+        let full: serde_json::Value = serde_json::from_str(text).unwrap();
+        let schema = serde_json::to_value(<Host<'_> as utoipa::PartialSchema>::schema()).unwrap();
+        for k in full.as_object().unwrap().keys() {
+            assert!(
+                schema["properties"].get(k).is_some(),
+                "{k} is not a Host field"
+            );
+        }
+        let b: HostBrief<'_> = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            (
+                b.id,
+                b.hostname,
+                b.personality,
+                &*b.administrative,
+                &*b.operational,
+                &*b.availability
+            ),
+            (
+                7,
+                Some("compute-0"),
+                Some("worker"),
+                "locked",
+                "disabled",
+                "online"
+            )
+        );
+        let none: HostBrief<'_> = serde_json::from_str(
+            r#"{"id": 1, "hostname": null, "personality": null, "administrative": "locked",
+                "operational": "disabled", "availability": "offline", "uuid": "u"}"#,
+        )
+        .unwrap();
+        assert_eq!(none.hostname, None);
+    }
 }

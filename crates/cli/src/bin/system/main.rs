@@ -511,19 +511,26 @@ fn run(cli: Cli) -> Result<()> {
             show_system(&serde_json::to_value(s)?, &out)?;
         }
         Cmd::HostList { out } => {
-            let mut hosts: Vec<wire::Host<'static>> = c.get_all_as("/v1/ihosts", "ihosts")?;
-            hosts.sort_by_key(|h| h.id);
+            // Each page read as brief hosts borrowing from its text: only
+            // the columns shown are decoded.
             let mut t = Table::new(HOST_LIST_COLUMNS);
-            for h in &hosts {
-                t.rows.push(vec![
-                    json!(h.id),
-                    json!(h.hostname),
-                    json!(h.personality),
-                    json!(h.administrative),
-                    json!(h.operational),
-                    json!(h.availability),
-                ]);
-            }
+            c.each_page("/v1/ihosts", "ihosts", |items| {
+                let hosts: Vec<wire::HostBrief<'_>> = serde_json::from_str(items).map_err(|e| {
+                    anyhow::anyhow!("unexpected answer: 'ihosts' is not a list of hosts: {e}")
+                })?;
+                for h in hosts {
+                    t.rows.push(vec![
+                        json!(h.id),
+                        json!(h.hostname),
+                        json!(h.personality),
+                        json!(h.administrative),
+                        json!(h.operational),
+                        json!(h.availability),
+                    ]);
+                }
+                Ok(())
+            })?;
+            t.rows.sort_by_key(|r| r[0].as_i64().unwrap_or(i64::MAX));
             starling_cli::out(&t.render(&out)?)?;
         }
         Cmd::HostShow { host, out } => show_host(&host_of(c.get(&host_path(&host)?)?)?, &out)?,
