@@ -600,13 +600,20 @@ async fn list_hosts(
         .await?;
     let sys = system_or_404(sys)?;
     let base = base_url(&headers);
-    // Serialized straight from views borrowed from the records.
-    let mut body = wire::HostList {
-        ihosts: page
-            .hosts
-            .iter()
-            .map(|h| render::host(h, &sys, &base))
-            .collect(),
+    // `HostList` written host by host, each a `Host` borrowed from its
+    // record as it is serialized: 1,000 of them are never held at once.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        ihosts: render::Hosts<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+    }
+    let mut body = Page {
+        ihosts: render::Hosts {
+            hosts: &page.hosts,
+            sys: &sys,
+            base: &base,
+        },
         next: None,
     };
     if page.more

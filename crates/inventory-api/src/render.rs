@@ -131,6 +131,22 @@ pub fn host<'a>(h: &'a Host, sys: &'a System, base: &str) -> wire::Host<'a> {
     }
 }
 
+/// Hosts serialized one `wire::Host` at a time, as a list's `ihosts`.
+pub struct Hosts<'a> {
+    /// The records.
+    pub hosts: &'a [Host],
+    /// Their system.
+    pub sys: &'a System,
+    /// Where their links point.
+    pub base: &'a str,
+}
+
+impl serde::Serialize for Hosts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.hosts.iter().map(|h| host(h, self.sys, self.base)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
