@@ -664,16 +664,13 @@ impl Table {
                             .collect()
                     })
                     .collect();
-                if out.format == Format::Json {
-                    format!("{}\n", serde_json::to_string_pretty(&records)?)
-                } else {
-                    yaml_serde::to_string(&records)?
-                }
+                structured(&records, out.format)?
             }
             Format::Value => rows
                 .iter()
                 .map(|r| {
-                    let line: Vec<String> = r.iter().map(|v| value_text(v)).collect();
+                    // cliff prints Python's str: text bare, None, True, False.
+                    let line: Vec<String> = r.iter().map(|v| cell(v)).collect();
                     format!("{}\n", line.join(" "))
                 })
                 .collect(),
@@ -707,15 +704,11 @@ impl Table {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.clone()))
                     .collect();
-                if out.format == Format::Json {
-                    format!("{}\n", serde_json::to_string_pretty(&obj)?)
-                } else {
-                    yaml_serde::to_string(&obj)?
-                }
+                structured(&obj, out.format)?
             }
             Format::Value => fields
                 .iter()
-                .map(|(_, v)| format!("{}\n", value_text(v)))
+                .map(|(_, v)| format!("{}\n", cell(v)))
                 .collect(),
             Format::Csv => {
                 let mut s = csv_line(fields.iter().map(|(k, _)| Value::String(k.to_string())));
@@ -726,10 +719,13 @@ impl Table {
     }
 }
 
-/// A value as `-f value` prints it (cliff prints Python's `str`): text
-/// bare, `None`, `True`, `False`.
-fn value_text(v: &Value) -> String {
-    cell(v)
+/// `v` as JSON (pretty, a newline after) or YAML.
+fn structured<T: serde::Serialize>(v: &T, format: Format) -> Result<String> {
+    Ok(if format == Format::Json {
+        format!("{}\n", serde_json::to_string_pretty(v)?)
+    } else {
+        yaml_serde::to_string(v)?
+    })
 }
 
 /// One CSV line as cliff writes it (Python's csv, QUOTE_NONNUMERIC): text
