@@ -151,6 +151,7 @@ const PATCH: Method = Method::PATCH;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/metrics", None),
     (GET, "/health/live", None),
     (GET, "/health/ready", None),
     (GET, "/openapi.json", Some("fm_api:openapi:get")),
@@ -217,6 +218,7 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let inner = Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
+        .merge(starling_http::metrics::routes("fm"))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))

@@ -19,6 +19,7 @@ pub use axum::http::HeaderMap;
 
 pub mod health;
 pub mod json_text;
+pub mod metrics;
 pub mod openapi;
 pub mod serve;
 pub mod stream;
@@ -392,6 +393,13 @@ impl GuardState {
 /// line for every mutating request. The audit line names the path, never the
 /// query string or body, so no secret reaches the log.
 pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|t| g.policies.get_key_value(t.as_str()))
+        .map_or(metrics::UNMATCHED, |(k, _)| *k);
     let id = format!("req-{}", starling_common::new_uuid());
     let peer = req
         .extensions()
@@ -401,6 +409,7 @@ pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Res
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
+    metrics::HTTP.observe(g.service, route, &method, resp.status(), started.elapsed());
     resp
 }
 

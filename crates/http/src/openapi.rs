@@ -133,8 +133,20 @@ impl Op {
     }
 }
 
-/// The three health routes every service serves without a token.
-pub const HEALTH_OPS: [Op; 3] = [
+/// The schema name of a text answer (Prometheus' metrics).
+pub const TEXT: &str = "text/plain";
+
+/// The health routes and `/metrics`, which every service serves without a
+/// token.
+pub const HEALTH_OPS: [Op; 4] = [
+    Op::public(
+        Method::GET,
+        "/metrics",
+        "Prometheus metrics of this service (text format 0.0.4)",
+        None,
+        (200, "OK", Some(TEXT)),
+        &[],
+    ),
     Op::public(
         Method::GET,
         "/health",
@@ -269,8 +281,10 @@ pub fn document(info: &DocInfo, ops: &[Op], schemas: Vec<(String, Value)>) -> Va
         let mut responses = Map::new();
         let (status, description, schema) = op.ok;
         let mut ok = json!({ "description": description });
-        if let Some(s) = schema {
-            ok["content"] = json!({"application/json": {"schema": schema_ref(s)}});
+        match schema {
+            Some(TEXT) => ok["content"] = json!({TEXT: {"schema": {"type": "string"}}}),
+            Some(s) => ok["content"] = json!({"application/json": {"schema": schema_ref(s)}}),
+            None => {}
         }
         responses.insert(status.to_string(), ok);
         for e in op.errors {

@@ -224,6 +224,7 @@ const DELETE: Method = Method::DELETE;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/metrics", None),
     (GET, "/health/live", None),
     (GET, "/health/ready", None),
     (GET, "/openapi.json", None),
@@ -355,6 +356,7 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(versions))
         .merge(health(&state))
+        .merge(starling_http::metrics::routes("identity"))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))

@@ -188,6 +188,7 @@ const PUT: Method = Method::PUT;
 pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/", None),
     (GET, "/health", None),
+    (GET, "/metrics", None),
     (GET, "/health/live", None),
     (GET, "/health/ready", None),
     (GET, "/openapi.json", Some("config_api:openapi:get")),
@@ -367,6 +368,7 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
+        .merge(starling_http::metrics::routes("inventory"))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1_doc))
         .route("/v1/", get(v1_doc))

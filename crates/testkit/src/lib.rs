@@ -119,8 +119,15 @@ pub async fn send(
         .await
         .expect("a whole body")
         .to_bytes();
+    let text = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
     let body = if bytes.is_empty() {
         Value::Null
+    } else if text {
+        // Prometheus' metrics: the text as a string.
+        Value::String(String::from_utf8_lossy(&bytes).into_owned())
     } else {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
