@@ -218,7 +218,10 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let inner = Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
-        .merge(starling_http::metrics::routes("fm"))
+        .merge(starling_http::metrics::routes(
+            "fm",
+            Some(alarm_gauges(state.db.clone())),
+        ))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1))
         .route("/v1/", get(v1))
@@ -240,6 +243,33 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
 }
 
 /// `/alarms…` → `/v1/alarms…` (StarlingX treats a non-version first segment as v1).
+/// FM's gauges at each scrape: the active alarms by severity (suppressed
+/// ones included), read from the store.
+fn alarm_gauges(db: Db) -> starling_http::metrics::Gauges {
+    Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            let summary: Result<_, Error> = db.read(|c| FmRepo::new(c).summary(true)).await;
+            match summary {
+                Ok(s) => starling_http::metrics::gauge(
+                    "starling_fm_active_alarms",
+                    "Active alarms by severity, suppressed ones included.",
+                    &[
+                        (vec![("severity", "critical")], s.critical as f64),
+                        (vec![("severity", "major")], s.major as f64),
+                        (vec![("severity", "minor")], s.minor as f64),
+                        (vec![("severity", "warning")], s.warnings as f64),
+                    ],
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the alarm summary for /metrics");
+                    String::new()
+                }
+            }
+        })
+    })
+}
+
 fn version_less(mut req: axum::extract::Request) -> axum::extract::Request {
     let path = req.uri().path();
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");

@@ -10,9 +10,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use crate::BoxFuture;
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
 use axum::response::IntoResponse;
@@ -131,20 +132,51 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// `GET /metrics`: `service`'s series.
-pub fn routes<S: Clone + Send + Sync + 'static>(service: &'static str) -> Router<S> {
+/// A service's own series, rendered at each scrape (gauges read from its
+/// state or store), appended after the HTTP series.
+pub type Gauges = Arc<dyn Fn() -> BoxFuture<'static, String> + Send + Sync>;
+
+/// `GET /metrics`: `service`'s HTTP series, then `gauges`' text.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    service: &'static str,
+    gauges: Option<Gauges>,
+) -> Router<S> {
     Router::new().route(
         "/metrics",
-        get(move || async move {
-            let body = HTTP.render(service);
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                body,
-            )
-                .into_response()
+        get(move || {
+            let gauges = gauges.clone();
+            async move {
+                let mut body = HTTP.render(service);
+                if let Some(g) = gauges {
+                    body.push_str(&g().await);
+                }
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    body,
+                )
+                    .into_response()
+            }
         }),
     )
+}
+
+/// One gauge family in the text format: its help, its type and a sample
+/// per `(labels, value)` (labels as `name="value"` pairs, unescaped).
+pub fn gauge(name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} gauge\n");
+    for (labels, v) in samples {
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {v}");
+        } else {
+            let _ = writeln!(out, "{name}{{{}}} {v}", labels.join(","));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -189,5 +221,13 @@ mod tests {
             "one service's series only: {text}"
         );
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(
+            gauge(
+                "g",
+                "A gauge.",
+                &[(vec![("severity", "major")], 2.0), (vec![], 1.5)]
+            ),
+            "# HELP g A gauge.\n# TYPE g gauge\ng{severity=\"major\"} 2\ng 1.5\n"
+        );
     }
 }

@@ -49,6 +49,12 @@ impl CommandBell {
     fn listen(&self) -> watch::Receiver<u64> {
         self.0.subscribe()
     }
+
+    /// How many agents are waiting in a long poll now (an agent polls
+    /// again as soon as a poll ends: the agents connected).
+    pub fn waiting(&self) -> usize {
+        self.0.receiver_count()
+    }
 }
 
 /// The agents' long polls are where commands are delivered: a command

@@ -148,6 +148,39 @@ impl InventoryState {
     }
 }
 
+/// Inventory's gauges at each scrape: the agents waiting for a command now
+/// (connected), and each host's seconds since its agent last reported
+/// (hosts that reported since this process started).
+fn agent_gauges(st: InventoryState) -> starling_http::metrics::Gauges {
+    Arc::new(move || {
+        let st = st.clone();
+        Box::pin(async move {
+            let now = st.clock.now();
+            let mut out = starling_http::metrics::gauge(
+                "starling_inventory_agents_connected",
+                "Host agents waiting for a command now (each polls again as soon as a poll ends).",
+                &[(vec![], st.commands.waiting() as f64)],
+            );
+            let ages: Vec<(String, f64)> = st
+                .reports
+                .last_reports()
+                .into_iter()
+                .map(|(name, at)| (name, (now.micros() - at.micros()) as f64 / 1e6))
+                .collect();
+            let samples: Vec<(Vec<(&str, &str)>, f64)> = ages
+                .iter()
+                .map(|(name, age)| (vec![("host", name.as_str())], *age))
+                .collect();
+            out.push_str(&starling_http::metrics::gauge(
+                "starling_inventory_agent_last_report_age_seconds",
+                "Seconds since each host's agent last reported (since this process started).",
+                &samples,
+            ));
+            out
+        })
+    })
+}
+
 /// Bootstraps the first controller (all-in-one: the local machine, named
 /// `hostname`, found by its management MAC) unless a controller exists; a
 /// new controller is locked, so 200.001 is raised and the add logged, as
@@ -368,7 +401,10 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
-        .merge(starling_http::metrics::routes("inventory"))
+        .merge(starling_http::metrics::routes(
+            "inventory",
+            Some(agent_gauges(state.clone())),
+        ))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v1", get(v1_doc))
         .route("/v1/", get(v1_doc))

@@ -42,8 +42,38 @@ fn prometheus_scrapes_every_service() {
         eprintln!("SKIPPED: prometheus is not installed (Debian package prometheus)");
         return;
     };
-    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", PASSWORD)], &[]);
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
+        &["--system-mode", "duplex"],
+    );
     let token = login(&s.identity, "admin", PASSWORD).expect("the admin logs in");
+    // An alarm, and a host whose agent reports.
+    let post = |url: String, body: Value| {
+        let r = http()
+            .post(url)
+            .header("x-auth-token", &token)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
+    };
+    post(
+        format!("{}/v1/alarms", s.fm),
+        json!({"alarm_id": "100.101", "alarm_state": "set", "entity_instance_id": "host=compute-0",
+               "severity": "major", "alarm_type": "equipment", "probable_cause": "unknown",
+               "reason_text": "CPU threshold exceeded"}),
+    );
+    post(
+        format!("{}/v1/ihosts", s.inventory),
+        json!({"hostname": "compute-0", "personality": "worker", "mgmt_mac": "02:00:00:00:0a:01"}),
+    );
+    let r = http()
+        .put(format!("{}/v1/agent/compute-0/report", s.inventory))
+        .header("x-auth-token", &token)
+        .json(&json!({"uptime": 42}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
     // Some traffic of each kind: answered, refused, unrouted.
     assert_eq!(get(&format!("{}/v1/alarms", s.fm), Some(&token)).0, 200);
     assert_eq!(
@@ -143,5 +173,12 @@ fn prometheus_scrapes_every_service() {
     assert_eq!(q.len(), 1, "{q:?}");
     let refused = query("starling_http_requests_total{service=\"fm\",status=\"401\"}");
     assert_eq!(refused.len(), 1, "{refused:?}");
+    // The services' own gauges: alarms by severity, the agents.
+    let major = query("starling_fm_active_alarms{severity=\"major\"}");
+    assert_eq!(major.len(), 1, "{major:?}");
+    assert_eq!(major[0]["value"][1], "1", "{major:?}");
+    let age = query("starling_inventory_agent_last_report_age_seconds{host=\"compute-0\"}");
+    assert_eq!(age.len(), 1, "{age:?}");
+    assert_eq!(query("starling_inventory_agents_connected").len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
