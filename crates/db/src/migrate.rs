@@ -204,24 +204,28 @@ crate::columns! {
 /// convert and this is one catalog query. Converting never makes two keys
 /// collide: keys equal without padding were equal with it.
 fn unpad(c: &mut dyn Conn) -> Result<(), StorageFailure> {
+    collate_tables(c, "utf8mb4_nopad_bin")
+}
+
+/// MariaDB: converts every table of the database not yet in `collation`
+/// (columns included) to it.
+fn collate_tables(c: &mut dyn Conn, collation: &str) -> Result<(), StorageFailure> {
     let tables = c.query(
         "SELECT table_name FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' \
-         AND table_collation <> 'utf8mb4_nopad_bin'",
-        &[],
+         AND table_collation <> ?",
+        &[collation.into()],
     )?;
     for mut t in tables {
         let name = t.take_text(0)?;
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(StorageFailure::fatal(format!(
-                "cannot convert table '{name}' to utf8mb4_nopad_bin: not a Starling table name"
+                "cannot convert table '{name}' to {collation}: not a Starling table name"
             )));
         }
-        tracing::info!(table = %name, "converting to utf8mb4_nopad_bin (keys compare without padding)");
+        tracing::info!(table = %name, %collation, "converting the table's collation");
         c.exec(
-            &format!(
-                "ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
-            ),
+            &format!("ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE {collation}"),
             &[],
         )?;
     }
@@ -380,18 +384,7 @@ pub(crate) fn apply_legacy(
     }
     if c.dialect() == Dialect::Mysql {
         // Those releases made MariaDB's tables in a padding collation.
-        let tables = c.query(
-            "SELECT table_name FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
-            &[],
-        )?;
-        for mut t in tables {
-            let name = t.take_text(0)?;
-            c.exec(
-                &format!("ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
-                &[],
-            )?;
-        }
+        collate_tables(c, "utf8mb4_bin")?;
     }
     Ok(())
 }

@@ -343,13 +343,16 @@ impl Authenticator for OpenAccess {
     }
 }
 
-/// Maps a route's path template, then its method, to its policy name; `None`
-/// means the route is anonymous (version documents, health).
-pub type PolicyTable = Arc<HashMap<&'static str, Vec<(Method, Option<&'static str>)>>>;
+/// A route's methods, each with its policy name; `None` means anonymous
+/// (version documents, health).
+pub type RoutePolicies = Vec<(Method, Option<&'static str>)>;
+
+/// Maps a route's path template to its methods' policies.
+pub type PolicyTable = Arc<HashMap<&'static str, RoutePolicies>>;
 
 /// Builds a [`PolicyTable`] from a service's `(method, path template, policy)` list.
 pub fn policy_table(routes: &[(Method, &'static str, Option<&'static str>)]) -> PolicyTable {
-    let mut m: HashMap<&'static str, Vec<(Method, Option<&'static str>)>> = HashMap::new();
+    let mut m: HashMap<&'static str, RoutePolicies> = HashMap::new();
     for (method, path, policy) in routes {
         m.entry(path).or_default().push((method.clone(), *policy));
     }
@@ -395,22 +398,36 @@ impl GuardState {
 pub async fn guard(State(g): State<GuardState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|t| g.policies.get_key_value(t.as_str()))
-        .map_or(metrics::UNMATCHED, |(k, _)| *k);
+    // The route's entry in the policy table, looked up once for the
+    // policy, a 405's `Allow` and the metrics' route label.
+    let matched = req.extensions().get::<MatchedPath>();
+    let route = Route {
+        matched: matched.is_some(),
+        entry: matched
+            .and_then(|t| g.policies.get_key_value(t.as_str()))
+            .map(|(k, methods)| (*k, methods)),
+    };
     let id = format!("req-{}", starling_common::new_uuid());
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
-    let mut resp = guarded(&g, req, next, &id, peer).await;
+    let at = Audited { id: &id, peer };
+    let mut resp = guarded(&g, req, next, &method, route, started, at).await;
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
-    metrics::HTTP.observe(g.service, route, &method, resp.status(), started.elapsed());
+    let label = route.entry.map_or(metrics::UNMATCHED, |(k, _)| k);
+    metrics::HTTP.observe(g.service, label, &method, resp.status(), started.elapsed());
     resp
+}
+
+/// The route a request matched: whether the router matched one, and that
+/// route's template and methods in the policy table.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    matched: bool,
+    entry: Option<(&'static str, &'a RoutePolicies)>,
 }
 
 /// The header every answer carries, as OpenStack services send it; the
@@ -421,28 +438,28 @@ async fn guarded(
     g: &GuardState,
     mut req: Request,
     next: Next,
-    id: &str,
-    peer: Option<std::net::SocketAddr>,
+    method: &Method,
+    route: Route<'_>,
+    started: Instant,
+    at: Audited<'_>,
 ) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let policy = match req.extensions().get::<MatchedPath>() {
-        Some(t) => g
-            .policies
-            .get(t.as_str())
-            .and_then(|methods| {
+    let policy = if route.matched {
+        route
+            .entry
+            .and_then(|(_, methods)| {
                 // HEAD is a GET without a body unless the route says otherwise.
-                methods.iter().find(|(m, _)| *m == method).or_else(|| {
-                    (method == Method::HEAD)
+                methods.iter().find(|(m, _)| m == method).or_else(|| {
+                    (*method == Method::HEAD)
                         .then(|| methods.iter().find(|(m, _)| *m == Method::GET))
                         .flatten()
                 })
             })
-            .map(|(_, pol)| *pol),
+            .map(|(_, pol)| *pol)
+    } else {
         // Unmatched routes fall through to the 404/405 answer.
-        None => Some(None),
+        Some(None)
     };
-    let mutating = method != Method::GET && method != Method::HEAD;
+    let mutating = *method != Method::GET && *method != Method::HEAD;
     let principal = match policy {
         Some(None) => None,
         Some(Some(p)) => match g.auth.authorize(req.headers(), p).await {
@@ -451,8 +468,7 @@ async fn guarded(
                 let status = e.status;
                 let resp = (g.render)(e);
                 if mutating || status == StatusCode::FORBIDDEN {
-                    let at = Audited { id, peer };
-                    audit(g, None, &method, req.uri().path(), status, started, at);
+                    audit(g, None, method, req.uri().path(), status, started, at);
                 }
                 return resp;
             }
@@ -462,11 +478,9 @@ async fn guarded(
             // The path exists but not with this method (OPTIONS and TRACE
             // included): 405 naming the methods it has, not a refusal that
             // would read as a missing permission.
-            let allowed = req
-                .extensions()
-                .get::<MatchedPath>()
-                .and_then(|t| g.policies.get(t.as_str()))
-                .map(|methods| allow_list(methods.iter().map(|(m, _)| m)));
+            let allowed = route
+                .entry
+                .map(|(_, methods)| allow_list(methods.iter().map(|(m, _)| m)));
             return match allowed {
                 Some(allow) => {
                     let mut resp = (g.render)(ApiError::new(
@@ -490,11 +504,10 @@ async fn guarded(
     }
     let resp = next.run(req).await;
     if let Some(path) = path {
-        let at = Audited { id, peer };
         audit(
             g,
             principal.as_deref(),
-            &method,
+            method,
             &path,
             resp.status(),
             started,

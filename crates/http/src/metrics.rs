@@ -117,12 +117,21 @@ impl HttpMetrics {
 }
 
 fn labels(service: &str, route: &str, method: &str, status: u16) -> String {
-    format!(
-        "service=\"{}\",route=\"{}\",method=\"{}\",status=\"{status}\"",
-        escape(service),
-        escape(route),
-        escape(method)
-    )
+    label_set(&[
+        ("service", service),
+        ("route", route),
+        ("method", method),
+        ("status", &status.to_string()),
+    ])
+}
+
+/// `name="value",…`, each value quoted as the text format quotes it.
+fn label_set(pairs: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    pairs.join(",")
 }
 
 /// A label value as the text format quotes it.
@@ -166,14 +175,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 pub fn gauge(name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
     let mut out = format!("# HELP {name} {help}\n# TYPE {name} gauge\n");
     for (labels, v) in samples {
-        let labels: Vec<String> = labels
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect();
         if labels.is_empty() {
             let _ = writeln!(out, "{name} {v}");
         } else {
-            let _ = writeln!(out, "{name}{{{}}} {v}", labels.join(","));
+            let _ = writeln!(out, "{name}{{{}}} {v}", label_set(labels));
         }
     }
     out

@@ -113,9 +113,7 @@ impl Op {
         op.public = true;
         op
     }
-}
 
-impl Op {
     /// A document a GET answers without a token (`/`, `/v1`): `schema`, 200.
     pub const fn public_get(
         path: &'static str,

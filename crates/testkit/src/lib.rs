@@ -139,6 +139,28 @@ pub async fn send(
     }
 }
 
+/// Calls each `(method, path)` operation of a service's document on `app`
+/// (path parameters replaced as `params` say; a body `{}` where one is
+/// taken) and fails on any the router does not route: a 405, or the
+/// router's own 404 rather than a handler's.
+pub async fn assert_routed(app: &axum::Router, ops: &[(String, String)], params: &[(&str, &str)]) {
+    for (m, p) in ops {
+        let path = params
+            .iter()
+            .fold(p.clone(), |path, (from, to)| path.replace(from, to));
+        let body = matches!(m.as_str(), "POST" | "PUT" | "PATCH").then_some("{}");
+        let a = send(app, request(m, &path), body).await;
+        assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{m} {p}");
+        if a.status == StatusCode::NOT_FOUND {
+            assert!(
+                !faultstring(&a.body).starts_with("The resource could not be found"),
+                "{m} {p} is not routed: {}",
+                a.body
+            );
+        }
+    }
+}
+
 /// The faultstring inside StarlingX's double-encoded error envelope
 /// (`{"error_message": "{\"faultstring\": …}"}`).
 #[track_caller]
