@@ -99,6 +99,12 @@ pub type SinkFuture<'a> =
 pub trait AlarmSink: Send + Sync + 'static {
     /// Applies (or queues) one effect.
     fn send(&self, effect: AlarmEffect) -> SinkFuture<'_>;
+
+    /// Effects queued for later delivery, for a sink that queues (FM's HTTP
+    /// client and its spool); `None` for one that applies at once.
+    fn spooled(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]

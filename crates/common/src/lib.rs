@@ -5,6 +5,7 @@
 //! knows nothing of HTTP, SQL or the command line.
 
 pub mod alarm;
+pub mod histogram;
 
 use std::fmt;
 use std::sync::Arc;

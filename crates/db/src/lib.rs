@@ -244,6 +244,17 @@ pub trait Conn {
     }
 }
 
+/// A snapshot of a database's pools (see [`Db::stats`]).
+#[derive(Clone, Debug)]
+pub struct StoreStats {
+    /// Read-write transactions submitted and not finished (queued or running).
+    pub writes_outstanding: usize,
+    /// Read-only transactions submitted and not finished.
+    pub reads_outstanding: usize,
+    /// Commits of read-write transactions (SQLite: one per group).
+    pub commits: starling_common::histogram::Histogram,
+}
+
 /// An open database: a writer pool and a reader pool of connection threads.
 #[derive(Clone)]
 pub struct Db {
@@ -354,6 +365,24 @@ impl Db {
     /// The backend's dialect.
     pub fn dialect(&self) -> Dialect {
         self.inner.dialect
+    }
+
+    /// What the store's metrics show now: transactions waiting or running in
+    /// each pool, and the time of every read-write commit so far.
+    pub fn stats(&self) -> StoreStats {
+        use std::sync::atomic::Ordering;
+        StoreStats {
+            writes_outstanding: self.inner.writer.stats.outstanding.load(Ordering::Relaxed),
+            reads_outstanding: self.inner.reader.stats.outstanding.load(Ordering::Relaxed),
+            commits: self
+                .inner
+                .writer
+                .stats
+                .commits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
     }
 
     /// Runs `f` in a read-write transaction on a writer connection and returns its

@@ -6,6 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use starling_common::histogram::Histogram;
 
 use tokio::sync::oneshot;
 
@@ -93,8 +96,26 @@ type Job = Box<dyn Work>;
 /// A set of worker threads sharing one job queue.
 pub(crate) struct Pool {
     tx: Mutex<Sender<Job>>,
-    /// Jobs submitted and not yet finished.
-    outstanding: Arc<AtomicUsize>,
+    pub(crate) stats: Arc<PoolStats>,
+}
+
+/// What a pool's metrics read.
+#[derive(Default)]
+pub(crate) struct PoolStats {
+    /// Jobs submitted and not yet finished (queued or running).
+    pub(crate) outstanding: AtomicUsize,
+    /// The time of each read-write commit (a group's once).
+    pub(crate) commits: Mutex<Histogram>,
+}
+
+impl PoolStats {
+    fn committed(&self, since: Instant) {
+        let took = since.elapsed();
+        self.commits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .observe(took);
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -114,21 +135,21 @@ impl Pool {
     ) -> Result<Pool, StorageFailure> {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let outstanding = Arc::new(AtomicUsize::new(0));
+        let stats = Arc::new(PoolStats::default());
         for i in 0..workers.max(1) {
             // Open eagerly so a bad URL or a missing server fails at start-up.
             let conn = opener.open()?;
             let rx = rx.clone();
             let opener = opener.clone();
-            let outstanding = outstanding.clone();
+            let stats = stats.clone();
             std::thread::Builder::new()
                 .name(format!("db-{name}-{i}"))
-                .spawn(move || worker(rx, conn, opener, mode, &outstanding))
+                .spawn(move || worker(rx, conn, opener, mode, &stats))
                 .map_err(|e| StorageFailure::connection(format!("cannot start db thread: {e}")))?;
         }
         Ok(Pool {
             tx: Mutex::new(tx),
-            outstanding,
+            stats,
         })
     }
 
@@ -149,9 +170,9 @@ impl Pool {
                 .tx
                 .lock()
                 .map_err(|_| E::from(StorageFailure::connection("db queue poisoned")))?;
-            self.outstanding.fetch_add(1, Ordering::Relaxed);
+            self.stats.outstanding.fetch_add(1, Ordering::Relaxed);
             if sender.send(job).is_err() {
-                self.outstanding.fetch_sub(1, Ordering::Relaxed);
+                self.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
                 return Err(E::from(StorageFailure::connection("db workers stopped")));
             }
         }
@@ -231,8 +252,9 @@ fn worker(
     conn: Box<dyn Backend>,
     opener: Arc<dyn Opener>,
     mode: Mode,
-    outstanding: &AtomicUsize,
+    stats: &PoolStats,
 ) {
+    let outstanding = &stats.outstanding;
     let mut conn = Some(conn);
     let mut pace = Pace::new(match mode {
         Mode::Single { .. } => 1,
@@ -260,11 +282,11 @@ fn worker(
                 attempts,
             } => {
                 for job in batch {
-                    run_single(c.as_mut(), job, read_only, attempts);
+                    run_single(c.as_mut(), job, read_only, attempts, stats);
                 }
                 n
             }
-            Mode::Group { .. } => run_group(c.as_mut(), batch, &rx, &mut pace, outstanding),
+            Mode::Group { .. } => run_group(c.as_mut(), batch, &rx, &mut pace, stats),
         };
         outstanding.fetch_sub(done, Ordering::Relaxed);
     }
@@ -301,7 +323,13 @@ impl Pace {
     }
 }
 
-fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32) {
+fn run_single(
+    c: &mut dyn Backend,
+    mut job: Job,
+    read_only: bool,
+    attempts: u32,
+    stats: &PoolStats,
+) {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -311,7 +339,12 @@ fn run_single(c: &mut dyn Backend, mut job: Job, read_only: bool, attempts: u32)
         }
         let ok = job.run(c.as_conn());
         if ok {
-            match c.commit() {
+            let started = Instant::now();
+            let commit = c.commit();
+            if !read_only {
+                stats.committed(started);
+            }
+            match commit {
                 Ok(()) => {
                     job.finish(Ok(()));
                     return;
@@ -351,7 +384,7 @@ fn run_group(
     mut batch: Vec<Job>,
     rx: &Mutex<Receiver<Job>>,
     pace: &mut Pace,
-    outstanding: &AtomicUsize,
+    stats: &PoolStats,
 ) -> usize {
     if let Err(e) = c.begin(false) {
         let taken = batch.len();
@@ -379,11 +412,13 @@ fn run_group(
         }
         batch = run_in_savepoints(c, batch);
     }
+    let started = Instant::now();
     let commit = c.commit();
+    stats.committed(started);
     if commit.is_err() {
         let _ = c.rollback();
     }
-    pace.observe(outstanding.load(Ordering::Relaxed));
+    pace.observe(stats.outstanding.load(Ordering::Relaxed));
     for job in batch {
         job.finish(commit.clone());
     }

@@ -218,8 +218,10 @@ pub fn router(state: FmState, auth: Arc<dyn Authenticator>) -> Router {
     let inner = Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
-        .merge(starling_http::metrics::routes(
+        .merge(starling_service::metrics(
             "fm",
+            state.db.clone(),
+            None,
             Some(alarm_gauges(state.db.clone())),
         ))
         .route("/openapi.json", get(openapi::document_route))

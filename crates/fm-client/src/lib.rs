@@ -747,6 +747,10 @@ impl starling_common::alarm::AlarmSink for FmClient {
             r.map_err(|e| e.to_string())
         })
     }
+
+    fn spooled(&self) -> Option<usize> {
+        Some(self.queued())
+    }
 }
 
 #[cfg(test)]

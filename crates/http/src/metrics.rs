@@ -13,6 +13,8 @@ use std::fmt::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use starling_common::histogram::{BOUNDS, Histogram};
+
 use crate::BoxFuture;
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
@@ -22,25 +24,12 @@ use axum::routing::get;
 /// The route label of a request no route matched.
 pub const UNMATCHED: &str = "(unmatched)";
 
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-
-/// One series: a count, a sum and cumulative buckets.
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
-}
-
 type Key = (&'static str, &'static str, Method, u16);
 
 /// The HTTP series of this process (every service it runs).
 #[derive(Default)]
 pub struct HttpMetrics {
-    series: Mutex<HashMap<Key, Series>>,
+    series: Mutex<HashMap<Key, Histogram>>,
 }
 
 /// This process's HTTP series.
@@ -56,73 +45,52 @@ impl HttpMetrics {
         status: StatusCode,
         took: Duration,
     ) {
-        let secs = took.as_secs_f64();
         let mut m = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let s = m
-            .entry((service, route, method.clone(), status.as_u16()))
-            .or_default();
-        s.count += 1;
-        s.sum += secs;
-        for (b, le) in s.buckets.iter_mut().zip(BUCKETS) {
-            if secs <= le {
-                *b += 1;
-            }
-        }
+        m.entry((service, route, method.clone(), status.as_u16()))
+            .or_default()
+            .observe(took);
     }
 
     /// `service`'s series in Prometheus' text format.
     pub fn render(&self, service: &str) -> String {
         let m = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let mut rows: Vec<(&Key, &Series)> = m.iter().filter(|(k, _)| k.0 == service).collect();
+        let mut rows: Vec<(&Key, &Histogram)> = m.iter().filter(|(k, _)| k.0 == service).collect();
         rows.sort_by(|a, b| (a.0.1, a.0.2.as_str(), a.0.3).cmp(&(b.0.1, b.0.2.as_str(), b.0.3)));
+        let status: Vec<String> = rows.iter().map(|(k, _)| k.3.to_string()).collect();
+        let series: Vec<(Vec<(&str, &str)>, &Histogram)> = rows
+            .iter()
+            .zip(&status)
+            .map(|((key, h), status)| {
+                let (svc, route, method, _) = key;
+                (
+                    vec![
+                        ("service", *svc),
+                        ("route", *route),
+                        ("method", method.as_str()),
+                        ("status", status.as_str()),
+                    ],
+                    *h,
+                )
+            })
+            .collect();
         let mut out = String::new();
-        out.push_str(
-            "# HELP starling_http_requests_total HTTP answers, by service, route template, method and status.\n\
-             # TYPE starling_http_requests_total counter\n",
-        );
-        for ((svc, route, method, status), s) in &rows {
-            let labels = labels(svc, route, method.as_str(), *status);
-            let _ = writeln!(out, "starling_http_requests_total{{{labels}}} {}", s.count);
-        }
-        out.push_str(
-            "# HELP starling_http_request_duration_seconds Time to an HTTP answer's head, by service, route template, method and status.\n\
-             # TYPE starling_http_request_duration_seconds histogram\n",
-        );
-        for ((svc, route, method, status), s) in &rows {
-            let labels = labels(svc, route, method.as_str(), *status);
-            for (le, n) in BUCKETS.iter().zip(s.buckets) {
-                let _ = writeln!(
-                    out,
-                    "starling_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "starling_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "starling_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "starling_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
-        }
+        let samples: Vec<(Vec<(&str, &str)>, f64)> = series
+            .iter()
+            .map(|(l, h)| (l.clone(), h.count as f64))
+            .collect();
+        out.push_str(&family(
+            "starling_http_requests_total",
+            "HTTP answers, by service, route template, method and status.",
+            "counter",
+            &samples,
+        ));
+        out.push_str(&histogram(
+            "starling_http_request_duration_seconds",
+            "Time to an HTTP answer's head, by service, route template, method and status.",
+            &series,
+        ));
         out
     }
-}
-
-fn labels(service: &str, route: &str, method: &str, status: u16) -> String {
-    label_set(&[
-        ("service", service),
-        ("route", route),
-        ("method", method),
-        ("status", &status.to_string()),
-    ])
 }
 
 /// `name="value",…`, each value quoted as the text format quotes it.
@@ -173,12 +141,38 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
 /// One gauge family in the text format: its help, its type and a sample
 /// per `(labels, value)` (labels as `name="value"` pairs, unescaped).
 pub fn gauge(name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
-    let mut out = format!("# HELP {name} {help}\n# TYPE {name} gauge\n");
+    family(name, help, "gauge", samples)
+}
+
+/// A family of one sample per label set (a gauge or a counter).
+fn family(name: &str, help: &str, kind: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} {kind}\n");
     for (labels, v) in samples {
         if labels.is_empty() {
             let _ = writeln!(out, "{name} {v}");
         } else {
             let _ = writeln!(out, "{name}{{{}}} {v}", label_set(labels));
+        }
+    }
+    out
+}
+
+/// One histogram family in the text format: per label set its cumulative
+/// buckets (`le`), `+Inf`, sum and count.
+pub fn histogram(name: &str, help: &str, series: &[(Vec<(&str, &str)>, &Histogram)]) -> String {
+    let mut out = format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+    for (labels, h) in series {
+        let labels = label_set(labels);
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (le, n) in BOUNDS.iter().zip(h.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name}_sum {}\n{name}_count {}", h.sum, h.count);
+        } else {
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
         }
     }
     out
@@ -233,6 +227,21 @@ mod tests {
                 &[(vec![("severity", "major")], 2.0), (vec![], 1.5)]
             ),
             "# HELP g A gauge.\n# TYPE g gauge\ng{severity=\"major\"} 2\ng 1.5\n"
+        );
+        let mut h = Histogram::default();
+        h.observe(ms(2));
+        let text = histogram("h", "A histogram.", &[(vec![], &h)]);
+        assert!(
+            text.starts_with(
+                "# HELP h A histogram.\n# TYPE h histogram\nh_bucket{le=\"0.0005\"} 0\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "h_bucket{le=\"10\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 0.002\nh_count 1\n"
+            ),
+            "{text}"
         );
     }
 }

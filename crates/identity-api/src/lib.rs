@@ -356,7 +356,12 @@ pub fn router(state: IdentityState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(versions))
         .merge(health(&state))
-        .merge(starling_http::metrics::routes("identity", None))
+        .merge(starling_service::metrics(
+            "identity",
+            state.db.clone(),
+            None,
+            None,
+        ))
         .route("/openapi.json", get(openapi::document_route))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))

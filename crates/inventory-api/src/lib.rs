@@ -401,8 +401,10 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(starling_service::health(state.db.clone()).routes())
-        .merge(starling_http::metrics::routes(
+        .merge(starling_service::metrics(
             "inventory",
+            state.db.clone(),
+            state.fm.clone(),
             Some(agent_gauges(state.clone())),
         ))
         .route("/openapi.json", get(openapi::document_route))

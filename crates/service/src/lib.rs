@@ -215,6 +215,57 @@ pub fn health(db: Db) -> starling_http::health::Health {
     starling_http::health::Health::default().dependency("database", database_check(db))
 }
 
+/// `GET /metrics` of a service: its HTTP series, its store's, the spool of
+/// its alarm sink when that queues (FM over HTTP), then its own `gauges`.
+/// (In the all-in-one the services share one database, so each shows the
+/// same store series.)
+pub fn metrics<S: Clone + Send + Sync + 'static>(
+    service: &'static str,
+    db: Db,
+    alarms: Option<Arc<dyn AlarmSink>>,
+    gauges: Option<starling_http::metrics::Gauges>,
+) -> axum::Router<S> {
+    let all: starling_http::metrics::Gauges = Arc::new(move || {
+        let mut store = store_metrics(&db);
+        if let Some(n) = alarms.as_ref().and_then(|a| a.spooled()) {
+            store.push_str(&starling_http::metrics::gauge(
+                "starling_fm_client_spool_depth",
+                "Alarm requests waiting in the spool for FM to be reached.",
+                &[(vec![], n as f64)],
+            ));
+        }
+        let own = gauges.clone();
+        Box::pin(async move {
+            match own {
+                Some(g) => store + &g().await,
+                None => store,
+            }
+        })
+    });
+    starling_http::metrics::routes(service, Some(all))
+}
+
+/// The store's series: transactions outstanding per pool and the commits'
+/// times.
+fn store_metrics(db: &Db) -> String {
+    use starling_http::metrics::{gauge, histogram};
+    let s = db.stats();
+    let mut out = gauge(
+        "starling_store_queue_depth",
+        "Store transactions submitted and not finished (waiting for a connection or running), by pool.",
+        &[
+            (vec![("pool", "write")], s.writes_outstanding as f64),
+            (vec![("pool", "read")], s.reads_outstanding as f64),
+        ],
+    );
+    out.push_str(&histogram(
+        "starling_store_commit_seconds",
+        "Time of each read-write commit (on SQLite one commit per group of transactions).",
+        &[(vec![], &s.commits)],
+    ));
+    out
+}
+
 /// The arguments of a `clap::Args` struct, for [`Service::options`].
 pub fn args_of<T: clap::Args>() -> Vec<clap::Arg> {
     T::augment_args(clap::Command::new("options"))

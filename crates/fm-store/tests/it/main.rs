@@ -791,6 +791,51 @@ async fn concurrent_writers_all_commit() {
     .await;
 }
 
+/// What `/metrics` shows of the store: one commit timed per read-write
+/// transaction awaited alone (reads commit nothing there), and nothing
+/// outstanding once every request has its answer.
+#[tokio::test]
+async fn the_store_times_its_commits_and_counts_what_is_outstanding() {
+    each_backend(|db| async move {
+        let before = db.stats();
+        for i in 0..10 {
+            set(&db, fault("100.101", &format!("host=m{i}"), "major")).await;
+            let _ = eids(&db).await;
+        }
+        let after = db.stats();
+        assert_eq!(after.commits.count - before.commits.count, 10);
+        assert!(after.commits.sum > before.commits.sum);
+        assert_eq!(
+            after.commits.buckets.last().copied(),
+            Some(after.commits.count),
+            "every commit within 10 s"
+        );
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                set(&db, fault("100.102", &format!("host=c{i}"), "minor")).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let grew = db.stats().commits.count - after.commits.count;
+        assert!((1..=50 * 5).contains(&grew), "{grew} commits");
+        // A worker counts a job finished just after it answers.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let s = db.stats();
+            if s.writes_outstanding == 0 && s.reads_outstanding == 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{s:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
 /// The SQLite writer checkpoints its write-ahead log less often than SQLite's
 /// default (every commit's hot pages are copied fewer times) but regularly:
 /// the log's file reaches `WAL_CHECKPOINT_PAGES` and never grows much past

@@ -422,6 +422,88 @@ fn inventory_alone_uses_its_identity_session_for_fm() {
     );
     assert_eq!(st, 200, "{h}");
     alarms_become(&s.fm, &t, &[("200.001", "host=storage-0")]);
+    let metrics = http()
+        .get(format!("{inv}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("\nstarling_fm_client_spool_depth 0\n"),
+        "{metrics}"
+    );
+}
+
+/// While FM cannot be reached, a service's alarms wait in its spool, and
+/// its `/metrics` counts them.
+#[test]
+fn alarms_wait_in_the_spool_while_fm_is_away_and_metrics_count_them() {
+    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+    let dir = tmpdir();
+    let port = free_port();
+    let inv = format!("http://127.0.0.1:{port}");
+    let db = format!("sqlite://{}/inv.db", dir.display());
+    let spool = dir.join("spool").display().to_string();
+    // Nothing listens there.
+    let away = format!("http://127.0.0.1:{}", free_port());
+    let _alone = starlingd(
+        &[
+            "inventory",
+            "--database-url",
+            &db,
+            "--inventory-port",
+            &port.to_string(),
+            "--auth-url",
+            &format!("{}/v3", s.identity),
+            "--fm-url",
+            &away,
+            "--spool-dir",
+            &spool,
+            "--system-mode",
+            "duplex",
+        ],
+        &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
+        dir,
+        &format!("{inv}/health"),
+        None,
+    );
+    let depth = || -> f64 {
+        let text = http()
+            .get(format!("{inv}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("starling_fm_client_spool_depth "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no spool depth in {text}"))
+    };
+    assert_eq!(depth(), 0.0);
+    let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
+    let (st, h) = send(
+        reqwest::Method::POST,
+        &format!("{inv}/v1/ihosts"),
+        &t,
+        json!({"hostname": "storage-0", "personality": "storage", "mgmt_mac": "08:00:27:00:00:02"}),
+    );
+    assert_eq!(st, 200, "{h}");
+    // The host's 200.001 is queued (and the add's log with it).
+    assert!(depth() >= 1.0);
+    let text = http()
+        .get(format!("{inv}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("starling_store_queue_depth{pool=\"write\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("starling_store_commit_seconds_count 0\n"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -180,5 +180,15 @@ fn prometheus_scrapes_every_service() {
     let age = query("starling_inventory_agent_last_report_age_seconds{host=\"compute-0\"}");
     assert_eq!(age.len(), 1, "{age:?}");
     assert_eq!(query("starling_inventory_agents_connected").len(), 1);
+    // The store's series: what is outstanding per pool, the commits' times.
+    assert_eq!(
+        query("starling_store_queue_depth").len(),
+        6,
+        "two pools a service"
+    );
+    let commits = query("starling_store_commit_seconds_count > 0");
+    assert_eq!(commits.len(), 3, "{commits:?}");
+    let q = query("histogram_quantile(0.99, starling_store_commit_seconds_bucket)");
+    assert_eq!(q.len(), 3, "{q:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
