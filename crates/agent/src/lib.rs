@@ -17,6 +17,7 @@
 
 pub mod action;
 pub mod cpu;
+pub mod credential;
 pub mod discover;
 pub mod disk;
 pub mod lldp;

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -19,6 +20,7 @@ use starling_common::TokenSource;
 use starling_inventory_types::hardware::{Report, ReportResult};
 use starling_inventory_types::{Command, Host, Outcome, OutcomeResult, Register};
 
+use crate::credential::Enrollment;
 use crate::discover::{self, Identity};
 use crate::root::Root;
 
@@ -29,8 +31,8 @@ pub struct Config {
     pub root: Root,
     /// The inventory API (`http://ctl:6385`, with or without `/v1`).
     pub inventory_url: String,
-    /// The agent's credentials.
-    pub token: Arc<dyn TokenSource>,
+    /// How the agent proves who it is.
+    pub auth: Auth,
     /// HTTP client (timeouts, TLS trust).
     pub http: reqwest::Client,
     /// Time between audits.
@@ -48,6 +50,21 @@ pub struct Config {
     /// How to ask lldpd (`lldpcli`, maybe with `-u SOCKET`); empty: never.
     pub lldpcli: Vec<String>,
 }
+
+/// How the agent proves who it is.
+#[derive(Clone)]
+pub enum Auth {
+    /// Tokens of an identity user (a login, a fixed token): whatever that
+    /// user may do.
+    Token(Arc<dyn TokenSource>),
+    /// The host's own credential, got by enrolling with the cloud's
+    /// enrollment secret: this host's registration, reports and commands,
+    /// nothing else.
+    Enrolled(Arc<Enrollment>),
+}
+
+/// The registration's path (the one exchange an enrolling agent makes).
+const REGISTER: &str = "/v1/agent/register";
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -74,44 +91,94 @@ impl Agent {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, SendError> {
-        let mut renew = false;
-        loop {
-            let token = self
-                .cfg
-                .token
-                .token(renew)
-                .await
-                .map_err(SendError::Failed)?;
-            let mut req = self
-                .cfg
-                .http
-                .request(method.clone(), format!("{}{path}", self.base))
-                .header("X-Auth-Token", token);
-            if let Some(b) = body {
-                req = req.json(b);
+        let (status, text) = match &self.cfg.auth {
+            Auth::Token(source) => {
+                let mut renew = false;
+                loop {
+                    let token = source.token(renew).await.map_err(SendError::Failed)?;
+                    let (status, _, text) = self.exchange(&method, path, body, &token).await?;
+                    if status == reqwest::StatusCode::UNAUTHORIZED && !renew {
+                        renew = true;
+                        continue;
+                    }
+                    break (status, text);
+                }
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| SendError::Failed(format!("{path}: {e}")))?;
-            let status = resp.status();
-            if status == reqwest::StatusCode::UNAUTHORIZED && !renew {
-                renew = true;
-                continue;
+            Auth::Enrolled(e) => {
+                let held = e.credential();
+                let token = match (&held, e.secret()) {
+                    (Some(c), _) => c.clone(),
+                    // Without a credential the agent only enrolls.
+                    (None, Some(secret)) if path == REGISTER => secret.to_string(),
+                    (None, Some(_)) => return Err(SendError::Gone),
+                    (None, None) => {
+                        return Err(SendError::Refused(
+                            "this host's credential was refused and no enrollment secret \
+                             (STARLING_AGENT_ENROLLMENT) is configured to enroll again"
+                                .into(),
+                        ));
+                    }
+                };
+                let (status, given, text) = self.exchange(&method, path, body, &token).await?;
+                if status == reqwest::StatusCode::UNAUTHORIZED && held.is_some() {
+                    tracing::warn!(
+                        "the controller refused this host's credential; enrolling again"
+                    );
+                    e.forget();
+                    return Err(SendError::Gone);
+                }
+                if status.is_success()
+                    && held.is_none()
+                    && let Some(c) = given
+                {
+                    e.store(&c).map_err(SendError::Failed)?;
+                    tracing::info!("enrolled: this host's own credential is kept");
+                }
+                (status, text)
             }
-            let text = resp.text().await.unwrap_or_default();
-            if status == reqwest::StatusCode::NOT_FOUND {
-                return Err(SendError::Gone);
-            }
-            if status.is_client_error() {
-                return Err(SendError::Refused(format!("{path}: {status}: {text}")));
-            }
-            if !status.is_success() {
-                return Err(SendError::Failed(format!("{path}: {status}: {text}")));
-            }
-            return serde_json::from_str(&text)
-                .map_err(|e| SendError::Failed(format!("{path}: unexpected answer: {e}")));
+        };
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(SendError::Gone);
         }
+        if status.is_client_error() {
+            return Err(SendError::Refused(format!("{path}: {status}: {text}")));
+        }
+        if !status.is_success() {
+            return Err(SendError::Failed(format!("{path}: {status}: {text}")));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| SendError::Failed(format!("{path}: unexpected answer: {e}")))
+    }
+
+    /// One request with `token`: the answer's status, the credential header
+    /// it may carry, and its text.
+    async fn exchange<B: Serialize + ?Sized>(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        token: &str,
+    ) -> Result<(reqwest::StatusCode, Option<String>, String), SendError> {
+        let mut req = self
+            .cfg
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("X-Auth-Token", token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| SendError::Failed(format!("{path}: {e}")))?;
+        let status = resp.status();
+        let given = resp
+            .headers()
+            .get(crate::credential::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = resp.text().await.unwrap_or_default();
+        Ok((status, given, text))
     }
 
     async fn register(&self, id: &Identity) -> Result<String, SendError> {
@@ -120,7 +187,7 @@ impl Agent {
             mgmt_mac: id.mgmt_mac.clone(),
         };
         let h: Host<'static> = self
-            .call(reqwest::Method::POST, "/v1/agent/register", Some(&body))
+            .call(reqwest::Method::POST, REGISTER, Some(&body))
             .await?;
         Ok(h.uuid.into_owned())
     }
@@ -216,15 +283,16 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
         .to_string();
     let agent = Agent { cfg, base };
     let (host_tx, host_rx) = watch::channel(None);
+    let lost = AtomicBool::new(false);
     tokio::select! {
         _ = stop => {}
-        _ = audit_loop(&agent, host_tx) => {}
-        _ = command_loop(&agent, host_rx) => {}
+        _ = audit_loop(&agent, host_tx, &lost) => {}
+        _ = command_loop(&agent, host_rx, &lost) => {}
     }
 }
 
 /// Polls for the host's pending action while the host is registered.
-async fn command_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+async fn command_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>, lost: &AtomicBool) {
     loop {
         let current = host.borrow_and_update().clone();
         let Some(uuid) = current else {
@@ -236,8 +304,10 @@ async fn command_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) 
         match agent.next_command(&uuid).await {
             Ok(Some(cmd)) => agent.carry_out(&uuid, &cmd).await,
             Ok(None) => {}
-            // The audit loop registers again; wait for the new record.
+            // The audit loop registers again at its next cycle; wait for
+            // the new record.
             Err(SendError::Gone) => {
+                lost.store(true, Ordering::Relaxed);
                 let _ = tokio::time::timeout(RETRY, host.changed()).await;
             }
             Err(SendError::Refused(e) | SendError::Failed(e)) => {
@@ -249,13 +319,20 @@ async fn command_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) 
 }
 
 /// Registers, reports in full, then sends what changes every interval.
-async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>) {
+async fn audit_loop(agent: &Agent, host_tx: watch::Sender<Option<String>>, lost: &AtomicBool) {
     let mut host: Option<String> = None;
     let mut last: Option<Report> = None;
     let mut wait = Duration::ZERO;
     loop {
         tokio::time::sleep(wait).await;
         wait = agent.cfg.interval;
+        // The command poll found the host gone (or its credential refused):
+        // register again, and report in full.
+        if lost.swap(false, Ordering::Relaxed) && host.is_some() {
+            tracing::warn!("the controller no longer knows this host; registering again");
+            host = None;
+            host_tx.send_replace(None);
+        }
         let uuid = match &host {
             Some(h) => h.clone(),
             None => {

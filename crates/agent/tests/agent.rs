@@ -9,15 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use starling_agent::Root;
-use starling_agent::run::{Config, run};
-use starling_common::{Clock, StaticToken, SystemClock};
+use starling_agent::credential::Enrollment;
+use starling_agent::run::{Auth, Config, run};
+use starling_common::{Clock, SystemClock};
 use starling_db::{Db, Tuning};
 use starling_http::OpenAccess;
 use starling_inventory::hwops;
 use starling_inventory::ops::{self, SystemSpec};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::{Availability, SystemMode, SystemType};
-use starling_inventory_api::{InventoryState, Paging, router};
+use starling_inventory_api::{InventoryState, Paging, agents, router};
 use starling_inventory_store::InventoryStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,6 +53,15 @@ async fn an_agent_registers_reports_and_audits() {
         commands: Default::default(),
         reports: Default::default(),
     };
+    // The agent enrolls with the cloud's secret and then speaks with its
+    // host's own credential (the operator's requests below pass as anyone).
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secret_file = dir.join("agent-enrollment");
+    agents::ensure_enrollment(&db, &clock, Some(&secret_file))
+        .await
+        .unwrap();
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let credential_file = dir.join("state").join("credential");
     let app = router(state, Arc::new(OpenAccess));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -88,7 +98,9 @@ async fn an_agent_registers_reports_and_audits() {
     let cfg = Config {
         root: Root::new(&root_dir),
         inventory_url: format!("http://{addr}/v1"),
-        token: Arc::new(StaticToken("unused".into())),
+        auth: Auth::Enrolled(Arc::new(
+            Enrollment::open(Some(secret), credential_file.clone()).unwrap(),
+        )),
         http: reqwest::Client::new(),
         interval: Duration::from_millis(200),
         mgmt_interface: None,
@@ -118,6 +130,8 @@ async fn an_agent_registers_reports_and_audits() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(h.hostname, None, "discovered, not provisioned");
+    let first = std::fs::read_to_string(&credential_file).unwrap();
+    assert!(first.starts_with(agents::CREDENTIAL_PREFIX), "{first}");
     assert_eq!(h.availability, Availability::Online);
     let id = h.id;
     let cpus = db
@@ -222,9 +236,25 @@ async fn an_agent_registers_reports_and_audits() {
         Availability::Online,
         "a failed power-off leaves it on"
     );
+    // A reinstalled host starts anew: its credential is taken back once
+    // the reinstall is done, and the agent enrolls again with the secret.
+    act("reinstall").await;
+    settled(db.clone()).await;
+    let t0 = Instant::now();
+    loop {
+        let now = std::fs::read_to_string(&credential_file).unwrap_or_default();
+        if now.starts_with(agents::CREDENTIAL_PREFIX) && now != first {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "never enrolled again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         std::fs::read_to_string(&ran).unwrap(),
-        "reboot\npower-off\n",
+        "reboot\npower-off\nreinstall\n",
         "each run once"
     );
 

@@ -34,8 +34,7 @@ pub use starling_http::TokenCache;
 /// The header a token arrives in.
 pub const TOKEN_HEADER: &str = "x-auth-token";
 
-/// The message of every 401.
-pub const AUTH_REQUIRED: &str = "The request you have made requires authentication.";
+pub use starling_http::AUTH_REQUIRED;
 
 /// The token of a request: present, of sane length and visible ASCII.
 pub fn bearer(headers: &starling_http::HeaderMap) -> Result<&str, ApiError> {
@@ -82,6 +81,7 @@ pub fn principal_of(ctx: &starling_identity::TokenContext) -> Principal {
             .map(|(_, d)| d.id.clone())
             .unwrap_or_default(),
         roles: ctx.role_names(),
+        agent: None,
     }
 }
 

@@ -287,6 +287,7 @@ pub fn parse_token(t: &wire::Token<'_>) -> Option<(Principal, Timestamp)> {
                 .flatten()
                 .map(|r| r.name.to_string())
                 .collect(),
+            agent: None,
         },
         expires,
     ))

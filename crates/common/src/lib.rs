@@ -440,6 +440,9 @@ pub enum Error {
     /// The request conflicts with existing state (a duplicate key).
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (e.g. an agent speaking for another host).
+    #[error("{0}")]
+    Forbidden(String),
     /// The store failed (see [`StorageFailure`]).
     #[error(transparent)]
     Storage(StorageFailure),
@@ -474,6 +477,10 @@ impl Error {
     /// An [`Error::Conflict`].
     pub fn conflict(m: impl Into<String>) -> Self {
         Error::Conflict(m.into())
+    }
+
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Error::Forbidden(m.into())
     }
 }
 

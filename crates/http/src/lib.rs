@@ -111,6 +111,7 @@ impl From<starling_common::Error> for ApiError {
             E::Invalid(m) => ApiError::bad_request(m),
             E::NotFound(m) => ApiError::not_found(m),
             E::Conflict(m) => ApiError::conflict(m),
+            E::Forbidden(m) => ApiError::forbidden(m),
             E::Storage(f) => f.into(),
         }
     }
@@ -289,6 +290,9 @@ impl QueryPairs {
 /// Parses the boolean spellings StarlingX clients use.
 pub use starling_wire::parse_bool;
 
+/// The message of every 401 (Keystone's).
+pub const AUTH_REQUIRED: &str = "The request you have made requires authentication.";
+
 /// Who made a request, as established by the [`Authenticator`]. The guard puts
 /// it in the request's extensions, shared (`Arc`: a validation cache hands the
 /// same principal to every request of a token without copying it), so handlers
@@ -305,6 +309,18 @@ pub struct Principal {
     pub project_domain_id: String,
     /// Role names.
     pub roles: Vec<String>,
+    /// Set when the caller is a host agent with a credential of its own
+    /// rather than an identity user: what it may speak for.
+    pub agent: Option<AgentScope>,
+}
+
+/// What a host agent's own credential lets it speak for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentScope {
+    /// The host of this uuid, and nothing else.
+    Host(String),
+    /// Only a first registration: the cloud's enrollment secret.
+    Enrollment,
 }
 
 /// A boxed future, as [`Authenticator`] returns.
@@ -339,6 +355,7 @@ impl Authenticator for OpenAccess {
             project: "admin".into(),
             project_domain_id: "default".into(),
             roles: vec!["admin".into()],
+            agent: None,
         }))))
     }
 }

@@ -115,6 +115,7 @@ mod tests {
             project: "admin".into(),
             project_domain_id: "default".into(),
             roles: vec!["admin".into()],
+            agent: None,
         })
     }
 

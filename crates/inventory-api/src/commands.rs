@@ -9,12 +9,14 @@
 //! - `PUT /v1/agent/{host}/command` `{"command", "ok", "message"}` reports
 //!   the outcome: the task is cleared and the state follows.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use starling_http::{ApiError, ApiJson, QueryPairs, json};
+use starling_http::{ApiError, ApiJson, Principal, QueryPairs, json};
 use starling_inventory::Host;
 use starling_inventory::lifecycle::{AgentCommand, CommandSink};
 use starling_inventory::ops;
@@ -74,6 +76,7 @@ fn task(t: &str) -> Option<String> {
 /// `GET /v1/agent/{host}/command`.
 pub(crate) async fn poll(
     State(st): State<InventoryState>,
+    Extension(who): Extension<Arc<Principal>>,
     Path(host): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -98,7 +101,13 @@ pub(crate) async fn poll(
     let mut bell = st.commands.listen();
     loop {
         let r = HostRef::parse(&host);
-        let h = st.read(move |repo| ops::host(repo, &r)).await?;
+        let who = who.clone();
+        let h = st
+            .read(move |repo| {
+                crate::agents::check_own(repo, who.agent.as_ref(), &r)?;
+                ops::host(repo, &r)
+            })
+            .await?;
         if let Some(cmd) = AgentCommand::parse(&h.ihost_action) {
             return Ok(json(
                 StatusCode::OK,
@@ -131,6 +140,7 @@ pub(crate) async fn poll(
 /// agent's message.
 pub(crate) async fn done(
     State(st): State<InventoryState>,
+    Extension(who): Extension<Arc<Principal>>,
     Path(host): Path<String>,
     ApiJson(o): ApiJson<Outcome>,
 ) -> Result<Response, ApiError> {
@@ -155,7 +165,10 @@ pub(crate) async fn done(
     let r = HostRef::parse(&host);
     let ok = o.ok;
     let mut t = st
-        .write(move |repo, now| ops::complete(repo, &r, cmd, ok, now))
+        .write(move |repo, now| {
+            crate::agents::check_own(repo, who.agent.as_ref(), &r)?;
+            ops::complete(repo, &r, cmd, ok, now)
+        })
         .await?;
     if let (Some(ev), Some(m), false) = (&mut t.event, &message, ok) {
         ev.text.push_str(": ");

@@ -9,13 +9,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{FromRequest, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use starling_http::openapi::QueryParam;
-use starling_http::{ApiError, ApiJson, QueryPairs, base_url, json};
+use starling_http::{AgentScope, ApiError, ApiJson, Principal, QueryPairs, base_url, json};
 use starling_inventory::hardware::*;
 use starling_inventory::hwops::{self, Registration};
 use starling_inventory::repo::{HostRef, InventoryRepo};
@@ -23,6 +24,7 @@ use starling_inventory::{Error, Host};
 use starling_inventory_types::hardware::{self as wire, Head};
 use starling_inventory_types::{Link, Register};
 
+use crate::agents;
 use crate::convert::Convert;
 use crate::{InventoryState, page_params};
 
@@ -365,6 +367,7 @@ pub(crate) async fn remove_label(
 /// (201 when it was just discovered).
 pub(crate) async fn register(
     State(st): State<InventoryState>,
+    Extension(who): Extension<Arc<Principal>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Register>,
 ) -> Result<Response, ApiError> {
@@ -372,12 +375,28 @@ pub(crate) async fn register(
         hostname: body.hostname,
         mgmt_mac: body.mgmt_mac,
     };
+    // An enrolling agent is given its host's credential (shown this once).
+    let scope = who.agent.clone();
+    let credential = match scope {
+        Some(AgentScope::Enrollment) => Some(agents::new_secret(agents::CREDENTIAL_PREFIX)?),
+        _ => None,
+    };
+    let hashed = credential.as_deref().map(agents::hash);
     let (h, created, sys) = st
         .write(move |repo, now| {
-            let (h, created) = hwops::register(repo, &reg, now)?;
+            let (h, created) = match (&scope, &hashed) {
+                (Some(AgentScope::Host(uuid)), _) => {
+                    (hwops::register_own(repo, &reg, uuid)?, false)
+                }
+                (Some(AgentScope::Enrollment), Some(hash)) => hwops::enroll(repo, &reg, hash, now)?,
+                _ => hwops::register(repo, &reg, now)?,
+            };
             Ok((h, created, repo.system()?))
         })
         .await?;
+    if credential.is_some() {
+        tracing::info!(host = %h.display_name(), uuid = %h.uuid, "host agent enrolled");
+    }
     let sys = crate::system_or_404(sys)?;
     if created {
         tracing::info!(mac = %h.mgmt_mac, uuid = %h.uuid, "new host discovered");
@@ -387,10 +406,13 @@ pub(crate) async fn register(
     } else {
         StatusCode::OK
     };
-    Ok(json(
-        status,
-        &crate::render::host(&h, &sys, &base_url(&headers)),
-    ))
+    let mut resp = json(status, &crate::render::host(&h, &sys, &base_url(&headers)));
+    if let Some(c) = credential
+        && let Ok(v) = axum::http::HeaderValue::from_str(&c)
+    {
+        resp.headers_mut().insert(agents::CREDENTIAL_HEADER, v);
+    }
+    Ok(resp)
 }
 
 /// Where agent reports come in: how many are read and applied at once
@@ -431,6 +453,7 @@ impl ReportGate {
 /// what changed per collection.
 pub(crate) async fn report(
     State(st): State<InventoryState>,
+    Extension(who): Extension<Arc<Principal>>,
     Path(host): Path<String>,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
@@ -445,7 +468,10 @@ pub(crate) async fn report(
     let report = crate::convert::report(report);
     let r = HostRef::parse(&host);
     let out = st
-        .write(move |repo, now| hwops::report_hardware(repo, &r, &report, now))
+        .write(move |repo, now| {
+            agents::check_own(repo, who.agent.as_ref(), &r)?;
+            hwops::report_hardware(repo, &r, &report, now)
+        })
         .await?;
     st.reports.reported(&out.host, st.clock.now());
     if out.event.is_some() {

@@ -12,6 +12,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod agents;
 mod bulk;
 pub mod commands;
 pub mod convert;
@@ -330,7 +331,7 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1/labels/{id}", Some("config_api:labels:get")),
     (POST, "/v1/labels/{id}", Some("config_api:labels:create")),
     (DELETE, "/v1/labels/{id}", Some("config_api:labels:delete")),
-    (POST, "/v1/agent/register", Some("config_api:agent:modify")),
+    (POST, "/v1/agent/register", Some(agents::REGISTER_POLICY)),
     (
         PUT,
         "/v1/agent/{host}/report",
@@ -369,6 +370,12 @@ macro_rules! hardware_routes {
 
 /// The inventory API router, guarded by `auth`.
 pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
+    // Host agents' own credentials are inventory's; every other token is
+    // `auth`'s.
+    let auth = Arc::new(agents::AgentAuth {
+        inner: auth,
+        db: state.db.clone(),
+    });
     let guard = GuardState::new(auth, ROUTES, "inventory");
     let v1 = Router::new()
         .route("/isystems", get(list_systems))

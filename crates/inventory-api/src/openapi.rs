@@ -308,7 +308,7 @@ const OPS: &[Op] = &[
     Op::new(
         Method::POST,
         "/v1/agent/register",
-        "Starling's agent: introduce a host (201 when it was just discovered)",
+        "Starling's agent: introduce a host (201 when it was just discovered); a first registration with the enrollment secret answers the host's own credential in X-Starling-Agent-Token; with a host's credential, only that host (403 otherwise)",
         &[],
         Some("Register"),
         (200, OK, Some("Host")),

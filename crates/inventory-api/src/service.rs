@@ -22,6 +22,11 @@ pub struct InventoryOptions {
     /// simplex system takes no further hosts).
     #[arg(long, env = "STARLING_SYSTEM_MODE", default_value = "simplex")]
     pub system_mode: String,
+    /// The file of the secret host agents enroll with (read, or generated
+    /// when missing; default <data-dir>/agent-enrollment). A new secret in
+    /// it replaces the old at the next start.
+    #[arg(long, env = "STARLING_AGENT_ENROLLMENT_FILE")]
+    pub agent_enrollment_file: Option<std::path::PathBuf>,
 }
 
 /// The inventory service, as `starlingd` lists it.
@@ -107,6 +112,11 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         }
     }
     tracing::info!(system = %sys.name, mode = sys.system_mode.as_str(), "inventory system record ready");
+    let enrollment = o
+        .agent_enrollment_file
+        .clone()
+        .or_else(|| crate::agents::default_enrollment_file(ctx.data_dir.as_deref()));
+    crate::agents::ensure_enrollment(&ctx.db, &ctx.clock, enrollment.as_deref()).await?;
     let state = InventoryState {
         db: ctx.db.clone(),
         clock: ctx.clock.clone(),

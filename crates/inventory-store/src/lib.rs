@@ -46,6 +46,14 @@ columns! {
     mod sequence_c ("q") { value }
 }
 columns! {
+    /// An agent credential's columns (`inv_agent_credential a`).
+    mod credential_c ("a") { host_id, token_hash, issued_at }
+}
+columns! {
+    /// A named secret's columns (`inv_secret x`).
+    mod secret_c ("x") { name, hash, set_at }
+}
+columns! {
     /// A hardware record's columns (`inv_hw w`).
     mod hw_c ("w") { uuid, host_id, kind, natural_key, body, created_at, updated_at }
 }
@@ -299,8 +307,70 @@ impl InventoryRepo for InventoryStore<'_> {
     fn delete_host(&mut self, id: i64) -> Result<(), Error> {
         self.c
             .exec("DELETE FROM inv_hw WHERE host_id = ?", &[Value::Int(id)])?;
+        self.clear_agent_credential(id)?;
         self.c
             .exec("DELETE FROM inv_host WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+
+    fn agent_credential(&mut self, host_id: i64) -> Result<Option<Timestamp>, Error> {
+        starling_db::first(
+            self.c,
+            &format!(
+                "SELECT {} FROM inv_agent_credential a WHERE host_id = ?",
+                credential_c::LIST
+            ),
+            &[Value::Int(host_id)],
+            |r| Ok(Timestamp::from_micros(r.int(credential_c::issued_at)?)),
+        )
+    }
+    fn set_agent_credential(
+        &mut self,
+        host_id: i64,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.clear_agent_credential(host_id)?;
+        self.c.exec(
+            "INSERT INTO inv_agent_credential (host_id, token_hash, issued_at) VALUES (?, ?, ?)",
+            &[Value::Int(host_id), hash.into(), Value::Int(now.micros())],
+        )?;
+        Ok(())
+    }
+    fn clear_agent_credential(&mut self, host_id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM inv_agent_credential WHERE host_id = ?",
+            &[Value::Int(host_id)],
+        )?;
+        Ok(())
+    }
+    fn host_of_agent_credential(&mut self, hash: &str) -> Result<Option<Host>, Error> {
+        starling_db::first(
+            self.c,
+            &format!(
+                "SELECT {} FROM inv_host h JOIN inv_agent_credential a ON a.host_id = h.id \
+                 WHERE a.token_hash = ?",
+                host_c::LIST
+            ),
+            &[hash.into()],
+            host,
+        )
+    }
+    fn secret_hash(&mut self, name: &str) -> Result<Option<String>, Error> {
+        starling_db::first(
+            self.c,
+            &format!("SELECT {} FROM inv_secret x WHERE name = ?", secret_c::LIST),
+            &[name.into()],
+            |r| r.text(secret_c::hash),
+        )
+    }
+    fn set_secret_hash(&mut self, name: &str, hash: &str, now: Timestamp) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM inv_secret WHERE name = ?", &[name.into()])?;
+        self.c.exec(
+            "INSERT INTO inv_secret (name, hash, set_at) VALUES (?, ?, ?)",
+            &[name.into(), hash.into(), Value::Int(now.micros())],
+        )?;
         Ok(())
     }
 

@@ -82,6 +82,24 @@ const MIGRATIONS: &[Migration] = &[
             "CREATE UNIQUE INDEX inv_hw_key ON inv_hw (host_id, kind, natural_key)",
         ],
     },
+    Migration {
+        version: 3,
+        legacy: None,
+        name: "inventory: host agents' own credentials and the enrollment secret",
+        statements: &[
+            // Only hashes: the credential is shown once, to its agent.
+            "CREATE TABLE inv_agent_credential (
+            host_id BIGINT PRIMARY KEY,
+            token_hash {s64} NOT NULL UNIQUE,
+            issued_at BIGINT NOT NULL
+        ){opts}",
+            "CREATE TABLE inv_secret (
+            name {s36} PRIMARY KEY,
+            hash {s64} NOT NULL,
+            set_at BIGINT NOT NULL
+        ){opts}",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -89,6 +107,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 2);
+        assert_eq!(super::SCHEMA.latest(), 3);
     }
 }

@@ -70,6 +70,86 @@ pub fn register(
     reg: &Registration,
     now: Timestamp,
 ) -> Result<(Host, bool), Error> {
+    let mac = checked(reg)?;
+    if let Some(h) = repo.host_by_mac(&mac)? {
+        return Ok((h, false));
+    }
+    if let Some(h) = repo.host(&HostRef::Name(reg.hostname.clone()))? {
+        return Err(Error::conflict(format!(
+            "Host {} is provisioned with management MAC {}, but its agent reports {mac}",
+            reg.hostname, h.mgmt_mac
+        )));
+    }
+    let h = Host::new(repo.next_host_id()?, starling_common::new_uuid(), mac, now);
+    repo.insert_host(&h)?;
+    Ok((h, true))
+}
+
+/// The refusal of an agent that speaks for a host its credential is not for
+/// (whether that host exists is not said).
+pub const NOT_ITS_HOST: &str = "This agent's credential is for another host";
+
+/// A first registration with the cloud's enrollment secret: the host is
+/// registered as [`register`] does and its agent given the credential of
+/// `hash` — unless its agent already holds one: a host enrolls once, and
+/// again only after it is deleted and added again or reinstalled (so the
+/// secret cannot take over an enrolled host).
+pub fn enroll(
+    repo: &mut dyn InventoryRepo,
+    reg: &Registration,
+    hash: &str,
+    now: Timestamp,
+) -> Result<(Host, bool), Error> {
+    let (h, created) = register(repo, reg, now)?;
+    if repo.agent_credential(h.id)?.is_some() {
+        return Err(Error::conflict(format!(
+            "The agent of {} is already enrolled; it enrolls again once the host is \
+             reinstalled, or deleted and added again",
+            h.display_name()
+        )));
+    }
+    repo.set_agent_credential(h.id, hash, now)?;
+    Ok((h, created))
+}
+
+/// Registers the host and gives its agent the credential of `hash` whether
+/// or not it held one (the all-in-one's own agent, run in the daemon).
+pub fn issue_credential(
+    repo: &mut dyn InventoryRepo,
+    reg: &Registration,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Host, Error> {
+    let (h, _) = register(repo, reg, now)?;
+    repo.set_agent_credential(h.id, hash, now)?;
+    Ok(h)
+}
+
+/// A registration by an agent holding host `uuid`'s credential: that host,
+/// found by the management MAC the agent reports; nothing is created.
+pub fn register_own(
+    repo: &mut dyn InventoryRepo,
+    reg: &Registration,
+    uuid: &str,
+) -> Result<Host, Error> {
+    let mac = checked(reg)?;
+    match repo.host_by_mac(&mac)? {
+        Some(h) if h.uuid == uuid => Ok(h),
+        _ => Err(Error::forbidden(NOT_ITS_HOST)),
+    }
+}
+
+/// Checks that an agent holding host `uuid`'s credential speaks for that
+/// host (`r`, as the request's path names it).
+pub fn own_host(repo: &mut dyn InventoryRepo, r: &HostRef, uuid: &str) -> Result<(), Error> {
+    match repo.host(r)? {
+        Some(h) if h.uuid == uuid => Ok(()),
+        _ => Err(Error::forbidden(NOT_ITS_HOST)),
+    }
+}
+
+/// A registration's management MAC, canonical, once its fields are checked.
+fn checked(reg: &Registration) -> Result<String, Error> {
     let mac = crate::validate::mac(&reg.mgmt_mac)?;
     if reg.hostname.is_empty()
         || reg.hostname.len() > 255
@@ -83,18 +163,7 @@ pub fn register(
             reg.hostname
         )));
     }
-    if let Some(h) = repo.host_by_mac(&mac)? {
-        return Ok((h, false));
-    }
-    if let Some(h) = repo.host(&HostRef::Name(reg.hostname.clone()))? {
-        return Err(Error::conflict(format!(
-            "Host {} is provisioned with management MAC {}, but its agent reports {mac}",
-            reg.hostname, h.mgmt_mac
-        )));
-    }
-    let h = Host::new(repo.next_host_id()?, starling_common::new_uuid(), mac, now);
-    repo.insert_host(&h)?;
-    Ok((h, true))
+    Ok(mac)
 }
 
 /// What a report changed.

@@ -524,6 +524,11 @@ pub fn complete(
     let mut t = lifecycle::complete(&h, command, ok)?;
     t.host.updated_at = Some(now);
     repo.update_host(&t.host)?;
+    // A reinstalled host's agent starts anew, without its credential: it
+    // enrolls again.
+    if command == AgentCommand::Reinstall && ok {
+        repo.clear_agent_credential(h.id)?;
+    }
     Ok(t)
 }
 

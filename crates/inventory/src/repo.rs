@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::hardware::{HwKind, HwRow};
 use crate::model::{Host, Personality, System};
+use starling_common::Timestamp;
 
 /// How a request names a host: StarlingX clients use the integer id or the
 /// uuid; Starling's own CLI may also give the hostname.
@@ -76,8 +77,26 @@ pub trait InventoryRepo {
     fn insert_host(&mut self, h: &Host) -> Result<(), Error>;
     /// Rewrites a host (by id).
     fn update_host(&mut self, h: &Host) -> Result<(), Error>;
-    /// Removes a host and all its hardware records.
+    /// Removes a host, all its hardware records and its agent's credential.
     fn delete_host(&mut self, id: i64) -> Result<(), Error>;
+
+    /// When the host's agent was given its credential, if it holds one.
+    fn agent_credential(&mut self, host_id: i64) -> Result<Option<Timestamp>, Error>;
+    /// Gives the host's agent the credential of this hash (replacing any).
+    fn set_agent_credential(
+        &mut self,
+        host_id: i64,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<(), Error>;
+    /// Takes the host's agent credential away.
+    fn clear_agent_credential(&mut self, host_id: i64) -> Result<(), Error>;
+    /// The host whose agent holds the credential of this hash.
+    fn host_of_agent_credential(&mut self, hash: &str) -> Result<Option<Host>, Error>;
+    /// The stored hash of a named secret (`agent-enrollment`).
+    fn secret_hash(&mut self, name: &str) -> Result<Option<String>, Error>;
+    /// Stores a named secret's hash (replacing any).
+    fn set_secret_hash(&mut self, name: &str, hash: &str, now: Timestamp) -> Result<(), Error>;
 
     /// Hardware records of one kind of a host, in no particular order.
     fn hw(&mut self, host_id: i64, kind: HwKind) -> Result<Vec<HwRow>, Error>;

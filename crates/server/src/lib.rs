@@ -44,14 +44,14 @@ impl HostAgentArgs {
         &self,
         root: starling_agent::Root,
         inventory_url: String,
-        token: Arc<dyn starling_common::TokenSource>,
+        auth: starling_agent::run::Auth,
         http: reqwest::Client,
         interval: Duration,
     ) -> starling_agent::run::Config {
         starling_agent::run::Config {
             root,
             inventory_url,
-            token,
+            auth,
             http,
             interval,
             mgmt_interface: self.mgmt_interface.clone(),
@@ -107,6 +107,14 @@ pub struct AgentArgs {
     /// The directory standing for / (a captured fixture tree in tests).
     #[arg(long, env = "STARLING_AGENT_ROOT", default_value = "/")]
     pub root: PathBuf,
+    /// Where the agent keeps this host's own credential (got by enrolling
+    /// with the secret in STARLING_AGENT_ENROLLMENT).
+    #[arg(
+        long,
+        env = "STARLING_AGENT_STATE_DIR",
+        default_value = "/var/lib/starling-agent"
+    )]
+    pub state_dir: PathBuf,
     #[command(flatten)]
     pub host: HostAgentArgs,
 }
@@ -237,15 +245,27 @@ pub async fn agent_config(
     clock: Arc<dyn Clock>,
 ) -> Result<starling_agent::run::Config> {
     let http = http_client(a.inventory_cacert.as_deref(), AGENT_HTTP_TIMEOUT)?;
-    let token: Arc<dyn starling_common::TokenSource> =
-        match identity_session(remote, clock).await? {
-            Some(session) => session,
-            None => Arc::new(starling_common::StaticToken(
-                std::env::var("STARLING_AGENT_TOKEN").map_err(|_| {
-                    anyhow::anyhow!("the agent needs --auth-url (with STARLING_AUTH_PASSWORD) or STARLING_AGENT_TOKEN")
-                })?,
-            )),
-        };
+    let secret = std::env::var("STARLING_AGENT_ENROLLMENT").ok();
+    let file = a.state_dir.join("credential");
+    let auth = match identity_session(remote, clock).await? {
+        Some(_) if secret.is_some() => bail!(
+            "STARLING_AGENT_ENROLLMENT and --auth-url are two ways for the agent to log in: \
+             choose one (the enrollment secret gives the host a credential of its own)"
+        ),
+        Some(session) => starling_agent::run::Auth::Token(session),
+        None if secret.is_some() || file.exists() => starling_agent::run::Auth::Enrolled(Arc::new(
+            starling_agent::credential::Enrollment::open(secret, file)
+                .map_err(anyhow::Error::msg)?,
+        )),
+        None => match std::env::var("STARLING_AGENT_TOKEN") {
+            Ok(t) => starling_agent::run::Auth::Token(Arc::new(starling_common::StaticToken(t))),
+            Err(_) => bail!(
+                "the agent needs the controller's enrollment secret in STARLING_AGENT_ENROLLMENT \
+                 (its <data-dir>/agent-enrollment), or --auth-url with STARLING_AUTH_PASSWORD, \
+                 or STARLING_AGENT_TOKEN"
+            ),
+        },
+    };
     if a.interval.is_zero() {
         bail!("--interval must be more than zero");
     }
@@ -253,7 +273,7 @@ pub async fn agent_config(
     Ok(a.host.config(
         starling_agent::Root::new(&a.root),
         a.inventory_url.clone(),
-        token,
+        auth,
         http,
         a.interval,
     ))

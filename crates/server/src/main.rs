@@ -363,17 +363,12 @@ where
         // A machine whose management MAC cannot be told (no PCI network
         // port, e.g. some containers) still runs Starling; it just has no
         // local host until one is named.
-        let account = starling_inventory_api::SERVICE
-            .service_account()
-            .context("inventory has no service account")?;
-        let issuer = tokens_of(account);
         let inventory_url = service_url(c, tls.as_ref(), port_of(p, "inventory")?);
-        match local_agent(local, &inventory, inventory_url, tls.as_ref(), issuer).await {
+        match local_agent(local, &inventory, inventory_url, tls.as_ref()).await {
             Ok(cfg) => {
                 let stop = stopped();
                 servers.spawn(async move {
-                    // Its tokens are the service account's, made by the
-                    // bootstrap.
+                    // It reports once every service serves.
                     for mut r in ready {
                         if r.wait_for(|done| *done).await.is_err() {
                             return Ok(());
@@ -480,13 +475,13 @@ fn drain_old_spool(client: starling_fm_client::FmClient) {
 
 /// The all-in-one's own host: controller-0 bootstrapped from this machine's
 /// management MAC, and the agent that inventories it through the local
-/// inventory API with the in-process service account's tokens.
+/// inventory API with the host's own agent credential, issued anew at each
+/// start (it speaks for this host only, as every host's agent does).
 async fn local_agent(
     a: &LocalAgentArgs,
     inventory: &InventoryState,
     inventory_url: String,
     tls: Option<&Tls>,
-    tokens: Arc<dyn TokenSource>,
 ) -> Result<starling_agent::run::Config> {
     let root = starling_agent::Root::new(Path::new("/"));
     let (r, i) = (root.clone(), a.host.mgmt_interface.clone());
@@ -511,11 +506,23 @@ async fn local_agent(
             e.message
         ),
     }
+    let credential = starling_inventory_api::agents::issue_local_credential(
+        inventory,
+        &id.hostname,
+        &id.mgmt_mac,
+    )
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot give this host's agent its credential: {}",
+            e.message
+        )
+    })?;
     let ca = tls.and_then(|t| t.ca.as_deref());
     Ok(a.host.config(
         root,
         inventory_url,
-        tokens,
+        starling_agent::run::Auth::Token(Arc::new(starling_common::StaticToken(credential))),
         http_client(ca, AGENT_HTTP_TIMEOUT)?,
         Duration::from_secs(60),
     ))

@@ -668,6 +668,7 @@ impl OneToken {
                 project: "admin".into(),
                 project_domain_id: "default".into(),
                 roles: vec!["reader".into()],
+                agent: None,
             }),
             Some("reader") => Err(ApiError::forbidden(format!("policy {policy} refused"))),
             _ => Err(ApiError::unauthorized("Authentication required")),

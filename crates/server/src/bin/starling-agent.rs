@@ -17,8 +17,9 @@ use starling_server::{AgentArgs, LogFormat, RemoteAuthArgs, agent_config, init_l
 struct Cli {
     #[command(flatten)]
     agent: AgentArgs,
-    /// How the agent logs in (password in STARLING_AUTH_PASSWORD); without
-    /// --auth-url, STARLING_AGENT_TOKEN is sent.
+    /// How the agent logs in as an identity user instead of with its host's
+    /// own credential (password in STARLING_AUTH_PASSWORD); without
+    /// --auth-url and enrollment, STARLING_AGENT_TOKEN is sent.
     #[command(flatten)]
     remote: RemoteAuthArgs,
     /// Log filter: a level (error, warn, info, debug, trace, off) and/or
@@ -36,9 +37,11 @@ fn command() -> clap::Command {
     Cli::command()
         .mut_arg("auth_url", |a| {
             a.help(
-                "Identity service the agent logs in to (Starling's or Keystone), e.g. \
-                 http://ctl:5000/v3, with the password in STARLING_AUTH_PASSWORD; without \
-                 it, the token in STARLING_AGENT_TOKEN is sent",
+                "Identity service the agent logs in to as a user (Starling's or Keystone), \
+                 e.g. http://ctl:5000/v3, with the password in STARLING_AUTH_PASSWORD. \
+                 Usually not needed: with the controller's enrollment secret in \
+                 STARLING_AGENT_ENROLLMENT the agent gets a credential of its own for its \
+                 host; without either, the token in STARLING_AGENT_TOKEN is sent",
             )
         })
         .mut_arg("auth_username", |a| {
@@ -90,6 +93,7 @@ mod tests {
         let help = command().render_long_help().to_string();
         assert!(help.contains("STARLING_AUTH_PASSWORD"), "{help}");
         assert!(help.contains("STARLING_AGENT_TOKEN"), "{help}");
+        assert!(help.contains("STARLING_AGENT_ENROLLMENT"), "{help}");
         assert!(!help.contains("database"), "{help}");
     }
 }

@@ -61,6 +61,13 @@ struct Machine {
     ran: PathBuf,
 }
 
+impl Machine {
+    /// Where its agent keeps its credential.
+    fn state_dir(&self) -> PathBuf {
+        self.root.with_file_name(format!("{}-state", self.hostname))
+    }
+}
+
 /// Agents, namespaces and the bridge; all removed on drop.
 struct Lab {
     machines: Vec<Machine>,
@@ -159,6 +166,10 @@ impl Lab {
     /// hosts) against the controller.
     fn start_agents(&mut self, s: &AllInOne) {
         let agent = env!("CARGO_BIN_EXE_starling-agent");
+        let secret = std::fs::read_to_string(s.d.dir.join("agent-enrollment"))
+            .expect("the controller's enrollment secret")
+            .trim()
+            .to_string();
         for m in &self.machines {
             let action = self.dir.join(format!("{}.action", m.hostname));
             std::fs::write(
@@ -181,14 +192,17 @@ impl Lab {
                 }
                 None => Command::new(agent),
             };
+            // Each enrolls with the controller's secret (no cloud user's
+            // password on the hosts) and keeps its own credential.
             c.args(["--inventory-url", &s.inventory])
-                .args(["--auth-url", &format!("{}/v3", s.identity)])
                 .args(["--interval", "1s", "--action-timeout", "10s"])
                 .arg("--root")
                 .arg(&m.root)
+                .arg("--state-dir")
+                .arg(m.state_dir())
                 .arg("--action-command")
                 .arg(&action);
-            scrub_env(&mut c, &[("STARLING_AUTH_PASSWORD", PASSWORD)]);
+            scrub_env(&mut c, &[("STARLING_AGENT_ENROLLMENT", &secret)]);
             self.agents.push(c.spawn().unwrap());
         }
     }
@@ -429,6 +443,38 @@ fn a_controller_and_three_agents_on_one_machine() {
     );
     assert_eq!(third["mgmt_mac"], lab.machine("node-7f3a").mac);
     assert_eq!(third["invprovision"], "unprovisioned");
+
+    // Each agent holds a credential of its own, good for its host only:
+    // worker-0's cannot report for worker-1, nor read the inventory.
+    let credential =
+        std::fs::read_to_string(lab.machine("worker-0").state_dir().join("credential"))
+            .unwrap()
+            .trim()
+            .to_string();
+    assert!(credential.starts_with("starling-agent-"), "{credential}");
+    let as_worker_0 = |m: reqwest::Method, path: &str| {
+        http()
+            .request(m, format!("{}{path}", s.inventory))
+            .header("x-auth-token", &credential)
+            .json(&json!({"uptime": 1}))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(
+        as_worker_0(reqwest::Method::PUT, "/v1/agent/worker-0/report"),
+        200
+    );
+    assert_eq!(
+        as_worker_0(reqwest::Method::PUT, "/v1/agent/worker-1/report"),
+        403
+    );
+    assert_eq!(
+        as_worker_0(reqwest::Method::GET, "/v1/agent/worker-1/command"),
+        403
+    );
+    assert_eq!(as_worker_0(reqwest::Method::GET, "/v1/ihosts"), 403);
 
     // The operator provisions it; it is locked, with its alarm.
     let p = cli_json(

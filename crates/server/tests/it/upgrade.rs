@@ -129,6 +129,8 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
             ("identity", 1),
             ("inventory", 1),
             ("inventory", 2),
+            // Not in the single list: new since.
+            ("inventory", 3),
         ]
         .iter()
         .map(|(c, v)| (c.to_string(), *v))
@@ -203,7 +205,7 @@ async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
         let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(recorded(&db).await.len(), 6, "{name}");
+        assert_eq!(recorded(&db).await.len(), 7, "{name}");
         let a = alarm.clone();
         let found = db
             .read(move |c| FmRepo::new(c).alarm_by_uuid(&a))

@@ -1,0 +1,255 @@
+//! Host agents' own credentials.
+//!
+//! A host's agent does not log in as a cloud user. It enrolls once with the
+//! cloud's enrollment secret (`starling-enroll-…`, written to
+//! `<data-dir>/agent-enrollment` at the first start), which lets it do one
+//! thing: register. The registration's answer carries the host's own
+//! credential (`starling-agent-…`, in the `X-Starling-Agent-Token` header,
+//! shown once, stored as its SHA-256), and from then on the agent registers,
+//! reports and polls commands with it — for its own host only, and for
+//! nothing else of the API. A host enrolls once: the secret cannot take over
+//! an enrolled host; a host deleted and added again, or reinstalled, enrolls
+//! anew.
+//!
+//! [`AgentAuth`] recognises both kinds of token before the identity
+//! authenticator sees a request; every other token goes to it unchanged, so
+//! an operator's token works on the agent routes as it always did.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use starling_common::{Clock, Error};
+use starling_db::Db;
+use starling_http::{AUTH_REQUIRED, AgentScope, ApiError, Authenticator, BoxFuture, Principal};
+use starling_inventory::hwops::{self, Registration};
+use starling_inventory::repo::InventoryRepo;
+use starling_inventory_store::InventoryStore;
+
+/// A host agent's own credential begins so.
+pub const CREDENTIAL_PREFIX: &str = "starling-agent-";
+/// The cloud's enrollment secret begins so.
+pub const ENROLLMENT_PREFIX: &str = "starling-enroll-";
+/// The answer header a first registration carries the credential in.
+pub const CREDENTIAL_HEADER: &str = "x-starling-agent-token";
+/// The enrollment secret's file in the data directory.
+pub const ENROLLMENT_FILE: &str = "agent-enrollment";
+/// The enrollment secret's name among the stored secrets.
+const ENROLLMENT: &str = "agent-enrollment";
+
+/// The policies of the agent's routes: all a host credential passes.
+pub const AGENT_POLICIES: [&str; 2] = [REGISTER_POLICY, "config_api:agent:modify"];
+/// The registration's policy: all the enrollment secret passes.
+pub const REGISTER_POLICY: &str = "config_api:agent:register";
+
+/// A new secret: `prefix` and 32 random bytes in hex.
+pub fn new_secret(prefix: &str) -> Result<String, Error> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| {
+        Error::Storage(starling_common::StorageFailure::fatal(format!(
+            "no randomness: {e}"
+        )))
+    })?;
+    Ok(format!("{prefix}{}", hex(&b)))
+}
+
+/// What is stored of a secret.
+pub fn hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Inventory's authenticator: host credentials and the enrollment secret
+/// checked against inventory's store, every other token by `inner`.
+pub struct AgentAuth {
+    pub inner: Arc<dyn Authenticator>,
+    pub db: Db,
+}
+
+impl Authenticator for AgentAuth {
+    fn authorize<'a>(
+        &'a self,
+        headers: &'a starling_http::HeaderMap,
+        policy: &'a str,
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
+        let token = headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let Some(token) = token.filter(|t| {
+            t.len() <= 512 && (t.starts_with(CREDENTIAL_PREFIX) || t.starts_with(ENROLLMENT_PREFIX))
+        }) else {
+            return self.inner.authorize(headers, policy);
+        };
+        let h = hash(token);
+        let credential = token.starts_with(CREDENTIAL_PREFIX);
+        Box::pin(async move {
+            if credential {
+                let host = self
+                    .db
+                    .read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
+                    .await
+                    .map_err(ApiError::from)?;
+                let Some(host) = host else {
+                    tracing::info!(target: "auth", "refused an agent credential no host holds");
+                    return Err(ApiError::unauthorized(AUTH_REQUIRED));
+                };
+                if !AGENT_POLICIES.contains(&policy) {
+                    return Err(ApiError::forbidden(format!(
+                        "Policy doesn't allow {policy} to be performed."
+                    )));
+                }
+                return Ok(Arc::new(Principal {
+                    user_id: host.uuid.clone(),
+                    user: format!("agent of {}", host.display_name()),
+                    project: String::new(),
+                    project_domain_id: String::new(),
+                    roles: Vec::new(),
+                    agent: Some(AgentScope::Host(host.uuid)),
+                }));
+            }
+            let stored = self
+                .db
+                .read(|c| InventoryStore::new(c).secret_hash(ENROLLMENT))
+                .await
+                .map_err(ApiError::from)?;
+            if stored.as_deref() != Some(h.as_str()) {
+                tracing::info!(target: "auth", "refused an enrollment secret that is not this cloud's");
+                return Err(ApiError::unauthorized(AUTH_REQUIRED));
+            }
+            if policy != REGISTER_POLICY {
+                return Err(ApiError::forbidden(format!(
+                    "Policy doesn't allow {policy} to be performed."
+                )));
+            }
+            Ok(Arc::new(Principal {
+                user_id: String::new(),
+                user: "agent enrollment".into(),
+                project: String::new(),
+                project_domain_id: String::new(),
+                roles: Vec::new(),
+                agent: Some(AgentScope::Enrollment),
+            }))
+        })
+    }
+}
+
+/// Makes sure the cloud has an enrollment secret. `file` (the data
+/// directory's `agent-enrollment`, or `--agent-enrollment-file`) holds it:
+/// when it exists its secret is the one (a new one replaces the stored one:
+/// that is how it is changed); when it does not and none is stored, one is
+/// generated into it (0600, written before its hash is stored, so a crash
+/// cannot leave a secret nobody has). A stored secret whose file was removed
+/// stays valid.
+pub async fn ensure_enrollment(
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+    file: Option<&Path>,
+) -> Result<(), String> {
+    let stored = db
+        .read(|c| InventoryStore::new(c).secret_hash(ENROLLMENT))
+        .await
+        .map_err(|e: Error| e.to_string())?;
+    let secret = match file {
+        Some(f) if f.exists() => {
+            let s = std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let s = s.trim().to_string();
+            if !s.starts_with(ENROLLMENT_PREFIX) || s.len() < ENROLLMENT_PREFIX.len() + 32 {
+                return Err(format!(
+                    "{}: an enrollment secret is `{ENROLLMENT_PREFIX}` and at least 32 more \
+                     characters (remove the file to have one generated)",
+                    f.display()
+                ));
+            }
+            s
+        }
+        Some(f) if stored.is_none() => {
+            let s = new_secret(ENROLLMENT_PREFIX).map_err(|e| e.to_string())?;
+            starling_service::write_private(f, &format!("{s}\n")).map_err(|e| e.to_string())?;
+            tracing::info!(file = %f.display(), "generated the agents' enrollment secret");
+            s
+        }
+        _ => {
+            if stored.is_none() {
+                tracing::warn!(
+                    "no enrollment secret (no data directory and no --agent-enrollment-file): \
+                     host agents cannot enroll"
+                );
+            }
+            return Ok(());
+        }
+    };
+    let h = hash(&secret);
+    if stored.as_deref() == Some(h.as_str()) {
+        return Ok(());
+    }
+    if stored.is_some() {
+        tracing::info!("the agents' enrollment secret changed: the new one enrolls from now on");
+    }
+    let now = clock.now();
+    db.write(move |c| InventoryStore::new(c).set_secret_hash(ENROLLMENT, &h, now))
+        .await
+        .map_err(|e: Error| e.to_string())
+}
+
+/// Where the enrollment secret is kept by default.
+pub fn default_enrollment_file(data_dir: Option<&Path>) -> Option<PathBuf> {
+    data_dir.map(|d| d.join(ENROLLMENT_FILE))
+}
+
+/// Registers the host of this management MAC (this machine, in the
+/// all-in-one) and gives its agent a new credential, replacing any: the
+/// credential the daemon's own agent runs with.
+pub async fn issue_local_credential(
+    st: &crate::InventoryState,
+    hostname: &str,
+    mgmt_mac: &str,
+) -> Result<String, ApiError> {
+    let secret = new_secret(CREDENTIAL_PREFIX)?;
+    let h = hash(&secret);
+    let reg = Registration {
+        hostname: hostname.to_string(),
+        mgmt_mac: mgmt_mac.to_string(),
+    };
+    st.write(move |repo, now| hwops::issue_credential(repo, &reg, &h, now))
+        .await?;
+    Ok(secret)
+}
+
+/// Checks, in the request's transaction, that an agent with a host
+/// credential speaks for its own host; any other caller passes.
+pub(crate) fn check_own(
+    repo: &mut dyn InventoryRepo,
+    scope: Option<&AgentScope>,
+    r: &starling_inventory::repo::HostRef,
+) -> Result<(), Error> {
+    match scope {
+        Some(AgentScope::Host(uuid)) => hwops::own_host(repo, r, uuid),
+        Some(AgentScope::Enrollment) => Err(Error::forbidden(hwops::NOT_ITS_HOST)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_prefixed_and_stored_hashed() {
+        let a = new_secret(CREDENTIAL_PREFIX).unwrap();
+        let b = new_secret(CREDENTIAL_PREFIX).unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with(CREDENTIAL_PREFIX));
+        assert_eq!(a.len(), CREDENTIAL_PREFIX.len() + 64);
+        assert_eq!(hash(&a).len(), 64);
+        assert_ne!(hash(&a), hash(&b));
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
