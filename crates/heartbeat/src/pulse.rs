@@ -1,0 +1,236 @@
+//! The pulse on the wire: one small datagram for the controller's request
+//! and the host's answer, authenticated with HMAC-SHA256 under the cloud's
+//! heartbeat key.
+//!
+//! Layout (big-endian): `STHB`, version 1, kind (1 request, 2 response),
+//! network, flags (u32), sequence (u64), nonce (16 bytes), host name length
+//! (u8) and the name (at most 64 bytes; empty in a request), then the MAC of
+//! everything before it (32 bytes).
+//!
+//! A request carries a fresh sequence number and random nonce each period;
+//! an answer counts only if it echoes both, so a recorded answer replayed
+//! later is stale, and one made without the key is forged: both are dropped
+//! and counted, never taken as a heartbeat.
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 4] = b"STHB";
+const VERSION: u8 = 1;
+const MAC_LEN: usize = 32;
+/// Longest host name a pulse carries.
+pub const MAX_HOST: usize = 64;
+/// Largest pulse.
+pub const MAX_LEN: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1 + MAX_HOST + MAC_LEN;
+
+/// The cloud's heartbeat key: 32 random bytes, kept as hex.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key([u8; 32]);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(…)")
+    }
+}
+
+impl Key {
+    /// A new random key.
+    pub fn generate() -> Result<Key, String> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).map_err(|e| format!("no randomness: {e}"))?;
+        Ok(Key(k))
+    }
+
+    /// A key from its 64 hex digits (surrounding white space ignored).
+    pub fn from_hex(s: &str) -> Result<Key, String> {
+        let s = s.trim();
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("a heartbeat key is 64 hexadecimal digits".into());
+        }
+        let mut k = [0u8; 32];
+        for (i, byte) in k.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
+                .map_err(|_| "a heartbeat key is 64 hexadecimal digits".to_string())?;
+        }
+        Ok(Key(k))
+    }
+
+    /// The key's 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn mac(&self, msg: &[u8]) -> [u8; MAC_LEN] {
+        hmac_sha256(&self.0, msg)
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key` (at most one block long).
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; MAC_LEN] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new()
+        .chain_update(&ipad)
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(&opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Equal in time independent of where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Which way a pulse goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Response,
+}
+
+/// One pulse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pulse {
+    pub kind: Kind,
+    /// The network's number (`starling_mtce::Network::code`).
+    pub network: u8,
+    pub flags: u32,
+    pub seq: u64,
+    pub nonce: [u8; 16],
+    /// The answering host's name (empty in a request).
+    pub host: String,
+}
+
+/// Why a datagram is not a pulse to act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a pulse of this version (or cut short).
+    Malformed,
+    /// Its MAC is not the key's: forged, or made with another key.
+    Forged,
+}
+
+impl Pulse {
+    /// The datagram, with its MAC.
+    pub fn encode(&self, key: &Key) -> Vec<u8> {
+        let host = self.host.as_bytes();
+        let host = &host[..host.len().min(MAX_HOST)];
+        let mut b = Vec::with_capacity(MAX_LEN);
+        b.extend_from_slice(MAGIC);
+        b.push(VERSION);
+        b.push(match self.kind {
+            Kind::Request => 1,
+            Kind::Response => 2,
+        });
+        b.push(self.network);
+        b.extend_from_slice(&self.flags.to_be_bytes());
+        b.extend_from_slice(&self.seq.to_be_bytes());
+        b.extend_from_slice(&self.nonce);
+        b.push(host.len() as u8);
+        b.extend_from_slice(host);
+        let mac = key.mac(&b);
+        b.extend_from_slice(&mac);
+        b
+    }
+
+    /// The pulse in `b`, if it is one and `key` made it.
+    pub fn decode(b: &[u8], key: &Key) -> Result<Pulse, Refusal> {
+        const HEAD: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1;
+        if b.len() < HEAD + MAC_LEN || b.len() > MAX_LEN || &b[..4] != MAGIC || b[4] != VERSION {
+            return Err(Refusal::Malformed);
+        }
+        let host_len = usize::from(b[HEAD - 1]);
+        if host_len > MAX_HOST || b.len() != HEAD + host_len + MAC_LEN {
+            return Err(Refusal::Malformed);
+        }
+        let (body, mac) = b.split_at(HEAD + host_len);
+        if !same(&key.mac(body), mac) {
+            return Err(Refusal::Forged);
+        }
+        let kind = match b[5] {
+            1 => Kind::Request,
+            2 => Kind::Response,
+            _ => return Err(Refusal::Malformed),
+        };
+        let word = |at: usize, n: usize| {
+            b[at..at + n]
+                .iter()
+                .fold(0u64, |a, x| a << 8 | u64::from(*x))
+        };
+        let mut nonce = [0u8; 16];
+        nonce.copy_from_slice(&b[19..35]);
+        let host = std::str::from_utf8(&b[HEAD..HEAD + host_len])
+            .map_err(|_| Refusal::Malformed)?
+            .to_string();
+        Ok(Pulse {
+            kind,
+            network: b[6],
+            flags: word(7, 4) as u32,
+            seq: word(11, 8),
+            nonce,
+            host,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_is_rfc_4231s() {
+        // RFC 4231, test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn pulses_round_trip_and_anything_else_is_refused() {
+        let key = Key::generate().unwrap();
+        assert_eq!(Key::from_hex(&key.to_hex()).unwrap(), key);
+        assert!(Key::from_hex("abc").is_err());
+        let p = Pulse {
+            kind: Kind::Response,
+            network: 1,
+            flags: 0x8000_0001,
+            seq: 0x0102_0304_0506_0708,
+            nonce: [7; 16],
+            host: "worker-0".into(),
+        };
+        let b = p.encode(&key);
+        assert!(b.len() <= MAX_LEN);
+        assert_eq!(Pulse::decode(&b, &key), Ok(p.clone()));
+        let other = Key::generate().unwrap();
+        assert_eq!(Pulse::decode(&b, &other), Err(Refusal::Forged));
+        // One bit changed anywhere: refused.
+        for i in 0..b.len() {
+            let mut c = b.clone();
+            c[i] ^= 1;
+            assert!(Pulse::decode(&c, &key).is_err(), "byte {i}");
+        }
+        assert_eq!(
+            Pulse::decode(&b[..b.len() - 1], &key),
+            Err(Refusal::Malformed)
+        );
+        assert_eq!(Pulse::decode(b"", &key), Err(Refusal::Malformed));
+        let request = Pulse {
+            kind: Kind::Request,
+            host: String::new(),
+            ..p
+        };
+        assert_eq!(Pulse::decode(&request.encode(&key), &key), Ok(request));
+    }
+}
