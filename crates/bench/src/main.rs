@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod auth;
+mod heartbeat;
 mod inventory;
 
 use anyhow::{Context, Result, bail};
@@ -55,7 +56,8 @@ struct Args {
     /// (token checks and logins), sets (the many-client single-alarm set
     /// alone, for paired runs and profiles), floor (read-only request rates, run
     /// inside the rates phase), and inventory (host lists, agents at once,
-    /// the agent's audit cycle and RSS).
+    /// the agent's audit cycle and RSS); heartbeat (cut-to-failed times and
+    /// the engine's CPU, on loopback; not in the default list).
     #[arg(
         long,
         value_delimiter = ',',
@@ -78,6 +80,27 @@ struct Args {
     /// Audit cycles (one a second) the agent is measured over.
     #[arg(long, default_value_t = 30)]
     agent_cycles: usize,
+    /// Heartbeat periods of the heartbeat phase, in ms (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    hb_periods: Vec<u64>,
+    /// Cuts per heartbeat period.
+    #[arg(long, default_value_t = 20)]
+    hb_runs: usize,
+    /// How long the heartbeat engine's CPU is measured.
+    #[arg(long, default_value = "10s", value_parser = duration_arg)]
+    hb_cpu_secs: Duration,
+}
+
+/// A duration as `10s`, `2m` or milliseconds `500ms`.
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n.parse().map_err(|_| format!("not a duration: {s}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("not a duration: {s}")),
+    }
 }
 
 struct Server {
@@ -500,7 +523,8 @@ fn main() -> Result<()> {
 }
 
 async fn run(a: Args) -> Result<()> {
-    if !a.starlingd.exists() {
+    // Every phase but the heartbeat's drives a starlingd.
+    if a.phases.iter().any(|p| p != "heartbeat") && !a.starlingd.exists() {
         bail!(
             "{} not found: build it with cargo build --release -p starling-server",
             a.starlingd.display()
@@ -864,6 +888,10 @@ async fn run(a: Args) -> Result<()> {
     if want("inventory") {
         println!();
         inventory::run(&a).await?;
+    }
+    if want("heartbeat") {
+        println!();
+        heartbeat::run(&a).await?;
     }
     let _ = std::fs::remove_dir_all(&a.work_dir);
     Ok(())

@@ -238,6 +238,7 @@ pub struct Heartbeat {
     mgmt: Pulser,
     cluster: Option<Pulser>,
     period: Duration,
+    /// When the last period ended (was due to end).
     last: Option<Instant>,
 }
 
@@ -298,8 +299,14 @@ impl Heartbeat {
                 cluster.push((t.host.clone(), addr));
             }
         }
+        // Periods follow each other on a fixed grid (each ends one period
+        // after the last ended), so the time spent between them does not
+        // stretch detection; a monitor that fell behind starts afresh.
         let start = Instant::now();
-        let until = start + self.period;
+        let until = match self.last {
+            Some(last) if last + self.period > start => last + self.period,
+            _ => start + self.period,
+        };
         let (m, c) = tokio::join!(self.mgmt.period(&mgmt, until), async {
             match &mut self.cluster {
                 Some(p) => p.period(&cluster, until).await,
@@ -307,10 +314,10 @@ impl Heartbeat {
             }
         });
         let now = Instant::now();
-        // A period counts only if this one and the gap before it ran on
-        // time: a stalled monitor accuses nobody.
+        // A period counts only if it ended on time and the last one ended
+        // about a period before: a stalled monitor accuses nobody.
         let since = self.last.map_or(self.period, |l| now - l);
-        self.last = Some(now);
+        self.last = Some(until);
         let timely = on_time(self.period, now - start) && on_time(self.period, since);
         self.monitor.period_end(
             |h, n| match n {
