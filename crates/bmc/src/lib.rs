@@ -117,4 +117,93 @@ pub trait Bmc: Send + Sync {
     fn power(&self) -> BmcFuture<'_, Power>;
     /// Carries `action` out (the power is queried first).
     fn act(&self, action: Action) -> BmcFuture<'_, Acted>;
+    /// The board's sensors now (temperatures, fans, voltages).
+    fn sensors(&self) -> BmcFuture<'_, Vec<Sensor>>;
+}
+
+/// A sensor's group, as StarlingX's sensor groups name the kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SensorGroup {
+    Temperature,
+    Fan,
+    Voltage,
+}
+
+impl SensorGroup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorGroup::Temperature => "temperature",
+            SensorGroup::Fan => "fan",
+            SensorGroup::Voltage => "voltage",
+        }
+    }
+}
+
+/// How a reading stands against its thresholds, in StarlingX's sensor
+/// status words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SensorStatus {
+    Ok,
+    /// Past a non-critical threshold.
+    Minor,
+    /// Past a critical threshold.
+    Major,
+    /// Past a fatal threshold.
+    Critical,
+    /// Not reading (absent, disabled).
+    Offline,
+}
+
+impl SensorStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorStatus::Ok => "ok",
+            SensorStatus::Minor => "minor",
+            SensorStatus::Major => "major",
+            SensorStatus::Critical => "critical",
+            SensorStatus::Offline => "offline",
+        }
+    }
+}
+
+/// Lower and upper bounds at each severity (any may be absent).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Thresholds {
+    pub lower_minor: Option<f64>,
+    pub lower_major: Option<f64>,
+    pub lower_critical: Option<f64>,
+    pub upper_minor: Option<f64>,
+    pub upper_major: Option<f64>,
+    pub upper_critical: Option<f64>,
+}
+
+impl Thresholds {
+    /// Where `reading` stands: the most severe bound it reaches.
+    pub fn status_of(&self, reading: f64) -> SensorStatus {
+        let past = |lower: Option<f64>, upper: Option<f64>| {
+            lower.is_some_and(|l| reading <= l) || upper.is_some_and(|u| reading >= u)
+        };
+        if past(self.lower_critical, self.upper_critical) {
+            SensorStatus::Critical
+        } else if past(self.lower_major, self.upper_major) {
+            SensorStatus::Major
+        } else if past(self.lower_minor, self.upper_minor) {
+            SensorStatus::Minor
+        } else {
+            SensorStatus::Ok
+        }
+    }
+}
+
+/// One sensor reading.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sensor {
+    pub name: String,
+    pub group: SensorGroup,
+    /// The reading, when the sensor reads.
+    pub reading: Option<f64>,
+    /// `degC`, `RPM`, `V`.
+    pub unit: String,
+    pub thresholds: Thresholds,
+    pub status: SensorStatus,
 }

@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::{Acted, Action, Bmc, BmcError, BmcFuture, Power};
+use crate::{
+    Acted, Action, Bmc, BmcError, BmcFuture, Power, Sensor, SensorGroup, SensorStatus, Thresholds,
+};
 
 /// How to reach one host's Redfish BMC.
 #[derive(Clone)]
@@ -244,6 +246,91 @@ impl Redfish {
     }
 }
 
+/// A Redfish sensor entry (a temperature, fan or voltage) read as a
+/// [`Sensor`]; `reading_key` names its reading (`ReadingCelsius`, …).
+fn sensor_of(v: &Value, group: SensorGroup, reading_key: &str, unit: &str) -> Option<Sensor> {
+    let name = v["Name"].as_str()?.to_string();
+    let f = |k: &str| v[k].as_f64();
+    let thresholds = Thresholds {
+        lower_minor: f("LowerThresholdNonCritical"),
+        lower_major: f("LowerThresholdCritical"),
+        lower_critical: f("LowerThresholdFatal"),
+        upper_minor: f("UpperThresholdNonCritical"),
+        upper_major: f("UpperThresholdCritical"),
+        upper_critical: f("UpperThresholdFatal"),
+    };
+    let enabled = v["Status"]["State"].as_str().is_none_or(|s| s == "Enabled");
+    let reading = f(reading_key).filter(|_| enabled);
+    let status = match reading {
+        None => SensorStatus::Offline,
+        Some(r) => thresholds.status_of(r),
+    };
+    let unit = v["ReadingUnits"].as_str().unwrap_or(unit).to_string();
+    Some(Sensor {
+        name,
+        group,
+        reading,
+        unit,
+        thresholds,
+        status,
+    })
+}
+
+/// The sensors of a chassis' Thermal and Power documents.
+fn sensors_of(thermal: Option<&Value>, power: Option<&Value>) -> Vec<Sensor> {
+    let each = |doc: Option<&Value>, list: &str| -> Vec<Value> {
+        doc.and_then(|d| d[list].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for t in each(thermal, "Temperatures") {
+        out.extend(sensor_of(
+            &t,
+            SensorGroup::Temperature,
+            "ReadingCelsius",
+            "degC",
+        ));
+    }
+    for f in each(thermal, "Fans") {
+        out.extend(sensor_of(&f, SensorGroup::Fan, "Reading", "RPM"));
+    }
+    for v in each(power, "Voltages") {
+        out.extend(sensor_of(&v, SensorGroup::Voltage, "ReadingVolts", "V"));
+    }
+    out
+}
+
+impl Redfish {
+    async fn sensors_now(&self) -> Result<Vec<Sensor>, BmcError> {
+        let (_, system) = self.system().await?;
+        let chassis = match system["Links"]["Chassis"][0]["@odata.id"].as_str() {
+            Some(c) => c.to_string(),
+            None => {
+                let all = self.get("/redfish/v1/Chassis").await?;
+                match all["Members"].as_array().map(Vec::as_slice) {
+                    Some([one]) => one["@odata.id"]
+                        .as_str()
+                        .ok_or_else(|| BmcError::Protocol("a chassis without @odata.id".into()))?
+                        .to_string(),
+                    _ => {
+                        return Err(BmcError::Protocol(
+                            "the system names no chassis, and the BMC has not exactly one".into(),
+                        ));
+                    }
+                }
+            }
+        };
+        let c = self.get(&chassis).await?;
+        let mut docs = [None, None];
+        for (slot, key) in docs.iter_mut().zip(["Thermal", "Power"]) {
+            if let Some(path) = c[key]["@odata.id"].as_str() {
+                *slot = Some(self.get(path).await?);
+            }
+        }
+        Ok(sensors_of(docs[0].as_ref(), docs[1].as_ref()))
+    }
+}
+
 impl Bmc for Redfish {
     fn power(&self) -> BmcFuture<'_, Power> {
         Box::pin(self.power_now())
@@ -252,11 +339,54 @@ impl Bmc for Redfish {
     fn act(&self, action: Action) -> BmcFuture<'_, Acted> {
         Box::pin(self.act_now(action))
     }
+
+    fn sensors(&self) -> BmcFuture<'_, Vec<Sensor>> {
+        Box::pin(self.sensors_now())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readings_are_classed_by_the_most_severe_threshold_they_reach() {
+        let thermal = serde_json::json!({
+            "Temperatures": [
+                {"Name": "cool", "ReadingCelsius": 30, "UpperThresholdNonCritical": 42,
+                 "UpperThresholdCritical": 45, "UpperThresholdFatal": 48},
+                {"Name": "warm", "ReadingCelsius": 43, "UpperThresholdNonCritical": 42,
+                 "UpperThresholdCritical": 45, "UpperThresholdFatal": 48},
+                {"Name": "hot", "ReadingCelsius": 46, "UpperThresholdNonCritical": 42,
+                 "UpperThresholdCritical": 45, "UpperThresholdFatal": 48},
+                {"Name": "burning", "ReadingCelsius": 48, "UpperThresholdNonCritical": 42,
+                 "UpperThresholdCritical": 45, "UpperThresholdFatal": 48},
+                {"Name": "off", "ReadingCelsius": 20, "Status": {"State": "Absent"}},
+                {"ReadingCelsius": 20}
+            ],
+            "Fans": [{"Name": "slow", "Reading": 300, "LowerThresholdCritical": 500}]
+        });
+        let power = serde_json::json!({"Voltages": [{"Name": "12V", "ReadingVolts": 12.1,
+            "LowerThresholdNonCritical": 11.5, "UpperThresholdNonCritical": 12.5}]});
+        let got: Vec<(String, SensorStatus, String)> = sensors_of(Some(&thermal), Some(&power))
+            .into_iter()
+            .map(|s| (s.name, s.status, s.unit))
+            .collect();
+        let want = [
+            ("cool", SensorStatus::Ok, "degC"),
+            ("warm", SensorStatus::Minor, "degC"),
+            ("hot", SensorStatus::Major, "degC"),
+            ("burning", SensorStatus::Critical, "degC"),
+            ("off", SensorStatus::Offline, "degC"),
+            ("slow", SensorStatus::Major, "RPM"),
+            ("12V", SensorStatus::Ok, "V"),
+        ];
+        let want: Vec<(String, SensorStatus, String)> = want
+            .iter()
+            .map(|(n, s, u)| (n.to_string(), *s, u.to_string()))
+            .collect();
+        assert_eq!(got, want, "a sensor without a name is skipped");
+    }
 
     #[test]
     fn errors_are_read_from_redfish_bodies_and_secrets_stay_out_of_debug() {

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use starling_bmc::{Acted, Action, Bmc, BmcError, Power, Redfish, RedfishConfig};
+use starling_bmc::{
+    Acted, Action, Bmc, BmcError, Power, Redfish, RedfishConfig, SensorGroup, SensorStatus,
+};
 
 struct Emulator(Child, PathBuf);
 
@@ -46,9 +48,77 @@ fn free_port() -> u16 {
 
 const PASSWORD: &str = "Bmc-pass!1";
 
+/// A CA and a certificate it signs for 127.0.0.1, made with openssl, in
+/// `dir`: (CA, certificate, key).
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Test BMC CA",
+    ]);
+    run(&[
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "bmc.key", "-out", "bmc.csr", "-subj",
+        "/CN=bmc",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "bmc.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "bmc.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("bmc.pem"), dir.join("bmc.key"))
+}
+
 /// The emulator on a free loopback port, with user `root` / PASSWORD.
 fn start(bin: &PathBuf) -> (Emulator, String) {
-    let dir = std::env::temp_dir().join(format!("starling-sushy-{}", std::process::id()));
+    start_in(bin, "plain", false)
+}
+
+/// The same over HTTPS, with a certificate of a test CA (in its dir).
+fn start_tls(bin: &PathBuf) -> (Emulator, String) {
+    start_in(bin, "tls", true)
+}
+
+fn start_in(bin: &PathBuf, name: &str, tls: bool) -> (Emulator, String) {
+    let dir = std::env::temp_dir().join(format!("starling-sushy-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("state")).unwrap();
     // The password's bcrypt hash, made by the emulator's own Python.
@@ -82,21 +152,30 @@ fn start(bin: &PathBuf) -> (Emulator, String) {
     )
     .unwrap();
     let port = free_port();
-    let child = Command::new(bin)
-        .args([
-            "--fake",
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .arg("--config")
-        .arg(dir.join("emulator.conf"))
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--fake",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+    ])
+    .arg("--config")
+    .arg(dir.join("emulator.conf"));
+    if tls {
+        let (_, cert, key) = certificates(&dir);
+        cmd.arg("--ssl-certificate")
+            .arg(cert)
+            .arg("--ssl-key")
+            .arg(key);
+    }
+    let child = cmd
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("emulator.log")).unwrap())
         .spawn()
         .expect("sushy-emulator starts");
-    (Emulator(child, dir), format!("http://127.0.0.1:{port}"))
+    let scheme = if tls { "https" } else { "http" };
+    (Emulator(child, dir), format!("{scheme}://127.0.0.1:{port}"))
 }
 
 fn config(url: &str, password: &str) -> RedfishConfig {
@@ -128,20 +207,10 @@ async fn power_becomes(bmc: &dyn Bmc, want: Power) {
     }
 }
 
-#[tokio::test]
-async fn redfish_power_control_against_sushy_tools() {
-    let Some(bin) = emulator_binary() else {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_SUSHY").is_none(),
-            "STARLING_REQUIRE_SUSHY is set but sushy-emulator is not installed"
-        );
-        eprintln!("SKIPPED: sushy-emulator is not installed (PyPI sushy-tools)");
-        return;
-    };
-    let (emu, url) = start(&bin);
-    let bmc = Redfish::new(config(&url, PASSWORD)).unwrap();
+/// The emulator's first answer (it takes a moment to listen).
+async fn first_answer(bmc: &Redfish, emu: &Emulator) -> Power {
     let t0 = Instant::now();
-    let first = loop {
+    loop {
         match bmc.power().await {
             Err(BmcError::Unreachable(e)) => {
                 assert!(
@@ -151,10 +220,89 @@ async fn redfish_power_control_against_sushy_tools() {
                 );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            other => break other.unwrap(),
+            other => return other.unwrap(),
         }
+    }
+}
+
+/// Without the emulator: skipped, or a failure in CI.
+fn emulator_or_skip() -> Option<PathBuf> {
+    let bin = emulator_binary();
+    if bin.is_none() {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_SUSHY").is_none(),
+            "STARLING_REQUIRE_SUSHY is set but sushy-emulator is not installed"
+        );
+        eprintln!("SKIPPED: sushy-emulator is not installed (PyPI sushy-tools)");
+    }
+    bin
+}
+
+#[tokio::test]
+async fn redfish_over_tls_trusts_the_bmcs_ca_or_an_explicit_insecure_flag() {
+    let Some(bin) = emulator_or_skip() else {
+        return;
     };
-    assert_eq!(first, Power::Off, "the fake system starts off");
+    let (emu, url) = start_tls(&bin);
+    let ca = std::fs::read(emu.1.join("ca.pem")).unwrap();
+    let trusted = Redfish::new(RedfishConfig {
+        ca_pem: Some(ca),
+        ..config(&url, PASSWORD)
+    })
+    .unwrap();
+    first_answer(&trusted, &emu).await;
+    // Without the CA the certificate is not trusted: no request is made.
+    let untrusted = Redfish::new(config(&url, PASSWORD)).unwrap();
+    match untrusted.power().await {
+        Err(BmcError::Unreachable(e)) => assert!(e.to_lowercase().contains("certificate"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // The operator's explicit choice.
+    let insecure = Redfish::new(RedfishConfig {
+        insecure: true,
+        ..config(&url, PASSWORD)
+    })
+    .unwrap();
+    assert!(insecure.power().await.is_ok());
+}
+
+#[tokio::test]
+async fn redfish_power_control_against_sushy_tools() {
+    let Some(bin) = emulator_or_skip() else {
+        return;
+    };
+    let (emu, url) = start(&bin);
+    let bmc = Redfish::new(config(&url, PASSWORD)).unwrap();
+    assert_eq!(
+        first_answer(&bmc, &emu).await,
+        Power::Off,
+        "the fake system starts off"
+    );
+
+    // The board's sensors, from the chassis' Thermal document.
+    let sensors = bmc.sensors().await.unwrap();
+    let find = |n: &str| {
+        sensors
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("{n}: {sensors:?}"))
+    };
+    let cpu = find("CPU Temp");
+    assert_eq!(
+        (cpu.group, cpu.reading, cpu.unit.as_str(), cpu.status),
+        (
+            SensorGroup::Temperature,
+            Some(41.0),
+            "degC",
+            SensorStatus::Ok
+        )
+    );
+    assert_eq!(cpu.thresholds.upper_minor, Some(42.0));
+    let fan = find("BaseBoard System Fan");
+    assert_eq!(
+        (fan.group, fan.unit.as_str(), fan.status),
+        (SensorGroup::Fan, "RPM", SensorStatus::Ok)
+    );
 
     // Wrong credentials are the BMC's refusal, named, without the password.
     let wrong = Redfish::new(config(&url, "nope-nope")).unwrap();
