@@ -33,6 +33,7 @@ export STARLING_ADMIN_PASSWORD='Fuzz!pw-1'
 base=${STARLING_ST_PORT:-27100}
 "$starlingd" --data-dir "$work/data" --system-mode duplex --no-local-agent \
   --identity-port "$base" --fm-port $((base + 1)) --inventory-port $((base + 2)) \
+  --mtce-port $((base + 3)) \
   --log warn >"$work/starlingd.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do

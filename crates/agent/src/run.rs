@@ -49,6 +49,24 @@ pub struct Config {
     pub command_wait: Duration,
     /// How to ask lldpd (`lldpcli`, maybe with `-u SOCKET`); empty: never.
     pub lldpcli: Vec<String>,
+    /// Where the host's heartbeat responder registers, if it runs.
+    pub heartbeat: Option<HeartbeatSetup>,
+}
+
+/// The heartbeat responder's registration with host maintenance.
+#[derive(Clone, Debug)]
+pub struct HeartbeatSetup {
+    /// Host maintenance (`http://ctl:2112`).
+    pub mtce_url: String,
+    /// The UDP port the responder listens on (every address).
+    pub port: u16,
+}
+
+/// What host maintenance answers a registration with.
+#[derive(serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+struct HeartbeatConfig {
+    key: String,
+    period_ms: u64,
 }
 
 /// How the agent proves who it is.
@@ -159,10 +177,23 @@ impl Agent {
         body: Option<&B>,
         token: &str,
     ) -> Result<(reqwest::StatusCode, Option<String>, String), SendError> {
+        self.exchange_at(&self.base, method, path, body, token)
+            .await
+    }
+
+    /// [`Agent::exchange`] with another service (`base`).
+    async fn exchange_at<B: Serialize + ?Sized>(
+        &self,
+        base: &str,
+        method: &reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        token: &str,
+    ) -> Result<(reqwest::StatusCode, Option<String>, String), SendError> {
         let mut req = self
             .cfg
             .http
-            .request(method.clone(), format!("{}{path}", self.base))
+            .request(method.clone(), format!("{base}{path}"))
             .header("X-Auth-Token", token);
         if let Some(b) = body {
             req = req.json(b);
@@ -190,6 +221,30 @@ impl Agent {
             .call(reqwest::Method::POST, REGISTER, Some(&body))
             .await?;
         Ok(h.uuid.into_owned())
+    }
+
+    /// Registers the responder on `port` of host `uuid` with maintenance,
+    /// with the host's own credential (or the configured token).
+    async fn register_heartbeat(
+        &self,
+        setup: &HeartbeatSetup,
+        uuid: &str,
+    ) -> Result<HeartbeatConfig, SendError> {
+        let token = match &self.cfg.auth {
+            Auth::Enrolled(e) => e.credential().ok_or(SendError::Gone)?,
+            Auth::Token(source) => source.token(false).await.map_err(SendError::Failed)?,
+        };
+        let base = setup.mtce_url.trim_end_matches('/');
+        let path = format!("/v1/agent/{uuid}/heartbeat");
+        let body = serde_json::json!({ "port": setup.port });
+        let (status, _, text) = self
+            .exchange_at(base, &reqwest::Method::PUT, &path, Some(&body), &token)
+            .await?;
+        if !status.is_success() {
+            return Err(SendError::Refused(format!("{path}: {status}: {text}")));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| SendError::Failed(format!("{path}: unexpected answer: {e}")))
     }
 
     async fn send(&self, host: &str, r: &Report) -> Result<ReportResult, SendError> {
@@ -284,10 +339,79 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
     let agent = Agent { cfg, base };
     let (host_tx, host_rx) = watch::channel(None);
     let lost = AtomicBool::new(false);
+    let heartbeat_rx = host_rx.clone();
     tokio::select! {
         _ = stop => {}
         _ = audit_loop(&agent, host_tx, &lost) => {}
         _ = command_loop(&agent, host_rx, &lost) => {}
+        _ = heartbeat_loop(&agent, heartbeat_rx) => {}
+    }
+}
+
+/// The heartbeat responder: once the host is registered, its responder is
+/// registered with host maintenance, then again every interval (a
+/// controller that restarted learns it again); the responder answers
+/// pulses with the key maintenance gives, and is started anew when the key
+/// or the host changes. Without a maintenance URL there is none.
+async fn heartbeat_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+    let Some(setup) = agent.cfg.heartbeat.clone() else {
+        return std::future::pending().await;
+    };
+    let mut running: Option<(String, String, tokio::task::JoinHandle<()>)> = None;
+    loop {
+        let uuid = host.borrow_and_update().clone();
+        if let Some(uuid) = uuid {
+            match agent.register_heartbeat(&setup, &uuid).await {
+                Ok(cfg) => {
+                    let same = running
+                        .as_ref()
+                        .is_some_and(|(k, u, t)| *k == cfg.key && *u == uuid && !t.is_finished());
+                    if !same {
+                        if let Some((_, _, t)) = running.take() {
+                            t.abort();
+                            let _ = t.await;
+                        }
+                        running = start_responder(&setup, &cfg, &uuid)
+                            .await
+                            .map(|t| (cfg.key.clone(), uuid.clone(), t));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot register the heartbeat responder; retrying");
+                }
+            }
+        }
+        let again = agent.cfg.interval.min(Duration::from_secs(30));
+        let _ = tokio::time::timeout(again, host.changed()).await;
+    }
+}
+
+async fn start_responder(
+    setup: &HeartbeatSetup,
+    cfg: &HeartbeatConfig,
+    uuid: &str,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let key = match starling_heartbeat::Key::from_hex(&cfg.key) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::error!(error = %e, "host maintenance gave an unusable heartbeat key");
+            return None;
+        }
+    };
+    let at = std::net::SocketAddr::from(([0, 0, 0, 0], setup.port));
+    match starling_heartbeat::Responder::bind(at, key, uuid).await {
+        Ok(r) => {
+            tracing::info!(
+                port = setup.port,
+                period_ms = cfg.period_ms,
+                "heartbeat responder listening"
+            );
+            Some(tokio::spawn(r.run()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, port = setup.port, "cannot listen for heartbeat pulses");
+            None
+        }
     }
 }
 

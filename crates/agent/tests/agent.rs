@@ -108,6 +108,7 @@ async fn an_agent_registers_reports_and_audits() {
         action_timeout: Duration::from_secs(10),
         command_wait: Duration::from_secs(2),
         lldpcli: Vec::new(),
+        heartbeat: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {

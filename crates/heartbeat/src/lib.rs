@@ -276,8 +276,9 @@ impl Heartbeat {
         }
     }
 
-    /// One period over `targets` (hosts no longer listed are forgotten, new
-    /// ones watched from now); the level changes it brought.
+    /// One period over `targets` (hosts no longer listed are forgotten —
+    /// reported as back to ok if they were not —, new ones watched from
+    /// now); the level changes it brought.
     pub async fn tick(&mut self, targets: &[Target]) -> Vec<Change<String>> {
         let listed: BTreeSet<&str> = targets.iter().map(|t| t.host.as_str()).collect();
         let gone: Vec<String> = self
@@ -286,8 +287,9 @@ impl Heartbeat {
             .map(|(h, _)| h.clone())
             .filter(|h| !listed.contains(h.as_str()))
             .collect();
+        let mut left = Vec::new();
         for h in &gone {
-            self.monitor.forget(h);
+            left.extend(self.monitor.forget(h));
         }
         let mut mgmt = Vec::new();
         let mut cluster = Vec::new();
@@ -319,12 +321,13 @@ impl Heartbeat {
         let since = self.last.map_or(self.period, |l| now - l);
         self.last = Some(until);
         let timely = on_time(self.period, now - start) && on_time(self.period, since);
-        self.monitor.period_end(
+        left.extend(self.monitor.period_end(
             |h, n| match n {
                 Network::Mgmt => m.contains(h),
                 Network::Cluster => c.contains(h),
             },
             timely,
-        )
+        ));
+        left
     }
 }

@@ -314,6 +314,21 @@ pub struct Principal {
     pub agent: Option<AgentScope>,
 }
 
+impl Principal {
+    /// The agent of host `uuid` (named `name`), speaking with its own
+    /// credential: no user, project or role, only its host.
+    pub fn host_agent(uuid: &str, name: &str) -> Principal {
+        Principal {
+            user_id: uuid.to_string(),
+            user: format!("agent of {name}"),
+            project: String::new(),
+            project_domain_id: String::new(),
+            roles: Vec::new(),
+            agent: Some(AgentScope::Host(uuid.to_string())),
+        }
+    }
+}
+
 /// What a host agent's own credential lets it speak for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentScope {

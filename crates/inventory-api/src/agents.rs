@@ -102,14 +102,10 @@ impl Authenticator for AgentAuth {
                         "Policy doesn't allow {policy} to be performed."
                     )));
                 }
-                return Ok(Arc::new(Principal {
-                    user_id: host.uuid.clone(),
-                    user: format!("agent of {}", host.display_name()),
-                    project: String::new(),
-                    project_domain_id: String::new(),
-                    roles: Vec::new(),
-                    agent: Some(AgentScope::Host(host.uuid)),
-                }));
+                return Ok(Arc::new(Principal::host_agent(
+                    &host.uuid,
+                    &host.display_name(),
+                )));
             }
             let stored = self
                 .db
@@ -133,6 +129,55 @@ impl Authenticator for AgentAuth {
                 roles: Vec::new(),
                 agent: Some(AgentScope::Enrollment),
             }))
+        })
+    }
+}
+
+/// Inventory's hosts as the services started after it see them
+/// (maintenance verifies its agents' credentials and lists the hosts).
+pub struct InventoryHosts {
+    pub db: Db,
+}
+
+fn summary(h: &starling_inventory::Host) -> starling_service::HostSummary {
+    starling_service::HostSummary {
+        uuid: h.uuid.clone(),
+        hostname: h.hostname.clone(),
+        personality: h.personality.map(|p| p.as_str().to_string()),
+        administrative: h.administrative.as_str().to_string(),
+        operational: h.operational.as_str().to_string(),
+        availability: h.availability.as_str().to_string(),
+    }
+}
+
+impl starling_service::Hosts for InventoryHosts {
+    fn agent(
+        &self,
+        credential: &str,
+    ) -> BoxFuture<'_, Result<Option<starling_service::HostSummary>, String>> {
+        let valid = credential.starts_with(CREDENTIAL_PREFIX) && credential.len() <= 512;
+        let h = hash(credential);
+        Box::pin(async move {
+            if !valid {
+                return Ok(None);
+            }
+            let host = self
+                .db
+                .read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
+                .await
+                .map_err(|e: Error| e.to_string())?;
+            Ok(host.as_ref().map(summary))
+        })
+    }
+
+    fn all(&self) -> BoxFuture<'_, Result<Vec<starling_service::HostSummary>, String>> {
+        Box::pin(async move {
+            let hosts = self
+                .db
+                .read(|c| InventoryStore::new(c).hosts(&Default::default()))
+                .await
+                .map_err(|e: Error| e.to_string())?;
+            Ok(hosts.iter().map(summary).collect())
         })
     }
 }

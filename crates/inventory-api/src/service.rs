@@ -127,6 +127,9 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
     };
     Ok(Started {
         state: Some(Arc::new(state.clone())),
+        hosts: Some(Arc::new(crate::agents::InventoryHosts {
+            db: ctx.db.clone(),
+        })),
         ..Started::serving(crate::router(state, ctx.auth))
     })
 }

@@ -178,9 +178,28 @@ impl<H: Ord + Clone> Monitor<H> {
         self.tracks.entry((host, network)).or_default();
     }
 
-    /// Stops monitoring `host` on every network.
-    pub fn forget(&mut self, host: &H) {
-        self.tracks.retain(|(h, _), _| h != host);
+    /// Stops monitoring `host` on every network; what it leaves, as changes
+    /// back to ok from a level that was not (its alarms are to be cleared:
+    /// a host no longer monitored — locked, deleted — is accused of
+    /// nothing).
+    pub fn forget(&mut self, host: &H) -> Vec<Change<H>> {
+        let mut left = Vec::new();
+        self.tracks.retain(|(h, network), t| {
+            if h != host {
+                return true;
+            }
+            if t.level() != Level::Ok {
+                left.push(Change {
+                    host: h.clone(),
+                    network: *network,
+                    from: t.level(),
+                    to: Level::Ok,
+                    misses: 0,
+                });
+            }
+            false
+        });
+        left
     }
 
     /// The (host, network) pairs monitored.
@@ -373,8 +392,18 @@ mod tests {
             .is_err()
         );
         let mut m = monitor();
-        m.forget(&"w0");
-        assert_eq!(m.watched().count(), 1);
+        run(&mut m, 7, &[("w1", Network::Mgmt)]);
+        let left = m.forget(&"w0");
+        assert_eq!(
+            levels(&left),
+            [
+                ("w0", Network::Mgmt, Level::Ok, 0),
+                ("w0", Network::Cluster, Level::Ok, 0)
+            ]
+        );
+        assert_eq!(left[0].from, Level::Degraded);
+        assert!(m.forget(&"w1").is_empty(), "w1 was well");
+        assert_eq!(m.watched().count(), 0);
         assert_eq!(m.level(&"w0", Network::Mgmt), None);
     }
 }

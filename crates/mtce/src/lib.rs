@@ -5,6 +5,7 @@
 //! Pure: no clock, no socket. The heartbeat engine (`starling-heartbeat`)
 //! sends and collects the pulses and hands each period's answers here.
 
+pub mod alarms;
 pub mod heartbeat;
 
 pub use heartbeat::{Change, Level, Monitor, Network, Thresholds};

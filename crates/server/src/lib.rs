@@ -35,6 +35,10 @@ pub struct HostAgentArgs {
     /// /run/lldpd.socket`); empty: LLDP is not read.
     #[arg(long, env = "STARLING_LLDPCLI", default_value = "lldpcli")]
     pub lldpcli: String,
+    /// The UDP port the host's heartbeat responder listens on (every
+    /// address), where host maintenance pulses it.
+    #[arg(long, env = "STARLING_HEARTBEAT_PORT", default_value_t = 2106)]
+    pub heartbeat_port: u16,
 }
 
 impl HostAgentArgs {
@@ -64,6 +68,7 @@ impl HostAgentArgs {
                 .split_whitespace()
                 .map(str::to_string)
                 .collect(),
+            heartbeat: None,
         }
     }
 }
@@ -76,6 +81,7 @@ pub static SERVICES: &[&dyn starling_service::Service] = &[
     &starling_fm_api::SERVICE,
     &starling_identity_api::SERVICE,
     &starling_inventory_api::SERVICE,
+    &starling_mtce_api::SERVICE,
 ];
 
 /// Every service's schema, in migration order. `starlingd` migrates all of
@@ -117,6 +123,11 @@ pub struct AgentArgs {
     pub state_dir: PathBuf,
     #[command(flatten)]
     pub host: HostAgentArgs,
+    /// Host maintenance on the controller (e.g. http://ctl:2112): the agent
+    /// registers its heartbeat responder there with its host's credential.
+    /// Without it the host is not heartbeated.
+    #[arg(long, env = "STARLING_MTCE_URL")]
+    pub mtce_url: Option<String>,
 }
 
 /// The identity service a service running alone (or an agent) logs in to
@@ -270,13 +281,21 @@ pub async fn agent_config(
         bail!("--interval must be more than zero");
     }
     tracing::info!(url = %a.inventory_url, root = %a.root.display(), "agent reporting to inventory");
-    Ok(a.host.config(
+    let mut cfg = a.host.config(
         starling_agent::Root::new(&a.root),
         a.inventory_url.clone(),
         auth,
         http,
         a.interval,
-    ))
+    );
+    cfg.heartbeat = a
+        .mtce_url
+        .clone()
+        .map(|mtce_url| starling_agent::run::HeartbeatSetup {
+            mtce_url,
+            port: a.host.heartbeat_port,
+        });
+    Ok(cfg)
 }
 
 /// Tells systemd (a `Type=notify` unit) about the daemon's state —

@@ -286,6 +286,7 @@ where
         service_accounts: starling_service::service_accounts(services),
         tokens: None,
         alarms: None,
+        hosts: None,
     };
     // An account's tokens: the identity service's session when there is
     // one, issued in-process from the database otherwise.
@@ -301,6 +302,7 @@ where
         }
     };
     let mut offered: Option<Arc<dyn AlarmSink>> = None;
+    let mut offered_hosts: Option<Arc<dyn starling_service::Hosts>> = None;
     let mut started: Vec<(&'static dyn Service, Started)> = Vec::new();
     for s in services {
         let tokens = s.service_account().map(tokens_of);
@@ -316,14 +318,23 @@ where
         } else {
             None
         };
+        let hosts = if s.uses().contains(&"inventory") {
+            offered_hosts.clone()
+        } else {
+            None
+        };
         let ctx = Ctx {
             tokens,
             alarms,
+            hosts,
             ..base.clone()
         };
         let st = s.start(ctx).await.map_err(|e| anyhow::anyhow!(e))?;
         if st.alarms.is_some() {
             offered = st.alarms.clone();
+        }
+        if st.hosts.is_some() {
+            offered_hosts = st.hosts.clone();
         }
         started.push((*s, st));
     }
@@ -364,7 +375,12 @@ where
         // port, e.g. some containers) still runs Starling; it just has no
         // local host until one is named.
         let inventory_url = service_url(c, tls.as_ref(), port_of(p, "inventory")?);
-        match local_agent(local, &inventory, inventory_url, tls.as_ref()).await {
+        let mtce_url = if runs("mtce") {
+            Some(service_url(c, tls.as_ref(), port_of(p, "mtce")?))
+        } else {
+            None
+        };
+        match local_agent(local, &inventory, inventory_url, mtce_url, tls.as_ref()).await {
             Ok(cfg) => {
                 let stop = stopped();
                 servers.spawn(async move {
@@ -481,6 +497,7 @@ async fn local_agent(
     a: &LocalAgentArgs,
     inventory: &InventoryState,
     inventory_url: String,
+    mtce_url: Option<String>,
     tls: Option<&Tls>,
 ) -> Result<starling_agent::run::Config> {
     let root = starling_agent::Root::new(Path::new("/"));
@@ -519,13 +536,18 @@ async fn local_agent(
         )
     })?;
     let ca = tls.and_then(|t| t.ca.as_deref());
-    Ok(a.host.config(
+    let mut cfg = a.host.config(
         root,
         inventory_url,
         starling_agent::run::Auth::Token(Arc::new(starling_common::StaticToken(credential))),
         http_client(ca, AGENT_HTTP_TIMEOUT)?,
         Duration::from_secs(60),
-    ))
+    );
+    cfg.heartbeat = mtce_url.map(|mtce_url| starling_agent::run::HeartbeatSetup {
+        mtce_url,
+        port: a.host.heartbeat_port,
+    });
+    Ok(cfg)
 }
 
 /// The URL of one of this process's own services.

@@ -49,7 +49,7 @@ pub enum Command {
     Inventory,
     /// Run the host agent: discover this host's hardware and keep the
     /// controller's inventory of it up to date.
-    Agent(AgentArgs),
+    Agent(Box<AgentArgs>),
     /// The configuration starlingd runs with.
     Config {
         #[command(subcommand)]
@@ -798,6 +798,11 @@ mod tests {
             parse_duration("90").unwrap(),
             std::time::Duration::from_secs(90)
         );
+        assert_eq!(
+            parse_duration("100ms").unwrap(),
+            std::time::Duration::from_millis(100)
+        );
+        assert!(parse_duration("0ms").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("soon").is_err());

@@ -101,6 +101,38 @@ pub struct Ctx {
     /// Fault management, when this service uses it ([`Service::uses`]):
     /// in-process when FM runs here, its HTTP client otherwise.
     pub alarms: Option<Arc<dyn AlarmSink>>,
+    /// The hosts, when this service uses inventory and inventory runs in
+    /// this process.
+    pub hosts: Option<Arc<dyn Hosts>>,
+}
+
+/// A host as the services other than inventory see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostSummary {
+    pub uuid: String,
+    /// None until the host is provisioned.
+    pub hostname: Option<String>,
+    pub personality: Option<String>,
+    pub administrative: String,
+    pub operational: String,
+    pub availability: String,
+}
+
+impl HostSummary {
+    /// The name alarms and logs use for it (its uuid until it has a name).
+    pub fn display_name(&self) -> &str {
+        self.hostname.as_deref().unwrap_or(&self.uuid)
+    }
+}
+
+/// Inventory's hosts, offered to the services started after it (host
+/// maintenance): who a host agent's own credential speaks for, and every
+/// host.
+pub trait Hosts: Send + Sync {
+    /// The host whose agent holds `credential`, if any.
+    fn agent(&self, credential: &str) -> BoxFuture<'_, Result<Option<HostSummary>, String>>;
+    /// Every host.
+    fn all(&self) -> BoxFuture<'_, Result<Vec<HostSummary>, String>>;
 }
 
 impl Ctx {
@@ -133,6 +165,8 @@ pub struct Started {
     /// The alarm sink it offers the services started after it in this
     /// process (FM's in-process one).
     pub alarms: Option<Arc<dyn AlarmSink>>,
+    /// The hosts it offers the services started after it (inventory's).
+    pub hosts: Option<Arc<dyn Hosts>>,
     /// Its state, for the daemon's all-in-one extras (the local agent
     /// bootstraps its host through inventory's).
     pub state: Option<Arc<dyn Any + Send + Sync>>,
@@ -182,17 +216,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("invalid duration '{s}': expected e.g. 30d, 12h, 15m, 90s"))?;
+        .map_err(|_| format!("invalid duration '{s}': expected e.g. 30d, 12h, 15m, 90s, 100ms"))?;
+    if n == 0 {
+        return Err("duration must be positive".into());
+    }
     let mult = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
         "" | "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("invalid duration unit in '{s}': use s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in '{s}': use ms, s, m, h or d"
+            ));
+        }
     };
-    if n == 0 {
-        return Err("duration must be positive".into());
-    }
     Ok(Duration::from_secs(n.saturating_mul(mult)))
 }
 

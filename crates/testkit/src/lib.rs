@@ -201,7 +201,11 @@ pub fn free_port() -> u16 {
     for _ in 0..SPAN {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let port = u16::try_from(FIRST + (start + n) % SPAN).unwrap_or(0);
-        if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        // Free for TCP and UDP alike (a heartbeat responder listens on UDP).
+        if port != 0
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        {
             return port;
         }
     }

@@ -325,12 +325,12 @@ async fn redfish_power_control_against_sushy_tools() {
         Acted::AlreadySo(Power::On)
     );
 
-    // A forced reset: the board goes down at once and comes back.
+    // A forced reset (the emulator takes the board down and brings it
+    // back within a random second or eleven; how soon is its own).
     assert_eq!(
         bmc.act(Action::Reset).await.unwrap(),
         Acted::Sent("ForceRestart")
     );
-    assert_eq!(bmc.power().await.unwrap(), Power::Off, "down at once");
     power_becomes(&bmc, Power::On).await;
 
     // This BMC offers no PowerCycle: said so, nothing sent.

@@ -194,7 +194,12 @@ impl Lab {
             };
             // Each enrolls with the controller's secret (no cloud user's
             // password on the hosts) and keeps its own credential.
+            // Heartbeat responders: each namespace has an address of its
+            // own; on loopback each agent takes a port of its own.
+            let port = if m.ns.is_some() { 2106 } else { free_port() };
             c.args(["--inventory-url", &s.inventory])
+                .args(["--mtce-url", &s.mtce])
+                .args(["--heartbeat-port", &port.to_string()])
                 .args(["--interval", "1s", "--action-timeout", "10s"])
                 .arg("--root")
                 .arg(&m.root)
@@ -611,6 +616,87 @@ fn a_controller_and_three_agents_on_one_machine() {
     ] {
         assert!(logs.contains(&want), "{want:?} not in {logs:#?}");
     }
+
+    // Heartbeat: the unlocked hosts are pulsed and none was ever found
+    // missing. worker-2 is cut off (its link down in its namespace, or its
+    // agent stopped on loopback): its management heartbeat is lost (200.005
+    // critical) and it fails (200.004); back, both clear. worker-0 is never
+    // accused.
+    let heartbeat_alarms = |s: &AllInOne| -> Vec<String> {
+        let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a["Alarm ID"].as_str(),
+                    Some("200.004" | "200.005" | "200.009")
+                )
+            })
+            .map(|a| {
+                format!(
+                    "{} {} {}",
+                    a["Alarm ID"].as_str().unwrap(),
+                    a["Severity"].as_str().unwrap(),
+                    a["Entity ID"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(heartbeat_alarms(&s), Vec::<String>::new());
+    let w2 = lab.machine("node-7f3a").ns.clone();
+    let w2_agent = lab.agents[2].id().to_string();
+    let cut = |down: bool| match &w2 {
+        Some(ns) => ip(&[
+            "-n",
+            ns,
+            "link",
+            "set",
+            "eth0",
+            if down { "down" } else { "up" },
+        ]),
+        None => {
+            let sig = if down { "-STOP" } else { "-CONT" };
+            let st = Command::new("kill")
+                .args([sig, &w2_agent])
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+    };
+    cut(true);
+    wait_for(
+        "worker-2's heartbeat lost and the host failed",
+        || heartbeat_alarms(&s),
+        |a| {
+            a == &[
+                "200.004 critical host=worker-2".to_string(),
+                "200.005 critical host=worker-2.network=mgmt".to_string(),
+            ]
+        },
+    );
+    cut(false);
+    wait_for(
+        "worker-2's heartbeat back and its alarms cleared",
+        || heartbeat_alarms(&s),
+        |a| a.is_empty(),
+    );
+    let events = cli_json(&s, "fm", &["event-list", "--nopaging"]);
+    let heartbeat_events: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e["Event Log ID"].as_str(), Some("200.004" | "200.005")))
+        .map(|e| e["Entity Instance ID"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        heartbeat_events
+            .iter()
+            .all(|e| e.starts_with("host=worker-2")),
+        "only worker-2 was accused: {heartbeat_events:?}"
+    );
 
     // Every agent is still running.
     for a in &mut lab.agents {

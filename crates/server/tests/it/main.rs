@@ -126,6 +126,8 @@ struct AllInOne {
     fm: String,
     identity: String,
     inventory: String,
+    /// Host maintenance.
+    mtce: String,
     /// The generated certificate, with --tls-self-signed.
     ca: Option<PathBuf>,
 }
@@ -152,10 +154,12 @@ fn all_in_one_at(
     extra: &[&str],
     local_agent: bool,
 ) -> AllInOne {
-    let (fm, id, inv) = (free_port(), free_port(), free_port());
+    let (fm, id, inv, mtce) = (free_port(), free_port(), free_port(), free_port());
     let mut args = vec![
         "--data-dir".to_string(),
         dir.display().to_string(),
+        "--mtce-port".into(),
+        mtce.to_string(),
         "--fm-port".into(),
         fm.to_string(),
         "--identity-port".into(),
@@ -167,7 +171,10 @@ fn all_in_one_at(
         "--bind".into(),
         bind.into(),
     ];
-    if !local_agent {
+    if local_agent {
+        // Several all-in-ones with their agents run at once here.
+        args.extend(["--heartbeat-port".into(), free_port().to_string()]);
+    } else {
         args.push("--no-local-agent".into());
     }
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -178,6 +185,7 @@ fn all_in_one_at(
     let fm = format!("{scheme}://{bind}:{fm}");
     let identity = format!("{scheme}://{bind}:{id}");
     let inventory = format!("{scheme}://{bind}:{inv}");
+    let mtce = format!("{scheme}://{bind}:{mtce}");
     let mut d = starlingd(&a, env, dir, &format!("{fm}/health"), ca.as_deref());
     for url in [&identity, &inventory] {
         wait_ready(&format!("{url}/health"), Some(&mut d.child), ca.as_deref());
@@ -187,6 +195,7 @@ fn all_in_one_at(
         fm,
         identity,
         inventory,
+        mtce,
         ca,
     }
 }

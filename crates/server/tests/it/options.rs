@@ -62,7 +62,7 @@ fn a_flag_of_a_service_that_does_not_run_is_refused() {
         ),
         (
             &["--services", "fm,dashboard"],
-            "unknown service 'dashboard' in --services: use fm, identity, inventory",
+            "unknown service 'dashboard' in --services: use fm, identity, inventory, mtce",
         ),
     ];
     for (args, want) in cases {
@@ -205,8 +205,9 @@ fn the_configuration_file_sits_under_variables_and_flags() {
         &file,
         format!(
             "data_dir = '{}'\n[fm]\nport = {fm}\n[identity]\nport = {id}\n\
-             [inventory]\nport = {inv}\n[agent]\nno_local_agent = true\n",
-            data.display()
+             [inventory]\nport = {inv}\n[mtce]\nport = {}\n[agent]\nno_local_agent = true\n",
+            data.display(),
+            free_port()
         ),
     )
     .unwrap();
@@ -259,10 +260,13 @@ fn a_first_start_setting_that_a_later_start_changes_is_refused() {
     let start = |mode: Option<&str>| {
         let (fm, id, inv) = (free_port(), free_port(), free_port());
         let (fm, id, inv) = (fm.to_string(), id.to_string(), inv.to_string());
+        let mtce = free_port().to_string();
         let mut args = vec![
             "--data-dir",
             d,
             "--no-local-agent",
+            "--mtce-port",
+            &mtce,
             "--fm-port",
             &fm,
             "--identity-port",
@@ -327,11 +331,14 @@ fn logs_are_plain_off_a_terminal_json_on_request_and_an_error_is_said_once() {
             free_port().to_string(),
             free_port().to_string(),
         );
+        let mtce = free_port().to_string();
         run_to_end(
             &[
                 "--data-dir",
                 &d,
                 "--no-local-agent",
+                "--mtce-port",
+                &mtce,
                 "--fm-port",
                 &fm,
                 "--identity-port",

@@ -1,0 +1,117 @@
+//! Host maintenance as a `starlingd` service: its options (the heartbeat's
+//! period and key) and its start (the key made sure of, the heartbeat
+//! started over inventory's hosts).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use starling_heartbeat::{Heartbeat, Key, PERIODS, Pulser};
+use starling_http::BoxFuture;
+use starling_mtce::{Network, Thresholds};
+use starling_service::{CatalogEntry, Ctx, Service, Started, parse_duration};
+
+use crate::MtceState;
+
+/// Maintenance's options (`[mtce]` in the configuration file).
+#[derive(clap::Args, Debug, Clone)]
+pub struct MtceOptions {
+    /// Time between heartbeat pulses, 100ms to 1s (StarlingX: 100 ms).
+    #[arg(long, env = "STARLING_HEARTBEAT_PERIOD", default_value = "100ms", value_parser = parse_duration)]
+    pub heartbeat_period: Duration,
+    /// The cloud's heartbeat key (64 hex digits; generated when missing;
+    /// default <data-dir>/heartbeat-key).
+    #[arg(long, env = "STARLING_HEARTBEAT_KEY_FILE")]
+    pub heartbeat_key_file: Option<PathBuf>,
+}
+
+/// The maintenance service, as `starlingd` lists it.
+pub struct MtceService;
+
+/// The maintenance service's entry in `starlingd`'s list of services.
+pub static SERVICE: MtceService = MtceService;
+
+impl Service for MtceService {
+    fn name(&self) -> &'static str {
+        "mtce"
+    }
+    fn port(&self) -> Option<u16> {
+        Some(crate::DEFAULT_PORT)
+    }
+    fn catalog(&self) -> Option<CatalogEntry> {
+        None
+    }
+    fn schema(&self) -> Option<starling_db::Schema> {
+        None
+    }
+    fn service_account(&self) -> Option<&'static str> {
+        None
+    }
+    fn uses(&self) -> &'static [&'static str] {
+        &["fm", "inventory"]
+    }
+    fn options(&self) -> Vec<clap::Arg> {
+        starling_service::args_of::<MtceOptions>()
+    }
+    fn start(&self, ctx: Ctx) -> BoxFuture<'static, Result<Started, String>> {
+        Box::pin(start(ctx))
+    }
+}
+
+/// The heartbeat key of `file`, generated into it (0600) when missing.
+fn key_of(file: &std::path::Path) -> Result<Key, String> {
+    match std::fs::read_to_string(file) {
+        Ok(s) => Key::from_hex(&s).map_err(|e| format!("{}: {e}", file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let k = Key::generate()?;
+            starling_service::write_private(file, &format!("{}\n", k.to_hex()))
+                .map_err(|e| e.to_string())?;
+            tracing::info!(file = %file.display(), "generated the heartbeat key");
+            Ok(k)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+    }
+}
+
+async fn start(ctx: Ctx) -> Result<Started, String> {
+    let o: MtceOptions = ctx.options()?;
+    if !PERIODS.contains(&o.heartbeat_period) {
+        return Err(format!(
+            "--heartbeat-period must be from 100ms to 1s, not {:?}",
+            o.heartbeat_period
+        ));
+    }
+    let hosts = ctx.hosts.clone().ok_or(
+        "host maintenance runs beside inventory (in the same starlingd): its hosts and their \
+         agents' credentials are inventory's",
+    )?;
+    let file = o
+        .heartbeat_key_file
+        .clone()
+        .or_else(|| ctx.data_dir.as_ref().map(|d| d.join("heartbeat-key")))
+        .ok_or("no --heartbeat-key-file and no data directory to keep the heartbeat key in")?;
+    let key = key_of(&file)?;
+    let pulser = Pulser::bind(
+        Network::Mgmt,
+        "0.0.0.0:0".parse().map_err(|e| format!("{e}"))?,
+        key.clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot open the heartbeat socket: {e}"))?;
+    let hb = Heartbeat::new(pulser, None, o.heartbeat_period, Thresholds::default())
+        .map_err(|e| e.to_string())?;
+    let state = MtceState {
+        db: ctx.db.clone(),
+        hosts,
+        alarms: ctx.alarms.clone(),
+        targets: Arc::new(Mutex::new(BTreeMap::new())),
+        key,
+        period: o.heartbeat_period,
+    };
+    tracing::info!(period = ?o.heartbeat_period, "host heartbeat ready");
+    Ok(Started {
+        tasks: vec![Box::pin(crate::heartbeat(state.clone(), hb))],
+        ..Started::serving(crate::router(state))
+    })
+}
