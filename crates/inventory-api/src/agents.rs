@@ -134,9 +134,10 @@ impl Authenticator for AgentAuth {
 }
 
 /// Inventory's hosts as the services started after it see them
-/// (maintenance verifies its agents' credentials and lists the hosts).
+/// (maintenance verifies its agents' credentials, lists the hosts and
+/// reports what it observes of them).
 pub struct InventoryHosts {
-    pub db: Db,
+    pub st: crate::InventoryState,
 }
 
 fn summary(h: &starling_inventory::Host) -> starling_service::HostSummary {
@@ -162,6 +163,7 @@ impl starling_service::Hosts for InventoryHosts {
                 return Ok(None);
             }
             let host = self
+                .st
                 .db
                 .read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
                 .await
@@ -173,11 +175,38 @@ impl starling_service::Hosts for InventoryHosts {
     fn all(&self) -> BoxFuture<'_, Result<Vec<starling_service::HostSummary>, String>> {
         Box::pin(async move {
             let hosts = self
+                .st
                 .db
                 .read(|c| InventoryStore::new(c).hosts(&Default::default()))
                 .await
                 .map_err(|e: Error| e.to_string())?;
             Ok(hosts.iter().map(summary).collect())
+        })
+    }
+
+    fn observe(
+        &self,
+        uuid: &str,
+        health: starling_service::HostHealth,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        use starling_inventory::ops::{self, Health};
+        let health = match health {
+            starling_service::HostHealth::Available => Health::Available,
+            starling_service::HostHealth::Degraded => Health::Degraded,
+            starling_service::HostHealth::Failed => Health::Failed,
+        };
+        let uuid = uuid.to_string();
+        Box::pin(async move {
+            let (h, event) = self
+                .st
+                .write(move |repo, now| ops::observe_health(repo, &uuid, health, now))
+                .await
+                .map_err(|e| e.message)?;
+            if event.is_some() {
+                tracing::info!(host = %h.display_name(), availability = h.availability.as_str(), "host health observed");
+                self.st.report(&h, None, event).await;
+            }
+            Ok(())
         })
     }
 }

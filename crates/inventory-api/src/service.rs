@@ -128,7 +128,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
     Ok(Started {
         state: Some(Arc::new(state.clone())),
         hosts: Some(Arc::new(crate::agents::InventoryHosts {
-            db: ctx.db.clone(),
+            st: state.clone(),
         })),
         ..Started::serving(crate::router(state, ctx.auth))
     })

@@ -532,6 +532,56 @@ pub fn complete(
     Ok(t)
 }
 
+/// What host maintenance observes of a host's health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Every heartbeat answers.
+    Available,
+    /// A heartbeat degraded (or lost while several hosts are: the network
+    /// is suspect).
+    Degraded,
+    /// A heartbeat lost.
+    Failed,
+}
+
+/// Host maintenance's observation of host `uuid`: an unlocked host in
+/// service becomes enabled-available, enabled-degraded or disabled-failed,
+/// as StarlingX shows them. A locked host, or one not in service
+/// (offline, intest, …: its agent's reports decide), is left as it is.
+/// Returns the host and, when it changed, the state change to log.
+pub fn observe_health(
+    repo: &mut dyn InventoryRepo,
+    uuid: &str,
+    health: Health,
+    now: Timestamp,
+) -> Result<(Host, Option<lifecycle::HostEvent>), Error> {
+    let mut h = host(repo, &HostRef::Uuid(uuid.to_string()))?;
+    let in_service = matches!(
+        h.availability,
+        Availability::Available | Availability::Degraded | Availability::Failed
+    );
+    if h.administrative != Administrative::Unlocked || !in_service {
+        return Ok((h, None));
+    }
+    let (operational, availability) = match health {
+        Health::Available => (Operational::Enabled, Availability::Available),
+        Health::Degraded => (Operational::Enabled, Availability::Degraded),
+        Health::Failed => (Operational::Disabled, Availability::Failed),
+    };
+    if (h.operational, h.availability) == (operational, availability) {
+        return Ok((h, None));
+    }
+    h.operational = operational;
+    h.availability = availability;
+    h.updated_at = Some(now);
+    repo.update_host(&h)?;
+    let event = lifecycle::HostEvent {
+        log: &crate::alarms::STATE_LOG,
+        text: format!("{} is now '{}'", h.display_name(), h.availability),
+    };
+    Ok((h, Some(event)))
+}
+
 /// Deletes host `r` when StarlingX would allow it; returns what was deleted.
 pub fn delete_host(repo: &mut dyn InventoryRepo, r: &HostRef) -> Result<Host, Error> {
     let h = host(repo, r)?;

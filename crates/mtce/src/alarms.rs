@@ -61,6 +61,43 @@ fn network_name(n: Network) -> &'static str {
     }
 }
 
+/// What a host's heartbeat shows of its health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Available,
+    Degraded,
+    Failed,
+}
+
+impl Health {
+    /// StarlingX's availability word for it.
+    pub fn availability(self) -> &'static str {
+        match self {
+            Health::Available => "available",
+            Health::Degraded => "degraded",
+            Health::Failed => "failed",
+        }
+    }
+}
+
+/// `host`'s health by its heartbeat: failed when lost on a network —
+/// unless as many hosts as [`MNFA_THRESHOLD`] miss pulses there at once
+/// (then only degraded: the network is suspect) —, degraded when degraded
+/// on one, available otherwise.
+pub fn health_of(monitor: &Monitor<String>, host: &String) -> Health {
+    let mut health = Health::Available;
+    for n in [Network::Mgmt, Network::Cluster] {
+        match monitor.level(host, n) {
+            Some(Level::Failed) if monitor.count_at_least(n, Level::Minor) < MNFA_THRESHOLD => {
+                return Health::Failed;
+            }
+            Some(Level::Failed | Level::Degraded) => health = Health::Degraded,
+            _ => {}
+        }
+    }
+    health
+}
+
 /// The alarm effects of a period's `changes` (the monitor as it is after
 /// them; `name` gives a host's display name). A heartbeat alarm is major
 /// when the host is degraded on that network and critical when it is lost,
@@ -189,6 +226,22 @@ mod tests {
         assert_eq!(summary(&e), ["set 200.005 major host=w0.network=mgmt"]);
         let e = run(&mut m, 1, &["w0", "w1", "w2"]);
         assert_eq!(summary(&e), ["clear 200.005 host=w0.network=mgmt"]);
+    }
+
+    #[test]
+    fn health_follows_the_worst_network_and_mnfa_keeps_hosts_in_service() {
+        let mut m = monitor(&["w0", "w1", "w2"]);
+        let w = |s: &str| s.to_string();
+        run(&mut m, 7, &["w1", "w2"]);
+        assert_eq!(health_of(&m, &w("w0")), Health::Degraded);
+        run(&mut m, 3, &["w1", "w2"]);
+        assert_eq!(health_of(&m, &w("w0")), Health::Failed);
+        assert_eq!(health_of(&m, &w("w1")), Health::Available);
+        // w1 goes too: two at once, the network is suspect.
+        run(&mut m, 10, &["w2"]);
+        assert_eq!(health_of(&m, &w("w0")), Health::Degraded);
+        assert_eq!(health_of(&m, &w("w1")), Health::Degraded);
+        assert_eq!(Health::Failed.availability(), "failed");
     }
 
     #[test]

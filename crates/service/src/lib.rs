@@ -133,6 +133,18 @@ pub trait Hosts: Send + Sync {
     fn agent(&self, credential: &str) -> BoxFuture<'_, Result<Option<HostSummary>, String>>;
     /// Every host.
     fn all(&self) -> BoxFuture<'_, Result<Vec<HostSummary>, String>>;
+    /// Maintenance's observation of host `uuid`'s health: an unlocked
+    /// host in service becomes enabled-available, enabled-degraded or
+    /// disabled-failed (and the change is logged).
+    fn observe(&self, uuid: &str, health: HostHealth) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// What host maintenance observes of a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostHealth {
+    Available,
+    Degraded,
+    Failed,
 }
 
 impl Ctx {

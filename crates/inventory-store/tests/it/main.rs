@@ -492,3 +492,64 @@ async fn the_first_controller_is_bootstrapped_once_even_on_simplex() {
     })
     .await;
 }
+
+/// What host maintenance observes changes an unlocked host in service, as
+/// StarlingX shows it, and leaves the others alone.
+#[tokio::test]
+async fn maintenance_observations_change_only_unlocked_hosts_in_service() {
+    each_backend(|db| async move {
+        use starling_inventory::ops::Health;
+        bootstrap(&db, SystemMode::Duplex).await;
+        add(
+            &db,
+            new_host("controller-0", "controller", "08:00:27:00:00:01"),
+        )
+        .await
+        .unwrap();
+        let w = add(&db, new_host("compute-0", "worker", "08:00:27:00:00:02"))
+            .await
+            .unwrap();
+        let observe = |health: Health| {
+            let uuid = w.uuid.clone();
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    ops::observe_health(&mut InventoryStore::new(c), &uuid, health, ts(3))
+                })
+                .await
+                .unwrap()
+            }
+        };
+        // Locked: nothing changes.
+        let (h, ev) = observe(Health::Failed).await;
+        assert_eq!((h.availability, ev), (Availability::Offline, None));
+        report(&db, w.id).await;
+        act(&db, HostRef::Id(w.id), Action::Unlock).await.unwrap();
+        let (h, ev) = observe(Health::Failed).await;
+        assert_eq!(
+            (h.operational, h.availability),
+            (Operational::Disabled, Availability::Failed)
+        );
+        assert_eq!(ev.unwrap().text, "compute-0 is now 'failed'");
+        // The same again: no change, nothing to log.
+        assert_eq!(observe(Health::Failed).await.1, None);
+        let (h, _) = observe(Health::Degraded).await;
+        assert_eq!(
+            (h.operational, h.availability),
+            (Operational::Enabled, Availability::Degraded)
+        );
+        let (h, ev) = observe(Health::Available).await;
+        assert_eq!(
+            (h.operational, h.availability),
+            (Operational::Enabled, Availability::Available)
+        );
+        assert_eq!(ev.unwrap().text, "compute-0 is now 'available'");
+        let stored = db
+            .read(move |c| InventoryStore::new(c).host(&HostRef::Id(w.id)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.availability, Availability::Available);
+    })
+    .await;
+}

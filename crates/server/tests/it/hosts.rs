@@ -620,8 +620,9 @@ fn a_controller_and_three_agents_on_one_machine() {
     // Heartbeat: the unlocked hosts are pulsed and none was ever found
     // missing. worker-2 is cut off (its link down in its namespace, or its
     // agent stopped on loopback): its management heartbeat is lost (200.005
-    // critical) and it fails (200.004); back, both clear. worker-0 is never
-    // accused.
+    // critical) and it fails (200.004; unlocked-disabled-failed in
+    // inventory); back, both clear and it is available again. worker-0 is
+    // never accused.
     let heartbeat_alarms = |s: &AllInOne| -> Vec<String> {
         let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
             .as_array()
@@ -677,11 +678,25 @@ fn a_controller_and_three_agents_on_one_machine() {
             ]
         },
     );
+    wait_for(
+        "worker-2 failed in inventory",
+        || host_states(&s),
+        |h| h["worker-2"] == state("unlocked", "disabled", "failed"),
+    );
+    assert_eq!(
+        host_states(&s)["worker-0"],
+        state("unlocked", "enabled", "available")
+    );
     cut(false);
     wait_for(
         "worker-2's heartbeat back and its alarms cleared",
         || heartbeat_alarms(&s),
         |a| a.is_empty(),
+    );
+    wait_for(
+        "worker-2 back in service",
+        || host_states(&s),
+        |h| h["worker-2"] == state("unlocked", "enabled", "available"),
     );
     let events = cli_json(&s, "fm", &["event-list", "--nopaging"]);
     let heartbeat_events: Vec<String> = events
