@@ -349,40 +349,69 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
 }
 
 /// The heartbeat responder: once the host is registered, its responder is
-/// registered with host maintenance, then again every interval (a
-/// controller that restarted learns it again); the responder answers
-/// pulses with the key maintenance gives, and is started anew when the key
-/// or the host changes. Without a maintenance URL there is none.
+/// registered with host maintenance and started with the key maintenance
+/// gives. While pulses come the agent says nothing more; when none came
+/// for a while (maintenance restarted and forgot it, the host is locked),
+/// it registers again, backing off from 5 s to 5 min while none come. The
+/// responder is started anew when the key or the host changes. Without a
+/// maintenance URL there is none.
 async fn heartbeat_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+    const CHECK: Duration = Duration::from_secs(5);
+    const MAX_QUIET: Duration = Duration::from_secs(300);
     let Some(setup) = agent.cfg.heartbeat.clone() else {
         return std::future::pending().await;
     };
-    let mut running: Option<(String, String, tokio::task::JoinHandle<()>)> = None;
+    // (key, host, task, its counters)
+    type Running = (
+        String,
+        String,
+        tokio::task::JoinHandle<()>,
+        Arc<starling_heartbeat::Stats>,
+    );
+    let mut running: Option<Running> = None;
+    let mut backoff = CHECK;
+    let mut next = tokio::time::Instant::now();
+    let mut seen = 0u64;
     loop {
         let uuid = host.borrow_and_update().clone();
         if let Some(uuid) = uuid {
-            match agent.register_heartbeat(&setup, &uuid).await {
-                Ok(cfg) => {
-                    let same = running
-                        .as_ref()
-                        .is_some_and(|(k, u, t)| *k == cfg.key && *u == uuid && !t.is_finished());
-                    if !same {
-                        if let Some((_, _, t)) = running.take() {
-                            t.abort();
-                            let _ = t.await;
+            let stale = running
+                .as_ref()
+                .is_none_or(|(_, u, t, _)| *u != uuid || t.is_finished());
+            let taken = running
+                .as_ref()
+                .map_or(0, |r| r.3.taken.load(std::sync::atomic::Ordering::Relaxed));
+            if taken > seen && !stale {
+                // Pulsed since the last look: all is well.
+                backoff = CHECK;
+                next = tokio::time::Instant::now() + CHECK * 2;
+            }
+            seen = taken;
+            let moved = running.as_ref().is_some_and(|(_, u, ..)| *u != uuid);
+            if moved || tokio::time::Instant::now() >= next {
+                match agent.register_heartbeat(&setup, &uuid).await {
+                    Ok(cfg) => {
+                        let same = !stale && running.as_ref().is_some_and(|(k, ..)| *k == cfg.key);
+                        if !same {
+                            if let Some((_, _, t, _)) = running.take() {
+                                t.abort();
+                                let _ = t.await;
+                            }
+                            running = start_responder(&setup, &cfg, &uuid)
+                                .await
+                                .map(|(t, stats)| (cfg.key.clone(), uuid.clone(), t, stats));
+                            seen = 0;
                         }
-                        running = start_responder(&setup, &cfg, &uuid)
-                            .await
-                            .map(|t| (cfg.key.clone(), uuid.clone(), t));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "cannot register the heartbeat responder; retrying");
                     }
                 }
-                Err(e) => {
-                    tracing::warn!(error = ?e, "cannot register the heartbeat responder; retrying");
-                }
+                next = tokio::time::Instant::now() + backoff;
+                backoff = (backoff * 2).min(MAX_QUIET);
             }
         }
-        let again = agent.cfg.interval.min(Duration::from_secs(30));
-        let _ = tokio::time::timeout(again, host.changed()).await;
+        let _ = tokio::time::timeout(CHECK, host.changed()).await;
     }
 }
 
@@ -390,7 +419,7 @@ async fn start_responder(
     setup: &HeartbeatSetup,
     cfg: &HeartbeatConfig,
     uuid: &str,
-) -> Option<tokio::task::JoinHandle<()>> {
+) -> Option<(tokio::task::JoinHandle<()>, Arc<starling_heartbeat::Stats>)> {
     let key = match starling_heartbeat::Key::from_hex(&cfg.key) {
         Ok(k) => k,
         Err(e) => {
@@ -406,7 +435,8 @@ async fn start_responder(
                 period_ms = cfg.period_ms,
                 "heartbeat responder listening"
             );
-            Some(tokio::spawn(r.run()))
+            let stats = r.stats.clone();
+            Some((tokio::spawn(r.run()), stats))
         }
         Err(e) => {
             tracing::error!(error = %e, port = setup.port, "cannot listen for heartbeat pulses");
