@@ -144,6 +144,11 @@ pub fn gauge(name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> St
     family(name, help, "gauge", samples)
 }
 
+/// One counter family (a running total per label set), as [`gauge`].
+pub fn counter(name: &str, help: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
+    family(name, help, "counter", samples)
+}
+
 /// A family of one sample per label set (a gauge or a counter).
 fn family(name: &str, help: &str, kind: &str, samples: &[(Vec<(&str, &str)>, f64)]) -> String {
     let mut out = format!("# HELP {name} {help}\n# TYPE {name} {kind}\n");

@@ -62,6 +62,45 @@ pub struct MtceState {
     pub targets: Arc<Mutex<BTreeMap<String, SocketAddr>>>,
     pub key: Key,
     pub period: Duration,
+    /// The management pulser's counters.
+    pub pulses: Arc<starling_heartbeat::Stats>,
+    /// How many monitored hosts are at each level on the management
+    /// network (ok, minor, degraded, failed), after the last period.
+    pub levels: Arc<Mutex<[usize; 4]>>,
+}
+
+/// Maintenance's gauges at each scrape: the pulses' outcomes and the hosts
+/// at each heartbeat level.
+fn heartbeat_gauges(st: MtceState) -> starling_http::metrics::Gauges {
+    Arc::new(move || {
+        let st = st.clone();
+        Box::pin(async move {
+            let [taken, malformed, forged, stale, unexpected] = st.pulses.snapshot();
+            let mut out = starling_http::metrics::counter(
+                "starling_heartbeat_answers_total",
+                "Heartbeat answers on the management network, by outcome (only taken ones count as a heartbeat).",
+                &[
+                    (vec![("outcome", "taken")], taken as f64),
+                    (vec![("outcome", "malformed")], malformed as f64),
+                    (vec![("outcome", "forged")], forged as f64),
+                    (vec![("outcome", "stale")], stale as f64),
+                    (vec![("outcome", "unexpected")], unexpected as f64),
+                ],
+            );
+            let levels = *st.levels.lock().unwrap_or_else(|e| e.into_inner());
+            out.push_str(&starling_http::metrics::gauge(
+                "starling_heartbeat_hosts",
+                "Hosts pulsed on the management network, by heartbeat level.",
+                &[
+                    (vec![("level", "ok")], levels[0] as f64),
+                    (vec![("level", "minor")], levels[1] as f64),
+                    (vec![("level", "degraded")], levels[2] as f64),
+                    (vec![("level", "failed")], levels[3] as f64),
+                ],
+            ));
+            out
+        })
+    })
 }
 
 /// Only host agents, each with its own credential (checked by inventory),
@@ -180,7 +219,7 @@ pub fn router(state: MtceState) -> Router {
             "mtce",
             state.db.clone(),
             state.alarms.clone(),
-            None,
+            Some(heartbeat_gauges(state.clone())),
         ))
         .route("/v1/agent/{host}/heartbeat", put(register))
         .fallback(starling_http::not_found)
@@ -226,6 +265,22 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 .collect()
         };
         let changes = hb.tick(&targets).await;
+        {
+            use starling_mtce::{Level, Network};
+            let mut levels = [0usize; 4];
+            for (h, n) in hb.monitor.watched() {
+                if *n == Network::Mgmt {
+                    let i = match hb.monitor.level(h, *n) {
+                        Some(Level::Minor) => 1,
+                        Some(Level::Degraded) => 2,
+                        Some(Level::Failed) => 3,
+                        _ => 0,
+                    };
+                    levels[i] += 1;
+                }
+            }
+            *st.levels.lock().unwrap_or_else(|e| e.into_inner()) = levels;
+        }
         if changes.is_empty() {
             continue;
         }

@@ -108,6 +108,11 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         targets: Arc::new(Mutex::new(BTreeMap::new())),
         key,
         period: o.heartbeat_period,
+        pulses: hb
+            .stats(Network::Mgmt)
+            .cloned()
+            .ok_or("the heartbeat has no management pulser")?,
+        levels: Arc::default(),
     };
     tracing::info!(period = ?o.heartbeat_period, "host heartbeat ready");
     Ok(Started {

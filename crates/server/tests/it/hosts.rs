@@ -718,6 +718,31 @@ fn a_controller_and_three_agents_on_one_machine() {
             .all(|e| e.starts_with("host=worker-2")),
         "only worker-2 was accused: {heartbeat_events:?}"
     );
+    // Maintenance's own series: answers taken, the hosts by level.
+    let metrics = http()
+        .get(format!("{}/metrics", s.mtce))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap()))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    // (worker-2 alone needed ten in a row to recover.)
+    assert!(sample("starling_heartbeat_answers_total{outcome=\"taken\"}") >= 10.0);
+    assert_eq!(
+        sample("starling_heartbeat_answers_total{outcome=\"forged\"}"),
+        0.0
+    );
+    assert_eq!(
+        sample("starling_heartbeat_hosts{level=\"ok\"}"),
+        2.0,
+        "worker-0 and worker-2"
+    );
+    assert_eq!(sample("starling_heartbeat_hosts{level=\"failed\"}"), 0.0);
 
     // Every agent is still running.
     for a in &mut lab.agents {
