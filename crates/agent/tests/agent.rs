@@ -21,11 +21,12 @@ use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, agents, router};
 use starling_inventory_store::InventoryStore;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_registers_reports_and_audits() {
-    let dir = std::env::temp_dir().join(format!("starling-agent-it-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A duplex system's inventory API on loopback (the operator's requests
+/// pass as anyone), with an enrollment secret: its store, its state, the
+/// secret and its address.
+async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketAddr) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
     let db = Db::open(
         &format!("sqlite://{}/inv.db", dir.display()),
         Tuning::default(),
@@ -53,19 +54,26 @@ async fn an_agent_registers_reports_and_audits() {
         commands: Default::default(),
         reports: Default::default(),
     };
-    // The agent enrolls with the cloud's secret and then speaks with its
-    // host's own credential (the operator's requests below pass as anyone).
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secret_file = dir.join("agent-enrollment");
     agents::ensure_enrollment(&db, &clock, Some(&secret_file))
         .await
         .unwrap();
     let secret = std::fs::read_to_string(&secret_file).unwrap();
-    let credential_file = dir.join("state").join("credential");
-    let app = router(state, Arc::new(OpenAccess));
+    let app = router(state.clone(), Arc::new(OpenAccess));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
+    (db, state, secret, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_registers_reports_and_audits() {
+    let dir = std::env::temp_dir().join(format!("starling-agent-it-{}", std::process::id()));
+    // The agent enrolls with the cloud's secret and then speaks with its
+    // host's own credential.
+    let (db, _, secret, addr) = inventory(&dir).await;
+    let credential_file = dir.join("state").join("credential");
 
     // A copy of this machine's fixture, so the test can change it.
     let root_dir = dir.join("root");
@@ -264,5 +272,121 @@ async fn an_agent_registers_reports_and_audits() {
         .await
         .unwrap()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The heartbeat responder's registration with host maintenance: made once
+/// the host is known; not repeated while pulses come; made again when they
+/// stop (maintenance restarted and forgot the host). The test pulses the
+/// responder itself, as maintenance would, with the key it handed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use starling_heartbeat::{Key, Pulser};
+    use starling_mtce::Network;
+    use starling_mtce_api::MtceState;
+
+    let dir = std::env::temp_dir().join(format!("starling-agent-hb-{}", std::process::id()));
+    let (db, state, secret, inv_addr) = inventory(&dir).await;
+
+    // Host maintenance's API (its heartbeat left to the test).
+    let key = Key::generate().unwrap();
+    let targets = Arc::new(Mutex::new(BTreeMap::new()));
+    let mtce_state = MtceState {
+        db: db.clone(),
+        hosts: Arc::new(agents::InventoryHosts { st: state }),
+        alarms: None,
+        targets: targets.clone(),
+        key: key.clone(),
+        period: Duration::from_millis(100),
+        pulses: Arc::default(),
+        levels: Arc::default(),
+    };
+    let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mtce_addr = mtce.local_addr().unwrap();
+    let app = starling_mtce_api::router(mtce_state);
+    tokio::spawn(async move {
+        axum::serve(
+            mtce,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vm-virtio-1node");
+    let cfg = Config {
+        root: Root::new(&src),
+        inventory_url: format!("http://{inv_addr}"),
+        auth: Auth::Enrolled(Arc::new(
+            Enrollment::open(Some(secret), dir.join("state").join("credential")).unwrap(),
+        )),
+        http: reqwest::Client::new(),
+        interval: Duration::from_secs(1),
+        mgmt_interface: None,
+        action_command: None,
+        action_timeout: Duration::from_secs(10),
+        command_wait: Duration::from_secs(2),
+        lldpcli: Vec::new(),
+        heartbeat: Some(starling_agent::run::HeartbeatSetup {
+            mtce_url: format!("http://{mtce_addr}"),
+            port,
+        }),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(run(cfg, async move {
+        let _ = stop_rx.await;
+    }));
+    let registered = |wait: Duration| {
+        let targets = targets.clone();
+        async move {
+            let t0 = Instant::now();
+            while t0.elapsed() < wait {
+                if let Some(t) = targets.lock().unwrap().values().next().copied() {
+                    return Some(t);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            None
+        }
+    };
+    let (host, at) = {
+        let at = registered(Duration::from_secs(20))
+            .await
+            .expect("the responder is registered");
+        let m = targets.lock().unwrap();
+        (m.keys().next().unwrap().clone(), at)
+    };
+    assert_eq!(at.port(), port);
+
+    // Pulsed, the agent stays quiet: forgotten meanwhile, it does not come
+    // back while pulses keep coming.
+    targets.lock().unwrap().clear();
+    let mut pulser = Pulser::bind(Network::Mgmt, "127.0.0.1:0".parse().unwrap(), key)
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(16) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(100);
+        let answered = pulser.period(&[(host.clone(), at)], until).await;
+        assert!(answered.contains(&host), "the responder answers");
+    }
+    assert!(
+        targets.lock().unwrap().is_empty(),
+        "registered again though pulsed"
+    );
+    // No pulses any more: it registers again.
+    assert!(
+        registered(Duration::from_secs(30)).await.is_some(),
+        "never registered again once pulses stopped"
+    );
+    stop_tx.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
