@@ -219,8 +219,11 @@ fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
 }
 
 /// A fresh Standard duplex starlingd with its inventory API.
-async fn controller(a: &Args, dir: &Path) -> Result<(Server, String)> {
+/// A controller for `dir`: the server, its inventory URL and its
+/// maintenance URL.
+async fn controller(a: &Args, dir: &Path) -> Result<(Server, String, String)> {
     let port = free_port()?;
+    let mtce = free_port()?;
     let s = crate::starling_with(
         a,
         dir,
@@ -231,6 +234,8 @@ async fn controller(a: &Args, dir: &Path) -> Result<(Server, String)> {
             "Standard",
             "--inventory-port",
             &port.to_string(),
+            "--mtce-port",
+            &mtce.to_string(),
             // Every agent at once: more connections than the default cap
             // of one listener (the storm measures the server, not the cap).
             "--max-connections",
@@ -276,7 +281,7 @@ async fn controller(a: &Args, dir: &Path) -> Result<(Server, String)> {
         "controller-0's unlock: {}",
         r.text().await?
     );
-    Ok((s, inv))
+    Ok((s, inv, format!("http://127.0.0.1:{mtce}")))
 }
 
 /// One simulated agent: registers by hostname and MAC, sends its full report.
@@ -340,11 +345,12 @@ pub async fn run(a: &Args) -> Result<()> {
             .clone()
             .unwrap_or_default()
     };
-    let mut last: Option<(Server, String)> = None;
+    let mut last: Option<(Server, String, PathBuf, String)> = None;
     for &n in &a.hosts {
         eprintln!("inventory: {n} hosts");
         drop(last.take());
-        let (s, inv) = controller(a, &a.work_dir.join(format!("inv-{n}"))).await?;
+        let dir = a.work_dir.join(format!("inv-{n}"));
+        let (s, inv, mtce) = controller(a, &dir).await?;
 
         // Provisioning: one hosts file.
         let t0 = Instant::now();
@@ -429,12 +435,12 @@ pub async fn run(a: &Args) -> Result<()> {
             format!("starlingd RSS with {n} hosts"),
             format!("{:.1} MB", rss_kb(s.child.id()) as f64 / 1024.0),
         ));
-        last = Some((s, inv));
+        last = Some((s, inv, dir, mtce));
     }
 
     // The real agent on this machine, against the last controller: the
     // host binary, and the same agent inside the multi-call daemon.
-    if let Some((s, inv)) = &last {
+    if let Some((s, inv, dir, mtce)) = &last {
         let agent = a.starlingd.with_file_name("starling-agent");
         if !agent.exists() {
             bail!(
@@ -444,6 +450,19 @@ pub async fn run(a: &Args) -> Result<()> {
         }
         eprintln!("inventory: starling-agent on this machine");
         agent_cycle(a, s, inv, &mut rows, "starling-agent", Command::new(&agent)).await?;
+        // The same with its own credential and a heartbeat responder
+        // registered with maintenance (this machine's host is locked, so
+        // not pulsed: the responder's standing cost).
+        eprintln!("inventory: starling-agent with its heartbeat responder");
+        let secret = std::fs::read_to_string(dir.join("agent-enrollment"))
+            .context("the controller's enrollment secret")?;
+        let mut c = Command::new(&agent);
+        c.args(["--mtce-url", mtce])
+            .args(["--heartbeat-port", &free_port()?.to_string()])
+            .arg("--state-dir")
+            .arg(a.work_dir.join("agent-state"))
+            .env("STARLING_AGENT_ENROLLMENT", secret.trim());
+        agent_cycle(a, s, inv, &mut rows, "starling-agent + heartbeat", c).await?;
         eprintln!("inventory: starlingd agent on this machine");
         let mut c = Command::new(&a.starlingd);
         c.arg("agent");
@@ -473,11 +492,17 @@ async fn agent_cycle(
     mut cmd: Command,
 ) -> Result<()> {
     let log = a.work_dir.join("agent.log");
+    // An identity login unless the agent enrolls with its own credential.
+    let enrolled = cmd
+        .get_envs()
+        .any(|(k, _)| k == "STARLING_AGENT_ENROLLMENT");
+    if !enrolled {
+        cmd.args(["--auth-url", &format!("{}/v3", s.identity)])
+            .env("STARLING_AUTH_PASSWORD", BENCH_PASSWORD);
+    }
     let mut child = cmd
         .args(["--inventory-url", inv])
-        .args(["--auth-url", &format!("{}/v3", s.identity)])
         .args(["--interval", "1s", "--log", "debug"])
-        .env("STARLING_AUTH_PASSWORD", BENCH_PASSWORD)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log)?)
