@@ -8,7 +8,10 @@
 #   .ci/schemathesis.sh PATH/TO/starlingd
 #
 # schemathesis (pinned) lives in a virtualenv outside the clone, reused
-# between runs (STARLING_ST_ENV, default ~/.cache/starling-st).
+# between runs (STARLING_ST_ENV, default ~/.cache/starling-st). One worker:
+# with two, the interpreter's AST compiler (CPython 3.11, used by the
+# coverage phase from several threads) once failed with "SystemError: AST
+# constructor recursion depth mismatch" — a race of the tool, not a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 1 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
@@ -55,7 +58,7 @@ for svc in identity:0 fm:1 inventory:2; do
   echo "== schemathesis: $name (crates/$name-api/openapi.json)"
   if ! timeout 600 "$env/bin/st" run "crates/$name-api/openapi.json" \
       --url "http://127.0.0.1:$port" -H "X-Auth-Token: $token" \
-      --max-examples 20 --phases examples,coverage,fuzzing --workers 2 \
+      --max-examples 20 --phases examples,coverage,fuzzing --workers 1 \
       --checks not_a_server_error,response_schema_conformance \
       --warnings off --no-color >"$work/$name.log" 2>&1; then
     status=1
