@@ -7,6 +7,31 @@
 pub mod alarm;
 pub mod histogram;
 
+/// What host maintenance observes of a host's health, in the words of
+/// StarlingX's availability: the one vocabulary maintenance decides in,
+/// services pass along and inventory applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostHealth {
+    /// Every heartbeat answers.
+    Available,
+    /// A heartbeat degraded (or lost while several hosts are: the network
+    /// is suspect).
+    Degraded,
+    /// A heartbeat lost.
+    Failed,
+}
+
+impl HostHealth {
+    /// StarlingX's availability word for it.
+    pub fn availability(self) -> &'static str {
+        match self {
+            HostHealth::Available => "available",
+            HostHealth::Degraded => "degraded",
+            HostHealth::Failed => "failed",
+        }
+    }
+}
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -62,6 +62,20 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Longest token a host credential or the enrollment secret may be.
+const MAX_TOKEN: usize = 512;
+
+/// The host whose agent holds `credential` (none for anything that is not
+/// a host credential).
+async fn host_of(db: &Db, credential: &str) -> Result<Option<starling_inventory::Host>, Error> {
+    if !credential.starts_with(CREDENTIAL_PREFIX) || credential.len() > MAX_TOKEN {
+        return Ok(None);
+    }
+    let h = hash(credential);
+    db.read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
+        .await
+}
+
 /// Inventory's authenticator: host credentials and the enrollment secret
 /// checked against inventory's store, every other token by `inner`.
 pub struct AgentAuth {
@@ -80,19 +94,14 @@ impl Authenticator for AgentAuth {
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
         let Some(token) = token.filter(|t| {
-            t.len() <= 512 && (t.starts_with(CREDENTIAL_PREFIX) || t.starts_with(ENROLLMENT_PREFIX))
+            t.len() <= MAX_TOKEN
+                && (t.starts_with(CREDENTIAL_PREFIX) || t.starts_with(ENROLLMENT_PREFIX))
         }) else {
             return self.inner.authorize(headers, policy);
         };
-        let h = hash(token);
-        let credential = token.starts_with(CREDENTIAL_PREFIX);
         Box::pin(async move {
-            if credential {
-                let host = self
-                    .db
-                    .read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
-                    .await
-                    .map_err(ApiError::from)?;
+            if token.starts_with(CREDENTIAL_PREFIX) {
+                let host = host_of(&self.db, token).await.map_err(ApiError::from)?;
                 let Some(host) = host else {
                     tracing::info!(target: "auth", "refused an agent credential no host holds");
                     return Err(ApiError::unauthorized(AUTH_REQUIRED));
@@ -112,7 +121,7 @@ impl Authenticator for AgentAuth {
                 .read(|c| InventoryStore::new(c).secret_hash(ENROLLMENT))
                 .await
                 .map_err(ApiError::from)?;
-            if stored.as_deref() != Some(h.as_str()) {
+            if stored.as_deref() != Some(hash(token).as_str()) {
                 tracing::info!(target: "auth", "refused an enrollment secret that is not this cloud's");
                 return Err(ApiError::unauthorized(AUTH_REQUIRED));
             }
@@ -156,18 +165,11 @@ impl starling_service::Hosts for InventoryHosts {
         &self,
         credential: &str,
     ) -> BoxFuture<'_, Result<Option<starling_service::HostSummary>, String>> {
-        let valid = credential.starts_with(CREDENTIAL_PREFIX) && credential.len() <= 512;
-        let h = hash(credential);
+        let credential = credential.to_string();
         Box::pin(async move {
-            if !valid {
-                return Ok(None);
-            }
-            let host = self
-                .st
-                .db
-                .read(move |c| InventoryStore::new(c).host_of_agent_credential(&h))
+            let host = host_of(&self.st.db, &credential)
                 .await
-                .map_err(|e: Error| e.to_string())?;
+                .map_err(|e| e.to_string())?;
             Ok(host.as_ref().map(summary))
         })
     }
@@ -189,12 +191,7 @@ impl starling_service::Hosts for InventoryHosts {
         uuid: &str,
         health: starling_service::HostHealth,
     ) -> BoxFuture<'_, Result<(), String>> {
-        use starling_inventory::ops::{self, Health};
-        let health = match health {
-            starling_service::HostHealth::Available => Health::Available,
-            starling_service::HostHealth::Degraded => Health::Degraded,
-            starling_service::HostHealth::Failed => Health::Failed,
-        };
+        use starling_inventory::ops;
         let uuid = uuid.to_string();
         Box::pin(async move {
             let (h, event) = self

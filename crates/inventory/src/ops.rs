@@ -533,16 +533,7 @@ pub fn complete(
 }
 
 /// What host maintenance observes of a host's health.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Health {
-    /// Every heartbeat answers.
-    Available,
-    /// A heartbeat degraded (or lost while several hosts are: the network
-    /// is suspect).
-    Degraded,
-    /// A heartbeat lost.
-    Failed,
-}
+pub use starling_common::HostHealth as Health;
 
 /// Host maintenance's observation of host `uuid`: an unlocked host in
 /// service becomes enabled-available, enabled-degraded or disabled-failed,

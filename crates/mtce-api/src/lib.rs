@@ -28,7 +28,7 @@ use starling_http::{
     AUTH_REQUIRED, AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, Principal,
     json,
 };
-use starling_service::{HostHealth, HostSummary, Hosts};
+use starling_service::{HostSummary, Hosts};
 
 pub use service::SERVICE;
 
@@ -310,9 +310,11 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
         }
         // Each monitored host's state in inventory follows its heartbeat
         // (every one is looked at: the end of a multi-node failure changes
-        // hosts whose own level did not).
-        let watched: Vec<String> = hb.monitor.watched().map(|(h, _)| h.clone()).collect();
-        for uuid in watched.iter().chain(changes.iter().map(|c| &c.host)) {
+        // hosts whose own level did not; a host no longer monitored is
+        // locked or gone, and inventory's to keep).
+        let watched: std::collections::BTreeSet<String> =
+            hb.monitor.watched().map(|(h, _)| h.clone()).collect();
+        for uuid in &watched {
             let health = starling_mtce::alarms::health_of(&hb.monitor, uuid);
             let Some(h) = known.get_mut(uuid) else {
                 continue;
@@ -320,12 +322,7 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
             if h.availability == health.availability() || h.administrative != "unlocked" {
                 continue;
             }
-            let observed = match health {
-                starling_mtce::alarms::Health::Available => HostHealth::Available,
-                starling_mtce::alarms::Health::Degraded => HostHealth::Degraded,
-                starling_mtce::alarms::Health::Failed => HostHealth::Failed,
-            };
-            match st.hosts.observe(uuid, observed).await {
+            match st.hosts.observe(uuid, health).await {
                 Ok(()) => h.availability = health.availability().to_string(),
                 Err(e) => {
                     tracing::error!(error = %e, host = %uuid, "cannot record the host's health")

@@ -62,23 +62,7 @@ fn network_name(n: Network) -> &'static str {
 }
 
 /// What a host's heartbeat shows of its health.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Health {
-    Available,
-    Degraded,
-    Failed,
-}
-
-impl Health {
-    /// StarlingX's availability word for it.
-    pub fn availability(self) -> &'static str {
-        match self {
-            Health::Available => "available",
-            Health::Degraded => "degraded",
-            Health::Failed => "failed",
-        }
-    }
-}
+pub use starling_common::HostHealth as Health;
 
 /// `host`'s health by its heartbeat: failed when lost on a network —
 /// unless as many hosts as [`MNFA_THRESHOLD`] miss pulses there at once

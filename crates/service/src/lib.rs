@@ -139,13 +139,7 @@ pub trait Hosts: Send + Sync {
     fn observe(&self, uuid: &str, health: HostHealth) -> BoxFuture<'_, Result<(), String>>;
 }
 
-/// What host maintenance observes of a host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostHealth {
-    Available,
-    Degraded,
-    Failed,
-}
+pub use starling_common::HostHealth;
 
 impl Ctx {
     /// True when the operator gave option `id` (not its built-in default).

@@ -48,20 +48,23 @@ fn free_port() -> u16 {
 
 const PASSWORD: &str = "Bmc-pass!1";
 
+/// `cmd`'s standard output; it must succeed (its error output says why
+/// not).
+fn output_of(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// A CA and a certificate it signs for 127.0.0.1, made with openssl, in
 /// `dir`: (CA, certificate, key).
 fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
     let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        output_of(Command::new("openssl").args(args).current_dir(dir));
     };
     run(&[
         "req",
@@ -127,20 +130,11 @@ fn start_in(bin: &PathBuf, name: &str, tls: bool) -> (Emulator, String) {
         .map(|d| d.join("python"))
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("python3"));
-    let hash = Command::new(&python)
-        .args([
-            "-c",
-            "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt()).decode())",
-            PASSWORD,
-        ])
-        .output()
-        .expect("python with bcrypt (a sushy-tools dependency)");
-    assert!(
-        hash.status.success(),
-        "{}",
-        String::from_utf8_lossy(&hash.stderr)
-    );
-    let hash = String::from_utf8(hash.stdout).unwrap();
+    let hash = output_of(Command::new(&python).args([
+        "-c",
+        "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt()).decode())",
+        PASSWORD,
+    ]));
     std::fs::write(dir.join("htpasswd"), format!("root:{}\n", hash.trim())).unwrap();
     std::fs::write(
         dir.join("emulator.conf"),

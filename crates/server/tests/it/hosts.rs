@@ -719,12 +719,7 @@ fn a_controller_and_three_agents_on_one_machine() {
         "only worker-2 was accused: {heartbeat_events:?}"
     );
     // Maintenance's own series: answers taken, the hosts by level.
-    let metrics = http()
-        .get(format!("{}/metrics", s.mtce))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&s.mtce);
     let sample = |name: &str| -> f64 {
         metrics
             .lines()

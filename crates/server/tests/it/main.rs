@@ -393,15 +393,36 @@ fn inventory_reports_host_alarms_as_its_service_account() {
     alarms_become(&s.fm, &t, &[]);
 }
 
-#[test]
-fn inventory_alone_uses_its_identity_session_for_fm() {
-    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+/// A service's `/metrics` text.
+fn metrics_text(base: &str) -> String {
+    http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
+/// storage-0 added to the inventory at `inv`.
+fn add_storage_0(inv: &str, token: &str) {
+    let (st, h) = send(
+        reqwest::Method::POST,
+        &format!("{inv}/v1/ihosts"),
+        token,
+        json!({"hostname": "storage-0", "personality": "storage", "mgmt_mac": "08:00:27:00:00:02"}),
+    );
+    assert_eq!(st, 200, "{h}");
+}
+
+/// Inventory alone beside the all-in-one `s`: its own database and spool,
+/// identity's session from `s`, alarms to `fm_url`; the daemon and its URL.
+fn inventory_alone(s: &AllInOne, fm_url: &str) -> (Daemon, String) {
     let dir = tmpdir();
     let port = free_port();
     let inv = format!("http://127.0.0.1:{port}");
     let db = format!("sqlite://{}/inv.db", dir.display());
     let spool = dir.join("spool").display().to_string();
-    let _alone = starlingd(
+    let d = starlingd(
         &[
             "inventory",
             "--database-url",
@@ -411,7 +432,7 @@ fn inventory_alone_uses_its_identity_session_for_fm() {
             "--auth-url",
             &format!("{}/v3", s.identity),
             "--fm-url",
-            &s.fm,
+            fm_url,
             "--spool-dir",
             &spool,
             "--system-mode",
@@ -422,21 +443,17 @@ fn inventory_alone_uses_its_identity_session_for_fm() {
         &format!("{inv}/health"),
         None,
     );
+    (d, inv)
+}
+
+#[test]
+fn inventory_alone_uses_its_identity_session_for_fm() {
+    let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
+    let (_alone, inv) = inventory_alone(&s, &s.fm);
     let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
-    let (st, h) = send(
-        reqwest::Method::POST,
-        &format!("{inv}/v1/ihosts"),
-        &t,
-        json!({"hostname": "storage-0", "personality": "storage", "mgmt_mac": "08:00:27:00:00:02"}),
-    );
-    assert_eq!(st, 200, "{h}");
+    add_storage_0(&inv, &t);
     alarms_become(&s.fm, &t, &[("200.001", "host=storage-0")]);
-    let metrics = http()
-        .get(format!("{inv}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&inv);
     assert!(
         metrics.contains("\nstarling_fm_client_spool_depth 0\n"),
         "{metrics}"
@@ -448,41 +465,11 @@ fn inventory_alone_uses_its_identity_session_for_fm() {
 #[test]
 fn alarms_wait_in_the_spool_while_fm_is_away_and_metrics_count_them() {
     let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
-    let dir = tmpdir();
-    let port = free_port();
-    let inv = format!("http://127.0.0.1:{port}");
-    let db = format!("sqlite://{}/inv.db", dir.display());
-    let spool = dir.join("spool").display().to_string();
     // Nothing listens there.
     let away = format!("http://127.0.0.1:{}", free_port());
-    let _alone = starlingd(
-        &[
-            "inventory",
-            "--database-url",
-            &db,
-            "--inventory-port",
-            &port.to_string(),
-            "--auth-url",
-            &format!("{}/v3", s.identity),
-            "--fm-url",
-            &away,
-            "--spool-dir",
-            &spool,
-            "--system-mode",
-            "duplex",
-        ],
-        &[("STARLING_AUTH_PASSWORD", "Adm1n!pass")],
-        dir,
-        &format!("{inv}/health"),
-        None,
-    );
+    let (_alone, inv) = inventory_alone(&s, &away);
     let depth = || -> f64 {
-        let text = http()
-            .get(format!("{inv}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+        let text = metrics_text(&inv);
         text.lines()
             .find_map(|l| l.strip_prefix("starling_fm_client_spool_depth "))
             .and_then(|v| v.parse().ok())
@@ -490,21 +477,10 @@ fn alarms_wait_in_the_spool_while_fm_is_away_and_metrics_count_them() {
     };
     assert_eq!(depth(), 0.0);
     let t = login(&s.identity, "admin", "Adm1n!pass").unwrap();
-    let (st, h) = send(
-        reqwest::Method::POST,
-        &format!("{inv}/v1/ihosts"),
-        &t,
-        json!({"hostname": "storage-0", "personality": "storage", "mgmt_mac": "08:00:27:00:00:02"}),
-    );
-    assert_eq!(st, 200, "{h}");
+    add_storage_0(&inv, &t);
     // The host's 200.001 is queued (and the add's log with it).
     assert!(depth() >= 1.0);
-    let text = http()
-        .get(format!("{inv}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let text = metrics_text(&inv);
     assert!(
         text.contains("starling_store_queue_depth{pool=\"write\"} 0\n"),
         "{text}"
