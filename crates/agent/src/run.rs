@@ -60,6 +60,9 @@ pub struct HeartbeatSetup {
     pub mtce_url: String,
     /// The UDP port the responder listens on (every address).
     pub port: u16,
+    /// The host's address on the cluster-host network, where maintenance
+    /// also pulses it.
+    pub cluster_address: Option<std::net::IpAddr>,
 }
 
 /// What host maintenance answers a registration with.
@@ -236,7 +239,10 @@ impl Agent {
         };
         let base = setup.mtce_url.trim_end_matches('/');
         let path = format!("/v1/agent/{uuid}/heartbeat");
-        let body = serde_json::json!({ "port": setup.port });
+        let mut body = serde_json::json!({ "port": setup.port });
+        if let Some(a) = setup.cluster_address {
+            body["cluster_address"] = serde_json::json!(a.to_string());
+        }
         let (status, _, text) = self
             .exchange_at(base, &reqwest::Method::PUT, &path, Some(&body), &token)
             .await?;
@@ -340,12 +346,47 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
     let (host_tx, host_rx) = watch::channel(None);
     let lost = AtomicBool::new(false);
     let heartbeat_rx = host_rx.clone();
+    let reboot_rx = host_rx.clone();
+    // Reboot requests host maintenance sends over the heartbeat (only
+    // taken when there is an action command to carry them out).
+    let (reboot_tx, reboots) = tokio::sync::mpsc::channel(1);
+    let reboot_tx = agent.cfg.action_command.is_some().then_some(reboot_tx);
     tokio::select! {
         _ = stop => {}
         _ = audit_loop(&agent, host_tx, &lost) => {}
         _ = command_loop(&agent, host_rx, &lost) => {}
-        _ = heartbeat_loop(&agent, heartbeat_rx) => {}
+        _ = heartbeat_loop(&agent, heartbeat_rx, reboot_tx) => {}
+        _ = reboot_loop(&agent, reboot_rx, reboots) => {}
     }
+}
+
+/// Carries out the reboots host maintenance asks for over the heartbeat
+/// (its recovery of a host whose heartbeat was lost), with the operator's
+/// action command; the outcome is only logged (maintenance sees the host
+/// come back, or goes on to the next way of resetting it).
+async fn reboot_loop(
+    agent: &Agent,
+    host: watch::Receiver<Option<String>>,
+    mut reboots: tokio::sync::mpsc::Receiver<starling_heartbeat::Network>,
+) {
+    while let Some(network) = reboots.recv().await {
+        let uuid = host.borrow().clone().unwrap_or_default();
+        tracing::warn!(
+            network = network.as_str(),
+            "host maintenance asked for a reboot: carrying it out"
+        );
+        if let Err(why) = crate::action::carry_out(
+            agent.cfg.action_command.as_deref(),
+            "reboot",
+            &uuid,
+            agent.cfg.action_timeout,
+        )
+        .await
+        {
+            tracing::error!(error = %why, "the reboot asked by host maintenance failed");
+        }
+    }
+    std::future::pending().await
 }
 
 /// The heartbeat responder: once the host is registered, its responder is
@@ -355,7 +396,11 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
 /// it registers again, backing off from 5 s to 5 min while none come. The
 /// responder is started anew when the key or the host changes. Without a
 /// maintenance URL there is none.
-async fn heartbeat_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+async fn heartbeat_loop(
+    agent: &Agent,
+    mut host: watch::Receiver<Option<String>>,
+    reboot: Option<tokio::sync::mpsc::Sender<starling_heartbeat::Network>>,
+) {
     const CHECK: Duration = Duration::from_secs(5);
     const MAX_QUIET: Duration = Duration::from_secs(300);
     let Some(setup) = agent.cfg.heartbeat.clone() else {
@@ -397,7 +442,7 @@ async fn heartbeat_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>
                                 t.abort();
                                 let _ = t.await;
                             }
-                            running = start_responder(&setup, &cfg, &uuid)
+                            running = start_responder(&setup, &cfg, &uuid, reboot.clone())
                                 .await
                                 .map(|(t, stats)| (cfg.key.clone(), uuid.clone(), t, stats));
                             seen = 0;
@@ -419,6 +464,7 @@ async fn start_responder(
     setup: &HeartbeatSetup,
     cfg: &HeartbeatConfig,
     uuid: &str,
+    reboot: Option<tokio::sync::mpsc::Sender<starling_heartbeat::Network>>,
 ) -> Option<(tokio::task::JoinHandle<()>, Arc<starling_heartbeat::Stats>)> {
     let key = match starling_heartbeat::Key::from_hex(&cfg.key) {
         Ok(k) => k,
@@ -430,6 +476,10 @@ async fn start_responder(
     let at = std::net::SocketAddr::from(([0, 0, 0, 0], setup.port));
     match starling_heartbeat::Responder::bind(at, key, uuid).await {
         Ok(r) => {
+            let r = match reboot {
+                Some(to) => r.on_reboot(to),
+                None => r,
+            };
             tracing::info!(
                 port = setup.port,
                 period_ms = cfg.period_ms,

@@ -53,6 +53,8 @@ async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketA
         paging: Paging::default(),
         commands: Default::default(),
         reports: Default::default(),
+        maintained: Default::default(),
+        secrets: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secret_file = dir.join("agent-enrollment");
@@ -303,6 +305,8 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
         period: Duration::from_millis(100),
         pulses: Arc::default(),
         levels: Arc::default(),
+        timers: Default::default(),
+        bmc: Default::default(),
     };
     let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mtce_addr = mtce.local_addr().unwrap();
@@ -337,6 +341,7 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
         heartbeat: Some(starling_agent::run::HeartbeatSetup {
             mtce_url: format!("http://{mtce_addr}"),
             port,
+            cluster_address: None,
         }),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -359,7 +364,8 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
     let (host, at) = {
         let at = registered(Duration::from_secs(20))
             .await
-            .expect("the responder is registered");
+            .expect("the responder is registered")
+            .mgmt;
         let m = targets.lock().unwrap();
         (m.keys().next().unwrap().clone(), at)
     };

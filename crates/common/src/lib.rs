@@ -8,17 +8,21 @@ pub mod alarm;
 pub mod histogram;
 
 /// What host maintenance observes of a host's health, in the words of
-/// StarlingX's availability: the one vocabulary maintenance decides in,
-/// services pass along and inventory applies.
+/// StarlingX's availability of an unlocked host: the one vocabulary
+/// maintenance decides in, services pass along and inventory applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HostHealth {
-    /// Every heartbeat answers.
+    /// In service, every heartbeat answers.
     Available,
-    /// A heartbeat degraded (or lost while several hosts are: the network
-    /// is suspect).
+    /// In service with a fault (a heartbeat degraded, or lost while several
+    /// hosts are: the network is suspect).
     Degraded,
-    /// A heartbeat lost.
+    /// Out of service: a heartbeat lost, recovery in progress.
     Failed,
+    /// Being tested before it enters service (after an unlock or a reboot).
+    Intest,
+    /// Not answering after a reboot or reset: it is booting, or down.
+    Offline,
 }
 
 impl HostHealth {
@@ -28,7 +32,28 @@ impl HostHealth {
             HostHealth::Available => "available",
             HostHealth::Degraded => "degraded",
             HostHealth::Failed => "failed",
+            HostHealth::Intest => "intest",
+            HostHealth::Offline => "offline",
         }
+    }
+
+    /// Whether the host is in service (operational `enabled`).
+    pub fn enabled(self) -> bool {
+        matches!(self, HostHealth::Available | HostHealth::Degraded)
+    }
+
+    /// The health of an availability word, if it is one maintenance
+    /// decides.
+    pub fn parse(s: &str) -> Option<HostHealth> {
+        [
+            HostHealth::Available,
+            HostHealth::Degraded,
+            HostHealth::Failed,
+            HostHealth::Intest,
+            HostHealth::Offline,
+        ]
+        .into_iter()
+        .find(|h| h.availability() == s)
     }
 }
 

@@ -5,7 +5,8 @@
 //! - [`pulse`]: the datagram, authenticated (HMAC-SHA256 under the cloud's
 //!   key) and tied to its period by a sequence number and a random nonce.
 //! - [`Responder`]: the host side (run by the host agent), answering each
-//!   authentic request from where it came.
+//!   authentic request from where it came, and taking authentic, fresh
+//!   reboot requests to the agent.
 //! - [`Pulser`]: the controller side on one network: one request per host
 //!   per period, answers collected until the period ends; forged, stale
 //!   (replayed) and unexpected answers are dropped and counted.
@@ -14,14 +15,15 @@
 
 pub mod pulse;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use starling_mtce::Network;
 use starling_mtce::heartbeat::on_time;
-use starling_mtce::{Change, Monitor, Network, Thresholds};
+use starling_mtce::{Change, Monitor, Thresholds};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
@@ -64,12 +66,32 @@ impl Stats {
     }
 }
 
+/// How far a reboot request's clock may be from the host's (either way).
+pub const REBOOT_WINDOW_MS: u64 = 60_000;
+
+/// Milliseconds since the Unix epoch, by the system clock.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The host side: answers each authentic request, from where it came, with
 /// the host's name and the request's sequence and nonce.
+///
+/// A reboot request (flag [`pulse::REBOOT`]) is taken only when the
+/// responder was given somewhere to send it ([`Responder::on_reboot`]), and
+/// only when fresh: its sequence is the controller's clock, which must be
+/// within [`REBOOT_WINDOW_MS`] of the host's and later than the last reboot
+/// request taken, so a recorded request replayed later reboots nothing. A
+/// taken request is acknowledged (an answer with the flag) and its network
+/// sent on; anything else about it is dropped and counted stale.
 pub struct Responder {
     socket: UdpSocket,
     key: Key,
     host: String,
+    reboot: Option<tokio::sync::mpsc::Sender<Network>>,
+    last_reboot: u64,
     pub stats: Arc<Stats>,
 }
 
@@ -81,8 +103,17 @@ impl Responder {
             socket: UdpSocket::bind(addr).await?,
             key,
             host: host.to_string(),
+            reboot: None,
+            last_reboot: 0,
             stats: Arc::default(),
         })
+    }
+
+    /// Reboot requests taken go to `to` (without it none is taken, and the
+    /// controller goes on to the next way of resetting the host).
+    pub fn on_reboot(mut self, to: tokio::sync::mpsc::Sender<Network>) -> Responder {
+        self.reboot = Some(to);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -91,7 +122,7 @@ impl Responder {
 
     /// Answers until dropped (a receive error is logged and the loop goes
     /// on: one bad datagram never stops the heartbeat).
-    pub async fn run(self) {
+    pub async fn run(mut self) {
         let mut buf = [0u8; 512];
         loop {
             let (n, from) = match self.socket.recv_from(&mut buf).await {
@@ -113,10 +144,17 @@ impl Responder {
                     continue;
                 }
             };
+            let mut flags = 0;
+            if req.flags & pulse::REBOOT != 0 {
+                if !self.take_reboot(&req) {
+                    continue;
+                }
+                flags = pulse::REBOOT;
+            }
             let answer = Pulse {
                 kind: Kind::Response,
                 host: self.host.clone(),
-                flags: 0,
+                flags,
                 ..req
             };
             match self.socket.send_to(&answer.encode(&self.key), from).await {
@@ -127,7 +165,48 @@ impl Responder {
             }
         }
     }
+
+    /// Whether reboot request `req` is taken (fresh, and somewhere to go).
+    fn take_reboot(&mut self, req: &Pulse) -> bool {
+        let Some(to) = &self.reboot else {
+            tracing::warn!("reboot request refused: this agent has no action command");
+            return false;
+        };
+        let now = unix_ms();
+        if req.seq <= self.last_reboot || req.seq.abs_diff(now) > REBOOT_WINDOW_MS {
+            self.stats.stale.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let Some(network) = Network::from_code(req.network) else {
+            self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            return false;
+        };
+        self.last_reboot = req.seq;
+        if to.try_send(network).is_err() {
+            tracing::warn!("reboot request dropped: a reboot is already under way");
+        }
+        tracing::warn!(
+            network = network.as_str(),
+            "reboot requested by host maintenance"
+        );
+        true
+    }
 }
+
+/// A reboot request waiting for its acknowledgement.
+#[derive(Clone, Debug)]
+struct RebootAsk {
+    host: String,
+    addr: SocketAddr,
+    seq: u64,
+    nonce: [u8; 16],
+    /// Periods it is still sent with.
+    sends: u8,
+}
+
+/// Periods a reboot request is sent with (against a lost datagram; not
+/// more, so a host that answers again is not rebooted by a late copy).
+pub const REBOOT_SENDS: u8 = 3;
 
 /// The controller side on one network.
 pub struct Pulser {
@@ -135,6 +214,9 @@ pub struct Pulser {
     network: Network,
     key: Key,
     seq: u64,
+    reboots: Vec<RebootAsk>,
+    last_reboot: u64,
+    acked: Vec<String>,
     pub stats: Arc<Stats>,
 }
 
@@ -147,13 +229,49 @@ impl Pulser {
             network,
             key,
             seq: 0,
+            reboots: Vec::new(),
+            last_reboot: 0,
+            acked: Vec::new(),
             stats: Arc::default(),
         })
     }
 
+    /// Asks `host` (its responder at `addr`) to reboot: the request goes
+    /// with the next [`REBOOT_SENDS`] periods; its acknowledgement is
+    /// awaited ([`Pulser::acked`]) until it comes or the request is
+    /// cancelled. Its sequence is this clock (Unix milliseconds, always
+    /// later than the last such request).
+    pub fn ask_reboot(&mut self, host: &str, addr: SocketAddr) -> Result<(), String> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| format!("no randomness: {e}"))?;
+        self.last_reboot = unix_ms().max(self.last_reboot + 1);
+        self.reboots.retain(|r| r.host != host);
+        self.reboots.push(RebootAsk {
+            host: host.to_string(),
+            addr,
+            seq: self.last_reboot,
+            nonce,
+            sends: REBOOT_SENDS,
+        });
+        Ok(())
+    }
+
+    /// Stops asking `host` to reboot.
+    pub fn cancel_reboot(&mut self, host: &str) {
+        self.reboots.retain(|r| r.host != host);
+    }
+
+    /// The hosts that acknowledged their reboot request since the last
+    /// call.
+    pub fn acked(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.acked)
+    }
+
     /// One period: a request to every target (host name, responder
-    /// address), then the answers until `until`. Returns the hosts that
-    /// answered this period's request, from their own address.
+    /// address) and any reboot request, then the answers until `until`.
+    /// Returns the hosts that answered this period's request, from their
+    /// own address (a reboot's acknowledgement is kept for
+    /// [`Pulser::acked`]).
     pub async fn period(
         &mut self,
         targets: &[(String, SocketAddr)],
@@ -182,9 +300,24 @@ impl Pulser {
                 tracing::debug!(error = %e, %host, %addr, "heartbeat request not sent");
             }
         }
+        for r in self.reboots.iter_mut().filter(|r| r.sends > 0) {
+            r.sends -= 1;
+            let ask = Pulse {
+                kind: Kind::Request,
+                network: self.network.code(),
+                flags: pulse::REBOOT,
+                seq: r.seq,
+                nonce: r.nonce,
+                host: String::new(),
+            }
+            .encode(&self.key);
+            if let Err(e) = self.socket.send_to(&ask, r.addr).await {
+                tracing::debug!(error = %e, host = %r.host, "reboot request not sent");
+            }
+        }
         let mut answered = BTreeSet::new();
         let mut buf = [0u8; 512];
-        while answered.len() < targets.len() {
+        while answered.len() < targets.len() || !self.reboots.is_empty() {
             let got = tokio::time::timeout_at(until, self.socket.recv_from(&mut buf)).await;
             let (n, from) = match got {
                 Err(_) => break,
@@ -203,6 +336,24 @@ impl Pulser {
                     continue;
                 }
             };
+            if p.kind == Kind::Response
+                && p.flags & pulse::REBOOT != 0
+                && p.network == self.network.code()
+            {
+                let asked = self.reboots.iter().position(|r| {
+                    r.seq == p.seq && r.nonce == p.nonce && r.host == p.host && r.addr == from
+                });
+                match asked {
+                    Some(i) => {
+                        let r = self.reboots.remove(i);
+                        self.acked.push(r.host);
+                    }
+                    None => {
+                        self.stats.stale.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                continue;
+            }
             if p.kind != Kind::Response
                 || p.network != self.network.code()
                 || p.seq != self.seq
@@ -240,6 +391,8 @@ pub struct Heartbeat {
     period: Duration,
     /// When the last period ended (was due to end).
     last: Option<Instant>,
+    /// The last period's targets, by host.
+    targets: BTreeMap<String, Target>,
 }
 
 /// The period's bounds (StarlingX's): 100 ms to 1 s.
@@ -266,6 +419,7 @@ impl Heartbeat {
             cluster,
             period,
             last: None,
+            targets: BTreeMap::new(),
         })
     }
 
@@ -274,6 +428,46 @@ impl Heartbeat {
             Network::Mgmt => Some(&self.mgmt.stats),
             Network::Cluster => self.cluster.as_ref().map(|p| &p.stats),
         }
+    }
+
+    /// Asks `host` to reboot over `network`, at the address the last
+    /// period pulsed it on; false when it has none there (not pulsed, or
+    /// the network not provisioned). See [`Heartbeat::acked`].
+    pub fn ask_reboot(&mut self, host: &str, network: Network) -> Result<bool, String> {
+        let Some(t) = self.targets.get(host) else {
+            return Ok(false);
+        };
+        let (pulser, addr) = match network {
+            Network::Mgmt => (Some(&mut self.mgmt), Some(t.mgmt)),
+            Network::Cluster => (self.cluster.as_mut(), t.cluster),
+        };
+        match (pulser, addr) {
+            (Some(p), Some(a)) => p.ask_reboot(host, a).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Stops asking `host` to reboot, on every network.
+    pub fn cancel_reboot(&mut self, host: &str) {
+        self.mgmt.cancel_reboot(host);
+        if let Some(p) = &mut self.cluster {
+            p.cancel_reboot(host);
+        }
+    }
+
+    /// The reboot requests acknowledged since the last call: host and
+    /// network.
+    pub fn acked(&mut self) -> Vec<(String, Network)> {
+        let mut out: Vec<_> = self
+            .mgmt
+            .acked()
+            .into_iter()
+            .map(|h| (h, Network::Mgmt))
+            .collect();
+        if let Some(p) = &mut self.cluster {
+            out.extend(p.acked().into_iter().map(|h| (h, Network::Cluster)));
+        }
+        out
     }
 
     /// One period over `targets` (hosts no longer listed are forgotten —
@@ -291,6 +485,10 @@ impl Heartbeat {
         for h in &gone {
             left.extend(self.monitor.forget(h));
         }
+        self.targets = targets
+            .iter()
+            .map(|t| (t.host.clone(), t.clone()))
+            .collect();
         let mut mgmt = Vec::new();
         let mut cluster = Vec::new();
         for t in targets {

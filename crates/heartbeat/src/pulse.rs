@@ -7,6 +7,10 @@
 //! (u8) and the name (at most 64 bytes; empty in a request), then the MAC of
 //! everything before it (32 bytes).
 //!
+//! Flag [`REBOOT`] in a request asks the host to reboot (its sequence is
+//! then the controller's clock, Unix milliseconds: see
+//! [`crate::Responder`]); in an answer it acknowledges the reboot.
+//!
 //! A request carries a fresh sequence number and random nonce each period;
 //! an answer counts only if it echoes both, so a recorded answer replayed
 //! later is stale, and one made without the key is forged: both are dropped
@@ -21,6 +25,9 @@ const MAC_LEN: usize = 32;
 pub const MAX_HOST: usize = 64;
 /// Largest pulse.
 pub const MAX_LEN: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1 + MAX_HOST + MAC_LEN;
+
+/// Flag: a request to reboot, or (in an answer) its acknowledgement.
+pub const REBOOT: u32 = 1;
 
 /// The cloud's heartbeat key: 32 random bytes, kept as hex.
 #[derive(Clone, PartialEq, Eq)]

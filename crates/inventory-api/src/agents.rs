@@ -157,6 +157,8 @@ fn summary(h: &starling_inventory::Host) -> starling_service::HostSummary {
         administrative: h.administrative.as_str().to_string(),
         operational: h.operational.as_str().to_string(),
         availability: h.availability.as_str().to_string(),
+        task: h.task.clone(),
+        bmc: h.bm_type != starling_inventory::BmType::None && h.bm_ip.is_some(),
     }
 }
 
@@ -190,21 +192,70 @@ impl starling_service::Hosts for InventoryHosts {
         &self,
         uuid: &str,
         health: starling_service::HostHealth,
+        task: &str,
     ) -> BoxFuture<'_, Result<(), String>> {
         use starling_inventory::ops;
         let uuid = uuid.to_string();
+        let task = task.to_string();
         Box::pin(async move {
             let (h, event) = self
                 .st
-                .write(move |repo, now| ops::observe_health(repo, &uuid, health, now))
+                .write(move |repo, now| ops::maintain(repo, &uuid, health, &task, now))
                 .await
                 .map_err(|e| e.message)?;
             if event.is_some() {
-                tracing::info!(host = %h.display_name(), availability = h.availability.as_str(), "host health observed");
+                tracing::info!(host = %h.display_name(), availability = h.availability.as_str(), task = %h.task, "host state set by maintenance");
                 self.st.report(&h, None, event).await;
             }
             Ok(())
         })
+    }
+
+    fn bmc(
+        &self,
+        uuid: &str,
+    ) -> BoxFuture<'_, Result<Option<starling_service::BmcAccess>, String>> {
+        let uuid = uuid.to_string();
+        Box::pin(async move {
+            let (h, sealed) = self
+                .st
+                .db
+                .read(move |c| {
+                    let mut repo = InventoryStore::new(c);
+                    let h = starling_inventory::ops::host(
+                        &mut repo,
+                        &starling_inventory::repo::HostRef::Uuid(uuid.clone()),
+                    )?;
+                    let sealed = repo.bmc_secret(h.id)?;
+                    Ok::<_, Error>((h, sealed))
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let (Some(address), Some(username), Some(sealed)) = (h.bm_ip, h.bm_username, sealed)
+            else {
+                return Ok(None);
+            };
+            if h.bm_type == starling_inventory::BmType::None {
+                return Ok(None);
+            }
+            let key = self
+                .st
+                .secrets
+                .as_ref()
+                .ok_or("no secret key to open the BMC password with")?;
+            Ok(Some(starling_service::BmcAccess {
+                bm_type: h.bm_type.as_str().to_string(),
+                address,
+                username,
+                password: key.open(&sealed, &h.uuid)?,
+            }))
+        })
+    }
+
+    fn maintained(&self) {
+        self.st
+            .maintained
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -19,6 +19,7 @@ pub mod convert;
 mod hardware;
 pub mod openapi;
 pub mod render;
+pub mod sealed;
 mod service;
 
 pub use service::{InventoryOptions, InventoryService, SERVICE};
@@ -83,6 +84,13 @@ pub struct InventoryState {
     pub commands: commands::CommandBell,
     /// Bounds the agent reports read and applied at once.
     pub reports: hardware::ReportGate,
+    /// Host maintenance runs (it said so through
+    /// [`starling_service::Hosts::maintained`]): an unlock leaves the host
+    /// intest for it to enable.
+    pub maintained: Arc<std::sync::atomic::AtomicBool>,
+    /// The cloud's secret key, which seals the BMC passwords (none: they
+    /// are refused).
+    pub secrets: Option<Arc<sealed::SecretKey>>,
 }
 
 impl InventoryState {
@@ -810,20 +818,47 @@ async fn patch_host(
     // changes which controller is active).
     let (h, sys) = match host_patch(&patch)? {
         HostPatch::Action(a) => {
+            let maintained = st.maintained.load(std::sync::atomic::Ordering::Relaxed);
             let (t, sys) = st
                 .write(move |repo, now| {
-                    let t = ops::act(repo, &r, a, now)?;
+                    let t = ops::act(repo, &r, a, maintained, now)?;
                     Ok((t, repo.system()?))
                 })
                 .await?;
             st.carry_out(&t).await;
             (t.host, sys)
         }
-        HostPatch::Update(changes) => {
+        HostPatch::Update(mut changes) => {
+            // The BMC password is sealed and kept apart, never in the host
+            // record (nor in any answer).
+            let password = changes
+                .iter()
+                .position(|(k, _)| k == "bm_password")
+                .map(|i| changes.remove(i).1.filter(|p| !p.is_empty()));
+            let key = match (&password, &st.secrets) {
+                (Some(Some(_)), None) => {
+                    return Err(ApiError::bad_request(
+                        "bm_password cannot be kept: this inventory has no secret key (--secret-key-file or a data directory)",
+                    ));
+                }
+                (_, k) => k.clone(),
+            };
             let (before, after, sys) = st
                 .write(move |repo, now| {
                     let before = ops::host(repo, &r)?;
                     let after = ops::update_host(repo, &r, &changes, now)?;
+                    match (&password, &key) {
+                        (Some(Some(p)), Some(key)) => {
+                            let sealed = key.seal(p, &after.uuid).map_err(Error::invalid)?;
+                            ops::set_bmc_password(repo, &after, Some(&sealed), now)?;
+                        }
+                        (Some(None), _) => ops::set_bmc_password(repo, &after, None, now)?,
+                        // A BMC no longer provisioned keeps no password.
+                        _ if after.bm_type == starling_inventory::BmType::None => {
+                            ops::set_bmc_password(repo, &after, None, now)?
+                        }
+                        _ => {}
+                    }
                     Ok((before, after, repo.system()?))
                 })
                 .await?;

@@ -27,6 +27,11 @@ pub struct InventoryOptions {
     /// it replaces the old at the next start.
     #[arg(long, env = "STARLING_AGENT_ENROLLMENT_FILE")]
     pub agent_enrollment_file: Option<std::path::PathBuf>,
+    /// The cloud's secret key, which seals the BMC passwords (64 hex
+    /// digits, root-only; generated when missing; default
+    /// <data-dir>/secret-key). Controllers sharing a database share it.
+    #[arg(long, env = "STARLING_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
 }
 
 /// The inventory service, as `starlingd` lists it.
@@ -117,6 +122,19 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         .clone()
         .or_else(|| crate::agents::default_enrollment_file(ctx.data_dir.as_deref()));
     crate::agents::ensure_enrollment(&ctx.db, &ctx.clock, enrollment.as_deref()).await?;
+    let secrets = match o
+        .secret_key_file
+        .clone()
+        .or_else(|| ctx.data_dir.as_ref().map(|d| d.join("secret-key")))
+    {
+        Some(f) => Some(Arc::new(crate::sealed::SecretKey::load_or_generate(&f)?)),
+        None => {
+            tracing::warn!(
+                "no secret key (no data directory and no --secret-key-file): BMC passwords are refused"
+            );
+            None
+        }
+    };
     let state = InventoryState {
         db: ctx.db.clone(),
         clock: ctx.clock.clone(),
@@ -124,6 +142,8 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         paging: crate::Paging::default(),
         commands: Default::default(),
         reports: Default::default(),
+        maintained: Default::default(),
+        secrets,
     };
     Ok(Started {
         state: Some(Arc::new(state.clone())),

@@ -308,6 +308,7 @@ impl InventoryRepo for InventoryStore<'_> {
         self.c
             .exec("DELETE FROM inv_hw WHERE host_id = ?", &[Value::Int(id)])?;
         self.clear_agent_credential(id)?;
+        self.set_bmc_secret(id, None, Timestamp::from_micros(0))?;
         self.c
             .exec("DELETE FROM inv_host WHERE id = ?", &[Value::Int(id)])?;
         Ok(())
@@ -335,6 +336,32 @@ impl InventoryRepo for InventoryStore<'_> {
             "INSERT INTO inv_agent_credential (host_id, token_hash, issued_at) VALUES (?, ?, ?)",
             &[Value::Int(host_id), hash.into(), Value::Int(now.micros())],
         )?;
+        Ok(())
+    }
+    fn bmc_secret(&mut self, host_id: i64) -> Result<Option<String>, Error> {
+        starling_db::first(
+            self.c,
+            "SELECT sealed FROM inv_bmc_secret WHERE host_id = ?",
+            &[Value::Int(host_id)],
+            |r| r.text(0),
+        )
+    }
+    fn set_bmc_secret(
+        &mut self,
+        host_id: i64,
+        sealed: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM inv_bmc_secret WHERE host_id = ?",
+            &[Value::Int(host_id)],
+        )?;
+        if let Some(sealed) = sealed {
+            self.c.exec(
+                "INSERT INTO inv_bmc_secret (host_id, sealed, set_at) VALUES (?, ?, ?)",
+                &[Value::Int(host_id), sealed.into(), Value::Int(now.micros())],
+            )?;
+        }
         Ok(())
     }
     fn clear_agent_credential(&mut self, host_id: i64) -> Result<(), Error> {

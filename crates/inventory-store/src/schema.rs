@@ -100,6 +100,20 @@ const MIGRATIONS: &[Migration] = &[
         ){opts}",
         ],
     },
+    Migration {
+        version: 4,
+        legacy: None,
+        name: "inventory: BMC passwords, sealed",
+        statements: &[
+            // Sealed (AES-256-GCM under the cloud's secret key, bound to
+            // the host's uuid): never stored or shown in the clear.
+            "CREATE TABLE inv_bmc_secret (
+            host_id BIGINT PRIMARY KEY,
+            sealed {text} NOT NULL,
+            set_at BIGINT NOT NULL
+        ){opts}",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -107,6 +121,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 3);
+        assert_eq!(super::SCHEMA.latest(), 4);
     }
 }

@@ -277,15 +277,11 @@ pub fn report_hardware(
         h.inv_state = "inventoried".into();
     }
     let mut event = None;
-    if h.availability == Availability::Offline {
-        // The agent answers: the host is up. Locked hosts wait online for
-        // an unlock; an unlocked host is back in service.
-        if h.administrative == Administrative::Locked {
-            h.availability = Availability::Online;
-        } else {
-            h.availability = Availability::Available;
-            h.operational = Operational::Enabled;
-        }
+    if h.availability == Availability::Offline && h.administrative == Administrative::Locked {
+        // The agent answers: the host is up, and waits online for an
+        // unlock. (An unlocked host offline is host maintenance's: it
+        // tests the host before it is back in service.)
+        h.availability = Availability::Online;
         event = Some(HostEvent {
             log: &STATE_LOG,
             text: format!("{} is now '{}'", h.display_name(), h.availability),

@@ -1,8 +1,9 @@
 //! Host actions with StarlingX's semantic checks (sysinv §2.4) for what
 //! Starling has so far, and their whole effect as one value.
 //!
-//! Without maintenance and VIM services yet, Starling completes lock and
-//! unlock at once (locked-disabled-online, unlocked-enabled-available);
+//! Lock completes at once (locked-disabled-online); unlock too
+//! (unlocked-enabled-available) unless host maintenance runs, which then
+//! tests and enables the host (unlocked-disabled-intest first);
 //! reboot, reset, reinstall and power actions are handed to the host's agent
 //! and tracked in `task` until the agent reports back ([`complete`]).
 
@@ -45,6 +46,9 @@ pub struct ClusterView {
     pub active_controller: Option<String>,
     /// The other hosts (not the one acted on).
     pub peers: Vec<Host>,
+    /// Host maintenance runs: an unlocked host is tested (intest) and
+    /// enabled by it, rather than enabled at once.
+    pub maintained: bool,
 }
 
 /// A change of the locked-host alarm.
@@ -231,10 +235,17 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
                 )));
             }
             h.administrative = Administrative::Unlocked;
-            h.operational = Operational::Enabled;
-            h.availability = Availability::Available;
+            if view.maintained {
+                // Maintenance tests it (its heartbeat soak) and enables it.
+                h.operational = Operational::Disabled;
+                h.availability = Availability::Intest;
+                h.task = "Testing".into();
+            } else {
+                h.operational = Operational::Enabled;
+                h.availability = Availability::Available;
+                h.task.clear();
+            }
             h.invprovision = InvProvision::Provisioned;
-            h.task.clear();
             h.ihost_action.clear();
             let how = if action == Action::Unlock {
                 "unlocked"
@@ -474,6 +485,7 @@ mod tests {
             system_mode: mode,
             active_controller: Some("controller-0".into()),
             peers,
+            maintained: false,
         }
     }
 
@@ -507,6 +519,20 @@ mod tests {
         assert_eq!(u.host.invprovision, InvProvision::Provisioned);
         assert_eq!(u.alarm, Some(AlarmChange::ClearLocked));
         assert!(msg(decide(&u.host, Action::Unlock, &v)).contains("already unlocked"));
+        // With host maintenance, the unlocked host is tested first.
+        let m = ClusterView {
+            maintained: true,
+            ..v
+        };
+        let u = decide(&t.host, Action::Unlock, &m).unwrap();
+        assert_eq!(
+            (
+                u.host.operational,
+                u.host.availability,
+                u.host.task.as_str()
+            ),
+            (Operational::Disabled, Availability::Intest, "Testing")
+        );
     }
 
     #[test]

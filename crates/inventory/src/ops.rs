@@ -471,7 +471,11 @@ pub fn list_hosts(
 }
 
 /// What the rest of the cluster looks like to an action on `host`.
-pub fn view(repo: &mut dyn InventoryRepo, host: &Host) -> Result<ClusterView, Error> {
+pub fn view(
+    repo: &mut dyn InventoryRepo,
+    host: &Host,
+    maintained: bool,
+) -> Result<ClusterView, Error> {
     let sys = system(repo)?;
     let peers = repo
         .hosts(&HostQuery {
@@ -485,19 +489,22 @@ pub fn view(repo: &mut dyn InventoryRepo, host: &Host) -> Result<ClusterView, Er
         system_mode: sys.system_mode,
         active_controller: sys.active_controller,
         peers,
+        maintained,
     })
 }
 
-/// Decides and applies `action` on host `r`; returns the whole effect for the
-/// caller to finish outside the transaction (alarm, agent command).
+/// Decides and applies `action` on host `r` (`maintained`: host
+/// maintenance runs and enables unlocked hosts); returns the whole effect
+/// for the caller to finish outside the transaction (alarm, agent command).
 pub fn act(
     repo: &mut dyn InventoryRepo,
     r: &HostRef,
     action: Action,
+    maintained: bool,
     now: Timestamp,
 ) -> Result<Transition, Error> {
     let h = host(repo, r)?;
-    let v = view(repo, &h)?;
+    let v = view(repo, &h, maintained)?;
     let mut t = lifecycle::decide(&h, action, &v)?;
     if t.host != h {
         t.host.updated_at = Some(now);
@@ -532,51 +539,69 @@ pub fn complete(
     Ok(t)
 }
 
+/// Sets (`Some`: already sealed by the caller) or removes host `h`'s BMC
+/// password. A password needs a provisioned BMC type; a host whose BMC
+/// type is none keeps none.
+pub fn set_bmc_password(
+    repo: &mut dyn InventoryRepo,
+    h: &Host,
+    sealed: Option<&str>,
+    now: Timestamp,
+) -> Result<(), Error> {
+    if sealed.is_some() && h.bm_type == BmType::None {
+        return Err(Error::invalid(format!(
+            "bm_password needs a board management controller: set bm_type, bm_ip and bm_username of {} with it",
+            h.display_name()
+        )));
+    }
+    repo.set_bmc_secret(h.id, sealed, now)
+}
+
 /// What host maintenance observes of a host's health.
 pub use starling_common::HostHealth as Health;
 
-/// Host maintenance's observation of host `uuid`: an unlocked host in
-/// service becomes enabled-available, enabled-degraded or disabled-failed,
-/// as StarlingX shows them. A locked host, or one not in service
-/// (offline, intest, …: its agent's reports decide), is left as it is.
-/// Returns the host and, when it changed, the state change to log.
-pub fn observe_health(
+/// Host maintenance's decision on unlocked host `uuid`: its availability
+/// (the operational state follows: enabled when in service) and task, as
+/// StarlingX shows them. A locked host is left as it is (a lock raced the
+/// decision; the lock wins). Returns the host and, when its availability
+/// changed, the state change to log.
+pub fn maintain(
     repo: &mut dyn InventoryRepo,
     uuid: &str,
     health: Health,
+    task: &str,
     now: Timestamp,
 ) -> Result<(Host, Option<lifecycle::HostEvent>), Error> {
     let mut h = host(repo, &HostRef::Uuid(uuid.to_string()))?;
-    let in_service = matches!(
-        h.availability,
-        Availability::Available | Availability::Degraded | Availability::Failed
-    );
-    if h.administrative != Administrative::Unlocked || !in_service {
+    if h.administrative != Administrative::Unlocked {
         return Ok((h, None));
     }
-    let (operational, availability) = match health {
-        Health::Available => (Operational::Enabled, Availability::Available),
-        Health::Degraded => (Operational::Enabled, Availability::Degraded),
-        Health::Failed => (Operational::Disabled, Availability::Failed),
+    let operational = if health.enabled() {
+        Operational::Enabled
+    } else {
+        Operational::Disabled
     };
-    if (h.operational, h.availability) == (operational, availability) {
+    let availability = Availability::parse(health.availability())?;
+    if (h.operational, h.availability, h.task.as_str()) == (operational, availability, task) {
         return Ok((h, None));
     }
+    let changed = h.availability != availability;
     h.operational = operational;
     h.availability = availability;
+    h.task = task.to_string();
     h.updated_at = Some(now);
     repo.update_host(&h)?;
-    let event = lifecycle::HostEvent {
+    let event = changed.then(|| lifecycle::HostEvent {
         log: &crate::alarms::STATE_LOG,
         text: format!("{} is now '{}'", h.display_name(), h.availability),
-    };
-    Ok((h, Some(event)))
+    });
+    Ok((h, event))
 }
 
 /// Deletes host `r` when StarlingX would allow it; returns what was deleted.
 pub fn delete_host(repo: &mut dyn InventoryRepo, r: &HostRef) -> Result<Host, Error> {
     let h = host(repo, r)?;
-    let v = view(repo, &h)?;
+    let v = view(repo, &h, false)?;
     lifecycle::check_delete(&h, &v)?;
     repo.delete_host(h.id)?;
     Ok(h)

@@ -93,6 +93,15 @@ pub trait InventoryRepo {
     fn clear_agent_credential(&mut self, host_id: i64) -> Result<(), Error>;
     /// The host whose agent holds the credential of this hash.
     fn host_of_agent_credential(&mut self, hash: &str) -> Result<Option<Host>, Error>;
+    /// The host's BMC password, sealed, if one is set.
+    fn bmc_secret(&mut self, host_id: i64) -> Result<Option<String>, Error>;
+    /// Sets (`Some`, sealed) or removes the host's BMC password.
+    fn set_bmc_secret(
+        &mut self,
+        host_id: i64,
+        sealed: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), Error>;
     /// The stored hash of a named secret (`agent-enrollment`).
     fn secret_hash(&mut self, name: &str) -> Result<Option<String>, Error>;
     /// Stores a named secret's hash (replacing any).

@@ -187,7 +187,7 @@ impl NewHost {
                 }
                 "bm_password" => {
                     return Err(Error::invalid(
-                        "bm_password is not accepted yet: Starling stores no BMC credentials until host maintenance lands",
+                        "bm_password is not accepted at host-add: set it with host-update once the host is added",
                     ));
                 }
                 "power_on" => {

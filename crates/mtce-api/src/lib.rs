@@ -5,8 +5,10 @@
 //! unlocked host and raises and clears the heartbeat and host-failed alarms
 //! (200.005, 200.009, 200.004) through FM.
 //!
-//! Host states (available, degraded, failed in inventory), recovery and the
-//! BMC's reset come next; this service raises the alarms.
+//! Each unlocked host's state (intest, available, degraded, failed,
+//! offline, with StarlingX's task) is maintenance's: it enables a host
+//! after its unlock, recovers a failed one gracefully, or reboots it over
+//! the heartbeat and resets it through its BMC ([`starling_mtce::host`]).
 
 pub mod service;
 
@@ -28,7 +30,8 @@ use starling_http::{
     AUTH_REQUIRED, AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, Principal,
     json,
 };
-use starling_service::{HostSummary, Hosts};
+use starling_mtce::{Action, HostFsm, Level, Network, Phase, Seen, Timers};
+use starling_service::{HostHealth, HostSummary, Hosts};
 
 pub use service::SERVICE;
 
@@ -59,7 +62,7 @@ pub struct MtceState {
     pub hosts: Arc<dyn Hosts>,
     pub alarms: Option<Arc<dyn AlarmSink>>,
     /// Each registered agent's responder, by host uuid.
-    pub targets: Arc<Mutex<BTreeMap<String, SocketAddr>>>,
+    pub targets: Arc<Mutex<BTreeMap<String, Responder>>>,
     pub key: Key,
     pub period: Duration,
     /// The management pulser's counters.
@@ -67,6 +70,10 @@ pub struct MtceState {
     /// How many monitored hosts are at each level on the management
     /// network (ok, minor, degraded, failed), after the last period.
     pub levels: Arc<Mutex<[usize; 4]>>,
+    /// Recovery's timers and limits.
+    pub timers: Timers,
+    /// How the BMCs are reached.
+    pub bmc: BmcReach,
 }
 
 /// Maintenance's gauges at each scrape: the pulses' outcomes and the hosts
@@ -141,11 +148,21 @@ impl Authenticator for AgentsOnly {
 }
 
 /// An agent's heartbeat registration: the UDP port its responder listens
-/// on (at the address the request came from).
+/// on (at the address the request came from and, where the host is on the
+/// cluster-host network, at its address there).
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     pub port: u16,
+    #[serde(default)]
+    pub cluster_address: Option<std::net::IpAddr>,
+}
+
+/// Where a host's responder is pulsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Responder {
+    pub mgmt: SocketAddr,
+    pub cluster: Option<SocketAddr>,
 }
 
 /// What the agent's responder needs.
@@ -178,14 +195,19 @@ async fn register(
             "Invalid port 0: the responder's UDP port",
         ));
     }
-    let at = SocketAddr::new(from.ip(), body.port);
+    let at = Responder {
+        mgmt: SocketAddr::new(from.ip(), body.port),
+        cluster: body
+            .cluster_address
+            .map(|ip| SocketAddr::new(ip, body.port)),
+    };
     let before = st
         .targets
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(uuid.clone(), at);
     if before != Some(at) {
-        tracing::info!(host = %uuid, responder = %at, "heartbeat responder registered");
+        tracing::info!(host = %uuid, responder = %at.mgmt, cluster = ?at.cluster, "heartbeat responder registered");
     }
     Ok(json(
         StatusCode::OK,
@@ -230,13 +252,84 @@ pub fn router(state: MtceState) -> Router {
         .with_state(state)
 }
 
-/// The heartbeat: every period, every registered agent of an unlocked host
-/// is pulsed; each level change is logged (target `heartbeat`) and its
-/// alarms raised or cleared. The host list is read from inventory about
-/// once a second.
+/// How maintenance reaches the hosts' Redfish BMCs: `bm_ip` is the BMC's
+/// address; the scheme, port and certificate trust are the cloud's.
+#[derive(Clone, Debug)]
+pub struct BmcReach {
+    /// `https` (or `http` for an emulator).
+    pub scheme: String,
+    pub port: u16,
+    /// CA certificates (PEM) that verify the BMCs' certificates.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any certificate (self-signed BMCs): the operator's choice.
+    pub insecure: bool,
+}
+
+impl Default for BmcReach {
+    /// HTTPS on 443, verified by the system's roots.
+    fn default() -> Self {
+        BmcReach {
+            scheme: "https".into(),
+            port: 443,
+            ca_pem: None,
+            insecure: false,
+        }
+    }
+}
+
+impl BmcReach {
+    /// Resets host `uuid` through its BMC, as inventory has it provisioned.
+    async fn reset(&self, hosts: &dyn Hosts, uuid: &str) -> Result<(), String> {
+        use starling_bmc::Bmc;
+        let access = hosts
+            .bmc(uuid)
+            .await?
+            .ok_or("no board management controller is provisioned")?;
+        let host = if access.address.contains(':') {
+            format!("[{}]", access.address)
+        } else {
+            access.address.clone()
+        };
+        let bmc = starling_bmc::Redfish::new(starling_bmc::RedfishConfig {
+            url: format!("{}://{host}:{}", self.scheme, self.port),
+            username: access.username,
+            password: access.password,
+            ca_pem: self.ca_pem.clone(),
+            insecure: self.insecure,
+            system: None,
+            timeout: Duration::from_secs(20),
+        })
+        .map_err(|e| e.to_string())?;
+        bmc.act(starling_bmc::Action::Reset)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The worst level of `host` over the networks it is pulsed on.
+fn worst(monitor: &starling_mtce::Monitor<String>, host: &String) -> Option<Level> {
+    [Network::Mgmt, Network::Cluster]
+        .into_iter()
+        .filter_map(|n| monitor.level(host, n))
+        .max()
+}
+
+/// The heartbeat and each unlocked host's maintenance: every period, every
+/// registered agent of an unlocked host is pulsed; each level change is
+/// logged (target `heartbeat`) and its heartbeat alarms raised or cleared;
+/// then each unlocked host's machine ([`starling_mtce::HostFsm`]) is
+/// stepped: its state and task go to inventory, its host-failed alarm to
+/// FM, its reboot requests over the heartbeat and its resets to the BMC.
+/// The host list is read from inventory about once a second.
 pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
     let refresh = (Duration::from_secs(1).as_millis() / st.period.as_millis().max(1)).max(1) as u64;
+    let origin = tokio::time::Instant::now();
+    let t = st.timers;
     let mut known: BTreeMap<String, HostSummary> = BTreeMap::new();
+    let mut fsms: BTreeMap<String, HostFsm> = BTreeMap::new();
+    let (bmc_tx, mut bmc_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(String, Result<(), String>)>();
     let mut n: u64 = 0;
     loop {
         if n.is_multiple_of(refresh) {
@@ -259,14 +352,14 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 })
                 .map(|(uuid, at)| Target {
                     host: uuid.clone(),
-                    mgmt: *at,
-                    cluster: None,
+                    mgmt: at.mgmt,
+                    cluster: at.cluster,
                 })
                 .collect()
         };
         let changes = hb.tick(&targets).await;
+        let now = origin.elapsed();
         {
-            use starling_mtce::{Level, Network};
             let mut levels = [0usize; 4];
             for (h, n) in hb.monitor.watched() {
                 if *n == Network::Mgmt {
@@ -280,9 +373,6 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 }
             }
             *st.levels.lock().unwrap_or_else(|e| e.into_inner()) = levels;
-        }
-        if changes.is_empty() {
-            continue;
         }
         let name = |uuid: &str| {
             known
@@ -300,7 +390,117 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 "heartbeat level changed"
             );
         }
-        let effects = starling_mtce::alarms::effects(&hb.monitor, &changes, name);
+        let mut effects = starling_mtce::alarms::effects(&changes, name);
+
+        // What came back since the last period: acknowledged reboots, BMC
+        // resets done.
+        for (uuid, network) in hb.acked() {
+            if let Some(m) = fsms.get_mut(&uuid) {
+                tracing::warn!(host = %name(&uuid), network = network.as_str(), "the host acknowledged its reboot");
+                m.acked(network, now, &t);
+            }
+        }
+        while let Ok((uuid, result)) = bmc_rx.try_recv() {
+            if let Err(e) = &result {
+                tracing::error!(host = %name(&uuid), error = %e, "BMC reset failed");
+            }
+            if let Some(m) = fsms.get_mut(&uuid) {
+                m.bmc_done(result, now, &t);
+            }
+        }
+
+        // Every unlocked host has its machine; a host locked or deleted
+        // leaves it (and its failure alarm: a locked host is accused of
+        // nothing).
+        let unlocked = |h: &HostSummary| h.administrative == "unlocked";
+        fsms.retain(|uuid, m| {
+            if known.get(uuid).is_some_and(unlocked) {
+                return true;
+            }
+            hb.cancel_reboot(uuid);
+            if m.alarmed() {
+                effects.push(starling_mtce::alarms::recovered(&name(uuid)));
+            }
+            false
+        });
+        for h in known.values().filter(|h| unlocked(h)) {
+            fsms.entry(h.uuid.clone()).or_insert_with(|| {
+                let shown = HostHealth::parse(&h.availability).unwrap_or(HostHealth::Intest);
+                HostFsm::adopt(shown, &h.task, now, &t)
+            });
+        }
+        let in_service = |h: &String| {
+            fsms.get(h).is_some_and(|m| {
+                matches!(
+                    m.phase(),
+                    Phase::Enabled { .. } | Phase::PoolExit { .. } | Phase::Soak { .. }
+                )
+            })
+        };
+        let mnfa = starling_mtce::alarms::mnfa(&hb.monitor, in_service);
+        let mut writes = Vec::new();
+        for (uuid, m) in &mut fsms {
+            let Some(h) = known.get(uuid) else { continue };
+            let seen = Seen {
+                level: worst(&hb.monitor, uuid),
+                mnfa: mnfa
+                    .iter()
+                    .any(|n| hb.monitor.level(uuid, *n) == Some(Level::Failed)),
+                bmc: h.bmc,
+                cluster: hb.monitor.level(uuid, Network::Cluster).is_some(),
+            };
+            let host = h.display_name().to_string();
+            for action in m.step(now, &seen, &t) {
+                match action {
+                    Action::Failed(why) => {
+                        tracing::warn!(host = %host, reason = %why, "host failed");
+                        effects.push(starling_mtce::alarms::failed(&host, &why));
+                    }
+                    Action::Recovered => {
+                        tracing::info!(host = %host, "host back in service");
+                        effects.push(starling_mtce::alarms::recovered(&host));
+                    }
+                    Action::Reboot(network) => match hb.ask_reboot(uuid, network) {
+                        Ok(true) => {
+                            tracing::warn!(host = %host, network = network.as_str(), "asking the host to reboot");
+                            effects.push(starling_mtce::alarms::command(
+                                &host,
+                                format!(
+                                    "{host} auto-recovery: reboot requested over the {} network",
+                                    network.as_str()
+                                ),
+                            ));
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::error!(error = %e, "cannot ask for a reboot"),
+                    },
+                    Action::BmcReset => {
+                        tracing::warn!(host = %host, "resetting the host through its BMC");
+                        effects.push(starling_mtce::alarms::command(
+                            &host,
+                            format!("{host} auto-recovery: reset through its board management controller"),
+                        ));
+                        let (hosts, reach, tx, uuid) = (
+                            st.hosts.clone(),
+                            st.bmc.clone(),
+                            bmc_tx.clone(),
+                            uuid.clone(),
+                        );
+                        tokio::spawn(async move {
+                            let r = reach.reset(hosts.as_ref(), &uuid).await;
+                            let _ = tx.send((uuid, r));
+                        });
+                    }
+                }
+            }
+            if !matches!(m.phase(), Phase::Reboot { .. }) {
+                hb.cancel_reboot(uuid);
+            }
+            let (health, task) = m.wanted();
+            if h.availability != health.availability() || h.task != task {
+                writes.push((uuid.clone(), health, task.to_string()));
+            }
+        }
         if let Some(sink) = &st.alarms {
             for e in effects {
                 if let Err(err) = sink.send(e).await {
@@ -308,24 +508,22 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 }
             }
         }
-        // Each monitored host's state in inventory follows its heartbeat
-        // (every one is looked at: the end of a multi-node failure changes
-        // hosts whose own level did not; a host no longer monitored is
-        // locked or gone, and inventory's to keep).
-        let watched: std::collections::BTreeSet<String> =
-            hb.monitor.watched().map(|(h, _)| h.clone()).collect();
-        for uuid in &watched {
-            let health = starling_mtce::alarms::health_of(&hb.monitor, uuid);
-            let Some(h) = known.get_mut(uuid) else {
-                continue;
-            };
-            if h.availability == health.availability() || h.administrative != "unlocked" {
-                continue;
-            }
-            match st.hosts.observe(uuid, health).await {
-                Ok(()) => h.availability = health.availability().to_string(),
+        for (uuid, health, task) in writes {
+            match st.hosts.observe(&uuid, health, &task).await {
+                Ok(()) => {
+                    if let Some(h) = known.get_mut(&uuid) {
+                        h.availability = health.availability().to_string();
+                        h.operational = if health.enabled() {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        }
+                        .to_string();
+                        h.task = task;
+                    }
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, host = %uuid, "cannot record the host's health")
+                    tracing::error!(error = %e, host = %uuid, "cannot record the host's state")
                 }
             }
         }

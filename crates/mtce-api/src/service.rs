@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use starling_heartbeat::{Heartbeat, Key, PERIODS, Pulser};
 use starling_http::BoxFuture;
-use starling_mtce::{Network, Thresholds};
+use starling_mtce::{Network, Thresholds, Timers};
 use starling_service::{CatalogEntry, Ctx, Service, Started, parse_duration};
 
 use crate::MtceState;
@@ -24,6 +24,46 @@ pub struct MtceOptions {
     /// default <data-dir>/heartbeat-key).
     #[arg(long, env = "STARLING_HEARTBEAT_KEY_FILE")]
     pub heartbeat_key_file: Option<PathBuf>,
+    /// The controller's address on the cluster-host network: hosts that
+    /// registered an address there are pulsed there too (200.009).
+    #[arg(long, env = "STARLING_HEARTBEAT_CLUSTER_ADDRESS")]
+    pub heartbeat_cluster_address: Option<std::net::IpAddr>,
+    /// Heartbeat soak before a host enters service (StarlingX: 11s).
+    #[arg(long, env = "STARLING_HEARTBEAT_SOAK", default_value = "11s", value_parser = parse_duration)]
+    pub heartbeat_soak: Duration,
+    /// Time a failed host has to answer again before it is rebooted
+    /// (graceful recovery; StarlingX: 7s).
+    #[arg(long, env = "STARLING_RECOVERY_WINDOW", default_value = "7s", value_parser = parse_duration)]
+    pub recovery_window: Duration,
+    /// Time a reboot request over one network waits for its
+    /// acknowledgement before the next way is tried (StarlingX: 10s).
+    #[arg(long, env = "STARLING_REBOOT_ACK_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub reboot_ack_timeout: Duration,
+    /// Time from a host's failure to its BMC reset, for a crash dump to
+    /// finish (StarlingX: 300s).
+    #[arg(long, env = "STARLING_BMC_RESET_DELAY", default_value = "300s", value_parser = parse_duration)]
+    pub bmc_reset_delay: Duration,
+    /// Time a rebooted, reset or unlocked host has to answer its heartbeat
+    /// (StarlingX: 720s for a worker).
+    #[arg(long, env = "STARLING_BOOT_TIMEOUT", default_value = "720s", value_parser = parse_duration)]
+    pub boot_timeout: Duration,
+    /// Reset rounds (reboot requests, then the BMC) before recovery gives
+    /// up until a lock and unlock (StarlingX: 2).
+    #[arg(long, env = "STARLING_RESET_ROUNDS", default_value_t = 2)]
+    pub reset_rounds: u32,
+    /// The BMCs' Redfish scheme: https, or http (an emulator).
+    #[arg(long, env = "STARLING_BMC_SCHEME", default_value = "https", value_parser = ["https", "http"])]
+    pub bmc_scheme: String,
+    /// The BMCs' Redfish port.
+    #[arg(long, env = "STARLING_BMC_PORT", default_value_t = 443)]
+    pub bmc_port: u16,
+    /// CA certificates (PEM) that verify the BMCs' certificates (default:
+    /// the system's roots).
+    #[arg(long, env = "STARLING_BMC_CA_FILE")]
+    pub bmc_ca_file: Option<PathBuf>,
+    /// Accept any BMC certificate (self-signed ones): an explicit choice.
+    #[arg(long, env = "STARLING_BMC_INSECURE")]
+    pub bmc_insecure: bool,
 }
 
 /// The maintenance service, as `starlingd` lists it.
@@ -99,8 +139,41 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
     )
     .await
     .map_err(|e| format!("cannot open the heartbeat socket: {e}"))?;
-    let hb = Heartbeat::new(pulser, None, o.heartbeat_period, Thresholds::default())
+    let cluster = match o.heartbeat_cluster_address {
+        Some(ip) => Some(
+            Pulser::bind(
+                Network::Cluster,
+                std::net::SocketAddr::new(ip, 0),
+                key.clone(),
+            )
+            .await
+            .map_err(|e| format!("cannot open the heartbeat socket on {ip}: {e}"))?,
+        ),
+        None => None,
+    };
+    let hb = Heartbeat::new(pulser, cluster, o.heartbeat_period, Thresholds::default())
         .map_err(|e| e.to_string())?;
+    let timers = Timers {
+        soak: o.heartbeat_soak,
+        recovery_window: o.recovery_window,
+        reboot_ack: o.reboot_ack_timeout,
+        bmc_reset_delay: o.bmc_reset_delay,
+        boot_timeout: o.boot_timeout,
+        reset_rounds: o.reset_rounds,
+        ..Timers::default()
+    };
+    let ca_pem = match &o.bmc_ca_file {
+        Some(f) => Some(std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?),
+        None => None,
+    };
+    let bmc = crate::BmcReach {
+        scheme: o.bmc_scheme.clone(),
+        port: o.bmc_port,
+        ca_pem,
+        insecure: o.bmc_insecure,
+    };
+    // From now on an unlocked host is tested and enabled here.
+    hosts.maintained();
     let state = MtceState {
         db: ctx.db.clone(),
         hosts,
@@ -113,6 +186,8 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
             .cloned()
             .ok_or("the heartbeat has no management pulser")?,
         levels: Arc::default(),
+        timers,
+        bmc,
     };
     tracing::info!(period = ?o.heartbeat_period, "host heartbeat ready");
     Ok(Started {

@@ -49,6 +49,24 @@ pub static HOST_FAILED: AlarmDef = AlarmDef {
     suppression: true,
 };
 
+/// 200.021, the customer log of a command maintenance issued (an
+/// automatic reboot or reset).
+pub static COMMAND_LOG: AlarmDef = AlarmDef {
+    id: "200.021",
+    entity_type: "host",
+    severity: "not-applicable",
+    alarm_type: "operational-violation",
+    probable_cause: "unspecified-reason",
+    repair: "",
+    service_affecting: false,
+    suppression: false,
+};
+
+/// A 200.021 log for host `name`.
+pub fn command(name: &str, text: String) -> AlarmEffect {
+    AlarmEffect::Log(COMMAND_LOG.at(format!("host={name}"), text))
+}
+
 /// Multi-node failure avoidance's threshold: this many hosts missing
 /// pulses on one network at once (at the minor level or worse) means the
 /// network is suspect, not the hosts, and no host is failed for it.
@@ -61,40 +79,47 @@ fn network_name(n: Network) -> &'static str {
     }
 }
 
-/// What a host's heartbeat shows of its health.
-pub use starling_common::HostHealth as Health;
-
-/// `host`'s health by its heartbeat: failed when lost on a network —
-/// unless as many hosts as [`MNFA_THRESHOLD`] miss pulses there at once
-/// (then only degraded: the network is suspect) —, degraded when degraded
-/// on one, available otherwise.
-pub fn health_of(monitor: &Monitor<String>, host: &String) -> Health {
-    let mut health = Health::Available;
-    for n in [Network::Mgmt, Network::Cluster] {
-        match monitor.level(host, n) {
-            Some(Level::Failed) if monitor.count_at_least(n, Level::Minor) < MNFA_THRESHOLD => {
-                return Health::Failed;
-            }
-            Some(Level::Failed | Level::Degraded) => health = Health::Degraded,
-            _ => {}
-        }
-    }
-    health
+/// The networks on which multi-node failure avoidance holds: as many
+/// hosts as [`MNFA_THRESHOLD`], among those `in_service` (a host already
+/// failed and in recovery is not a candidate), miss pulses there at once
+/// (minor or worse).
+pub fn mnfa(monitor: &Monitor<String>, in_service: impl Fn(&String) -> bool) -> Vec<Network> {
+    [Network::Mgmt, Network::Cluster]
+        .into_iter()
+        .filter(|n| {
+            monitor
+                .watched()
+                .filter(|(h, net)| {
+                    net == n
+                        && in_service(h)
+                        && monitor.level(h, *n).is_some_and(|l| l >= Level::Minor)
+                })
+                .count()
+                >= MNFA_THRESHOLD
+        })
+        .collect()
 }
 
-/// The alarm effects of a period's `changes` (the monitor as it is after
-/// them; `name` gives a host's display name). A heartbeat alarm is major
-/// when the host is degraded on that network and critical when it is lost,
-/// cleared when it recovers (a critical is never turned into a major: the
-/// monitor only leaves failed for ok). The host-failed alarm is raised when
-/// a host is lost on any network — unless as many hosts as
-/// [`MNFA_THRESHOLD`] miss pulses on that network at once — and cleared
-/// once it is lost on none.
-pub fn effects(
-    monitor: &Monitor<String>,
-    changes: &[Change<String>],
-    name: impl Fn(&str) -> String,
-) -> Vec<AlarmEffect> {
+/// The host-failed alarm (200.004 critical) for host `name`.
+pub fn failed(name: &str, why: &str) -> AlarmEffect {
+    AlarmEffect::Set(HOST_FAILED.at(format!("host={name}"), format!("{name} {why}.")))
+}
+
+/// The host-failed alarm's clearing for host `name`.
+pub fn recovered(name: &str) -> AlarmEffect {
+    AlarmEffect::Clear {
+        alarm_id: HOST_FAILED.id,
+        entity_instance_id: format!("host={name}"),
+    }
+}
+
+/// The heartbeat alarm effects of a period's `changes` (`name` gives a
+/// host's display name). A heartbeat alarm is major when the host is
+/// degraded on that network and critical when it is lost, cleared when it
+/// recovers (a critical is never turned into a major: the monitor only
+/// leaves failed for ok). The host-failed alarm is the host's recovery's
+/// ([`crate::host`]): see [`failed`] and [`recovered`].
+pub fn effects(changes: &[Change<String>], name: impl Fn(&str) -> String) -> Vec<AlarmEffect> {
     let mut out = Vec::new();
     for c in changes {
         let host = name(&c.host);
@@ -113,35 +138,18 @@ pub fn effects(
                         entity_instance_id: entity,
                     });
                 }
-                let lost_elsewhere = [Network::Mgmt, Network::Cluster]
-                    .iter()
-                    .any(|n| monitor.level(&c.host, *n) == Some(Level::Failed));
-                if c.from == Level::Failed && !lost_elsewhere {
-                    out.push(AlarmEffect::Clear {
-                        alarm_id: HOST_FAILED.id,
-                        entity_instance_id: format!("host={host}"),
-                    });
-                }
             }
             Level::Degraded => out.push(AlarmEffect::Set(major.at(
                 entity,
                 format!("{host} is degraded due to the loss of {net} network heartbeat"),
             ))),
-            Level::Failed => {
-                out.push(AlarmEffect::Set(critical.at(
-                    entity,
-                    format!(
-                        "{host} has lost {net} network heartbeat ({} pulses missed in a row)",
-                        c.misses
-                    ),
-                )));
-                if monitor.count_at_least(c.network, Level::Minor) < MNFA_THRESHOLD {
-                    out.push(AlarmEffect::Set(HOST_FAILED.at(
-                        format!("host={host}"),
-                        format!("{host} experienced a service-affecting failure; auto-recovery in progress."),
-                    )));
-                }
-            }
+            Level::Failed => out.push(AlarmEffect::Set(critical.at(
+                entity,
+                format!(
+                    "{host} has lost {net} network heartbeat ({} pulses missed in a row)",
+                    c.misses
+                ),
+            ))),
         }
     }
     out
@@ -156,7 +164,7 @@ mod tests {
         let mut all = Vec::new();
         for _ in 0..n {
             let c = m.period_end(|h, _| up.contains(&h.as_str()), true);
-            all.extend(effects(m, &c, |h| h.to_string()));
+            all.extend(effects(&c, |h| h.to_string()));
         }
         all
     }
@@ -186,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn one_host_lost_is_degraded_then_failed_then_recovers() {
+    fn one_host_lost_is_degraded_then_lost_then_recovers() {
         let mut m = monitor(&["w0", "w1", "w2"]);
         let e = run(&mut m, 10, &["w1", "w2"]);
         assert_eq!(
@@ -194,53 +202,31 @@ mod tests {
             [
                 "set 200.005 major host=w0.network=mgmt",
                 "set 200.005 critical host=w0.network=mgmt",
-                "set 200.004 critical host=w0",
             ]
         );
         let e = run(&mut m, 10, &["w0", "w1", "w2"]);
-        assert_eq!(
-            summary(&e),
-            [
-                "clear 200.005 host=w0.network=mgmt",
-                "clear 200.004 host=w0"
-            ]
-        );
+        assert_eq!(summary(&e), ["clear 200.005 host=w0.network=mgmt"]);
         // Degraded only: one answer clears the major.
         let e = run(&mut m, 7, &["w1", "w2"]);
         assert_eq!(summary(&e), ["set 200.005 major host=w0.network=mgmt"]);
         let e = run(&mut m, 1, &["w0", "w1", "w2"]);
         assert_eq!(summary(&e), ["clear 200.005 host=w0.network=mgmt"]);
+        assert_eq!(
+            summary(&[failed("w0", "failed"), recovered("w0")]),
+            ["set 200.004 critical host=w0", "clear 200.004 host=w0"]
+        );
     }
 
     #[test]
-    fn health_follows_the_worst_network_and_mnfa_keeps_hosts_in_service() {
+    fn mnfa_needs_two_hosts_in_service_missing_pulses_at_once() {
         let mut m = monitor(&["w0", "w1", "w2"]);
-        let w = |s: &str| s.to_string();
-        run(&mut m, 7, &["w1", "w2"]);
-        assert_eq!(health_of(&m, &w("w0")), Health::Degraded);
-        run(&mut m, 3, &["w1", "w2"]);
-        assert_eq!(health_of(&m, &w("w0")), Health::Failed);
-        assert_eq!(health_of(&m, &w("w1")), Health::Available);
+        let all = |_: &String| true;
+        run(&mut m, 10, &["w1", "w2"]);
+        assert!(mnfa(&m, all).is_empty());
         // w1 goes too: two at once, the network is suspect.
-        run(&mut m, 10, &["w2"]);
-        assert_eq!(health_of(&m, &w("w0")), Health::Degraded);
-        assert_eq!(health_of(&m, &w("w1")), Health::Degraded);
-        assert_eq!(Health::Failed.availability(), "failed");
-    }
-
-    #[test]
-    fn two_hosts_lost_at_once_fail_nobody() {
-        let mut m = monitor(&["w0", "w1", "w2"]);
-        let e = run(&mut m, 12, &["w2"]);
-        let s = summary(&e);
-        assert!(
-            s.contains(&"set 200.005 critical host=w0.network=mgmt".to_string()),
-            "{s:?}"
-        );
-        assert!(
-            s.contains(&"set 200.005 critical host=w1.network=mgmt".to_string()),
-            "{s:?}"
-        );
-        assert!(!s.iter().any(|x| x.contains("200.004")), "MNFA: {s:?}");
+        run(&mut m, 4, &["w2"]);
+        assert_eq!(mnfa(&m, all), [Network::Mgmt]);
+        // Unless w0 was already failed and in recovery.
+        assert!(mnfa(&m, |h: &String| h != "w0").is_empty());
     }
 }

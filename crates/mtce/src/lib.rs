@@ -1,11 +1,16 @@
 //! Host maintenance: the rules by which a controller decides, from the
 //! heartbeat pulses its hosts answer, which host is well, degraded or
-//! failed on each network (StarlingX's hbsAgent semantics, restated).
+//! failed on each network (StarlingX's hbsAgent semantics, restated), and
+//! what it does about a failed one: graceful recovery, then the reset
+//! progression (mtcAgent's handlers, restated).
 //!
 //! Pure: no clock, no socket. The heartbeat engine (`starling-heartbeat`)
-//! sends and collects the pulses and hands each period's answers here.
+//! sends and collects the pulses and hands each period's answers here; the
+//! maintenance service gives each host's machine the time.
 
 pub mod alarms;
 pub mod heartbeat;
+pub mod host;
 
 pub use heartbeat::{Change, Level, Monitor, Network, Thresholds};
+pub use host::{Action, HostFsm, Phase, Seen, Timers};

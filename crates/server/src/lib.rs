@@ -39,6 +39,10 @@ pub struct HostAgentArgs {
     /// address), where host maintenance pulses it.
     #[arg(long, env = "STARLING_HEARTBEAT_PORT", default_value_t = 2106)]
     pub heartbeat_port: u16,
+    /// This host's address on the cluster-host network, where host
+    /// maintenance also pulses it (when the controller has one there too).
+    #[arg(long, env = "STARLING_CLUSTER_ADDRESS")]
+    pub cluster_address: Option<std::net::IpAddr>,
 }
 
 impl HostAgentArgs {
@@ -294,6 +298,7 @@ pub async fn agent_config(
         .map(|mtce_url| starling_agent::run::HeartbeatSetup {
             mtce_url,
             port: a.host.heartbeat_port,
+            cluster_address: a.host.cluster_address,
         });
     Ok(cfg)
 }

@@ -546,6 +546,7 @@ async fn local_agent(
     cfg.heartbeat = mtce_url.map(|mtce_url| starling_agent::run::HeartbeatSetup {
         mtce_url,
         port: a.host.heartbeat_port,
+        cluster_address: a.host.cluster_address,
     });
     Ok(cfg)
 }

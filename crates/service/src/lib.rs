@@ -116,6 +116,11 @@ pub struct HostSummary {
     pub administrative: String,
     pub operational: String,
     pub availability: String,
+    /// What is in progress on it (StarlingX's task; empty when nothing).
+    pub task: String,
+    /// A board management controller is provisioned (type, address, user
+    /// and password).
+    pub bmc: bool,
 }
 
 impl HostSummary {
@@ -133,13 +138,47 @@ pub trait Hosts: Send + Sync {
     fn agent(&self, credential: &str) -> BoxFuture<'_, Result<Option<HostSummary>, String>>;
     /// Every host.
     fn all(&self) -> BoxFuture<'_, Result<Vec<HostSummary>, String>>;
-    /// Maintenance's observation of host `uuid`'s health: an unlocked
-    /// host in service becomes enabled-available, enabled-degraded or
-    /// disabled-failed (and the change is logged).
-    fn observe(&self, uuid: &str, health: HostHealth) -> BoxFuture<'_, Result<(), String>>;
+    /// Maintenance's decision on unlocked host `uuid`: its availability
+    /// (the operational state follows) and task (a change of availability
+    /// is logged; a locked host is left alone).
+    fn observe(
+        &self,
+        uuid: &str,
+        health: HostHealth,
+        task: &str,
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// How to reach host `uuid`'s board management controller, when one is
+    /// provisioned (its password opened from where inventory keeps it
+    /// sealed).
+    fn bmc(&self, uuid: &str) -> BoxFuture<'_, Result<Option<BmcAccess>, String>>;
+    /// Host maintenance runs from now on: unlocked hosts are tested and
+    /// enabled by it (intest first) rather than enabled at once.
+    fn maintained(&self);
 }
 
 pub use starling_common::HostHealth;
+
+/// A host's board management controller, as provisioned.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BmcAccess {
+    /// `redfish`, `ipmi` or `dynamic` (StarlingX's `bm_type`).
+    pub bm_type: String,
+    /// Its address (`bm_ip`).
+    pub address: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for BmcAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BmcAccess")
+            .field("bm_type", &self.bm_type)
+            .field("address", &self.address)
+            .field("username", &self.username)
+            .field("password", &"…")
+            .finish()
+    }
+}
 
 impl Ctx {
     /// True when the operator gave option `id` (not its built-in default).

@@ -7,6 +7,7 @@
 //! - [`TempDir`] and [`sqlite`]: a store of its own for a test app;
 //! - [`send`] and [`request`]: one request through a whole router (guard,
 //!   limits, extractors), the answer's status, headers and JSON body;
+//! - [`sushy`]: a real Redfish BMC (sushy-tools' emulator);
 //! - [`faultstring`] and [`keystone_message`]: what StarlingX's and
 //!   Keystone's error envelopes say;
 //! - [`ManualClock`]: time that moves only when a test moves it;
@@ -15,6 +16,8 @@
 //! A dev-dependency only: nothing here runs in production.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod sushy;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -264,3 +264,118 @@ async fn a_responder_answers_authentic_requests_only() {
     }
     assert_eq!(stats.snapshot(), [1, 1, 1, 0, 1]);
 }
+
+#[tokio::test]
+async fn a_reboot_request_is_taken_once_acknowledged_and_never_replayed() {
+    let key = Key::generate().unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let r = Responder::bind(loopback(), key.clone(), "w3")
+        .await
+        .unwrap()
+        .on_reboot(tx);
+    let addr = r.local_addr().unwrap();
+    let stats = r.stats.clone();
+    tokio::spawn(r.run());
+    let pulser = Pulser::bind(Network::Mgmt, loopback(), key.clone())
+        .await
+        .unwrap();
+    let mut hb = Heartbeat::new(pulser, None, PERIOD, Thresholds::default()).unwrap();
+    let targets = [Target {
+        host: "w3".into(),
+        mgmt: addr,
+        cluster: None,
+    }];
+    // Unknown to the heartbeat, or on a network it has no address on: no
+    // request.
+    assert!(!hb.ask_reboot("w3", Network::Mgmt).unwrap());
+    hb.tick(&targets).await;
+    assert!(!hb.ask_reboot("w3", Network::Cluster).unwrap());
+    assert!(hb.ask_reboot("w3", Network::Mgmt).unwrap());
+    let mut acked = Vec::new();
+    for _ in 0..20 {
+        hb.tick(&targets).await;
+        acked.extend(hb.acked());
+        if !acked.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(acked, [("w3".to_string(), Network::Mgmt)]);
+    assert_eq!(rx.recv().await, Some(Network::Mgmt));
+    // Acknowledged: asked no more; the host is still pulsed as before.
+    for _ in 0..3 {
+        hb.tick(&targets).await;
+    }
+    assert!(hb.acked().is_empty());
+    assert_eq!(
+        hb.monitor.level(&"w3".into(), Network::Mgmt),
+        Some(Level::Ok)
+    );
+    assert!(rx.try_recv().is_err());
+
+    // A request recorded and replayed, one from a clock far off, one
+    // without the key: none is taken, each is counted.
+    let s = UdpSocket::bind(loopback()).await.unwrap();
+    let now = starling_heartbeat::unix_ms();
+    let ask = |seq: u64| Pulse {
+        kind: Kind::Request,
+        network: 0,
+        flags: starling_heartbeat::pulse::REBOOT,
+        seq,
+        nonce: [9; 16],
+        host: String::new(),
+    };
+    let fresh = ask(now + 1_000).encode(&key);
+    s.send_to(&fresh, addr).await.unwrap();
+    let mut buf = [0u8; 512];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), s.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = Pulse::decode(&buf[..n], &key).unwrap();
+    assert_eq!(answer.flags, starling_heartbeat::pulse::REBOOT);
+    assert_eq!(rx.recv().await, Some(Network::Mgmt));
+    let before = stats.snapshot();
+    s.send_to(&fresh, addr).await.unwrap();
+    s.send_to(&ask(now + 3_600_000).encode(&key), addr)
+        .await
+        .unwrap();
+    s.send_to(&ask(now + 2_000).encode(&Key::generate().unwrap()), addr)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while stats.snapshot()[2] == before[2] && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let after = stats.snapshot();
+    assert_eq!(after[3] - before[3], 2, "replayed and far-off: stale");
+    assert_eq!(after[2] - before[2], 1, "keyless: forged");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), s.recv_from(&mut buf))
+            .await
+            .is_err(),
+        "no acknowledgement"
+    );
+    assert!(rx.try_recv().is_err(), "nothing more rebooted");
+}
+
+#[tokio::test]
+async fn a_responder_without_an_action_never_acknowledges_a_reboot() {
+    let key = Key::generate().unwrap();
+    let (addr, _r) = responder(&key, "w4").await;
+    let s = UdpSocket::bind(loopback()).await.unwrap();
+    let ask = Pulse {
+        kind: Kind::Request,
+        network: 0,
+        flags: starling_heartbeat::pulse::REBOOT,
+        seq: starling_heartbeat::unix_ms(),
+        nonce: [1; 16],
+        host: String::new(),
+    };
+    s.send_to(&ask.encode(&key), addr).await.unwrap();
+    let mut buf = [0u8; 512];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), s.recv_from(&mut buf))
+            .await
+            .is_err()
+    );
+}

@@ -34,6 +34,7 @@ fn tmp() -> TempDir {
 
 struct TestApp {
     app: axum::Router,
+    state: InventoryState,
     db: Db,
     fm: Option<Fm>,
     _dir: TempDir,
@@ -157,9 +158,14 @@ async fn app_with(
         paging,
         commands: Default::default(),
         reports: Default::default(),
+        maintained: Default::default(),
+        secrets: Some(Arc::new(
+            starling_inventory_api::sealed::SecretKey::from_bytes(&[5; 32]).unwrap(),
+        )),
     };
     TestApp {
-        app: router(state, auth),
+        app: router(state.clone(), auth),
+        state,
         db,
         fm,
         _dir: dir,
@@ -985,4 +991,95 @@ async fn system_modify_changes_what_sysinv_lets_change() {
         StatusCode::NOT_FOUND,
         "could not be found",
     );
+}
+
+/// `bm_password` is taken only with a provisioned BMC type, kept sealed
+/// (never in the record, never answered), opened for maintenance, and
+/// removed with the BMC.
+#[tokio::test]
+async fn a_bmc_password_is_sealed_never_shown_and_goes_with_its_bmc() {
+    use starling_service::Hosts;
+    let t = app().await;
+    let h = t.added("compute-0", "worker", "08:00:27:00:00:01").await;
+    let uuid = h["uuid"].as_str().unwrap().to_string();
+    let hosts = starling_inventory_api::agents::InventoryHosts {
+        st: t.state.clone(),
+    };
+    let replace = |pairs: &[(&str, &str)]| {
+        json!(
+            pairs
+                .iter()
+                .map(|(k, v)| json!({"op": "replace", "path": format!("/{k}"), "value": v}))
+                .collect::<Vec<_>>()
+        )
+    };
+    // No BMC type: refused, nothing kept.
+    refused(
+        t.patch("compute-0", replace(&[("bm_password", "S3cret!pw")]))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bm_password needs a board management controller",
+    );
+    assert_eq!(hosts.bmc(&uuid).await.unwrap(), None);
+    let (s, v) = t
+        .patch(
+            "compute-0",
+            replace(&[
+                ("bm_type", "redfish"),
+                ("bm_ip", "10.0.0.5"),
+                ("bm_username", "root"),
+                ("bm_password", "S3cret!pw"),
+            ]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!v.to_string().contains("S3cret"), "{v}");
+    assert!(
+        !t.get("/v1/ihosts/compute-0")
+            .await
+            .to_string()
+            .contains("S3cret")
+    );
+    let access = hosts.bmc(&uuid).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            access.bm_type.as_str(),
+            access.address.as_str(),
+            access.username.as_str()
+        ),
+        ("redfish", "10.0.0.5", "root")
+    );
+    assert_eq!(access.password, "S3cret!pw");
+    assert!(!format!("{access:?}").contains("S3cret"));
+    // Stored sealed, bound to the host.
+    let id = h["id"].as_i64().unwrap();
+    let sealed =
+        t.db.read(move |c| {
+            use starling_inventory::repo::InventoryRepo;
+            InventoryStore::new(c).bmc_secret(id)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        sealed.starts_with("v1:") && !sealed.contains("S3cret"),
+        "{sealed}"
+    );
+    // The BMC removed: its password too.
+    let (s, v) = t
+        .patch(
+            "compute-0",
+            replace(&[("bm_type", "none"), ("bm_ip", ""), ("bm_username", "")]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(hosts.bmc(&uuid).await.unwrap(), None);
+    let gone =
+        t.db.read(move |c| {
+            use starling_inventory::repo::InventoryRepo;
+            InventoryStore::new(c).bmc_secret(id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(gone, None);
 }

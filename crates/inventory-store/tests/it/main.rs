@@ -74,7 +74,7 @@ async fn act(
     r: HostRef,
     a: Action,
 ) -> Result<starling_inventory::lifecycle::Transition, Error> {
-    db.write(move |c| ops::act(&mut InventoryStore::new(c), &r, a, ts(2)))
+    db.write(move |c| ops::act(&mut InventoryStore::new(c), &r, a, false, ts(2)))
         .await
 }
 
@@ -493,10 +493,12 @@ async fn the_first_controller_is_bootstrapped_once_even_on_simplex() {
     .await;
 }
 
-/// What host maintenance observes changes an unlocked host in service, as
-/// StarlingX shows it, and leaves the others alone.
+/// What host maintenance decides changes an unlocked host, as StarlingX
+/// shows it (availability, operational state, task), and leaves a locked
+/// one alone; the host's sealed BMC password is kept apart and goes with
+/// the host.
 #[tokio::test]
-async fn maintenance_observations_change_only_unlocked_hosts_in_service() {
+async fn maintenance_decisions_change_only_unlocked_hosts() {
     each_backend(|db| async move {
         use starling_inventory::ops::Health;
         bootstrap(&db, SystemMode::Duplex).await;
@@ -509,17 +511,18 @@ async fn maintenance_observations_change_only_unlocked_hosts_in_service() {
         let w = add(&db, new_host("compute-0", "worker", "08:00:27:00:00:02"))
             .await
             .unwrap();
-        let observe = |health: Health| {
+        let observe_task = |health: Health, task: &'static str| {
             let uuid = w.uuid.clone();
             let db = db.clone();
             async move {
                 db.write(move |c| {
-                    ops::observe_health(&mut InventoryStore::new(c), &uuid, health, ts(3))
+                    ops::maintain(&mut InventoryStore::new(c), &uuid, health, task, ts(3))
                 })
                 .await
                 .unwrap()
             }
         };
+        let observe = |health: Health| observe_task(health, "");
         // Locked: nothing changes.
         let (h, ev) = observe(Health::Failed).await;
         assert_eq!((h.availability, ev), (Availability::Offline, None));
@@ -550,6 +553,36 @@ async fn maintenance_observations_change_only_unlocked_hosts_in_service() {
             .unwrap()
             .unwrap();
         assert_eq!(stored.availability, Availability::Available);
+        // A task alone changes without a log.
+        let (h, ev) = observe_task(Health::Available, "Graceful Recovery Wait").await;
+        assert_eq!((h.task.as_str(), ev), ("Graceful Recovery Wait", None));
+        let (h, ev) = observe_task(Health::Intest, "Enabling").await;
+        assert_eq!(
+            (h.operational, h.availability, h.task.as_str()),
+            (Operational::Disabled, Availability::Intest, "Enabling")
+        );
+        assert_eq!(ev.unwrap().text, "compute-0 is now 'intest'");
+
+        // The sealed BMC password: set, replaced, removed; gone with the
+        // host.
+        let id = w.id;
+        let secret = move |sealed: Option<&'static str>| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    let mut r = InventoryStore::new(c);
+                    if let Some(s) = sealed {
+                        r.set_bmc_secret(id, Some(s), ts(4))?;
+                    }
+                    r.bmc_secret(id)
+                })
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(secret(None).await, None);
+        assert_eq!(secret(Some("v1:aa")).await.as_deref(), Some("v1:aa"));
+        assert_eq!(secret(Some("v1:bb")).await.as_deref(), Some("v1:bb"));
     })
     .await;
 }

@@ -171,6 +171,9 @@ fn all_in_one_at(
         "--bind".into(),
         bind.into(),
     ];
+    // A short heartbeat soak: unlocked hosts enter service within a
+    // second or two of answering.
+    args.extend(["--heartbeat-soak".into(), "1s".into()]);
     if local_agent {
         // Several all-in-ones with their agents run at once here.
         args.extend(["--heartbeat-port".into(), free_port().to_string()]);
@@ -904,7 +907,22 @@ fn all_in_one_bootstraps_this_machine_as_controller_0() {
         serde_json::json!([{"op": "replace", "path": "/action", "value": "unlock"}]),
     );
     assert_eq!(st, 200, "{v}");
-    assert_eq!(v["availability"], "available");
+    // Host maintenance tests it (the heartbeat soak), then enables it.
+    assert_eq!(
+        (&v["operational"], &v["availability"], &v["task"]),
+        (&json!("disabled"), &json!("intest"), &json!("Testing"))
+    );
+    let t0 = std::time::Instant::now();
+    loop {
+        let (_, v) = get(&url, Some(&t));
+        if (&v["operational"], &v["availability"], &v["task"])
+            == (&json!("enabled"), &json!("available"), &Value::Null)
+        {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "not enabled: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     alarms_become(&s.fm, &t, &[]);
 }
 
