@@ -53,7 +53,7 @@ async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketA
         paging: Paging::default(),
         commands: Default::default(),
         reports: Default::default(),
-        maintained: Default::default(),
+        maintenance: Default::default(),
         secrets: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -252,10 +252,33 @@ impl starling_service::Hosts for InventoryHosts {
         })
     }
 
-    fn maintained(&self) {
-        self.st
-            .maintained
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+    fn maintained(&self, bmc: Arc<dyn starling_service::BmcCommands>) {
+        let _ = self.st.maintenance.set(bmc);
+    }
+
+    fn complete(
+        &self,
+        uuid: &str,
+        command: &str,
+        ok: bool,
+        message: Option<String>,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        use starling_inventory::lifecycle::AgentCommand;
+        use starling_inventory::ops;
+        let uuid = uuid.to_string();
+        let command = command.to_string();
+        Box::pin(async move {
+            let cmd = AgentCommand::parse(&command).ok_or(format!("no command {command}"))?;
+            let r = starling_inventory::repo::HostRef::Uuid(uuid);
+            let mut t = self
+                .st
+                .write(move |repo, now| ops::complete(repo, &r, cmd, ok, now))
+                .await
+                .map_err(|e| e.message)?;
+            crate::commands::with_message(&mut t, ok, message.as_deref());
+            self.st.carry_out(&t).await;
+            Ok(())
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use starling_http::{ApiError, ApiJson, Principal, QueryPairs, json};
 use starling_inventory::Host;
-use starling_inventory::lifecycle::{AgentCommand, CommandSink};
+use starling_inventory::lifecycle::{AgentCommand, CommandSink, Transition};
 use starling_inventory::ops;
 use starling_inventory::repo::HostRef;
 use starling_inventory_types::{Command, Outcome, OutcomeResult};
@@ -108,7 +108,12 @@ pub(crate) async fn poll(
                 ops::host(repo, &r)
             })
             .await?;
-        if let Some(cmd) = AgentCommand::parse(&h.ihost_action) {
+        // A command the host's BMC carries out is not its agent's.
+        let cmd = match AgentCommand::parse(&h.ihost_action) {
+            Some(c) if !st.by_bmc(&h, c).await? => Some(c),
+            _ => None,
+        };
+        if let Some(cmd) = cmd {
             return Ok(json(
                 StatusCode::OK,
                 &Command {
@@ -132,6 +137,14 @@ pub(crate) async fn poll(
                 ));
             }
         }
+    }
+}
+
+/// A failed command's log says why.
+pub(crate) fn with_message(t: &mut Transition, ok: bool, message: Option<&str>) {
+    if let (Some(ev), Some(m), false) = (&mut t.event, message, ok) {
+        ev.text.push_str(": ");
+        ev.text.push_str(m);
     }
 }
 
@@ -170,10 +183,7 @@ pub(crate) async fn done(
             ops::complete(repo, &r, cmd, ok, now)
         })
         .await?;
-    if let (Some(ev), Some(m), false) = (&mut t.event, &message, ok) {
-        ev.text.push_str(": ");
-        ev.text.push_str(m);
-    }
+    with_message(&mut t, ok, message.as_deref());
     st.carry_out(&t).await;
     Ok(json(
         StatusCode::OK,

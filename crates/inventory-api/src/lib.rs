@@ -39,7 +39,9 @@ use starling_http::{
     ApiError, ApiJson, Authenticator, GuardState, PatchOp, QueryPairs, base_url, check_patch, json,
 };
 use starling_inventory::alarms;
-use starling_inventory::lifecycle::{AlarmChange, CommandSink, HostEvent, Transition};
+use starling_inventory::lifecycle::{
+    AgentCommand, AlarmChange, CommandSink, HostEvent, Transition,
+};
 use starling_inventory::ops::{self, HostSort};
 use starling_inventory::repo::{HostRef, InventoryRepo};
 use starling_inventory::validate::{self, NewHost};
@@ -84,10 +86,11 @@ pub struct InventoryState {
     pub commands: commands::CommandBell,
     /// Bounds the agent reports read and applied at once.
     pub reports: hardware::ReportGate,
-    /// Host maintenance runs (it said so through
+    /// Host maintenance, once it runs (it says so through
     /// [`starling_service::Hosts::maintained`]): an unlock leaves the host
-    /// intest for it to enable.
-    pub maintained: Arc<std::sync::atomic::AtomicBool>,
+    /// intest for it to enable, and reset and power actions of a host with
+    /// a BMC go to its BMCs.
+    pub maintenance: Arc<std::sync::OnceLock<Arc<dyn starling_service::BmcCommands>>>,
     /// The cloud's secret key, which seals the BMC passwords (none: they
     /// are refused).
     pub secrets: Option<Arc<sealed::SecretKey>>,
@@ -122,9 +125,31 @@ impl InventoryState {
     /// Carries out a committed transition's effects on others: its agent
     /// command (to the command sink: the host's agent carries it out and
     /// reports back), then its alarm and log (to FM).
+    /// Whether host maintenance runs.
+    pub fn maintained(&self) -> bool {
+        self.maintenance.get().is_some()
+    }
+
+    /// Whether `cmd` for `h` goes to its BMC (through maintenance) rather
+    /// than its agent ([`AgentCommand::by_bmc`]).
+    pub(crate) async fn by_bmc(&self, h: &Host, cmd: AgentCommand) -> Result<bool, ApiError> {
+        if !cmd.by_bmc(h, true, self.maintained()) {
+            return Ok(false);
+        }
+        let id = h.id;
+        let password = self.read(move |repo| repo.bmc_secret(id)).await?;
+        Ok(password.is_some())
+    }
+
     pub async fn carry_out(&self, t: &Transition) {
         if let Some(cmd) = t.command {
-            self.commands.issued(&t.host, cmd);
+            match (self.by_bmc(&t.host, cmd).await, self.maintenance.get()) {
+                (Ok(true), Some(bmc)) => {
+                    tracing::info!(host = %t.host.display_name(), command = cmd.as_str(), "through the host's BMC");
+                    bmc.carry_out(&t.host.uuid, cmd.as_str());
+                }
+                _ => self.commands.issued(&t.host, cmd),
+            }
         }
         self.send(
             alarms::effects(&t.host, t.alarm.clone(), t.event.as_ref()),
@@ -818,7 +843,7 @@ async fn patch_host(
     // changes which controller is active).
     let (h, sys) = match host_patch(&patch)? {
         HostPatch::Action(a) => {
-            let maintained = st.maintained.load(std::sync::atomic::Ordering::Relaxed);
+            let maintained = st.maintained();
             let (t, sys) = st
                 .write(move |repo, now| {
                     let t = ops::act(repo, &r, a, maintained, now)?;

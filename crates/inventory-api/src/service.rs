@@ -142,7 +142,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         paging: crate::Paging::default(),
         commands: Default::default(),
         reports: Default::default(),
-        maintained: Default::default(),
+        maintenance: Default::default(),
         secrets,
     };
     Ok(Started {

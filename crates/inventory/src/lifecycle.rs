@@ -87,6 +87,21 @@ impl AgentCommand {
         }
     }
 
+    /// Whether this command for `host` goes to its board management
+    /// controller rather than its agent: reset and power go through the
+    /// BMC when one is provisioned (`has_password`: its password is set)
+    /// and host maintenance runs (`maintained`), as StarlingX's do.
+    pub fn by_bmc(self, host: &Host, has_password: bool, maintained: bool) -> bool {
+        matches!(
+            self,
+            AgentCommand::Reset | AgentCommand::PowerOn | AgentCommand::PowerOff
+        ) && maintained
+            && has_password
+            && host.bm_type != BmType::None
+            && host.bm_ip.is_some()
+            && host.bm_username.is_some()
+    }
+
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<AgentCommand> {
         [

@@ -278,9 +278,8 @@ impl Default for BmcReach {
 }
 
 impl BmcReach {
-    /// Resets host `uuid` through its BMC, as inventory has it provisioned.
-    async fn reset(&self, hosts: &dyn Hosts, uuid: &str) -> Result<(), String> {
-        use starling_bmc::Bmc;
+    /// Host `uuid`'s BMC, as inventory has it provisioned.
+    async fn bmc(&self, hosts: &dyn Hosts, uuid: &str) -> Result<starling_bmc::Redfish, String> {
         let access = hosts
             .bmc(uuid)
             .await?
@@ -290,7 +289,7 @@ impl BmcReach {
         } else {
             access.address.clone()
         };
-        let bmc = starling_bmc::Redfish::new(starling_bmc::RedfishConfig {
+        starling_bmc::Redfish::new(starling_bmc::RedfishConfig {
             url: format!("{}://{host}:{}", self.scheme, self.port),
             username: access.username,
             password: access.password,
@@ -299,11 +298,71 @@ impl BmcReach {
             system: None,
             timeout: Duration::from_secs(20),
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+    }
+
+    /// Resets host `uuid` through its BMC.
+    async fn reset(&self, hosts: &dyn Hosts, uuid: &str) -> Result<(), String> {
+        use starling_bmc::Bmc;
+        let bmc = self.bmc(hosts, uuid).await?;
         bmc.act(starling_bmc::Action::Reset)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    /// Carries an operator's `reset`, `power-on` or `power-off` out on
+    /// host `uuid`; a power action is done when the BMC reports the power
+    /// so (polled every 2 s for up to `POWER_WAIT`).
+    async fn command(&self, hosts: &dyn Hosts, uuid: &str, command: &str) -> Result<(), String> {
+        use starling_bmc::{Action, Bmc, Power};
+        const POWER_WAIT: Duration = Duration::from_secs(120);
+        let (action, want) = match command {
+            "reset" => (Action::Reset, None),
+            "power-on" => (Action::On, Some(Power::On)),
+            "power-off" => (Action::Off, Some(Power::Off)),
+            other => return Err(format!("{other} is not carried out through a BMC")),
+        };
+        let bmc = self.bmc(hosts, uuid).await?;
+        bmc.act(action).await.map_err(|e| e.to_string())?;
+        let Some(want) = want else { return Ok(()) };
+        let deadline = tokio::time::Instant::now() + POWER_WAIT;
+        loop {
+            match bmc.power().await {
+                Ok(p) if p == want => return Ok(()),
+                Ok(p) if tokio::time::Instant::now() >= deadline => {
+                    return Err(format!(
+                        "the power is still {p:?} {} s after the request",
+                        POWER_WAIT.as_secs()
+                    ));
+                }
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e.to_string()),
+                _ => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        }
+    }
+}
+
+/// The operators' reset and power actions on hosts with a BMC, carried out
+/// by maintenance (inventory hands them over; the outcome goes back to it).
+pub struct MtceBmc {
+    pub hosts: Arc<dyn Hosts>,
+    pub reach: BmcReach,
+}
+
+impl starling_service::BmcCommands for MtceBmc {
+    fn carry_out(&self, uuid: &str, command: &str) {
+        let (hosts, reach) = (self.hosts.clone(), self.reach.clone());
+        let (uuid, command) = (uuid.to_string(), command.to_string());
+        tokio::spawn(async move {
+            let r = reach.command(hosts.as_ref(), &uuid, &command).await;
+            if let Err(e) = &r {
+                tracing::error!(host = %uuid, %command, error = %e, "BMC action failed");
+            }
+            if let Err(e) = hosts.complete(&uuid, &command, r.is_ok(), r.err()).await {
+                tracing::error!(host = %uuid, %command, error = %e, "cannot record the BMC action's outcome");
+            }
+        });
     }
 }
 

@@ -172,8 +172,12 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         ca_pem,
         insecure: o.bmc_insecure,
     };
-    // From now on an unlocked host is tested and enabled here.
-    hosts.maintained();
+    // From now on an unlocked host is tested and enabled here, and the
+    // reset and power actions of a host with a BMC are carried out here.
+    hosts.maintained(Arc::new(crate::MtceBmc {
+        hosts: hosts.clone(),
+        reach: bmc.clone(),
+    }));
     let state = MtceState {
         db: ctx.db.clone(),
         hosts,

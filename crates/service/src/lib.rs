@@ -152,8 +152,26 @@ pub trait Hosts: Send + Sync {
     /// sealed).
     fn bmc(&self, uuid: &str) -> BoxFuture<'_, Result<Option<BmcAccess>, String>>;
     /// Host maintenance runs from now on: unlocked hosts are tested and
-    /// enabled by it (intest first) rather than enabled at once.
-    fn maintained(&self);
+    /// enabled by it (intest first) rather than enabled at once, and the
+    /// reset and power actions of a host with a BMC go to `bmc`.
+    fn maintained(&self, bmc: Arc<dyn BmcCommands>);
+    /// The outcome of `command` carried out on host `uuid` elsewhere than
+    /// by its agent (through its BMC): the task clears and the outcome is
+    /// logged, a failure with `message`.
+    fn complete(
+        &self,
+        uuid: &str,
+        command: &str,
+        ok: bool,
+        message: Option<String>,
+    ) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Host maintenance's BMCs, offered to inventory: a host's `reset`,
+/// `power-on` and `power-off` carried out through its board management
+/// controller; the outcome comes back through [`Hosts::complete`].
+pub trait BmcCommands: Send + Sync {
+    fn carry_out(&self, uuid: &str, command: &str);
 }
 
 pub use starling_common::HostHealth;

@@ -39,7 +39,8 @@ impl Emulator {
         std::fs::read_to_string(self.dir.join("emulator.log")).unwrap_or_default()
     }
 
-    /// How many resets (`ComputerSystem.Reset` actions) it was asked for.
+    /// How many `ComputerSystem.Reset` actions it was asked for (a reset,
+    /// and a power on or off too: Redfish asks them all of that action).
     pub fn resets(&self) -> usize {
         resets_in(&self.log())
     }

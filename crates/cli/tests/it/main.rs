@@ -169,7 +169,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             paging: starling_inventory_api::Paging::default(),
             commands: Default::default(),
             reports: Default::default(),
-            maintained: Default::default(),
+            maintenance: Default::default(),
             secrets: None,
         };
         let inv_app = starling_inventory_api::router(inv, auth.clone());

@@ -158,7 +158,7 @@ async fn app_with(
         paging,
         commands: Default::default(),
         reports: Default::default(),
-        maintained: Default::default(),
+        maintenance: Default::default(),
         secrets: Some(Arc::new(
             starling_inventory_api::sealed::SecretKey::from_bytes(&[5; 32]).unwrap(),
         )),

@@ -219,6 +219,12 @@ impl Lab {
         }
     }
 
+    /// Host `i` stops (its power off): its agent stops.
+    fn stop(&mut self, i: usize) {
+        let _ = self.agents[i].kill();
+        let _ = self.agents[i].wait();
+    }
+
     /// Host `i` restarts (as a reset does): its agent stops, its link comes
     /// back up (a boot configures it again) and a new agent starts, with
     /// the credential it kept.
@@ -1237,7 +1243,13 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         "{tasks:?}"
     );
     let to_reset = t0.elapsed();
-    // The reset the emulator served restarts the host.
+    // The reset the emulator served restarts the host: it boots when the
+    // emulator's power is back.
+    wait_for(
+        "the emulator's power back on",
+        || bmc_power(&emu),
+        |p| p == "On",
+    );
     lab.reboot(&s, 0);
     wait_for(
         "worker-0 back in service after its reset",
@@ -1291,4 +1303,77 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         !alarms.to_string().contains("worker-0"),
         "alarms left: {alarms}"
     );
+
+    // The operator's power and reset actions on a host with a BMC go
+    // through the BMC, not the host's agent; the rig follows the
+    // emulator's power: off stops the host, on starts it again.
+    cli_ok(&s, "system", &["host-lock", "worker-0"]);
+    let r = cli_json(&s, "system", &["host-power-off", "worker-0"]);
+    assert_eq!(r["task"], "Powering Off", "{r}");
+    wait_for(
+        "the emulator's power off",
+        || bmc_power(&emu),
+        |p| p == "Off",
+    );
+    lab.stop(0);
+    let done =
+        |avail: &'static str| move |h: &Value| h["availability"] == avail && h["task"].is_null();
+    wait_for(
+        "worker-0 powered off",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("power-off"),
+    );
+    cli_ok(&s, "system", &["host-power-on", "worker-0"]);
+    wait_for("the emulator's power on", || bmc_power(&emu), |p| p == "On");
+    lab.reboot(&s, 0);
+    wait_for(
+        "worker-0 powered on",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("online"),
+    );
+    // (Power off and on were two more reset actions, of other types.)
+    assert_eq!(emu.resets(), 3, "{}", emu.log());
+    let r = cli_json(&s, "system", &["host-reset", "worker-0"]);
+    assert_eq!(r["task"], "Resetting", "{r}");
+    wait_for("the emulator's reset", || emu.resets(), |n| *n == 4);
+    wait_for(
+        "the emulator's power back on",
+        || bmc_power(&emu),
+        |p| p == "On",
+    );
+    lab.reboot(&s, 0);
+    wait_for(
+        "worker-0's reset done",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("online"),
+    );
+    // The agent was never handed any of them.
+    assert!(!lab.machine("worker-0").ran.exists());
+    let logs = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]).to_string();
+    for want in [
+        "worker-0 'power-off' completed",
+        "worker-0 'power-on' completed",
+        "worker-0 'reset' completed",
+    ] {
+        assert!(logs.contains(want), "{want:?} not in {logs}");
+    }
+}
+
+/// The emulator's system's power state, as Redfish reports it.
+fn bmc_power(emu: &starling_testkit::sushy::Emulator) -> String {
+    let get = |path: &str| -> Value {
+        http()
+            .get(format!("{}{path}", emu.url))
+            .basic_auth("root", Some(starling_testkit::sushy::PASSWORD))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let systems = get("/redfish/v1/Systems");
+    let first = systems["Members"][0]["@odata.id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    get(&first)["PowerState"].as_str().unwrap_or("").to_string()
 }
