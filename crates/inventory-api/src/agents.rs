@@ -252,6 +252,26 @@ impl starling_service::Hosts for InventoryHosts {
         })
     }
 
+    fn sensors(
+        &self,
+        uuid: &str,
+        interval: std::time::Duration,
+        readings: Vec<starling_service::SensorReading>,
+    ) -> BoxFuture<'_, Result<Vec<String>, String>> {
+        let r = starling_inventory::repo::HostRef::Uuid(uuid.to_string());
+        Box::pin(async move {
+            let (groups, sensors) = sensor_records(interval, &readings);
+            let (sensors, groups) = self
+                .st
+                .write(move |repo, now| {
+                    starling_inventory::hwops::record_sensors(repo, &r, &groups, &sensors, now)
+                })
+                .await
+                .map_err(|e| e.message)?;
+            Ok(silenced(&sensors, &groups))
+        })
+    }
+
     fn maintained(&self, bmc: Arc<dyn starling_service::BmcCommands>) {
         let _ = self.st.maintenance.set(bmc);
     }
@@ -280,6 +300,112 @@ impl starling_service::Hosts for InventoryHosts {
             Ok(())
         })
     }
+}
+
+/// The sensor groups StarlingX's hwmon would learn from a Redfish BMC, by
+/// the kind of sensor: (group name, sensortype).
+fn group_of(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "temperature" => ("server temperature", "temperature"),
+        "fan" => ("server fans", "tachometer"),
+        "voltage" => ("server voltage", "voltage"),
+        _ => ("server misc", "misc"),
+    }
+}
+
+/// A threshold as sysinv shows it (text).
+fn bound(v: Option<f64>) -> Option<String> {
+    v.map(|x| x.to_string())
+}
+
+/// Maintenance's readings as sensor groups and sensors (new records'
+/// operator settings: not suppressed, every action `alarm`).
+fn sensor_records(
+    interval: std::time::Duration,
+    readings: &[starling_service::SensorReading],
+) -> (
+    Vec<starling_inventory::hardware::SensorGroup>,
+    Vec<starling_inventory::hardware::Sensor>,
+) {
+    use starling_inventory::hardware::{
+        SENSOR_ACTIONS, SENSOR_ACTIONS_CRITICAL, Sensor, SensorGroup,
+    };
+    let secs = interval.as_secs() as i64;
+    let mut groups: std::collections::BTreeMap<&str, SensorGroup> = Default::default();
+    let mut sensors = Vec::with_capacity(readings.len());
+    for r in readings {
+        let (name, sensortype) = group_of(&r.kind);
+        let g = groups.entry(name).or_insert_with(|| SensorGroup {
+            sensorgroupname: name.into(),
+            path: r.path.clone(),
+            sensortype: sensortype.into(),
+            datatype: "analog".into(),
+            state: "enabled".into(),
+            possible_states: Some("enabled,disabled".into()),
+            audit_interval_group: secs,
+            actions_critical_choices: SENSOR_ACTIONS_CRITICAL.into(),
+            actions_major_choices: SENSOR_ACTIONS.into(),
+            actions_minor_choices: SENSOR_ACTIONS.into(),
+            actions_minor_group: "alarm".into(),
+            actions_major_group: "alarm".into(),
+            actions_critical_group: "alarm".into(),
+            unit_base_group: Some(r.unit.clone()),
+            ..SensorGroup::default()
+        });
+        if !g.sensors.is_empty() {
+            g.sensors.push(',');
+        }
+        g.sensors.push_str(&r.name);
+        let mut capabilities = serde_json::Map::new();
+        if let Some(v) = r.reading {
+            capabilities.insert("reading".into(), serde_json::json!(v));
+        }
+        sensors.push(Sensor {
+            sensorname: r.name.clone(),
+            path: r.path.clone(),
+            sensortype: sensortype.into(),
+            datatype: "analog".into(),
+            status: r.status.clone(),
+            state: "enabled".into(),
+            actions_minor: "alarm".into(),
+            actions_major: "alarm".into(),
+            actions_critical: "alarm".into(),
+            audit_interval: secs,
+            capabilities,
+            unit_base: Some(r.unit.clone()),
+            t_minor_lower: bound(r.minor.0),
+            t_minor_upper: bound(r.minor.1),
+            t_major_lower: bound(r.major.0),
+            t_major_upper: bound(r.major.1),
+            t_critical_lower: bound(r.critical.0),
+            t_critical_upper: bound(r.critical.1),
+            sensorgroup: name.into(),
+            ..Sensor::default()
+        });
+    }
+    (groups.into_values().collect(), sensors)
+}
+
+/// The sensors whose alarm is not to be raised: suppressed (themselves or
+/// their group), or whose group's action at their status is not `alarm`.
+fn silenced(
+    sensors: &[starling_inventory::hardware::Sensor],
+    groups: &[starling_inventory::hardware::SensorGroup],
+) -> Vec<String> {
+    sensors
+        .iter()
+        .filter(|s| {
+            let g = groups.iter().find(|g| g.sensorgroupname == s.sensorgroup);
+            let action = g.map(|g| match s.status.as_str() {
+                "minor" => g.actions_minor_group.as_str(),
+                "major" => g.actions_major_group.as_str(),
+                "critical" => g.actions_critical_group.as_str(),
+                _ => "alarm",
+            });
+            s.suppress || g.is_some_and(|g| g.suppress) || action.is_some_and(|a| a != "alarm")
+        })
+        .map(|s| s.sensorname.clone())
+        .collect()
 }
 
 /// Makes sure the cloud has an enrollment secret. `file` (the data

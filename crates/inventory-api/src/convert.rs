@@ -83,6 +83,46 @@ same_fields! {
         dot1_vlan_names, dot1_lag, dot3_mac_status, dot3_max_frame,
     }
     Label { label_key, label_value }
+    SensorGroup {
+        sensorgroupname, path, sensortype, datatype, state, possible_states, algorithm,
+        audit_interval_group, actions_critical_choices, actions_major_choices,
+        actions_minor_choices, actions_minor_group, actions_major_group, actions_critical_group,
+        unit_base_group, unit_modifier_group, unit_rate_group, t_minor_lower_group,
+        t_minor_upper_group, t_major_lower_group, t_major_upper_group, t_critical_lower_group,
+        t_critical_upper_group, capabilities, suppress, sensors,
+    }
+}
+
+/// A sensor on the wire: its group by uuid (the view's), not by name.
+impl Convert<wire::Sensor> for hw::Sensor {
+    fn convert(self) -> wire::Sensor {
+        wire::Sensor {
+            sensorname: self.sensorname,
+            path: self.path,
+            sensortype: self.sensortype,
+            datatype: self.datatype,
+            status: self.status,
+            state: self.state,
+            state_requested: self.state_requested,
+            sensor_action_requested: self.sensor_action_requested,
+            actions_minor: self.actions_minor,
+            actions_major: self.actions_major,
+            actions_critical: self.actions_critical,
+            suppress: self.suppress,
+            audit_interval: self.audit_interval,
+            algorithm: self.algorithm,
+            capabilities: self.capabilities,
+            unit_base: self.unit_base,
+            unit_modifier: self.unit_modifier,
+            unit_rate: self.unit_rate,
+            t_minor_lower: self.t_minor_lower,
+            t_minor_upper: self.t_minor_upper,
+            t_major_lower: self.t_major_lower,
+            t_major_upper: self.t_major_upper,
+            t_critical_lower: self.t_critical_lower,
+            t_critical_upper: self.t_critical_upper,
+        }
+    }
 }
 
 impl Convert<hw::Report> for wire::Report {

@@ -34,6 +34,7 @@ pub(crate) struct Need {
     nodes: bool,
     disks: bool,
     ports: bool,
+    groups: bool,
 }
 
 /// uuids of the records a rendering refers to, by their keys.
@@ -42,6 +43,7 @@ pub(crate) struct Refs {
     nodes: BTreeMap<i64, String>,
     disks: BTreeMap<String, String>,
     ports: BTreeMap<String, String>,
+    groups: BTreeMap<String, String>,
 }
 
 fn uuids<T: HwItem, K: Ord>(
@@ -66,6 +68,9 @@ impl Refs {
         }
         if need.ports {
             r.ports = uuids(repo, host_id, |p: &Port| p.name.clone())?;
+        }
+        if need.groups {
+            r.groups = uuids(repo, host_id, |g: &SensorGroup| g.sensorgroupname.clone())?;
         }
         Ok(r)
     }
@@ -93,6 +98,7 @@ pub(crate) trait View: Send + Sync + 'static {
         nodes: false,
         disks: false,
         ports: false,
+        groups: false,
     };
     /// A list filter this collection takes (name of the query parameter).
     const FILTER: Option<&'static str> = None;
@@ -140,6 +146,7 @@ const NODES: Need = Need {
     nodes: true,
     disks: false,
     ports: false,
+    groups: false,
 };
 
 view!(Nodes, Node, inodes, NodeList; NodeRecord, |n, h, _| wire::NodeRecord::new(h, n.convert()));
@@ -153,7 +160,7 @@ view!(Memorys, Memory, imemorys, MemoryList, need: NODES; MemoryRecord, |m, h, r
 });
 view!(Disks, Disk, idisks, DiskList; DiskRecord, |d, h, _| wire::DiskRecord::new(h, d.convert(), None, None));
 view!(Partitions, Partition, partitions, PartitionList,
-    need: Need { nodes: false, disks: true, ports: false },
+    need: Need { nodes: false, disks: true, ports: false, groups: false },
     filter: "disk_uuid", |p, r, v| r.disks.get(&p.disk_path).is_some_and(|u| u.eq_ignore_ascii_case(v));
     PartitionRecord, |p, h, r| {
         let disk = r.disks.get(&p.disk_path).cloned();
@@ -178,6 +185,7 @@ const PORTS: Need = Need {
     nodes: false,
     disks: false,
     ports: true,
+    groups: false,
 };
 view!(LldpAgents, LldpAgent, lldp_agents, LldpAgentList, need: PORTS; LldpAgentRecord, |a, h, r| {
     let port = r.port(&a.port_name);
@@ -190,6 +198,17 @@ view!(LldpNeighbours, LldpNeighbour, lldp_neighbours, LldpNeighbourList, need: P
     wire::LldpNeighbourRecord::new(h, n.convert(), port, name)
 });
 view!(Labels, Label, labels, LabelList; LabelRecord, |l, h, _| wire::LabelRecord::new(h, l.convert()));
+view!(SensorGroups, SensorGroup, isensorgroups, SensorGroupList; SensorGroupRecord, |g, h, _| wire::SensorGroupRecord::new(h, g.convert()));
+const GROUPS: Need = Need {
+    nodes: false,
+    disks: false,
+    ports: false,
+    groups: true,
+};
+view!(Sensors, Sensor, isensors, SensorList, need: GROUPS; SensorRecord, |x, h, r| {
+    let group = r.groups.get(&x.sensorgroup).cloned();
+    wire::SensorRecord::new(h, x.convert(), group)
+});
 
 /// A stored record on the wire: its item, uuid, host, times and links, and
 /// what the view refers to.
@@ -305,6 +324,90 @@ pub(crate) async fn show_of<V: View>(
     Ok(json(
         StatusCode::OK,
         &render::<V>(rec, &h, &refs, &base_url(&headers)),
+    ))
+}
+
+/// `GET /v1/isensorgroups/{uuid}/isensors`: the sensors of one group.
+pub(crate) async fn sensors_of_group(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let (h, recs, refs) = st
+        .read(move |repo| {
+            let (h, group) = hwops::get::<SensorGroup>(repo, &uuid)?;
+            let recs: Vec<Record<Sensor>> = hwops::records_of::<Sensor>(repo, h.id)?
+                .into_iter()
+                .filter(|r| r.item.sensorgroup == group.item.sensorgroupname)
+                .collect();
+            let refs = Refs::load(repo, h.id, <Sensors as View>::NEED)?;
+            Ok((h, recs, refs))
+        })
+        .await?;
+    let base = base_url(&headers);
+    let items = recs
+        .into_iter()
+        .map(|r| render::<Sensors>(r, &h, &refs, &base))
+        .collect();
+    Ok(json(StatusCode::OK, &<Sensors as View>::list(items, None)))
+}
+
+/// A PATCH's replacements, attribute to text (top-level attributes only).
+fn replacements(patch: &[starling_http::PatchOp]) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for (path, v) in starling_http::check_patch(patch)? {
+        if path.contains('/') {
+            return Err(ApiError::bad_request(format!(
+                "Invalid patch path '/{path}': the attributes are not nested"
+            )));
+        }
+        let v = v
+            .as_ref()
+            .map(|v| crate::text(&path, v))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| ApiError::bad_request(format!("{path} needs a value")))?;
+        out.push((path, v));
+    }
+    Ok(out)
+}
+
+/// `PATCH /v1/isensors/{uuid}`: host-sensor-modify (`suppress`).
+pub(crate) async fn modify_sensor(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    ApiJson(patch): ApiJson<Vec<starling_http::PatchOp>>,
+) -> Result<Response, ApiError> {
+    let changes = replacements(&patch)?;
+    let (h, rec, refs) = st
+        .write(move |repo, now| {
+            let (h, rec) = hwops::modify_sensor(repo, &uuid, &changes, now)?;
+            let refs = Refs::load(repo, h.id, <Sensors as View>::NEED)?;
+            Ok((h, rec, refs))
+        })
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &render::<Sensors>(rec, &h, &refs, &base_url(&headers)),
+    ))
+}
+
+/// `PATCH /v1/isensorgroups/{uuid}`: host-sensorgroup-modify (suppress,
+/// actions, audit interval).
+pub(crate) async fn modify_sensorgroup(
+    State(st): State<InventoryState>,
+    headers: HeaderMap,
+    Path(uuid): Path<String>,
+    ApiJson(patch): ApiJson<Vec<starling_http::PatchOp>>,
+) -> Result<Response, ApiError> {
+    let changes = replacements(&patch)?;
+    let (h, rec) = st
+        .write(move |repo, now| hwops::modify_sensorgroup(repo, &uuid, &changes, now))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &render::<SensorGroups>(rec, &h, &Refs::default(), &base_url(&headers)),
     ))
 }
 

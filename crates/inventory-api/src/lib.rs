@@ -358,6 +358,37 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     ),
     (
         GET,
+        "/v1/ihosts/{host}/isensors",
+        Some("config_api:sensors:get"),
+    ),
+    (GET, "/v1/isensors/{uuid}", Some("config_api:sensors:get")),
+    (
+        PATCH,
+        "/v1/isensors/{uuid}",
+        Some("config_api:sensors:modify"),
+    ),
+    (
+        GET,
+        "/v1/ihosts/{host}/isensorgroups",
+        Some("config_api:sensorgroups:get"),
+    ),
+    (
+        GET,
+        "/v1/isensorgroups/{uuid}",
+        Some("config_api:sensorgroups:get"),
+    ),
+    (
+        PATCH,
+        "/v1/isensorgroups/{uuid}",
+        Some("config_api:sensorgroups:modify"),
+    ),
+    (
+        GET,
+        "/v1/isensorgroups/{uuid}/isensors",
+        Some("config_api:sensors:get"),
+    ),
+    (
+        GET,
         "/v1/ihosts/{host}/labels",
         Some("config_api:labels:get"),
     ),
@@ -434,6 +465,27 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
             get(commands::poll).put(commands::done),
         );
     let v1 = hardware_routes!(v1; Nodes, Cpus, Memorys, Disks, Partitions, Ports, EthernetPorts, PciDevices, LldpAgents, LldpNeighbours);
+    let v1 = v1
+        .route(
+            "/ihosts/{host}/isensors",
+            get(hardware::list_of::<hardware::Sensors>),
+        )
+        .route(
+            "/ihosts/{host}/isensorgroups",
+            get(hardware::list_of::<hardware::SensorGroups>),
+        )
+        .route(
+            "/isensorgroups/{uuid}/isensors",
+            get(hardware::sensors_of_group),
+        )
+        .route(
+            "/isensors/{uuid}",
+            get(hardware::show_of::<hardware::Sensors>).patch(hardware::modify_sensor),
+        )
+        .route(
+            "/isensorgroups/{uuid}",
+            get(hardware::show_of::<hardware::SensorGroups>).patch(hardware::modify_sensorgroup),
+        );
     let v1 = v1.route(
         "/ihosts/{host}/labels",
         get(hardware::list_of::<hardware::Labels>),
@@ -737,7 +789,7 @@ async fn show_host(
 
 /// A text attribute of a request: a string, a number or a boolean as text,
 /// `null` as absent. Anything else is refused, naming the attribute.
-fn text(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
+pub(crate) fn text(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),

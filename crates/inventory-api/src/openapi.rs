@@ -177,6 +177,21 @@ const LLDP_NEIGHBOURS: [Op; 2] = hardware_ops!(
     HW_LIST_PARAMS
 );
 
+const SENSOR_GROUPS: [Op; 2] = hardware_ops!(
+    "isensorgroups",
+    "BMC sensor groups",
+    "SensorGroupList",
+    "SensorGroupRecord",
+    HW_LIST_PARAMS
+);
+const SENSORS: [Op; 2] = hardware_ops!(
+    "isensors",
+    "BMC sensors",
+    "SensorList",
+    "SensorRecord",
+    HW_LIST_PARAMS
+);
+
 /// One operation per route of `ROUTES` but the health routes and the
 /// hardware collections (a test holds them equal).
 const OPS: &[Op] = &[
@@ -273,6 +288,31 @@ const OPS: &[Op] = &[
         (204, "Deleted", None),
         &[400, 404, 409],
     ),
+    Op::new(
+        Method::PATCH,
+        "/v1/isensors/{uuid}",
+        "Change a sensor's operator settings (suppress)",
+        &[],
+        Some("JsonPatch"),
+        (200, OK, Some("SensorRecord")),
+        &[400, 404],
+    ),
+    Op::new(
+        Method::PATCH,
+        "/v1/isensorgroups/{uuid}",
+        "Change a sensor group's operator settings (suppress, actions_minor_group, actions_major_group, actions_critical_group, audit_interval_group)",
+        &[],
+        Some("JsonPatch"),
+        (200, OK, Some("SensorGroupRecord")),
+        &[400, 404],
+    ),
+    get(
+        "/v1/isensorgroups/{uuid}/isensors",
+        "List the sensors of a sensor group",
+        &[],
+        "SensorList",
+        &[404],
+    ),
     get(
         "/v1/ihosts/{host}/labels",
         "List a host's labels",
@@ -360,6 +400,8 @@ pub fn operations() -> Vec<Op> {
                 PCI_DEVICES,
                 LLDP_AGENTS,
                 LLDP_NEIGHBOURS,
+                SENSOR_GROUPS,
+                SENSORS,
             ]
             .iter()
             .flatten(),
@@ -389,6 +431,8 @@ pub fn generate() -> Value {
     schemas_of::<hw::LldpAgentList>(&mut schemas);
     schemas_of::<hw::LldpNeighbourList>(&mut schemas);
     schemas_of::<hw::LabelList>(&mut schemas);
+    schemas_of::<hw::SensorGroupList>(&mut schemas);
+    schemas_of::<hw::SensorList>(&mut schemas);
     schemas_of::<hw::LabelAssign>(&mut schemas);
     schemas_of::<wire::Register>(&mut schemas);
     schemas_of::<hw::Report>(&mut schemas);

@@ -490,6 +490,92 @@ hardware!(
     refs {}
 );
 
+hardware!(
+    /// A group of BMC sensors of one type (`isensorgroups`), learnt by host
+    /// maintenance from the host's board management controller.
+    SensorGroup / SensorGroupRecord / SensorGroupList { isensorgroups }, host: host_uuid
+    {
+        /// Name: unique per host.
+        sensorgroupname: String,
+        /// Where the BMC shows it.
+        path: String,
+        /// temperature, fan, voltage, …
+        sensortype: String,
+        /// `analog` or `discrete`.
+        datatype: String,
+        /// enabled, disabled
+        state: String,
+        possible_states: Option<String>,
+        algorithm: Option<String>,
+        /// Seconds between audits.
+        audit_interval_group: i64,
+        actions_critical_choices: String,
+        actions_major_choices: String,
+        actions_minor_choices: String,
+        actions_minor_group: String,
+        actions_major_group: String,
+        actions_critical_group: String,
+        unit_base_group: Option<String>,
+        unit_modifier_group: Option<String>,
+        unit_rate_group: Option<String>,
+        t_minor_lower_group: Option<String>,
+        t_minor_upper_group: Option<String>,
+        t_major_lower_group: Option<String>,
+        t_major_upper_group: Option<String>,
+        t_critical_lower_group: Option<String>,
+        t_critical_upper_group: Option<String>,
+        #[schema(value_type = Object)]
+        capabilities: Capabilities,
+        suppress: bool,
+        /// Its sensors' names, comma-separated.
+        sensors: String,
+    }
+    refs {}
+);
+
+hardware!(
+    /// A BMC sensor (`isensors`): its status is host maintenance's reading
+    /// of it against the BMC's thresholds.
+    Sensor / SensorRecord / SensorList { isensors }, host: host_uuid
+    {
+        /// Name: unique per host.
+        sensorname: String,
+        /// Where the BMC shows it.
+        path: String,
+        sensortype: String,
+        datatype: String,
+        /// ok, minor, major, critical, offline
+        status: String,
+        /// enabled, disabled
+        state: String,
+        state_requested: Option<String>,
+        sensor_action_requested: Option<String>,
+        actions_minor: String,
+        actions_major: String,
+        actions_critical: String,
+        suppress: bool,
+        /// Seconds between audits.
+        audit_interval: i64,
+        algorithm: Option<String>,
+        /// The last reading (`reading`), among other attributes.
+        #[schema(value_type = Object)]
+        capabilities: Capabilities,
+        unit_base: Option<String>,
+        unit_modifier: Option<String>,
+        unit_rate: Option<String>,
+        t_minor_lower: Option<String>,
+        t_minor_upper: Option<String>,
+        t_major_lower: Option<String>,
+        t_major_upper: Option<String>,
+        t_critical_lower: Option<String>,
+        t_critical_upper: Option<String>,
+    }
+    refs {
+        /// Its group's uuid.
+        sensorgroup_uuid: Option<String>,
+    }
+);
+
 /// `POST /v1/labels/{host}`: the labels to set, key to value (numbers and
 /// booleans are taken as their text).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

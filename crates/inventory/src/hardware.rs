@@ -44,11 +44,15 @@ pub enum HwKind {
     LldpNeighbour,
     /// Operator label (`labels`).
     Label,
+    /// A group of BMC sensors of one type (`isensorgroups`).
+    SensorGroup,
+    /// A BMC sensor (`isensors`).
+    Sensor,
 }
 
 impl HwKind {
     /// Every kind.
-    pub const ALL: [HwKind; 10] = [
+    pub const ALL: [HwKind; 12] = [
         HwKind::Node,
         HwKind::Cpu,
         HwKind::Memory,
@@ -59,6 +63,8 @@ impl HwKind {
         HwKind::LldpAgent,
         HwKind::LldpNeighbour,
         HwKind::Label,
+        HwKind::SensorGroup,
+        HwKind::Sensor,
     ];
 
     /// The name stored with each record.
@@ -74,6 +80,8 @@ impl HwKind {
             HwKind::LldpAgent => "lldp_agent",
             HwKind::LldpNeighbour => "lldp_neighbour",
             HwKind::Label => "label",
+            HwKind::SensorGroup => "isensorgroup",
+            HwKind::Sensor => "isensor",
         }
     }
 
@@ -95,6 +103,8 @@ impl HwKind {
             HwKind::LldpAgent => "lldp_agents",
             HwKind::LldpNeighbour => "lldp_neighbours",
             HwKind::Label => "labels",
+            HwKind::SensorGroup => "isensorgroups",
+            HwKind::Sensor => "isensors",
         }
     }
 
@@ -111,6 +121,8 @@ impl HwKind {
             HwKind::LldpAgent => "LLDP agent",
             HwKind::LldpNeighbour => "LLDP neighbour",
             HwKind::Label => "label",
+            HwKind::SensorGroup => "sensor group",
+            HwKind::Sensor => "sensor",
         }
     }
 }
@@ -1372,5 +1384,133 @@ mod tests {
         for k in HwKind::ALL {
             assert_eq!(HwKind::parse(k.as_str()), Some(k));
         }
+    }
+}
+
+/// The actions StarlingX lets a sensor group take at minor and major.
+pub const SENSOR_ACTIONS: &str = "ignore,log,alarm";
+/// … and at critical.
+pub const SENSOR_ACTIONS_CRITICAL: &str = "ignore,log,alarm,reset,power-cycle";
+
+/// A group of BMC sensors of one type (`isensorgroups`), as host
+/// maintenance learns it from the host's board management controller.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SensorGroup {
+    /// Name (`server temperature`, …): unique per host.
+    pub sensorgroupname: String,
+    /// Where the BMC shows it (a Redfish path).
+    pub path: String,
+    /// temperature, voltage, tachometer, power, …
+    pub sensortype: String,
+    /// `analog` (a reading against thresholds) or `discrete`.
+    pub datatype: String,
+    /// enabled, disabled
+    pub state: String,
+    pub possible_states: Option<String>,
+    pub algorithm: Option<String>,
+    /// Seconds between audits.
+    pub audit_interval_group: i64,
+    pub actions_critical_choices: String,
+    pub actions_major_choices: String,
+    pub actions_minor_choices: String,
+    pub actions_minor_group: String,
+    pub actions_major_group: String,
+    pub actions_critical_group: String,
+    pub unit_base_group: Option<String>,
+    pub unit_modifier_group: Option<String>,
+    pub unit_rate_group: Option<String>,
+    pub t_minor_lower_group: Option<String>,
+    pub t_minor_upper_group: Option<String>,
+    pub t_major_lower_group: Option<String>,
+    pub t_major_upper_group: Option<String>,
+    pub t_critical_lower_group: Option<String>,
+    pub t_critical_upper_group: Option<String>,
+    pub capabilities: Capabilities,
+    pub suppress: bool,
+    /// Its sensors' names, comma-separated.
+    pub sensors: String,
+}
+
+impl HwItem for SensorGroup {
+    const KIND: HwKind = HwKind::SensorGroup;
+    fn key(&self) -> String {
+        self.sensorgroupname.clone()
+    }
+    /// The operator's: suppression, actions, audit interval.
+    fn keep_from(&mut self, stored: &Self) {
+        self.suppress = stored.suppress;
+        self.actions_minor_group = stored.actions_minor_group.clone();
+        self.actions_major_group = stored.actions_major_group.clone();
+        self.actions_critical_group = stored.actions_critical_group.clone();
+        self.audit_interval_group = stored.audit_interval_group;
+    }
+    fn check(&self) -> Result<(), String> {
+        if self.sensorgroupname.is_empty() {
+            return Err("a sensor group needs a name".into());
+        }
+        Ok(())
+    }
+}
+
+/// A BMC sensor (`isensors`): its last reading's status as maintenance
+/// judged it against the BMC's thresholds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sensor {
+    /// Name: unique per host.
+    pub sensorname: String,
+    /// Where the BMC shows it (a Redfish path).
+    pub path: String,
+    pub sensortype: String,
+    pub datatype: String,
+    /// ok, minor, major, critical, offline
+    pub status: String,
+    /// enabled, disabled
+    pub state: String,
+    pub state_requested: Option<String>,
+    pub sensor_action_requested: Option<String>,
+    pub actions_minor: String,
+    pub actions_major: String,
+    pub actions_critical: String,
+    pub suppress: bool,
+    /// Seconds between audits.
+    pub audit_interval: i64,
+    pub algorithm: Option<String>,
+    /// The last reading (`reading`), among other attributes.
+    pub capabilities: Capabilities,
+    pub unit_base: Option<String>,
+    pub unit_modifier: Option<String>,
+    pub unit_rate: Option<String>,
+    pub t_minor_lower: Option<String>,
+    pub t_minor_upper: Option<String>,
+    pub t_major_lower: Option<String>,
+    pub t_major_upper: Option<String>,
+    pub t_critical_lower: Option<String>,
+    pub t_critical_upper: Option<String>,
+    /// Its group's name (the group's uuid on the wire).
+    pub sensorgroup: String,
+}
+
+impl HwItem for Sensor {
+    const KIND: HwKind = HwKind::Sensor;
+    fn key(&self) -> String {
+        self.sensorname.clone()
+    }
+    /// The operator's: suppression.
+    fn keep_from(&mut self, stored: &Self) {
+        self.suppress = stored.suppress;
+    }
+    fn check(&self) -> Result<(), String> {
+        if self.sensorname.is_empty() {
+            return Err("a sensor needs a name".into());
+        }
+        if !matches!(
+            self.status.as_str(),
+            "ok" | "minor" | "major" | "critical" | "offline"
+        ) {
+            return Err(format!("Invalid sensor status '{}'", self.status));
+        }
+        Ok(())
     }
 }

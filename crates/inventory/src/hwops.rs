@@ -427,3 +427,130 @@ pub fn remove_label(
     repo.delete_hw(&rec.uuid)?;
     Ok((h, rec))
 }
+
+/// Host maintenance's reading of host `r`'s BMC sensors: `groups` and
+/// `sensors` replace what is stored of them (records of unchanged names
+/// keep their uuid and the operator's settings: suppression, actions,
+/// audit interval). Returns the sensors and groups as stored.
+pub fn record_sensors(
+    repo: &mut dyn InventoryRepo,
+    r: &HostRef,
+    groups: &[SensorGroup],
+    sensors: &[Sensor],
+    now: Timestamp,
+) -> Result<(Vec<Sensor>, Vec<SensorGroup>), Error> {
+    let h = crate::ops::host(repo, r)?;
+    for g in groups {
+        g.check().map_err(Error::invalid)?;
+    }
+    let names: BTreeSet<&str> = groups.iter().map(|g| g.sensorgroupname.as_str()).collect();
+    for s in sensors {
+        s.check().map_err(Error::invalid)?;
+        if !names.contains(s.sensorgroup.as_str()) {
+            return Err(Error::invalid(format!(
+                "sensor {} names an unknown group {}",
+                s.sensorname, s.sensorgroup
+            )));
+        }
+    }
+    let mut changes = Vec::new();
+    merge_section(repo, h.id, Some(groups), now, &mut changes)?;
+    merge_section(repo, h.id, Some(sensors), now, &mut changes)?;
+    Ok((
+        records_of::<Sensor>(repo, h.id)?
+            .into_iter()
+            .map(|r| r.item)
+            .collect(),
+        records_of::<SensorGroup>(repo, h.id)?
+            .into_iter()
+            .map(|r| r.item)
+            .collect(),
+    ))
+}
+
+/// A boolean as sysinv's PATCH takes it (`True`, `false`, …).
+fn flag(attr: &str, v: &str) -> Result<bool, Error> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::invalid(format!(
+            "Invalid {attr} '{v}': expected True or False"
+        ))),
+    }
+}
+
+/// host-sensor-modify: the operator's settings of the sensor `uuid`
+/// (`suppress`); anything else is maintenance's and refused by name.
+pub fn modify_sensor(
+    repo: &mut dyn InventoryRepo,
+    uuid: &str,
+    changes: &[(String, String)],
+    now: Timestamp,
+) -> Result<(Host, Record<Sensor>), Error> {
+    let (h, mut rec) = get::<Sensor>(repo, uuid)?;
+    for (attr, v) in changes {
+        match attr.as_str() {
+            "suppress" => rec.item.suppress = flag(attr, v)?,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "The sensor attribute '{attr}' cannot be changed: only suppress is the operator's"
+                )));
+            }
+        }
+    }
+    rec.updated_at = Some(now);
+    repo.update_hw(&rec.to_row()?)?;
+    Ok((h, rec))
+}
+
+/// host-sensorgroup-modify: the operator's settings of the sensor group
+/// `uuid` (`suppress`, `actions_minor_group`, `actions_major_group`,
+/// `actions_critical_group` among the group's choices,
+/// `audit_interval_group` in seconds); anything else is refused by name.
+pub fn modify_sensorgroup(
+    repo: &mut dyn InventoryRepo,
+    uuid: &str,
+    changes: &[(String, String)],
+    now: Timestamp,
+) -> Result<(Host, Record<SensorGroup>), Error> {
+    let (h, mut rec) = get::<SensorGroup>(repo, uuid)?;
+    let g = &mut rec.item;
+    for (attr, v) in changes {
+        let choice = |choices: &str| {
+            if choices.split(',').any(|c| c == v) {
+                Ok(v.clone())
+            } else {
+                Err(Error::invalid(format!(
+                    "Invalid {attr} '{v}': expected one of {choices}"
+                )))
+            }
+        };
+        match attr.as_str() {
+            "suppress" => g.suppress = flag(attr, v)?,
+            "actions_minor_group" => g.actions_minor_group = choice(&g.actions_minor_choices)?,
+            "actions_major_group" => g.actions_major_group = choice(&g.actions_major_choices)?,
+            "actions_critical_group" => {
+                g.actions_critical_group = choice(&g.actions_critical_choices)?
+            }
+            "audit_interval_group" => {
+                g.audit_interval_group = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|s| (10..=86_400).contains(s))
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "Invalid audit_interval_group '{v}': whole seconds from 10 to 86400"
+                        ))
+                    })?
+            }
+            _ => {
+                return Err(Error::invalid(format!(
+                    "The sensor group attribute '{attr}' cannot be changed: suppress, actions_minor_group, actions_major_group, actions_critical_group and audit_interval_group are the operator's"
+                )));
+            }
+        }
+    }
+    rec.updated_at = Some(now);
+    repo.update_hw(&rec.to_row()?)?;
+    Ok((h, rec))
+}

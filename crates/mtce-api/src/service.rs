@@ -51,6 +51,10 @@ pub struct MtceOptions {
     /// up until a lock and unlock (StarlingX: 2).
     #[arg(long, env = "STARLING_RESET_ROUNDS", default_value_t = 2)]
     pub reset_rounds: u32,
+    /// Time between audits of the BMC sensors of every host with a BMC
+    /// (StarlingX: 2 minutes).
+    #[arg(long, env = "STARLING_SENSOR_INTERVAL", default_value = "120s", value_parser = parse_duration)]
+    pub sensor_interval: Duration,
     /// The BMCs' Redfish scheme: https, or http (an emulator).
     #[arg(long, env = "STARLING_BMC_SCHEME", default_value = "https", value_parser = ["https", "http"])]
     pub bmc_scheme: String,
@@ -120,6 +124,12 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         return Err(format!(
             "--heartbeat-period must be from 100ms to 1s, not {:?}",
             o.heartbeat_period
+        ));
+    }
+    if o.sensor_interval < std::time::Duration::from_secs(1) {
+        return Err(format!(
+            "--sensor-interval must be at least 1s, not {:?}",
+            o.sensor_interval
         ));
     }
     let hosts = ctx.hosts.clone().ok_or(
@@ -195,7 +205,15 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
     };
     tracing::info!(period = ?o.heartbeat_period, "host heartbeat ready");
     Ok(Started {
-        tasks: vec![Box::pin(crate::heartbeat(state.clone(), hb))],
+        tasks: vec![
+            Box::pin(crate::heartbeat(state.clone(), hb)),
+            Box::pin(crate::sensor_audit(
+                state.hosts.clone(),
+                state.alarms.clone(),
+                state.bmc.clone(),
+                o.sensor_interval,
+            )),
+        ],
         ..Started::serving(crate::router(state))
     })
 }

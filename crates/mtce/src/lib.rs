@@ -11,6 +11,7 @@
 pub mod alarms;
 pub mod heartbeat;
 pub mod host;
+pub mod sensors;
 
 pub use heartbeat::{Change, Level, Monitor, Network, Thresholds};
 pub use host::{Action, HostFsm, Phase, Seen, Timers};

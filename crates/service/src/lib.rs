@@ -151,6 +151,16 @@ pub trait Hosts: Send + Sync {
     /// provisioned (its password opened from where inventory keeps it
     /// sealed).
     fn bmc(&self, uuid: &str) -> BoxFuture<'_, Result<Option<BmcAccess>, String>>;
+    /// Host `uuid`'s BMC sensors as maintenance read them now (recorded as
+    /// its sensors and sensor groups); answers the names of the sensors
+    /// the operator suppressed (themselves or their group), whose alarms
+    /// are not raised.
+    fn sensors(
+        &self,
+        uuid: &str,
+        interval: Duration,
+        readings: Vec<SensorReading>,
+    ) -> BoxFuture<'_, Result<Vec<String>, String>>;
     /// Host maintenance runs from now on: unlocked hosts are tested and
     /// enabled by it (intest first) rather than enabled at once, and the
     /// reset and power actions of a host with a BMC go to `bmc`.
@@ -165,6 +175,27 @@ pub trait Hosts: Send + Sync {
         ok: bool,
         message: Option<String>,
     ) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// One BMC sensor as host maintenance read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SensorReading {
+    /// Its name (unique per host).
+    pub name: String,
+    /// Its kind: `temperature`, `fan`, `voltage`.
+    pub kind: String,
+    /// Where the BMC shows it.
+    pub path: String,
+    /// The reading, when the sensor reads.
+    pub reading: Option<f64>,
+    /// `degC`, `RPM`, `V`.
+    pub unit: String,
+    /// Lower and upper bounds at minor, major and critical.
+    pub minor: (Option<f64>, Option<f64>),
+    pub major: (Option<f64>, Option<f64>),
+    pub critical: (Option<f64>, Option<f64>),
+    /// ok, minor, major, critical, offline
+    pub status: String,
 }
 
 /// Host maintenance's BMCs, offered to inventory: a host's `reset`,

@@ -1083,3 +1083,182 @@ async fn a_bmc_password_is_sealed_never_shown_and_goes_with_its_bmc() {
         .unwrap();
     assert_eq!(gone, None);
 }
+
+/// Maintenance's BMC sensor readings become the host's sensors and groups
+/// (`isensors`, `isensorgroups`, a group's own sensors), keep their uuids
+/// from one audit to the next, and none is silenced by default.
+#[tokio::test]
+async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
+    use starling_service::{Hosts, SensorReading};
+    let t = app().await;
+    let h = t.added("compute-0", "worker", "08:00:27:00:00:01").await;
+    let uuid = h["uuid"].as_str().unwrap().to_string();
+    let hosts = starling_inventory_api::agents::InventoryHosts {
+        st: t.state.clone(),
+    };
+    let reading = |name: &str, kind: &str, v: f64, status: &str| SensorReading {
+        name: name.into(),
+        kind: kind.into(),
+        path: "Thermal".into(),
+        reading: Some(v),
+        unit: "degC".into(),
+        minor: (None, Some(42.0)),
+        major: (None, Some(45.0)),
+        critical: (None, Some(48.0)),
+        status: status.into(),
+    };
+    let every = std::time::Duration::from_secs(120);
+    let silenced = hosts
+        .sensors(
+            &uuid,
+            every,
+            vec![
+                reading("CPU Temp", "temperature", 43.0, "minor"),
+                reading("Fan1", "fan", 3000.0, "ok"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(silenced.is_empty(), "{silenced:?}");
+    let list = t.get("/v1/ihosts/compute-0/isensors").await;
+    let sensors = list["isensors"].as_array().unwrap();
+    assert_eq!(sensors.len(), 2, "{list}");
+    let cpu = sensors
+        .iter()
+        .find(|x| x["sensorname"] == "CPU Temp")
+        .unwrap();
+    assert_eq!(
+        (
+            &cpu["status"],
+            &cpu["t_minor_upper"],
+            &cpu["datatype"],
+            &cpu["audit_interval"]
+        ),
+        (&json!("minor"), &json!("42"), &json!("analog"), &json!(120)),
+        "{cpu}"
+    );
+    assert_eq!(cpu["capabilities"]["reading"], 43.0);
+    let groups = t.get("/v1/ihosts/compute-0/isensorgroups").await;
+    let groups = groups["isensorgroups"].as_array().unwrap().clone();
+    let temp = groups
+        .iter()
+        .find(|g| g["sensorgroupname"] == "server temperature")
+        .unwrap();
+    assert_eq!(cpu["sensorgroup_uuid"], temp["uuid"]);
+    let fans = groups
+        .iter()
+        .find(|g| g["sensorgroupname"] == "server fans")
+        .unwrap();
+    assert_eq!(fans["sensortype"], "tachometer");
+    let of_group = t
+        .get(&format!(
+            "/v1/isensorgroups/{}/isensors",
+            temp["uuid"].as_str().unwrap()
+        ))
+        .await;
+    let names: Vec<&str> = of_group["isensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["sensorname"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["CPU Temp"]);
+    // The next audit: the same records, updated in place; a sensor gone
+    // is gone.
+    hosts
+        .sensors(
+            &uuid,
+            every,
+            vec![reading("CPU Temp", "temperature", 41.0, "ok")],
+        )
+        .await
+        .unwrap();
+    let again = t.get("/v1/ihosts/compute-0/isensors").await;
+    let again = again["isensors"].as_array().unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["uuid"], cpu["uuid"]);
+    assert_eq!(again[0]["status"], "ok");
+    let shown = t
+        .get(&format!("/v1/isensors/{}", cpu["uuid"].as_str().unwrap()))
+        .await;
+    assert_eq!(shown["sensorname"], "CPU Temp");
+    // A reading of an unknown status is refused, and nothing changes.
+    assert!(
+        hosts
+            .sensors(
+                &uuid,
+                every,
+                vec![reading("CPU Temp", "temperature", 1.0, "hot")]
+            )
+            .await
+            .is_err()
+    );
+    let after = t.get("/v1/ihosts/compute-0/isensors").await;
+    assert_eq!(after["isensors"][0]["status"], "ok");
+
+    // The operator's settings: a suppressed sensor, or one whose group's
+    // action at its severity is not `alarm`, is silenced; its settings
+    // outlive the next audit; anything else is refused by name.
+    let replace = |k: &str, v: &str| {
+        json!([{"op": "replace", "path": format!("/{k}"), "value": v}]).to_string()
+    };
+    let sensor = format!("/v1/isensors/{}", cpu["uuid"].as_str().unwrap());
+    let group = format!("/v1/isensorgroups/{}", temp["uuid"].as_str().unwrap());
+    let hot = || vec![reading("CPU Temp", "temperature", 46.0, "major")];
+    assert!(hosts.sensors(&uuid, every, hot()).await.unwrap().is_empty());
+    let (st, v) = t
+        .call("PATCH", &sensor, Some(&replace("suppress", "True")))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["suppress"], true);
+    assert_eq!(
+        hosts.sensors(&uuid, every, hot()).await.unwrap(),
+        ["CPU Temp"]
+    );
+    let (st, _) = t
+        .call("PATCH", &sensor, Some(&replace("suppress", "False")))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = t
+        .call(
+            "PATCH",
+            &group,
+            Some(&replace("actions_major_group", "log")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        hosts.sensors(&uuid, every, hot()).await.unwrap(),
+        ["CPU Temp"]
+    );
+    let stored = t.get(&group).await;
+    assert_eq!(stored["actions_major_group"], "log", "kept across audits");
+    refused(
+        t.call(
+            "PATCH",
+            &group,
+            Some(&replace("actions_minor_group", "reset")),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "expected one of ignore,log,alarm",
+    );
+    refused(
+        t.call("PATCH", &sensor, Some(&replace("status", "ok")))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "cannot be changed",
+    );
+    refused(
+        t.call("PATCH", &sensor, Some(&replace("suppress", "maybe")))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "expected True or False",
+    );
+    refused(
+        t.call("PATCH", &group, Some(&replace("audit_interval_group", "1")))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "from 10 to 86400",
+    );
+}

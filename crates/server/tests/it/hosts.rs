@@ -1103,6 +1103,8 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
             "90s",
             "--heartbeat-cluster-address",
             &cluster_gateway,
+            "--sensor-interval",
+            "2s",
         ],
         true,
     );
@@ -1158,6 +1160,48 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         |h| h["worker-0"] == state("unlocked", "enabled", "available"),
     );
     assert_eq!(emu.resets(), 0);
+
+    // Its BMC's sensors, audited: recorded with their status against the
+    // BMC's thresholds, grouped as StarlingX's hwmon groups them; the
+    // emulator's read well, so no sensor alarm (200.007).
+    let sensors = wait_for(
+        "worker-0's BMC sensors recorded",
+        || cli_json(&s, "system", &["host-sensor-list", "worker-0"]),
+        |v| v.as_array().is_some_and(|a| !a.is_empty()),
+    );
+    let names: Vec<&str> = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"CPU Temp"), "{sensors}");
+    for x in sensors.as_array().unwrap() {
+        assert_eq!(
+            (&x["status"], &x["state"]),
+            (&json!("ok"), &json!("enabled")),
+            "{x}"
+        );
+    }
+    let groups = cli_json(&s, "system", &["host-sensorgroup-list", "worker-0"]);
+    let temperature = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "server temperature")
+        .unwrap_or_else(|| panic!("{groups}"));
+    assert!(
+        temperature["sensors"]
+            .as_str()
+            .unwrap()
+            .contains("CPU Temp"),
+        "{temperature}"
+    );
+    let cpu = cli_json(&s, "system", &["host-sensor-show", "worker-0", "CPU Temp"]);
+    assert_eq!(cpu["t_minor_upper"], "42", "{cpu}");
+    let alarms = cli_json(&s, "fm", &["alarm-list"]).to_string();
+    assert!(!alarms.contains("200.007"), "{alarms}");
+
     let heartbeat_alarms = || -> Vec<String> {
         let mut v: Vec<String> = cli_json(&s, "fm", &["alarm-list"])
             .as_array()

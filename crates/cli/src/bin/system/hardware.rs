@@ -1,5 +1,5 @@
 //! The hardware commands of `system`: CPUs, memory, NUMA nodes, disks,
-//! partitions, ports, PCI devices, LLDP and labels, with cgtsclient's
+//! partitions, ports, PCI devices, LLDP, BMC sensors and labels, with cgtsclient's
 //! column names. Each list is one request (the server resolves the host);
 //! a show picks the record from that list by the name the operator uses.
 
@@ -182,6 +182,31 @@ const LLDP_NEIGHBOURS: Listing = Listing {
         ("management_address", "management_address"),
     ],
     read: read::<hw::LldpNeighbourRecord>,
+};
+
+const SENSORS: Listing = Listing {
+    collection: "isensors",
+    columns: &[
+        ("uuid", "uuid"),
+        ("name", "sensorname"),
+        ("sensortype", "sensortype"),
+        ("state", "state"),
+        ("status", "status"),
+    ],
+    read: read::<hw::SensorRecord>,
+};
+
+const SENSOR_GROUPS: Listing = Listing {
+    collection: "isensorgroups",
+    columns: &[
+        ("uuid", "uuid"),
+        ("name", "sensorgroupname"),
+        ("sensortype", "sensortype"),
+        ("sensors", "sensors"),
+        ("audit_interval_group", "audit_interval_group"),
+        ("state", "state"),
+    ],
+    read: read::<hw::SensorGroupRecord>,
 };
 
 const LABELS: Listing = Listing {
@@ -419,6 +444,59 @@ pub(crate) enum HwCmd {
         #[command(flatten)]
         out: Out,
     },
+    /// List a host's BMC sensors.
+    #[command(name = "host-sensor-list")]
+    SensorList {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Show a host's BMC sensor.
+    #[command(name = "host-sensor-show")]
+    SensorShow {
+        /// Hostname, id or uuid.
+        host: String,
+        /// Sensor name or uuid.
+        sensor: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Change a host's BMC sensor: suppress=True|False.
+    #[command(name = "host-sensor-modify")]
+    SensorModify {
+        /// Hostname, id or uuid.
+        host: String,
+        /// Sensor name or uuid.
+        sensor: String,
+        /// attribute=value pairs.
+        #[arg(required = true)]
+        attributes: Vec<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Change a host's BMC sensor group: suppress, actions_minor_group,
+    /// actions_major_group, actions_critical_group, audit_interval_group.
+    #[command(name = "host-sensorgroup-modify")]
+    SensorGroupModify {
+        /// Hostname, id or uuid.
+        host: String,
+        /// Sensor group name or uuid.
+        group: String,
+        /// attribute=value pairs.
+        #[arg(required = true)]
+        attributes: Vec<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// List a host's BMC sensor groups.
+    #[command(name = "host-sensorgroup-list")]
+    SensorGroupList {
+        /// Hostname, id or uuid.
+        host: String,
+        #[command(flatten)]
+        out: Out,
+    },
     /// Assign labels to a host (key=value ...).
     #[command(name = "host-label-assign")]
     LabelAssign {
@@ -558,6 +636,55 @@ pub(crate) fn run(c: &Client, cmd: HwCmd) -> Result<()> {
         HwCmd::LldpAgentList { host, out } => {
             print_list(&LLDP_AGENTS, &records(c, &host, &LLDP_AGENTS, "")?, &out)
         }
+        HwCmd::SensorList { host, out } => {
+            print_list(&SENSORS, &records(c, &host, &SENSORS, "")?, &out)
+        }
+        HwCmd::SensorShow { host, sensor, out } => {
+            let recs = records(c, &host, &SENSORS, "")?;
+            print_record(
+                pick(&recs, &sensor, &["sensorname"], "Sensor", &host)?,
+                &out,
+            )
+        }
+        HwCmd::SensorModify {
+            host,
+            sensor,
+            attributes,
+            out,
+        } => {
+            let recs = records(c, &host, &SENSORS, "")?;
+            let uuid = pick(&recs, &sensor, &["sensorname"], "Sensor", &host)?["uuid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let v = c.patch(
+                &format!("/v1/isensors/{uuid}"),
+                &crate::update_patch(&attributes)?,
+            )?;
+            print_record(&(SENSORS.read)(v)?, &out)
+        }
+        HwCmd::SensorGroupModify {
+            host,
+            group,
+            attributes,
+            out,
+        } => {
+            let recs = records(c, &host, &SENSOR_GROUPS, "")?;
+            let uuid = pick(&recs, &group, &["sensorgroupname"], "Sensor group", &host)?["uuid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let v = c.patch(
+                &format!("/v1/isensorgroups/{uuid}"),
+                &crate::update_patch(&attributes)?,
+            )?;
+            print_record(&(SENSOR_GROUPS.read)(v)?, &out)
+        }
+        HwCmd::SensorGroupList { host, out } => print_list(
+            &SENSOR_GROUPS,
+            &records(c, &host, &SENSOR_GROUPS, "")?,
+            &out,
+        ),
         HwCmd::LldpNeighborList { host, out } => print_list(
             &LLDP_NEIGHBOURS,
             &records(c, &host, &LLDP_NEIGHBOURS, "")?,
