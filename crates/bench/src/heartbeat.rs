@@ -88,14 +88,14 @@ async fn responders(
     Ok((targets, tasks))
 }
 
-fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
+pub(crate) fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
     d.sort();
     let at = |q: f64| d[((d.len() as f64 * q).ceil() as usize).clamp(1, d.len()) - 1];
     (at(0.5), at(0.99))
 }
 
 /// A pseudo-random fraction from the clock (the cut's phase in a period).
-fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

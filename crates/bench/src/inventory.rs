@@ -221,7 +221,10 @@ fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
 /// A fresh Standard duplex starlingd with its inventory API.
 /// A controller for `dir`: the server, its inventory URL and its
 /// maintenance URL.
-async fn controller(a: &Args, dir: &Path) -> Result<(Server, String, String)> {
+async fn controller(
+    a: &Args,
+    dir: &Path,
+) -> Result<(Server, String, String, crate::recovery::Host)> {
     let port = free_port()?;
     let mtce = free_port()?;
     let s = crate::starling_with(
@@ -250,38 +253,24 @@ async fn controller(a: &Args, dir: &Path) -> Result<(Server, String, String)> {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Hosts are bulk-added for a controller in service to manage:
-    // controller-0, added, inventoried by a full report and unlocked.
-    let http = client();
-    let r = http
-        .post(format!("{inv}/v1/ihosts"))
-        .json(
-            &json!({"hostname": "controller-0", "personality": "controller",
-                      "mgmt_mac": "02:bb:00:00:00:01"}),
-        )
-        .send()
-        .await?;
-    ensure!(r.status().is_success(), "controller-0: {}", r.text().await?);
-    let r = http
-        .put(format!("{inv}/v1/agent/controller-0/report"))
-        .json(&server_report(0xff_ffff))
-        .send()
-        .await?;
-    ensure!(
-        r.status().is_success(),
-        "controller-0's report: {}",
-        r.text().await?
-    );
-    let r = http
-        .patch(format!("{inv}/v1/ihosts/controller-0"))
-        .json(&json!([{"op": "replace", "path": "/action", "value": "unlock"}]))
-        .send()
-        .await?;
-    ensure!(
-        r.status().is_success(),
-        "controller-0's unlock: {}",
-        r.text().await?
-    );
-    Ok((s, inv, format!("http://127.0.0.1:{mtce}")))
+    // controller-0, added, enrolled and inventoried by a full report,
+    // its heartbeat answered here, unlocked and enabled by maintenance.
+    let mtce_url = format!("http://127.0.0.1:{mtce}");
+    let secret = std::fs::read_to_string(dir.join("agent-enrollment"))?
+        .trim()
+        .to_string();
+    let c0 = crate::recovery::Host::enroll(
+        &inv,
+        &mtce_url,
+        &secret,
+        "controller-0",
+        "controller",
+        "02:bb:00:00:00:01",
+        &server_report(0xff_ffff),
+    )
+    .await?;
+    crate::recovery::unlock_and_enable(&inv, "controller-0").await?;
+    Ok((s, inv, mtce_url, c0))
 }
 
 /// One simulated agent: registers by hostname and MAC, sends its full report.
@@ -350,7 +339,7 @@ pub async fn run(a: &Args) -> Result<()> {
         eprintln!("inventory: {n} hosts");
         drop(last.take());
         let dir = a.work_dir.join(format!("inv-{n}"));
-        let (s, inv, mtce) = controller(a, &dir).await?;
+        let (s, inv, mtce, _controller_0) = controller(a, &dir).await?;
 
         // Provisioning: one hosts file.
         let t0 = Instant::now();

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 mod auth;
 mod heartbeat;
 mod inventory;
+mod recovery;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -57,7 +58,9 @@ struct Args {
     /// alone, for paired runs and profiles), floor (read-only request rates, run
     /// inside the rates phase), and inventory (host lists, agents at once,
     /// the agent's audit cycle and RSS); heartbeat (cut-to-failed times and
-    /// the engine's CPU, on loopback; not in the default list).
+    /// the engine's CPU, on loopback) and recovery (a starlingd: cut to
+    /// 200.004 and to failed, back to service; `--hb-periods`,
+    /// `--hb-runs`); neither in the default list.
     #[arg(
         long,
         value_delimiter = ',',
@@ -892,6 +895,10 @@ async fn run(a: Args) -> Result<()> {
     if want("heartbeat") {
         println!();
         heartbeat::run(&a).await?;
+    }
+    if want("recovery") {
+        println!();
+        recovery::run(&a).await?;
     }
     let _ = std::fs::remove_dir_all(&a.work_dir);
     Ok(())

@@ -107,6 +107,20 @@ pub trait AlarmSink: Send + Sync + 'static {
     }
 }
 
+/// 200.021, the customer log of a host command (an operator's request
+/// accepted, or one maintenance issued itself): raised by inventory and by
+/// host maintenance, defined once.
+pub static HOST_COMMAND_LOG: AlarmDef = AlarmDef {
+    id: "200.021",
+    entity_type: "host",
+    severity: "not-applicable",
+    alarm_type: "operational-violation",
+    probable_cause: "unspecified-reason",
+    repair: "",
+    service_affecting: false,
+    suppression: false,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

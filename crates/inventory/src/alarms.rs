@@ -21,16 +21,7 @@ pub static HOST_LOCKED: AlarmDef = AlarmDef {
 };
 
 /// 200.021, the customer log of a maintenance command (a request accepted).
-pub static COMMAND_LOG: AlarmDef = AlarmDef {
-    id: "200.021",
-    entity_type: "host",
-    severity: "not-applicable",
-    alarm_type: "operational-violation",
-    probable_cause: "unspecified-reason",
-    repair: "",
-    service_affecting: false,
-    suppression: false,
-};
+pub use starling_common::alarm::HOST_COMMAND_LOG as COMMAND_LOG;
 
 /// 200.022, the customer log of a host state change.
 pub static STATE_LOG: AlarmDef = AlarmDef {

@@ -51,16 +51,7 @@ pub static HOST_FAILED: AlarmDef = AlarmDef {
 
 /// 200.021, the customer log of a command maintenance issued (an
 /// automatic reboot or reset).
-pub static COMMAND_LOG: AlarmDef = AlarmDef {
-    id: "200.021",
-    entity_type: "host",
-    severity: "not-applicable",
-    alarm_type: "operational-violation",
-    probable_cause: "unspecified-reason",
-    repair: "",
-    service_affecting: false,
-    suppression: false,
-};
+pub use starling_common::alarm::HOST_COMMAND_LOG as COMMAND_LOG;
 
 /// A 200.021 log for host `name`.
 pub fn command(name: &str, text: String) -> AlarmEffect {

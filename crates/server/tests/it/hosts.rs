@@ -700,29 +700,6 @@ fn a_controller_and_three_agents_on_one_machine() {
     // critical) and it fails (200.004; unlocked-disabled-failed in
     // inventory); back, both clear and it is available again. worker-0 is
     // never accused.
-    let heartbeat_alarms = |s: &AllInOne| -> Vec<String> {
-        let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| {
-                matches!(
-                    a["Alarm ID"].as_str(),
-                    Some("200.004" | "200.005" | "200.009")
-                )
-            })
-            .map(|a| {
-                format!(
-                    "{} {} {}",
-                    a["Alarm ID"].as_str().unwrap(),
-                    a["Severity"].as_str().unwrap(),
-                    a["Entity ID"].as_str().unwrap()
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
     assert_eq!(heartbeat_alarms(&s), Vec::<String>::new());
     // Host `i` cut off (its link down in its namespace, or its agent
     // stopped on loopback) or back.
@@ -1202,29 +1179,7 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
     let alarms = cli_json(&s, "fm", &["alarm-list"]).to_string();
     assert!(!alarms.contains("200.007"), "{alarms}");
 
-    let heartbeat_alarms = || -> Vec<String> {
-        let mut v: Vec<String> = cli_json(&s, "fm", &["alarm-list"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|a| {
-                a["Alarm ID"]
-                    .as_str()
-                    .is_some_and(|id| id.starts_with("200.00"))
-            })
-            .filter(|a| a["Alarm ID"] != "200.001")
-            .map(|a| {
-                format!(
-                    "{} {} {}",
-                    a["Alarm ID"].as_str().unwrap(),
-                    a["Severity"].as_str().unwrap(),
-                    a["Entity ID"].as_str().unwrap()
-                )
-            })
-            .collect();
-        v.sort();
-        v
-    };
+    let alarms_now = || heartbeat_alarms(&s);
     let ns = lab.machine("worker-0").ns.clone().unwrap();
     let ran = lab.machine("worker-0").ran.clone();
 
@@ -1234,7 +1189,7 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
     // its agent (its action command). The rig restarts it; it is back in
     // service with no BMC reset.
     ip(&["-n", &ns, "link", "set", "eth1", "down"]);
-    wait_for("the cluster-host heartbeat lost", heartbeat_alarms, |a| {
+    wait_for("the cluster-host heartbeat lost", alarms_now, |a| {
         a == &[
             "200.004 critical host=worker-0".to_string(),
             "200.009 critical host=worker-0.network=cluster-host".to_string(),
@@ -1252,7 +1207,7 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         || host_states(&s),
         |h| h["worker-0"] == state("unlocked", "enabled", "available"),
     );
-    wait_for("its alarms cleared", heartbeat_alarms, |a| a.is_empty());
+    wait_for("its alarms cleared", alarms_now, |a| a.is_empty());
     assert_eq!(emu.resets(), 0, "{}", emu.log());
     assert_eq!(
         std::fs::read_to_string(&ran).unwrap(),
@@ -1401,6 +1356,32 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
     ] {
         assert!(logs.contains(want), "{want:?} not in {logs}");
     }
+}
+
+/// The active heartbeat and host-failed alarms (200.004, 200.005,
+/// 200.009) as `id severity entity`, sorted.
+fn heartbeat_alarms(s: &AllInOne) -> Vec<String> {
+    let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            matches!(
+                a["Alarm ID"].as_str(),
+                Some("200.004" | "200.005" | "200.009")
+            )
+        })
+        .map(|a| {
+            format!(
+                "{} {} {}",
+                a["Alarm ID"].as_str().unwrap(),
+                a["Severity"].as_str().unwrap(),
+                a["Entity ID"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 /// The emulator's system's power state, as Redfish reports it.

@@ -1,0 +1,319 @@
+//! Host maintenance end to end: a starlingd (all-in-one, no local agent)
+//! and hosts whose heartbeat responders run here — each enrolled with the
+//! controller's enrollment secret, reported and registered with
+//! maintenance as its agent would be, answering with the real
+//! `starling-heartbeat` responder. A cut is one host's responder stopping
+//! at a random phase of a period; measured: the time to its 200.004 alarm
+//! in FM and to `failed` in inventory (both polled every 5 ms), then, the
+//! responder back, the time to its graceful return to service.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+use starling_heartbeat::{Key, Responder};
+
+use crate::heartbeat::{jitter, pcts};
+use crate::{Args, Server, client, free_port};
+
+/// A host simulated here: its uuid, its heartbeat key and responder.
+pub struct Host {
+    pub uuid: String,
+    key: Key,
+    at: SocketAddr,
+    responder: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Host {
+    /// Adds `hostname` (`personality`, `mac`), enrolls it with `secret`,
+    /// reports it inventoried, registers its responder with maintenance
+    /// at `mtce` and starts it.
+    pub async fn enroll(
+        inv: &str,
+        mtce: &str,
+        secret: &str,
+        hostname: &str,
+        personality: &str,
+        mac: &str,
+        report: &Value,
+    ) -> Result<Host> {
+        let http = client();
+        let r = http
+            .post(format!("{inv}/v1/ihosts"))
+            .json(&json!({"hostname": hostname, "personality": personality, "mgmt_mac": mac}))
+            .send()
+            .await?;
+        ensure!(r.status().is_success(), "{hostname}: {}", r.text().await?);
+        let r = http
+            .post(format!("{inv}/v1/agent/register"))
+            .header("x-auth-token", secret)
+            .json(&json!({"hostname": hostname, "mgmt_mac": mac}))
+            .send()
+            .await?;
+        ensure!(
+            r.status().is_success(),
+            "{hostname} enrolls: {}",
+            r.status()
+        );
+        let credential = r
+            .headers()
+            .get("x-starling-agent-token")
+            .and_then(|v| v.to_str().ok())
+            .context("no host credential in the first registration")?
+            .to_string();
+        let v: Value = r.json().await?;
+        let uuid = v["uuid"]
+            .as_str()
+            .context("registration without uuid")?
+            .to_string();
+        let r = http
+            .put(format!("{inv}/v1/agent/{uuid}/report"))
+            .header("x-auth-token", &credential)
+            .json(report)
+            .send()
+            .await?;
+        ensure!(
+            r.status().is_success(),
+            "{hostname}'s report: {}",
+            r.text().await?
+        );
+        let port = free_port()?;
+        let at = SocketAddr::from(([127, 0, 0, 1], port));
+        let r = http
+            .put(format!("{mtce}/v1/agent/{uuid}/heartbeat"))
+            .header("x-auth-token", &credential)
+            .json(&json!({"port": port}))
+            .send()
+            .await?;
+        ensure!(
+            r.status().is_success(),
+            "{hostname}'s responder: {}",
+            r.text().await?
+        );
+        let cfg: Value = r.json().await?;
+        let key = Key::from_hex(cfg["key"].as_str().context("no heartbeat key")?)
+            .map_err(anyhow::Error::msg)?;
+        let mut h = Host {
+            uuid,
+            key,
+            at,
+            responder: None,
+        };
+        h.answer(hostname).await?;
+        Ok(h)
+    }
+
+    /// Its responder answers (again).
+    pub async fn answer(&mut self, hostname: &str) -> Result<()> {
+        let r = Responder::bind(self.at, self.key.clone(), &self.uuid)
+            .await
+            .with_context(|| format!("{hostname}'s responder on {}", self.at))?;
+        self.responder = Some(tokio::spawn(r.run()));
+        Ok(())
+    }
+
+    /// Its responder stops (the socket closed when this returns).
+    pub async fn cut(&mut self) {
+        if let Some(t) = self.responder.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+/// Unlocks `host` and waits until maintenance has it in service.
+pub async fn unlock_and_enable(inv: &str, host: &str) -> Result<()> {
+    let http = client();
+    let r = http
+        .patch(format!("{inv}/v1/ihosts/{host}"))
+        .json(&json!([{"op": "replace", "path": "/action", "value": "unlock"}]))
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "{host}'s unlock: {}",
+        r.text().await?
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: Value = http
+            .get(format!("{inv}/v1/ihosts/{host}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if v["operational"] == "enabled" && v["availability"] == "available" {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "{host} never enabled: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether `host`'s 200.004 is among FM's active alarms.
+async fn failed_alarm(fm: &str, host: &str) -> Result<bool> {
+    let v: Value = client()
+        .get(format!("{fm}/v1/alarms"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let entity = format!("host={host}");
+    Ok(v["alarms"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|x| x["alarm_id"] == "200.004" && x["entity_instance_id"] == entity.as_str())
+    }))
+}
+
+async fn availability(inv: &str, host: &str) -> Result<String> {
+    let v: Value = client()
+        .get(format!("{inv}/v1/ihosts/{host}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(v["availability"].as_str().unwrap_or("").to_string())
+}
+
+/// One period: a starlingd, controller-0 and compute-0 in service, then
+/// `runs` cuts of compute-0; (cut → 200.004, cut → failed, back → in
+/// service) per cut.
+async fn at_period(a: &Args, period_ms: u64) -> Result<Vec<(Duration, Duration, Duration)>> {
+    let dir = a.work_dir.join(format!("recovery-{period_ms}"));
+    let (inv_port, mtce_port) = (free_port()?, free_port()?);
+    let period = format!("{period_ms}ms");
+    let s: Server = crate::starling_with(
+        a,
+        &dir,
+        &[
+            "--system-mode",
+            "duplex",
+            "--system-type",
+            "Standard",
+            "--inventory-port",
+            &inv_port.to_string(),
+            "--mtce-port",
+            &mtce_port.to_string(),
+            "--heartbeat-period",
+            &period,
+            "--heartbeat-soak",
+            "1s",
+            // Every cut is a graceful recovery: the responder comes back
+            // well within the window.
+            "--recovery-window",
+            "60s",
+        ],
+    )
+    .await?;
+    let (fm, inv, mtce) = (
+        s.base.clone(),
+        format!("http://127.0.0.1:{inv_port}"),
+        format!("http://127.0.0.1:{mtce_port}"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("{inv}/health")).await.is_err() {
+        ensure!(Instant::now() < deadline, "inventory never answered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let secret = std::fs::read_to_string(dir.join("agent-enrollment"))?
+        .trim()
+        .to_string();
+    let report = crate::inventory::server_report(1);
+    let mut c0 = Host::enroll(
+        &inv,
+        &mtce,
+        &secret,
+        "controller-0",
+        "controller",
+        "02:cc:00:00:00:01",
+        &report,
+    )
+    .await?;
+    unlock_and_enable(&inv, "controller-0").await?;
+    let mut w = Host::enroll(
+        &inv,
+        &mtce,
+        &secret,
+        "compute-0",
+        "worker",
+        "02:cc:00:00:00:02",
+        &report,
+    )
+    .await?;
+    unlock_and_enable(&inv, "compute-0").await?;
+    let step = Duration::from_millis(5);
+    let mut out = Vec::new();
+    for _ in 0..a.hb_runs {
+        // A cut at a random phase of the period.
+        tokio::time::sleep(Duration::from_millis(period_ms).mul_f64(jitter())).await;
+        w.cut().await;
+        let t0 = Instant::now();
+        let (mut alarm, mut failed) = (None, None);
+        while alarm.is_none() || failed.is_none() {
+            if alarm.is_none() && failed_alarm(&fm, "compute-0").await? {
+                alarm = Some(t0.elapsed());
+            }
+            if failed.is_none() && availability(&inv, "compute-0").await? == "failed" {
+                failed = Some(t0.elapsed());
+            }
+            ensure!(
+                t0.elapsed() < Duration::from_secs(60),
+                "compute-0 never failed"
+            );
+            tokio::time::sleep(step).await;
+        }
+        w.answer("compute-0").await?;
+        let t1 = Instant::now();
+        loop {
+            if availability(&inv, "compute-0").await? == "available"
+                && !failed_alarm(&fm, "compute-0").await?
+            {
+                break;
+            }
+            ensure!(
+                t1.elapsed() < Duration::from_secs(120),
+                "compute-0 never came back"
+            );
+            tokio::time::sleep(step).await;
+        }
+        out.push((
+            alarm.unwrap_or_default(),
+            failed.unwrap_or_default(),
+            t1.elapsed(),
+        ));
+    }
+    c0.cut().await;
+    drop(s);
+    Ok(out)
+}
+
+pub async fn run(a: &Args) -> Result<()> {
+    eprintln!("recovery: cut → 200.004 → graceful recovery, end to end");
+    println!("| measurement (starlingd, SQLite, loopback) | p50 / p99 |");
+    println!("|---|---|");
+    for ms in &a.hb_periods {
+        let runs = at_period(a, *ms).await?;
+        let n = runs.len();
+        let ms_of = |d: Duration| d.as_secs_f64() * 1e3;
+        let (a50, a99) = pcts(runs.iter().map(|r| r.0).collect());
+        let (f50, f99) = pcts(runs.iter().map(|r| r.1).collect());
+        let (b50, b99) = pcts(runs.iter().map(|r| r.2).collect());
+        println!(
+            "| period {ms} ms, {n} cuts: cut → 200.004 raised in FM | {:.0} / {:.0} ms |",
+            ms_of(a50),
+            ms_of(a99)
+        );
+        println!(
+            "| period {ms} ms, {n} cuts: cut → `failed` in inventory | {:.0} / {:.0} ms |",
+            ms_of(f50),
+            ms_of(f99)
+        );
+        println!(
+            "| period {ms} ms, {n} cuts: back → in service, 200.004 cleared (soak 1 s) | {:.0} / {:.0} ms |",
+            ms_of(b50),
+            ms_of(b99)
+        );
+    }
+    Ok(())
+}
