@@ -210,6 +210,39 @@ impl Lab {
         }
     }
 
+    /// Every host of the lab a worker: bulk-added from a hosts file (by
+    /// name and MAC), its agent started, and online.
+    fn provision_workers(&mut self, s: &AllInOne) {
+        let entries: String = self
+            .machines
+            .iter()
+            .map(|m| {
+                format!(
+                    "- hostname: {}\n  personality: worker\n  mgmt_mac: {}\n",
+                    m.hostname, m.mac
+                )
+            })
+            .collect();
+        let hosts_file = self.dir.join("hosts.yaml");
+        std::fs::write(&hosts_file, format!("hosts:\n{entries}")).unwrap();
+        cli_ok(
+            s,
+            "system",
+            &["host-bulk-add", &hosts_file.display().to_string()],
+        );
+        self.start_agents(s);
+        let names: Vec<String> = self.machines.iter().map(|m| m.hostname.clone()).collect();
+        wait_for(
+            "the hosts online",
+            || host_states(s),
+            |h| {
+                names
+                    .iter()
+                    .all(|n| h.get(n).is_some_and(|st| st.2 == "online"))
+            },
+        );
+    }
+
     /// Starts every host's agent (`starling-agent`, the agent binary for
     /// hosts) against the controller.
     fn start_agents(&mut self, s: &AllInOne) {
@@ -909,32 +942,7 @@ fn no_false_failure_over_lossy_links() {
         true,
     );
     controller_in_service(&s);
-    let hosts_file = lab.dir.join("hosts.yaml");
-    let entries: String = names
-        .iter()
-        .map(|n| {
-            format!(
-                "- hostname: {n}\n  personality: worker\n  mgmt_mac: {}\n",
-                lab.machine(n).mac
-            )
-        })
-        .collect();
-    std::fs::write(&hosts_file, format!("hosts:\n{entries}")).unwrap();
-    cli_ok(
-        &s,
-        "system",
-        &["host-bulk-add", &hosts_file.display().to_string()],
-    );
-    lab.start_agents(&s);
-    wait_for(
-        "the hosts online",
-        || host_states(&s),
-        |h| {
-            names
-                .iter()
-                .all(|n| h.get(*n).is_some_and(|st| st.2 == "online"))
-        },
-    );
+    lab.provision_workers(&s);
     for n in names {
         cli_ok(&s, "system", &["host-unlock", n]);
     }
@@ -1086,26 +1094,7 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         true,
     );
     controller_in_service(&s);
-    let hosts_file = lab.dir.join("hosts.yaml");
-    std::fs::write(
-        &hosts_file,
-        format!(
-            "hosts:\n- hostname: worker-0\n  personality: worker\n  mgmt_mac: {}\n",
-            lab.machine("worker-0").mac
-        ),
-    )
-    .unwrap();
-    cli_ok(
-        &s,
-        "system",
-        &["host-bulk-add", &hosts_file.display().to_string()],
-    );
-    lab.start_agents(&s);
-    wait_for(
-        "worker-0 online",
-        || host_states(&s),
-        |h| h.get("worker-0").is_some_and(|st| st.2 == "online"),
-    );
+    lab.provision_workers(&s);
 
     // The BMC, provisioned; its password is kept sealed, never shown.
     let bmc_password = format!("bm_password={}", starling_testkit::sushy::PASSWORD);
