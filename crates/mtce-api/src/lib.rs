@@ -565,7 +565,10 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 "heartbeat level changed"
             );
         }
-        let mut effects = starling_mtce::alarms::effects(&changes, name);
+        // The hosts' own alarms (failed, recovered, commands) are delivered
+        // before the heartbeat's: a failure reaches FM one commit sooner.
+        let heartbeat_effects = starling_mtce::alarms::effects(&changes, name);
+        let mut effects = Vec::new();
 
         // What came back since the last period: acknowledged reboots, BMC
         // resets done.
@@ -677,7 +680,7 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
             }
         }
         if let Some(sink) = &st.alarms {
-            for e in effects {
+            for e in effects.into_iter().chain(heartbeat_effects) {
                 if let Err(err) = sink.send(e).await {
                     tracing::error!(error = %err, "cannot report to fault management");
                 }
