@@ -301,19 +301,9 @@ impl BmcReach {
         .map_err(|e| e.to_string())
     }
 
-    /// Resets host `uuid` through its BMC.
-    async fn reset(&self, hosts: &dyn Hosts, uuid: &str) -> Result<(), String> {
-        use starling_bmc::Bmc;
-        let bmc = self.bmc(hosts, uuid).await?;
-        bmc.act(starling_bmc::Action::Reset)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
-    /// Carries an operator's `reset`, `power-on` or `power-off` out on
-    /// host `uuid`; a power action is done when the BMC reports the power
-    /// so (polled every 2 s for up to `POWER_WAIT`).
+    /// Carries a `reset` (an operator's or recovery's), `power-on` or
+    /// `power-off` out on host `uuid`; a power action is done when the BMC
+    /// reports the power so (polled every 2 s for up to `POWER_WAIT`).
     async fn command(&self, hosts: &dyn Hosts, uuid: &str, command: &str) -> Result<(), String> {
         use starling_bmc::{Action, Bmc, Power};
         const POWER_WAIT: Duration = Duration::from_secs(120);
@@ -388,6 +378,11 @@ pub async fn sensor_audit(
                 continue;
             }
         };
+        let read: std::collections::BTreeSet<String> = all
+            .iter()
+            .filter(|h| h.bmc)
+            .map(|h| h.uuid.clone())
+            .collect();
         let mut reads = tokio::task::JoinSet::new();
         for h in all.iter().filter(|h| h.bmc) {
             let (hosts, reach, uuid) = (hosts.clone(), reach.clone(), h.uuid.clone());
@@ -401,11 +396,6 @@ pub async fn sensor_audit(
             });
         }
         let mut effects = Vec::new();
-        let read: std::collections::BTreeSet<String> = all
-            .iter()
-            .filter(|h| h.bmc)
-            .map(|h| h.uuid.clone())
-            .collect();
         while let Some(done) = reads.join_next().await {
             let Ok((uuid, r)) = done else { continue };
             let Some(h) = all.iter().find(|h| h.uuid == uuid) else {
@@ -665,7 +655,7 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                             uuid.clone(),
                         );
                         tokio::spawn(async move {
-                            let r = reach.reset(hosts.as_ref(), &uuid).await;
+                            let r = reach.command(hosts.as_ref(), &uuid, "reset").await;
                             let _ = tx.send((uuid, r));
                         });
                     }
