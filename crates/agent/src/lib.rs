@@ -3,7 +3,8 @@
 //! hostname and management MAC, reports everything once, then audits
 //! periodically and sends only the sections that changed; it also carries
 //! out the host actions the controller hands it (reboot, reset, power…)
-//! through the operator's command, and reports how they went.
+//! through the operator's command, and reports how they went. It monitors
+//! the host's processes (StarlingX's pmond) and feeds systemd's watchdog.
 //!
 //! Architecture invariants:
 //! - discovery reads only through a [`root::Root`], so every parser runs the
@@ -23,8 +24,10 @@ pub mod disk;
 pub mod lldp;
 pub mod memory;
 pub mod pci;
+pub mod pmon;
 pub mod root;
 pub mod run;
+pub mod systemd;
 
 pub use discover::{Identity, changes, identity, report};
 pub use root::Root;

@@ -51,6 +51,9 @@ pub struct Config {
     pub lldpcli: Vec<String>,
     /// Where the host's heartbeat responder registers, if it runs.
     pub heartbeat: Option<HeartbeatSetup>,
+    /// The process monitor's directory of `*.conf` files (StarlingX's
+    /// `/etc/pmon.d`); none: no process is monitored.
+    pub pmon_dir: Option<PathBuf>,
 }
 
 /// The heartbeat responder's registration with host maintenance.
@@ -101,6 +104,9 @@ enum SendError {
 struct Agent {
     cfg: Config,
     base: String,
+    /// Host maintenance took the heartbeat registration (it may have
+    /// started anew and forgotten what it was told).
+    registered: tokio::sync::Notify,
 }
 
 impl Agent {
@@ -253,6 +259,28 @@ impl Agent {
             .map_err(|e| SendError::Failed(format!("{path}: unexpected answer: {e}")))
     }
 
+    /// Reports the host's monitor findings to maintenance.
+    async fn report_monitors(
+        &self,
+        setup: &HeartbeatSetup,
+        uuid: &str,
+        report: &starling_mtce::monitors::MonitorReport,
+    ) -> Result<(), SendError> {
+        let token = match &self.cfg.auth {
+            Auth::Enrolled(e) => e.credential().ok_or(SendError::Gone)?,
+            Auth::Token(source) => source.token(false).await.map_err(SendError::Failed)?,
+        };
+        let base = setup.mtce_url.trim_end_matches('/');
+        let path = format!("/v1/agent/{uuid}/monitors");
+        let (status, _, text) = self
+            .exchange_at(base, &reqwest::Method::PUT, &path, Some(report), &token)
+            .await?;
+        if !status.is_success() {
+            return Err(SendError::Refused(format!("{path}: {status}: {text}")));
+        }
+        Ok(())
+    }
+
     async fn send(&self, host: &str, r: &Report) -> Result<ReportResult, SendError> {
         self.call(
             reqwest::Method::PUT,
@@ -342,8 +370,25 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
         .trim_end_matches('/')
         .trim_end_matches("/v1")
         .to_string();
-    let agent = Agent { cfg, base };
+    let agent = Agent {
+        cfg,
+        base,
+        registered: tokio::sync::Notify::new(),
+    };
+    let monitors = Arc::new(crate::pmon::Monitors::new());
+    let mut supervisors = tokio::task::JoinSet::new();
+    if let Some(dir) = &agent.cfg.pmon_dir {
+        let (confs, refused) = crate::pmon::load(dir);
+        for (path, why) in refused {
+            tracing::error!(file = %path.display(), error = %why, "process monitor file refused");
+        }
+        tracing::info!(dir = %dir.display(), processes = confs.len(), "process monitor");
+        for conf in confs {
+            supervisors.spawn(crate::pmon::supervise(conf, monitors.clone()));
+        }
+    }
     let (host_tx, host_rx) = watch::channel(None);
+    let monitor_rx = host_rx.clone();
     let lost = AtomicBool::new(false);
     let heartbeat_rx = host_rx.clone();
     let reboot_rx = host_rx.clone();
@@ -357,6 +402,62 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
         _ = command_loop(&agent, host_rx, &lost) => {}
         _ = heartbeat_loop(&agent, heartbeat_rx, reboot_tx) => {}
         _ = reboot_loop(&agent, reboot_rx, reboots) => {}
+        _ = monitor_loop(&agent, monitor_rx, &monitors) => {}
+        _ = watchdog(monitors.clone()) => {}
+    }
+    supervisors.abort_all();
+}
+
+/// The host watchdog, when systemd gives the agent one (`WatchdogSec=`).
+async fn watchdog(monitors: Arc<crate::pmon::Monitors>) {
+    match crate::systemd::watchdog() {
+        Some(period) => {
+            tracing::info!(?period, "feeding systemd's watchdog");
+            let notifier = crate::systemd::Notifier::from_env();
+            crate::pmon::watchdog(monitors, period, notifier).await
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Reports the process monitor's findings to host maintenance: once the
+/// host is known, then at each change and after each heartbeat
+/// registration (maintenance may have started anew); a failed report is
+/// sent again after a pause. Without a maintenance URL there is none.
+async fn monitor_loop(
+    agent: &Agent,
+    mut host: watch::Receiver<Option<String>>,
+    monitors: &crate::pmon::Monitors,
+) {
+    let Some(setup) = agent.cfg.heartbeat.clone() else {
+        return std::future::pending().await;
+    };
+    let mut due = true;
+    loop {
+        let uuid = host.borrow_and_update().clone();
+        if let (true, Some(uuid)) = (due, uuid) {
+            let (report, seq) = monitors.report();
+            match agent.report_monitors(&setup, &uuid, &report).await {
+                Ok(()) => {
+                    monitors.delivered(seq);
+                    due = false;
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot report the process monitor's findings; retrying")
+                }
+            }
+        }
+        tokio::select! {
+            _ = monitors.changed.notified() => due = true,
+            _ = agent.registered.notified() => due = true,
+            r = host.changed() => {
+                if r.is_err() {
+                    return std::future::pending().await;
+                }
+                due = true;
+            }
+            _ = tokio::time::sleep(RETRY), if due => {}
+        }
     }
 }
 
@@ -436,6 +537,7 @@ async fn heartbeat_loop(
             if moved || tokio::time::Instant::now() >= next {
                 match agent.register_heartbeat(&setup, &uuid).await {
                     Ok(cfg) => {
+                        agent.registered.notify_one();
                         let same = !stale && running.as_ref().is_some_and(|(k, ..)| *k == cfg.key);
                         if !same {
                             if let Some((_, _, t, _)) = running.take() {

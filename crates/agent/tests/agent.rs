@@ -119,6 +119,7 @@ async fn an_agent_registers_reports_and_audits() {
         command_wait: Duration::from_secs(2),
         lldpcli: Vec::new(),
         heartbeat: None,
+        pmon_dir: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -307,6 +308,7 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
         levels: Arc::default(),
         timers: Default::default(),
         bmc: Default::default(),
+        monitors: Default::default(),
     };
     let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mtce_addr = mtce.local_addr().unwrap();
@@ -343,6 +345,7 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
             port,
             cluster_address: None,
         }),
+        pmon_dir: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -394,5 +397,268 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
     );
     stop_tx.send(()).unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Alarm effects as they reach fault management.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<starling_common::alarm::AlarmEffect>>);
+
+impl starling_common::alarm::AlarmSink for Recorded {
+    fn send(
+        &self,
+        effect: starling_common::alarm::AlarmEffect,
+    ) -> starling_common::alarm::SinkFuture<'_> {
+        self.0.lock().unwrap().push(effect);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The process monitor's findings reach host maintenance over HTTP with
+/// the host's own credential: a process failed past its restarts raises
+/// 200.006 (and its first failure is logged), its recovery clears it; the
+/// route takes a host's own report only, and refuses a malformed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_failures_reach_maintenance_as_alarms() {
+    use starling_common::alarm::AlarmEffect;
+    use starling_mtce_api::MtceState;
+
+    let dir = std::env::temp_dir().join(format!("starling-agent-pmon-{}", std::process::id()));
+    let (db, state, secret, inv_addr) = inventory(&dir).await;
+    let alarms = Arc::new(Recorded::default());
+    let mtce_state = MtceState {
+        db: db.clone(),
+        hosts: Arc::new(agents::InventoryHosts { st: state }),
+        alarms: Some(alarms.clone()),
+        targets: Default::default(),
+        key: starling_heartbeat::Key::generate().unwrap(),
+        period: Duration::from_millis(100),
+        pulses: Arc::default(),
+        levels: Arc::default(),
+        timers: Default::default(),
+        bmc: Default::default(),
+        monitors: Default::default(),
+    };
+    let monitors = mtce_state.monitors.clone();
+    let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mtce_addr = mtce.local_addr().unwrap();
+    let app = starling_mtce_api::router(mtce_state);
+    tokio::spawn(async move {
+        axum::serve(
+            mtce,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+
+    // One monitored daemon: restarted once, then its failure asserted.
+    let pmon_dir = dir.join("pmon.d");
+    std::fs::create_dir_all(&pmon_dir).unwrap();
+    let script = dir.join("daemon");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nd='{d}'\nif [ -e \"$d/broken\" ]; then sleep 0.2 & else sleep 300 & fi\necho $! > \"$d/daemon.pid\"\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    assert!(
+        std::process::Command::new(&script)
+            .arg("start")
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::write(
+        pmon_dir.join("daemon.conf"),
+        format!(
+            "[process]\nprocess = daemon\nscript = {}\npidfile = {}/daemon.pid\nseverity = major\nrestarts = 1\ninterval = 1\ndebounce = 2\nstartuptime = 0\n",
+            script.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let pid = || -> i32 {
+        std::fs::read_to_string(dir.join("daemon.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let kill = |p: i32| {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &p.to_string()])
+            .status();
+    };
+
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vm-virtio-1node");
+    let credential_file = dir.join("state").join("credential");
+    let cfg = Config {
+        root: Root::new(&src),
+        inventory_url: format!("http://{inv_addr}"),
+        auth: Auth::Enrolled(Arc::new(
+            Enrollment::open(Some(secret), credential_file.clone()).unwrap(),
+        )),
+        http: reqwest::Client::new(),
+        interval: Duration::from_secs(1),
+        mgmt_interface: None,
+        action_command: None,
+        action_timeout: Duration::from_secs(10),
+        command_wait: Duration::from_secs(2),
+        lldpcli: Vec::new(),
+        heartbeat: Some(starling_agent::run::HeartbeatSetup {
+            mtce_url: format!("http://{mtce_addr}"),
+            port: std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+            cluster_address: None,
+        }),
+        pmon_dir: Some(pmon_dir.clone()),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let agent = tokio::spawn(run(cfg, async move {
+        let _ = stop_rx.await;
+    }));
+    let wait = |what: &'static str, f: &dyn Fn(&[AlarmEffect]) -> bool| {
+        let t0 = Instant::now();
+        loop {
+            if f(&alarms.0.lock().unwrap()) {
+                return;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "timed out waiting for {what}: {:?}",
+                alarms.0.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // The first report (nothing failed) names the host.
+    let host = {
+        let t0 = Instant::now();
+        loop {
+            if let Some(h) = monitors.lock().unwrap().hosts().next().cloned() {
+                break h;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "no report");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    assert!(alarms.0.lock().unwrap().is_empty());
+
+    std::fs::write(dir.join("broken"), "").unwrap();
+    kill(pid());
+    tokio::task::block_in_place(|| {
+        wait("the failure's alarm", &|a| {
+            a.iter()
+                .any(|e| matches!(e, AlarmEffect::Set(x) if x.def.id == "200.006"))
+        })
+    });
+    {
+        let a = alarms.0.lock().unwrap();
+        let log = a
+            .iter()
+            .find_map(|e| match e {
+                AlarmEffect::Log(x) => Some(x.clone()),
+                _ => None,
+            })
+            .expect("the first failure logged");
+        assert_eq!(log.def.id, "200.006");
+        let set = a
+            .iter()
+            .find_map(|e| match e {
+                AlarmEffect::Set(x) => Some(x.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(set.def.severity, "major");
+        assert!(
+            set.entity_instance_id.ends_with(".process=daemon"),
+            "{set:?}"
+        );
+        assert!(
+            set.reason_text
+                .contains("is degraded due to the failure of its 'daemon' process")
+        );
+    }
+    assert!(monitors.lock().unwrap().impact(&host).degraded);
+
+    std::fs::remove_file(dir.join("broken")).unwrap();
+    tokio::task::block_in_place(|| {
+        wait("the alarm cleared", &|a| {
+            a.iter().any(|e| {
+                matches!(
+                    e,
+                    AlarmEffect::Clear {
+                        alarm_id: "200.006",
+                        ..
+                    }
+                )
+            })
+        })
+    });
+    assert!(!monitors.lock().unwrap().impact(&host).degraded);
+
+    // Only the host's own agent reports for it; a malformed report is
+    // refused with the reason, and nothing changes.
+    let credential = std::fs::read_to_string(&credential_file).unwrap();
+    let client = reqwest::Client::new();
+    let put = |path: String, token: &str, body: serde_json::Value| {
+        client
+            .put(format!("http://{mtce_addr}{path}"))
+            .header("X-Auth-Token", token.trim())
+            .json(&body)
+            .send()
+    };
+    let ok_body = serde_json::json!({"instance": "x", "conditions": []});
+    let r = put(
+        format!("/v1/agent/{}/monitors", starling_common::new_uuid()),
+        &credential,
+        ok_body.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = put(format!("/v1/agent/{host}/monitors"), "made-up", ok_body)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let before = alarms.0.lock().unwrap().len();
+    for bad in [
+        serde_json::json!({"instance": "x", "conditions": [{"kind": "process", "process": "a b", "severity": "major", "restarts": 1}]}),
+        serde_json::json!({"instance": "x", "conditions": [{"kind": "process", "process": "a", "severity": "dire", "restarts": 1}]}),
+        serde_json::json!({"instance": "", "conditions": []}),
+        serde_json::json!({"instance": "x", "extra": 1}),
+    ] {
+        let r = put(
+            format!("/v1/agent/{host}/monitors"),
+            &credential,
+            bad.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error_message"].is_string() || body.to_string().contains("faultstring"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        alarms.0.lock().unwrap().len(),
+        before,
+        "nothing raised by a refused report"
+    );
+
+    stop_tx.send(()).unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
+    kill(pid());
     let _ = std::fs::remove_dir_all(&dir);
 }

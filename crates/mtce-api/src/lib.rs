@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
 use starling_common::alarm::AlarmSink;
@@ -30,6 +30,7 @@ use starling_http::{
     AUTH_REQUIRED, AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, Principal,
     json,
 };
+use starling_mtce::monitors::{HostMonitors, MonitorReport};
 use starling_mtce::{Action, HostFsm, Level, Network, Phase, Seen, Timers};
 use starling_service::{HostHealth, HostSummary, Hosts};
 
@@ -53,6 +54,7 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         "/v1/agent/{host}/heartbeat",
         Some(AGENT_POLICY),
     ),
+    (Method::PUT, "/v1/agent/{host}/monitors", Some(AGENT_POLICY)),
 ];
 
 /// What the API and the heartbeat share.
@@ -74,6 +76,9 @@ pub struct MtceState {
     pub timers: Timers,
     /// How the BMCs are reached.
     pub bmc: BmcReach,
+    /// What each host's own monitors (its agent's process monitor)
+    /// reported.
+    pub monitors: Arc<Mutex<HostMonitors>>,
 }
 
 /// Maintenance's gauges at each scrape: the pulses' outcomes and the hosts
@@ -180,16 +185,7 @@ async fn register(
     Path(host): Path<String>,
     ApiJson(body): ApiJson<Registration>,
 ) -> Result<Response, ApiError> {
-    let Some(AgentScope::Host(uuid)) = &who.agent else {
-        return Err(ApiError::forbidden(
-            "Only a host's agent registers its heartbeat",
-        ));
-    };
-    if host != *uuid {
-        return Err(ApiError::forbidden(
-            "This agent's credential is for another host",
-        ));
-    }
+    let uuid = own_host(&who, &host)?.to_string();
     if body.port == 0 {
         return Err(ApiError::bad_request(
             "Invalid port 0: the responder's UDP port",
@@ -218,6 +214,49 @@ async fn register(
     ))
 }
 
+/// The agent of `host` itself, or 403.
+fn own_host<'a>(who: &'a Principal, host: &str) -> Result<&'a str, ApiError> {
+    let Some(AgentScope::Host(uuid)) = &who.agent else {
+        return Err(ApiError::forbidden("Only a host's agent reports for it"));
+    };
+    if host != *uuid {
+        return Err(ApiError::forbidden(
+            "This agent's credential is for another host",
+        ));
+    }
+    Ok(uuid)
+}
+
+/// An agent's report of its host's own monitors (every condition that
+/// holds, and its undelivered logs): the 200.006 alarms follow it, and a
+/// major failure degrades the host, a critical one fails it (applied by
+/// the heartbeat's next period).
+async fn report_monitors(
+    State(st): State<MtceState>,
+    Extension(who): Extension<Arc<Principal>>,
+    Path(host): Path<String>,
+    ApiJson(body): ApiJson<MonitorReport>,
+) -> Result<Response, ApiError> {
+    let uuid = own_host(&who, &host)?;
+    body.validate().map_err(ApiError::bad_request)?;
+    let all = st.hosts.all().await.map_err(ApiError::unavailable)?;
+    let Some(h) = all.iter().find(|h| h.uuid == uuid) else {
+        return Err(ApiError::not_found(format!(
+            "Host {uuid} could not be found."
+        )));
+    };
+    let effects = lock(&st.monitors).report(uuid, h.display_name(), body);
+    for e in &effects {
+        tracing::info!(host = %h.display_name(), alarm = e.alarm_id(), effect = ?e, "host monitor report");
+    }
+    if let Some(sink) = &st.alarms {
+        for e in effects {
+            sink.send(e).await.map_err(ApiError::unavailable)?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn root() -> Response {
     json(
         StatusCode::OK,
@@ -244,6 +283,7 @@ pub fn router(state: MtceState) -> Router {
             Some(heartbeat_gauges(state.clone())),
         ))
         .route("/v1/agent/{host}/heartbeat", put(register))
+        .route("/v1/agent/{host}/monitors", put(report_monitors))
         .fallback(starling_http::not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard,
@@ -472,6 +512,10 @@ impl starling_service::BmcCommands for MtceBmc {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The worst level of `host` over the networks it is pulsed on.
 fn worst(monitor: &starling_mtce::Monitor<String>, host: &String) -> Option<Level> {
     [Network::Mgmt, Network::Cluster]
@@ -499,7 +543,20 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
     loop {
         if n.is_multiple_of(refresh) {
             match st.hosts.all().await {
-                Ok(all) => known = all.into_iter().map(|h| (h.uuid.clone(), h)).collect(),
+                Ok(all) => {
+                    known = all.into_iter().map(|h| (h.uuid.clone(), h)).collect();
+                    // A host deleted is forgotten (inventory cleared its
+                    // alarms with it).
+                    let mut monitors = lock(&st.monitors);
+                    let gone: Vec<String> = monitors
+                        .hosts()
+                        .filter(|u| !known.contains_key(*u))
+                        .cloned()
+                        .collect();
+                    for uuid in gone {
+                        monitors.forget(&uuid, &uuid);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the hosts; pulsing the last known")
                 }
@@ -566,11 +623,15 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
             if let Some(m) = fsms.get_mut(&uuid) {
                 tracing::warn!(host = %name(&uuid), network = network.as_str(), "the host acknowledged its reboot");
                 m.acked(network, now, &t);
+                lock(&st.monitors).rebooted(&uuid);
             }
         }
         while let Ok((uuid, result)) = bmc_rx.try_recv() {
             if let Err(e) = &result {
                 tracing::error!(host = %name(&uuid), error = %e, "BMC reset failed");
+            }
+            if result.is_ok() {
+                lock(&st.monitors).rebooted(&uuid);
             }
             if let Some(m) = fsms.get_mut(&uuid) {
                 m.bmc_done(result, now, &t);
@@ -609,6 +670,7 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
         let mut writes = Vec::new();
         for (uuid, m) in &mut fsms {
             let Some(h) = known.get(uuid) else { continue };
+            let impact = lock(&st.monitors).impact(uuid);
             let seen = Seen {
                 level: worst(&hb.monitor, uuid),
                 mnfa: mnfa
@@ -616,11 +678,19 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                     .any(|n| hb.monitor.level(uuid, *n) == Some(Level::Failed)),
                 bmc: h.bmc,
                 cluster: hb.monitor.level(uuid, Network::Cluster).is_some(),
+                degraded: impact.degraded,
+                critical: impact.critical.is_some(),
             };
             let host = h.display_name().to_string();
             for action in m.step(now, &seen, &t) {
                 match action {
                     Action::Failed(why) => {
+                        let why = match &impact.critical {
+                            Some(c) if seen.level != Some(Level::Failed) => {
+                                format!("{why} ({c})")
+                            }
+                            _ => why,
+                        };
                         tracing::warn!(host = %host, reason = %why, "host failed");
                         effects.push(starling_mtce::alarms::failed(&host, &why));
                     }

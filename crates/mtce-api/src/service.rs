@@ -202,6 +202,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         levels: Arc::default(),
         timers,
         bmc,
+        monitors: Arc::default(),
     };
     tracing::info!(period = ?o.heartbeat_period, "host heartbeat ready");
     Ok(Started {

@@ -99,6 +99,7 @@ pub mod task {
     pub const RESET_FAILED: &str = "Reset Failed";
     pub const REBOOT_TIMEOUT: &str = "Reboot/Reset Timeout";
     pub const GAVE_UP: &str = "Heartbeat Failure, threshold reached, Lock/Unlock to retry";
+    pub const GAVE_UP_SERVICES: &str = "Service Failure, threshold reached, Lock/Unlock to retry";
 }
 
 /// What the heartbeat shows of the host this period.
@@ -114,6 +115,12 @@ pub struct Seen {
     pub bmc: bool,
     /// The host is reachable on the cluster-host network.
     pub cluster: bool,
+    /// The host's own monitors found a major failure (a process's): in
+    /// service, it is degraded.
+    pub degraded: bool,
+    /// The host's own monitors found a critical failure: in service, it
+    /// fails, and is rebooted (its heartbeat is fine: no window to wait).
+    pub critical: bool,
 }
 
 impl Seen {
@@ -305,6 +312,21 @@ impl HostFsm {
                     self.phase = Phase::PoolExit {
                         until: now + t.recovery_window,
                     };
+                } else if seen.critical && !seen.lost() {
+                    self.fail(
+                        now,
+                        "experienced a critical process failure; auto-recovery in progress",
+                        task::RESET_PROGRESSION,
+                        &mut out,
+                    );
+                    if self.rounds >= t.reset_rounds {
+                        // Rebooted that often without holding: the
+                        // operator's turn.
+                        self.phase = Phase::GaveUp;
+                        self.show(HostHealth::Failed, task::GAVE_UP_SERVICES);
+                    } else {
+                        self.progression(now, t, &mut out);
+                    }
                 } else if seen.lost() {
                     self.fail(
                         now,
@@ -447,6 +469,7 @@ impl HostFsm {
         match seen.level {
             Some(Level::Failed) => self.show(HostHealth::Degraded, task::RECOVERY_WAIT),
             Some(Level::Degraded) => self.show(HostHealth::Degraded, ""),
+            _ if seen.degraded => self.show(HostHealth::Degraded, ""),
             _ => self.show(HostHealth::Available, ""),
         }
     }
@@ -498,6 +521,8 @@ mod tests {
             mnfa: false,
             bmc: true,
             cluster: true,
+            degraded: false,
+            critical: false,
         }
     }
     const UP: Option<Level> = Some(Level::Ok);
@@ -707,6 +732,47 @@ mod tests {
         let a = run(&mut m, 40, 48, seen(LOST), &t);
         assert!(matches!(a[0], (47, Action::Failed(_))), "{a:?}");
         assert_eq!(a[1], (47, Action::Reboot(Network::Mgmt)));
+    }
+
+    #[test]
+    fn a_major_failure_degrades_and_a_critical_one_reboots() {
+        let t = Timers::default();
+        let mut m = enabled(&t);
+        let major = Seen {
+            degraded: true,
+            ..seen(UP)
+        };
+        assert!(run(&mut m, 0, 3, major, &t).is_empty());
+        assert_eq!(m.wanted(), (HostHealth::Degraded, ""));
+        run(&mut m, 3, 4, seen(UP), &t);
+        assert_eq!(m.wanted(), (HostHealth::Available, ""));
+        let critical = Seen {
+            critical: true,
+            ..seen(UP)
+        };
+        let a = run(&mut m, 4, 5, critical, &t);
+        assert!(
+            matches!(&a[0].1, Action::Failed(w) if w.contains("critical process")),
+            "{a:?}"
+        );
+        assert_eq!(a[1].1, Action::Reboot(Network::Mgmt));
+        assert_eq!(m.wanted(), (HostHealth::Failed, task::RESET_PROGRESSION));
+        // Rebooted: back, tested, in service; the critical no longer seen.
+        m.acked(Network::Mgmt, S * 5, &t);
+        run(&mut m, 6, 8, seen(LOST), &t);
+        let a = run(&mut m, 8, 20, seen(UP), &t);
+        assert_eq!(a, [(19, Action::Recovered)]);
+        assert_eq!(m.wanted(), (HostHealth::Available, ""));
+        // Failing again and again without a stable period: after
+        // `reset_rounds` reboots, the operator's turn.
+        let a = run(&mut m, 20, 21, critical, &t);
+        assert_eq!(a[1].1, Action::Reboot(Network::Mgmt));
+        m.acked(Network::Mgmt, S * 21, &t);
+        run(&mut m, 22, 40, seen(UP), &t);
+        let a = run(&mut m, 40, 41, critical, &t);
+        assert!(matches!(a.as_slice(), [(40, Action::Failed(_))]), "{a:?}");
+        assert_eq!(m.phase(), Phase::GaveUp);
+        assert_eq!(m.wanted(), (HostHealth::Failed, task::GAVE_UP_SERVICES));
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub struct HostAgentArgs {
     /// maintenance also pulses it (when the controller has one there too).
     #[arg(long, env = "STARLING_CLUSTER_ADDRESS")]
     pub cluster_address: Option<std::net::IpAddr>,
+    /// The process monitor's directory: one StarlingX pmon `*.conf` file
+    /// per monitored process (its failures reach host maintenance, which
+    /// raises 200.006). A missing directory monitors nothing; empty: off.
+    #[arg(long, env = "STARLING_PMON_DIR", default_value = "/etc/pmon.d")]
+    pub pmon_dir: PathBuf,
 }
 
 impl HostAgentArgs {
@@ -73,6 +78,7 @@ impl HostAgentArgs {
                 .map(str::to_string)
                 .collect(),
             heartbeat: None,
+            pmon_dir: Some(self.pmon_dir.clone()).filter(|d| !d.as_os_str().is_empty()),
         }
     }
 }
@@ -308,25 +314,7 @@ pub async fn agent_config(
 /// `$NOTIFY_SOCKET`; nothing without one. A failure is logged: the daemon
 /// runs as well without systemd.
 pub fn sd_notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET").filter(|p| !p.is_empty()) else {
-        return;
-    };
-    let sent = (|| -> std::io::Result<()> {
-        let sock = std::os::unix::net::UnixDatagram::unbound()?;
-        let path = path.to_string_lossy();
-        match path.strip_prefix('@') {
-            Some(name) => {
-                use std::os::linux::net::SocketAddrExt;
-                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
-                sock.send_to_addr(state.as_bytes(), &addr)?;
-            }
-            None => {
-                sock.send_to(state.as_bytes(), path.as_ref())?;
-            }
-        }
-        Ok(())
-    })();
-    if let Err(e) = sent {
+    if let Err(e) = starling_agent::systemd::notify(state) {
         tracing::warn!(error = %e, state, "cannot notify systemd");
     }
 }

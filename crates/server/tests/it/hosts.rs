@@ -52,6 +52,7 @@ fn ip(args: &[&str]) {
 
 /// One simulated host: its name as its agent tells it, its management MAC,
 /// its copy of the fixture tree and (with namespaces) its namespace.
+#[derive(Clone)]
 struct Machine {
     hostname: String,
     mac: String,
@@ -61,6 +62,9 @@ struct Machine {
     ran: PathBuf,
     /// Its address on the cluster-host network, when the lab has one.
     cluster_ip: Option<String>,
+    /// Its process monitor's pmon.d directory (empty unless a test fills
+    /// it).
+    pmon: PathBuf,
 }
 
 impl Machine {
@@ -77,6 +81,9 @@ struct Lab {
     bridges: Vec<String>,
     dir: PathBuf,
     lab_no: u32,
+    /// A reboot its action command runs stops the agent, as a real reboot
+    /// would (otherwise it is only written down).
+    reboot_stops: bool,
 }
 
 impl Drop for Lab {
@@ -116,6 +123,7 @@ impl Lab {
             bridges: Vec::new(),
             dir: dir.clone(),
             lab_no,
+            reboot_stops: false,
         };
         if let Some((bridge, gw)) = netns {
             ip(&["link", "add", bridge, "type", "bridge"]);
@@ -148,7 +156,9 @@ impl Lab {
                 ns: ns.clone(),
                 ran: dir.join(format!("{name}.ran")),
                 cluster_ip: None,
+                pmon: dir.join(format!("{name}.pmon.d")),
             });
+            std::fs::create_dir_all(dir.join(format!("{name}.pmon.d"))).unwrap();
             if let (Some(ns), Some((bridge, gw))) = (ns, netns) {
                 let (outer, inner) = (
                     format!("stl{lab_no}h{i}{pid}"),
@@ -285,8 +295,13 @@ impl Lab {
         std::fs::write(
             &action,
             format!(
-                "#!/bin/sh\necho \"$1 $STARLING_HOST_UUID\" >> '{}'\n",
-                m.ran.display()
+                "#!/bin/sh\necho \"$1 $STARLING_HOST_UUID\" >> '{}'\n{}",
+                m.ran.display(),
+                if self.reboot_stops {
+                    "if [ \"$1\" = reboot ]; then kill -9 $PPID; fi\n"
+                } else {
+                    ""
+                }
             ),
         )
         .unwrap();
@@ -316,7 +331,9 @@ impl Lab {
             .arg("--state-dir")
             .arg(m.state_dir())
             .arg("--action-command")
-            .arg(&action);
+            .arg(&action)
+            .arg("--pmon-dir")
+            .arg(&m.pmon);
         if let Some(ip) = &m.cluster_ip {
             c.args(["--cluster-address", ip]);
         }
@@ -1390,4 +1407,230 @@ fn bmc_power(emu: &starling_testkit::sushy::Emulator) -> String {
         .unwrap()
         .to_string();
     get(&first)["PowerState"].as_str().unwrap_or("").to_string()
+}
+
+/// Daemons a test started (by their pid files), killed when it ends.
+struct Daemons(Vec<PathBuf>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for pidfile in &self.0 {
+            if let Ok(pid) = std::fs::read_to_string(pidfile) {
+                let _ = Command::new("kill").args(["-9", pid.trim()]).status();
+            }
+        }
+    }
+}
+
+/// A monitored daemon for host `m`: its init script (`SCRIPT start` runs
+/// `sleep` in the background and writes its pid; while `DIR/NAME.broken`
+/// exists the daemon dies at once), its pmon.d file with `conf`'s keys,
+/// and the daemon started. Answers the pid file.
+fn monitored(lab: &Lab, m: &Machine, name: &str, conf: &str, daemons: &mut Daemons) -> PathBuf {
+    let script = lab.dir.join(format!("{}-{name}", m.hostname));
+    let pidfile = lab.dir.join(format!("{}-{name}.pid", m.hostname));
+    let broken = lab.dir.join(format!("{name}.broken"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ -e '{}' ]; then sleep 0.2 & else sleep 600 & fi\necho $! > '{}'\n",
+            broken.display(),
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(
+        m.pmon.join(format!("{name}.conf")),
+        format!(
+            "[process]\nprocess = {name}\nscript = {}\npidfile = {}\n{conf}",
+            script.display(),
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    assert!(
+        Command::new(&script)
+            .arg("start")
+            .status()
+            .unwrap()
+            .success()
+    );
+    daemons.0.push(pidfile.clone());
+    pidfile
+}
+
+fn kill_daemon(pidfile: &Path) {
+    let pid = std::fs::read_to_string(pidfile).unwrap();
+    assert!(
+        Command::new("kill")
+            .args(["-9", pid.trim()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// The active 200.006 alarms: (entity, severity).
+fn process_alarms(s: &AllInOne) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = cli_json(s, "fm", &["alarm-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["Alarm ID"] == "200.006")
+        .map(|a| {
+            (
+                a["Entity ID"].as_str().unwrap().to_string(),
+                a["Severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The process monitor end to end, on a host of the lab (in a network
+/// namespace when root): a major process that fails past its restarts
+/// raises 200.006 major and degrades its host, until a restart holds; a
+/// critical one fails its host, which maintenance reboots over the
+/// heartbeat, and it comes back in service with its alarms cleared.
+#[test]
+fn a_failing_process_degrades_or_fails_its_host() {
+    let _turn = one_lab_at_a_time();
+    let pid = std::process::id();
+    let netns = is_root() && have_ip();
+    if !netns {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "STARLING_REQUIRE_NETNS is set but network namespaces need root and iproute2"
+        );
+    }
+    let bridge = format!("stlpm{pid}");
+    let gateway = format!("10.250.{}.1", pid % 250 + 1);
+    let mut lab = Lab::new(
+        &["worker-0"],
+        netns.then_some((bridge.as_str(), gateway.as_str())),
+    );
+    lab.reboot_stops = true;
+    let bind = if netns { gateway.as_str() } else { "127.0.0.1" };
+    let s = all_in_one_on(
+        bind,
+        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
+        &["--system-mode", "duplex", "--system-type", "Standard"],
+        true,
+    );
+    controller_in_service(&s);
+
+    let mut daemons = Daemons(Vec::new());
+    let m = lab.machine("worker-0").clone();
+    let major = monitored(
+        &lab,
+        &m,
+        "svc-major",
+        "severity = major\nrestarts = 1\ninterval = 1\ndebounce = 2\nstartuptime = 0\n",
+        &mut daemons,
+    );
+    let critical = monitored(
+        &lab,
+        &m,
+        "svc-critical",
+        "severity = critical\nrestarts = 0\nstartuptime = 0\n",
+        &mut daemons,
+    );
+    lab.provision_workers(&s);
+    cli_ok(&s, "system", &["host-unlock", "worker-0"]);
+    wait_for(
+        "worker-0 enabled",
+        || host_states(&s),
+        |h| h["worker-0"] == state("unlocked", "enabled", "available"),
+    );
+    assert!(process_alarms(&s).is_empty());
+
+    // The major process keeps dying: one restart, then 200.006 major and
+    // the host degraded; its first failure is in the event log.
+    std::fs::write(lab.dir.join("svc-major.broken"), "").unwrap();
+    kill_daemon(&major);
+    wait_for(
+        "the major failure raised",
+        || (process_alarms(&s), host_states(&s)),
+        |(a, h)| {
+            a.as_slice()
+                == [(
+                    "host=worker-0.process=svc-major".to_string(),
+                    "major".to_string(),
+                )]
+                && h["worker-0"] == state("unlocked", "enabled", "degraded")
+        },
+    );
+    let logged = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]);
+    assert!(
+        logged.as_array().unwrap().iter().any(|e| {
+            e["Event Log ID"] == "200.006"
+                && e["Entity Instance ID"] == "host=worker-0.process=svc-major"
+        }),
+        "{logged}"
+    );
+    // Mended: a restart holds for its debounce; cleared, available.
+    std::fs::remove_file(lab.dir.join("svc-major.broken")).unwrap();
+    wait_for(
+        "the major failure cleared",
+        || (process_alarms(&s), host_states(&s)),
+        |(a, h)| a.is_empty() && h["worker-0"] == state("unlocked", "enabled", "available"),
+    );
+
+    // The critical process dies (no restarts): 200.006 critical, the host
+    // failed, and rebooted over the heartbeat.
+    kill_daemon(&critical);
+    wait_for(
+        "the critical failure raised",
+        || process_alarms(&s),
+        |a| {
+            a.contains(&(
+                "host=worker-0.process=svc-critical".to_string(),
+                "critical".to_string(),
+            ))
+        },
+    );
+    wait_for(
+        "the reboot asked",
+        || std::fs::read_to_string(&m.ran).unwrap_or_default(),
+        |ran| ran.starts_with("reboot "),
+    );
+    let failed = cli_json(&s, "fm", &["alarm-list"]);
+    assert!(
+        failed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["Alarm ID"] == "200.004" && a["Entity ID"] == "host=worker-0"),
+        "{failed}"
+    );
+    // The reboot stopped the agent; the host boots: its services start,
+    // then its agent.
+    wait_for(
+        "the agent stopped by the reboot",
+        || lab.agents[0].try_wait().unwrap().is_some(),
+        |stopped| *stopped,
+    );
+    let script = lab.dir.join("worker-0-svc-critical");
+    assert!(
+        Command::new(&script)
+            .arg("start")
+            .status()
+            .unwrap()
+            .success()
+    );
+    lab.reboot(&s, 0);
+    wait_for(
+        "worker-0 back in service, its alarms cleared",
+        || (process_alarms(&s), host_states(&s), heartbeat_alarms(&s)),
+        |(p, h, hb)| {
+            p.is_empty()
+                && h["worker-0"] == state("unlocked", "enabled", "available")
+                && !hb.iter().any(|a| a.starts_with("200.004"))
+        },
+    );
 }

@@ -1,0 +1,510 @@
+//! What a host's own monitors find (the agent's process monitor), as the
+//! agent reports it to maintenance, and what maintenance makes of it: the
+//! process-failure alarm (200.006, StarlingX's texts and entity
+//! `host=NAME.process=PROCESS`), its first-failure log, and the effect on
+//! the host — a major failure degrades it, a critical one fails it (and
+//! the reset progression reboots it).
+//!
+//! An agent reports every condition that holds (never a change), so a lost
+//! or repeated report does no harm; the logs it has not yet delivered ride
+//! along, numbered, and are written once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use starling_common::alarm::{AlarmDef, AlarmEffect};
+
+use crate::process::Severity;
+
+/// 200.006 at minor: a process failed (alarm only).
+pub static PROCESS_MINOR: AlarmDef = AlarmDef {
+    id: "200.006",
+    entity_type: "host",
+    severity: "minor",
+    alarm_type: "operational-violation",
+    probable_cause: "unknown",
+    repair: "If problem consistently occurs after Host is locked and unlocked then contact next level of support for root cause analysis and recovery.",
+    service_affecting: true,
+    suppression: true,
+};
+
+/// 200.006 at major: the host is degraded.
+pub static PROCESS_MAJOR: AlarmDef = AlarmDef {
+    severity: "major",
+    ..PROCESS_MINOR
+};
+
+/// 200.006 at critical: the host is failed and rebooted.
+pub static PROCESS_CRITICAL: AlarmDef = AlarmDef {
+    severity: "critical",
+    ..PROCESS_MINOR
+};
+
+/// 200.006 as a customer log (a process's first failure of a cycle).
+pub static PROCESS_LOG: AlarmDef = AlarmDef {
+    severity: "not-applicable",
+    repair: "",
+    service_affecting: false,
+    suppression: false,
+    ..PROCESS_MINOR
+};
+
+/// One condition a host's monitors find.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Condition {
+    /// A process failed past its restarts (asserted at its severity).
+    Process {
+        process: String,
+        severity: Severity,
+        /// Its configured restarts (0: it waits for the operator).
+        restarts: u32,
+    },
+}
+
+impl Condition {
+    /// Where its alarm is, under the host's entity.
+    fn entity(&self, host: &str) -> String {
+        match self {
+            Condition::Process { process, .. } => format!("host={host}.process={process}"),
+        }
+    }
+
+    fn def(&self) -> &'static AlarmDef {
+        match self {
+            Condition::Process { severity, .. } => match severity {
+                Severity::Minor => &PROCESS_MINOR,
+                Severity::Major => &PROCESS_MAJOR,
+                Severity::Critical => &PROCESS_CRITICAL,
+            },
+        }
+    }
+
+    /// Its alarm's text (StarlingX's pmond texts).
+    fn text(&self, host: &str) -> String {
+        match self {
+            Condition::Process {
+                process,
+                severity,
+                restarts,
+            } => match severity {
+                Severity::Critical => format!(
+                    "{host} critical '{process}' process has failed and could not be auto-recovered gracefully. Auto-recovery progression by host reboot is required and in progress. Manual Lock and Unlock may be required if auto-recovery is unsuccessful."
+                ),
+                Severity::Major => format!(
+                    "{host} is degraded due to the failure of its '{process}' process. Auto recovery of this major process is in progress."
+                ),
+                Severity::Minor => format!(
+                    "{host} '{process}' process has failed. {}",
+                    if *restarts == 0 {
+                        "Manual recovery is required."
+                    } else {
+                        "Auto recovery in progress."
+                    }
+                ),
+            },
+        }
+    }
+
+    /// Its log's text.
+    fn log_text(&self, host: &str) -> String {
+        match self {
+            Condition::Process {
+                process,
+                severity: Severity::Critical,
+                ..
+            } => format!(
+                "{host} critical '{process}' process has failed and could not be auto-recovered gracefully."
+            ),
+            other => other.text(host),
+        }
+    }
+
+    /// The thing it is about (a process's name), one condition each.
+    fn subject(&self) -> (&'static str, &str) {
+        match self {
+            Condition::Process { process, .. } => ("process", process),
+        }
+    }
+
+    fn severity(&self) -> Severity {
+        match self {
+            Condition::Process { severity, .. } => *severity,
+        }
+    }
+}
+
+/// A numbered log the agent has not yet delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logged {
+    /// Counts up from 1 for each agent instance.
+    pub seq: u64,
+    pub condition: Condition,
+}
+
+/// What an agent reports: every condition that holds, and its undelivered
+/// logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorReport {
+    /// The agent's run (a new one after each start, so after a reboot).
+    pub instance: String,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default)]
+    pub logs: Vec<Logged>,
+}
+
+/// How many conditions or logs one report may carry.
+pub const MAX_ITEMS: usize = 1024;
+
+impl MonitorReport {
+    /// Checks what an agent sent; the reason when it is refused.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.instance.is_empty()
+            || self.instance.len() > 64
+            || !self
+                .instance
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err("instance: 1 to 64 letters, digits or '-'".into());
+        }
+        if self.conditions.len() > MAX_ITEMS || self.logs.len() > MAX_ITEMS {
+            return Err(format!(
+                "at most {MAX_ITEMS} conditions and {MAX_ITEMS} logs"
+            ));
+        }
+        let mut subjects = BTreeSet::new();
+        for c in self
+            .conditions
+            .iter()
+            .chain(self.logs.iter().map(|l| &l.condition))
+        {
+            let (_, name) = c.subject();
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c))
+            {
+                return Err(format!(
+                    "{name:?}: a process name is 1 to 64 letters, digits or - _ . @ :"
+                ));
+            }
+        }
+        for c in &self.conditions {
+            if !subjects.insert(c.subject()) {
+                let (kind, name) = c.subject();
+                return Err(format!("{kind} {name} reported twice"));
+            }
+        }
+        if self.logs.iter().any(|l| l.seq == 0) {
+            return Err("a log's seq counts from 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a host's monitors mean for its maintenance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Impact {
+    /// A major failure: the host is degraded.
+    pub degraded: bool,
+    /// A critical failure (its description): the host is failed.
+    pub critical: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Held {
+    instance: String,
+    conditions: BTreeSet<Condition>,
+    last_log: u64,
+    /// The host was rebooted since this was reported: it means nothing
+    /// for the host until its agent's next run reports.
+    stale: bool,
+}
+
+/// The conditions each host's agent reported, and their alarms.
+#[derive(Debug, Default)]
+pub struct HostMonitors {
+    hosts: BTreeMap<String, Held>,
+}
+
+impl HostMonitors {
+    /// Host `uuid` (display name `name`) reported `r` (validated): the
+    /// alarm effects — alarms raised for new conditions, changed in
+    /// severity (a critical cleared first, never lowered in place),
+    /// cleared for those gone, and the logs not yet written.
+    pub fn report(&mut self, uuid: &str, name: &str, r: MonitorReport) -> Vec<AlarmEffect> {
+        let held = self.hosts.entry(uuid.to_string()).or_default();
+        if held.instance != r.instance {
+            held.instance = r.instance;
+            held.last_log = 0;
+            held.stale = false;
+        }
+        let now: BTreeSet<Condition> = r.conditions.into_iter().collect();
+        let mut out = Vec::new();
+        for gone in held.conditions.iter() {
+            let still = now.iter().find(|c| c.subject() == gone.subject());
+            let lowered = still.is_some_and(|c| {
+                gone.severity() == Severity::Critical && c.severity() != Severity::Critical
+            });
+            if still.is_none() || lowered {
+                out.push(AlarmEffect::Clear {
+                    alarm_id: PROCESS_MINOR.id,
+                    entity_instance_id: gone.entity(name),
+                });
+            }
+        }
+        for c in now.iter().filter(|c| !held.conditions.contains(*c)) {
+            out.push(AlarmEffect::Set(c.def().at(c.entity(name), c.text(name))));
+        }
+        let mut logs = r.logs;
+        logs.sort_by_key(|l| l.seq);
+        for l in logs {
+            if l.seq <= held.last_log {
+                continue;
+            }
+            held.last_log = l.seq;
+            out.push(AlarmEffect::Log(
+                PROCESS_LOG.at(l.condition.entity(name), l.condition.log_text(name)),
+            ));
+        }
+        held.conditions = now;
+        out
+    }
+
+    /// What host `uuid`'s conditions mean for it now.
+    pub fn impact(&self, uuid: &str) -> Impact {
+        let mut out = Impact::default();
+        let Some(held) = self.hosts.get(uuid).filter(|h| !h.stale) else {
+            return out;
+        };
+        for c in &held.conditions {
+            match (c.severity(), c) {
+                (Severity::Major, _) => out.degraded = true,
+                (Severity::Critical, Condition::Process { process, .. }) => {
+                    out.critical
+                        .get_or_insert_with(|| format!("critical '{process}' process failed"));
+                }
+                (Severity::Minor, _) => {}
+            }
+        }
+        out
+    }
+
+    /// Host `uuid` is being rebooted or reset: what its agent reported
+    /// counts again only when its next run reports (its alarms stay until
+    /// then).
+    pub fn rebooted(&mut self, uuid: &str) {
+        if let Some(h) = self.hosts.get_mut(uuid) {
+            h.stale = true;
+        }
+    }
+
+    /// Host `uuid` (display name `name`) is gone: its alarms clear.
+    pub fn forget(&mut self, uuid: &str, name: &str) -> Vec<AlarmEffect> {
+        let Some(held) = self.hosts.remove(uuid) else {
+            return Vec::new();
+        };
+        held.conditions
+            .iter()
+            .map(|c| AlarmEffect::Clear {
+                alarm_id: PROCESS_MINOR.id,
+                entity_instance_id: c.entity(name),
+            })
+            .collect()
+    }
+
+    /// The hosts that reported.
+    pub fn hosts(&self) -> impl Iterator<Item = &String> {
+        self.hosts.keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn process(name: &str, severity: Severity) -> Condition {
+        Condition::Process {
+            process: name.into(),
+            severity,
+            restarts: 3,
+        }
+    }
+
+    fn report(instance: &str, conditions: Vec<Condition>, logs: Vec<Logged>) -> MonitorReport {
+        MonitorReport {
+            instance: instance.into(),
+            conditions,
+            logs,
+        }
+    }
+
+    fn set(e: &AlarmEffect) -> Option<(&str, &str, &str)> {
+        match e {
+            AlarmEffect::Set(a) => Some((
+                a.def.severity,
+                a.entity_instance_id.as_str(),
+                a.reason_text.as_str(),
+            )),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn alarms_follow_the_conditions_reported() {
+        let mut m = HostMonitors::default();
+        let e = m.report(
+            "u1",
+            "worker-0",
+            report("a", vec![process("sshd", Severity::Major)], vec![]),
+        );
+        assert_eq!(
+            set(&e[0]),
+            Some((
+                "major",
+                "host=worker-0.process=sshd",
+                "worker-0 is degraded due to the failure of its 'sshd' process. Auto recovery of this major process is in progress."
+            ))
+        );
+        assert_eq!(
+            m.impact("u1"),
+            Impact {
+                degraded: true,
+                critical: None
+            }
+        );
+        // The same report again: nothing.
+        let again = report("a", vec![process("sshd", Severity::Major)], vec![]);
+        assert!(m.report("u1", "worker-0", again).is_empty());
+        // It recovered: cleared.
+        let e = m.report("u1", "worker-0", report("a", vec![], vec![]));
+        assert_eq!(
+            e,
+            [AlarmEffect::Clear {
+                alarm_id: "200.006",
+                entity_instance_id: "host=worker-0.process=sshd".into()
+            }]
+        );
+        assert_eq!(m.impact("u1"), Impact::default());
+    }
+
+    #[test]
+    fn a_critical_is_cleared_before_it_is_lowered_and_fails_the_host() {
+        let mut m = HostMonitors::default();
+        m.report(
+            "u1",
+            "w",
+            report("a", vec![process("kubelet", Severity::Critical)], vec![]),
+        );
+        let i = m.impact("u1");
+        assert_eq!(
+            i.critical.as_deref(),
+            Some("critical 'kubelet' process failed")
+        );
+        let e = m.report(
+            "u1",
+            "w",
+            report("a", vec![process("kubelet", Severity::Minor)], vec![]),
+        );
+        assert!(matches!(e[0], AlarmEffect::Clear { .. }), "{e:?}");
+        assert_eq!(set(&e[1]).map(|s| s.0), Some("minor"));
+        assert!(set(&e[1]).is_some_and(|s| s.2.ends_with("Auto recovery in progress.")));
+    }
+
+    #[test]
+    fn logs_are_written_once_per_agent_run() {
+        let mut m = HostMonitors::default();
+        let log = |seq| Logged {
+            seq,
+            condition: process("sshd", Severity::Minor),
+        };
+        let e = m.report("u1", "w", report("a", vec![], vec![log(1), log(2)]));
+        assert_eq!(e.len(), 2);
+        assert!(
+            matches!(&e[0], AlarmEffect::Log(a) if a.def.id == "200.006" && a.def.severity == "not-applicable")
+        );
+        // Sent again (the answer was lost), and one more: only the new.
+        let e = m.report("u1", "w", report("a", vec![], vec![log(2), log(3)]));
+        assert_eq!(e.len(), 1);
+        // A new run counts from 1 again.
+        let e = m.report("u1", "w", report("b", vec![], vec![log(1)]));
+        assert_eq!(e.len(), 1);
+    }
+
+    #[test]
+    fn a_rebooted_host_counts_again_at_its_agents_next_run() {
+        let mut m = HostMonitors::default();
+        m.report(
+            "u1",
+            "w",
+            report("a", vec![process("p", Severity::Critical)], vec![]),
+        );
+        m.rebooted("u1");
+        assert_eq!(m.impact("u1"), Impact::default());
+        // The old run again (it did not reboot after all): still stale.
+        m.report(
+            "u1",
+            "w",
+            report("a", vec![process("p", Severity::Critical)], vec![]),
+        );
+        assert_eq!(m.impact("u1"), Impact::default());
+        let e = m.report(
+            "u1",
+            "w",
+            report("b", vec![process("p", Severity::Critical)], vec![]),
+        );
+        assert!(e.is_empty(), "the alarm stayed raised: {e:?}");
+        assert!(m.impact("u1").critical.is_some());
+        assert_eq!(m.forget("u1", "w").len(), 1);
+        assert!(m.forget("u1", "w").is_empty());
+    }
+
+    #[test]
+    fn bad_reports_are_refused() {
+        let ok = report("a-1", vec![process("sshd", Severity::Minor)], vec![]);
+        assert!(ok.validate().is_ok());
+        let cases = [
+            (report("", vec![], vec![]), "instance"),
+            (report("a b", vec![], vec![]), "instance"),
+            (
+                report("a", vec![process("x y", Severity::Minor)], vec![]),
+                "process name",
+            ),
+            (
+                report(
+                    "a",
+                    vec![process("x", Severity::Minor), process("x", Severity::Major)],
+                    vec![],
+                ),
+                "twice",
+            ),
+            (
+                report(
+                    "a",
+                    vec![],
+                    vec![Logged {
+                        seq: 0,
+                        condition: process("x", Severity::Minor),
+                    }],
+                ),
+                "seq",
+            ),
+        ];
+        for (r, want) in cases {
+            let e = r.validate().unwrap_err();
+            assert!(e.contains(want), "{r:?}: {e}");
+        }
+        let wire = serde_json::json!({
+            "instance": "a",
+            "conditions": [{"kind": "process", "process": "sshd", "severity": "major", "restarts": 3}]
+        });
+        let r: MonitorReport = serde_json::from_value(wire).unwrap();
+        assert_eq!(r.conditions, [process("sshd", Severity::Major)]);
+    }
+}
