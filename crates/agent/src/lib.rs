@@ -4,7 +4,9 @@
 //! periodically and sends only the sections that changed; it also carries
 //! out the host actions the controller hands it (reboot, reset, power…)
 //! through the operator's command, and reports how they went. It monitors
-//! the host's processes (StarlingX's pmond) and feeds systemd's watchdog.
+//! the host's processes (StarlingX's pmond) and its resources (CPU, memory,
+//! file systems and links: StarlingX's collectd thresholds), and feeds
+//! systemd's watchdog.
 //!
 //! Architecture invariants:
 //! - discovery reads only through a [`root::Root`], so every parser runs the
@@ -25,6 +27,7 @@ pub mod lldp;
 pub mod memory;
 pub mod pci;
 pub mod pmon;
+pub mod resmon;
 pub mod root;
 pub mod run;
 pub mod systemd;

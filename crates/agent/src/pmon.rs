@@ -73,15 +73,17 @@ pub fn load(dir: &Path) -> (Vec<ProcessConf>, Vec<(PathBuf, String)>) {
 
 #[derive(Default)]
 struct Status {
-    /// The failures asserted, by process.
-    asserted: BTreeMap<String, Condition>,
+    /// What is asserted, by subject (`("process", NAME)`, `("cpu", "")`,
+    /// …: [`Condition::subject`]).
+    asserted: BTreeMap<(String, String), Condition>,
     /// Quorum processes with a failure asserted.
     quorum_failed: BTreeSet<String>,
     logs: VecDeque<Logged>,
     seq: u64,
 }
 
-/// What the supervisors found, shared with the report and the watchdog.
+/// What the process supervisors and the resource monitor found, shared
+/// with the report to maintenance and the watchdog.
 pub struct Monitors {
     instance: String,
     status: Mutex<Status>,
@@ -136,8 +138,10 @@ impl Monitors {
                 });
             }
             if v.assert {
-                s.asserted
-                    .insert(conf.process.clone(), Self::condition(conf));
+                s.asserted.insert(
+                    ("process".into(), conf.process.clone()),
+                    Self::condition(conf),
+                );
                 if conf.quorum {
                     s.quorum_failed.insert(conf.process.clone());
                 }
@@ -149,10 +153,27 @@ impl Monitors {
     fn clear(&self, conf: &ProcessConf) {
         {
             let mut s = self.lock();
-            s.asserted.remove(&conf.process);
+            s.asserted
+                .remove(&("process".to_string(), conf.process.clone()));
             s.quorum_failed.remove(&conf.process);
         }
         self.changed.notify_one();
+    }
+
+    /// Asserts `condition` (in place of any of the same subject), or clears
+    /// `subject` with `None`; reported when it changes.
+    pub fn set(&self, subject: (&str, &str), condition: Option<Condition>) {
+        let key = (subject.0.to_string(), subject.1.to_string());
+        let changed = {
+            let mut s = self.lock();
+            match condition {
+                Some(c) => s.asserted.insert(key, c.clone()) != Some(c),
+                None => s.asserted.remove(&key).is_some(),
+            }
+        };
+        if changed {
+            self.changed.notify_one();
+        }
     }
 
     /// The report to send now, and the last log it carries.
@@ -173,7 +194,7 @@ impl Monitors {
         self.lock().logs.retain(|l| l.seq > seq);
     }
 
-    /// The failures asserted now, by process.
+    /// What is asserted now.
     pub fn asserted(&self) -> Vec<Condition> {
         self.lock().asserted.values().cloned().collect()
     }

@@ -54,6 +54,8 @@ pub struct Config {
     /// The process monitor's directory of `*.conf` files (StarlingX's
     /// `/etc/pmon.d`); none: no process is monitored.
     pub pmon_dir: Option<PathBuf>,
+    /// What the resource monitor watches; none: it does not run.
+    pub resources: Option<crate::resmon::ResourceConfig>,
 }
 
 /// The heartbeat responder's registration with host maintenance.
@@ -404,8 +406,20 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
         _ = reboot_loop(&agent, reboot_rx, reboots) => {}
         _ = monitor_loop(&agent, monitor_rx, &monitors) => {}
         _ = watchdog(monitors.clone()) => {}
+        _ = resources(agent.cfg.resources.clone(), monitors.clone()) => {}
     }
     supervisors.abort_all();
+}
+
+/// The resource monitor, when it runs.
+async fn resources(
+    cfg: Option<crate::resmon::ResourceConfig>,
+    monitors: Arc<crate::pmon::Monitors>,
+) {
+    match cfg {
+        Some(cfg) => crate::resmon::watch(cfg, monitors).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The host watchdog, when systemd gives the agent one (`WatchdogSec=`).

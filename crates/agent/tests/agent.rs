@@ -120,6 +120,7 @@ async fn an_agent_registers_reports_and_audits() {
         lldpcli: Vec::new(),
         heartbeat: None,
         pmon_dir: None,
+        resources: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -346,6 +347,7 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
             cluster_address: None,
         }),
         pmon_dir: None,
+        resources: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -521,6 +523,7 @@ async fn process_failures_reach_maintenance_as_alarms() {
             cluster_address: None,
         }),
         pmon_dir: Some(pmon_dir.clone()),
+        resources: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {

@@ -15,6 +15,7 @@ pub mod heartbeat;
 pub mod host;
 pub mod monitors;
 pub mod process;
+pub mod resource;
 pub mod sensors;
 
 pub use heartbeat::{Change, Level, Monitor, Network, Thresholds};

@@ -1,9 +1,15 @@
-//! What a host's own monitors find (the agent's process monitor), as the
-//! agent reports it to maintenance, and what maintenance makes of it: the
-//! process-failure alarm (200.006, StarlingX's texts and entity
-//! `host=NAME.process=PROCESS`), its first-failure log, and the effect on
-//! the host — a major failure degrades it, a critical one fails it (and
-//! the reset progression reboots it).
+//! What a host's own monitors find (the agent's process and resource
+//! monitors), as the agent reports it to maintenance, and what maintenance
+//! makes of it: the process-failure alarm (200.006, StarlingX's texts and
+//! entity `host=NAME.process=PROCESS`) and its first-failure log; the
+//! usage alarms (100.101 platform CPU `host=NAME`, 100.103 memory
+//! `host=NAME.memory=total`, 100.104 file system
+//! `host=NAME.filesystem=MOUNT`, collectd's texts); the link alarms
+//! (100.106–100.111, port `host=NAME.port=PORT` and interface
+//! `host=NAME.interface=NETWORK` of the OAM, management and cluster-host
+//! networks); and the effect on the host — a major process failure, a
+//! usage or a link alarm degrade it, a critical process failure fails it
+//! (and the reset progression reboots it).
 //!
 //! An agent reports every condition that holds (never a change), so a lost
 //! or repeated report does no harm; the logs it has not yet delivered ride
@@ -49,6 +55,110 @@ pub static PROCESS_LOG: AlarmDef = AlarmDef {
     ..PROCESS_MINOR
 };
 
+/// The usage alarms' common definition (collectd's threshold alarms).
+const USAGE: AlarmDef = AlarmDef {
+    id: "100.101",
+    entity_type: "host",
+    severity: "major",
+    alarm_type: "operational-violation",
+    probable_cause: "threshold-crossed",
+    repair: "Monitor and if condition persists, contact next level of support.",
+    service_affecting: false,
+    suppression: true,
+};
+
+/// 100.101: platform CPU usage over a threshold.
+pub static CPU_MAJOR: AlarmDef = USAGE;
+pub static CPU_CRITICAL: AlarmDef = AlarmDef {
+    severity: "critical",
+    ..USAGE
+};
+
+/// 100.103: memory usage over a threshold.
+pub static MEMORY_MAJOR: AlarmDef = AlarmDef {
+    id: "100.103",
+    repair: "Monitor and if condition persists, contact next level of support; may require additional memory on Host.",
+    ..USAGE
+};
+pub static MEMORY_CRITICAL: AlarmDef = AlarmDef {
+    severity: "critical",
+    ..MEMORY_MAJOR
+};
+
+/// 100.104: a file system's usage over a threshold.
+pub static FILESYSTEM_MAJOR: AlarmDef = AlarmDef {
+    id: "100.104",
+    repair: "Reduce usage or resize filesystem.",
+    ..USAGE
+};
+pub static FILESYSTEM_CRITICAL: AlarmDef = AlarmDef {
+    severity: "critical",
+    ..FILESYSTEM_MAJOR
+};
+
+/// The link alarms' common definition (collectd's interface plugin).
+const LINK: AlarmDef = AlarmDef {
+    id: "100.106",
+    entity_type: "host",
+    severity: "major",
+    alarm_type: "operational-violation",
+    probable_cause: "unknown",
+    repair: "Check cabling and far-end port configuration and status on adjacent equipment.",
+    service_affecting: true,
+    suppression: true,
+};
+
+/// The link alarms by network: port then interface, major then critical.
+static LINKS: [(&str, [AlarmDef; 4]); 3] = [
+    ("oam", link_defs("100.106", "100.107")),
+    ("mgmt", link_defs("100.108", "100.109")),
+    ("cluster-host", link_defs("100.110", "100.111")),
+];
+
+const fn link_defs(port: &'static str, interface: &'static str) -> [AlarmDef; 4] {
+    [
+        AlarmDef { id: port, ..LINK },
+        AlarmDef {
+            id: port,
+            severity: "critical",
+            ..LINK
+        },
+        AlarmDef {
+            id: interface,
+            ..LINK
+        },
+        AlarmDef {
+            id: interface,
+            severity: "critical",
+            ..LINK
+        },
+    ]
+}
+
+/// The networks whose links are watched (StarlingX's names).
+pub const NETWORKS: [&str; 3] = ["oam", "mgmt", "cluster-host"];
+
+/// A usage the resource monitor watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    /// The platform's CPU (the host's, or the platform's cgroup's).
+    Cpu,
+    /// Memory: anonymous memory over anonymous plus available.
+    Memory,
+    /// One mounted file system.
+    Filesystem,
+}
+
+/// A link's level: one port (a physical link) or the interface over its
+/// ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkLevel {
+    Port,
+    Interface,
+}
+
 /// One condition a host's monitors find.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -60,6 +170,32 @@ pub enum Condition {
         /// Its configured restarts (0: it waits for the operator).
         restarts: u32,
     },
+    /// A usage over its major or critical threshold.
+    Resource {
+        resource: Resource,
+        /// The file system's mount point; empty for CPU and memory.
+        #[serde(default)]
+        instance: String,
+        severity: Severity,
+        /// The threshold crossed and the reading, in hundredths of a
+        /// percent.
+        threshold: u32,
+        actual: u32,
+    },
+    /// A link of a watched network down.
+    Link {
+        /// `oam`, `mgmt` or `cluster-host`.
+        network: String,
+        level: LinkLevel,
+        /// The port's name (for a port), or the network's.
+        name: String,
+        severity: Severity,
+    },
+}
+
+/// `h` hundredths of a percent as collectd writes it (`97.00`).
+fn percent(h: u32) -> String {
+    format!("{}.{:02}", h / 100, h % 100)
 }
 
 impl Condition {
@@ -67,16 +203,59 @@ impl Condition {
     fn entity(&self, host: &str) -> String {
         match self {
             Condition::Process { process, .. } => format!("host={host}.process={process}"),
+            Condition::Resource {
+                resource: Resource::Cpu,
+                ..
+            } => format!("host={host}"),
+            Condition::Resource {
+                resource: Resource::Memory,
+                ..
+            } => format!("host={host}.memory=total"),
+            Condition::Resource {
+                resource: Resource::Filesystem,
+                instance,
+                ..
+            } => format!("host={host}.filesystem={instance}"),
+            Condition::Link {
+                level: LinkLevel::Port,
+                name,
+                ..
+            } => format!("host={host}.port={name}"),
+            Condition::Link {
+                level: LinkLevel::Interface,
+                network,
+                ..
+            } => format!("host={host}.interface={network}"),
         }
     }
 
     fn def(&self) -> &'static AlarmDef {
+        let critical = self.severity() == Severity::Critical;
         match self {
             Condition::Process { severity, .. } => match severity {
                 Severity::Minor => &PROCESS_MINOR,
                 Severity::Major => &PROCESS_MAJOR,
                 Severity::Critical => &PROCESS_CRITICAL,
             },
+            Condition::Resource { resource, .. } => match (resource, critical) {
+                (Resource::Cpu, false) => &CPU_MAJOR,
+                (Resource::Cpu, true) => &CPU_CRITICAL,
+                (Resource::Memory, false) => &MEMORY_MAJOR,
+                (Resource::Memory, true) => &MEMORY_CRITICAL,
+                (Resource::Filesystem, false) => &FILESYSTEM_MAJOR,
+                (Resource::Filesystem, true) => &FILESYSTEM_CRITICAL,
+            },
+            Condition::Link { network, level, .. } => {
+                let defs = LINKS
+                    .iter()
+                    .find(|(n, _)| n == network)
+                    .map_or(&LINKS[1].1, |(_, d)| d);
+                let i = match level {
+                    LinkLevel::Port => 0,
+                    LinkLevel::Interface => 2,
+                } + usize::from(critical);
+                &defs[i]
+            }
         }
     }
 
@@ -103,6 +282,39 @@ impl Condition {
                     }
                 ),
             },
+            Condition::Resource {
+                resource,
+                threshold,
+                actual,
+                ..
+            } => format!(
+                "{} threshold exceeded ; threshold {}%, actual {}%",
+                match resource {
+                    Resource::Cpu => "Platform CPU",
+                    Resource::Memory => "Memory",
+                    Resource::Filesystem => "File System",
+                },
+                percent(*threshold),
+                percent(*actual)
+            ),
+            Condition::Link {
+                network,
+                level,
+                severity,
+                ..
+            } => format!(
+                "'{}' {} {}",
+                network.to_uppercase(),
+                match level {
+                    LinkLevel::Port => "port",
+                    LinkLevel::Interface => "interface",
+                },
+                if *level == LinkLevel::Interface && *severity == Severity::Major {
+                    "degraded"
+                } else {
+                    "failed"
+                }
+            ),
         }
     }
 
@@ -120,16 +332,106 @@ impl Condition {
         }
     }
 
-    /// The thing it is about (a process's name), one condition each.
-    fn subject(&self) -> (&'static str, &str) {
+    /// The thing it is about (a process, a usage, a port, an
+    /// interface), one condition each.
+    pub fn subject(&self) -> (&'static str, &str) {
         match self {
             Condition::Process { process, .. } => ("process", process),
+            Condition::Resource {
+                resource: Resource::Cpu,
+                ..
+            } => ("cpu", ""),
+            Condition::Resource {
+                resource: Resource::Memory,
+                ..
+            } => ("memory", ""),
+            Condition::Resource { instance, .. } => ("filesystem", instance),
+            Condition::Link {
+                level: LinkLevel::Port,
+                name,
+                ..
+            } => ("port", name),
+            Condition::Link { network, .. } => ("interface", network),
         }
     }
 
-    fn severity(&self) -> Severity {
+    pub fn severity(&self) -> Severity {
         match self {
-            Condition::Process { severity, .. } => *severity,
+            Condition::Process { severity, .. }
+            | Condition::Resource { severity, .. }
+            | Condition::Link { severity, .. } => *severity,
+        }
+    }
+
+    /// Whether what it names is well formed.
+    fn check(&self) -> Result<(), String> {
+        let token = |what: &str, name: &str| {
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c))
+            {
+                Err(format!(
+                    "{name:?}: a {what} name is 1 to 64 letters, digits or - _ . @ :"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Condition::Process { process, .. } => token("process", process),
+            Condition::Resource {
+                resource,
+                instance,
+                threshold,
+                actual,
+                severity,
+            } => {
+                if *severity == Severity::Minor {
+                    return Err("a usage is major or critical".into());
+                }
+                if *threshold > 10_000 || *actual > 10_000 {
+                    return Err(
+                        "threshold and actual are hundredths of a percent (0 to 10000)".into(),
+                    );
+                }
+                let mount_point = instance.starts_with('/')
+                    && instance.len() <= 255
+                    && !instance.chars().any(char::is_control);
+                match resource {
+                    Resource::Filesystem if !mount_point => Err(format!(
+                        "{instance:?}: a file system is named by its mount point"
+                    )),
+                    Resource::Cpu | Resource::Memory if !instance.is_empty() => {
+                        Err(format!("{resource:?} takes no instance"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Condition::Link {
+                network,
+                name,
+                level,
+                severity,
+            } => {
+                if !NETWORKS.contains(&network.as_str()) {
+                    return Err(format!(
+                        "{network:?}: a network is one of {}",
+                        NETWORKS.join(", ")
+                    ));
+                }
+                if *severity == Severity::Minor {
+                    return Err("a link is major or critical".into());
+                }
+                match level {
+                    LinkLevel::Port => token("port", name),
+                    LinkLevel::Interface if name != network => {
+                        Err("an interface is named by its network".into())
+                    }
+                    LinkLevel::Interface => Ok(()),
+                }
+            }
         }
     }
 }
@@ -182,17 +484,7 @@ impl MonitorReport {
             .iter()
             .chain(self.logs.iter().map(|l| &l.condition))
         {
-            let (_, name) = c.subject();
-            if name.is_empty()
-                || name.len() > 64
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c))
-            {
-                return Err(format!(
-                    "{name:?}: a process name is 1 to 64 letters, digits or - _ . @ :"
-                ));
-            }
+            c.check()?;
         }
         for c in &self.conditions {
             if !subjects.insert(c.subject()) {
@@ -246,6 +538,12 @@ impl HostMonitors {
         }
         let now: BTreeSet<Condition> = r.conditions.into_iter().collect();
         let mut out = Vec::new();
+        let before = |c: &Condition| {
+            held.conditions
+                .iter()
+                .find(|h| h.subject() == c.subject())
+                .map(Condition::severity)
+        };
         for gone in held.conditions.iter() {
             let still = now.iter().find(|c| c.subject() == gone.subject());
             let lowered = still.is_some_and(|c| {
@@ -253,12 +551,13 @@ impl HostMonitors {
             });
             if still.is_none() || lowered {
                 out.push(AlarmEffect::Clear {
-                    alarm_id: PROCESS_MINOR.id,
+                    alarm_id: gone.def().id,
                     entity_instance_id: gone.entity(name),
                 });
             }
         }
-        for c in now.iter().filter(|c| !held.conditions.contains(*c)) {
+        // An alarm call only when a severity changes.
+        for c in now.iter().filter(|c| before(c) != Some(c.severity())) {
             out.push(AlarmEffect::Set(c.def().at(c.entity(name), c.text(name))));
         }
         let mut logs = r.logs;
@@ -284,12 +583,12 @@ impl HostMonitors {
         };
         for c in &held.conditions {
             match (c.severity(), c) {
-                (Severity::Major, _) => out.degraded = true,
                 (Severity::Critical, Condition::Process { process, .. }) => {
                     out.critical
                         .get_or_insert_with(|| format!("critical '{process}' process failed"));
                 }
                 (Severity::Minor, _) => {}
+                (Severity::Major | Severity::Critical, _) => out.degraded = true,
             }
         }
         out
@@ -312,7 +611,7 @@ impl HostMonitors {
         held.conditions
             .iter()
             .map(|c| AlarmEffect::Clear {
-                alarm_id: PROCESS_MINOR.id,
+                alarm_id: c.def().id,
                 entity_instance_id: c.entity(name),
             })
             .collect()
@@ -466,6 +765,114 @@ mod tests {
     }
 
     #[test]
+    fn usages_and_links_raise_collectds_alarms_and_degrade() {
+        let mut m = HostMonitors::default();
+        let cpu = Condition::Resource {
+            resource: Resource::Cpu,
+            instance: String::new(),
+            severity: Severity::Major,
+            threshold: 9000,
+            actual: 9700,
+        };
+        let fs = Condition::Resource {
+            resource: Resource::Filesystem,
+            instance: "/var/log".into(),
+            severity: Severity::Critical,
+            threshold: 9000,
+            actual: 9512,
+        };
+        let mem = Condition::Resource {
+            resource: Resource::Memory,
+            instance: String::new(),
+            severity: Severity::Major,
+            threshold: 8000,
+            actual: 8105,
+        };
+        let port = Condition::Link {
+            network: "oam".into(),
+            level: LinkLevel::Port,
+            name: "eth2".into(),
+            severity: Severity::Major,
+        };
+        let iface = Condition::Link {
+            network: "cluster-host".into(),
+            level: LinkLevel::Interface,
+            name: "cluster-host".into(),
+            severity: Severity::Critical,
+        };
+        let r = report("a", vec![cpu.clone(), fs, mem, port, iface.clone()], vec![]);
+        r.validate().unwrap();
+        let e = m.report("u1", "w", r);
+        let got: Vec<(&str, &str, &str, &str)> = e
+            .iter()
+            .map(|e| match e {
+                AlarmEffect::Set(a) => (
+                    a.def.id,
+                    a.def.severity,
+                    a.entity_instance_id.as_str(),
+                    a.reason_text.as_str(),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let want = [
+            (
+                "100.101",
+                "major",
+                "host=w",
+                "Platform CPU threshold exceeded ; threshold 90.00%, actual 97.00%",
+            ),
+            (
+                "100.104",
+                "critical",
+                "host=w.filesystem=/var/log",
+                "File System threshold exceeded ; threshold 90.00%, actual 95.12%",
+            ),
+            (
+                "100.103",
+                "major",
+                "host=w.memory=total",
+                "Memory threshold exceeded ; threshold 80.00%, actual 81.05%",
+            ),
+            ("100.106", "major", "host=w.port=eth2", "'OAM' port failed"),
+            (
+                "100.111",
+                "critical",
+                "host=w.interface=cluster-host",
+                "'CLUSTER-HOST' interface failed",
+            ),
+        ];
+        for w in &want {
+            assert!(got.contains(w), "{w:?} not in {got:#?}");
+        }
+        assert_eq!(got.len(), want.len());
+        // Degraded, never failed, by usages and links.
+        assert_eq!(
+            m.impact("u1"),
+            Impact {
+                degraded: true,
+                critical: None
+            }
+        );
+        // The reading moves, the severity does not: no alarm call.
+        let moved = Condition::Resource {
+            resource: Resource::Cpu,
+            instance: String::new(),
+            severity: Severity::Major,
+            threshold: 9000,
+            actual: 9300,
+        };
+        let e = m.report("u1", "w", report("a", vec![moved, iface], vec![]));
+        assert_eq!(e.len(), 3, "the three gone cleared, nothing set: {e:?}");
+        assert!(e.iter().all(|e| matches!(e, AlarmEffect::Clear { .. })));
+        assert!(e.contains(&AlarmEffect::Clear {
+            alarm_id: "100.104",
+            entity_instance_id: "host=w.filesystem=/var/log".into()
+        }));
+        let _ = cpu;
+    }
+
+    #[test]
     fn bad_reports_are_refused() {
         let ok = report("a-1", vec![process("sshd", Severity::Minor)], vec![]);
         assert!(ok.validate().is_ok());
@@ -496,6 +903,43 @@ mod tests {
                 "seq",
             ),
         ];
+        let usage = |resource, instance: &str, severity| Condition::Resource {
+            resource,
+            instance: instance.into(),
+            severity,
+            threshold: 8000,
+            actual: 8100,
+        };
+        let link = |network: &str, level, name: &str| Condition::Link {
+            network: network.into(),
+            level,
+            name: name.into(),
+            severity: Severity::Major,
+        };
+        let more = [
+            (
+                usage(Resource::Filesystem, "var", Severity::Major),
+                "mount point",
+            ),
+            (usage(Resource::Cpu, "x", Severity::Major), "no instance"),
+            (
+                usage(Resource::Memory, "", Severity::Minor),
+                "major or critical",
+            ),
+            (link("data", LinkLevel::Port, "eth0"), "a network is one of"),
+            (
+                link("mgmt", LinkLevel::Interface, "eth0"),
+                "named by its network",
+            ),
+            (link("mgmt", LinkLevel::Port, "eth 0"), "port name"),
+        ];
+        let cases: Vec<(MonitorReport, &str)> = cases
+            .into_iter()
+            .chain(
+                more.into_iter()
+                    .map(|(c, w)| (report("a", vec![c], vec![]), w)),
+            )
+            .collect();
         for (r, want) in cases {
             let e = r.validate().unwrap_err();
             assert!(e.contains(want), "{r:?}: {e}");

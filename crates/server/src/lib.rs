@@ -48,6 +48,34 @@ pub struct HostAgentArgs {
     /// raises 200.006). A missing directory monitors nothing; empty: off.
     #[arg(long, env = "STARLING_PMON_DIR", default_value = "/etc/pmon.d")]
     pub pmon_dir: PathBuf,
+    /// Time between the resource monitor's readings (CPU, memory, file
+    /// systems, links). With every threshold off and no interface, it
+    /// does not run.
+    #[arg(long, env = "STARLING_RESOURCE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub resource_interval: Duration,
+    /// Platform CPU usage thresholds, MAJOR:CRITICAL percent (100.101), or
+    /// `off`.
+    #[arg(long, env = "STARLING_CPU_THRESHOLD", default_value = "90:95", value_parser = starling_agent::resmon::parse_limit)]
+    pub cpu_threshold: starling_agent::resmon::Limit,
+    /// Memory usage thresholds (100.103), or `off`.
+    #[arg(long, env = "STARLING_MEMORY_THRESHOLD", default_value = "80:90", value_parser = starling_agent::resmon::parse_limit)]
+    pub memory_threshold: starling_agent::resmon::Limit,
+    /// File system usage thresholds (100.104), or `off`.
+    #[arg(long, env = "STARLING_FILESYSTEM_THRESHOLD", default_value = "80:90", value_parser = starling_agent::resmon::parse_limit)]
+    pub filesystem_threshold: starling_agent::resmon::Limit,
+    /// The mount points watched, comma-separated (those mounted are);
+    /// default StarlingX's (/, /tmp, /var/log, /opt/platform, …).
+    #[arg(long, env = "STARLING_FILESYSTEMS", value_delimiter = ',')]
+    pub filesystems: Vec<PathBuf>,
+    /// The platform's cgroup (a v2 directory, or v1 cpuacct's) whose CPU
+    /// time is the platform CPU usage; default: the whole host's.
+    #[arg(long, env = "STARLING_CPU_CGROUP")]
+    pub cpu_cgroup: Option<PathBuf>,
+    /// An interface whose links are watched, as NETWORK=INTERFACE (oam,
+    /// mgmt or cluster-host; e.g. mgmt=bond0): 100.106–100.111.
+    /// Repeat, or comma-separate.
+    #[arg(long, env = "STARLING_MONITOR_INTERFACES", value_delimiter = ',', value_parser = starling_agent::resmon::parse_interface)]
+    pub monitor_interface: Vec<(String, String)>,
 }
 
 impl HostAgentArgs {
@@ -79,6 +107,26 @@ impl HostAgentArgs {
                 .collect(),
             heartbeat: None,
             pmon_dir: Some(self.pmon_dir.clone()).filter(|d| !d.as_os_str().is_empty()),
+            resources: (self.cpu_threshold.0.is_some()
+                || self.memory_threshold.0.is_some()
+                || self.filesystem_threshold.0.is_some()
+                || !self.monitor_interface.is_empty())
+            .then(|| {
+                let d = starling_agent::resmon::ResourceConfig::default();
+                starling_agent::resmon::ResourceConfig {
+                    interval: self.resource_interval,
+                    cpu: self.cpu_threshold.0,
+                    memory: self.memory_threshold.0,
+                    filesystem: self.filesystem_threshold.0,
+                    filesystems: if self.filesystems.is_empty() {
+                        d.filesystems
+                    } else {
+                        self.filesystems.clone()
+                    },
+                    cpu_cgroup: self.cpu_cgroup.clone(),
+                    interfaces: self.monitor_interface.clone(),
+                }
+            }),
         }
     }
 }

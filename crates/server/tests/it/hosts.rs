@@ -84,6 +84,9 @@ struct Lab {
     /// A reboot its action command runs stops the agent, as a real reboot
     /// would (otherwise it is only written down).
     reboot_stops: bool,
+    /// The agents' resource monitor options (none: the machine's own
+    /// resources unwatched).
+    resource_args: Vec<String>,
 }
 
 impl Drop for Lab {
@@ -124,6 +127,7 @@ impl Lab {
             dir: dir.clone(),
             lab_no,
             reboot_stops: false,
+            resource_args: Vec::new(),
         };
         if let Some((bridge, gw)) = netns {
             ip(&["link", "add", bridge, "type", "bridge"]);
@@ -333,7 +337,12 @@ impl Lab {
             .arg("--action-command")
             .arg(&action)
             .arg("--pmon-dir")
-            .arg(&m.pmon);
+            .arg(&m.pmon)
+            .args(if self.resource_args.is_empty() {
+                QUIET_RESOURCES.iter().map(|s| s.to_string()).collect()
+            } else {
+                self.resource_args.clone()
+            });
         if let Some(ip) = &m.cluster_ip {
             c.args(["--cluster-address", ip]);
         }
@@ -1632,5 +1641,246 @@ fn a_failing_process_degrades_or_fails_its_host() {
                 && h["worker-0"] == state("unlocked", "enabled", "available")
                 && !hb.iter().any(|a| a.starts_with("200.004"))
         },
+    );
+}
+
+/// What the resource test set up on the machine, undone when it ends.
+#[derive(Default)]
+struct Loads {
+    tmpfs: Option<PathBuf>,
+    cgroup: Option<PathBuf>,
+    cgroup_mount: Option<PathBuf>,
+    hog: Option<std::process::Child>,
+}
+
+impl Drop for Loads {
+    fn drop(&mut self) {
+        if let Some(mut h) = self.hog.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = std::fs::remove_dir(cg);
+        }
+        if let Some(m) = &self.cgroup_mount {
+            let _ = Command::new("umount").arg(m).status();
+        }
+        if let Some(fs) = &self.tmpfs {
+            let _ = Command::new("umount").arg(fs).status();
+        }
+    }
+}
+
+/// A fresh cgroup to load, in the hierarchy mounted again at `at` (the
+/// hosts' namespaces see a /sys of their own, without the machine's
+/// cgroup mounts): cgroup v1's cpuacct where the machine has it (a hybrid
+/// machine's v2 hierarchy has no CPU accounting), else cgroup v2.
+fn test_cgroup(at: &Path, name: &str) -> PathBuf {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    let v1 = mounts.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() > 3 && f[2] == "cgroup" && f[3].split(',').any(|o| o == "cpuacct")
+    });
+    std::fs::create_dir_all(at).unwrap();
+    let mut mount = Command::new("mount");
+    if v1 {
+        mount.args(["-t", "cgroup", "-o", "cpuacct", "cpuacct"]);
+    } else {
+        mount.args(["-t", "cgroup2", "cgroup2"]);
+    }
+    assert!(
+        mount.arg(at).status().unwrap().success(),
+        "mounting the cgroup hierarchy"
+    );
+    let dir = at.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    dir
+}
+
+/// The active usage and link alarms (100.1xx): (id, severity, entity).
+fn resource_alarms(s: &AllInOne) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = cli_json(s, "fm", &["alarm-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["Alarm ID"]
+                .as_str()
+                .is_some_and(|i| i.starts_with("100.1"))
+        })
+        .map(|a| {
+            (
+                a["Alarm ID"].as_str().unwrap().to_string(),
+                a["Severity"].as_str().unwrap().to_string(),
+                a["Entity ID"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The resource monitor end to end on a host of the lab: a cgroup's CPU
+/// hogged past its threshold raises 100.101 and degrades the host; a
+/// tmpfs filled raises 100.104 major, then critical; the far end of an
+/// OAM link going down raises 100.106 (port) and 100.107 (interface);
+/// each clears when the load goes, and the host is available again.
+#[test]
+fn resource_thresholds_are_crossed_and_cleared() {
+    let _turn = one_lab_at_a_time();
+    if !(is_root() && have_ip()) {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "STARLING_REQUIRE_NETNS is set but the resource test needs root and iproute2"
+        );
+        eprintln!("SKIPPED: the resource test needs root (tmpfs, cgroups) and iproute2");
+        return;
+    }
+    let pid = std::process::id();
+    let bridge = format!("stlrs{pid}");
+    let gateway = format!("10.249.{}.1", pid % 250 + 1);
+    let mut lab = Lab::new(&["worker-0"], Some((bridge.as_str(), gateway.as_str())));
+    let mut loads = Loads::default();
+    let fs = lab.dir.join("fs");
+    std::fs::create_dir_all(&fs).unwrap();
+    assert!(
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&fs)
+            .status()
+            .unwrap()
+            .success()
+    );
+    loads.tmpfs = Some(fs.clone());
+    let cg_mount = lab.dir.join("cgroup");
+    let cg = test_cgroup(&cg_mount, &format!("starling-test-{pid}"));
+    loads.cgroup_mount = Some(cg_mount);
+    loads.cgroup = Some(cg.clone());
+    // The host's OAM interface: a link whose far end the test can pull.
+    let ns = lab.machine("worker-0").ns.clone().unwrap();
+    ip(&[
+        "-n", &ns, "link", "add", "oam0", "type", "veth", "peer", "name", "oam1",
+    ]);
+    ip(&["-n", &ns, "link", "set", "oam0", "up"]);
+    ip(&["-n", &ns, "link", "set", "oam1", "up"]);
+    lab.resource_args = [
+        "--resource-interval",
+        "1s",
+        "--cpu-threshold",
+        "5:99",
+        "--memory-threshold",
+        "off",
+        "--filesystem-threshold",
+        "50:90",
+        "--filesystems",
+        fs.to_str().unwrap(),
+        "--cpu-cgroup",
+        cg.to_str().unwrap(),
+        "--monitor-interface",
+        "oam=oam0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let s = all_in_one_on(
+        &gateway,
+        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
+        &["--system-mode", "duplex", "--system-type", "Standard"],
+        true,
+    );
+    controller_in_service(&s);
+    lab.provision_workers(&s);
+    cli_ok(&s, "system", &["host-unlock", "worker-0"]);
+    wait_for(
+        "worker-0 enabled",
+        || host_states(&s),
+        |h| h["worker-0"] == state("unlocked", "enabled", "available"),
+    );
+    assert!(resource_alarms(&s).is_empty(), "{:?}", resource_alarms(&s));
+    let alarm =
+        |id: &str, sev: &str, entity: &str| (id.to_string(), sev.to_string(), entity.to_string());
+
+    // The platform cgroup's CPU hogged: 100.101 major, degraded.
+    let hog = Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    std::fs::write(cg.join("cgroup.procs"), hog.id().to_string()).unwrap();
+    loads.hog = Some(hog);
+    wait_for(
+        "the CPU alarm",
+        || (resource_alarms(&s), host_states(&s)),
+        |(a, h)| {
+            a.as_slice() == [alarm("100.101", "major", "host=worker-0")]
+                && h["worker-0"] == state("unlocked", "enabled", "degraded")
+        },
+    );
+    let listed = cli_json(&s, "fm", &["alarm-list"]);
+    let reason = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Alarm ID"] == "100.101")
+        .map(|a| a["Reason Text"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(
+        reason.starts_with("Platform CPU threshold exceeded ; threshold 5.00%, actual "),
+        "{reason}"
+    );
+    if let Some(mut h) = loads.hog.take() {
+        h.kill().unwrap();
+        h.wait().unwrap();
+    }
+    wait_for(
+        "the CPU alarm cleared",
+        || (resource_alarms(&s), host_states(&s)),
+        |(a, h)| a.is_empty() && h["worker-0"] == state("unlocked", "enabled", "available"),
+    );
+
+    // The tmpfs filled to 60%, then 95%: 100.104 major, then critical.
+    let entity = format!("host=worker-0.filesystem={}", fs.display());
+    std::fs::write(fs.join("a"), vec![0u8; 620 * 1024]).unwrap();
+    wait_for(
+        "the file system alarm",
+        || resource_alarms(&s),
+        |a| a.as_slice() == [alarm("100.104", "major", &entity)],
+    );
+    std::fs::write(fs.join("b"), vec![0u8; 360 * 1024]).unwrap();
+    wait_for(
+        "the file system alarm critical",
+        || (resource_alarms(&s), host_states(&s)),
+        |(a, h)| {
+            a.as_slice() == [alarm("100.104", "critical", &entity)]
+                && h["worker-0"] == state("unlocked", "enabled", "degraded")
+        },
+    );
+    std::fs::remove_file(fs.join("a")).unwrap();
+    std::fs::remove_file(fs.join("b")).unwrap();
+    wait_for(
+        "the file system alarm cleared",
+        || resource_alarms(&s),
+        |a| a.is_empty(),
+    );
+
+    // The OAM link's far end down: the port failed, the interface too
+    // (its only port); back up, both clear.
+    ip(&["-n", &ns, "link", "set", "oam1", "down"]);
+    wait_for(
+        "the link alarms",
+        || (resource_alarms(&s), host_states(&s)),
+        |(a, h)| {
+            a.as_slice()
+                == [
+                    alarm("100.106", "major", "host=worker-0.port=oam0"),
+                    alarm("100.107", "critical", "host=worker-0.interface=oam"),
+                ]
+                && h["worker-0"] == state("unlocked", "enabled", "degraded")
+        },
+    );
+    ip(&["-n", &ns, "link", "set", "oam1", "up"]);
+    wait_for(
+        "everything cleared, available",
+        || (resource_alarms(&s), host_states(&s)),
+        |(a, h)| a.is_empty() && h["worker-0"] == state("unlocked", "enabled", "available"),
     );
 }
