@@ -9,12 +9,18 @@
 //! Power is queried before every action, so powering on a host that is on
 //! (or off one that is off) sends nothing. The password travels only in
 //! the `Authorization` header: never in a URL, a log line or an error.
+//!
+//! [`Ipmi`] drives `ipmitool` over LAN as StarlingX does (`chassis power
+//! …`, `sensor list`), with the password in the child's environment
+//! (`-E`), never on its command line.
 
+pub mod ipmi;
 pub mod redfish;
 
 use std::future::Future;
 use std::pin::Pin;
 
+pub use ipmi::{Ipmi, IpmiConfig};
 pub use redfish::{Redfish, RedfishConfig};
 
 /// A system's power state, as Redfish names it.

@@ -292,8 +292,9 @@ pub fn router(state: MtceState) -> Router {
         .with_state(state)
 }
 
-/// How maintenance reaches the hosts' Redfish BMCs: `bm_ip` is the BMC's
-/// address; the scheme, port and certificate trust are the cloud's.
+/// How maintenance reaches the hosts' BMCs: `bm_ip` is the BMC's
+/// address; Redfish's scheme, port and certificate trust and IPMI's port,
+/// interface and tool are the cloud's.
 #[derive(Clone, Debug)]
 pub struct BmcReach {
     /// `https` (or `http` for an emulator).
@@ -303,49 +304,93 @@ pub struct BmcReach {
     pub ca_pem: Option<Vec<u8>>,
     /// Accept any certificate (self-signed BMCs): the operator's choice.
     pub insecure: bool,
+    /// IPMI's UDP port (623).
+    pub ipmi_port: u16,
+    /// ipmitool's interface (`lanplus`, or `lan`).
+    pub ipmi_interface: String,
+    /// The ipmitool program.
+    pub ipmitool: std::path::PathBuf,
 }
 
 impl Default for BmcReach {
-    /// HTTPS on 443, verified by the system's roots.
+    /// Redfish over HTTPS on 443, verified by the system's roots; IPMI 2.0
+    /// (lanplus) on 623 with `ipmitool`.
     fn default() -> Self {
         BmcReach {
             scheme: "https".into(),
             port: 443,
             ca_pem: None,
             insecure: false,
+            ipmi_port: 623,
+            ipmi_interface: "lanplus".into(),
+            ipmitool: "ipmitool".into(),
         }
     }
 }
 
 impl BmcReach {
-    /// Host `uuid`'s BMC, as inventory has it provisioned.
-    async fn bmc(&self, hosts: &dyn Hosts, uuid: &str) -> Result<starling_bmc::Redfish, String> {
+    /// Host `uuid`'s BMC, as inventory has it provisioned: Redfish or IPMI
+    /// by its `bm_type`; `dynamic` tries Redfish first, then IPMI (as
+    /// StarlingX learns it).
+    async fn bmc(
+        &self,
+        hosts: &dyn Hosts,
+        uuid: &str,
+    ) -> Result<Box<dyn starling_bmc::Bmc>, String> {
+        use starling_bmc::Bmc;
         let access = hosts
             .bmc(uuid)
             .await?
             .ok_or("no board management controller is provisioned")?;
-        let host = if access.address.contains(':') {
-            format!("[{}]", access.address)
-        } else {
-            access.address.clone()
+        let redfish = || {
+            let host = if access.address.contains(':') {
+                format!("[{}]", access.address)
+            } else {
+                access.address.clone()
+            };
+            starling_bmc::Redfish::new(starling_bmc::RedfishConfig {
+                url: format!("{}://{host}:{}", self.scheme, self.port),
+                username: access.username.clone(),
+                password: access.password.clone(),
+                ca_pem: self.ca_pem.clone(),
+                insecure: self.insecure,
+                system: None,
+                timeout: Duration::from_secs(20),
+            })
+            .map_err(|e| e.to_string())
         };
-        starling_bmc::Redfish::new(starling_bmc::RedfishConfig {
-            url: format!("{}://{host}:{}", self.scheme, self.port),
-            username: access.username,
-            password: access.password,
-            ca_pem: self.ca_pem.clone(),
-            insecure: self.insecure,
-            system: None,
-            timeout: Duration::from_secs(20),
-        })
-        .map_err(|e| e.to_string())
+        let ipmi = || {
+            starling_bmc::Ipmi::new(starling_bmc::IpmiConfig {
+                address: access.address.clone(),
+                port: self.ipmi_port,
+                username: access.username.clone(),
+                password: access.password.clone(),
+                interface: self.ipmi_interface.clone(),
+                tool: self.ipmitool.clone(),
+                timeout: Duration::from_secs(20),
+            })
+            .map_err(|e| e.to_string())
+        };
+        match access.bm_type.as_str() {
+            "redfish" => Ok(Box::new(redfish()?)),
+            "ipmi" => Ok(Box::new(ipmi()?)),
+            "dynamic" => {
+                let r = redfish()?;
+                if r.power().await.is_ok() {
+                    Ok(Box::new(r))
+                } else {
+                    Ok(Box::new(ipmi()?))
+                }
+            }
+            other => Err(format!("no BMC protocol {other:?}")),
+        }
     }
 
     /// Carries a `reset` (an operator's or recovery's), `power-on` or
     /// `power-off` out on host `uuid`; a power action is done when the BMC
     /// reports the power so (polled every 2 s for up to `POWER_WAIT`).
     async fn command(&self, hosts: &dyn Hosts, uuid: &str, command: &str) -> Result<(), String> {
-        use starling_bmc::{Action, Bmc, Power};
+        use starling_bmc::{Action, Power};
         const POWER_WAIT: Duration = Duration::from_secs(120);
         let (action, want) = match command {
             "reset" => (Action::Reset, None),
@@ -405,7 +450,6 @@ pub async fn sensor_audit(
     reach: BmcReach,
     interval: Duration,
 ) -> Result<(), String> {
-    use starling_bmc::Bmc;
     let mut raised = starling_mtce::sensors::SensorAlarms::default();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

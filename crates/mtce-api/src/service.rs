@@ -68,6 +68,15 @@ pub struct MtceOptions {
     /// Accept any BMC certificate (self-signed ones): an explicit choice.
     #[arg(long, env = "STARLING_BMC_INSECURE")]
     pub bmc_insecure: bool,
+    /// The IPMI BMCs' UDP port (bm_type=ipmi).
+    #[arg(long, env = "STARLING_IPMI_PORT", default_value_t = 623)]
+    pub ipmi_port: u16,
+    /// ipmitool's interface to the IPMI BMCs: lanplus (IPMI 2.0), or lan.
+    #[arg(long, env = "STARLING_IPMI_INTERFACE", default_value = "lanplus", value_parser = ["lanplus", "lan"])]
+    pub ipmi_interface: String,
+    /// The ipmitool program.
+    #[arg(long, env = "STARLING_IPMITOOL", default_value = "ipmitool")]
+    pub ipmitool: PathBuf,
 }
 
 /// The maintenance service, as `starlingd` lists it.
@@ -181,6 +190,9 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         port: o.bmc_port,
         ca_pem,
         insecure: o.bmc_insecure,
+        ipmi_port: o.ipmi_port,
+        ipmi_interface: o.ipmi_interface.clone(),
+        ipmitool: o.ipmitool.clone(),
     };
     // From now on an unlocked host is tested and enabled here, and the
     // reset and power actions of a host with a BMC are carried out here.

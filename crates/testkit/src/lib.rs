@@ -17,6 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ipmi;
 pub mod sushy;
 
 use std::path::{Path, PathBuf};

@@ -1884,3 +1884,88 @@ fn resource_thresholds_are_crossed_and_cleared() {
         |(a, h)| a.is_empty() && h["worker-0"] == state("unlocked", "enabled", "available"),
     );
 }
+
+/// A host whose BMC speaks IPMI (OpenIPMI's simulator, driven with
+/// ipmitool): the operator's power-off, power-on and reset go through it,
+/// the password sealed and never on a command line, and the host's agent
+/// is never handed them.
+#[test]
+fn an_ipmi_bmc_carries_out_power_and_reset() {
+    let _turn = one_lab_at_a_time();
+    let Some(bin) = starling_testkit::ipmi::simulator_or_skip() else {
+        return;
+    };
+    let sim = starling_testkit::ipmi::start(&bin, "mtce");
+    let mut lab = Lab::new(&["worker-0"], None);
+    let port = sim.port.to_string();
+    let s = all_in_one_on(
+        "127.0.0.1",
+        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
+        &[
+            "--system-mode",
+            "duplex",
+            "--system-type",
+            "Standard",
+            "--ipmi-port",
+            &port,
+            "--ipmi-interface",
+            "lan",
+        ],
+        true,
+    );
+    controller_in_service(&s);
+    lab.provision_workers(&s);
+    let password = format!("bm_password={}", starling_testkit::ipmi::PASSWORD);
+    let out = cli_ok(
+        &s,
+        "system",
+        &[
+            "host-update",
+            "worker-0",
+            "bm_type=ipmi",
+            "bm_ip=127.0.0.1",
+            "bm_username=admin",
+            &password,
+        ],
+    );
+    assert!(!out.contains(starling_testkit::ipmi::PASSWORD), "{out}");
+    let done =
+        |avail: &'static str| move |h: &Value| h["availability"] == avail && h["task"].is_null();
+
+    let r = cli_json(&s, "system", &["host-power-off", "worker-0"]);
+    assert_eq!(r["task"], "Powering Off", "{r}");
+    wait_for("the BMC's power off", || sim.power_on(), |on| !on);
+    lab.stop(0);
+    wait_for(
+        "worker-0 powered off",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("power-off"),
+    );
+    cli_ok(&s, "system", &["host-power-on", "worker-0"]);
+    wait_for("the BMC's power on", || sim.power_on(), |on| *on);
+    lab.reboot(&s, 0);
+    wait_for(
+        "worker-0 powered on",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("online"),
+    );
+    assert_eq!(sim.resets(), 0);
+    let r = cli_json(&s, "system", &["host-reset", "worker-0"]);
+    assert_eq!(r["task"], "Resetting", "{r}");
+    wait_for("the BMC's reset", || sim.resets(), |n| *n == 1);
+    wait_for(
+        "worker-0's reset done",
+        || cli_json(&s, "system", &["host-show", "worker-0"]),
+        done("online"),
+    );
+    assert!(!lab.machine("worker-0").ran.exists());
+    let logs = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]).to_string();
+    for want in [
+        "worker-0 'power-off' completed",
+        "worker-0 'power-on' completed",
+        "worker-0 'reset' completed",
+    ] {
+        assert!(logs.contains(want), "{want:?} not in {logs}");
+    }
+    assert!(!logs.contains(starling_testkit::ipmi::PASSWORD));
+}
