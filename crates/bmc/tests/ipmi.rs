@@ -31,6 +31,39 @@ async fn power_is_queried_then_acted_on() {
     let bmc = Ipmi::new(config(sim.port, ipmi::PASSWORD)).unwrap();
     assert_eq!(bmc.power().await.unwrap(), Power::On);
 
+    // Its sensor, read as `sensor list` gives it, then past a threshold
+    // (the simulator polls its reading every second).
+    let read_as = |want: f64| {
+        let bmc = &bmc;
+        async move {
+            let t0 = std::time::Instant::now();
+            loop {
+                let s = bmc.sensors().await.unwrap();
+                assert_eq!(s.len(), 1, "{s:?}");
+                if s[0].reading == Some(want) {
+                    return s.into_iter().next().unwrap();
+                }
+                assert!(t0.elapsed() < Duration::from_secs(10), "{s:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let cpu = read_as(40.0).await;
+    assert_eq!(cpu.name, "CPU Temp");
+    assert_eq!(cpu.status, starling_bmc::SensorStatus::Ok);
+    assert_eq!(cpu.thresholds.upper_major, Some(85.0));
+    assert_eq!(cpu.thresholds.lower_minor, Some(10.0));
+    sim.set_temperature(90);
+    assert_eq!(
+        read_as(90.0).await.status,
+        starling_bmc::SensorStatus::Major
+    );
+    sim.set_temperature(96);
+    assert_eq!(
+        read_as(96.0).await.status,
+        starling_bmc::SensorStatus::Critical
+    );
+
     // On when on: nothing sent.
     assert_eq!(
         bmc.act(Action::On).await.unwrap(),

@@ -257,7 +257,7 @@ impl starling_service::Hosts for InventoryHosts {
         uuid: &str,
         interval: std::time::Duration,
         readings: Vec<starling_service::SensorReading>,
-    ) -> BoxFuture<'_, Result<Vec<String>, String>> {
+    ) -> BoxFuture<'_, Result<Vec<(String, String)>, String>> {
         let r = starling_inventory::repo::HostRef::Uuid(uuid.to_string());
         Box::pin(async move {
             let (groups, sensors) = sensor_records(interval, &readings);
@@ -268,7 +268,7 @@ impl starling_service::Hosts for InventoryHosts {
                 })
                 .await
                 .map_err(|e| e.message)?;
-            Ok(silenced(&sensors, &groups))
+            Ok(actions(&sensors, &groups))
         })
     }
 
@@ -388,23 +388,29 @@ fn sensor_records(
 
 /// The sensors whose alarm is not to be raised: suppressed (themselves or
 /// their group), or whose group's action at their status is not `alarm`.
-fn silenced(
+/// Each sensor's action at its status: `ignore` when it or its group is
+/// suppressed, else its group's action at that severity (`alarm` for a
+/// sensor that reads well, offline, or has no group).
+fn actions(
     sensors: &[starling_inventory::hardware::Sensor],
     groups: &[starling_inventory::hardware::SensorGroup],
-) -> Vec<String> {
+) -> Vec<(String, String)> {
     sensors
         .iter()
-        .filter(|s| {
+        .map(|s| {
             let g = groups.iter().find(|g| g.sensorgroupname == s.sensorgroup);
-            let action = g.map(|g| match s.status.as_str() {
-                "minor" => g.actions_minor_group.as_str(),
-                "major" => g.actions_major_group.as_str(),
-                "critical" => g.actions_critical_group.as_str(),
-                _ => "alarm",
-            });
-            s.suppress || g.is_some_and(|g| g.suppress) || action.is_some_and(|a| a != "alarm")
+            let action = if s.suppress || g.is_some_and(|g| g.suppress) {
+                "ignore"
+            } else {
+                g.map_or("alarm", |g| match s.status.as_str() {
+                    "minor" => g.actions_minor_group.as_str(),
+                    "major" => g.actions_major_group.as_str(),
+                    "critical" => g.actions_critical_group.as_str(),
+                    _ => "alarm",
+                })
+            };
+            (s.sensorname.clone(), action.to_string())
         })
-        .map(|s| s.sensorname.clone())
         .collect()
 }
 

@@ -394,6 +394,7 @@ impl BmcReach {
         const POWER_WAIT: Duration = Duration::from_secs(120);
         let (action, want) = match command {
             "reset" => (Action::Reset, None),
+            "power-cycle" => (Action::Cycle, None),
             "power-on" => (Action::On, Some(Power::On)),
             "power-off" => (Action::Off, Some(Power::Off)),
             other => return Err(format!("{other} is not carried out through a BMC")),
@@ -441,16 +442,22 @@ fn reading_of(x: starling_bmc::Sensor) -> starling_service::SensorReading {
 
 /// The sensor audit (StarlingX's hwmond): every `interval`, each host with
 /// a provisioned BMC has its sensors read (the hosts at once), recorded
-/// in inventory (`system host-sensor-list`) and judged: 200.007 at the
-/// sensor's severity unless the operator silenced it. A BMC that cannot be
-/// read keeps its sensors' last records and alarms.
+/// in inventory (`system host-sensor-list`) and judged by its groups'
+/// actions: 200.007 at the sensor's severity (`alarm`), a log (`log`),
+/// nothing (`ignore`, or suppressed), or at critical the host reset or
+/// power-cycled through its BMC too (`reset`, `power-cycle`; once per
+/// cool-off). A BMC that cannot be read keeps its sensors' last records
+/// and alarms, and raises 200.010 until it can be read again.
 pub async fn sensor_audit(
     hosts: Arc<dyn Hosts>,
     alarms: Option<Arc<dyn AlarmSink>>,
     reach: BmcReach,
     interval: Duration,
 ) -> Result<(), String> {
-    let mut raised = starling_mtce::sensors::SensorAlarms::default();
+    use starling_mtce::sensors::{BmcAccess, SensorAction, SensorAlarms};
+    let mut raised = SensorAlarms::default();
+    let mut access = BmcAccess::default();
+    let origin = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -486,6 +493,7 @@ pub async fn sensor_audit(
                 continue;
             };
             let name = h.display_name();
+            effects.extend(access.audited(&uuid, name, r.is_ok()));
             let sensors = match r {
                 Ok(s) => s,
                 Err(e) => {
@@ -503,16 +511,42 @@ pub async fn sensor_audit(
                 })
                 .collect();
             let readings = sensors.into_iter().map(reading_of).collect();
-            match hosts.sensors(&uuid, interval, readings).await {
-                Ok(silenced) => effects.extend(raised.update(&uuid, name, &read, &silenced)),
+            let actions = match hosts.sensors(&uuid, interval, readings).await {
+                Ok(a) => a,
                 Err(e) => {
-                    tracing::error!(host = %name, error = %e, "cannot record the host's sensors")
+                    tracing::error!(host = %name, error = %e, "cannot record the host's sensors");
+                    continue;
                 }
+            };
+            let actions = actions
+                .into_iter()
+                .filter_map(|(s, a)| SensorAction::parse(&a).map(|a| (s, a)))
+                .collect();
+            let judged = raised.update(&uuid, name, &read, &actions, origin.elapsed());
+            effects.extend(judged.effects);
+            if let Some(remedy) = judged.remedy {
+                tracing::warn!(host = %name, sensor = %remedy.sensor, command = remedy.command, "a critical sensor asks for a BMC action");
+                effects.push(starling_mtce::alarms::command(
+                    name,
+                    format!(
+                        "{name} {} through its board management controller: sensor {} is critical",
+                        remedy.command, remedy.sensor
+                    ),
+                ));
+                let (hosts, reach) = (hosts.clone(), reach.clone());
+                let (uuid, name) = (uuid.clone(), name.to_string());
+                tokio::spawn(async move {
+                    if let Err(e) = reach.command(hosts.as_ref(), &uuid, remedy.command).await {
+                        tracing::error!(host = %name, command = remedy.command, error = %e, "the sensor's BMC action failed");
+                    }
+                });
             }
         }
-        // A host gone, or its BMC removed: its sensor alarms clear.
+        // A host gone, or its BMC removed: its sensor and access alarms
+        // clear.
         let gone: Vec<String> = raised
             .hosts()
+            .chain(access.hosts())
             .filter(|u| !read.contains(*u))
             .cloned()
             .collect();
@@ -522,6 +556,7 @@ pub async fn sensor_audit(
                 .find(|h| h.uuid == uuid)
                 .map_or(uuid.clone(), |h| h.display_name().to_string());
             effects.extend(raised.forget(&uuid, &name));
+            effects.extend(access.forget(&uuid, &name));
         }
         if let Some(sink) = &alarms {
             for e in effects {

@@ -152,15 +152,16 @@ pub trait Hosts: Send + Sync {
     /// sealed).
     fn bmc(&self, uuid: &str) -> BoxFuture<'_, Result<Option<BmcAccess>, String>>;
     /// Host `uuid`'s BMC sensors as maintenance read them now (recorded as
-    /// its sensors and sensor groups); answers the names of the sensors
-    /// the operator suppressed (themselves or their group), whose alarms
-    /// are not raised.
+    /// its sensors and sensor groups); answers, for each sensor, what the
+    /// operator wants done at its status: `ignore` (it or its group is
+    /// suppressed), or its group's action at that severity (`log`,
+    /// `alarm`, `reset`, `power-cycle`, `ignore`).
     fn sensors(
         &self,
         uuid: &str,
         interval: Duration,
         readings: Vec<SensorReading>,
-    ) -> BoxFuture<'_, Result<Vec<String>, String>>;
+    ) -> BoxFuture<'_, Result<Vec<(String, String)>, String>>;
     /// Host maintenance runs from now on: unlocked hosts are tested and
     /// enabled by it (intest first) rather than enabled at once, and the
     /// reset and power actions of a host with a BMC go to `bmc`.

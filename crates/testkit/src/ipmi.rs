@@ -1,7 +1,10 @@
 //! A real IPMI BMC for tests: OpenIPMI's `ipmi_sim` (Debian's openipmi)
 //! on a UDP port of loopback, user `admin` with [`PASSWORD`], its chassis
 //! control handed to a script that keeps the power in a file and counts
-//! the resets — so a test sees what ipmitool, and so maintenance, did.
+//! the resets — so a test sees what ipmitool, and so maintenance, did —
+//! and one analog sensor, `CPU Temp` (degrees C; non-critical 70,
+//! critical 85, non-recoverable 95 above; 10, 5, 0 below), whose reading
+//! the test sets ([`Simulator::set_temperature`]).
 //!
 //! Needs `ipmi_sim` and `ipmitool`; without them a test says so and
 //! passes, unless STARLING_REQUIRE_IPMI is set (CI), which makes that a
@@ -41,6 +44,12 @@ impl Simulator {
             .unwrap_or(true)
     }
 
+    /// `CPU Temp` reads `degrees` from now on (the simulator polls it
+    /// every second).
+    pub fn set_temperature(&self, degrees: u8) {
+        std::fs::write(self.dir.join("temperature"), format!("{degrees}\n")).unwrap();
+    }
+
     /// How many resets it was asked for.
     pub fn resets(&self) -> usize {
         std::fs::read_to_string(self.dir.join("resets"))
@@ -70,6 +79,34 @@ pub fn simulator_or_skip() -> Option<PathBuf> {
         return None;
     }
     sim
+}
+
+/// The full sensor record of `CPU Temp` (IPMI 2.0 SDR type 01h: sensor 1
+/// of the BMC at 0x20, a processor's temperature, threshold based, read
+/// as is — M 1, B 0 —, its six thresholds readable), as `main_sdr_add`
+/// takes it.
+fn temperature_sdr() -> String {
+    let name = b"CPU Temp";
+    let mut body: Vec<u8> = vec![
+        0x20, 0x00, 0x01, // owner, LUN, sensor number
+        0x03, 0x01, // entity: processor 1
+        0x67, 0x68, // initialisation; capabilities (thresholds readable)
+        0x01, 0x01, // temperature, threshold event/reading type
+        0x95, 0x0a, 0x95, 0x0a, 0x3f, 0x3f, // event masks, readable and settable
+        0x00, 0x01, 0x00, // unsigned; degrees C; no modifier
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // linear, M 1, B 0, exponents 0
+        40, 80, 10, 0xff, 0x00, // nominal, normal max and min, range
+        95, 85, 70, 0, 5, 10, // UNR, UCR, UNC, LNR, LCR, LNC
+        0, 0, 0, 0, 0, // hysteresis, reserved, OEM
+    ];
+    body.push(0xc0 | name.len() as u8);
+    body.extend_from_slice(name);
+    let mut rec = vec![0x01, 0x00, 0x51, 0x01, body.len() as u8];
+    rec.extend(body);
+    rec.iter()
+        .map(|b| format!("0x{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A UDP port free on loopback now.
@@ -122,9 +159,17 @@ pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
         ),
     )
     .unwrap();
+    std::fs::write(dir.join("temperature"), "40\n").unwrap();
     std::fs::write(
         dir.join("sim.emu"),
-        "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n",
+        format!(
+            "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n\
+             main_sdr_add 0x20 {}\n\
+             sensor_add 0x20 0 1 0x01 0x01 poll 1000 file \"{d}/temperature\"\n\
+             sensor_set_threshold 0x20 0 1 readable 111111 95 85 70 0 5 10\n\
+             mc_enable 0x20\n",
+            temperature_sdr()
+        ),
     )
     .unwrap();
     let log = std::fs::File::create(dir.join("sim.log")).unwrap();

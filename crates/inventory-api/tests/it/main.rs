@@ -1108,7 +1108,7 @@ async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
         status: status.into(),
     };
     let every = std::time::Duration::from_secs(120);
-    let silenced = hosts
+    let actions = hosts
         .sensors(
             &uuid,
             every,
@@ -1119,7 +1119,11 @@ async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
         )
         .await
         .unwrap();
-    assert!(silenced.is_empty(), "{silenced:?}");
+    assert!(
+        actions.iter().all(|(_, a)| a == "alarm"),
+        "nothing suppressed, every group alarms: {actions:?}"
+    );
+    assert_eq!(actions.len(), 2);
     let list = t.get("/v1/ihosts/compute-0/isensors").await;
     let sensors = list["isensors"].as_array().unwrap();
     assert_eq!(sensors.len(), 2, "{list}");
@@ -1196,16 +1200,21 @@ async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
     let after = t.get("/v1/ihosts/compute-0/isensors").await;
     assert_eq!(after["isensors"][0]["status"], "ok");
 
-    // The operator's settings: a suppressed sensor, or one whose group's
-    // action at its severity is not `alarm`, is silenced; its settings
-    // outlive the next audit; anything else is refused by name.
+    // The operator's settings: each sensor's action at its status is
+    // answered — `ignore` when it (or its group) is suppressed, else its
+    // group's action at that severity; its settings outlive the next
+    // audit; anything else is refused by name.
     let replace = |k: &str, v: &str| {
         json!([{"op": "replace", "path": format!("/{k}"), "value": v}]).to_string()
     };
     let sensor = format!("/v1/isensors/{}", cpu["uuid"].as_str().unwrap());
     let group = format!("/v1/isensorgroups/{}", temp["uuid"].as_str().unwrap());
     let hot = || vec![reading("CPU Temp", "temperature", 46.0, "major")];
-    assert!(hosts.sensors(&uuid, every, hot()).await.unwrap().is_empty());
+    let action = |a: &str| vec![("CPU Temp".to_string(), a.to_string())];
+    assert_eq!(
+        hosts.sensors(&uuid, every, hot()).await.unwrap(),
+        action("alarm")
+    );
     let (st, v) = t
         .call("PATCH", &sensor, Some(&replace("suppress", "True")))
         .await;
@@ -1213,7 +1222,7 @@ async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
     assert_eq!(v["suppress"], true);
     assert_eq!(
         hosts.sensors(&uuid, every, hot()).await.unwrap(),
-        ["CPU Temp"]
+        action("ignore")
     );
     let (st, _) = t
         .call("PATCH", &sensor, Some(&replace("suppress", "False")))
@@ -1229,7 +1238,7 @@ async fn bmc_sensor_readings_are_recorded_as_sensors_and_groups() {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(
         hosts.sensors(&uuid, every, hot()).await.unwrap(),
-        ["CPU Temp"]
+        action("log")
     );
     let stored = t.get(&group).await;
     assert_eq!(stored["actions_major_group"], "log", "kept across audits");

@@ -1885,10 +1885,31 @@ fn resource_thresholds_are_crossed_and_cleared() {
     );
 }
 
+/// The active alarms of `id`: (severity, entity).
+fn alarms_of(s: &AllInOne, id: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = cli_json(s, "fm", &["alarm-list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["Alarm ID"] == id)
+        .map(|a| {
+            (
+                a["Severity"].as_str().unwrap().to_string(),
+                a["Entity ID"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// A host whose BMC speaks IPMI (OpenIPMI's simulator, driven with
-/// ipmitool): the operator's power-off, power-on and reset go through it,
-/// the password sealed and never on a command line, and the host's agent
-/// is never handed them.
+/// ipmitool): a BMC that refuses its credentials raises 200.010 until
+/// they are right; the operator's power-off, power-on and reset go
+/// through it, the password sealed and never on a command line, and the
+/// host's agent is never handed them; its sensor is audited, logged or
+/// alarmed by its group's actions, and a critical reading whose action is
+/// `reset` resets the host through the BMC, once.
 #[test]
 fn an_ipmi_bmc_carries_out_power_and_reset() {
     let _turn = one_lab_at_a_time();
@@ -1910,11 +1931,31 @@ fn an_ipmi_bmc_carries_out_power_and_reset() {
             &port,
             "--ipmi-interface",
             "lan",
+            "--sensor-interval",
+            "1s",
         ],
         true,
     );
     controller_in_service(&s);
     lab.provision_workers(&s);
+    // The wrong password first: the BMC cannot be reached, 200.010.
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "host-update",
+            "worker-0",
+            "bm_type=ipmi",
+            "bm_ip=127.0.0.1",
+            "bm_username=admin",
+            "bm_password=not-the-one",
+        ],
+    );
+    wait_for(
+        "the BMC access alarm",
+        || alarms_of(&s, "200.010"),
+        |a| a.as_slice() == [("warning".to_string(), "host=worker-0".to_string())],
+    );
     let password = format!("bm_password={}", starling_testkit::ipmi::PASSWORD);
     let out = cli_ok(
         &s,
@@ -1929,6 +1970,11 @@ fn an_ipmi_bmc_carries_out_power_and_reset() {
         ],
     );
     assert!(!out.contains(starling_testkit::ipmi::PASSWORD), "{out}");
+    wait_for(
+        "the BMC access alarm cleared",
+        || alarms_of(&s, "200.010"),
+        |a| a.is_empty(),
+    );
     let done =
         |avail: &'static str| move |h: &Value| h["availability"] == avail && h["task"].is_null();
 
@@ -1968,4 +2014,67 @@ fn an_ipmi_bmc_carries_out_power_and_reset() {
         assert!(logs.contains(want), "{want:?} not in {logs}");
     }
     assert!(!logs.contains(starling_testkit::ipmi::PASSWORD));
+
+    // Its sensor, recorded; major with the group's major action `log`: a
+    // log, no alarm.
+    wait_for(
+        "CPU Temp recorded, reading well",
+        || cli_json(&s, "system", &["host-sensor-list", "worker-0"]),
+        |v| {
+            v.as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|x| x["name"] == "CPU Temp" && x["status"] == "ok")
+            })
+        },
+    );
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "host-sensorgroup-modify",
+            "worker-0",
+            "server temperature",
+            "actions_major_group=log",
+            "actions_critical_group=reset",
+        ],
+    );
+    sim.set_temperature(90);
+    let sensor_logs = || -> Vec<String> {
+        cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["Event Log ID"] == "200.007")
+            .map(|e| e["Reason Text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let logged = wait_for("the sensor's major logged", sensor_logs, |l| !l.is_empty());
+    assert!(
+        logged[0].starts_with("worker-0 sensor CPU Temp is reporting a major threshold crossing"),
+        "{logged:?}"
+    );
+    assert!(alarms_of(&s, "200.007").is_empty());
+    // Critical, with `reset`: the alarm, and one reset through the BMC.
+    sim.set_temperature(97);
+    wait_for(
+        "the critical sensor's alarm and reset",
+        || (alarms_of(&s, "200.007"), sim.resets()),
+        |(a, n)| {
+            a.as_slice()
+                == [(
+                    "critical".to_string(),
+                    "host=worker-0.sensor=CPU Temp".to_string(),
+                )]
+                && *n == 2
+        },
+    );
+    // Still critical a few audits later: no second reset.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(sim.resets(), 2);
+    sim.set_temperature(40);
+    wait_for(
+        "the sensor's alarm cleared",
+        || alarms_of(&s, "200.007"),
+        |a| a.is_empty(),
+    );
 }
