@@ -437,24 +437,43 @@ pub async fn run(a: &Args) -> Result<()> {
                 agent.display()
             );
         }
+        // Inventory's agent alone: no maintenance, no process or resource
+        // monitor.
         eprintln!("inventory: starling-agent on this machine");
-        agent_cycle(a, s, inv, &mut rows, "starling-agent", Command::new(&agent)).await?;
-        // The same with its own credential and a heartbeat responder
-        // registered with maintenance (this machine's host is locked, so
-        // not pulsed: the responder's standing cost).
-        eprintln!("inventory: starling-agent with its heartbeat responder");
+        let mut c = Command::new(&agent);
+        c.args(MONITORS_OFF);
+        agent_cycle(a, s, inv, &mut rows, "starling-agent", c).await?;
+        // The same with its own credential and what maintenance adds: its
+        // heartbeat responder registered (this machine's host is locked,
+        // so not pulsed: the responder's standing cost), a process monitor
+        // watching five daemons, and the resource monitor reading every
+        // second.
+        eprintln!("inventory: starling-agent with its heartbeat responder and monitors");
         let secret = std::fs::read_to_string(dir.join("agent-enrollment"))
             .context("the controller's enrollment secret")?;
+        let pmon = a.work_dir.join("pmon.d");
+        let _daemons = Daemons::start(&pmon, 5)?;
         let mut c = Command::new(&agent);
         c.args(["--mtce-url", mtce])
             .args(["--heartbeat-port", &free_port()?.to_string()])
             .arg("--state-dir")
             .arg(a.work_dir.join("agent-state"))
+            .arg("--pmon-dir")
+            .arg(&pmon)
+            .args(["--resource-interval", "1s"])
             .env("STARLING_AGENT_ENROLLMENT", secret.trim());
-        agent_cycle(a, s, inv, &mut rows, "starling-agent + heartbeat", c).await?;
+        agent_cycle(
+            a,
+            s,
+            inv,
+            &mut rows,
+            "starling-agent + heartbeat, pmon (5 processes), resource monitor",
+            c,
+        )
+        .await?;
         eprintln!("inventory: starlingd agent on this machine");
         let mut c = Command::new(&a.starlingd);
-        c.arg("agent");
+        c.arg("agent").args(MONITORS_OFF);
         agent_cycle(a, s, inv, &mut rows, "starlingd agent", c).await?;
     }
     drop(last);
@@ -641,5 +660,53 @@ mod tests {
         );
         assert_ne!(mgmt_mac(1), mgmt_mac(256));
         assert!(hosts_file(3).contains("compute-2"));
+    }
+}
+
+/// An agent's options with no process or resource monitor (its pmon.d
+/// directory one that does not exist).
+const MONITORS_OFF: [&str; 8] = [
+    "--pmon-dir",
+    "/nonexistent/starling-bench/pmon.d",
+    "--cpu-threshold",
+    "off",
+    "--memory-threshold",
+    "off",
+    "--filesystem-threshold",
+    "off",
+];
+
+/// Daemons (`sleep`) for the process monitor to watch, each with its
+/// pmon.d file; killed on drop.
+struct Daemons(Vec<std::process::Child>);
+
+impl Daemons {
+    fn start(dir: &std::path::Path, n: usize) -> Result<Daemons> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir)?;
+        let mut children = Vec::new();
+        for i in 0..n {
+            let child = std::process::Command::new("sleep").arg("3600").spawn()?;
+            let pidfile = dir.join(format!("d{i}.pid"));
+            std::fs::write(&pidfile, format!("{}\n", child.id()))?;
+            std::fs::write(
+                dir.join(format!("d{i}.conf")),
+                format!(
+                    "[process]\nprocess = d{i}\nscript = /bin/true\npidfile = {}\nseverity = major\nrestarts = 3\n",
+                    pidfile.display()
+                ),
+            )?;
+            children.push(child);
+        }
+        Ok(Daemons(children))
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }

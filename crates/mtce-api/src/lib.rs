@@ -818,30 +818,40 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                 writes.push((uuid.clone(), health, task.to_string()));
             }
         }
-        if let Some(sink) = &st.alarms {
-            for e in effects.into_iter().chain(heartbeat_effects) {
-                if let Err(err) = sink.send(e).await {
-                    tracing::error!(error = %err, "cannot report to fault management");
-                }
-            }
-        }
-        for (uuid, health, task) in writes {
-            match st.hosts.observe(&uuid, health, &task).await {
-                Ok(()) => {
-                    if let Some(h) = known.get_mut(&uuid) {
-                        h.availability = health.availability().to_string();
-                        h.operational = if health.enabled() {
-                            "enabled"
-                        } else {
-                            "disabled"
-                        }
-                        .to_string();
-                        h.task = task;
+        // The alarms to FM and the states to inventory at once: neither
+        // waits for the other's commit.
+        let deliver = async {
+            if let Some(sink) = &st.alarms {
+                for e in effects.into_iter().chain(heartbeat_effects) {
+                    if let Err(err) = sink.send(e).await {
+                        tracing::error!(error = %err, "cannot report to fault management");
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, host = %uuid, "cannot record the host's state")
+            }
+        };
+        let record = async {
+            let mut recorded = Vec::new();
+            for (uuid, health, task) in writes {
+                match st.hosts.observe(&uuid, health, &task).await {
+                    Ok(()) => recorded.push((uuid, health, task)),
+                    Err(e) => {
+                        tracing::error!(error = %e, host = %uuid, "cannot record the host's state")
+                    }
                 }
+            }
+            recorded
+        };
+        let ((), recorded) = tokio::join!(deliver, record);
+        for (uuid, health, task) in recorded {
+            if let Some(h) = known.get_mut(&uuid) {
+                h.availability = health.availability().to_string();
+                h.operational = if health.enabled() {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+                .to_string();
+                h.task = task;
             }
         }
     }

@@ -45,7 +45,7 @@ pub struct HostAgentArgs {
     pub cluster_address: Option<std::net::IpAddr>,
     /// The process monitor's directory: one StarlingX pmon `*.conf` file
     /// per monitored process (its failures reach host maintenance, which
-    /// raises 200.006). A missing directory monitors nothing; empty: off.
+    /// raises 200.006). A missing directory monitors nothing.
     #[arg(long, env = "STARLING_PMON_DIR", default_value = "/etc/pmon.d")]
     pub pmon_dir: PathBuf,
     /// Time between the resource monitor's readings (CPU, memory, file
