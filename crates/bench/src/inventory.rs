@@ -626,43 +626,6 @@ fn audit_in_process(n: usize, rows: &mut Vec<(String, String)>) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use starling_inventory::hardware::check_report;
-    use starling_inventory_types::hardware::Report;
-
-    #[test]
-    fn the_simulated_server_is_a_report_inventory_accepts() {
-        for i in [0, 1, 999, 70_000] {
-            let r: Report = serde_json::from_value(server_report(i)).unwrap();
-            let r = starling_inventory_api::convert::report(r);
-            check_report(&r).unwrap();
-            assert!(r.is_full());
-            let rows = [
-                r.inodes.as_ref().unwrap().len(),
-                r.icpus.as_ref().unwrap().len(),
-                r.imemorys.as_ref().unwrap().len(),
-                r.idisks.as_ref().unwrap().len(),
-                r.partitions.as_ref().unwrap().len(),
-                r.ports.as_ref().unwrap().len(),
-                r.pci_devices.as_ref().unwrap().len(),
-                r.lldp_agents.as_ref().unwrap().len(),
-                r.lldp_neighbours.as_ref().unwrap().len(),
-            ];
-            assert_eq!(rows, [2, 64, 2, 4, 6, 6, 24, 6, 4]);
-        }
-        // Every host's MACs are its own.
-        assert_ne!(
-            server_report(1)["ports"][0]["mac"],
-            server_report(2)["ports"][0]["mac"]
-        );
-        assert_ne!(mgmt_mac(1), mgmt_mac(256));
-        assert!(hosts_file(3).contains("compute-2"));
-    }
-}
-
 /// An agent's options with no process or resource monitor (its pmon.d
 /// directory one that does not exist).
 const MONITORS_OFF: [&str; 8] = [
@@ -708,5 +671,42 @@ impl Drop for Daemons {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use starling_inventory::hardware::check_report;
+    use starling_inventory_types::hardware::Report;
+
+    #[test]
+    fn the_simulated_server_is_a_report_inventory_accepts() {
+        for i in [0, 1, 999, 70_000] {
+            let r: Report = serde_json::from_value(server_report(i)).unwrap();
+            let r = starling_inventory_api::convert::report(r);
+            check_report(&r).unwrap();
+            assert!(r.is_full());
+            let rows = [
+                r.inodes.as_ref().unwrap().len(),
+                r.icpus.as_ref().unwrap().len(),
+                r.imemorys.as_ref().unwrap().len(),
+                r.idisks.as_ref().unwrap().len(),
+                r.partitions.as_ref().unwrap().len(),
+                r.ports.as_ref().unwrap().len(),
+                r.pci_devices.as_ref().unwrap().len(),
+                r.lldp_agents.as_ref().unwrap().len(),
+                r.lldp_neighbours.as_ref().unwrap().len(),
+            ];
+            assert_eq!(rows, [2, 64, 2, 4, 6, 6, 24, 6, 4]);
+        }
+        // Every host's MACs are its own.
+        assert_ne!(
+            server_report(1)["ports"][0]["mac"],
+            server_report(2)["ports"][0]["mac"]
+        );
+        assert_ne!(mgmt_mac(1), mgmt_mac(256));
+        assert!(hosts_file(3).contains("compute-2"));
     }
 }

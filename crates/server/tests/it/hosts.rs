@@ -489,8 +489,14 @@ fn state(a: &str, o: &str, v: &str) -> (String, String, String) {
     (a.into(), o.into(), v.into())
 }
 
+/// A controller and four hosts, each in a network namespace of its own on
+/// two bridges (management and cluster-host; loopback without root):
+/// bulk provisioning and registration, each agent's credential its own,
+/// unlock and enable, an operator's reboot, an audit's change; then the
+/// heartbeat — one host cut off fails and recovers gracefully, two cut at
+/// once are multi-node failure avoidance and nobody fails or is reset.
 #[test]
-fn a_controller_and_three_agents_on_one_machine() {
+fn a_controller_and_four_agents_on_one_machine() {
     let _turn = one_lab_at_a_time();
     let pid = std::process::id();
     let netns = is_root() && have_ip();
@@ -504,32 +510,37 @@ fn a_controller_and_three_agents_on_one_machine() {
              processes over loopback instead"
         );
     }
-    // A /24 of its own per test process, on a bridge the namespaces join.
+    // A /24 of its own per test process, on a bridge the namespaces join
+    // (the management network), and in namespaces a second one (the
+    // cluster-host network) where every host is pulsed too.
     let bridge = format!("stlbr{pid}");
     let gateway = format!("10.251.{}.1", pid % 250 + 1);
-    let names = ["worker-0", "worker-1", "node-7f3a"];
+    let cluster_gateway = format!("10.248.{}.1", pid % 250 + 1);
+    let names = ["worker-0", "worker-1", "node-7f3a", "worker-3"];
     let mut lab = Lab::new(&names, netns.then_some((bridge.as_str(), gateway.as_str())));
+    let mut args = vec!["--system-mode", "duplex", "--system-type", "Standard"];
+    if netns {
+        lab.add_cluster(&format!("stlbk{pid}"), &cluster_gateway);
+        args.extend(["--heartbeat-cluster-address", cluster_gateway.as_str()]);
+    }
     let bind = if netns { gateway.as_str() } else { "127.0.0.1" };
-    let s = all_in_one_on(
-        bind,
-        &[("STARLING_ADMIN_PASSWORD", PASSWORD)],
-        &["--system-mode", "duplex", "--system-type", "Standard"],
-        true,
-    );
+    let s = all_in_one_on(bind, &[("STARLING_ADMIN_PASSWORD", PASSWORD)], &args, true);
 
     // Hosts are added for a controller in service to manage.
     controller_in_service(&s);
 
-    // The operator provisions two of the hosts ahead, from a hosts file;
-    // the third is left to register on its own.
+    // The operator provisions three of the hosts ahead, from a hosts file;
+    // the fourth is left to register on its own.
     let hosts_file = lab.dir.join("hosts.yaml");
     std::fs::write(
         &hosts_file,
         format!(
             "hosts:\n- hostname: worker-0\n  personality: worker\n  mgmt_mac: {}\n  location: rack 1\n\
-             - hostname: worker-1\n  personality: worker\n  mgmt_mac: {}\n  location: rack 2\n",
+             - hostname: worker-1\n  personality: worker\n  mgmt_mac: {}\n  location: rack 2\n\
+             - hostname: worker-3\n  personality: worker\n  mgmt_mac: {}\n  location: rack 2\n",
             lab.machine("worker-0").mac,
-            lab.machine("worker-1").mac
+            lab.machine("worker-1").mac,
+            lab.machine("worker-3").mac
         ),
     )
     .unwrap();
@@ -541,28 +552,29 @@ fn a_controller_and_three_agents_on_one_machine() {
     assert!(out.contains("Success:"), "{out}");
     assert_eq!(
         locked_alarms(&s),
-        ["host=worker-0", "host=worker-1"],
+        ["host=worker-0", "host=worker-1", "host=worker-3"],
         "added hosts are locked"
     );
 
     lab.start_agents(&s);
 
-    // All three register and report: the two provisioned hosts come online,
-    // the third appears unprovisioned, as in StarlingX.
+    // All four register and report: the provisioned hosts come online, the
+    // fourth appears unprovisioned, as in StarlingX.
     let states = wait_for(
-        "three hosts online",
+        "four hosts online",
         || host_states(&s),
-        |h| h.len() == 3 && h.values().all(|(_, _, v)| v == "online"),
+        |h| h.len() == 4 && h.values().all(|(_, _, v)| v == "online"),
     );
     assert_eq!(states["worker-0"], state("locked", "disabled", "online"));
     assert_eq!(states["worker-1"], state("locked", "disabled", "online"));
+    assert_eq!(states["worker-3"], state("locked", "disabled", "online"));
     let unprovisioned = states
         .keys()
         .find(|k| k.starts_with("id "))
-        .expect("the third host is unprovisioned")
+        .expect("the fourth host is unprovisioned")
         .trim_start_matches("id ")
         .to_string();
-    for name in ["worker-0", "worker-1"] {
+    for name in ["worker-0", "worker-1", "worker-3"] {
         wait_for(
             &format!("{name} inventoried"),
             || cli_json(&s, "system", &["host-show", name]),
@@ -623,7 +635,12 @@ fn a_controller_and_three_agents_on_one_machine() {
     assert_eq!(p["hostname"], "worker-2");
     assert_eq!(
         locked_alarms(&s),
-        ["host=worker-0", "host=worker-1", "host=worker-2"]
+        [
+            "host=worker-0",
+            "host=worker-1",
+            "host=worker-2",
+            "host=worker-3"
+        ]
     );
 
     // Each host's hardware is its own.
@@ -648,9 +665,9 @@ fn a_controller_and_three_agents_on_one_machine() {
         );
     }
 
-    // Unlocked, all three are tested (intest) until their heartbeat has
+    // Unlocked, all four are tested (intest) until their heartbeat has
     // soaked, then in service; their alarms clear.
-    for name in ["worker-0", "worker-1", "worker-2"] {
+    for name in ["worker-0", "worker-1", "worker-2", "worker-3"] {
         let out = cli_ok(&s, "system", &["host-unlock", name]);
         assert!(out.contains("unlocked"), "{out}");
         assert!(out.contains("intest"), "{out}");
@@ -659,7 +676,7 @@ fn a_controller_and_three_agents_on_one_machine() {
         "the unlocked hosts enabled by maintenance",
         || host_states(&s),
         |h| {
-            ["worker-0", "worker-1", "worker-2"]
+            ["worker-0", "worker-1", "worker-2", "worker-3"]
                 .iter()
                 .all(|n| h[*n] == state("unlocked", "enabled", "available"))
         },
@@ -680,7 +697,7 @@ fn a_controller_and_three_agents_on_one_machine() {
         std::fs::read_to_string(&lab.machine("worker-1").ran).unwrap(),
         format!("reboot {}\n", w1["uuid"].as_str().unwrap())
     );
-    for other in ["worker-0", "node-7f3a"] {
+    for other in ["worker-0", "node-7f3a", "worker-3"] {
         assert!(!lab.machine(other).ran.exists(), "{other} ran an action");
     }
 
@@ -713,7 +730,7 @@ fn a_controller_and_three_agents_on_one_machine() {
         })
         .collect();
     let count = |want: &str| lines.iter().filter(|l| *l == want).count();
-    for name in ["worker-0", "worker-2"] {
+    for name in ["worker-0", "worker-2", "worker-3"] {
         assert_eq!(count(&format!("200.001 set host={name}")), 1, "{lines:#?}");
         assert_eq!(
             count(&format!("200.001 clear host={name}")),
@@ -894,7 +911,7 @@ fn a_controller_and_three_agents_on_one_machine() {
         || heartbeat_alarms(&s),
         |a| a.is_empty(),
     );
-    for m in ["worker-0", "node-7f3a"] {
+    for m in ["worker-0", "node-7f3a", "worker-3"] {
         assert!(!lab.machine(m).ran.exists(), "{m} was rebooted");
     }
     // Maintenance's own series: answers taken, the hosts by level.
@@ -913,8 +930,8 @@ fn a_controller_and_three_agents_on_one_machine() {
     );
     assert_eq!(
         sample("starling_heartbeat_hosts{level=\"ok\"}"),
-        3.0,
-        "controller-0 (the all-in-one's own agent), worker-0 and worker-2"
+        4.0,
+        "controller-0 (the all-in-one's own agent), worker-0, worker-2 and worker-3"
     );
     assert_eq!(sample("starling_heartbeat_hosts{level=\"failed\"}"), 0.0);
 
