@@ -1,0 +1,18 @@
+//! Service management (StarlingX's SM): which of two controllers runs the
+//! control plane's service groups active, and how a controller that stops
+//! hearing its peer decides what to do without ever letting both be
+//! active.
+//!
+//! This crate holds the rules, pure and clock-free: the domain election
+//! ([`election`]) and the failover state machine with its survivor
+//! selection ([`failover`]). The peer protocol, the service groups and
+//! their executors, and the replicated database come in the crates around
+//! it.
+
+pub mod election;
+pub mod failover;
+
+pub use election::{Candidate, elect};
+pub use failover::{
+    Concern, Decision, Down, Failover, Policy, Role, Seen, State, Unfenced, Witnesses,
+};
