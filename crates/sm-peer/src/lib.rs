@@ -12,6 +12,8 @@
 //! from a file only root can read ([`Key::load`]), never from the
 //! database.
 
+pub mod link;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
