@@ -299,28 +299,11 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
     let key = Key::generate().unwrap();
     let targets = Arc::new(Mutex::new(BTreeMap::new()));
     let mtce_state = MtceState {
-        db: db.clone(),
-        hosts: Arc::new(agents::InventoryHosts { st: state }),
-        alarms: None,
         targets: targets.clone(),
         key: key.clone(),
-        period: Duration::from_millis(100),
-        pulses: Arc::default(),
-        levels: Arc::default(),
-        timers: Default::default(),
-        bmc: Default::default(),
-        monitors: Default::default(),
+        ..mtce_state(&db, state, None)
     };
-    let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mtce_addr = mtce.local_addr().unwrap();
-    let app = starling_mtce_api::router(mtce_state);
-    tokio::spawn(async move {
-        axum::serve(
-            mtce,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let mtce_addr = serve_mtce(mtce_state).await;
 
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -423,35 +406,13 @@ impl starling_common::alarm::AlarmSink for Recorded {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_failures_reach_maintenance_as_alarms() {
     use starling_common::alarm::AlarmEffect;
-    use starling_mtce_api::MtceState;
 
     let dir = std::env::temp_dir().join(format!("starling-agent-pmon-{}", std::process::id()));
     let (db, state, secret, inv_addr) = inventory(&dir).await;
     let alarms = Arc::new(Recorded::default());
-    let mtce_state = MtceState {
-        db: db.clone(),
-        hosts: Arc::new(agents::InventoryHosts { st: state }),
-        alarms: Some(alarms.clone()),
-        targets: Default::default(),
-        key: starling_heartbeat::Key::generate().unwrap(),
-        period: Duration::from_millis(100),
-        pulses: Arc::default(),
-        levels: Arc::default(),
-        timers: Default::default(),
-        bmc: Default::default(),
-        monitors: Default::default(),
-    };
+    let mtce_state = mtce_state(&db, state, Some(alarms.clone()));
     let monitors = mtce_state.monitors.clone();
-    let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mtce_addr = mtce.local_addr().unwrap();
-    let app = starling_mtce_api::router(mtce_state);
-    tokio::spawn(async move {
-        axum::serve(
-            mtce,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let mtce_addr = serve_mtce(mtce_state).await;
 
     // One monitored daemon: restarted once, then its failure asserted.
     let pmon_dir = dir.join("pmon.d");
@@ -664,4 +625,41 @@ async fn process_failures_reach_maintenance_as_alarms() {
     let _ = tokio::time::timeout(Duration::from_secs(5), agent).await;
     kill(pid());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Host maintenance's state over `state`'s inventory (its heartbeat left
+/// to the test), reporting to `alarms`.
+fn mtce_state(
+    db: &Db,
+    state: InventoryState,
+    alarms: Option<Arc<dyn starling_common::alarm::AlarmSink>>,
+) -> starling_mtce_api::MtceState {
+    starling_mtce_api::MtceState {
+        db: db.clone(),
+        hosts: Arc::new(agents::InventoryHosts { st: state }),
+        alarms,
+        targets: Default::default(),
+        key: starling_heartbeat::Key::generate().unwrap(),
+        period: Duration::from_millis(100),
+        pulses: Arc::default(),
+        levels: Arc::default(),
+        timers: Default::default(),
+        bmc: Default::default(),
+        monitors: Default::default(),
+    }
+}
+
+/// Serves host maintenance's API on loopback: its address.
+async fn serve_mtce(st: starling_mtce_api::MtceState) -> std::net::SocketAddr {
+    let mtce = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = mtce.local_addr().unwrap();
+    let app = starling_mtce_api::router(st);
+    tokio::spawn(async move {
+        axum::serve(
+            mtce,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    addr
 }

@@ -16,7 +16,8 @@
 //! later is stale, and one made without the key is forged: both are dropped
 //! and counted, never taken as a heartbeat.
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 const MAGIC: &[u8; 4] = b"STHB";
 const VERSION: u8 = 1;
@@ -71,30 +72,17 @@ impl Key {
     }
 }
 
-/// HMAC-SHA256 (RFC 2104) of `msg` under `key` (at most one block long).
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; MAC_LEN] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    sealer(key).chain_update(msg).finalize().into_bytes().into()
 }
 
-/// Equal in time independent of where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The MAC of `key`, ready for a message (HMAC takes a key of any length).
+fn sealer(key: &[u8]) -> Hmac<Sha256> {
+    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes a key of any length"),
+    }
 }
 
 /// Which way a pulse goes.
@@ -160,7 +148,8 @@ impl Pulse {
             return Err(Refusal::Malformed);
         }
         let (body, mac) = b.split_at(HEAD + host_len);
-        if !same(&key.mac(body), mac) {
+        // Compared in constant time.
+        if sealer(&key.0).chain_update(body).verify_slice(mac).is_err() {
             return Err(Refusal::Forged);
         }
         let kind = match b[5] {

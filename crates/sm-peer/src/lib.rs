@@ -17,7 +17,8 @@ pub mod link;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sha2::{Digest, Sha512};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha512;
 use starling_sm::{Role, State};
 
 const MAGIC: &[u8; 4] = b"STSM";
@@ -86,30 +87,17 @@ impl Key {
     }
 }
 
-/// HMAC-SHA512 (RFC 2104): 128-byte blocks, longer keys hashed first.
+/// HMAC-SHA512 (RFC 2104) of `msg` under `key`.
 fn hmac_sha512(key: &[u8], msg: &[u8]) -> [u8; MAC_LEN] {
-    let mut k = [0u8; 128];
-    if key.len() > 128 {
-        k[..64].copy_from_slice(&Sha512::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-    let inner = Sha512::new()
-        .chain_update(&ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha512::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+    sealer(key).chain_update(msg).finalize().into_bytes().into()
 }
 
-/// Equal in time independent of where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The MAC of `key`, ready for a message (HMAC takes a key of any length).
+fn sealer(key: &[u8]) -> Hmac<Sha512> {
+    match <Hmac<Sha512> as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes a key of any length"),
+    }
 }
 
 /// One controller's message to its peer.
@@ -189,7 +177,8 @@ impl Message {
             return Err(Refusal::Malformed);
         }
         let (body, mac) = datagram.split_at(datagram.len() - MAC_LEN);
-        if !same(&key.mac(body), mac) {
+        // Compared in constant time.
+        if sealer(&key.0).chain_update(body).verify_slice(mac).is_err() {
             return Err(Refusal::Forged);
         }
         if body[4] != VERSION {

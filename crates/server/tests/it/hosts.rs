@@ -466,12 +466,27 @@ fn host_states(s: &AllInOne) -> BTreeMap<String, (String, String, String)> {
 
 /// Entity ids of the active 200.001 (host locked) alarms, by `fm alarm-list`.
 fn locked_alarms(s: &AllInOne) -> Vec<String> {
-    let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
+    alarm_rows(s)
+        .into_iter()
+        .filter(|(id, ..)| id == "200.001")
+        .map(|(_, _, entity)| entity)
+        .collect()
+}
+
+/// The active alarms, by `fm alarm-list`: (id, severity, entity), sorted.
+fn alarm_rows(s: &AllInOne) -> Vec<(String, String, String)> {
+    let text = |a: &Value, k: &str| a[k].as_str().unwrap().to_string();
+    let mut v: Vec<(String, String, String)> = cli_json(s, "fm", &["alarm-list"])
         .as_array()
         .unwrap()
         .iter()
-        .filter(|a| a["Alarm ID"] == "200.001")
-        .map(|a| a["Entity ID"].as_str().unwrap().to_string())
+        .map(|a| {
+            (
+                text(a, "Alarm ID"),
+                text(a, "Severity"),
+                text(a, "Entity ID"),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -1393,27 +1408,11 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
 /// The active heartbeat and host-failed alarms (200.004, 200.005,
 /// 200.009) as `id severity entity`, sorted.
 fn heartbeat_alarms(s: &AllInOne) -> Vec<String> {
-    let mut v: Vec<String> = cli_json(s, "fm", &["alarm-list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            matches!(
-                a["Alarm ID"].as_str(),
-                Some("200.004" | "200.005" | "200.009")
-            )
-        })
-        .map(|a| {
-            format!(
-                "{} {} {}",
-                a["Alarm ID"].as_str().unwrap(),
-                a["Severity"].as_str().unwrap(),
-                a["Entity ID"].as_str().unwrap()
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    alarm_rows(s)
+        .into_iter()
+        .filter(|(id, ..)| matches!(id.as_str(), "200.004" | "200.005" | "200.009"))
+        .map(|(id, severity, entity)| format!("{id} {severity} {entity}"))
+        .collect()
 }
 
 /// The emulator's system's power state, as Redfish reports it.
@@ -1502,17 +1501,9 @@ fn kill_daemon(pidfile: &Path) {
 
 /// The active 200.006 alarms: (entity, severity).
 fn process_alarms(s: &AllInOne) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = cli_json(s, "fm", &["alarm-list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["Alarm ID"] == "200.006")
-        .map(|a| {
-            (
-                a["Entity ID"].as_str().unwrap().to_string(),
-                a["Severity"].as_str().unwrap().to_string(),
-            )
-        })
+    let mut v: Vec<(String, String)> = alarms_of(s, "200.006")
+        .into_iter()
+        .map(|(severity, entity)| (entity, severity))
         .collect();
     v.sort();
     v
@@ -1716,25 +1707,10 @@ fn test_cgroup(at: &Path, name: &str) -> PathBuf {
 
 /// The active usage and link alarms (100.1xx): (id, severity, entity).
 fn resource_alarms(s: &AllInOne) -> Vec<(String, String, String)> {
-    let mut v: Vec<(String, String, String)> = cli_json(s, "fm", &["alarm-list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| {
-            a["Alarm ID"]
-                .as_str()
-                .is_some_and(|i| i.starts_with("100.1"))
-        })
-        .map(|a| {
-            (
-                a["Alarm ID"].as_str().unwrap().to_string(),
-                a["Severity"].as_str().unwrap().to_string(),
-                a["Entity ID"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    alarm_rows(s)
+        .into_iter()
+        .filter(|(id, ..)| id.starts_with("100.1"))
+        .collect()
 }
 
 /// The resource monitor end to end on a host of the lab: a cgroup's CPU
@@ -1904,20 +1880,11 @@ fn resource_thresholds_are_crossed_and_cleared() {
 
 /// The active alarms of `id`: (severity, entity).
 fn alarms_of(s: &AllInOne, id: &str) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = cli_json(s, "fm", &["alarm-list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["Alarm ID"] == id)
-        .map(|a| {
-            (
-                a["Severity"].as_str().unwrap().to_string(),
-                a["Entity ID"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    alarm_rows(s)
+        .into_iter()
+        .filter(|(i, ..)| i == id)
+        .map(|(_, severity, entity)| (severity, entity))
+        .collect()
 }
 
 /// A host whose BMC speaks IPMI (OpenIPMI's simulator, driven with
