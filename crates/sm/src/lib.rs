@@ -4,13 +4,17 @@
 //! active.
 //!
 //! This crate holds the rules, pure and clock-free: the domain election
-//! ([`election`]) and the failover state machine with its survivor
-//! selection ([`failover`]). The peer protocol, the service groups and
+//! ([`election`]), the failover state machine with its survivor
+//! selection ([`failover`]), and a service group's members — their
+//! failures folded into its status by impact, and the dependency-ordered,
+//! throttled order in which they go active, standby or disabled
+//! ([`group`]). The peer protocol, the service groups and
 //! their executors, and the replicated database come in the crates around
 //! it.
 
 pub mod election;
 pub mod failover;
+pub mod group;
 
 pub use election::{Candidate, elect};
 pub use failover::{
