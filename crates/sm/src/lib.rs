@@ -8,13 +8,15 @@
 //! selection ([`failover`]), and a service group's members — their
 //! failures folded into its status by impact, and the dependency-ordered,
 //! throttled order in which they go active, standby or disabled
-//! ([`group`]). The peer protocol, the service groups and
+//! ([`group`]); and where a group runs, by the scheduler's sticky weights
+//! ([`schedule`]). The peer protocol, the service groups and
 //! their executors, and the replicated database come in the crates around
 //! it.
 
 pub mod election;
 pub mod failover;
 pub mod group;
+pub mod schedule;
 
 pub use election::{Candidate, elect};
 pub use failover::{
