@@ -1393,9 +1393,15 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
         || cli_json(&s, "system", &["host-show", "worker-0"]),
         done("online"),
     );
-    // The agent was never handed any of them.
+    bmc_actions_done(&s, &lab);
+}
+
+/// worker-0's power-off, power-on and reset were carried out through its
+/// BMC and logged completed; its agent was never handed any of them. The
+/// logs.
+fn bmc_actions_done(s: &AllInOne, lab: &Lab) -> String {
     assert!(!lab.machine("worker-0").ran.exists());
-    let logs = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]).to_string();
+    let logs = cli_json(s, "fm", &["event-list", "--logs", "--nopaging"]).to_string();
     for want in [
         "worker-0 'power-off' completed",
         "worker-0 'power-on' completed",
@@ -1403,6 +1409,7 @@ fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
     ] {
         assert!(logs.contains(want), "{want:?} not in {logs}");
     }
+    logs
 }
 
 /// The active heartbeat and host-failed alarms (200.004, 200.005,
@@ -1988,15 +1995,7 @@ fn an_ipmi_bmc_carries_out_power_and_reset() {
         || cli_json(&s, "system", &["host-show", "worker-0"]),
         done("online"),
     );
-    assert!(!lab.machine("worker-0").ran.exists());
-    let logs = cli_json(&s, "fm", &["event-list", "--logs", "--nopaging"]).to_string();
-    for want in [
-        "worker-0 'power-off' completed",
-        "worker-0 'power-on' completed",
-        "worker-0 'reset' completed",
-    ] {
-        assert!(logs.contains(want), "{want:?} not in {logs}");
-    }
+    let logs = bmc_actions_done(&s, &lab);
     assert!(!logs.contains(starling_testkit::ipmi::PASSWORD));
 
     // Its sensor, recorded; major with the group's major action `log`: a
