@@ -151,13 +151,8 @@ impl Monitors {
     }
 
     fn clear(&self, conf: &ProcessConf) {
-        {
-            let mut s = self.lock();
-            s.asserted
-                .remove(&("process".to_string(), conf.process.clone()));
-            s.quorum_failed.remove(&conf.process);
-        }
-        self.changed.notify_one();
+        self.lock().quorum_failed.remove(&conf.process);
+        self.set(("process", &conf.process), None);
     }
 
     /// Asserts `condition` (in place of any of the same subject), or clears

@@ -626,15 +626,7 @@ pub async fn heartbeat(st: MtceState, mut hb: Heartbeat) -> Result<(), String> {
                     known = all.into_iter().map(|h| (h.uuid.clone(), h)).collect();
                     // A host deleted is forgotten (inventory cleared its
                     // alarms with it).
-                    let mut monitors = lock(&st.monitors);
-                    let gone: Vec<String> = monitors
-                        .hosts()
-                        .filter(|u| !known.contains_key(*u))
-                        .cloned()
-                        .collect();
-                    for uuid in gone {
-                        monitors.forget(&uuid, &uuid);
-                    }
+                    lock(&st.monitors).retain(|uuid| known.contains_key(uuid));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the hosts; pulsing the last known")

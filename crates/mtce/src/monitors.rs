@@ -617,6 +617,12 @@ impl HostMonitors {
             .collect()
     }
 
+    /// Forgets, without a word, every host `keep` does not keep (hosts
+    /// deleted: inventory clears their alarms with them).
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.hosts.retain(|uuid, _| keep(uuid));
+    }
+
     /// The hosts that reported.
     pub fn hosts(&self) -> impl Iterator<Item = &String> {
         self.hosts.keys()

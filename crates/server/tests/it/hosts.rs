@@ -41,6 +41,20 @@ fn have_ip() -> bool {
         .any(|p| Path::new(p).exists())
 }
 
+/// Whether network namespaces can be made here (root and iproute2);
+/// where they cannot, STARLING_REQUIRE_NETNS (CI) makes that a failure
+/// saying `why`.
+fn namespaces(why: &str) -> bool {
+    let ok = is_root() && have_ip();
+    if !ok {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "STARLING_REQUIRE_NETNS is set but {why}"
+        );
+    }
+    ok
+}
+
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().unwrap();
     assert!(
@@ -514,12 +528,8 @@ fn state(a: &str, o: &str, v: &str) -> (String, String, String) {
 fn a_controller_and_four_agents_on_one_machine() {
     let _turn = one_lab_at_a_time();
     let pid = std::process::id();
-    let netns = is_root() && have_ip();
+    let netns = namespaces("network namespaces need root and iproute2");
     if !netns {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "STARLING_REQUIRE_NETNS is set but network namespaces need root and iproute2"
-        );
         eprintln!(
             "NOTE: network namespaces need root and iproute2; the agents run as plain \
              processes over loopback instead"
@@ -1105,11 +1115,7 @@ fn no_false_failure_over_lossy_links() {
 #[test]
 fn a_silent_host_is_reset_once_through_its_bmc_and_comes_back() {
     let _turn = one_lab_at_a_time();
-    if !(is_root() && have_ip()) {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "STARLING_REQUIRE_NETNS is set but the reset test needs root and iproute2"
-        );
+    if !namespaces("the reset test needs root and iproute2") {
         eprintln!("SKIPPED: the reset test needs root and iproute2");
         return;
     }
@@ -1525,13 +1531,7 @@ fn process_alarms(s: &AllInOne) -> Vec<(String, String)> {
 fn a_failing_process_degrades_or_fails_its_host() {
     let _turn = one_lab_at_a_time();
     let pid = std::process::id();
-    let netns = is_root() && have_ip();
-    if !netns {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "STARLING_REQUIRE_NETNS is set but network namespaces need root and iproute2"
-        );
-    }
+    let netns = namespaces("network namespaces need root and iproute2");
     let bridge = format!("stlpm{pid}");
     let gateway = format!("10.250.{}.1", pid % 250 + 1);
     let mut lab = Lab::new(
@@ -1728,11 +1728,7 @@ fn resource_alarms(s: &AllInOne) -> Vec<(String, String, String)> {
 #[test]
 fn resource_thresholds_are_crossed_and_cleared() {
     let _turn = one_lab_at_a_time();
-    if !(is_root() && have_ip()) {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "STARLING_REQUIRE_NETNS is set but the resource test needs root and iproute2"
-        );
+    if !namespaces("the resource test needs root and iproute2") {
         eprintln!("SKIPPED: the resource test needs root (tmpfs, cgroups) and iproute2");
         return;
     }
