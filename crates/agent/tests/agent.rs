@@ -55,6 +55,7 @@ async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketA
         reports: Default::default(),
         maintenance: Default::default(),
         secrets: None,
+        sm: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let secret_file = dir.join("agent-enrollment");

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod render;
 pub mod sealed;
 mod service;
+mod sm;
 
 pub use service::{InventoryOptions, InventoryService, SERVICE};
 
@@ -94,6 +95,9 @@ pub struct InventoryState {
     /// The cloud's secret key, which seals the BMC passwords (none: they
     /// are refused).
     pub secrets: Option<Arc<sealed::SecretKey>>,
+    /// Service management on this controller (its sm-api), relayed as
+    /// sysinv relays it.
+    pub sm: Option<starling_sm_types::client::SmClient>,
 }
 
 impl InventoryState {
@@ -262,6 +266,28 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (GET, "/v1", None),
     (GET, "/v1/", None),
     (GET, "/v1/isystems", Some("config_api:isystems:get")),
+    (
+        GET,
+        "/v1/servicegroup",
+        Some("config_api:sm_servicegroup:get"),
+    ),
+    (
+        GET,
+        "/v1/servicegroup/{uuid}",
+        Some("config_api:sm_servicegroup:get"),
+    ),
+    (
+        GET,
+        "/v1/servicenodes",
+        Some("config_api:sm_servicenode:get"),
+    ),
+    (
+        GET,
+        "/v1/servicenodes/{node}",
+        Some("config_api:sm_servicenode:get"),
+    ),
+    (GET, "/v1/services", Some("config_api:sm_service:get")),
+    (GET, "/v1/services/{id}", Some("config_api:sm_service:get")),
     (GET, "/v1/isystems/{uuid}", Some("config_api:isystems:get")),
     (
         PATCH,
@@ -458,6 +484,12 @@ pub fn router(state: InventoryState, auth: Arc<dyn Authenticator>) -> Router {
                 .post(hardware::assign_labels)
                 .delete(hardware::remove_label),
         )
+        .route("/servicegroup", get(sm::list_groups))
+        .route("/servicegroup/{uuid}", get(sm::show_group))
+        .route("/servicenodes", get(sm::list_nodes))
+        .route("/servicenodes/{node}", get(sm::show_node))
+        .route("/services", get(sm::list_services))
+        .route("/services/{id}", get(sm::show_service))
         .route("/agent/register", post(hardware::register))
         .route("/agent/{host}/report", put(hardware::report))
         .route(

@@ -12,6 +12,7 @@ use starling_http::openapi::{
     DocInfo, HEALTH_OPS, Op, ParamKind, QueryParam, document, schemas_of,
 };
 use starling_inventory_types::{self as wire, hardware as hw};
+use starling_sm_types as sm;
 
 /// The document text, as generated.
 pub const DOCUMENT: &str = include_str!("../openapi.json");
@@ -314,6 +315,48 @@ const OPS: &[Op] = &[
         &[404],
     ),
     get(
+        "/v1/servicegroup",
+        "List the service groups' assignments to the controllers (relayed from service management; 503 where it does not run)",
+        &[],
+        "SmServiceGroups",
+        &[503],
+    ),
+    get(
+        "/v1/servicegroup/{uuid}",
+        "Show a service group's assignment to a controller",
+        &[],
+        "SmServiceGroup",
+        &[404, 503],
+    ),
+    get(
+        "/v1/servicenodes",
+        "List the controllers as service management sees them",
+        &[],
+        "SmNodes",
+        &[503],
+    ),
+    get(
+        "/v1/servicenodes/{node}",
+        "Show a controller as service management sees it (name or id)",
+        &[],
+        "SmNode",
+        &[404, 503],
+    ),
+    get(
+        "/v1/services",
+        "List the services service management runs on this controller",
+        &[],
+        "SmServices",
+        &[503],
+    ),
+    get(
+        "/v1/services/{id}",
+        "Show a service (id or name)",
+        &[],
+        "SmService",
+        &[404, 503],
+    ),
+    get(
         "/v1/ihosts/{host}/labels",
         "List a host's labels",
         HW_LIST_PARAMS,
@@ -442,6 +485,12 @@ pub fn generate() -> Value {
     schemas_of::<wire::OutcomeResult>(&mut schemas);
     schemas_of::<wire::JsonPatch>(&mut schemas);
     schemas_of::<wire::ErrorEnvelope>(&mut schemas);
+    schemas_of::<sm::SmServiceGroups>(&mut schemas);
+    schemas_of::<sm::SmServiceGroup>(&mut schemas);
+    schemas_of::<sm::SmNodes>(&mut schemas);
+    schemas_of::<sm::SmNode>(&mut schemas);
+    schemas_of::<sm::SmServices>(&mut schemas);
+    schemas_of::<sm::SmService>(&mut schemas);
     document(
         &DocInfo {
             title: "Starling Inventory API",

@@ -32,6 +32,10 @@ pub struct InventoryOptions {
     /// <data-dir>/secret-key). Controllers sharing a database share it.
     #[arg(long, env = "STARLING_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// Service management's API on this controller (`starlingd sm`),
+    /// relayed as `/v1/servicegroup`, `/v1/servicenodes` and `/v1/services`.
+    #[arg(long, env = "STARLING_SM_URL", default_value = "http://127.0.0.1:7777")]
+    pub sm_url: String,
 }
 
 /// The inventory service, as `starlingd` lists it.
@@ -144,6 +148,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         reports: Default::default(),
         maintenance: Default::default(),
         secrets,
+        sm: Some(starling_sm_types::client::SmClient::new(&o.sm_url)?),
     };
     Ok(Started {
         state: Some(Arc::new(state.clone())),

@@ -18,6 +18,7 @@
 
 mod bootstrap;
 mod options;
+mod sm;
 
 use starling_server::{AGENT_HTTP_TIMEOUT, http_client, identity_session, init_logging, shutdown};
 
@@ -170,7 +171,22 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
         (_, Mode::Run(services)) => {
             run_services(&p, &services, clock, &mut servers, &stopped).await?;
         }
+        (Some(Command::Sm(a)), _) => {
+            let dir = data_dir(&p.cli.common)?;
+            if let Some(action) = &a.action {
+                return sm::command(a, action, &dir).await;
+            }
+            let cfg = sm::config(a, &dir)?;
+            let stop = stopped();
+            starling_server::sd_notify("READY=1");
+            servers.spawn(async move {
+                starling_sm_api::run(cfg, stop)
+                    .await
+                    .map_err(std::io::Error::other)
+            });
+        }
         (_, Mode::Agent) => bail!("the agent runs as `starlingd agent`"),
+        (_, Mode::Sm) => bail!("service management runs as `starlingd sm`"),
     }
     tokio::spawn(async move {
         shutdown().await;
@@ -179,7 +195,11 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
     });
     // After the signal, requests in flight have the grace period to finish;
     // then whatever is left (a client holding a half-sent request) is cut off.
-    let grace = p.cli.common.shutdown_grace;
+    let mut grace = p.cli.common.shutdown_grace;
+    if let Some(Command::Sm(a)) = &p.cli.command {
+        // Service management disables its groups on the way out.
+        grace = grace.max(a.sm_shutdown_timeout + Duration::from_secs(5));
+    }
     let over = async move {
         let _ = stop_seen.wait_for(|s| *s).await;
         tokio::time::sleep(grace).await;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::sm::SmArgs;
 use anyhow::{Context, Result, bail};
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -50,6 +51,10 @@ pub enum Command {
     /// Run the host agent: discover this host's hardware and keep the
     /// controller's inventory of it up to date.
     Agent(Box<AgentArgs>),
+    /// Run service management on a controller (StarlingX's SM): the
+    /// service groups active or standby here; `dump` and `configure` read
+    /// and change what it manages.
+    Sm(Box<SmArgs>),
     /// The configuration starlingd runs with.
     Config {
         #[command(subcommand)]
@@ -522,6 +527,8 @@ fn apply_file(
 pub enum Mode {
     Run(Vec<&'static dyn Service>),
     Agent,
+    /// Service management (its run, dump or configure).
+    Sm,
 }
 
 impl Mode {
@@ -531,7 +538,7 @@ impl Mode {
     fn uses_remote_fm(&self) -> bool {
         match self {
             Mode::Run(s) => !self.runs("fm") && s.iter().any(|x| x.uses().contains(&"fm")),
-            Mode::Agent => false,
+            Mode::Agent | Mode::Sm => false,
         }
     }
     /// The names run, for messages.
@@ -539,6 +546,7 @@ impl Mode {
         match self {
             Mode::Run(s) => s.iter().map(|x| x.name()).collect::<Vec<_>>().join(", "),
             Mode::Agent => "the agent".into(),
+            Mode::Sm => "service management".into(),
         }
     }
 }
@@ -585,6 +593,10 @@ pub fn mode(p: &Parsed) -> Result<Mode> {
         Some(Command::Fm) => one("fm"),
         Some(Command::Inventory) => one("inventory"),
         Some(Command::Agent(_)) => Ok(Mode::Agent),
+        Some(Command::Sm(_)) if !services.is_empty() => {
+            bail!("starlingd sm runs service management alone: --services does not apply")
+        }
+        Some(Command::Sm(_)) => Ok(Mode::Sm),
         None | Some(Command::Config { .. }) if services.is_empty() => {
             Ok(Mode::Run(SERVICES.to_vec()))
         }
@@ -599,7 +611,13 @@ fn not_applying(id: &str, owner: Owner, mode: &Mode) -> Option<String> {
             (!matches!(id, "log" | "log_format" | "config" | "shutdown_grace"))
                 .then(|| "it is a controller's option, and the agent runs no service".into())
         }
+        (Owner::Common, Mode::Sm) => (!matches!(
+            id,
+            "log" | "log_format" | "config" | "shutdown_grace" | "data_dir"
+        ))
+        .then(|| "service management runs no API service".into()),
         (Owner::Common, Mode::Run(_)) => None,
+        (Owner::RemoteAuth, Mode::Sm) => Some("service management checks no tokens".into()),
         (Owner::RemoteAuth, Mode::Agent) => None,
         (Owner::RemoteAuth, Mode::Run(_)) => mode
             .runs("identity")

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::model::ActionKind;
+
 /// What a member's failure does to its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Impact {
@@ -37,31 +39,14 @@ pub enum ServiceState {
     EnabledActive,
 }
 
-/// What the group asks of its members.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Action {
-    GoActive,
-    GoStandby,
-    Disable,
-}
-
-impl Action {
-    /// The state a member reaches by it.
-    pub fn target(self) -> ServiceState {
-        match self {
-            Action::GoActive => ServiceState::EnabledActive,
-            Action::GoStandby => ServiceState::EnabledStandby,
-            Action::Disable => ServiceState::Disabled,
-        }
-    }
-}
-
 /// "Before `action` on `service`, `dependent` must be in `state`" (SM's
-/// action dependencies).
+/// action dependencies: a database's `enable` waits for its address to
+/// be `enabled-active`; the address's `disable` waits for the database
+/// to be `disabled`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dependency {
     pub service: String,
-    pub action: Action,
+    pub action: ActionKind,
     pub dependent: String,
     pub state: ServiceState,
 }
@@ -103,7 +88,7 @@ impl Group {
                 }
             }
         }
-        for action in [Action::GoActive, Action::GoStandby, Action::Disable] {
+        for action in ActionKind::ALL {
             let edges: Vec<(&str, &str)> = dependencies
                 .iter()
                 .filter(|d| d.action == action)
@@ -111,7 +96,8 @@ impl Group {
                 .collect();
             if let Some(s) = cycle(&names, &edges) {
                 return Err(format!(
-                    "group {name}: the {action:?} dependencies of {s} go round in a cycle"
+                    "group {name}: the {} dependencies of {s} go round in a cycle",
+                    action.as_str()
                 ));
             }
         }
@@ -148,31 +134,34 @@ impl Group {
             .unwrap_or(Status::None)
     }
 
-    /// The members to start `action` on now: not yet in its target state,
-    /// not already moving (`moving`), whose dependencies for it hold, at
-    /// most `throttle` moving at once. Empty when every member is there.
+    /// The members to act on now, with the action: `step` gives a
+    /// member's next action from its state towards where the group wants
+    /// it (`None`: there). A member already moving (`moving`) is left
+    /// alone, one whose dependencies for its action do not hold waits,
+    /// and at most `throttle` move at once. Empty when every member is
+    /// where it should be or waiting.
     pub fn next(
         &self,
-        action: Action,
         states: &BTreeMap<String, ServiceState>,
         moving: &BTreeSet<String>,
         throttle: usize,
-    ) -> Vec<String> {
-        let target = action.target();
+        step: impl Fn(&str, ServiceState) -> Option<ActionKind>,
+    ) -> Vec<(String, ActionKind)> {
         let state = |s: &str| states.get(s).copied().unwrap_or(ServiceState::Disabled);
         let room = throttle.saturating_sub(moving.len());
         self.members
             .iter()
             .map(|m| m.service.as_str())
-            .filter(|s| state(s) != target && !moving.contains(*s))
-            .filter(|s| {
+            .filter(|s| !moving.contains(*s))
+            .filter_map(|s| step(s, state(s)).map(|k| (s, k)))
+            .filter(|(s, k)| {
                 self.dependencies
                     .iter()
-                    .filter(|d| d.action == action && d.service == *s)
+                    .filter(|d| d.action == *k && d.service == *s)
                     .all(|d| state(&d.dependent) == d.state)
             })
             .take(room)
-            .map(str::to_string)
+            .map(|(s, k)| (s.to_string(), k))
             .collect()
     }
 }
@@ -222,7 +211,7 @@ mod tests {
         }
     }
 
-    fn dep(service: &str, action: Action, dependent: &str, state: ServiceState) -> Dependency {
+    fn dep(service: &str, action: ActionKind, dependent: &str, state: ServiceState) -> Dependency {
         Dependency {
             service: service.into(),
             action,
@@ -231,8 +220,11 @@ mod tests {
         }
     }
 
+    use ActionKind::*;
+    use ServiceState::*;
+
     /// The controller group in small: the floating address first, then
-    /// the database, then the API; going standby, the reverse.
+    /// the database, then the API; stopping, the reverse.
     fn controller() -> Group {
         Group::new(
             "controller-services",
@@ -244,33 +236,26 @@ mod tests {
                 member("snmp", Impact::Major),
             ],
             vec![
-                dep(
-                    "postgres",
-                    Action::GoActive,
-                    "management-ip",
-                    ServiceState::EnabledActive,
-                ),
-                dep(
-                    "api",
-                    Action::GoActive,
-                    "postgres",
-                    ServiceState::EnabledActive,
-                ),
-                dep(
-                    "postgres",
-                    Action::GoStandby,
-                    "api",
-                    ServiceState::EnabledStandby,
-                ),
-                dep(
-                    "management-ip",
-                    Action::GoStandby,
-                    "postgres",
-                    ServiceState::EnabledStandby,
-                ),
+                dep("postgres", Enable, "management-ip", EnabledActive),
+                dep("api", Enable, "postgres", EnabledActive),
+                dep("postgres", Disable, "api", Disabled),
+                dep("management-ip", Disable, "postgres", Disabled),
             ],
         )
         .unwrap()
+    }
+
+    /// Every member straight to `to` (enable to active, disable).
+    fn towards(to: ServiceState) -> impl Fn(&str, ServiceState) -> Option<ActionKind> {
+        move |_, from| match (from, to) {
+            (a, b) if a == b => None,
+            (_, Disabled) => Some(Disable),
+            _ => Some(Enable),
+        }
+    }
+
+    fn names(v: Vec<(String, ActionKind)>) -> Vec<String> {
+        v.into_iter().map(|(s, _)| s).collect()
     }
 
     #[test]
@@ -278,29 +263,36 @@ mod tests {
         let g = controller();
         let mut states = BTreeMap::new();
         let none = BTreeSet::new();
+        let up = towards(EnabledActive);
         // First: what waits for nothing, two at a time.
         assert_eq!(
-            g.next(Action::GoActive, &states, &none, 2),
-            ["management-ip", "dnsmasq"]
+            g.next(&states, &none, 2, &up),
+            [
+                ("management-ip".to_string(), Enable),
+                ("dnsmasq".into(), Enable)
+            ]
         );
         let moving: BTreeSet<String> = ["management-ip".to_string()].into();
         assert_eq!(
-            g.next(Action::GoActive, &states, &moving, 2),
+            names(g.next(&states, &moving, 2, &up)),
             ["dnsmasq"],
             "one slot left"
         );
         for s in ["management-ip", "dnsmasq", "snmp"] {
-            states.insert(s.to_string(), ServiceState::EnabledActive);
+            states.insert(s.to_string(), EnabledActive);
         }
-        assert_eq!(g.next(Action::GoActive, &states, &none, 2), ["postgres"]);
-        states.insert("postgres".into(), ServiceState::EnabledActive);
-        assert_eq!(g.next(Action::GoActive, &states, &none, 2), ["api"]);
-        states.insert("api".into(), ServiceState::EnabledActive);
-        assert!(g.next(Action::GoActive, &states, &none, 2).is_empty());
-        // Going standby: the API first, the address last.
-        let next = g.next(Action::GoStandby, &states, &none, 5);
+        assert_eq!(names(g.next(&states, &none, 2, &up)), ["postgres"]);
+        states.insert("postgres".into(), EnabledActive);
+        assert_eq!(names(g.next(&states, &none, 2, &up)), ["api"]);
+        states.insert("api".into(), EnabledActive);
+        assert!(g.next(&states, &none, 2, &up).is_empty());
+        // Stopping: the API first, the address last.
+        let down = towards(Disabled);
+        let next = names(g.next(&states, &none, 5, &down));
         assert!(next.contains(&"api".to_string()) && !next.contains(&"postgres".to_string()));
         assert!(!next.contains(&"management-ip".to_string()));
+        states.insert("api".into(), Disabled);
+        assert!(names(g.next(&states, &none, 5, &down)).contains(&"postgres".to_string()));
     }
 
     #[test]
@@ -332,8 +324,8 @@ mod tests {
             "g",
             vec![member("a", Impact::None), member("b", Impact::None)],
             vec![
-                dep("a", Action::GoActive, "b", ServiceState::EnabledActive),
-                dep("b", Action::GoActive, "a", ServiceState::EnabledActive),
+                dep("a", Enable, "b", EnabledActive),
+                dep("b", Enable, "a", EnabledActive),
             ],
         )
         .unwrap_err();
@@ -341,7 +333,7 @@ mod tests {
         let e = Group::new(
             "g",
             vec![member("a", Impact::None)],
-            vec![dep("a", Action::Disable, "z", ServiceState::Disabled)],
+            vec![dep("a", Disable, "z", Disabled)],
         )
         .unwrap_err();
         assert!(e.contains("z is not a member"), "{e}");

@@ -16,6 +16,8 @@
 pub mod election;
 pub mod failover;
 pub mod group;
+pub mod model;
+pub mod node;
 pub mod schedule;
 
 pub use election::{Candidate, elect};

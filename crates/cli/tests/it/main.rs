@@ -160,6 +160,9 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             AuthSettings::default(),
         )));
         fm_cfg.ca_pem = ca.as_ref().map(|c| std::fs::read(c).unwrap());
+        // Service management beside inventory, its services run by an LSB
+        // script over flag files (the real executor, nothing needing root).
+        let sm_url = start_sm(&dir).await;
         let inv = InventoryState {
             db: db.clone(),
             clock: Arc::new(SystemClock),
@@ -171,6 +174,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             reports: Default::default(),
             maintenance: Default::default(),
             secrets: None,
+            sm: Some(starling_sm_types::client::SmClient::new(&sm_url).unwrap()),
         };
         let inv_app = starling_inventory_api::router(inv, auth.clone());
         let ids = IdentityState::new(db, Arc::new(SystemClock), cache);
@@ -200,6 +204,49 @@ fn server_with(paging: Paging, tls: bool) -> Server {
         _rt: rt,
         dir,
     }
+}
+
+/// `starlingd sm` in process on its own SQLite file, every service an
+/// LSB script over a flag file; its sm-api's URL.
+async fn start_sm(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("flag.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$1\" in\nstart) touch \"$SM_FLAG\" ;;\nstop) rm -f \"$SM_FLAG\" ;;\nstatus) [ -e \"$SM_FLAG\" ] && exit 0; exit 3 ;;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let url = format!("sqlite://{}", dir.join("sm.db").display());
+    let db = starling_sm_api::open(&url).await.unwrap();
+    let (s, d) = (script.display().to_string(), dir.to_path_buf());
+    db.write(move |c| {
+        for svc in ["management-ip", "oam-ip", "starling-api"] {
+            starling_sm_store::set_plugin(c, svc, "exec", &s)?;
+            starling_sm_store::set_instance(
+                c,
+                svc,
+                &[("flag".into(), d.join(svc).display().to_string())],
+            )?;
+        }
+        Ok::<_, starling_common::Error>(())
+    })
+    .await
+    .unwrap();
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cfg = starling_sm_api::Config {
+        node: "controller-0".into(),
+        database_url: url,
+        run_dir: dir.join("sm-run"),
+        listen,
+        tick: Duration::from_millis(100),
+        shutdown_timeout: Duration::from_secs(5),
+    };
+    tokio::spawn(starling_sm_api::run(cfg, std::future::pending()));
+    format!("http://{listen}")
 }
 
 fn client(ca: Option<&std::path::Path>) -> reqwest::blocking::Client {

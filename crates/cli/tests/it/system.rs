@@ -576,3 +576,78 @@ fn system_bulk_adds_and_exports_hosts() {
     assert_eq!(s.system_json(&["host-list"]).as_array().unwrap().len(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Service management through sysinv's relay: the groups on the
+/// controller, the controller as SM sees it, the services, with
+/// cgtsclient's columns in every format; what does not exist is one line
+/// and a non-zero exit.
+#[test]
+fn system_lists_service_groups_nodes_and_services() {
+    let s = server(Paging::default());
+    let t0 = Instant::now();
+    let groups = loop {
+        let v = s.system_json(&["servicegroup-list"]);
+        let rows = v.as_array().unwrap().clone();
+        if rows.len() == 2 && rows.iter().all(|r| r["state"] == "active") {
+            break rows;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "never active: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["service_group_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["controller-services", "oam-services"]);
+    assert!(groups.iter().all(|g| g["hostname"] == "controller-0"));
+    let table = s.system_ok(&["servicegroup-list"]);
+    let head = table.lines().nth(1).unwrap();
+    for col in ["uuid", "service_group_name", "hostname", "state"] {
+        assert!(head.contains(col), "{table}");
+    }
+    let uuid = groups[0]["uuid"].as_str().unwrap();
+    let one = s.system_json(&["servicegroup-show", uuid]);
+    assert_eq!(one["service_group_name"], "controller-services");
+    let yaml = s.system_ok(&["servicegroup-list", "--format", "yaml"]);
+    assert!(yaml.contains("service_group_name: oam-services"), "{yaml}");
+
+    let nodes = s.system_json(&["servicenode-list"]);
+    assert_eq!(nodes[0]["name"], "controller-0");
+    assert_eq!(
+        (
+            nodes[0]["administrative"].as_str(),
+            nodes[0]["operational"].as_str(),
+            nodes[0]["availability"].as_str()
+        ),
+        (Some("unlocked"), Some("enabled"), Some("available"))
+    );
+    let node = s.system_json(&["servicenode-show", "controller-0"]);
+    assert_eq!(node["availability_status"], "available");
+
+    let services = s.system_json(&["service-list"]);
+    let names: Vec<&str> = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["management-ip", "oam-ip", "starling-api"]);
+    assert!(
+        services
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"] == "enabled-active" && r["hostname"] != ""),
+        "{services}"
+    );
+    let one = s.system_json(&["service-show", "starling-api"]);
+    assert_eq!(one["service_name"], "starling-api");
+
+    let (code, _, err) = s.system(&["service-show", "nope"]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Service nope could not be found"), "{err}");
+    let (code, _, err) = s.system(&["servicenode-show", "a/b"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("not a name, id or uuid"), "{err}");
+}

@@ -162,6 +162,7 @@ async fn app_with(
         secrets: Some(Arc::new(
             starling_inventory_api::sealed::SecretKey::from_bytes(&[5; 32]).unwrap(),
         )),
+        sm: None,
     };
     TestApp {
         app: router(state.clone(), auth),

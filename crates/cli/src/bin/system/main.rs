@@ -3,6 +3,7 @@
 //! the server resolves it (one request, never a scan of every host).
 
 mod hardware;
+mod sm;
 
 use std::time::Duration;
 
@@ -241,6 +242,8 @@ enum Cmd {
     },
     #[command(flatten)]
     Hardware(hardware::HwCmd),
+    #[command(flatten)]
+    Sm(sm::SmCmd),
 }
 
 fn main() {
@@ -583,6 +586,7 @@ fn run(cli: Cli) -> Result<()> {
             &out.into(),
         )?,
         Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
+        Cmd::Sm(cmd) => sm::run(&c, cmd)?,
     }
     Ok(())
 }

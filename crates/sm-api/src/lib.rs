@@ -1,0 +1,461 @@
+//! Service management on a controller (`starlingd sm`, StarlingX's `sm`
+//! and `sm-api`): it loads what it manages from its tables
+//! ([`starling_sm_store`]), runs the service groups' actions through the
+//! executors ([`exec`]) as the node's state machines
+//! ([`starling_sm::node`]) ask, records what it finds, and answers sm-api's
+//! read routes on loopback (port 7777) for sysinv and `sm-dump`.
+//!
+//! Alone (no heartbeat interface provisioned) the controller runs every
+//! group of its domain active.
+
+pub mod exec;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use starling_common::{Clock, Error};
+use starling_db::{Db, Tuning};
+use starling_http::{ApiError, Authenticator, BoxFuture, GuardState, HeaderMap, Principal, json};
+use starling_sm::model::{ActionKind, Model};
+use starling_sm::node::{GroupView, Node, ServiceView, status_str};
+use starling_sm::schedule::Desired;
+use starling_sm_store as store;
+use starling_sm_types::{SmNode, SmNodes, SmSdas, SmService, SmServiceGroup, SmServices};
+use tokio::sync::mpsc;
+
+/// sm-api's port.
+pub const DEFAULT_PORT: u16 = 7777;
+
+/// How `starlingd sm` runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// This controller's name (its hostname).
+    pub node: String,
+    /// SM's own database (a SQLite file by default).
+    pub database_url: String,
+    /// Where the `process` services' pid files go.
+    pub run_dir: PathBuf,
+    /// sm-api's address (loopback).
+    pub listen: SocketAddr,
+    /// How often the state machines step (StarlingX's SM: 100 ms).
+    pub tick: Duration,
+    /// On stop, how long the groups have to be disabled.
+    pub shutdown_timeout: Duration,
+}
+
+/// Opens SM's database, creating and seeding it the first time.
+pub async fn open(url: &str) -> Result<Db, String> {
+    let tuning = Tuning {
+        readers: 1,
+        ..Tuning::default()
+    };
+    Db::open(url, tuning, &[store::SCHEMA])
+        .await
+        .map_err(|e| format!("sm database {}: {e}", starling_db::redact_url(url)))
+}
+
+/// Reads and checks what SM manages.
+pub async fn load(db: &Db) -> Result<Model, String> {
+    db.read(|c| store::load(c)).await.map_err(|e| e.to_string())
+}
+
+type Done = (
+    String,
+    ActionKind,
+    Result<Option<starling_sm::group::ServiceState>, String>,
+);
+
+/// Runs SM until `stop` resolves, then disables the groups (bounded by
+/// `shutdown_timeout`) and returns.
+pub async fn run(
+    cfg: Config,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let db = open(&cfg.database_url).await?;
+    let model = load(&db).await?;
+    let results = db
+        .read(|c| store::action_results(c))
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&cfg.run_dir).map_err(|e| format!("{}: {e}", cfg.run_dir.display()))?;
+    let exec = Arc::new(exec::Executors::new(results, cfg.run_dir.clone()));
+    if exec.arping.is_none() {
+        tracing::warn!(
+            "no arping (iputils-arping): floating addresses move without an announcement"
+        );
+    }
+    if let Some(i) = model.domain.interfaces.iter().find(|i| i.provisioned) {
+        return Err(format!(
+            "interface {} is provisioned: this build of SM runs a controller alone \
+             (sm-configure interface-remove {} to run it so)",
+            i.name, i.name
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("sm-api {}: {e}", cfg.listen))?;
+    let (stop_api_tx, stop_api_rx) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(starling_http::serve(
+        listener,
+        router(db.clone()),
+        async move {
+            let _ = stop_api_rx.await;
+        },
+    ));
+    let at = starling_common::SystemClock.now();
+    let node_name = cfg.node.clone();
+    db.write(move |c| {
+        store::set_node(
+            c,
+            &node_name,
+            "unlocked",
+            "enabled",
+            "available",
+            "enabled",
+            at,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let mut node = Node::new(model.clone());
+    for m in &model.domain.members {
+        node.desire(&m.group, Desired::Active);
+    }
+    tracing::info!(node = %cfg.node, groups = model.groups.len(), services = model.services.len(), "service management running alone: every group active here");
+    let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
+    let started = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(cfg.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<(Vec<GroupView>, Vec<ServiceView>)> = None;
+    tokio::pin!(stop);
+    let mut stopping: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some((svc, kind, result)) = rx.recv() => {
+                if let Err(e) = &result {
+                    tracing::warn!(service = %svc, action = kind.as_str(), error = %e, "action failed");
+                }
+                node.finished(&svc, kind, result, started.elapsed());
+            }
+            () = &mut stop, if stopping.is_none() => {
+                tracing::info!("stopping: disabling the service groups");
+                for m in &model.domain.members {
+                    node.desire(&m.group, Desired::Disabled);
+                }
+                stopping = Some(tokio::time::Instant::now() + cfg.shutdown_timeout);
+            }
+        }
+        let now = started.elapsed();
+        for r in node.tick(now) {
+            let Some(def) = model.services.get(&r.service).cloned() else {
+                continue;
+            };
+            let Some(action) = def.action(r.action).cloned() else {
+                continue;
+            };
+            let (exec, tx) = (exec.clone(), tx.clone());
+            tokio::spawn(async move {
+                let result = match tokio::time::timeout(r.timeout, exec.run(&def, &action)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("timed out after {} s", r.timeout.as_secs())),
+                };
+                let _ = tx.send((r.service, r.action, result));
+            });
+        }
+        let views = (node.groups(now), node.services());
+        if last.as_ref() != Some(&views) {
+            log_changes(last.as_ref(), &views);
+            let (groups, services) = views.clone();
+            let name = cfg.node.clone();
+            let at = starling_common::SystemClock.now();
+            let written = db
+                .write(move |c| {
+                    store::record(
+                        c,
+                        &store::Snapshot {
+                            node: &name,
+                            groups: &groups,
+                            services: &services,
+                            at,
+                        },
+                    )
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "cannot record the service states");
+            }
+            last = Some(views);
+        }
+        if let Some(deadline) = stopping {
+            let settled = last
+                .as_ref()
+                .is_some_and(|(g, _)| g.iter().all(|g| g.state == "disabled"));
+            if settled || tokio::time::Instant::now() >= deadline {
+                if !settled {
+                    tracing::warn!("stopping with groups not yet disabled");
+                }
+                break;
+            }
+        }
+    }
+    let _ = stop_api_tx.send(());
+    let _ = api.await;
+    tracing::info!("service management stopped");
+    Ok(())
+}
+
+fn log_changes(
+    before: Option<&(Vec<GroupView>, Vec<ServiceView>)>,
+    now: &(Vec<GroupView>, Vec<ServiceView>),
+) {
+    let old_g: BTreeMap<&str, &GroupView> = before
+        .map(|(g, _)| g.iter().map(|g| (g.name.as_str(), g)).collect())
+        .unwrap_or_default();
+    for g in &now.0 {
+        let was = old_g.get(g.name.as_str());
+        if was.is_none_or(|w| w.state != g.state || w.status != g.status) {
+            tracing::info!(
+                group = %g.name,
+                state = g.state,
+                status = status_str(g.status),
+                condition = g.condition.as_str(),
+                "service group"
+            );
+        }
+    }
+    let old_s: BTreeMap<&str, &ServiceView> = before
+        .map(|(_, s)| s.iter().map(|s| (s.name.as_str(), s)).collect())
+        .unwrap_or_default();
+    for s in &now.1 {
+        let was = old_s.get(s.name.as_str());
+        if was.is_none_or(|w| w.state != s.state || w.status != s.status) {
+            tracing::info!(
+                service = %s.name,
+                state = s.state,
+                status = status_str(s.status),
+                reason = %s.reason,
+                "service"
+            );
+        }
+    }
+}
+
+/// sm-api listens on loopback only and its routes read: nothing it serves
+/// needs a token. A route given a policy would be refused: the SM API
+/// has no way to check one.
+struct NoTokens;
+
+impl Authenticator for NoTokens {
+    fn authorize<'a>(
+        &'a self,
+        _headers: &'a HeaderMap,
+        _policy: &'a str,
+    ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
+        Box::pin(std::future::ready(Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "sm-api takes no requests that change state",
+        ))))
+    }
+}
+
+const ROUTES: &[(Method, &str, Option<&str>)] = &[
+    (Method::GET, "/", None),
+    (Method::GET, "/v1", None),
+    (Method::GET, "/v1/services", None),
+    (Method::GET, "/v1/services/{key}", None),
+    (Method::GET, "/v1/nodes", None),
+    (Method::GET, "/v1/nodes/{key}", None),
+    (Method::GET, "/v1/sm_sda", None),
+    (Method::GET, "/v1/sm_sda/{uuid}", None),
+];
+
+fn failed(e: Error) -> ApiError {
+    ApiError::from(e)
+}
+
+async fn versions() -> Response {
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "name": "Service Management API",
+            "description": "Starling service management",
+            "default_version": {"id": "v1"},
+            "versions": [{"id": "v1"}],
+        }),
+    )
+}
+
+async fn services(State(db): State<Db>) -> Result<Response, ApiError> {
+    let rows = db.read(|c| store::services(c)).await.map_err(failed)?;
+    Ok(json(
+        StatusCode::OK,
+        &SmServices {
+            services: rows.into_iter().map(service_wire).collect(),
+        },
+    ))
+}
+
+fn service_wire(r: store::ServiceRow) -> SmService {
+    SmService {
+        id: r.id,
+        name: r.name,
+        desired_state: r.desired_state,
+        state: r.state,
+        status: r.status,
+        node_name: None,
+        reason: r.reason,
+    }
+}
+
+async fn service(State(db): State<Db>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let k = key.clone();
+    let row = db
+        .read(move |c| store::service(c, &k))
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| ApiError::not_found(format!("Service {key} could not be found")))?;
+    Ok(json(StatusCode::OK, &service_wire(row)))
+}
+
+fn node_wire(r: store::NodeRow) -> SmNode {
+    SmNode {
+        id: r.id,
+        name: r.name,
+        administrative_state: r.administrative_state,
+        operational_state: r.operational_state,
+        availability_status: r.availability_status,
+        ready_state: r.ready_state,
+    }
+}
+
+async fn nodes(State(db): State<Db>) -> Result<Response, ApiError> {
+    let rows = db.read(|c| store::nodes(c)).await.map_err(failed)?;
+    Ok(json(
+        StatusCode::OK,
+        &SmNodes {
+            nodes: rows.into_iter().map(node_wire).collect(),
+        },
+    ))
+}
+
+async fn node(State(db): State<Db>, Path(key): Path<String>) -> Result<Response, ApiError> {
+    let k = key.clone();
+    let row = db
+        .read(move |c| store::node(c, &k))
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| ApiError::not_found(format!("Service node {key} could not be found")))?;
+    Ok(json(StatusCode::OK, &node_wire(row)))
+}
+
+/// An assignment on the wire.
+pub fn sda_wire(r: store::AssignmentRow) -> SmServiceGroup {
+    SmServiceGroup {
+        id: r.id,
+        uuid: r.uuid,
+        name: r.domain,
+        node_name: r.node_name,
+        service_group_name: r.group_name,
+        desired_state: r.desired_state,
+        state: r.state,
+        status: r.status,
+        condition: r.condition,
+    }
+}
+
+async fn sdas(State(db): State<Db>) -> Result<Response, ApiError> {
+    let rows = db.read(|c| store::assignments(c)).await.map_err(failed)?;
+    Ok(json(
+        StatusCode::OK,
+        &SmSdas {
+            sm_sda: rows.into_iter().map(sda_wire).collect(),
+        },
+    ))
+}
+
+async fn sda(State(db): State<Db>, Path(uuid): Path<String>) -> Result<Response, ApiError> {
+    let u = uuid.clone();
+    let row = db
+        .read(move |c| store::assignment(c, &u))
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| ApiError::not_found(format!("Service group {uuid} could not be found")))?;
+    Ok(json(StatusCode::OK, &sda_wire(row)))
+}
+
+/// sm-api's routes over SM's database.
+pub fn router(db: Db) -> Router {
+    let guard = GuardState::new(Arc::new(NoTokens), ROUTES, "sm");
+    Router::new()
+        .route("/", get(versions))
+        .route("/v1", get(versions))
+        .route("/v1/services", get(services))
+        .route("/v1/services/{key}", get(service))
+        .route("/v1/nodes", get(nodes))
+        .route("/v1/nodes/{key}", get(node))
+        .route("/v1/sm_sda", get(sdas))
+        .route("/v1/sm_sda/{uuid}", get(sda))
+        .fallback(starling_http::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            starling_http::guard,
+        ))
+        .with_state(db)
+}
+
+/// `sm-dump`: the groups and services of this node, as SM last recorded
+/// them (name, desired state, state, status, condition).
+pub async fn dump(db: &Db, node: &str) -> Result<String, String> {
+    let n = node.to_string();
+    let (groups, services) = db
+        .read(move |c| {
+            let g: Vec<store::AssignmentRow> = store::assignments(c)?
+                .into_iter()
+                .filter(|a| a.node_name == n)
+                .collect();
+            Ok::<_, Error>((g, store::services(c)?))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    let rule = |title: &str| {
+        format!(
+            "-{title}{}\n",
+            "-".repeat(100usize.saturating_sub(title.len() + 1))
+        )
+    };
+    out.push_str(&rule("Service_Groups"));
+    for g in &groups {
+        out.push_str(&format!(
+            "{:<34} {:<20} {:<20} {:<10} {}\n",
+            g.group_name, g.desired_state, g.state, g.status, g.condition
+        ));
+    }
+    out.push_str(&"-".repeat(100));
+    out.push_str("\n\n");
+    out.push_str(&rule("Services"));
+    for s in &services {
+        out.push_str(&format!(
+            "{:<34} {:<20} {:<20} {:<10} {}\n",
+            s.name, s.desired_state, s.state, s.status, s.condition
+        ));
+    }
+    out.push_str(&"-".repeat(100));
+    out.push('\n');
+    Ok(out)
+}
+
+/// The status string of a failed service or group.
+pub fn failed_status() -> &'static str {
+    status_str(starling_sm::group::Status::Failed)
+}
