@@ -38,6 +38,14 @@ pub struct SmArgs {
     /// On stop, how long the service groups have to be disabled.
     #[arg(long, env = "STARLING_SM_SHUTDOWN_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub sm_shutdown_timeout: Duration,
+    /// The SM key both controllers hold: 128 hex digits, readable by its
+    /// owner only (default: <sm-dir>/sm.key; `starlingd sm key-generate`).
+    #[arg(long, env = "STARLING_SM_KEY_FILE", global = true)]
+    pub sm_key_file: Option<PathBuf>,
+    /// The password of the peer controller's BMC, for fencing; readable by
+    /// its owner only (default: <sm-dir>/peer-bmc-password).
+    #[arg(long, env = "STARLING_SM_PEER_BMC_PASSWORD_FILE")]
+    pub peer_bmc_password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,6 +53,12 @@ pub enum SmAction {
     /// Print the service groups and services as SM last recorded them
     /// (sm-dump).
     Dump,
+    /// Write a new SM key (owner-only) for both controllers to hold; an
+    /// existing key is kept unless --force.
+    KeyGenerate {
+        #[arg(long)]
+        force: bool,
+    },
     /// Change what SM manages (sm-configure); takes effect when SM starts.
     Configure {
         #[command(subcommand)]
@@ -121,6 +135,36 @@ fn database_url(a: &SmArgs, dir: &Path) -> String {
         .unwrap_or_else(|| format!("sqlite://{}", dir.join("sm.db").display()))
 }
 
+fn key_file(a: &SmArgs, dir: &Path) -> PathBuf {
+    a.sm_key_file.clone().unwrap_or_else(|| dir.join("sm.key"))
+}
+
+/// Writes a new key, owner-only, unless one is there (and not `force`).
+fn generate_key(path: &Path, force: bool) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() && !force {
+        bail!(
+            "{} exists: keep it (both controllers must hold the same key) or pass --force",
+            path.display()
+        );
+    }
+    let key = starling_sm_peer::Key::generate().map_err(anyhow::Error::msg)?;
+    let tmp = path.with_extension("new");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    writeln!(f, "{}", key.to_hex())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{}", path.display());
+    Ok(())
+}
+
 /// What `starlingd sm` (no action) runs with.
 pub fn config(a: &SmArgs, data_dir: &Path) -> Result<starling_sm_api::Config> {
     let dir = sm_dir(a, data_dir);
@@ -133,6 +177,11 @@ pub fn config(a: &SmArgs, data_dir: &Path) -> Result<starling_sm_api::Config> {
         listen: a.sm_listen,
         tick: a.sm_tick,
         shutdown_timeout: a.sm_shutdown_timeout,
+        key_file: key_file(a, &dir),
+        bmc_password_file: a
+            .peer_bmc_password_file
+            .clone()
+            .unwrap_or_else(|| dir.join("peer-bmc-password")),
     })
 }
 
@@ -151,10 +200,14 @@ pub async fn command(a: &SmArgs, action: &SmAction, data_dir: &Path) -> Result<(
     let dir = sm_dir(a, data_dir);
     starling_service::private_dir(&dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
+    if let SmAction::KeyGenerate { force } = action {
+        return generate_key(&key_file(a, &dir), *force);
+    }
     let db = starling_sm_api::open(&database_url(a, &dir))
         .await
         .map_err(anyhow::Error::msg)?;
     match action {
+        SmAction::KeyGenerate { .. } => Ok(()),
         SmAction::Dump => {
             let node = a.node.clone().unwrap_or_else(hostname);
             print!(

@@ -9,6 +9,7 @@
 //! group of its domain active.
 
 pub mod exec;
+pub mod peer;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,12 +22,14 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use peer::{Effect, Pairing, PeerConfig, PeerView};
 use starling_common::{Clock, Error};
 use starling_db::{Db, Tuning};
 use starling_http::{ApiError, Authenticator, BoxFuture, GuardState, HeaderMap, Principal, json};
 use starling_sm::model::{ActionKind, Model};
 use starling_sm::node::{GroupView, Node, ServiceView, status_str};
 use starling_sm::schedule::Desired;
+use starling_sm::{Candidate, Role};
 use starling_sm_store as store;
 use starling_sm_types::{SmNode, SmNodes, SmSdas, SmService, SmServiceGroup, SmServices};
 use tokio::sync::mpsc;
@@ -49,6 +52,10 @@ pub struct Config {
     pub tick: Duration,
     /// On stop, how long the groups have to be disabled.
     pub shutdown_timeout: Duration,
+    /// The SM key both controllers hold (128 hex digits, owner-only).
+    pub key_file: PathBuf,
+    /// The password of the peer's BMC (owner-only).
+    pub bmc_password_file: PathBuf,
 }
 
 /// Opens SM's database, creating and seeding it the first time.
@@ -73,6 +80,160 @@ type Done = (
     Result<Option<starling_sm::group::ServiceState>, String>,
 );
 
+/// How the pair is configured: `PEER_NODE`, the SM key (`key_file`), the
+/// peer's BMC (`PEER_BMC_TYPE` redfish or ipmi, `PEER_BMC_ADDRESS`,
+/// `PEER_BMC_USERNAME`, the password in `bmc_password_file`), the failover
+/// timers (`FAILPENDING_TIMEOUT_MS`, `STANDBY_FENCE_DELAY_MS`) and
+/// `UNFENCED_TAKEOVER` (never, with-witnesses, always). None when no
+/// interface is provisioned: the controller runs alone.
+pub async fn peer_config(
+    db: &Db,
+    cfg: &Config,
+    model: &Model,
+) -> Result<Option<PeerConfig>, String> {
+    if !model.domain.interfaces.iter().any(|i| i.provisioned) {
+        return Ok(None);
+    }
+    let conf = |k: &'static str| {
+        let db = db.clone();
+        async move {
+            db.read(move |c| store::configuration(c, k))
+                .await
+                .map_err(|e| e.to_string())
+                .map(|v| v.filter(|v| !v.trim().is_empty()))
+        }
+    };
+    let peer = conf("PEER_NODE").await?.ok_or(
+        "a heartbeat interface is provisioned but no peer: sm configure set PEER_NODE <its name>",
+    )?;
+    let key = starling_sm_peer::Key::load(&cfg.key_file)?;
+    let ms = |v: Option<String>, default: u64, name: &str| -> Result<Duration, String> {
+        v.map_or(Ok(default), |v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{name} {v:?} is not a number of milliseconds"))
+        })
+        .map(Duration::from_millis)
+    };
+    let fail_pending = ms(
+        conf("FAILPENDING_TIMEOUT_MS").await?,
+        2000,
+        "FAILPENDING_TIMEOUT_MS",
+    )?
+    .max(Duration::from_millis(1200));
+    let standby_fence_delay = ms(
+        conf("STANDBY_FENCE_DELAY_MS").await?,
+        2000,
+        "STANDBY_FENCE_DELAY_MS",
+    )?;
+    let unfenced = match conf("UNFENCED_TAKEOVER").await?.as_deref() {
+        None | Some("never") => starling_sm::Unfenced::Never,
+        Some("with-witnesses") => starling_sm::Unfenced::WithWitnesses,
+        Some("always") => starling_sm::Unfenced::Always,
+        Some(v) => {
+            return Err(format!(
+                "UNFENCED_TAKEOVER {v:?}: never, with-witnesses or always"
+            ));
+        }
+    };
+    let policy = starling_sm::Policy {
+        fail_pending,
+        standby_fence_delay,
+        unfenced,
+        ..starling_sm::Policy::default()
+    };
+    let fence: Option<Arc<dyn starling_bmc::Bmc>> = match conf("PEER_BMC_TYPE").await?.as_deref() {
+        None | Some("none") => None,
+        Some(kind) => {
+            let address = conf("PEER_BMC_ADDRESS")
+                .await?
+                .ok_or("PEER_BMC_TYPE is set but not PEER_BMC_ADDRESS")?;
+            let username = conf("PEER_BMC_USERNAME").await?.unwrap_or_default();
+            let password = secret_file(&cfg.bmc_password_file)?;
+            match kind {
+                "redfish" => Some(Arc::new(
+                    starling_bmc::redfish::Redfish::new(starling_bmc::redfish::RedfishConfig {
+                        url: address,
+                        username,
+                        password,
+                        ca_pem: None,
+                        insecure: conf("PEER_BMC_INSECURE").await?.as_deref() == Some("true"),
+                        system: conf("PEER_BMC_SYSTEM").await?,
+                        timeout: Duration::from_secs(5),
+                    })
+                    .map_err(|e| e.to_string())?,
+                )),
+                "ipmi" => {
+                    let (host, port) = match address.rsplit_once(':') {
+                        Some((h, p)) => (
+                            h.to_string(),
+                            p.parse()
+                                .map_err(|_| format!("PEER_BMC_ADDRESS {address:?}: port"))?,
+                        ),
+                        None => (address.clone(), 623),
+                    };
+                    Some(Arc::new(
+                        starling_bmc::ipmi::Ipmi::new(starling_bmc::ipmi::IpmiConfig {
+                            address: host,
+                            port,
+                            username,
+                            password,
+                            interface: "lanplus".into(),
+                            tool: "ipmitool".into(),
+                            timeout: Duration::from_secs(10),
+                        })
+                        .map_err(|e| e.to_string())?,
+                    ))
+                }
+                other => return Err(format!("PEER_BMC_TYPE {other:?}: redfish, ipmi or none")),
+            }
+        }
+    };
+    Ok(Some(PeerConfig {
+        peer,
+        key,
+        fence,
+        policy,
+    }))
+}
+
+/// A secret from a file only its owner may read.
+fn secret_file(path: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!(
+            "{}: must be readable by its owner only (chmod 600)",
+            path.display()
+        ));
+    }
+    std::fs::read_to_string(path)
+        .map(|s| s.trim_end_matches('\n').to_string())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn wait_tick(pairing: &mut Option<Pairing>, at: tokio::time::Instant) {
+    match pairing {
+        Some(p) => p.receive_until(at).await,
+        None => tokio::time::sleep_until(at).await,
+    }
+}
+
+fn role_desired(r: Role) -> Desired {
+    match r {
+        Role::Active => Desired::Active,
+        Role::Standby => Desired::Standby,
+    }
+}
+
 /// Runs SM until `stop` resolves, then disables the groups (bounded by
 /// `shutdown_timeout`) and returns.
 pub async fn run(
@@ -92,13 +253,35 @@ pub async fn run(
             "no arping (iputils-arping): floating addresses move without an announcement"
         );
     }
-    if let Some(i) = model.domain.interfaces.iter().find(|i| i.provisioned) {
-        return Err(format!(
-            "interface {} is provisioned: this build of SM runs a controller alone \
-             (sm-configure interface-remove {} to run it so)",
-            i.name, i.name
-        ));
-    }
+    let peer_cfg = peer_config(&db, &cfg, &model).await?;
+    let mut pairing = match &peer_cfg {
+        Some(pc) => {
+            let me = Candidate {
+                generation: model.domain.generation,
+                priority: model.domain.priority,
+                name: cfg.node.clone(),
+            };
+            let interfaces: Vec<_> = model
+                .domain
+                .interfaces
+                .iter()
+                .filter(|i| i.provisioned)
+                .cloned()
+                .collect();
+            Some(
+                Pairing::bind(
+                    me,
+                    interfaces,
+                    pc,
+                    model.domain.wait,
+                    model.domain.dead,
+                    cfg.tick,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("sm-api {}: {e}", cfg.listen))?;
@@ -110,6 +293,8 @@ pub async fn run(
             let _ = stop_api_rx.await;
         },
     ));
+    // Dropped mid-run (a test's abort), SM takes its API down with it.
+    let _api_guard = AbortOnDrop(api.abort_handle());
     let at = starling_common::SystemClock.now();
     let node_name = cfg.node.clone();
     db.write(move |c| {
@@ -127,25 +312,56 @@ pub async fn run(
     .map_err(|e| e.to_string())?;
 
     let mut node = Node::new(model.clone());
+    let first = if pairing.is_some() {
+        Role::Standby
+    } else {
+        Role::Active
+    };
     for m in &model.domain.members {
-        node.desire(&m.group, Desired::Active);
+        node.desire(&m.group, role_desired(first));
     }
-    tracing::info!(node = %cfg.node, groups = model.groups.len(), services = model.services.len(), "service management running alone: every group active here");
+    match &peer_cfg {
+        Some(pc) => tracing::info!(
+            node = %cfg.node,
+            peer = %pc.peer,
+            fence = pc.fence.is_some(),
+            "service management running: standby until the pair decides"
+        ),
+        None => tracing::info!(
+            node = %cfg.node,
+            groups = model.groups.len(),
+            services = model.services.len(),
+            "service management running alone: every group active here"
+        ),
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
+    let (fence_tx, mut fence_rx) = mpsc::unbounded_channel::<Result<String, String>>();
     let started = tokio::time::Instant::now();
-    let mut tick = tokio::time::interval(cfg.tick);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next = started;
     let mut last: Option<(Vec<GroupView>, Vec<ServiceView>)> = None;
+    let mut last_peer: Option<PeerView> = None;
+    let mut recorded_generation = model.domain.generation;
     tokio::pin!(stop);
     let mut stopping: Option<tokio::time::Instant> = None;
     loop {
+        let mut effects = Vec::new();
+        let mut ticked = false;
         tokio::select! {
-            _ = tick.tick() => {}
+            () = wait_tick(&mut pairing, next) => ticked = true,
             Some((svc, kind, result)) = rx.recv() => {
                 if let Err(e) = &result {
                     tracing::warn!(service = %svc, action = kind.as_str(), error = %e, "action failed");
                 }
                 node.finished(&svc, kind, result, started.elapsed());
+            }
+            Some(outcome) = fence_rx.recv() => {
+                if let Some(p) = &mut pairing {
+                    match &outcome {
+                        Ok(how) => tracing::warn!(peer = %p.peer(tokio::time::Instant::now()).name, how = %how, "the peer controller is fenced"),
+                        Err(e) => tracing::error!(error = %e, "the peer controller could not be fenced"),
+                    }
+                    effects.extend(p.fenced(outcome.is_ok(), tokio::time::Instant::now()));
+                }
             }
             () = &mut stop, if stopping.is_none() => {
                 tracing::info!("stopping: disabling the service groups");
@@ -153,6 +369,53 @@ pub async fn run(
                     node.desire(&m.group, Desired::Disabled);
                 }
                 stopping = Some(tokio::time::Instant::now() + cfg.shutdown_timeout);
+            }
+        }
+        if ticked {
+            let now = tokio::time::Instant::now();
+            next += cfg.tick;
+            if next <= now {
+                next = now + cfg.tick;
+            }
+            if let Some(p) = &mut pairing {
+                let holding = model
+                    .domain
+                    .members
+                    .iter()
+                    .any(|m| node.holds_active(&m.group));
+                effects.extend(p.tick(now, holding).await);
+            }
+        }
+        for e in effects {
+            match e {
+                Effect::Role(r) if stopping.is_none() => {
+                    tracing::info!(role = ?r, "this controller's role");
+                    for m in &model.domain.members {
+                        node.desire(&m.group, role_desired(r));
+                    }
+                }
+                Effect::Role(_) => {}
+                Effect::Fence => match peer_cfg.as_ref().and_then(|p| p.fence.clone()) {
+                    Some(bmc) => {
+                        let tx = fence_tx.clone();
+                        tokio::spawn(async move {
+                            let r = tokio::time::timeout(
+                                Duration::from_secs(15),
+                                peer::fence(bmc.as_ref()),
+                            )
+                            .await
+                            .unwrap_or_else(|_| Err("the BMC did not answer within 15 s".into()));
+                            let _ = tx.send(r);
+                        });
+                    }
+                    None => {
+                        let _ = fence_tx.send(Err("no BMC to fence the peer with".into()));
+                    }
+                },
+                Effect::Concern(c) => {
+                    tracing::error!(concern = ?c, "the peer controller is lost and cannot be taken over from")
+                }
+                Effect::Clear => tracing::info!("the concern is over"),
             }
         }
         let now = started.elapsed();
@@ -173,11 +436,39 @@ pub async fn run(
             });
         }
         let views = (node.groups(now), node.services());
-        if last.as_ref() != Some(&views) {
-            log_changes(last.as_ref(), &views);
+        let peer_view = pairing
+            .as_ref()
+            .map(|p| p.peer(tokio::time::Instant::now()));
+        let generation = pairing
+            .as_ref()
+            .map_or(recorded_generation, Pairing::generation);
+        if last.as_ref() != Some(&views)
+            || peer_view != last_peer
+            || generation != recorded_generation
+        {
+            if last.as_ref() != Some(&views) {
+                log_changes(last.as_ref(), &views);
+            }
             let (groups, services) = views.clone();
             let name = cfg.node.clone();
             let at = starling_common::SystemClock.now();
+            let peer_groups: Vec<GroupView> = match &peer_view {
+                Some(pv) => model
+                    .domain
+                    .members
+                    .iter()
+                    .map(|m| peer_group(&m.group, pv))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let pv = peer_view.clone();
+            let leader = if pairing.as_ref().is_some_and(|p| p.role() == Role::Active)
+                || pairing.is_none()
+            {
+                cfg.node.clone()
+            } else {
+                pv.as_ref().map(|p| p.name.clone()).unwrap_or_default()
+            };
             let written = db
                 .write(move |c| {
                     store::record(
@@ -188,13 +479,41 @@ pub async fn run(
                             services: &services,
                             at,
                         },
-                    )
+                    )?;
+                    if let Some(pv) = &pv {
+                        let (oper, avail) = if pv.heard {
+                            ("enabled", "available")
+                        } else {
+                            ("disabled", "failed")
+                        };
+                        store::set_node(
+                            c,
+                            &pv.name,
+                            "unlocked",
+                            oper,
+                            avail,
+                            if pv.heard { "enabled" } else { "disabled" },
+                            at,
+                        )?;
+                        store::record(
+                            c,
+                            &store::Snapshot {
+                                node: &pv.name,
+                                groups: &peer_groups,
+                                services: &[],
+                                at,
+                            },
+                        )?;
+                    }
+                    store::set_generation(c, generation, &leader)
                 })
                 .await;
             if let Err(e) = written {
                 tracing::warn!(error = %e, "cannot record the service states");
             }
             last = Some(views);
+            last_peer = peer_view;
+            recorded_generation = generation;
         }
         if let Some(deadline) = stopping {
             let settled = last
@@ -212,6 +531,23 @@ pub async fn run(
     let _ = api.await;
     tracing::info!("service management stopped");
     Ok(())
+}
+
+/// The peer's group as its messages tell it: its role, or unknown once
+/// it is not heard.
+fn peer_group(group: &str, pv: &PeerView) -> GroupView {
+    let (desired, state) = match (pv.heard, pv.role) {
+        (true, Some(Role::Active)) => (Desired::Active, "active"),
+        (true, Some(Role::Standby)) => (Desired::Standby, "standby"),
+        _ => (Desired::Disabled, "unknown"),
+    };
+    GroupView {
+        name: group.to_string(),
+        desired,
+        state,
+        status: starling_sm::group::Status::None,
+        condition: starling_sm::node::Condition::None,
+    }
 }
 
 fn log_changes(

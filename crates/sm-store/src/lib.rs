@@ -438,6 +438,19 @@ pub fn set_plugin(
     Ok(())
 }
 
+/// Records the domain's generation (bumped by a takeover) and leader.
+pub fn set_generation(c: &mut dyn Conn, generation: u64, leader: &str) -> Result<(), Error> {
+    c.exec(
+        "UPDATE sm_domain SET generation = ?, leader = ? WHERE name = ?",
+        &[
+            i64::try_from(generation).unwrap_or(i64::MAX).into(),
+            leader.into(),
+            DOMAIN.into(),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Sets the domain's priority and timers (ms).
 pub fn set_domain(
     c: &mut dyn Conn,

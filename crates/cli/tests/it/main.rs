@@ -244,6 +244,8 @@ async fn start_sm(dir: &std::path::Path) -> String {
         listen,
         tick: Duration::from_millis(100),
         shutdown_timeout: Duration::from_secs(5),
+        key_file: dir.join("sm.key"),
+        bmc_password_file: dir.join("bmc-password"),
     };
     tokio::spawn(starling_sm_api::run(cfg, std::future::pending()));
     format!("http://{listen}")

@@ -123,6 +123,8 @@ fn config(r: &Rig) -> sm::Config {
         listen: r.api.trim_start_matches("http://").parse().unwrap(),
         tick: Duration::from_millis(100),
         shutdown_timeout: Duration::from_secs(20),
+        key_file: r.dir.path().join("sm.key"),
+        bmc_password_file: r.dir.path().join("bmc-password"),
     }
 }
 
@@ -346,26 +348,4 @@ async fn a_service_whose_actions_fail_is_failed_with_the_reason() {
     let _ = tokio::time::timeout(Duration::from_secs(30), daemon).await;
 }
 
-#[tokio::test]
-async fn a_provisioned_peer_interface_is_refused_until_sm_pairs() {
-    let (r, db) = rig().await;
-    db.write(|c| {
-        store::set_interface(
-            c,
-            "management-interface",
-            &store::InterfaceConfig {
-                device: "lo".into(),
-                address: "127.0.0.1".into(),
-                port: 2222,
-                peer_address: "127.0.0.2".into(),
-                peer_port: 2222,
-            },
-        )
-    })
-    .await
-    .unwrap();
-    let e = sm::run(config(&r), std::future::pending())
-        .await
-        .unwrap_err();
-    assert!(e.contains("management-interface is provisioned"), "{e}");
-}
+mod pair;

@@ -1,0 +1,319 @@
+//! One controller's side of the pair: the authenticated link to the peer
+//! on every provisioned interface, the election, and the failover state
+//! machine — what role this controller takes, and when it fences the
+//! peer first.
+//!
+//! At start a controller is standby and waits the domain's wait interval
+//! (plus the priority's skew) to hear its peer. Heard, it follows: an
+//! active peer stays active; two standbys elect (generation, priority,
+//! name) and the leader goes active; two actives (a partition healed
+//! without a fence) keep the higher-ranked one. Not heard, or lost later,
+//! the failover state machine judges ([`starling_sm::failover`]): a
+//! standby takes over only after fencing the peer through its BMC (or as
+//! the operator's unfenced policy allows). A takeover bumps the domain's
+//! generation, so the survivor outranks a peer that comes back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_bmc::{Action, Bmc};
+use starling_sm::model::InterfaceDef;
+use starling_sm::{Candidate, Concern, Decision, Down, Failover, Policy, Role, Seen, State};
+use starling_sm_peer::link::{Link, PathSpec};
+use starling_sm_peer::{Key, Message};
+use tokio::time::Instant;
+
+/// What the pair needs beyond the model.
+#[derive(Clone)]
+pub struct PeerConfig {
+    /// The peer controller's name.
+    pub peer: String,
+    pub key: Key,
+    /// The peer's BMC, for fencing (none: it cannot be fenced).
+    pub fence: Option<Arc<dyn Bmc>>,
+    pub policy: Policy,
+}
+
+/// What the daemon is to carry out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Run the service groups in this role here.
+    Role(Role),
+    /// Reset the peer through its BMC; answer with [`Pairing::fenced`].
+    Fence,
+    Concern(Concern),
+    Clear,
+}
+
+/// What is known of the peer now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerView {
+    pub name: String,
+    /// Heard within the dead interval on some path.
+    pub heard: bool,
+    pub role: Option<Role>,
+    pub state: Option<State>,
+}
+
+pub struct Pairing {
+    me: Candidate,
+    peer: String,
+    link: Link,
+    fsm: Failover,
+    role: Role,
+    interfaces: Vec<InterfaceDef>,
+    fence: bool,
+    policy: Policy,
+    dead: Duration,
+    tick: Duration,
+    started: Instant,
+    last_tick: Instant,
+    /// While waiting for the peer at start.
+    waiting_until: Option<Instant>,
+}
+
+/// The interface-down flags of this controller: the devices not up.
+fn local_down(interfaces: &[InterfaceDef]) -> u8 {
+    interfaces
+        .iter()
+        .filter(|i| {
+            std::fs::read_to_string(format!("/sys/class/net/{}/operstate", i.device))
+                .map(|s| s.trim() == "down")
+                .unwrap_or(true)
+        })
+        .fold(0, |f, i| f | i.down_flag())
+}
+
+impl Pairing {
+    /// Binds the link on every provisioned interface.
+    pub async fn bind(
+        me: Candidate,
+        interfaces: Vec<InterfaceDef>,
+        cfg: &PeerConfig,
+        wait: Duration,
+        dead: Duration,
+        tick: Duration,
+    ) -> Result<Pairing, String> {
+        let mut paths = Vec::new();
+        for i in &interfaces {
+            let addr = |a: &str, p: u16| -> Result<std::net::SocketAddr, String> {
+                let ip: std::net::IpAddr = a
+                    .parse()
+                    .map_err(|_| format!("interface {}: address {a:?}", i.name))?;
+                Ok((ip, p).into())
+            };
+            paths.push(PathSpec {
+                name: i.name.clone(),
+                local: addr(&i.address, i.port)?,
+                peer: addr(&i.peer_address, i.peer_port)?,
+            });
+        }
+        let window = Duration::from_secs(30);
+        let link = Link::bind(&me.name, &cfg.peer, paths, cfg.key.clone(), window)
+            .await
+            .map_err(|e| format!("the SM link: {e}"))?;
+        let now = Instant::now();
+        Ok(Pairing {
+            waiting_until: Some(now + starling_sm::election::waiting(wait, me.priority)),
+            me,
+            peer: cfg.peer.clone(),
+            link,
+            fsm: Failover::default(),
+            role: Role::Standby,
+            interfaces,
+            fence: cfg.fence.is_some(),
+            policy: cfg.policy,
+            dead,
+            tick,
+            started: now,
+            last_tick: now,
+        })
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn state(&self) -> State {
+        self.fsm.state()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.me.generation
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.waiting_until.is_some()
+    }
+
+    pub fn counts(&self) -> starling_sm_peer::link::Counts {
+        self.link.counts()
+    }
+
+    /// Takes what the peer sends until `deadline`.
+    pub async fn receive_until(&mut self, deadline: Instant) {
+        self.link.receive_until(deadline).await;
+    }
+
+    pub fn peer(&self, now: Instant) -> PeerView {
+        let m = self.link.peer();
+        PeerView {
+            name: self.peer.clone(),
+            heard: !self.link.up(now, self.dead).is_empty(),
+            role: m.map(|m| m.role),
+            state: m.map(|m| m.state),
+        }
+    }
+
+    fn candidate(m: &Message) -> Candidate {
+        Candidate {
+            generation: m.generation,
+            priority: m.priority,
+            name: m.node.clone(),
+        }
+    }
+
+    fn take(&mut self, role: Role, out: &mut Vec<Effect>) {
+        if self.role != role {
+            self.role = role;
+            out.push(Effect::Role(role));
+        }
+    }
+
+    /// One period: tells the peer where this controller stands, then
+    /// decides. `holding`: a service here is (or may be) active still —
+    /// the peer is told this controller is active until none is, so it
+    /// never goes active over services still stopping (standby before
+    /// active, no overlap).
+    pub async fn tick(&mut self, now: Instant, holding: bool) -> Vec<Effect> {
+        let late = now.duration_since(self.last_tick);
+        self.last_tick = now;
+        // A period that came much later than its tick was a stall of this
+        // controller, not the peer's silence.
+        let on_time = late <= self.tick * 3 + Duration::from_millis(100);
+        let down = local_down(&self.interfaces);
+        let paths = self.interfaces.len();
+        let up = self.link.up(now, self.dead).len();
+        self.link
+            .send(Message {
+                node: String::new(),
+                instance: [0; 16],
+                seq: 0,
+                sent_ms: 0,
+                down,
+                state: self.fsm.state(),
+                role: if holding { Role::Active } else { self.role },
+                generation: self.me.generation,
+                priority: self.me.priority,
+            })
+            .await;
+        let mut out = Vec::new();
+        let peer = self.link.peer().filter(|_| up > 0).cloned();
+        if let Some(until) = self.waiting_until {
+            if peer.is_none() && now < until {
+                return out;
+            }
+            self.waiting_until = None;
+            match &peer {
+                Some(p) => {
+                    tracing::info!(peer = %p.node, role = ?p.role, "the peer controller answers")
+                }
+                None => {
+                    tracing::warn!(peer = %self.peer, "the peer controller did not answer while this one waited")
+                }
+            }
+        }
+        if let Some(p) = &peer
+            && up >= paths
+            && self.fsm.state() == State::Normal
+            && p.state == State::Normal
+        {
+            let them = Self::candidate(p);
+            let leads = self.me.rank(&them) == std::cmp::Ordering::Greater;
+            match (self.role, p.role) {
+                (Role::Standby, Role::Standby) if leads => {
+                    tracing::info!(peer = %p.node, "elected: this controller goes active");
+                    self.take(Role::Active, &mut out);
+                }
+                (Role::Active, Role::Active) if !leads => {
+                    tracing::warn!(peer = %p.node, "both controllers active: the higher-ranked stays, this one steps down");
+                    self.take(Role::Standby, &mut out);
+                }
+                _ => {}
+            }
+        }
+        let seen = Seen {
+            paths,
+            paths_up: up,
+            local_down: Down(down),
+            peer_down: Down(peer.as_ref().map_or(0, |p| p.down)),
+            peer_state: peer.as_ref().map(|p| p.state),
+            witnesses: None,
+            fence: self.fence,
+            on_time,
+        };
+        let before = self.fsm.state();
+        let decisions = self.fsm.step(
+            now.duration_since(self.started),
+            self.role,
+            &seen,
+            &self.policy,
+        );
+        if self.fsm.state() != before {
+            tracing::info!(
+                from = before.as_str(),
+                to = self.fsm.state().as_str(),
+                paths_up = up,
+                paths,
+                "failover state"
+            );
+        }
+        self.apply(decisions, &mut out);
+        out
+    }
+
+    fn apply(&mut self, decisions: Vec<Decision>, out: &mut Vec<Effect>) {
+        for d in decisions {
+            match d {
+                Decision::GoActive => {
+                    self.me.generation += 1;
+                    tracing::warn!(
+                        generation = self.me.generation,
+                        "taking over from the peer controller"
+                    );
+                    self.take(Role::Active, out);
+                }
+                Decision::GoStandby => {
+                    tracing::warn!("stepping down to standby");
+                    self.take(Role::Standby, out);
+                }
+                Decision::FencePeer => out.push(Effect::Fence),
+                Decision::Concern(c) => out.push(Effect::Concern(c)),
+                Decision::Clear => out.push(Effect::Clear),
+            }
+        }
+    }
+
+    /// The fence's outcome.
+    pub fn fenced(&mut self, ok: bool, now: Instant) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let d = self
+            .fsm
+            .fenced(ok, now.duration_since(self.started), &self.policy);
+        self.apply(d, &mut out);
+        out
+    }
+}
+
+/// Resets the peer through its BMC: done when the reset was sent or the
+/// peer is already off.
+pub async fn fence(bmc: &dyn Bmc) -> Result<String, String> {
+    match bmc.act(Action::Reset).await {
+        Ok(starling_bmc::Acted::Sent(how)) => Ok(format!("reset sent ({how})")),
+        Ok(starling_bmc::Acted::AlreadySo(p)) => Ok(format!("already {p:?}")),
+        Err(e) => match bmc.power().await {
+            Ok(starling_bmc::Power::Off) => Ok("already off".into()),
+            _ => Err(e.to_string()),
+        },
+    }
+}
