@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fuzzer against the three generated OpenAPI documents: a starlingd
-# (duplex, on loopback, its own data directory) is driven by schemathesis
+# (duplex, on loopback, its own data directory; service management beside
+# it, its services an LSB script over flag files) is driven by schemathesis
 # with every operation of identity's, FM's and inventory's document,
 # bounded to 20 examples per operation, and must answer no 5xx and nothing
 # its document does not describe.
@@ -25,8 +26,10 @@ fi
 
 work=$(mktemp -d)
 pid=
+smpid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$smpid" ] && kill "$smpid" 2>/dev/null && wait "$smpid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,13 +37,32 @@ trap cleanup EXIT
 export STARLING_ADMIN_PASSWORD='Fuzz!pw-1'
 # Ports below the ephemeral range, away from the tests' own.
 base=${STARLING_ST_PORT:-27100}
+# Service management, alone, so sysinv's service routes have it to relay.
+cat >"$work/flag.sh" <<'EOF_SCRIPT'
+#!/bin/sh
+case "$1" in
+start) touch "$SM_FLAG" ;;
+stop) rm -f "$SM_FLAG" ;;
+status) [ -e "$SM_FLAG" ] && exit 0; exit 3 ;;
+esac
+EOF_SCRIPT
+chmod 755 "$work/flag.sh"
+for s in management-ip oam-ip starling-api; do
+  "$starlingd" --data-dir "$work/sm" --log warn sm configure plugin "$s" exec "$work/flag.sh"
+  "$starlingd" --data-dir "$work/sm" --log warn sm configure service-instance "$s" "flag=$work/$s.up"
+done
+"$starlingd" --data-dir "$work/sm" --log warn sm --sm-listen "127.0.0.1:$((base + 4))" \
+  >"$work/sm.log" 2>&1 &
+smpid=$!
 "$starlingd" --data-dir "$work/data" --system-mode duplex --no-local-agent \
   --identity-port "$base" --fm-port $((base + 1)) --inventory-port $((base + 2)) \
-  --mtce-port $((base + 3)) \
+  --mtce-port $((base + 3)) --sm-url "http://127.0.0.1:$((base + 4))" \
   --log warn >"$work/starlingd.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do
-  curl -sf "http://127.0.0.1:$((base + 2))/health/ready" >/dev/null && break
+  curl -sf "http://127.0.0.1:$((base + 2))/health/ready" >/dev/null &&
+    curl -sf "http://127.0.0.1:$((base + 4))/v1/nodes" >/dev/null && break
+  kill -0 "$smpid" 2>/dev/null || { cat "$work/sm.log" >&2; exit 1; }
   kill -0 "$pid" 2>/dev/null || { cat "$work/starlingd.log" >&2; exit 1; }
   sleep 0.1
 done

@@ -19,15 +19,15 @@ pub struct SmArgs {
     #[command(subcommand)]
     pub action: Option<SmAction>,
     /// This controller's name (default: the hostname).
-    #[arg(long, env = "STARLING_SM_NODE", global = true)]
+    #[arg(long, env = "STARLING_SM_NODE")]
     pub node: Option<String>,
     /// SM's own directory: its database (sm.db) and the pid files of the
     /// processes it starts (default: <data-dir>/sm).
-    #[arg(long, env = "STARLING_SM_DIR", global = true)]
+    #[arg(long, env = "STARLING_SM_DIR")]
     pub sm_dir: Option<PathBuf>,
     /// SM's database (default: sqlite://<sm-dir>/sm.db). SM keeps its own:
     /// it runs before, and without, the database it manages.
-    #[arg(long, env = "STARLING_SM_DATABASE_URL", global = true)]
+    #[arg(long, env = "STARLING_SM_DATABASE_URL")]
     pub sm_database_url: Option<String>,
     /// sm-api's address (loopback: sysinv and sm-dump read it there).
     #[arg(long, env = "STARLING_SM_LISTEN", default_value = "127.0.0.1:7777")]
@@ -40,7 +40,7 @@ pub struct SmArgs {
     pub sm_shutdown_timeout: Duration,
     /// The SM key both controllers hold: 128 hex digits, readable by its
     /// owner only (default: <sm-dir>/sm.key; `starlingd sm key-generate`).
-    #[arg(long, env = "STARLING_SM_KEY_FILE", global = true)]
+    #[arg(long, env = "STARLING_SM_KEY_FILE")]
     pub sm_key_file: Option<PathBuf>,
     /// The password of the peer controller's BMC, for fencing; readable by
     /// its owner only (default: <sm-dir>/peer-bmc-password).

@@ -143,6 +143,11 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// The emulator `bin` on a free loopback port, named `name` (its directory
 /// is per name and process), over HTTPS when `tls`.
 pub fn start(bin: &Path, name: &str, tls: bool) -> Emulator {
+    start_on(bin, name, tls, "127.0.0.1")
+}
+
+/// The same, listening on `address` (a BMC network's address in the lab).
+pub fn start_on(bin: &Path, name: &str, tls: bool, address: &str) -> Emulator {
     let dir = std::env::temp_dir().join(format!("starling-sushy-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("state")).unwrap();
@@ -172,7 +177,7 @@ pub fn start(bin: &Path, name: &str, tls: bool) -> Emulator {
     cmd.args([
         "--fake",
         "--interface",
-        "127.0.0.1",
+        address,
         "--port",
         &port.to_string(),
     ])
@@ -195,7 +200,7 @@ pub fn start(bin: &Path, name: &str, tls: bool) -> Emulator {
     Emulator {
         child,
         dir,
-        url: format!("{scheme}://127.0.0.1:{port}"),
+        url: format!("{scheme}://{address}:{port}"),
         port,
     }
 }

@@ -44,7 +44,7 @@ fn have_ip() -> bool {
 /// Whether network namespaces can be made here (root and iproute2);
 /// where they cannot, STARLING_REQUIRE_NETNS (CI) makes that a failure
 /// saying `why`.
-fn namespaces(why: &str) -> bool {
+pub(super) fn namespaces(why: &str) -> bool {
     let ok = is_root() && have_ip();
     if !ok {
         assert!(
@@ -55,7 +55,7 @@ fn namespaces(why: &str) -> bool {
     ok
 }
 
-fn ip(args: &[&str]) {
+pub(super) fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().unwrap();
     assert!(
         out.status.success(),
