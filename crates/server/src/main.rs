@@ -176,7 +176,23 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
             if let Some(action) = &a.action {
                 return sm::command(a, action, &dir).await;
             }
-            let cfg = sm::config(a, &dir)?;
+            let mut cfg = sm::config(a, &dir)?;
+            // SM's alarms go to FM (behind the floating address in a
+            // duplex), spooled while it is away, as this service account.
+            let session = identity_session(&p.cli.remote, clock.clone()).await?;
+            let r = &p.cli.fm_remote;
+            let spool = match &r.spool_dir {
+                Some(d) => d.clone(),
+                None => sm::sm_dir(a, &dir).join("spool"),
+            };
+            let client = fm_client(
+                &r.fm_url,
+                session.map(|s| s as Arc<dyn TokenSource>),
+                r.fm_cacert.as_deref(),
+                spool,
+            )?;
+            tracing::info!(fm_url = %r.fm_url, queued = client.queued(), "service management's alarms are reported to FM");
+            cfg.alarms = Some(Arc::new(client));
             let stop = stopped();
             starling_server::sd_notify("READY=1");
             servers.spawn(async move {

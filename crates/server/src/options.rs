@@ -617,7 +617,8 @@ fn not_applying(id: &str, owner: Owner, mode: &Mode) -> Option<String> {
         ))
         .then(|| "service management runs no API service".into()),
         (Owner::Common, Mode::Run(_)) => None,
-        (Owner::RemoteAuth, Mode::Sm) => Some("service management checks no tokens".into()),
+        // Service management logs in to report its alarms to FM.
+        (Owner::RemoteAuth, Mode::Sm) | (Owner::FmRemote, Mode::Sm) => None,
         (Owner::RemoteAuth, Mode::Agent) => None,
         (Owner::RemoteAuth, Mode::Run(_)) => mode
             .runs("identity")

@@ -125,7 +125,7 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
-fn sm_dir(a: &SmArgs, data_dir: &Path) -> PathBuf {
+pub fn sm_dir(a: &SmArgs, data_dir: &Path) -> PathBuf {
     a.sm_dir.clone().unwrap_or_else(|| data_dir.join("sm"))
 }
 
@@ -182,6 +182,7 @@ pub fn config(a: &SmArgs, data_dir: &Path) -> Result<starling_sm_api::Config> {
             .peer_bmc_password_file
             .clone()
             .unwrap_or_else(|| dir.join("peer-bmc-password")),
+        alarms: None,
     })
 }
 

@@ -23,6 +23,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use peer::{Effect, Pairing, PeerConfig, PeerView};
+use starling_common::alarm::{AlarmSink, RaisedAlarm};
 use starling_common::{Clock, Error};
 use starling_db::{Db, Tuning};
 use starling_http::{ApiError, Authenticator, BoxFuture, GuardState, HeaderMap, Principal, json};
@@ -38,7 +39,7 @@ use tokio::sync::mpsc;
 pub const DEFAULT_PORT: u16 = 7777;
 
 /// How `starlingd sm` runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// This controller's name (its hostname).
     pub node: String,
@@ -56,6 +57,9 @@ pub struct Config {
     pub key_file: PathBuf,
     /// The password of the peer's BMC (owner-only).
     pub bmc_password_file: PathBuf,
+    /// Where 400.001, 400.002 and 400.005 go (FM's client, spooling while
+    /// FM is away — it runs behind the floating address).
+    pub alarms: Option<Arc<dyn AlarmSink>>,
 }
 
 /// Opens SM's database, creating and seeding it the first time.
@@ -341,6 +345,20 @@ pub async fn run(
     let mut last: Option<(Vec<GroupView>, Vec<ServiceView>)> = None;
     let mut last_peer: Option<PeerView> = None;
     let mut recorded_generation = model.domain.generation;
+    let mut raised = starling_sm::alarms::Raised::default();
+    let mut last_down: Vec<String> = Vec::new();
+    // Alarms go out in order, from one task, so the loop never waits on FM.
+    let alarm_tx = cfg.alarms.clone().map(|sink| {
+        let (tx, mut rx) = mpsc::unbounded_channel::<starling_common::alarm::AlarmEffect>();
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if let Err(err) = sink.send(e).await {
+                    tracing::warn!(error = %err, "an alarm could not be handed to FM");
+                }
+            }
+        });
+        tx
+    });
     tokio::pin!(stop);
     let mut stopping: Option<tokio::time::Instant> = None;
     loop {
@@ -439,6 +457,24 @@ pub async fn run(
         let peer_view = pairing
             .as_ref()
             .map(|p| p.peer(tokio::time::Instant::now()));
+        let down = pairing
+            .as_ref()
+            .map(|p| p.paths_down(tokio::time::Instant::now()))
+            .unwrap_or_default();
+        if last.as_ref() != Some(&views) || peer_view != last_peer || down != last_down {
+            let pair = pairing
+                .as_ref()
+                .zip(peer_view.as_ref())
+                .map(|(p, pv)| (p.role(), pv.heard, pv.role, down.clone()));
+            let wanted = wanted_alarms(&model, &cfg.node, &views.0, &views.1, pair);
+            for e in raised.update(wanted) {
+                tracing::info!(alarm = e.alarm_id(), effect = ?e, "alarm");
+                if let Some(tx) = &alarm_tx {
+                    let _ = tx.send(e);
+                }
+            }
+            last_down = down;
+        }
         let generation = pairing
             .as_ref()
             .map_or(recorded_generation, Pairing::generation);
@@ -531,6 +567,69 @@ pub async fn run(
     let _ = api.await;
     tracing::info!("service management stopped");
     Ok(())
+}
+
+/// The alarms this controller's state calls for: 400.001 for each of its
+/// groups not well; when paired, 400.005 for each path the peer is not
+/// heard on, and 400.002 for each group short of its actives or standbys
+/// (raised by the active controller, or by a standby that no longer hears
+/// the peer: the one side that knows).
+fn wanted_alarms(
+    model: &Model,
+    node: &str,
+    groups: &[GroupView],
+    services: &[ServiceView],
+    pair: Option<(Role, bool, Option<Role>, Vec<String>)>,
+) -> Vec<RaisedAlarm> {
+    use starling_sm::alarms;
+    let domain = &model.domain.name;
+    let mut out = Vec::new();
+    for g in groups {
+        let why: Vec<String> = services
+            .iter()
+            .filter(|s| {
+                s.group == g.name
+                    && !s.reason.is_empty()
+                    && s.status != starling_sm::group::Status::None
+            })
+            .map(|s| format!("{}: {}", s.name, s.reason))
+            .collect();
+        out.extend(alarms::group_alarm(
+            domain,
+            &g.name,
+            node,
+            g.status,
+            &why.join("; "),
+        ));
+    }
+    let Some((role, heard, peer_role, down)) = pair else {
+        return out;
+    };
+    for i in &down {
+        out.push(alarms::path_alarm(node, i));
+    }
+    if role == Role::Active || !heard {
+        for m in &model.domain.members {
+            let mine = groups.iter().find(|g| g.name == m.group);
+            let me_active =
+                mine.is_some_and(|g| g.desired == Desired::Active && g.state == "active");
+            let me_standby =
+                mine.is_some_and(|g| g.desired == Desired::Standby && g.state == "standby");
+            let peer_active = heard && peer_role == Some(Role::Active);
+            let peer_standby = heard && peer_role == Some(Role::Standby);
+            let actives = usize::from(me_active) + usize::from(peer_active);
+            let standbys = usize::from(me_standby) + usize::from(peer_standby);
+            out.extend(alarms::redundancy_alarm(
+                domain,
+                &m.group,
+                actives,
+                standbys,
+                m.n_active,
+                m.m_standby,
+            ));
+        }
+    }
+    out
 }
 
 /// The peer's group as its messages tell it: its role, or unknown once

@@ -155,6 +155,20 @@ impl Pairing {
         self.link.receive_until(deadline).await;
     }
 
+    /// The provisioned interfaces the peer is not heard on now (none while
+    /// waiting at start).
+    pub fn paths_down(&self, now: Instant) -> Vec<String> {
+        if self.waiting() {
+            return Vec::new();
+        }
+        let up = self.link.up(now, self.dead);
+        self.interfaces
+            .iter()
+            .filter(|i| !up.contains(&i.name.as_str()))
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
     pub fn peer(&self, now: Instant) -> PeerView {
         let m = self.link.peer();
         PeerView {

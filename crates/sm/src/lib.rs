@@ -13,6 +13,7 @@
 //! their executors, and the replicated database come in the crates around
 //! it.
 
+pub mod alarms;
 pub mod election;
 pub mod failover;
 pub mod group;

@@ -246,6 +246,7 @@ async fn start_sm(dir: &std::path::Path) -> String {
         shutdown_timeout: Duration::from_secs(5),
         key_file: dir.join("sm.key"),
         bmc_password_file: dir.join("bmc-password"),
+        alarms: None,
     };
     tokio::spawn(starling_sm_api::run(cfg, std::future::pending()));
     format!("http://{listen}")

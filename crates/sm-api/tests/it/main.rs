@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use starling_common::alarm::{AlarmEffect, AlarmSink, SinkFuture};
 use starling_db::Db;
 use starling_sm_api as sm;
 use starling_sm_store as store;
@@ -38,6 +39,7 @@ fn python() -> Option<PathBuf> {
 }
 
 struct Rig {
+    alarms: std::sync::Arc<Recorder>,
     dir: TempDir,
     url: String,
     api: String,
@@ -105,6 +107,7 @@ async fn rig() -> (Rig, Db) {
     let port = free_port();
     (
         Rig {
+            alarms: Default::default(),
             dir,
             url,
             api: format!("http://127.0.0.1:{port}"),
@@ -125,6 +128,43 @@ fn config(r: &Rig) -> sm::Config {
         shutdown_timeout: Duration::from_secs(20),
         key_file: r.dir.path().join("sm.key"),
         bmc_password_file: r.dir.path().join("bmc-password"),
+        alarms: Some(r.alarms.clone()),
+    }
+}
+
+/// What SM hands FM, in order.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<AlarmEffect>>);
+
+impl AlarmSink for Recorder {
+    fn send(&self, effect: AlarmEffect) -> SinkFuture<'_> {
+        self.0.lock().unwrap().push(effect);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl Recorder {
+    /// The alarms raised now, as (id, entity, severity).
+    fn raised(&self) -> Vec<(String, String, String)> {
+        let mut now: std::collections::BTreeMap<(String, String), String> = Default::default();
+        for e in self.0.lock().unwrap().iter() {
+            match e {
+                AlarmEffect::Set(a) => {
+                    now.insert(
+                        (a.def.id.to_string(), a.entity_instance_id.clone()),
+                        a.def.severity.to_string(),
+                    );
+                }
+                AlarmEffect::Clear {
+                    alarm_id,
+                    entity_instance_id,
+                } => {
+                    now.remove(&(alarm_id.to_string(), entity_instance_id.clone()));
+                }
+                _ => {}
+            }
+        }
+        now.into_iter().map(|((i, e), s)| (i, e, s)).collect()
     }
 }
 
@@ -279,6 +319,17 @@ async fn sm_runs_its_groups_restarts_what_dies_fails_what_keeps_dying_and_stops_
     assert_eq!(
         (ctl["state"].as_str(), ctl["condition"].as_str()),
         (Some("go-active"), Some("recovery-failure"))
+    );
+    // FM is told: 400.001, critical, on StarlingX's entity; alone, no
+    // redundancy is expected and none is alarmed.
+    assert_eq!(
+        r.alarms.raised(),
+        [(
+            "400.001".to_string(),
+            "service_domain=controller.service_group=controller-services.host=controller-0"
+                .to_string(),
+            "critical".to_string()
+        )]
     );
 
     // Stopped: everything goes, the address after the API.

@@ -208,6 +208,9 @@ async fn the_pair_elects_one_active_and_a_silent_active_is_fenced_before_the_sta
     assert_eq!(theirs.len(), 2, "{sda}");
     assert!(theirs.iter().all(|g| g["state"] == "active"), "{sda}");
     assert_eq!(bmc0.resets() + bmc1.resets(), 0, "nobody fenced");
+    // A healthy pair raises nothing.
+    assert_eq!(c0.rig.alarms.raised(), []);
+    assert_eq!(c1.rig.alarms.raised(), []);
 
     // The active's SM dies where it stands.
     alive1.store(false, Ordering::Relaxed);
@@ -247,6 +250,27 @@ async fn the_pair_elects_one_active_and_a_silent_active_is_fenced_before_the_sta
         .await
         .unwrap();
     assert_eq!(nodes["availability_status"], "failed", "{nodes}");
+    // The survivor says what is lost: both paths (400.005) and each
+    // group's standby (400.002).
+    let raised = c0.rig.alarms.raised();
+    let want: Vec<(String, String, String)> = [
+        (
+            "400.002",
+            "service_domain=controller.service_group=controller-services",
+            "major",
+        ),
+        (
+            "400.002",
+            "service_domain=controller.service_group=oam-services",
+            "major",
+        ),
+        ("400.005", "host=controller-0.network=cluster-host", "major"),
+        ("400.005", "host=controller-0.network=mgmt", "major"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(raised, want);
     stop.store(true, Ordering::Relaxed);
     let (samples, both) = sampling.await.unwrap();
     assert!(samples > 50, "{samples} samples");
