@@ -928,6 +928,17 @@ async fn patch_host(
     let (h, sys) = match host_patch(&patch)? {
         HostPatch::Action(a) => {
             let maintained = st.maintained();
+            if matches!(a, Action::Swact | Action::ForceSwact)
+                && let Some(sm) = &st.sm
+            {
+                // Inventory's rules first, then service management moves
+                // the services; only then is the swact recorded.
+                let r2 = r.clone();
+                let h = st
+                    .read(move |repo| ops::check(repo, &r2, a, maintained))
+                    .await?;
+                sm::swact(sm, &h, a, headers.get("x-auth-token")).await?;
+            }
             let (t, sys) = st
                 .write(move |repo, now| {
                     let t = ops::act(repo, &r, a, maintained, now)?;

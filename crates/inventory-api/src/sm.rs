@@ -29,6 +29,34 @@ fn failed(e: SmError, what: String) -> ApiError {
     }
 }
 
+/// Asks service management on this controller to swact `h` away (the
+/// operator's token goes with it: SM checks it).
+pub(crate) async fn swact(
+    sm: &SmClient,
+    h: &starling_inventory::Host,
+    action: starling_inventory::Action,
+    token: Option<&axum::http::HeaderValue>,
+) -> Result<(), ApiError> {
+    let name = h.display_name().to_string();
+    let verb = if action == starling_inventory::Action::ForceSwact {
+        "swact-force"
+    } else {
+        "swact"
+    };
+    let token = token.and_then(|t| t.to_str().ok());
+    let r = sm
+        .servicenode(&name, verb, token)
+        .await
+        .map_err(|e| failed(e, format!("Service node {name}")))?;
+    if r.error_code != "0" {
+        return Err(ApiError::bad_request(format!(
+            "Swact action not allowed: {}",
+            r.error_details
+        )));
+    }
+    Ok(())
+}
+
 /// This controller's name, which sysinv gives the services it lists.
 fn this_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

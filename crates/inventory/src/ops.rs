@@ -519,6 +519,21 @@ pub fn act(
     Ok(t)
 }
 
+/// Whether `action` on host `r` would be allowed now, and the host:
+/// [`act`]'s decision without its writes (for an action another service
+/// carries out first: a swact goes to service management).
+pub fn check(
+    repo: &mut dyn InventoryRepo,
+    r: &HostRef,
+    action: Action,
+    maintained: bool,
+) -> Result<Host, Error> {
+    let h = host(repo, r)?;
+    let v = view(repo, &h, maintained)?;
+    lifecycle::decide(&h, action, &v)?;
+    Ok(h)
+}
+
 /// The agent finished (or failed) `command` on host `r`.
 pub fn complete(
     repo: &mut dyn InventoryRepo,

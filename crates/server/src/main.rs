@@ -180,6 +180,12 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
             // SM's alarms go to FM (behind the floating address in a
             // duplex), spooled while it is away, as this service account.
             let session = identity_session(&p.cli.remote, clock.clone()).await?;
+            // A swact is asked with an operator's token, checked there.
+            cfg.auth = session.clone().map(|s| {
+                let cache = Arc::new(TokenCache::new(Duration::from_secs(60), 256));
+                Arc::new(RemoteAuth::new(s, clock.clone(), cache))
+                    as Arc<dyn starling_http::Authenticator>
+            });
             let r = &p.cli.fm_remote;
             let spool = match &r.spool_dir {
                 Some(d) => d.clone(),

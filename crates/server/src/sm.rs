@@ -183,6 +183,7 @@ pub fn config(a: &SmArgs, data_dir: &Path) -> Result<starling_sm_api::Config> {
             .clone()
             .unwrap_or_else(|| dir.join("peer-bmc-password")),
         alarms: None,
+        auth: None,
     })
 }
 

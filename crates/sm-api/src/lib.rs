@@ -60,6 +60,9 @@ pub struct Config {
     /// Where 400.001, 400.002 and 400.005 go (FM's client, spooling while
     /// FM is away — it runs behind the floating address).
     pub alarms: Option<Arc<dyn AlarmSink>>,
+    /// Who may ask for a swact (an operator's token with the admin role,
+    /// checked against the identity service); none: nobody.
+    pub auth: Option<Arc<dyn Authenticator>>,
 }
 
 /// Opens SM's database, creating and seeding it the first time.
@@ -290,13 +293,11 @@ pub async fn run(
         .await
         .map_err(|e| format!("sm-api {}: {e}", cfg.listen))?;
     let (stop_api_tx, stop_api_rx) = tokio::sync::oneshot::channel::<()>();
-    let api = tokio::spawn(starling_http::serve(
-        listener,
-        router(db.clone()),
-        async move {
-            let _ = stop_api_rx.await;
-        },
-    ));
+    let (control_tx, mut control_rx) = mpsc::channel::<SwactRequest>(8);
+    let app = router(db.clone(), cfg.node.clone(), control_tx, cfg.auth.clone());
+    let api = tokio::spawn(starling_http::serve(listener, app, async move {
+        let _ = stop_api_rx.await;
+    }));
     // Dropped mid-run (a test's abort), SM takes its API down with it.
     let _api_guard = AbortOnDrop(api.abort_handle());
     let at = starling_common::SystemClock.now();
@@ -380,6 +381,19 @@ pub async fn run(
                     }
                     effects.extend(p.fenced(outcome.is_ok(), tokio::time::Instant::now()));
                 }
+            }
+            Some(req) = control_rx.recv() => {
+                let now = tokio::time::Instant::now();
+                let answer = match (&mut pairing, stopping) {
+                    (_, Some(_)) => Err("service management is stopping".to_string()),
+                    (None, _) => Err(format!(
+                        "{} runs alone: there is no other controller to swact to",
+                        cfg.node
+                    )),
+                    (Some(p), None) if req.check => p.swact_check(now, req.force),
+                    (Some(p), None) => p.swact(now, req.force).map(|e| effects.extend(e)),
+                };
+                let _ = req.answer.send(answer);
             }
             () = &mut stop, if stopping.is_none() => {
                 tracing::info!("stopping: disabling the service groups");
@@ -685,9 +699,8 @@ fn log_changes(
     }
 }
 
-/// sm-api listens on loopback only and its routes read: nothing it serves
-/// needs a token. A route given a policy would be refused: the SM API
-/// has no way to check one.
+/// Without an identity service to check tokens with, a route that needs
+/// one (a swact) is refused; the read routes need none (loopback only).
 struct NoTokens;
 
 impl Authenticator for NoTokens {
@@ -698,9 +711,25 @@ impl Authenticator for NoTokens {
     ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
         Box::pin(std::future::ready(Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "sm-api takes no requests that change state",
+            "service management checks no tokens here (no --auth-url): it takes no swact",
         ))))
     }
+}
+
+/// A request of the API to the loop: a swact (`force`), or only its
+/// pre-check (`check`).
+struct SwactRequest {
+    force: bool,
+    check: bool,
+    answer: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// What sm-api's handlers reach.
+#[derive(Clone)]
+struct ApiState {
+    db: Db,
+    node: String,
+    control: mpsc::Sender<SwactRequest>,
 }
 
 const ROUTES: &[(Method, &str, Option<&str>)] = &[
@@ -712,6 +741,11 @@ const ROUTES: &[(Method, &str, Option<&str>)] = &[
     (Method::GET, "/v1/nodes/{key}", None),
     (Method::GET, "/v1/sm_sda", None),
     (Method::GET, "/v1/sm_sda/{uuid}", None),
+    (
+        Method::PATCH,
+        "/v1/servicenode/{hostname}",
+        Some("sm_api:servicenode:modify"),
+    ),
 ];
 
 fn failed(e: Error) -> ApiError {
@@ -828,9 +862,73 @@ async fn sda(State(db): State<Db>, Path(uuid): Path<String>) -> Result<Response,
     Ok(json(StatusCode::OK, &sda_wire(row)))
 }
 
-/// sm-api's routes over SM's database.
-pub fn router(db: Db) -> Router {
-    let guard = GuardState::new(Arc::new(NoTokens), ROUTES, "sm");
+impl axum::extract::FromRef<ApiState> for Db {
+    fn from_ref(s: &ApiState) -> Db {
+        s.db.clone()
+    }
+}
+
+/// `PATCH /v1/servicenode/{hostname}`: a swact of this controller.
+async fn servicenode(
+    State(st): State<ApiState>,
+    Path(host): Path<String>,
+    starling_http::ApiJson(cmd): starling_http::ApiJson<starling_sm_types::ServiceNodeCommand>,
+) -> Result<Response, ApiError> {
+    let (force, check) = match cmd.action.as_str() {
+        "swact" => (false, false),
+        "swact-force" => (true, false),
+        "swact-pre-check" => (false, true),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "action {other:?}: Starling's service management takes swact, swact-force and swact-pre-check"
+            )));
+        }
+    };
+    let outcome = if host != st.node {
+        Err(format!("{host} is not this controller ({})", st.node))
+    } else {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        st.control
+            .send(SwactRequest {
+                force,
+                check,
+                answer: tx,
+            })
+            .await
+            .map_err(|_| ApiError::unavailable("service management is stopping"))?;
+        rx.await
+            .map_err(|_| ApiError::unavailable("service management is stopping"))?
+    };
+    let (code, details) = match outcome {
+        Ok(()) => ("0", String::new()),
+        Err(e) => ("1", e),
+    };
+    Ok(json(
+        StatusCode::OK,
+        &starling_sm_types::ServiceNodeCommandResult {
+            origin: "sm".into(),
+            hostname: host,
+            action: cmd.action,
+            admin: cmd.admin,
+            oper: cmd.oper,
+            avail: cmd.avail,
+            error_code: code.into(),
+            error_details: details,
+            impact_service_list: Vec::new(),
+        },
+    ))
+}
+
+/// sm-api's routes over SM's database; swacts go to the loop through
+/// `control`, checked by `auth`.
+fn router(
+    db: Db,
+    this: String,
+    control: mpsc::Sender<SwactRequest>,
+    auth: Option<Arc<dyn Authenticator>>,
+) -> Router {
+    let auth = auth.unwrap_or_else(|| Arc::new(NoTokens));
+    let guard = GuardState::new(auth, ROUTES, "sm");
     Router::new()
         .route("/", get(versions))
         .route("/v1", get(versions))
@@ -840,12 +938,20 @@ pub fn router(db: Db) -> Router {
         .route("/v1/nodes/{key}", get(node))
         .route("/v1/sm_sda", get(sdas))
         .route("/v1/sm_sda/{uuid}", get(sda))
+        .route(
+            "/v1/servicenode/{hostname}",
+            axum::routing::patch(servicenode),
+        )
         .fallback(starling_http::not_found)
         .layer(axum::middleware::from_fn_with_state(
             guard,
             starling_http::guard,
         ))
-        .with_state(db)
+        .with_state(ApiState {
+            db,
+            node: this,
+            control,
+        })
 }
 
 /// `sm-dump`: the groups and services of this node, as SM last recorded

@@ -70,7 +70,13 @@ pub struct Pairing {
     last_tick: Instant,
     /// While waiting for the peer at start.
     waiting_until: Option<Instant>,
+    /// Since when this controller yields its active role (a swact).
+    yielding: Option<Instant>,
 }
+
+/// How long a swact may take before this controller stops yielding (the
+/// peer never took over: the pair elects again).
+pub const SWACT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The interface-down flags of this controller: the devices not up.
 fn local_down(interfaces: &[InterfaceDef]) -> u8 {
@@ -127,6 +133,7 @@ impl Pairing {
             tick,
             started: now,
             last_tick: now,
+            yielding: None,
         })
     }
 
@@ -140,6 +147,65 @@ impl Pairing {
 
     pub fn generation(&self) -> u64 {
         self.me.generation
+    }
+
+    /// A swact is under way from this controller.
+    pub fn yielding(&self) -> bool {
+        self.yielding.is_some()
+    }
+
+    /// Why this controller cannot hand its active role to the peer now,
+    /// if it cannot (the swact pre-check): it must be active and normal,
+    /// and the peer heard on every path (any path with `force`), normal
+    /// and standby.
+    pub fn swact_check(&self, now: Instant, force: bool) -> Result<(), String> {
+        if self.role != Role::Active {
+            return Err(format!("{} is not the active controller", self.me.name));
+        }
+        if self.yielding.is_some() {
+            return Err("a swact is already in progress".into());
+        }
+        let up = self.link.up(now, self.dead).len();
+        let paths = self.interfaces.len();
+        if up == 0 || (up < paths && !force) {
+            return Err(format!(
+                "{} is heard on {up} of {paths} paths: swact to it is not possible{}",
+                self.peer,
+                if up == 0 {
+                    ""
+                } else {
+                    " (swact-force to do it anyway)"
+                }
+            ));
+        }
+        let Some(p) = self.link.peer() else {
+            return Err(format!("{} has not been heard", self.peer));
+        };
+        if self.fsm.state() != State::Normal || p.state != State::Normal {
+            return Err(format!(
+                "the pair is recovering from a failover ({} {}, {} {})",
+                self.me.name,
+                self.fsm.state().as_str(),
+                self.peer,
+                p.state.as_str()
+            ));
+        }
+        if p.role != Role::Standby {
+            return Err(format!("{} is not standby", self.peer));
+        }
+        Ok(())
+    }
+
+    /// Hands the active role to the peer: this controller goes standby
+    /// (its services stop, the peer told it is active until they have)
+    /// and tells the peer to take over once they have.
+    pub fn swact(&mut self, now: Instant, force: bool) -> Result<Vec<Effect>, String> {
+        self.swact_check(now, force)?;
+        tracing::info!(peer = %self.peer, "swact: handing the active role to the peer");
+        self.yielding = Some(now);
+        let mut out = Vec::new();
+        self.take(Role::Standby, &mut out);
+        Ok(out)
     }
 
     pub fn waiting(&self) -> bool {
@@ -208,19 +274,8 @@ impl Pairing {
         let down = local_down(&self.interfaces);
         let paths = self.interfaces.len();
         let up = self.link.up(now, self.dead).len();
-        self.link
-            .send(Message {
-                node: String::new(),
-                instance: [0; 16],
-                seq: 0,
-                sent_ms: 0,
-                down,
-                state: self.fsm.state(),
-                role: if holding { Role::Active } else { self.role },
-                generation: self.me.generation,
-                priority: self.me.priority,
-            })
-            .await;
+        self.tell(down, holding).await;
+        let told = (self.role, self.fsm.state(), self.yielding.is_some());
         let mut out = Vec::new();
         let peer = self.link.peer().filter(|_| up > 0).cloned();
         if let Some(until) = self.waiting_until {
@@ -237,6 +292,21 @@ impl Pairing {
                 }
             }
         }
+        // The swact is done once the peer is active — or yields in turn
+        // (it can only have been active since: this controller yielded to
+        // a standby peer).
+        if let (Some(since), Some(p)) = (self.yielding, &peer)
+            && (p.role == Role::Active
+                || p.flags & Message::SWACT != 0
+                || now.duration_since(since) > SWACT_TIMEOUT)
+        {
+            if p.role == Role::Active || p.flags & Message::SWACT != 0 {
+                tracing::info!(peer = %p.node, "swact done: the peer is active");
+            } else {
+                tracing::warn!(peer = %p.node, "swact: the peer did not take over; the pair elects again");
+            }
+            self.yielding = None;
+        }
         if let Some(p) = &peer
             && up >= paths
             && self.fsm.state() == State::Normal
@@ -244,8 +314,15 @@ impl Pairing {
         {
             let them = Self::candidate(p);
             let leads = self.me.rank(&them) == std::cmp::Ordering::Greater;
+            let peer_yields = p.flags & Message::SWACT != 0;
             match (self.role, p.role) {
-                (Role::Standby, Role::Standby) if leads => {
+                (Role::Standby, Role::Standby) if peer_yields && self.yielding.is_none() => {
+                    tracing::info!(peer = %p.node, "swact: the peer has stopped; this controller goes active");
+                    self.take(Role::Active, &mut out);
+                }
+                (Role::Standby, Role::Standby)
+                    if leads && self.yielding.is_none() && !peer_yields =>
+                {
                     tracing::info!(peer = %p.node, "elected: this controller goes active");
                     self.take(Role::Active, &mut out);
                 }
@@ -283,7 +360,32 @@ impl Pairing {
             );
         }
         self.apply(decisions, &mut out);
+        // What changed is told at once, not a period later.
+        if (self.role, self.fsm.state(), self.yielding.is_some()) != told {
+            self.tell(down, holding || self.role == Role::Active).await;
+        }
         out
+    }
+
+    async fn tell(&mut self, down: u8, holding: bool) {
+        self.link
+            .send(Message {
+                node: String::new(),
+                instance: [0; 16],
+                seq: 0,
+                sent_ms: 0,
+                down,
+                state: self.fsm.state(),
+                role: if holding { Role::Active } else { self.role },
+                generation: self.me.generation,
+                priority: self.me.priority,
+                flags: if self.yielding.is_some() {
+                    Message::SWACT
+                } else {
+                    0
+                },
+            })
+            .await;
     }
 
     fn apply(&mut self, decisions: Vec<Decision>, out: &mut Vec<Effect>) {

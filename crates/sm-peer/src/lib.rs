@@ -22,7 +22,7 @@ use sha2::Sha512;
 use starling_sm::{Role, State};
 
 const MAGIC: &[u8; 4] = b"STSM";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// The MAC's length (SHA-512).
 pub const MAC_LEN: usize = 64;
 /// The longest node name.
@@ -117,6 +117,9 @@ pub struct Message {
     pub role: Role,
     pub generation: u64,
     pub priority: u8,
+    /// [`Message::SWACT`]: the sender yields its active role (a planned
+    /// swact): the peer takes over once the sender is standby.
+    pub flags: u8,
 }
 
 /// Why a datagram is not acted on.
@@ -145,6 +148,9 @@ fn state_code(s: State) -> u8 {
 }
 
 impl Message {
+    /// The sender is giving its active role away.
+    pub const SWACT: u8 = 0x1;
+
     /// The datagram: the fields, then their MAC.
     pub fn seal(&self, key: &Key) -> Vec<u8> {
         let name = self.node.as_bytes();
@@ -165,6 +171,7 @@ impl Message {
         });
         b.extend_from_slice(&self.generation.to_be_bytes());
         b.push(self.priority);
+        b.push(self.flags);
         let mac = key.mac(&b);
         b.extend_from_slice(&mac);
         b
@@ -186,7 +193,7 @@ impl Message {
         }
         let n = usize::from(body[5]);
         let rest = body.get(6..).ok_or(Refusal::Malformed)?;
-        if n > MAX_NAME || rest.len() != n + 16 + 8 + 8 + 3 + 8 + 1 {
+        if n > MAX_NAME || rest.len() != n + 16 + 8 + 8 + 3 + 8 + 2 {
             return Err(Refusal::Malformed);
         }
         let node = std::str::from_utf8(&rest[..n])
@@ -222,6 +229,7 @@ impl Message {
             role,
             generation: u64_at(35),
             priority: r[43],
+            flags: r[44],
         })
     }
 }
@@ -334,6 +342,7 @@ mod tests {
             role: Role::Active,
             generation: 7,
             priority: 230,
+            flags: 0,
         }
     }
 

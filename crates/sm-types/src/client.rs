@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::{SmNode, SmNodes, SmSdas, SmService, SmServiceGroup, SmServices};
+use crate::{
+    ServiceNodeCommand, ServiceNodeCommandResult, SmNode, SmNodes, SmSdas, SmService,
+    SmServiceGroup, SmServices,
+};
 
 /// Why an answer did not come.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +108,43 @@ impl SmClient {
     /// Every service group's assignment to a controller.
     pub async fn servicegroups(&self) -> Result<Vec<SmServiceGroup>, SmError> {
         Ok(self.get::<SmSdas>("/v1/sm_sda").await?.sm_sda)
+    }
+
+    /// Asks SM on this controller to hand `host`'s active role to the
+    /// other controller (`swact`, `swact-force`, or only to say whether it
+    /// could: `swact-pre-check`), with the caller's token.
+    pub async fn servicenode(
+        &self,
+        host: &str,
+        action: &str,
+        token: Option<&str>,
+    ) -> Result<ServiceNodeCommandResult, SmError> {
+        let host = segment(host).ok_or(SmError::NotFound)?;
+        let mut req = self
+            .http
+            .patch(format!("{}/v1/servicenode/{host}", self.base))
+            .json(&ServiceNodeCommand {
+                origin: "sysinv".into(),
+                action: action.into(),
+                admin: "unknown".into(),
+                oper: "unknown".into(),
+                avail: String::new(),
+            });
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        let r = req
+            .send()
+            .await
+            .map_err(|e| SmError::Unreachable(format!("{}: {e}", self.base)))?;
+        match r.status().as_u16() {
+            200 => r.json().await.map_err(|e| SmError::Bad(e.to_string())),
+            404 => Err(SmError::NotFound),
+            s => Err(SmError::Bad(format!(
+                "status {s}: {}",
+                r.text().await.unwrap_or_default()
+            ))),
+        }
     }
 
     pub async fn servicegroup(&self, uuid: &str) -> Result<SmServiceGroup, SmError> {

@@ -75,3 +75,34 @@ pub struct SmSdas {
 pub struct SmServiceGroups {
     pub sm_servicegroup: Vec<SmServiceGroup>,
 }
+
+/// sm-api's `PATCH /v1/servicenode/{hostname}`: `swact`, `swact-force` or
+/// `swact-pre-check` (StarlingX's also carry lock and unlock, which
+/// Starling's inventory decides itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceNodeCommand {
+    #[serde(default)]
+    pub origin: String,
+    pub action: String,
+    #[serde(default)]
+    pub admin: String,
+    #[serde(default)]
+    pub oper: String,
+    #[serde(default)]
+    pub avail: String,
+}
+
+/// Its answer: `error_code` "0" when done (or, for a pre-check, when it
+/// would be), else why not in `error_details`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceNodeCommandResult {
+    pub origin: String,
+    pub hostname: String,
+    pub action: String,
+    pub admin: String,
+    pub oper: String,
+    pub avail: String,
+    pub error_code: String,
+    pub error_details: String,
+    pub impact_service_list: Vec<String>,
+}

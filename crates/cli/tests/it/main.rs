@@ -247,6 +247,7 @@ async fn start_sm(dir: &std::path::Path) -> String {
         key_file: dir.join("sm.key"),
         bmc_password_file: dir.join("bmc-password"),
         alarms: None,
+        auth: None,
     };
     tokio::spawn(starling_sm_api::run(cfg, std::future::pending()));
     format!("http://{listen}")

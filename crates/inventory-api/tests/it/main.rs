@@ -9,6 +9,7 @@ mod agents;
 mod bulk;
 mod commands;
 mod hardware;
+mod sm;
 
 use std::sync::Arc;
 use std::time::Duration;

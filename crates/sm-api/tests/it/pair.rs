@@ -360,3 +360,85 @@ async fn an_active_whose_sm_restarts_at_once_never_overlaps_its_peer() {
     c0.task.abort();
     c1.task.abort();
 }
+
+async fn servicenode(api: &str, host: &str, action: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{api}/v1/servicenode/{host}"))
+        .json(&serde_json::json!({"origin": "test", "action": action, "admin": "unknown", "oper": "unknown", "avail": ""}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swact_stops_the_active_before_the_standby_starts() {
+    let k = key();
+    let (p0, p1) = ports();
+    let (r0, _) = controller("controller-0", "controller-1", p0, &k, None).await;
+    let (r1, _) = controller("controller-1", "controller-0", p1, &k, None).await;
+    let c0 = start("controller-0", r0).await;
+    let c1 = start("controller-1", r1).await;
+    until_states(&c1, "active", 20).await;
+    until_states(&c0, "standby", 5).await;
+    // Asked of the wrong controller, or for what SM does not do: refused,
+    // with the reason.
+    let (code, v) = servicenode(&c0.rig.api, "controller-0", "swact").await;
+    assert_eq!((code, v["error_code"].as_str()), (200, Some("1")), "{v}");
+    assert!(
+        v["error_details"]
+            .as_str()
+            .unwrap()
+            .contains("not the active controller"),
+        "{v}"
+    );
+    let (code, v) = servicenode(&c1.rig.api, "controller-0", "swact").await;
+    assert_eq!(v["error_code"], "1", "{code} {v}");
+    assert!(
+        v["error_details"]
+            .as_str()
+            .unwrap()
+            .contains("is not this controller"),
+        "{v}"
+    );
+    let (code, v) = servicenode(&c1.rig.api, "controller-1", "lock").await;
+    assert_eq!(code, 400, "{v}");
+    // The pre-check says yes and changes nothing.
+    let (code, v) = servicenode(&c1.rig.api, "controller-1", "swact-pre-check").await;
+    assert_eq!((code, v["error_code"].as_str()), (200, Some("0")), "{v}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(active(&own_states(&c1.rig.api, c1.name).await));
+
+    let alive = Arc::new(AtomicBool::new(true));
+    let (stop, sampling) = sampler(
+        (c0.rig.api.clone(), c0.name),
+        (c1.rig.api.clone(), c1.name),
+        alive,
+    );
+    let asked = Instant::now();
+    let (code, v) = servicenode(&c1.rig.api, "controller-1", "swact").await;
+    assert_eq!((code, v["error_code"].as_str()), (200, Some("0")), "{v}");
+    assert_eq!(v["hostname"], "controller-1");
+    until_states(&c0, "active", 20).await;
+    until_states(&c1, "standby", 5).await;
+    eprintln!(
+        "swact: asked -> groups active on the other controller in {:?}",
+        asked.elapsed()
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (samples, both) = sampling.await.unwrap();
+    assert!(samples > 0);
+    assert_eq!(both, 0, "both active in {both} of {samples} samples");
+    // It stays so: the old active does not take the role back.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(active(&own_states(&c0.rig.api, c0.name).await));
+    assert!(!active(&own_states(&c1.rig.api, c1.name).await));
+    // And back.
+    let (_, v) = servicenode(&c0.rig.api, "controller-0", "swact").await;
+    assert_eq!(v["error_code"], "0", "{v}");
+    until_states(&c1, "active", 20).await;
+    until_states(&c0, "standby", 5).await;
+    c0.task.abort();
+    c1.task.abort();
+}

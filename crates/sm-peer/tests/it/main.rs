@@ -42,6 +42,7 @@ fn status(role: Role) -> Message {
         role,
         generation: 3,
         priority: 230,
+        flags: 0,
     }
 }
 
