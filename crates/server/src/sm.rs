@@ -103,6 +103,11 @@ pub enum Configure {
         plugin_type: String,
         name: String,
     },
+    /// Put a service under SM's management (the seed's `postgres` is not,
+    /// until a duplex's database is set up).
+    Provision { service: String },
+    /// Take a service out of SM's management.
+    Deprovision { service: String },
     /// The domain's priority and timers.
     Domain {
         #[arg(long)]
@@ -256,11 +261,23 @@ pub async fn command(a: &SmArgs, action: &SmAction, data_dir: &Path) -> Result<(
                     plugin_type,
                     name,
                 } => {
-                    if !["ip", "systemd", "exec", "process"].contains(&plugin_type.as_str()) {
-                        bail!("plugin type {plugin_type:?}: use ip, systemd, exec or process");
+                    if !["ip", "systemd", "exec", "process", "postgres"]
+                        .contains(&plugin_type.as_str())
+                    {
+                        bail!(
+                            "plugin type {plugin_type:?}: use ip, systemd, exec, process or postgres"
+                        );
                     }
                     let (s, t, n) = (service.clone(), plugin_type.clone(), name.clone());
                     Box::new(move |c| store::set_plugin(c, &s, &t, &n))
+                }
+                Configure::Provision { service } => {
+                    let s = service.clone();
+                    Box::new(move |c| store::set_provisioned(c, &s, true))
+                }
+                Configure::Deprovision { service } => {
+                    let s = service.clone();
+                    Box::new(move |c| store::set_provisioned(c, &s, false))
                 }
                 Configure::Domain {
                     priority,

@@ -108,8 +108,9 @@ impl Executors {
             "systemd" => self.systemd(action).await,
             "exec" => self.exec(def, action).await,
             "process" => self.process(def, action).await,
+            "postgres" => crate::postgres::run(def, action.kind).await,
             other => Err(format!(
-                "service {}: no executor of plugin type {other:?} (ip, systemd, exec, process)",
+                "service {}: no executor of plugin type {other:?} (ip, systemd, exec, process, postgres)",
                 def.name
             )),
         }

@@ -10,6 +10,7 @@
 
 pub mod exec;
 pub mod peer;
+pub mod postgres;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -260,6 +260,10 @@ pub fn load(c: &mut dyn Conn) -> Result<Model, Error> {
                 .ok_or_else(|| invalid(format!("a dependency of {svc}: unknown state {st}")))?,
         ));
     }
+    // A dependency on a service not provisioned is no dependency.
+    dependencies.retain(|d| {
+        services.iter().any(|s| s.name == d.0) && services.iter().any(|s| s.name == d.2)
+    });
     let throttle = configuration(c, "ENABLING_THROTTLE")?
         .map(|v| {
             v.parse::<usize>()
@@ -417,6 +421,21 @@ pub fn set_instance(
             &[service.into(), k.as_str().into(), v.as_str().into()],
         )?;
     }
+    Ok(())
+}
+
+/// Puts a service under SM's management, or takes it out (with its
+/// membership of its group).
+pub fn set_provisioned(c: &mut dyn Conn, service: &str, provisioned: bool) -> Result<(), Error> {
+    known_service(c, service)?;
+    c.exec(
+        "UPDATE sm_service SET provisioned = ? WHERE name = ?",
+        &[provisioned.into(), service.into()],
+    )?;
+    c.exec(
+        "UPDATE sm_group_member SET provisioned = ? WHERE service = ?",
+        &[provisioned.into(), service.into()],
+    )?;
     Ok(())
 }
 

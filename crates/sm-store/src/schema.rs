@@ -215,6 +215,32 @@ const MIGRATIONS: &[Migration] = &[
             "INSERT INTO sm_configuration VALUES ('ENABLING_THROTTLE', '2')",
         ],
     },
+    Migration {
+        version: 3,
+        legacy: None,
+        name: "sm seed: the database primary (unprovisioned until configured)",
+        statements: &[
+            // A duplex cloud's database: a PostgreSQL primary on the
+            // active controller, streaming to a standby on the other. The
+            // API starts once it is primary; it is demoted once the API
+            // has stopped.
+            "INSERT INTO sm_service VALUES
+                (4, 'postgres', FALSE, 'initial', 'initial', '', '', '', 2, 1, 90000, 4, 16, '')",
+            "INSERT INTO sm_group_member VALUES
+                ('controller-services', 'postgres', FALSE, 'critical')",
+            "INSERT INTO sm_dependency VALUES
+                ('action', 'starling-api', 'enable', 'postgres', 'enabled-active'),
+                ('action', 'postgres', 'go-standby', 'starling-api', 'disabled'),
+                ('action', 'postgres', 'disable', 'starling-api', 'disabled')",
+            "INSERT INTO sm_action VALUES
+                ('postgres', 'enable', 'postgres', 'postgres', '', '', 2, 300, 0),
+                ('postgres', 'disable', 'postgres', 'postgres', '', '', 2, 90, 0),
+                ('postgres', 'go-active', 'postgres', 'postgres', '', '', 2, 90, 0),
+                ('postgres', 'go-standby', 'postgres', 'postgres', '', '', 2, 180, 0),
+                ('postgres', 'audit-enabled', 'postgres', 'postgres', '', '', 2, 20, 5),
+                ('postgres', 'audit-disabled', 'postgres', 'postgres', '', '', 2, 20, 10)",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -222,6 +248,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 2);
+        assert_eq!(super::SCHEMA.latest(), 3);
     }
 }

@@ -402,4 +402,5 @@ async fn a_service_whose_actions_fail_is_failed_with_the_reason() {
     let _ = tokio::time::timeout(Duration::from_secs(30), daemon).await;
 }
 
+mod database;
 mod pair;

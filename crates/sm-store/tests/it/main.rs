@@ -108,6 +108,20 @@ async fn sm_configure_reaches_the_model_and_refuses_the_unknown() {
             "process"
         );
         assert_eq!((m.throttle, m.domain.priority), (4, 200));
+        // The database is the seed's too, but managed only once provisioned.
+        assert!(!m.services.contains_key("postgres"));
+        db.write(|c| store::set_provisioned(c, "postgres", true))
+            .await
+            .unwrap();
+        let m = load(&db).await.unwrap();
+        let pg = &m.services["postgres"];
+        assert_eq!(
+            pg.action(ActionKind::Enable).unwrap().plugin.kind,
+            "postgres"
+        );
+        assert!(pg.action(ActionKind::GoStandby).is_some(), "a standby role");
+        let ctl = m.group("controller-services").unwrap();
+        assert!(ctl.group.members().iter().any(|x| x.service == "postgres"));
         assert_eq!(m.domain.dead, Duration::from_millis(600));
         // Unknown names are refused, and a refused transaction leaves
         // nothing behind.

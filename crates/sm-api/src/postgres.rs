@@ -1,0 +1,587 @@
+//! The `postgres` executor: the cloud's database as a service SM runs,
+//! PostgreSQL's own streaming replication between the controllers.
+//!
+//! - **enable** leaves a *standby*: a server in recovery that streams from
+//!   the peer (`standby.signal`, `primary_conninfo` naming this controller
+//!   as its `application_name`). With no data directory it is copied from
+//!   the peer (`pg_basebackup`), or — only where the instance says
+//!   `bootstrap=yes` and the peer has none to copy — made (`initdb` with
+//!   data checksums) and started in recovery too. A data directory that
+//!   was a primary rejoins: when the peer is a primary, `pg_rewind` takes
+//!   it back to where the timelines forked (PostgreSQL recovers a crashed
+//!   one first); when that fails it is set aside and copied afresh.
+//! - **go-active** promotes it (`pg_ctl promote`), and names the peer in
+//!   `synchronous_standby_names` while the peer streams (so an
+//!   acknowledged commit is on both), asynchronous while it does not.
+//! - **go-standby** stops the primary cleanly (its last WAL reaches the
+//!   standby before it exits) and starts it again in recovery, streaming
+//!   from the peer, which follows the new timeline once the peer promotes.
+//! - **disable** stops it; the **audits** say stopped, standby (in
+//!   recovery) or active.
+//!
+//! Instance parameters: `pgdata` (required), `bindir` (default: the
+//! newest `/usr/lib/postgresql/*/bin`), `port` (5432), `peer` (the peer's
+//! address), `peer_port` (its port, default `port`), `peer_node` (its name, its `application_name`), `node` (this
+//! controller's name), `user` (the OS user PostgreSQL runs as: postgres),
+//! `socket_dir` (/var/run/postgresql),
+//! `bootstrap`, `sync` (`on`, the default: synchronous while the peer
+//! streams; `off`: always asynchronous).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use starling_sm::group::ServiceState;
+use starling_sm::model::{ActionKind, ServiceDef};
+use tokio::process::Command;
+
+struct Pg {
+    bin: PathBuf,
+    pgdata: PathBuf,
+    port: String,
+    peer: Option<String>,
+    peer_port: String,
+    peer_node: Option<String>,
+    node: String,
+    user: String,
+    /// Where its Unix socket is (not the data directory: pg_rewind copies
+    /// that, and a socket cannot be copied).
+    socket_dir: String,
+    bootstrap: bool,
+    sync: bool,
+}
+
+/// The newest PostgreSQL's binaries on this machine.
+pub fn bindir() -> Option<PathBuf> {
+    let mut v: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((n, bin))
+        })
+        .collect();
+    v.sort();
+    v.pop().map(|(_, b)| b)
+}
+
+impl Pg {
+    fn of(def: &ServiceDef) -> Result<Pg, String> {
+        let p = |k: &str| def.instance.get(k).filter(|v| !v.is_empty()).cloned();
+        let pgdata = p("pgdata").ok_or_else(|| {
+            format!(
+                "service {}: no `pgdata` instance parameter (sm configure service-instance {} pgdata=…)",
+                def.name, def.name
+            )
+        })?;
+        let bin = match p("bindir") {
+            Some(b) => PathBuf::from(b),
+            None => bindir().ok_or("no PostgreSQL under /usr/lib/postgresql (bindir=…)")?,
+        };
+        Ok(Pg {
+            bin,
+            pgdata: PathBuf::from(pgdata),
+            port: p("port").unwrap_or_else(|| "5432".into()),
+            peer_port: p("peer_port")
+                .or_else(|| p("port"))
+                .unwrap_or_else(|| "5432".into()),
+            peer: p("peer"),
+            peer_node: p("peer_node"),
+            node: p("node").unwrap_or_else(|| "controller".into()),
+            user: p("user").unwrap_or_else(|| "postgres".into()),
+            socket_dir: p("socket_dir").unwrap_or_else(|| "/var/run/postgresql".into()),
+            bootstrap: p("bootstrap").as_deref() == Some("yes"),
+            sync: p("sync").as_deref() != Some("off"),
+        })
+    }
+
+    fn tool(&self, name: &str) -> String {
+        self.bin.join(name).display().to_string()
+    }
+
+    /// Runs `args` as PostgreSQL's user: its exit code, stdout, stderr.
+    async fn run(&self, args: &[&str]) -> Result<(i32, String, String), String> {
+        let as_root = rustix::process::geteuid().is_root();
+        let mut cmd = if as_root && self.user != "root" {
+            let mut c = Command::new("runuser");
+            c.args(["-u", &self.user, "--"]).args(args);
+            c
+        } else {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]);
+            c
+        };
+        let out = cmd
+            .stdin(Stdio::null())
+            .current_dir("/")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|e| format!("{}: {e}", args[0]))?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+
+    async fn must(&self, args: &[&str]) -> Result<String, String> {
+        let (code, out, err) = self.run(args).await?;
+        if code != 0 {
+            let what = args
+                .first()
+                .map(|a| a.rsplit('/').next().unwrap_or(a))
+                .unwrap_or("");
+            return Err(format!(
+                "{what} {}: exit {code}: {err}",
+                args.get(1).unwrap_or(&"")
+            ));
+        }
+        Ok(out)
+    }
+
+    fn pgdata(&self) -> String {
+        self.pgdata.display().to_string()
+    }
+
+    fn has_data(&self) -> bool {
+        self.pgdata.join("PG_VERSION").exists()
+    }
+
+    fn is_standby_dir(&self) -> bool {
+        self.pgdata.join("standby.signal").exists()
+    }
+
+    async fn running(&self) -> Result<bool, String> {
+        if !self.has_data() {
+            return Ok(false);
+        }
+        let (code, _, err) = self
+            .run(&[&self.tool("pg_ctl"), "status", "-D", &self.pgdata()])
+            .await?;
+        match code {
+            0 => Ok(true),
+            3 | 4 => Ok(false),
+            _ => Err(format!("pg_ctl status: exit {code}: {err}")),
+        }
+    }
+
+    /// A query on this server, over its socket, as PostgreSQL's user.
+    async fn sql_local(&self, q: &str) -> Result<String, String> {
+        let socket = self.socket_dir.clone();
+        self.must(&[
+            &self.tool("psql"),
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            &socket,
+            "-p",
+            &self.port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            q,
+        ])
+        .await
+    }
+
+    /// Whether the peer answers as a primary.
+    async fn peer_is_primary(&self) -> bool {
+        let Some(peer) = &self.peer else {
+            return false;
+        };
+        matches!(
+            self.run(&[
+                &self.tool("psql"),
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                peer,
+                "-p",
+                &self.peer_port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "SELECT pg_is_in_recovery()",
+            ])
+            .await,
+            Ok((0, ref out, _)) if out == "f"
+        )
+    }
+
+    async fn peer_answers(&self) -> bool {
+        let Some(peer) = &self.peer else {
+            return false;
+        };
+        matches!(
+            self.run(&[
+                &self.tool("pg_isready"),
+                "-h",
+                peer,
+                "-p",
+                &self.peer_port,
+                "-t",
+                "2"
+            ])
+            .await,
+            Ok((0, _, _))
+        )
+    }
+
+    fn conninfo(&self) -> Option<String> {
+        self.peer.as_ref().map(|peer| {
+            format!(
+                "host={peer} port={} user=postgres application_name={} connect_timeout=2",
+                self.peer_port, self.node
+            )
+        })
+    }
+
+    /// Writes (as PostgreSQL's user) what makes the data directory a
+    /// standby of the peer.
+    async fn configure_standby(&self) -> Result<(), String> {
+        let conninfo = self.conninfo().unwrap_or_default();
+        let auto = self.pgdata.join("postgresql.auto.conf");
+        let mut text: String = std::fs::read_to_string(&auto)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("primary_conninfo"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        text.push_str(&format!("primary_conninfo = '{conninfo}'\n"));
+        self.write_file(&auto, &text).await?;
+        self.write_file(&self.pgdata.join("standby.signal"), "")
+            .await
+    }
+
+    /// PostgreSQL's user's uid (`-u`) or gid (`-g`).
+    async fn id(&self, flag: &str) -> Option<u32> {
+        let o = Command::new("id")
+            .args([flag, &self.user])
+            .output()
+            .await
+            .ok()?;
+        String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+    }
+
+    /// Writes a file in the data directory, owned by PostgreSQL's user.
+    async fn write_file(&self, path: &Path, text: &str) -> Result<(), String> {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if rustix::process::geteuid().is_root() && self.user != "root" {
+            let (uid, gid) = (self.id("-u").await, self.id("-g").await);
+            std::os::unix::fs::chown(path, uid, gid)
+                .map_err(|e| format!("chown {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    async fn start(&self) -> Result<(), String> {
+        let log = self.pgdata.join("starling-sm-postgres.log");
+        let started = self
+            .must(&[
+                &self.tool("pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                &self.pgdata(),
+                "-l",
+                &log.display().to_string(),
+                "-o",
+                &format!("-p {} -k {}", self.port, self.socket_dir),
+            ])
+            .await;
+        started.map(|_| ()).map_err(|e| {
+            // What PostgreSQL said is the reason.
+            let said = std::fs::read_to_string(&log)
+                .unwrap_or_else(|e| format!("(no log: {}: {e})", log.display()));
+            let serious: Vec<&str> = said
+                .lines()
+                .filter(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR"))
+                .collect();
+            let tail: Vec<&str> = if serious.is_empty() {
+                said.lines()
+                    .rev()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect()
+            } else {
+                serious
+                    .into_iter()
+                    .rev()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect()
+            };
+            format!("{e}: {}", tail.join(" | "))
+        })
+    }
+
+    async fn stop(&self) -> Result<(), String> {
+        if !self.running().await? {
+            return Ok(());
+        }
+        self.must(&[
+            &self.tool("pg_ctl"),
+            "stop",
+            "-w",
+            "-m",
+            "fast",
+            "-t",
+            "60",
+            "-D",
+            &self.pgdata(),
+        ])
+        .await
+        .map(|_| ())
+    }
+
+    /// A new cluster, in recovery until it is promoted.
+    async fn initdb(&self) -> Result<(), String> {
+        self.must(&[
+            &self.tool("initdb"),
+            "--data-checksums",
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-D",
+            &self.pgdata(),
+        ])
+        .await?;
+        let conf = "listen_addresses = '*'\nwal_level = replica\nhot_standby = on\nwal_keep_size = '256MB'\nwal_log_hints = on\nrecovery_target_timeline = 'latest'\n";
+        let path = self.pgdata.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(conf);
+        self.write_file(&path, &text).await?;
+        if let Some(peer) = &self.peer {
+            let hba = self.pgdata.join("pg_hba.conf");
+            let mut text = std::fs::read_to_string(&hba).unwrap_or_default();
+            let net = if peer.contains(':') { "128" } else { "32" };
+            text.push_str(&format!(
+                "host replication postgres {peer}/{net} trust\nhost all postgres {peer}/{net} trust\n"
+            ));
+            self.write_file(&hba, &text).await?;
+        }
+        Ok(())
+    }
+
+    /// A copy of the peer's cluster, a standby of it.
+    async fn basebackup(&self) -> Result<(), String> {
+        let peer = self
+            .peer
+            .as_deref()
+            .ok_or("no `peer` to copy the database from")?;
+        self.must(&[
+            &self.tool("pg_basebackup"),
+            "-h",
+            peer,
+            "-p",
+            &self.peer_port,
+            "-U",
+            "postgres",
+            "-D",
+            &self.pgdata(),
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ])
+        .await?;
+        Ok(())
+    }
+
+    /// The data directory set aside (never deleted: an operator may want
+    /// it), so a fresh copy can be made.
+    fn set_aside(&self) -> Result<(), String> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let to = PathBuf::from(format!("{}.old-{stamp}", self.pgdata()));
+        std::fs::rename(&self.pgdata, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+        tracing::warn!(moved_to = %to.display(), "the database's old data directory is set aside");
+        Ok(())
+    }
+
+    /// Makes the data directory, mode 0700, PostgreSQL's user's (for
+    /// initdb or pg_basebackup to fill).
+    async fn make_dir(&self) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = &self.pgdata;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        if rustix::process::geteuid().is_root() && self.user != "root" {
+            let (uid, gid) = (self.id("-u").await, self.id("-g").await);
+            std::os::unix::fs::chown(dir, uid, gid)
+                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    async fn enable(&self) -> Result<(), String> {
+        if self.running().await? {
+            if self.is_standby_dir() {
+                return Ok(());
+            }
+            self.stop().await?;
+        }
+        if !self.has_data() {
+            if self.bootstrap && !self.peer_answers().await {
+                self.make_dir().await?;
+                self.initdb().await?;
+            } else {
+                if self.peer.is_none() {
+                    return Err(format!(
+                        "no database in {} and no peer to copy it from: set bootstrap=yes on the controller that starts the cloud",
+                        self.pgdata()
+                    ));
+                }
+                // The copy waits for the peer's database (bounded by the
+                // action's timeout).
+                while !self.peer_answers().await {
+                    tracing::info!(peer = ?self.peer, "waiting for the peer's database to copy it");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                self.make_dir().await?;
+                self.basebackup().await?;
+            }
+        } else if !self.is_standby_dir() && self.peer_is_primary().await {
+            // It was a primary, and the peer is one now: back to where the
+            // timelines forked.
+            let source = format!(
+                "host={} port={} user=postgres dbname=postgres",
+                self.peer.as_deref().unwrap_or(""),
+                self.peer_port
+            );
+            let rewound = self
+                .must(&[
+                    &self.tool("pg_rewind"),
+                    "--target-pgdata",
+                    &self.pgdata(),
+                    "--source-server",
+                    &source,
+                ])
+                .await;
+            if let Err(e) = rewound {
+                tracing::warn!(error = %e, "pg_rewind failed: copying the database afresh");
+                self.set_aside()?;
+                self.make_dir().await?;
+                self.basebackup().await?;
+            }
+        }
+        self.configure_standby().await?;
+        self.start().await
+    }
+
+    async fn go_active(&self) -> Result<(), String> {
+        if !self.running().await? {
+            self.enable().await?;
+        }
+        let in_recovery = self.sql_local("SELECT pg_is_in_recovery()").await?;
+        if in_recovery == "t" {
+            // Promoted asynchronous: no write may wait on a standby that is
+            // gone (the audit makes it synchronous once the peer streams).
+            self.sql_local("ALTER SYSTEM SET synchronous_standby_names = ''")
+                .await?;
+            self.must(&[
+                &self.tool("pg_ctl"),
+                "promote",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                &self.pgdata(),
+            ])
+            .await?;
+        }
+        self.sync_standby().await;
+        Ok(())
+    }
+
+    /// Synchronous with the peer while it streams, asynchronous otherwise
+    /// (a primary whose standby is gone does not stop taking writes).
+    async fn sync_standby(&self) {
+        let Some(peer) = self.peer_node.clone().filter(|_| self.sync) else {
+            return;
+        };
+        let streaming = self
+            .sql_local(&format!(
+                "SELECT count(*) FROM pg_stat_replication WHERE application_name = '{}' AND state = 'streaming'",
+                peer.replace('\'', "")
+            ))
+            .await
+            .is_ok_and(|n| n == "1");
+        let want = if streaming {
+            peer.replace('\'', "")
+        } else {
+            String::new()
+        };
+        let now = self
+            .sql_local("SHOW synchronous_standby_names")
+            .await
+            .unwrap_or_default();
+        if now.trim_matches('"') != want {
+            let set = format!("ALTER SYSTEM SET synchronous_standby_names = '\"{want}\"'");
+            let set = if want.is_empty() {
+                "ALTER SYSTEM SET synchronous_standby_names = ''".to_string()
+            } else {
+                set
+            };
+            match self.sql_local(&set).await {
+                Ok(_) => {
+                    let _ = self.sql_local("SELECT pg_reload_conf()").await;
+                    if streaming {
+                        tracing::info!(standby = %peer, "the database replicates synchronously");
+                    } else {
+                        tracing::warn!(standby = %peer, "the standby database does not stream: replicating asynchronously");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot set synchronous_standby_names"),
+            }
+        }
+    }
+
+    async fn go_standby(&self) -> Result<(), String> {
+        self.stop().await?;
+        self.configure_standby().await?;
+        self.start().await
+    }
+
+    async fn audit(&self) -> Result<ServiceState, String> {
+        if !self.running().await? {
+            return Ok(ServiceState::Disabled);
+        }
+        match self.sql_local("SELECT pg_is_in_recovery()").await?.as_str() {
+            "t" => Ok(ServiceState::EnabledStandby),
+            "f" => {
+                self.sync_standby().await;
+                Ok(ServiceState::EnabledActive)
+            }
+            other => Err(format!("pg_is_in_recovery() said {other:?}")),
+        }
+    }
+}
+
+/// Runs `kind` of the `postgres` service `def`.
+pub async fn run(def: &ServiceDef, kind: ActionKind) -> Result<Option<ServiceState>, String> {
+    let pg = Pg::of(def)?;
+    match kind {
+        ActionKind::AuditEnabled | ActionKind::AuditDisabled => pg.audit().await.map(Some),
+        ActionKind::Enable => pg.enable().await.map(|()| None),
+        ActionKind::GoActive => pg.go_active().await.map(|()| None),
+        ActionKind::GoStandby => pg.go_standby().await.map(|()| None),
+        ActionKind::Disable => pg.stop().await.map(|()| None),
+    }
+}
