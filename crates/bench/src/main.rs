@@ -17,6 +17,7 @@ mod auth;
 mod heartbeat;
 mod inventory;
 mod recovery;
+mod sm;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -60,7 +61,9 @@ struct Args {
     /// the agent's audit cycle and RSS); heartbeat (cut-to-failed times and
     /// the engine's CPU, on loopback) and recovery (a starlingd: cut to
     /// 200.004 and to failed, back to service; `--hb-periods`,
-    /// `--hb-runs`); neither in the default list.
+    /// `--hb-runs`), sm (two paired `starlingd sm`: idle CPU and memory,
+    /// swact times and the API-unavailable window; `--sm-idle`,
+    /// `--sm-swacts`); none of these in the default list.
     #[arg(
         long,
         value_delimiter = ',',
@@ -92,6 +95,12 @@ struct Args {
     /// How long the heartbeat engine's CPU is measured.
     #[arg(long, default_value = "10s", value_parser = duration_arg)]
     hb_cpu_secs: Duration,
+    /// How long the sm phase measures the idle pair's CPU.
+    #[arg(long, default_value = "30s", value_parser = duration_arg)]
+    sm_idle: Duration,
+    /// Swacts of the sm phase.
+    #[arg(long, default_value_t = 20)]
+    sm_swacts: usize,
 }
 
 /// A duration as `10s`, `2m` or milliseconds `500ms`.
@@ -899,6 +908,10 @@ async fn run(a: Args) -> Result<()> {
     if want("recovery") {
         println!();
         recovery::run(&a).await?;
+    }
+    if want("sm") {
+        println!();
+        sm::run(&a).await?;
     }
     let _ = std::fs::remove_dir_all(&a.work_dir);
     Ok(())
