@@ -101,6 +101,9 @@ struct Args {
     /// Swacts of the sm phase.
     #[arg(long, default_value_t = 20)]
     sm_swacts: usize,
+    /// The `starling-sm` binary (default: beside starlingd).
+    #[arg(long)]
+    starling_sm: Option<PathBuf>,
 }
 
 /// A duration as `10s`, `2m` or milliseconds `500ms`.

@@ -1,4 +1,4 @@
-//! Service management: two `starlingd sm` processes paired over loopback
+//! Service management: two `starling-sm` processes paired over loopback
 //! (two paths each), an identity service to check the swact requests'
 //! tokens, each controller's "API" a real process SM starts and stops
 //! itself (Python's HTTP server on a port of its own, SM waiting until it
@@ -39,11 +39,18 @@ impl Drop for Sm {
     }
 }
 
+/// `starling-sm`, beside starlingd unless named.
+fn binary(a: &Args) -> std::path::PathBuf {
+    a.starling_sm
+        .clone()
+        .unwrap_or_else(|| a.starlingd.with_file_name("starling-sm"))
+}
+
 fn sm_cmd(a: &Args, dir: &Path, node: &str, args: &[&str]) -> Result<()> {
-    let out = Command::new(&a.starlingd)
+    let out = Command::new(binary(a))
         .arg("--data-dir")
         .arg(dir)
-        .args(["--log", "warn", "sm", "--node", node])
+        .args(["--log", "warn", "--node", node])
         .args(args)
         .output()?;
     ensure!(
@@ -222,10 +229,10 @@ pub async fn run(a: &Args) -> Result<()> {
         .clone()
         .context("no token")?;
     let key: String = {
-        let out = Command::new(&a.starlingd)
+        let out = Command::new(binary(a))
             .arg("--data-dir")
             .arg(root.join("keygen"))
-            .args(["--log", "warn", "sm", "key-generate"])
+            .args(["--log", "warn", "key-generate"])
             .output()?;
         ensure!(out.status.success(), "key-generate failed");
         std::fs::read_to_string(root.join("keygen/sm/sm.key"))?
@@ -302,7 +309,7 @@ pub async fn run(a: &Args) -> Result<()> {
     }
     let (t50, t99) = pcts(took);
     let (w50, w99) = pcts(windows);
-    println!("| service management (two `starlingd sm` over loopback) | measured |");
+    println!("| service management (two `starling-sm` over loopback) | measured |");
     println!("|---|---|");
     println!(
         "| idle CPU over {} s, % of a core (controller-0 standby, controller-1 active) | {:.2} / {:.2} |",

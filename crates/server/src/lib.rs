@@ -215,6 +215,26 @@ pub struct RemoteAuthArgs {
 
 pub use starling_service::parse_duration;
 
+pub mod sm;
+
+/// The FM client over HTTP to `fm_url`, with tokens from `tokens` and its
+/// spool in `spool_dir`.
+pub fn fm_client(
+    fm_url: &str,
+    tokens: Option<Arc<dyn starling_common::TokenSource>>,
+    fm_ca: Option<&std::path::Path>,
+    spool_dir: PathBuf,
+) -> Result<starling_fm_client::FmClient> {
+    let mut cfg = starling_fm_client::Config::new(fm_url.to_string(), spool_dir);
+    cfg.token = tokens;
+    if let Some(ca) = fm_ca {
+        cfg.ca_pem =
+            Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
+    }
+    starling_fm_client::FmClient::open(cfg)
+        .map_err(|e| anyhow::anyhow!("cannot start the FM client: {e}"))
+}
+
 /// How log lines are written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {

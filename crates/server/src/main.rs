@@ -18,9 +18,10 @@
 
 mod bootstrap;
 mod options;
-mod sm;
 
-use starling_server::{AGENT_HTTP_TIMEOUT, http_client, identity_session, init_logging, shutdown};
+use starling_server::{
+    AGENT_HTTP_TIMEOUT, fm_client, http_client, identity_session, init_logging, shutdown, sm,
+};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -179,26 +180,20 @@ async fn run(p: Parsed, mode: Mode) -> Result<()> {
             let mut cfg = sm::config(a, &dir)?;
             // SM's alarms go to FM (behind the floating address in a
             // duplex), spooled while it is away, as this service account.
-            let session = identity_session(&p.cli.remote, clock.clone()).await?;
-            // A swact is asked with an operator's token, checked there.
-            cfg.auth = session.clone().map(|s| {
-                let cache = Arc::new(TokenCache::new(Duration::from_secs(60), 256));
-                Arc::new(RemoteAuth::new(s, clock.clone(), cache))
-                    as Arc<dyn starling_http::Authenticator>
-            });
             let r = &p.cli.fm_remote;
-            let spool = match &r.spool_dir {
-                Some(d) => d.clone(),
-                None => sm::sm_dir(a, &dir).join("spool"),
-            };
-            let client = fm_client(
-                &r.fm_url,
-                session.map(|s| s as Arc<dyn TokenSource>),
-                r.fm_cacert.as_deref(),
-                spool,
-            )?;
-            tracing::info!(fm_url = %r.fm_url, queued = client.queued(), "service management's alarms are reported to FM");
-            cfg.alarms = Some(Arc::new(client));
+            sm::attach(
+                &mut cfg,
+                a,
+                &dir,
+                &p.cli.remote,
+                sm::FmTarget {
+                    url: &r.fm_url,
+                    cacert: r.fm_cacert.as_deref(),
+                    spool_dir: r.spool_dir.as_deref(),
+                },
+                clock.clone(),
+            )
+            .await?;
             let stop = stopped();
             starling_server::sd_notify("READY=1");
             servers.spawn(async move {
@@ -494,24 +489,6 @@ async fn service_auth(
     tracing::info!(auth_url = %session.base(), "validating tokens against the identity service");
     let ra = RemoteAuth::new(session.clone(), clock, cache);
     Ok((Arc::new(ra), Some(session)))
-}
-
-/// The FM client over HTTP to `fm_url`, with tokens from `tokens` and its
-/// spool in `spool_dir`.
-fn fm_client(
-    fm_url: &str,
-    tokens: Option<Arc<dyn starling_common::TokenSource>>,
-    fm_ca: Option<&std::path::Path>,
-    spool_dir: PathBuf,
-) -> Result<starling_fm_client::FmClient> {
-    let mut cfg = starling_fm_client::Config::new(fm_url.to_string(), spool_dir);
-    cfg.token = tokens;
-    if let Some(ca) = fm_ca {
-        cfg.ca_pem =
-            Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
-    }
-    starling_fm_client::FmClient::open(cfg)
-        .map_err(|e| anyhow::anyhow!("cannot start the FM client: {e}"))
 }
 
 /// Reports an all-in-one of an earlier release queued in its spool (it sent

@@ -13,10 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::sm::SmArgs;
 use anyhow::{Context, Result, bail};
 use clap::parser::ValueSource;
 use clap::{ArgAction, ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use starling_server::sm::SmArgs;
 use starling_server::{AgentArgs, HostAgentArgs, RemoteAuthArgs, SERVICES, parse_duration};
 use starling_service::Service;
 

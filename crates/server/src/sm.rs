@@ -11,7 +11,7 @@ use starling_common::Error;
 use starling_db::Conn;
 use starling_sm_store as store;
 
-use starling_server::parse_duration;
+use crate::parse_duration;
 
 /// Service management's options.
 #[derive(Args, Debug)]
@@ -167,6 +167,52 @@ fn generate_key(path: &Path, force: bool) -> Result<()> {
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     println!("{}", path.display());
+    Ok(())
+}
+
+/// FM, as SM reports to it: its URL, the CA that verifies it, where
+/// reports wait while it is away (default <sm-dir>/spool).
+pub struct FmTarget<'a> {
+    pub url: &'a str,
+    pub cacert: Option<&'a Path>,
+    pub spool_dir: Option<&'a Path>,
+}
+
+/// Where SM's alarms go and who may swact: FM's spooling client at
+/// `fm_url` and the identity service of `remote` (its session reports the
+/// alarms; swact tokens are checked against it).
+pub async fn attach(
+    cfg: &mut starling_sm_api::Config,
+    a: &SmArgs,
+    data_dir: &Path,
+    remote: &crate::RemoteAuthArgs,
+    fm: FmTarget<'_>,
+    clock: std::sync::Arc<dyn starling_common::Clock>,
+) -> Result<()> {
+    let FmTarget {
+        url: fm_url,
+        cacert: fm_cacert,
+        spool_dir,
+    } = fm;
+    use std::sync::Arc;
+    let session = crate::identity_session(remote, clock.clone()).await?;
+    // A swact is asked with an operator's token, checked there.
+    cfg.auth = session.clone().map(|s| {
+        let cache = Arc::new(starling_http::TokenCache::new(Duration::from_secs(60), 256));
+        Arc::new(starling_auth::RemoteAuth::new(s, clock.clone(), cache))
+            as Arc<dyn starling_http::Authenticator>
+    });
+    let spool = spool_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| sm_dir(a, data_dir).join("spool"));
+    let client = crate::fm_client(
+        fm_url,
+        session.map(|s| s as Arc<dyn starling_common::TokenSource>),
+        fm_cacert,
+        spool,
+    )?;
+    tracing::info!(fm_url = %fm_url, queued = client.queued(), "service management's alarms are reported to FM");
+    cfg.alarms = Some(Arc::new(client));
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! Two controllers, each a network namespace running the real
 //! `starlingd sm`, joined by a management and a cluster-host bridge, each
 //! with a BMC (sushy-tools' Redfish emulator) on a BMC network; a client
-//! namespace on the management bridge. SM is set up with `starlingd sm
-//! configure` as an operator would (docs/ha.md): the floating management
+//! namespace on the management bridge. SM (`starling-sm`) is set up with
+//! `starlingd sm configure` as an operator would (docs/ha.md): the floating management
 //! address (the `ip` executor, announced with gratuitous ARP) and an API
 //! process behind it (the `process` executor). One controller goes
 //! active and the client reaches the API on the floating address; the
@@ -115,12 +115,13 @@ fn sm(c: &Ctl, args: &[&str]) {
 
 fn start_sm(c: &mut Ctl) {
     let log = std::fs::File::create(c.dir.join("sm.log")).unwrap();
+    // The standalone binary runs it (configured through `starlingd sm`).
     let child = Command::new("ip")
         .args(["netns", "exec", &c.ns])
-        .arg(env!("CARGO_BIN_EXE_starlingd"))
+        .arg(env!("CARGO_BIN_EXE_starling-sm"))
         .arg("--data-dir")
         .arg(&c.dir)
-        .args(["sm", "--node", &c.name])
+        .args(["--node", &c.name])
         .env("STARLING_LOG", "info")
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())

@@ -1211,7 +1211,7 @@ fn the_systemd_units_verify_and_starlingd_notifies_readiness() {
     let mut files = Vec::new();
     for (unit, exe) in [
         ("starlingd.service", bin.to_path_buf()),
-        ("starling-sm.service", bin.to_path_buf()),
+        ("starling-sm.service", bin.with_file_name("starling-sm")),
         (
             "starling-agent.service",
             bin.with_file_name("starling-agent"),
