@@ -100,7 +100,9 @@ impl Pg {
     }
 
     /// Runs `args` as PostgreSQL's user: its exit code, stdout, stderr.
-    async fn run(&self, args: &[&str]) -> Result<(i32, String, String), String> {
+    async fn run<S: AsRef<str>>(&self, args: &[S]) -> Result<(i32, String, String), String> {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        let args = args.as_slice();
         let as_root = rustix::process::geteuid().is_root();
         let mut cmd = if as_root && self.user != "root" {
             let mut c = Command::new("runuser");
@@ -125,7 +127,9 @@ impl Pg {
         ))
     }
 
-    async fn must(&self, args: &[&str]) -> Result<String, String> {
+    async fn must<S: AsRef<str>>(&self, args: &[S]) -> Result<String, String> {
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        let args = args.as_slice();
         let (code, out, err) = self.run(args).await?;
         if code != 0 {
             let what = args
@@ -168,24 +172,31 @@ impl Pg {
 
     /// A query on this server, over its socket, as PostgreSQL's user.
     async fn sql_local(&self, q: &str) -> Result<String, String> {
-        let socket = self.socket_dir.clone();
-        self.must(&[
-            &self.tool("psql"),
+        self.must(&self.psql(&self.socket_dir, &self.port, q)).await
+    }
+
+    /// psql's arguments for one query to `host` (an address or a socket
+    /// directory) at `port`, unaligned, tuples only.
+    fn psql(&self, host: &str, port: &str, q: &str) -> Vec<String> {
+        [
+            self.tool("psql").as_str(),
             "-X",
             "-A",
             "-t",
             "-h",
-            &socket,
+            host,
             "-p",
-            &self.port,
+            port,
             "-U",
             "postgres",
             "-d",
             "postgres",
             "-c",
             q,
-        ])
-        .await
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
     }
 
     /// Whether the peer answers as a primary.
@@ -194,23 +205,8 @@ impl Pg {
             return false;
         };
         matches!(
-            self.run(&[
-                &self.tool("psql"),
-                "-X",
-                "-A",
-                "-t",
-                "-h",
-                peer,
-                "-p",
-                &self.peer_port,
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                "SELECT pg_is_in_recovery()",
-            ])
-            .await,
+            self.run(&self.psql(peer, &self.peer_port, "SELECT pg_is_in_recovery()"))
+                .await,
             Ok((0, ref out, _)) if out == "f"
         )
     }
@@ -270,15 +266,20 @@ impl Pg {
         String::from_utf8_lossy(&o.stdout).trim().parse().ok()
     }
 
-    /// Writes a file in the data directory, owned by PostgreSQL's user.
-    async fn write_file(&self, path: &Path, text: &str) -> Result<(), String> {
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    /// Gives `path` to PostgreSQL's user (when SM runs as root).
+    async fn own(&self, path: &Path) -> Result<(), String> {
         if rustix::process::geteuid().is_root() && self.user != "root" {
             let (uid, gid) = (self.id("-u").await, self.id("-g").await);
             std::os::unix::fs::chown(path, uid, gid)
                 .map_err(|e| format!("chown {}: {e}", path.display()))?;
         }
         Ok(())
+    }
+
+    /// Writes a file in the data directory, owned by PostgreSQL's user.
+    async fn write_file(&self, path: &Path, text: &str) -> Result<(), String> {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.own(path).await
     }
 
     async fn start(&self) -> Result<(), String> {
@@ -422,12 +423,7 @@ impl Pg {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        if rustix::process::geteuid().is_root() && self.user != "root" {
-            let (uid, gid) = (self.id("-u").await, self.id("-g").await);
-            std::os::unix::fs::chown(dir, uid, gid)
-                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
-        }
-        Ok(())
+        self.own(dir).await
     }
 
     async fn enable(&self) -> Result<(), String> {

@@ -103,22 +103,7 @@ async fn side(
             params.push(("bootstrap".into(), "yes".into()));
         }
         store::set_instance(c, "postgres", &params)?;
-        for (iface, (mine, theirs)) in ["management-interface", "cluster-host-interface"]
-            .into_iter()
-            .zip(paths)
-        {
-            store::set_interface(
-                c,
-                iface,
-                &store::InterfaceConfig {
-                    device: "lo".into(),
-                    address: "127.0.0.1".into(),
-                    port: mine,
-                    peer_address: "127.0.0.1".into(),
-                    peer_port: theirs,
-                },
-            )?;
-        }
+        crate::loopback_paths(c, paths)?;
         store::set_domain(c, None, None, None, Some(1000))?;
         store::set_configuration(c, "PEER_NODE", peer)?;
         store::set_configuration(c, "FAILPENDING_TIMEOUT_MS", "1200")?;

@@ -118,6 +118,31 @@ async fn rig() -> (Rig, Db) {
     )
 }
 
+/// The management and cluster-host paths to the peer over loopback, each
+/// (own port, peer's port).
+fn loopback_paths(
+    c: &mut dyn starling_db::Conn,
+    paths: [(u16, u16); 2],
+) -> Result<(), starling_common::Error> {
+    for (iface, (mine, theirs)) in ["management-interface", "cluster-host-interface"]
+        .into_iter()
+        .zip(paths)
+    {
+        store::set_interface(
+            c,
+            iface,
+            &store::InterfaceConfig {
+                device: "lo".into(),
+                address: "127.0.0.1".into(),
+                port: mine,
+                peer_address: "127.0.0.1".into(),
+                peer_port: theirs,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 fn config(r: &Rig) -> sm::Config {
     sm::Config {
         node: "controller-0".into(),

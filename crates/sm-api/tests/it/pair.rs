@@ -53,22 +53,7 @@ async fn controller(
                 ("log".into(), d.join("log").display().to_string()),
             ],
         )?;
-        for (iface, (mine, theirs)) in ["management-interface", "cluster-host-interface"]
-            .into_iter()
-            .zip(ports)
-        {
-            store::set_interface(
-                c,
-                iface,
-                &store::InterfaceConfig {
-                    device: "lo".into(),
-                    address: "127.0.0.1".into(),
-                    port: mine,
-                    peer_address: "127.0.0.1".into(),
-                    peer_port: theirs,
-                },
-            )?;
-        }
+        crate::loopback_paths(c, ports)?;
         store::set_domain(c, None, None, None, Some(1000))?;
         store::set_configuration(c, "PEER_NODE", peer)?;
         store::set_configuration(c, "FAILPENDING_TIMEOUT_MS", "1200")?;
@@ -278,8 +263,9 @@ async fn the_pair_elects_one_active_and_a_silent_active_is_fenced_before_the_sta
     c0.task.abort();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_fence_the_standby_of_a_silent_active_stays_standby() {
+/// Two controllers with no BMC, paired: controller-1 active (the
+/// greater name), controller-0 standby.
+async fn unfenced_pair() -> (Ctl, Ctl) {
     let k = key();
     let (p0, p1) = ports();
     let (r0, _) = controller("controller-0", "controller-1", p0, &k, None).await;
@@ -288,6 +274,12 @@ async fn without_a_fence_the_standby_of_a_silent_active_stays_standby() {
     let c1 = start("controller-1", r1).await;
     until_states(&c1, "active", 20).await;
     until_states(&c0, "standby", 5).await;
+    (c0, c1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_fence_the_standby_of_a_silent_active_stays_standby() {
+    let (c0, c1) = unfenced_pair().await;
     c1.task.abort();
     // Well past fail-pending and the fence delay: still standby.
     let t0 = Instant::now();
@@ -329,14 +321,7 @@ async fn a_controller_with_the_wrong_key_is_never_heard() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_whose_sm_restarts_at_once_never_overlaps_its_peer() {
-    let k = key();
-    let (p0, p1) = ports();
-    let (r0, _) = controller("controller-0", "controller-1", p0, &k, None).await;
-    let (r1, _) = controller("controller-1", "controller-0", p1, &k, None).await;
-    let c0 = start("controller-0", r0).await;
-    let c1 = start("controller-1", r1).await;
-    until_states(&c1, "active", 20).await;
-    until_states(&c0, "standby", 5).await;
+    let (c0, c1) = unfenced_pair().await;
     let alive1 = Arc::new(AtomicBool::new(true));
     let (stop, sampling) = sampler(
         (c0.rig.api.clone(), c0.name),
@@ -374,14 +359,7 @@ async fn servicenode(api: &str, host: &str, action: &str) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_swact_stops_the_active_before_the_standby_starts() {
-    let k = key();
-    let (p0, p1) = ports();
-    let (r0, _) = controller("controller-0", "controller-1", p0, &k, None).await;
-    let (r1, _) = controller("controller-1", "controller-0", p1, &k, None).await;
-    let c0 = start("controller-0", r0).await;
-    let c1 = start("controller-1", r1).await;
-    until_states(&c1, "active", 20).await;
-    until_states(&c0, "standby", 5).await;
+    let (c0, c1) = unfenced_pair().await;
     // Asked of the wrong controller, or for what SM does not do: refused,
     // with the reason.
     let (code, v) = servicenode(&c0.rig.api, "controller-0", "swact").await;
