@@ -90,7 +90,8 @@ type Done = (
 
 /// How the pair is configured: `PEER_NODE`, the SM key (`key_file`), the
 /// peer's BMC (`PEER_BMC_TYPE` redfish or ipmi, `PEER_BMC_ADDRESS`,
-/// `PEER_BMC_USERNAME`, the password in `bmc_password_file`), the failover
+/// `PEER_BMC_USERNAME`, `PEER_BMC_IPMI_INTERFACE` lanplus or lan, the
+/// password in `bmc_password_file`), the failover
 /// timers (`FAILPENDING_TIMEOUT_MS`, `STANDBY_FENCE_DELAY_MS`) and
 /// `UNFENCED_TAKEOVER` (never, with-witnesses, always). None when no
 /// interface is provisioned: the controller runs alone.
@@ -186,7 +187,9 @@ pub async fn peer_config(
                             port,
                             username,
                             password,
-                            interface: "lanplus".into(),
+                            interface: conf("PEER_BMC_IPMI_INTERFACE")
+                                .await?
+                                .unwrap_or_else(|| "lanplus".into()),
                             tool: "ipmitool".into(),
                             timeout: Duration::from_secs(10),
                         })

@@ -121,6 +121,14 @@ fn free_udp_port() -> u16 {
 /// Starts `ipmi_sim` (the binary at `bin`) as `name`'s BMC, powered on,
 /// and waits until it answers.
 pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
+    start_on(bin, name, "127.0.0.1", "")
+}
+
+/// The same, listening on `address`, its chassis running the shell
+/// command `on_reset` when it resets the board — before it answers, so a
+/// reset the caller was told of has happened (a lab's BMC that really
+/// takes its host down).
+pub fn start_on(bin: &std::path::Path, name: &str, address: &str, on_reset: &str) -> Simulator {
     let dir = std::env::temp_dir().join(format!("starling-ipmi-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -136,7 +144,7 @@ pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
              get) for p in \"$@\"; do [ \"$p\" = power ] && echo \"power:$(cat \"$d/power\")\"; done;;\n\
              set) while [ $# -gt 1 ]; do case $1 in\n\
                power) echo \"$2\" > \"$d/power\";;\n\
-               reset) echo reset >> \"$d/resets\";;\n\
+               reset) {on_reset}\n echo reset >> \"$d/resets\";;\n\
              esac; shift 2; done;;\n\
              esac\n"
         ),
@@ -151,7 +159,7 @@ pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
     std::fs::write(
         dir.join("lan.conf"),
         format!(
-            "name \"{name}\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n\
+            "name \"{name}\"\nset_working_mc 0x20\n  startlan 1\n    addr {address} {port}\n    priv_limit admin\n\
              \x20   allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n\
              \x20   allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n\
              \x20   guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{d}/chassis\"\n\
@@ -190,7 +198,7 @@ pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
     let t0 = Instant::now();
     loop {
         let out = Command::new("ipmitool")
-            .args(["-I", "lan", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-I", "lan", "-H", address, "-p", &port.to_string()])
             .args(["-U", "admin", "-E", "-R", "1", "-N", "1"])
             .args(["chassis", "power", "status"])
             .env("IPMI_PASSWORD", PASSWORD)

@@ -10,7 +10,10 @@
 //! links down); the other fences it through its BMC, takes the address
 //! and starts the API, and the client reaches it again, on the new MAC.
 //! Every 20 ms both namespaces are sampled for the floating address:
-//! never on both.
+//! never on both. A second test stops the active's SM (SIGSTOP) with its
+//! services up; its peer fences it through an IPMI BMC (ipmi_sim) whose
+//! reset takes the controller down before it answers, takes over, and the
+//! stalled controller, booted again, rejoins as standby.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -463,5 +466,149 @@ fn a_crashed_active_controller_is_fenced_and_its_floating_address_and_api_move()
         dump.lines()
             .any(|l| l.starts_with("controller-services") && l.contains(" active")),
         "{dump}"
+    );
+}
+
+/// The SM process of controller `i` (`ip netns exec` runs it in place).
+fn sm_pid(lab: &Lab, i: usize) -> u32 {
+    lab.ctl[i].sm.as_ref().map(Child::id).unwrap()
+}
+
+#[test]
+fn a_stalled_active_is_fenced_by_a_bmc_that_takes_it_down_and_rejoins_as_standby() {
+    if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
+        eprintln!("SKIPPED: two controllers need network namespaces (root)");
+        return;
+    }
+    let Some(sim) = starling_testkit::ipmi::simulator_or_skip() else {
+        return;
+    };
+    if !have("curl") || !have("python3") {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "the lab needs curl and python3"
+        );
+        eprintln!("SKIPPED: the lab needs curl and python3");
+        return;
+    }
+    let mut lab = Lab::new();
+    let gateway = format!("10.{}.3.1", lab.n);
+    // Each BMC's reset takes its controller down before it answers: every
+    // process in the namespace killed, its links down (a power cycle).
+    let reset = |i: usize| {
+        let ns = &lab.ctl[i].ns;
+        format!(
+            "for p in $(ip netns pids {ns}); do kill -9 $p; done; ip -n {ns} link set mgmt0 down; ip -n {ns} link set clstr0 down;"
+        )
+    };
+    let bmc0 =
+        starling_testkit::ipmi::start_on(&sim, &format!("ha-ipmi0-{}", lab.n), &gateway, &reset(0));
+    let bmc1 =
+        starling_testkit::ipmi::start_on(&sim, &format!("ha-ipmi1-{}", lab.n), &gateway, &reset(1));
+    for (i, peer_bmc) in [(0usize, &bmc1), (1, &bmc0)] {
+        let c = &lab.ctl[i];
+        write_private(
+            &c.dir.join("sm/peer-bmc-password"),
+            starling_testkit::ipmi::PASSWORD,
+        );
+        let address = format!("{gateway}:{}", peer_bmc.port);
+        for args in [
+            ["configure", "set", "PEER_BMC_TYPE", "ipmi"],
+            ["configure", "set", "PEER_BMC_ADDRESS", &address],
+            ["configure", "set", "PEER_BMC_USERNAME", "admin"],
+            ["configure", "set", "PEER_BMC_IPMI_INTERFACE", "lan"],
+        ] {
+            sm(c, &args);
+        }
+    }
+    for c in &mut lab.ctl {
+        start_sm(c);
+    }
+    lab.wait_for("controller-1 holding the floating address", 30, || {
+        lab.holder() == Some(1)
+    });
+    let api = lab.api();
+    lab.wait_for("the client reaching the API", 30, || {
+        client_reaches(&lab.client, &api)
+    });
+    let sampling = Arc::new(AtomicBool::new(true));
+    let (s, f) = (sampling.clone(), lab.floating());
+    let nss: Vec<String> = lab.ctl.iter().map(|c| c.ns.clone()).collect();
+    let sampler = std::thread::spawn(move || {
+        let (mut samples, mut both) = (0u32, 0u32);
+        while s.load(Ordering::Relaxed) {
+            if holds(&nss[0], "mgmt0", &f) && holds(&nss[1], "mgmt0", &f) {
+                both += 1;
+            }
+            samples += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (samples, both)
+    });
+
+    // controller-1's SM stops (SIGSTOP) with its address and API still
+    // up: controller-0 fences it — the BMC takes it down — then takes
+    // over.
+    let stopped = Instant::now();
+    let pid = sm_pid(&lab, 1).to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    lab.wait_for("controller-0 to hold the floating address", 30, || {
+        lab.holder() == Some(0)
+    });
+    lab.wait_for("the client reaching the API again", 30, || {
+        client_reaches(&lab.client, &api)
+    });
+    let took = stopped.elapsed();
+    assert_eq!(bmc1.resets(), 1, "controller-1 fenced once: {}", lab.logs());
+    assert_eq!(bmc0.resets(), 0);
+    if let Some(mut c) = lab.ctl[1].sm.take() {
+        let _ = c.wait();
+    }
+    eprintln!("two-controller lab: SM stopped -> fenced, API answering on the peer in {took:?}");
+
+    // controller-1 boots: its links up, no address of the old run, SM
+    // started — it rejoins as standby and takes nothing back.
+    let ns1 = lab.ctl[1].ns.clone();
+    ip(&["-n", &ns1, "addr", "flush", "dev", "mgmt0"]);
+    ip(&[
+        "-n",
+        &ns1,
+        "addr",
+        "add",
+        &format!("{}/24", lab.ctl[1].mgmt),
+        "dev",
+        "mgmt0",
+    ]);
+    for dev in ["mgmt0", "clstr0"] {
+        ip(&["-n", &ns1, "link", "set", dev, "up"]);
+    }
+    start_sm(&mut lab.ctl[1]);
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(lab.holder(), Some(0), "{}", lab.logs());
+    let out = Command::new(env!("CARGO_BIN_EXE_starlingd"))
+        .arg("--data-dir")
+        .arg(&lab.ctl[1].dir)
+        .args(["sm", "--node", "controller-1", "dump"])
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dump.lines()
+            .any(|l| l.starts_with("controller-services") && l.contains(" standby")),
+        "{dump}\n{}",
+        lab.logs()
+    );
+    sampling.store(false, Ordering::Relaxed);
+    let (samples, both) = sampler.join().unwrap();
+    assert!(samples > 50, "{samples} samples");
+    assert_eq!(
+        both, 0,
+        "the floating address on both in {both} of {samples} samples"
     );
 }
