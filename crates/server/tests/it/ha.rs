@@ -476,6 +476,20 @@ fn sm_pid(lab: &Lab, i: usize) -> u32 {
 
 #[test]
 fn a_stalled_active_is_fenced_by_a_bmc_that_takes_it_down_and_rejoins_as_standby() {
+    fenced_by_a_bmc_that_takes_it_down("-STOP", "stopped");
+}
+
+/// kill -9 of the active's SM alone: its services run on, unmanaged; the
+/// peer must fence it before it takes over, as for a stall.
+#[test]
+fn an_active_whose_sm_is_killed_is_fenced_before_its_peer_takes_over() {
+    fenced_by_a_bmc_that_takes_it_down("-9", "killed");
+}
+
+/// The active's SM is sent `signal` (its services up); the peer fences it
+/// through an IPMI BMC whose reset takes the controller down, takes over;
+/// the controller, booted again, rejoins as standby.
+fn fenced_by_a_bmc_that_takes_it_down(signal: &str, what: &str) {
     if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
         eprintln!("SKIPPED: two controllers need network namespaces (root)");
         return;
@@ -553,7 +567,7 @@ fn a_stalled_active_is_fenced_by_a_bmc_that_takes_it_down_and_rejoins_as_standby
     let pid = sm_pid(&lab, 1).to_string();
     assert!(
         Command::new("kill")
-            .args(["-STOP", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success()
@@ -570,7 +584,7 @@ fn a_stalled_active_is_fenced_by_a_bmc_that_takes_it_down_and_rejoins_as_standby
     if let Some(mut c) = lab.ctl[1].sm.take() {
         let _ = c.wait();
     }
-    eprintln!("two-controller lab: SM stopped -> fenced, API answering on the peer in {took:?}");
+    eprintln!("two-controller lab: SM {what} -> fenced, API answering on the peer in {took:?}");
 
     // controller-1 boots: its links up, no address of the old run, SM
     // started — it rejoins as standby and takes nothing back.
