@@ -312,6 +312,26 @@ impl Lab {
         format!("http://{}:{API_PORT}/", self.floating())
     }
 
+    /// Samples both controllers every 20 ms until told to stop: (samples,
+    /// those with the floating address on both, live).
+    fn sample(&self) -> (Arc<AtomicBool>, std::thread::JoinHandle<(u32, u32)>) {
+        let sampling = Arc::new(AtomicBool::new(true));
+        let (s, f) = (sampling.clone(), self.floating());
+        let nss: Vec<String> = self.ctl.iter().map(|c| c.ns.clone()).collect();
+        let sampler = std::thread::spawn(move || {
+            let (mut samples, mut both) = (0u32, 0u32);
+            while s.load(Ordering::Relaxed) {
+                if holds(&nss[0], "mgmt0", &f) && holds(&nss[1], "mgmt0", &f) {
+                    both += 1;
+                }
+                samples += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (samples, both)
+        });
+        (sampling, sampler)
+    }
+
     /// The controller that holds the floating address, when one does.
     fn holder(&self) -> Option<usize> {
         let f = self.floating();
@@ -348,6 +368,24 @@ impl Lab {
     }
 }
 
+/// Whether the lab can run here: namespaces (root), curl and python3;
+/// where it cannot, CI (STARLING_REQUIRE_NETNS) fails instead.
+fn lab_can_run() -> bool {
+    if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
+        eprintln!("SKIPPED: two controllers need network namespaces (root)");
+        return false;
+    }
+    if !have("curl") || !have("python3") {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
+            "the lab needs curl and python3"
+        );
+        eprintln!("SKIPPED: the lab needs curl and python3");
+        return false;
+    }
+    true
+}
+
 fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -370,21 +408,12 @@ fn write_private(path: &Path, text: &str) {
 
 #[test]
 fn a_crashed_active_controller_is_fenced_and_its_floating_address_and_api_move() {
-    if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
-        eprintln!("SKIPPED: two controllers need network namespaces (root)");
+    if !lab_can_run() {
         return;
     }
     let Some(bin) = sushy::emulator_or_skip() else {
         return;
     };
-    if !have("curl") || !have("python3") {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "the lab needs curl and python3"
-        );
-        eprintln!("SKIPPED: the lab needs curl and python3");
-        return;
-    }
     // The BMCs listen on the BMC network the lab makes (the root
     // namespace's loopback is out of the controllers' reach).
     let mut lab = Lab::new();
@@ -400,20 +429,7 @@ fn a_crashed_active_controller_is_fenced_and_its_floating_address_and_api_move()
     for c in &mut lab.ctl {
         start_sm(c);
     }
-    let sampling = Arc::new(AtomicBool::new(true));
-    let (s, f) = (sampling.clone(), lab.floating());
-    let nss: Vec<String> = lab.ctl.iter().map(|c| c.ns.clone()).collect();
-    let sampler = std::thread::spawn(move || {
-        let (mut samples, mut both) = (0u32, 0u32);
-        while s.load(Ordering::Relaxed) {
-            if holds(&nss[0], "mgmt0", &f) && holds(&nss[1], "mgmt0", &f) {
-                both += 1;
-            }
-            samples += 1;
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (samples, both)
-    });
+    let (sampling, sampler) = lab.sample();
     // Equal rank: controller-1 (the greater name) is elected.
     lab.wait_for("one controller holding the floating address", 30, || {
         lab.holder().is_some()
@@ -490,21 +506,12 @@ fn an_active_whose_sm_is_killed_is_fenced_before_its_peer_takes_over() {
 /// through an IPMI BMC whose reset takes the controller down, takes over;
 /// the controller, booted again, rejoins as standby.
 fn fenced_by_a_bmc_that_takes_it_down(signal: &str, what: &str) {
-    if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
-        eprintln!("SKIPPED: two controllers need network namespaces (root)");
+    if !lab_can_run() {
         return;
     }
     let Some(sim) = starling_testkit::ipmi::simulator_or_skip() else {
         return;
     };
-    if !have("curl") || !have("python3") {
-        assert!(
-            std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "the lab needs curl and python3"
-        );
-        eprintln!("SKIPPED: the lab needs curl and python3");
-        return;
-    }
     let mut lab = Lab::new();
     let gateway = format!("10.{}.3.1", lab.n);
     // Each BMC's reset takes its controller down before it answers: every
@@ -545,20 +552,7 @@ fn fenced_by_a_bmc_that_takes_it_down(signal: &str, what: &str) {
     lab.wait_for("the client reaching the API", 30, || {
         client_reaches(&lab.client, &api)
     });
-    let sampling = Arc::new(AtomicBool::new(true));
-    let (s, f) = (sampling.clone(), lab.floating());
-    let nss: Vec<String> = lab.ctl.iter().map(|c| c.ns.clone()).collect();
-    let sampler = std::thread::spawn(move || {
-        let (mut samples, mut both) = (0u32, 0u32);
-        while s.load(Ordering::Relaxed) {
-            if holds(&nss[0], "mgmt0", &f) && holds(&nss[1], "mgmt0", &f) {
-                both += 1;
-            }
-            samples += 1;
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (samples, both)
-    });
+    let (sampling, sampler) = lab.sample();
 
     // controller-1's SM stops (SIGSTOP) with its address and API still
     // up: controller-0 fences it — the BMC takes it down — then takes
