@@ -999,8 +999,3 @@ pub async fn dump(db: &Db, node: &str) -> Result<String, String> {
     out.push('\n');
     Ok(out)
 }
-
-/// The status string of a failed service or group.
-pub fn failed_status() -> &'static str {
-    status_str(starling_sm::group::Status::Failed)
-}

@@ -141,17 +141,8 @@ impl Pairing {
         self.role
     }
 
-    pub fn state(&self) -> State {
-        self.fsm.state()
-    }
-
     pub fn generation(&self) -> u64 {
         self.me.generation
-    }
-
-    /// A swact is under way from this controller.
-    pub fn yielding(&self) -> bool {
-        self.yielding.is_some()
     }
 
     /// Why this controller cannot hand its active role to the peer now,
@@ -210,10 +201,6 @@ impl Pairing {
 
     pub fn waiting(&self) -> bool {
         self.waiting_until.is_some()
-    }
-
-    pub fn counts(&self) -> starling_sm_peer::link::Counts {
-        self.link.counts()
     }
 
     /// Takes what the peer sends until `deadline`.

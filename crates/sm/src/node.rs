@@ -119,13 +119,6 @@ pub struct GroupView {
     pub condition: Condition,
 }
 
-impl GroupView {
-    /// Every member is where the group wants it.
-    pub fn settled(&self) -> bool {
-        matches!(self.state, "active" | "standby" | "disabled")
-    }
-}
-
 /// One node's groups and services.
 #[derive(Clone, Debug)]
 pub struct Node {

@@ -116,6 +116,17 @@ fn sm(c: &Ctl, args: &[&str]) {
     );
 }
 
+/// `starlingd sm dump` of controller `c`.
+fn dump(c: &Ctl) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_starlingd"))
+        .arg("--data-dir")
+        .arg(&c.dir)
+        .args(["sm", "--node", &c.name, "dump"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn start_sm(c: &mut Ctl) {
     let log = std::fs::File::create(c.dir.join("sm.log")).unwrap();
     // The standalone binary runs it (configured through `starlingd sm`).
@@ -471,13 +482,7 @@ fn a_crashed_active_controller_is_fenced_and_its_floating_address_and_api_move()
         "the floating address on both in {both} of {samples} samples"
     );
     // The survivor's own view, through sm dump.
-    let out = Command::new(env!("CARGO_BIN_EXE_starlingd"))
-        .arg("--data-dir")
-        .arg(&lab.ctl[0].dir)
-        .args(["sm", "--node", "controller-0", "dump"])
-        .output()
-        .unwrap();
-    let dump = String::from_utf8_lossy(&out.stdout);
+    let dump = dump(&lab.ctl[0]);
     assert!(
         dump.lines()
             .any(|l| l.starts_with("controller-services") && l.contains(" active")),
@@ -599,13 +604,7 @@ fn fenced_by_a_bmc_that_takes_it_down(signal: &str, what: &str) {
     start_sm(&mut lab.ctl[1]);
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(lab.holder(), Some(0), "{}", lab.logs());
-    let out = Command::new(env!("CARGO_BIN_EXE_starlingd"))
-        .arg("--data-dir")
-        .arg(&lab.ctl[1].dir)
-        .args(["sm", "--node", "controller-1", "dump"])
-        .output()
-        .unwrap();
-    let dump = String::from_utf8_lossy(&out.stdout);
+    let dump = dump(&lab.ctl[1]);
     assert!(
         dump.lines()
             .any(|l| l.starts_with("controller-services") && l.contains(" standby")),
