@@ -51,6 +51,36 @@ pub struct Redfish {
     system: Option<String>,
     /// The system's path, once found.
     path: Mutex<Option<String>>,
+    /// The system's reset action as last read: its target and the reset
+    /// types it allows (none listed: any). A reset or power cycle is then
+    /// one request — a fence must not wait on reads first.
+    reset: std::sync::Mutex<Option<ResetAction>>,
+}
+
+#[derive(Clone, Debug)]
+struct ResetAction {
+    target: String,
+    allowed: Option<Vec<String>>,
+}
+
+impl ResetAction {
+    fn of(path: &str, system: &Value) -> ResetAction {
+        let reset = &system["Actions"]["#ComputerSystem.Reset"];
+        ResetAction {
+            target: reset["target"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{path}/Actions/ComputerSystem.Reset")),
+            allowed: reset["ResetType@Redfish.AllowableValues"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }),
+        }
+    }
 }
 
 impl std::fmt::Debug for Redfish {
@@ -111,6 +141,7 @@ impl Redfish {
             password: cfg.password,
             system: cfg.system,
             path: Mutex::new(None),
+            reset: std::sync::Mutex::new(None),
         })
     }
 
@@ -175,6 +206,9 @@ impl Redfish {
     async fn system(&self) -> Result<(String, Value), BmcError> {
         let path = self.system_path().await?;
         let v = self.get(&path).await?;
+        if let Ok(mut r) = self.reset.lock() {
+            *r = Some(ResetAction::of(&path, &v));
+        }
         Ok((path, v))
     }
 
@@ -189,27 +223,33 @@ impl Redfish {
     }
 
     async fn act_now(&self, action: Action) -> Result<Acted, BmcError> {
-        let (path, system) = self.system().await?;
-        let power = Self::power_of(&system)?;
-        match (action, power) {
-            (Action::On, Power::On) | (Action::Off, Power::Off) => {
-                return Ok(Acted::AlreadySo(power));
+        // A reset or power cycle does not depend on the power state: with
+        // the reset action known (read at an earlier request), it is sent
+        // at once.
+        let known = match action {
+            Action::Reset | Action::Cycle => self.reset.lock().ok().and_then(|r| r.clone()),
+            Action::On | Action::Off => None,
+        };
+        let reset = match known {
+            Some(r) => r,
+            None => {
+                let (path, system) = self.system().await?;
+                let power = Self::power_of(&system)?;
+                match (action, power) {
+                    (Action::On, Power::On) | (Action::Off, Power::Off) => {
+                        return Ok(Acted::AlreadySo(power));
+                    }
+                    _ => {}
+                }
+                ResetAction::of(&path, &system)
             }
-            _ => {}
-        }
-        let reset = &system["Actions"]["#ComputerSystem.Reset"];
-        let target = reset["target"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{path}/Actions/ComputerSystem.Reset"));
-        let allowed: Option<Vec<&str>> = reset["ResetType@Redfish.AllowableValues"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect());
+        };
+        let (target, allowed) = (reset.target, reset.allowed);
         let candidates: Vec<&'static str> = action
             .reset_types()
             .iter()
             .copied()
-            .filter(|t| allowed.as_ref().is_none_or(|a| a.contains(t)))
+            .filter(|t| allowed.as_ref().is_none_or(|a| a.iter().any(|x| x == t)))
             .collect();
         if candidates.is_empty() {
             return Err(BmcError::Unsupported(format!(

@@ -152,12 +152,20 @@ impl Executors {
                 }
                 match &self.arping {
                     Some(arping) => {
-                        let arping = arping.to_string_lossy();
-                        let (code, err) =
-                            output(&arping, &["-U", "-c", "1", "-I", device, ip]).await?;
-                        if code != 0 {
-                            tracing::warn!(address, device, error = %err, "gratuitous ARP failed");
-                        }
+                        // The address is up once `ip` says so; arping lingers
+                        // a second after its announcement, which the
+                        // takeover must not wait for.
+                        let arping = arping.to_string_lossy().into_owned();
+                        let (address, device, ip) =
+                            (address.to_string(), device.to_string(), ip.to_string());
+                        tokio::spawn(async move {
+                            match output(&arping, &["-U", "-c", "1", "-I", &device, &ip]).await {
+                                Ok((0, _)) => {}
+                                Ok((_, err)) | Err(err) => {
+                                    tracing::warn!(address, device, error = %err, "gratuitous ARP failed")
+                                }
+                            }
+                        });
                     }
                     None => tracing::warn!(
                         address,

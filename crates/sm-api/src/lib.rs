@@ -95,6 +95,11 @@ type Done = (
 /// timers (`FAILPENDING_TIMEOUT_MS`, `STANDBY_FENCE_DELAY_MS`) and
 /// `UNFENCED_TAKEOVER` (never, with-witnesses, always). None when no
 /// interface is provisioned: the controller runs alone.
+/// The shortest fail-pending period SM accepts (StarlingX: 1,200 ms; here
+/// lower, for a pair whose fence makes a quick judgement safe — see
+/// docs/ha.md, "Failover time").
+pub const MIN_FAIL_PENDING: Duration = Duration::from_millis(100);
+
 pub async fn peer_config(
     db: &Db,
     cfg: &Config,
@@ -128,8 +133,14 @@ pub async fn peer_config(
         conf("FAILPENDING_TIMEOUT_MS").await?,
         2000,
         "FAILPENDING_TIMEOUT_MS",
-    )?
-    .max(Duration::from_millis(1200));
+    )?;
+    if fail_pending < MIN_FAIL_PENDING {
+        return Err(format!(
+            "FAILPENDING_TIMEOUT_MS {}: at least {} ms",
+            fail_pending.as_millis(),
+            MIN_FAIL_PENDING.as_millis()
+        ));
+    }
     let standby_fence_delay = ms(
         conf("STANDBY_FENCE_DELAY_MS").await?,
         2000,
@@ -231,6 +242,31 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// How often the peer's BMC is read while all is well.
+const BMC_AUDIT: Duration = Duration::from_secs(30);
+
+/// Reads the peer's BMC now and every [`BMC_AUDIT`]: a fence then goes out
+/// as one request (the BMC's reset action known), and an operator learns
+/// from the log, before it is needed, that the peer cannot be fenced.
+async fn audit_bmc(bmc: Arc<dyn starling_bmc::Bmc>) {
+    let mut reachable: Option<bool> = None;
+    loop {
+        let now = bmc.power().await;
+        match (&now, reachable) {
+            (Ok(p), None | Some(false)) => {
+                tracing::info!(power = ?p, "the peer controller's BMC answers: it can be fenced")
+            }
+            (Err(e), None | Some(true)) => tracing::error!(
+                error = %e,
+                "the peer controller's BMC does not answer: it cannot be fenced until it does"
+            ),
+            _ => {}
+        }
+        reachable = Some(now.is_ok());
+        tokio::time::sleep(BMC_AUDIT).await;
+    }
+}
+
 async fn wait_tick(pairing: &mut Option<Pairing>, at: tokio::time::Instant) {
     match pairing {
         Some(p) => p.receive_until(at).await,
@@ -265,6 +301,10 @@ pub async fn run(
         );
     }
     let peer_cfg = peer_config(&db, &cfg, &model).await?;
+    let _bmc_audit = peer_cfg
+        .as_ref()
+        .and_then(|p| p.fence.clone())
+        .map(|bmc| AbortOnDrop(tokio::spawn(audit_bmc(bmc)).abort_handle()));
     let mut pairing = match &peer_cfg {
         Some(pc) => {
             let me = Candidate {
@@ -284,8 +324,11 @@ pub async fn run(
                     me,
                     interfaces,
                     pc,
-                    model.domain.wait,
-                    model.domain.dead,
+                    peer::Timers {
+                        hello: model.domain.hello,
+                        dead: model.domain.dead,
+                        wait: model.domain.wait,
+                    },
                     cfg.tick,
                 )
                 .await?,

@@ -65,13 +65,30 @@ pub struct Pairing {
     fence: bool,
     policy: Policy,
     dead: Duration,
+    hello: Duration,
     tick: Duration,
     started: Instant,
     last_tick: Instant,
+    /// When the peer was last told where this controller stands.
+    last_told: Option<Instant>,
+    /// The paths the peer is heard on now (interface flags), and as the
+    /// peer was last told (a change is told at once).
+    heard: u8,
+    told_heard: u8,
     /// While waiting for the peer at start.
     waiting_until: Option<Instant>,
     /// Since when this controller yields its active role (a swact).
     yielding: Option<Instant>,
+}
+
+/// The domain's timers: the peer is told where this controller stands
+/// every `hello`, is lost on a path not heard for `dead`, and is waited
+/// for `wait` at start.
+#[derive(Clone, Copy, Debug)]
+pub struct Timers {
+    pub hello: Duration,
+    pub dead: Duration,
+    pub wait: Duration,
 }
 
 /// How long a swact may take before this controller stops yielding (the
@@ -96,10 +113,10 @@ impl Pairing {
         me: Candidate,
         interfaces: Vec<InterfaceDef>,
         cfg: &PeerConfig,
-        wait: Duration,
-        dead: Duration,
+        timers: Timers,
         tick: Duration,
     ) -> Result<Pairing, String> {
+        let Timers { hello, dead, wait } = timers;
         let mut paths = Vec::new();
         for i in &interfaces {
             let addr = |a: &str, p: u16| -> Result<std::net::SocketAddr, String> {
@@ -130,9 +147,13 @@ impl Pairing {
             fence: cfg.fence.is_some(),
             policy: cfg.policy,
             dead,
+            hello,
             tick,
             started: now,
             last_tick: now,
+            last_told: None,
+            heard: 0,
+            told_heard: 0,
             yielding: None,
         })
     }
@@ -260,11 +281,33 @@ impl Pairing {
         let on_time = late <= self.tick * 3 + Duration::from_millis(100);
         let down = local_down(&self.interfaces);
         let paths = self.interfaces.len();
-        let up = self.link.up(now, self.dead).len();
-        self.tell(down, holding).await;
+        let heard = self.link.up(now, self.dead);
+        let up = heard.len();
+        let heard = self
+            .interfaces
+            .iter()
+            .filter(|i| heard.contains(&i.name.as_str()))
+            .fold(0u8, |f, i| f | i.down_flag());
+        self.heard = heard;
+        if self.heard != self.told_heard
+            || self
+                .last_told
+                .is_none_or(|t| now.duration_since(t) + self.tick / 2 >= self.hello)
+        {
+            self.tell(now, down, holding).await;
+        }
         let told = (self.role, self.fsm.state(), self.yielding.is_some());
         let mut out = Vec::new();
         let peer = self.link.peer().filter(|_| up > 0).cloned();
+        // A path the peer does not hear this controller on is down too,
+        // whichever way it is cut: the fewer of the two views counts.
+        let peer_hears = peer.as_ref().map_or(paths, |p| {
+            self.interfaces
+                .iter()
+                .filter(|i| p.heard & i.down_flag() != 0)
+                .count()
+        });
+        let up = up.min(peer_hears);
         if let Some(until) = self.waiting_until {
             if peer.is_none() && now < until {
                 return out;
@@ -349,12 +392,15 @@ impl Pairing {
         self.apply(decisions, &mut out);
         // What changed is told at once, not a period later.
         if (self.role, self.fsm.state(), self.yielding.is_some()) != told {
-            self.tell(down, holding || self.role == Role::Active).await;
+            self.tell(now, down, holding || self.role == Role::Active)
+                .await;
         }
         out
     }
 
-    async fn tell(&mut self, down: u8, holding: bool) {
+    async fn tell(&mut self, now: Instant, down: u8, holding: bool) {
+        self.last_told = Some(now);
+        self.told_heard = self.heard;
         self.link
             .send(Message {
                 node: String::new(),
@@ -371,6 +417,7 @@ impl Pairing {
                 } else {
                     0
                 },
+                heard: self.heard,
             })
             .await;
     }

@@ -2,7 +2,7 @@
 //! its peer on every path every period — who it is, which run of it
 //! (`instance`, new at each start) and which message of that run (`seq`),
 //! its clock (`sent_ms`), its interface-down flags, failover state, role,
-//! generation and priority — sealed with HMAC-SHA512 (RFC 2104, SM's
+//! generation, priority, flags and the paths on which it hears its peer — sealed with HMAC-SHA512 (RFC 2104, SM's
 //! algorithm) under the cloud's SM key.
 //!
 //! Unlike StarlingX's SM, a datagram is authenticated before anything in
@@ -22,7 +22,7 @@ use sha2::Sha512;
 use starling_sm::{Role, State};
 
 const MAGIC: &[u8; 4] = b"STSM";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// The MAC's length (SHA-512).
 pub const MAC_LEN: usize = 64;
 /// The longest node name.
@@ -120,6 +120,10 @@ pub struct Message {
     /// [`Message::SWACT`]: the sender yields its active role (a planned
     /// swact): the peer takes over once the sender is standby.
     pub flags: u8,
+    /// The paths on which the sender hears its peer, as interface flags
+    /// (`starling_sm::Down`'s bits): a path heard one way only shows
+    /// here, and the peer learns it is not heard.
+    pub heard: u8,
 }
 
 /// Why a datagram is not acted on.
@@ -172,6 +176,7 @@ impl Message {
         b.extend_from_slice(&self.generation.to_be_bytes());
         b.push(self.priority);
         b.push(self.flags);
+        b.push(self.heard);
         let mac = key.mac(&b);
         b.extend_from_slice(&mac);
         b
@@ -193,7 +198,7 @@ impl Message {
         }
         let n = usize::from(body[5]);
         let rest = body.get(6..).ok_or(Refusal::Malformed)?;
-        if n > MAX_NAME || rest.len() != n + 16 + 8 + 8 + 3 + 8 + 2 {
+        if n > MAX_NAME || rest.len() != n + 16 + 8 + 8 + 3 + 8 + 3 {
             return Err(Refusal::Malformed);
         }
         let node = std::str::from_utf8(&rest[..n])
@@ -230,6 +235,7 @@ impl Message {
             generation: u64_at(35),
             priority: r[43],
             flags: r[44],
+            heard: r[45],
         })
     }
 }
@@ -343,6 +349,7 @@ mod tests {
             generation: 7,
             priority: 230,
             flags: 0,
+            heard: 0x5,
         }
     }
 

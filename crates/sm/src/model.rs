@@ -253,6 +253,15 @@ impl Model {
     /// the actions its role needs (enable and disable; go-active with
     /// go-standby), dependencies within a group and without cycles.
     pub fn build(p: Parts) -> Result<Model, String> {
+        let d = &p.domain;
+        if d.hello.is_zero() || d.dead < d.hello * 2 {
+            return Err(format!(
+                "domain {}: a hello interval of {} ms and a dead interval of {} ms (the dead interval must be at least two hellos)",
+                d.name,
+                d.hello.as_millis(),
+                d.dead.as_millis()
+            ));
+        }
         let mut placed: BTreeMap<&str, &str> = BTreeMap::new();
         for (g, s, _) in &p.members {
             if !p.groups.iter().any(|x| &x.0 == g) {

@@ -806,5 +806,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.contains("unknown service nope"), "{e}");
+        // A peer lost between two hellos would be lost at every jitter.
+        let e = Model::build(Parts {
+            domain: DomainDef {
+                dead: Duration::from_millis(300),
+                ..m.domain.clone()
+            },
+            groups: vec![],
+            members: vec![],
+            services: vec![],
+            dependencies: vec![],
+            throttle: 2,
+        })
+        .unwrap_err();
+        assert!(e.contains("at least two hellos"), "{e}");
     }
 }

@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod ipmi;
+pub mod pair;
 pub mod sushy;
 
 use std::path::{Path, PathBuf};

@@ -155,10 +155,21 @@ async fn redfish_power_control_against_sushy_tools() {
     );
 
     // A forced reset (the emulator takes the board down and brings it
-    // back within a random second or eleven; how soon is its own).
+    // back within a random second or eleven; how soon is its own). The
+    // system read before, the reset is one request: a fence waits on no
+    // read.
+    let requests = |log: &str| log.lines().filter(|l| l.contains(" HTTP/1.")).count();
+    let (before, resets) = (requests(&emu.log()), emu.resets());
     assert_eq!(
         bmc.act(Action::Reset).await.unwrap(),
         Acted::Sent("ForceRestart")
+    );
+    let log = emu.log();
+    assert_eq!(requests(&log) - before, 1, "{log}");
+    assert_eq!(
+        starling_testkit::sushy::resets_in(&log),
+        resets + 1,
+        "{log}"
     );
     power_becomes(&bmc, Power::On).await;
 

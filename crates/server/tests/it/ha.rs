@@ -1,420 +1,76 @@
 //! Two controllers, each a network namespace running the real
-//! `starlingd sm`, joined by a management and a cluster-host bridge, each
-//! with a BMC (sushy-tools' Redfish emulator) on a BMC network; a client
-//! namespace on the management bridge. SM (`starling-sm`) is set up with
-//! `starlingd sm configure` as an operator would (docs/ha.md): the floating management
-//! address (the `ip` executor, announced with gratuitous ARP) and an API
-//! process behind it (the `process` executor). One controller goes
-//! active and the client reaches the API on the floating address; the
-//! active controller crashes (every process in its namespace killed, its
-//! links down); the other fences it through its BMC, takes the address
-//! and starts the API, and the client reaches it again, on the new MAC.
-//! Every 20 ms both namespaces are sampled for the floating address:
-//! never on both. A second test stops the active's SM (SIGSTOP) with its
-//! services up; its peer fences it through an IPMI BMC (ipmi_sim) whose
-//! reset takes the controller down before it answers, takes over, and the
-//! stalled controller, booted again, rejoins as standby.
+//! `starling-sm` (`starling_testkit::pair`): the floating management and
+//! OAM addresses and an API process behind them, set up with `starlingd
+//! sm configure` as docs/ha.md tells an operator; a BMC for each on a BMC
+//! network. Every lab samples both namespaces for the floating addresses
+//! while it runs: never on both.
+//!
+//! Faults: a crash of the active (its peer fences it through its Redfish
+//! BMC and takes over); the active's SM stopped or killed (fenced through
+//! an IPMI BMC whose reset takes it down; booted, it rejoins as standby);
+//! each cable pulled alone (the healthier controller is active, nobody
+//! fenced); every path cut at once (the active fences the standby); a
+//! one-way cut either way (the active fences the deaf standby, or the
+//! standby the deaf active's fence leaves it alone); forged and replayed
+//! messages on the wire (refused, nothing changes); and a short run of
+//! randomized partitions (the long one is `starling-bench --phases
+//! partitions`).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use super::hosts::{ip, namespaces};
-use super::*;
-use starling_testkit::sushy;
+use super::hosts::namespaces;
+use starling_testkit::pair::{Binaries, Fencing, Profile, Rig};
+use starling_testkit::{ipmi, sushy};
 
-const API_PORT: u16 = 18080;
+const SETTLE: Duration = Duration::from_secs(30);
 
-struct Ctl {
-    name: String,
-    ns: String,
-    dir: PathBuf,
-    mgmt: String,
-    sm: Option<Child>,
-}
-
-struct Lab {
-    n: u32,
-    ctl: Vec<Ctl>,
-    client: String,
-    bridges: Vec<String>,
-    dir: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.ctl {
-            if let Some(mut sm) = c.sm.take() {
-                let _ = sm.kill();
-                let _ = sm.wait();
-            }
-            kill_all(&c.ns);
-        }
-        for ns in self
-            .ctl
-            .iter()
-            .map(|c| c.ns.clone())
-            .chain([self.client.clone()])
-        {
-            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-        }
-        for b in &self.bridges {
-            let _ = Command::new("ip").args(["link", "del", b]).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+fn bins() -> Binaries {
+    Binaries {
+        starlingd: env!("CARGO_BIN_EXE_starlingd").into(),
+        starling_sm: env!("CARGO_BIN_EXE_starling-sm").into(),
     }
 }
 
-/// Every process in namespace `ns`, killed at once (a crash).
-fn kill_all(ns: &str) {
-    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
-        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
-        }
-    }
-}
-
-fn in_ns(ns: &str, args: &[&str]) -> std::process::Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Whether namespace `ns` holds `address` on `dev`, up (a crashed
-/// controller's links are down: what they carry reaches no one).
-fn holds(ns: &str, dev: &str, address: &str) -> bool {
-    Command::new("ip")
-        .args(["-n", ns, "-o", "addr", "show", "dev", dev, "up"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .any(|w| w.split('/').next() == Some(address))
-        })
-        .unwrap_or(false)
-}
-
-/// The client's GET of the API on the floating address.
-fn client_reaches(ns: &str, url: &str) -> bool {
-    in_ns(ns, &["curl", "-s", "-o", "/dev/null", "-m", "1", url])
-        .status
-        .success()
-}
-
-fn sm(c: &Ctl, args: &[&str]) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_starlingd"));
-    cmd.arg("--data-dir")
-        .arg(&c.dir)
-        .args(["sm", "--node", &c.name])
-        .args(args);
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "starlingd sm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `starlingd sm dump` of controller `c`.
-fn dump(c: &Ctl) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_starlingd"))
-        .arg("--data-dir")
-        .arg(&c.dir)
-        .args(["sm", "--node", &c.name, "dump"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn start_sm(c: &mut Ctl) {
-    let log = std::fs::File::create(c.dir.join("sm.log")).unwrap();
-    // The standalone binary runs it (configured through `starlingd sm`).
-    let child = Command::new("ip")
-        .args(["netns", "exec", &c.ns])
-        .arg(env!("CARGO_BIN_EXE_starling-sm"))
-        .arg("--data-dir")
-        .arg(&c.dir)
-        .args(["--node", &c.name])
-        .env("STARLING_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    c.sm = Some(child);
-}
-
-impl Lab {
-    /// The network and SM's settings, but for the peer's BMC address
-    /// (the emulators listen on the BMC network the lab makes).
-    fn new() -> Lab {
-        static LABS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = 40
-            + LABS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            + (std::process::id() % 50) * 4;
-        let n = n % 250;
-        let dir = tmpdir();
-        let pid = std::process::id() % 10_000;
-        let mut lab = Lab {
-            n,
-            ctl: Vec::new(),
-            client: format!("smw{pid}-{n}"),
-            bridges: Vec::new(),
-            dir: dir.clone(),
-        };
-        for net in ["m", "c", "b"] {
-            let br = format!("smb{n}{net}");
-            ip(&["link", "add", &br, "type", "bridge"]);
-            ip(&["link", "set", &br, "up"]);
-            lab.bridges.push(br);
-        }
-        // The BMC network's gateway is the root namespace, where the BMCs
-        // listen.
-        ip(&[
-            "addr",
-            "add",
-            &format!("10.{n}.3.1/24"),
-            "dev",
-            &format!("smb{n}b"),
-        ]);
-        let veth = |ns: &str, inner: &str, br: &str, addr: &str, tag: &str| {
-            let outer = format!("sv{n}{tag}");
-            ip(&[
-                "link", "add", &outer, "type", "veth", "peer", "name", inner, "netns", ns,
-            ]);
-            ip(&["link", "set", &outer, "master", br, "up"]);
-            ip(&["-n", ns, "addr", "add", addr, "dev", inner]);
-            ip(&["-n", ns, "link", "set", inner, "up"]);
-        };
-        for i in 0..2u32 {
-            let ns = format!("smc{pid}-{n}-{i}");
-            ip(&["netns", "add", &ns]);
-            ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            veth(
-                &ns,
-                "mgmt0",
-                &format!("smb{n}m"),
-                &format!("10.{n}.1.1{i}/24"),
-                &format!("m{i}"),
-            );
-            veth(
-                &ns,
-                "clstr0",
-                &format!("smb{n}c"),
-                &format!("10.{n}.2.1{i}/24"),
-                &format!("c{i}"),
-            );
-            veth(
-                &ns,
-                "bmc0",
-                &format!("smb{n}b"),
-                &format!("10.{n}.3.1{i}/24"),
-                &format!("b{i}"),
-            );
-            let d = dir.join(format!("controller-{i}"));
-            std::fs::create_dir_all(&d).unwrap();
-            lab.ctl.push(Ctl {
-                name: format!("controller-{i}"),
-                ns,
-                dir: d,
-                mgmt: format!("10.{n}.1.1{i}"),
-                sm: None,
-            });
-        }
-        ip(&["netns", "add", &lab.client]);
-        ip(&["-n", &lab.client, "link", "set", "lo", "up"]);
-        veth(
-            &lab.client,
-            "mgmt0",
-            &format!("smb{n}m"),
-            &format!("10.{n}.1.100/24"),
-            "w",
-        );
-        // SM set up as docs/ha.md tells an operator.
-        sm(&lab.ctl[0], &["key-generate"]);
-        let key = std::fs::read_to_string(lab.ctl[0].dir.join("sm/sm.key")).unwrap();
-        for i in 0..2usize {
-            let c = &lab.ctl[i];
-            let peer = 1 - i;
-            let sm_dir = c.dir.join("sm");
-            std::fs::create_dir_all(&sm_dir).unwrap();
-            if i == 1 {
-                write_private(&sm_dir.join("sm.key"), &key);
-            }
-            write_private(&sm_dir.join("peer-bmc-password"), sushy::PASSWORD);
-            let mgmt_peer = format!("10.{n}.1.1{peer}");
-            let clstr = format!("10.{n}.2.1{i}");
-            let clstr_peer = format!("10.{n}.2.1{peer}");
-            let floating = format!("address=10.{n}.1.2/24");
-            let oam = format!("address=10.{n}.1.3/24");
-            let command = format!("command=python3 -m http.server --bind 0.0.0.0 {API_PORT}");
-            let ready = format!("ready=127.0.0.1:{API_PORT}");
-            let peer_name = format!("controller-{peer}");
-            for args in [
-                vec![
-                    "configure",
-                    "interface",
-                    "management-interface",
-                    "--device",
-                    "mgmt0",
-                    "--address",
-                    &c.mgmt,
-                    "--peer-address",
-                    &mgmt_peer,
-                ],
-                vec![
-                    "configure",
-                    "interface",
-                    "cluster-host-interface",
-                    "--device",
-                    "clstr0",
-                    "--address",
-                    &clstr,
-                    "--peer-address",
-                    &clstr_peer,
-                ],
-                vec![
-                    "configure",
-                    "service-instance",
-                    "management-ip",
-                    &floating,
-                    "device=mgmt0",
-                ],
-                vec![
-                    "configure",
-                    "service-instance",
-                    "oam-ip",
-                    &oam,
-                    "device=mgmt0",
-                ],
-                vec![
-                    "configure",
-                    "plugin",
-                    "starling-api",
-                    "process",
-                    "starling-api",
-                ],
-                vec![
-                    "configure",
-                    "service-instance",
-                    "starling-api",
-                    &command,
-                    &ready,
-                ],
-                vec!["configure", "set", "PEER_NODE", &peer_name],
-                vec!["configure", "set", "FAILPENDING_TIMEOUT_MS", "1200"],
-                vec!["configure", "set", "STANDBY_FENCE_DELAY_MS", "500"],
-                vec!["configure", "set", "PEER_BMC_TYPE", "redfish"],
-                vec!["configure", "set", "PEER_BMC_USERNAME", "root"],
-                vec!["configure", "domain", "--wait-ms", "2000"],
-            ] {
-                sm(c, &args);
-            }
-        }
-        lab
-    }
-
-    fn floating(&self) -> String {
-        format!("10.{}.1.2", self.n)
-    }
-
-    fn api(&self) -> String {
-        format!("http://{}:{API_PORT}/", self.floating())
-    }
-
-    /// Samples both controllers every 20 ms until told to stop: (samples,
-    /// those with the floating address on both, live).
-    fn sample(&self) -> (Arc<AtomicBool>, std::thread::JoinHandle<(u32, u32)>) {
-        let sampling = Arc::new(AtomicBool::new(true));
-        let (s, f) = (sampling.clone(), self.floating());
-        let nss: Vec<String> = self.ctl.iter().map(|c| c.ns.clone()).collect();
-        let sampler = std::thread::spawn(move || {
-            let (mut samples, mut both) = (0u32, 0u32);
-            while s.load(Ordering::Relaxed) {
-                if holds(&nss[0], "mgmt0", &f) && holds(&nss[1], "mgmt0", &f) {
-                    both += 1;
-                }
-                samples += 1;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            (samples, both)
-        });
-        (sampling, sampler)
-    }
-
-    /// The controller that holds the floating address, when one does.
-    fn holder(&self) -> Option<usize> {
-        let f = self.floating();
-        (0..2).find(|i| holds(&self.ctl[*i].ns, "mgmt0", &f))
-    }
-
-    fn wait_for(&self, what: &str, secs: u64, f: impl Fn() -> bool) -> Duration {
-        let t0 = Instant::now();
-        while !f() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(secs),
-                "{what} within {secs} s; SM logs:\n{}",
-                self.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        t0.elapsed()
-    }
-
-    fn logs(&self) -> String {
-        self.ctl
-            .iter()
-            .map(|c| {
-                let l = std::fs::read_to_string(c.dir.join("sm.log")).unwrap_or_default();
-                let tail: Vec<&str> = l.lines().rev().take(40).collect();
-                format!(
-                    "--- {}\n{}",
-                    c.name,
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// Whether the lab can run here: namespaces (root), curl and python3;
-/// where it cannot, CI (STARLING_REQUIRE_NETNS) fails instead.
+/// Whether the lab can run here: namespaces (root), curl, python3 and
+/// nft; where it cannot, CI (STARLING_REQUIRE_NETNS) fails instead.
 fn lab_can_run() -> bool {
     if !namespaces("the two-controller lab runs each controller in a network namespace (root)") {
         eprintln!("SKIPPED: two controllers need network namespaces (root)");
         return false;
     }
-    if !have("curl") || !have("python3") {
+    let missing: Vec<&str> = ["curl", "python3", "nft"]
+        .into_iter()
+        .filter(|p| !starling_testkit::pair::have(p))
+        .collect();
+    if !missing.is_empty() {
         assert!(
             std::env::var_os("STARLING_REQUIRE_NETNS").is_none(),
-            "the lab needs curl and python3"
+            "the lab needs {missing:?}"
         );
-        eprintln!("SKIPPED: the lab needs curl and python3");
+        eprintln!("SKIPPED: the lab needs {missing:?}");
         return false;
     }
     true
 }
 
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// A rig whose BMCs take a controller down on reset (ipmi_sim), both SMs
+/// started and settled: (rig, the active controller).
+fn ipmi_rig() -> Option<(Rig, usize)> {
+    if !lab_can_run() {
+        return None;
+    }
+    let sim = ipmi::simulator_or_skip()?;
+    let mut rig = Rig::new(&bins(), Profile::LAB, &Fencing::Ipmi(sim));
+    rig.start(0);
+    rig.start(1);
+    let active = rig.settled(SETTLE);
+    Some((rig, active))
 }
 
-fn write_private(path: &Path, text: &str) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
+fn role_in_dump(rig: &Rig, i: usize, role: &str) -> bool {
+    rig.dump(i)
+        .lines()
+        .any(|l| l.starts_with("controller-services") && l.contains(role))
 }
 
 #[test]
@@ -425,74 +81,39 @@ fn a_crashed_active_controller_is_fenced_and_its_floating_address_and_api_move()
     let Some(bin) = sushy::emulator_or_skip() else {
         return;
     };
-    // The BMCs listen on the BMC network the lab makes (the root
-    // namespace's loopback is out of the controllers' reach).
-    let mut lab = Lab::new();
-    let gateway = format!("10.{}.3.1", lab.n);
-    let bmc0 = sushy::start_on(&bin, &format!("ha-bmc0-{}", lab.n), false, &gateway);
-    let bmc1 = sushy::start_on(&bin, &format!("ha-bmc1-{}", lab.n), false, &gateway);
-    for (i, peer_bmc) in [(0usize, &bmc1), (1, &bmc0)] {
-        sm(
-            &lab.ctl[i],
-            &["configure", "set", "PEER_BMC_ADDRESS", &peer_bmc.url],
-        );
-    }
-    for c in &mut lab.ctl {
-        start_sm(c);
-    }
-    let (sampling, sampler) = lab.sample();
+    let mut rig = Rig::new(&bins(), Profile::LAB, &Fencing::Redfish(bin));
+    rig.start(0);
+    rig.start(1);
     // Equal rank: controller-1 (the greater name) is elected.
-    lab.wait_for("one controller holding the floating address", 30, || {
-        lab.holder().is_some()
-    });
-    assert_eq!(lab.holder(), Some(1), "{}", lab.logs());
-    let api = lab.api();
-    lab.wait_for("the client reaching the API", 30, || {
-        client_reaches(&lab.client, &api)
-    });
-    assert_eq!(bmc0.resets() + bmc1.resets(), 0);
+    let active = rig.settled(SETTLE);
+    assert_eq!(active, 1, "{}", rig.logs(40));
+    assert_eq!(rig.resets(0) + rig.resets(1), 0);
+    let sampler = rig.sample(Duration::from_millis(10));
 
-    // controller-1 crashes: every process in it dies, its links go down.
     let crashed = Instant::now();
-    kill_all(&lab.ctl[1].ns);
-    if let Some(mut c) = lab.ctl[1].sm.take() {
-        let _ = c.wait();
-    }
-    for dev in ["mgmt0", "clstr0"] {
-        ip(&["-n", &lab.ctl[1].ns, "link", "set", dev, "down"]);
-    }
-    lab.wait_for("controller-0 to hold the floating address", 30, || {
-        lab.holder() == Some(0)
+    rig.crash(1);
+    rig.wait_for("controller-0 to hold the floating address", SETTLE, || {
+        rig.holder() == Some(0)
     });
-    let addr_moved = crashed.elapsed();
-    lab.wait_for("the client reaching the API again", 30, || {
-        client_reaches(&lab.client, &api)
+    let moved = crashed.elapsed();
+    rig.wait_for("the client reaching the API again", SETTLE, || {
+        rig.client_reaches()
     });
-    let api_back = crashed.elapsed();
-    assert_eq!(bmc1.resets(), 1, "controller-1 fenced once: {}", lab.logs());
-    assert_eq!(bmc0.resets(), 0);
-    eprintln!(
-        "two-controller lab: crash -> floating address on the peer {addr_moved:?}, API answering on it {api_back:?}"
-    );
-    sampling.store(false, Ordering::Relaxed);
-    let (samples, both) = sampler.join().unwrap();
-    assert!(samples > 50, "{samples} samples");
+    let back = crashed.elapsed();
     assert_eq!(
-        both, 0,
-        "the floating address on both in {both} of {samples} samples"
+        rig.resets(1),
+        1,
+        "controller-1 fenced once: {}",
+        rig.logs(40)
     );
-    // The survivor's own view, through sm dump.
-    let dump = dump(&lab.ctl[0]);
-    assert!(
-        dump.lines()
-            .any(|l| l.starts_with("controller-services") && l.contains(" active")),
-        "{dump}"
+    assert_eq!(rig.resets(0), 0);
+    eprintln!(
+        "two-controller lab: crash -> floating address on the peer {moved:?}, API answering on it {back:?}"
     );
-}
-
-/// The SM process of controller `i` (`ip netns exec` runs it in place).
-fn sm_pid(lab: &Lab, i: usize) -> u32 {
-    lab.ctl[i].sm.as_ref().map(Child::id).unwrap()
+    let s = sampler.stop();
+    assert!(s.samples > 50, "{s:?}");
+    assert_eq!(s.both, 0, "the floating address on both: {s:?}");
+    assert!(role_in_dump(&rig, 0, " active"), "{}", rig.dump(0));
 }
 
 #[test]
@@ -511,111 +132,145 @@ fn an_active_whose_sm_is_killed_is_fenced_before_its_peer_takes_over() {
 /// through an IPMI BMC whose reset takes the controller down, takes over;
 /// the controller, booted again, rejoins as standby.
 fn fenced_by_a_bmc_that_takes_it_down(signal: &str, what: &str) {
-    if !lab_can_run() {
-        return;
-    }
-    let Some(sim) = starling_testkit::ipmi::simulator_or_skip() else {
+    let Some((mut rig, a)) = ipmi_rig() else {
         return;
     };
-    let mut lab = Lab::new();
-    let gateway = format!("10.{}.3.1", lab.n);
-    // Each BMC's reset takes its controller down before it answers: every
-    // process in the namespace killed, its links down (a power cycle).
-    let reset = |i: usize| {
-        let ns = &lab.ctl[i].ns;
-        format!(
-            "for p in $(ip netns pids {ns}); do kill -9 $p; done; ip -n {ns} link set mgmt0 down; ip -n {ns} link set clstr0 down;"
-        )
-    };
-    let bmc0 =
-        starling_testkit::ipmi::start_on(&sim, &format!("ha-ipmi0-{}", lab.n), &gateway, &reset(0));
-    let bmc1 =
-        starling_testkit::ipmi::start_on(&sim, &format!("ha-ipmi1-{}", lab.n), &gateway, &reset(1));
-    for (i, peer_bmc) in [(0usize, &bmc1), (1, &bmc0)] {
-        let c = &lab.ctl[i];
-        write_private(
-            &c.dir.join("sm/peer-bmc-password"),
-            starling_testkit::ipmi::PASSWORD,
-        );
-        let address = format!("{gateway}:{}", peer_bmc.port);
-        for args in [
-            ["configure", "set", "PEER_BMC_TYPE", "ipmi"],
-            ["configure", "set", "PEER_BMC_ADDRESS", &address],
-            ["configure", "set", "PEER_BMC_USERNAME", "admin"],
-            ["configure", "set", "PEER_BMC_IPMI_INTERFACE", "lan"],
-        ] {
-            sm(c, &args);
-        }
-    }
-    for c in &mut lab.ctl {
-        start_sm(c);
-    }
-    lab.wait_for("controller-1 holding the floating address", 30, || {
-        lab.holder() == Some(1)
+    let s = 1 - a;
+    let sampler = rig.sample(Duration::from_millis(10));
+    let t0 = Instant::now();
+    rig.signal(a, signal);
+    rig.wait_for("the standby to hold the floating address", SETTLE, || {
+        rig.holder() == Some(s)
     });
-    let api = lab.api();
-    lab.wait_for("the client reaching the API", 30, || {
-        client_reaches(&lab.client, &api)
+    rig.wait_for("the client reaching the API again", SETTLE, || {
+        rig.client_reaches()
     });
-    let (sampling, sampler) = lab.sample();
-
-    // controller-1's SM stops (SIGSTOP) with its address and API still
-    // up: controller-0 fences it — the BMC takes it down — then takes
-    // over.
-    let stopped = Instant::now();
-    let pid = sm_pid(&lab, 1).to_string();
-    assert!(
-        Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    lab.wait_for("controller-0 to hold the floating address", 30, || {
-        lab.holder() == Some(0)
-    });
-    lab.wait_for("the client reaching the API again", 30, || {
-        client_reaches(&lab.client, &api)
-    });
-    let took = stopped.elapsed();
-    assert_eq!(bmc1.resets(), 1, "controller-1 fenced once: {}", lab.logs());
-    assert_eq!(bmc0.resets(), 0);
-    if let Some(mut c) = lab.ctl[1].sm.take() {
-        let _ = c.wait();
-    }
+    let took = t0.elapsed();
+    assert_eq!(rig.resets(a), 1, "the active fenced once: {}", rig.logs(40));
+    assert_eq!(rig.resets(s), 0);
+    rig.reap(a);
     eprintln!("two-controller lab: SM {what} -> fenced, API answering on the peer in {took:?}");
 
-    // controller-1 boots: its links up, no address of the old run, SM
-    // started — it rejoins as standby and takes nothing back.
-    let ns1 = lab.ctl[1].ns.clone();
-    ip(&["-n", &ns1, "addr", "flush", "dev", "mgmt0"]);
-    ip(&[
-        "-n",
-        &ns1,
-        "addr",
-        "add",
-        &format!("{}/24", lab.ctl[1].mgmt),
-        "dev",
-        "mgmt0",
-    ]);
-    for dev in ["mgmt0", "clstr0"] {
-        ip(&["-n", &ns1, "link", "set", dev, "up"]);
+    // It boots: its links up, nothing of the old run, SM started — it
+    // rejoins as standby and takes nothing back.
+    rig.boot(a);
+    assert_eq!(rig.settled(SETTLE), s, "{}", rig.logs(40));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(rig.holder(), Some(s), "{}", rig.logs(40));
+    assert!(role_in_dump(&rig, a, " standby"), "{}", rig.dump(a));
+    let v = sampler.stop();
+    assert!(v.samples > 50, "{v:?}");
+    assert_eq!(v.both, 0, "the floating address on both: {v:?}");
+}
+
+/// Each cable pulled alone, on either controller: the controller whose
+/// interfaces are healthier is active (the active steps down when its own
+/// cable is pulled, and takes nothing back when it returns); nobody is
+/// fenced, and the floating addresses are never on both.
+#[test]
+fn each_cable_pulled_alone_leaves_the_healthier_controller_active_and_fences_nobody() {
+    let Some((rig, mut active)) = ipmi_rig() else {
+        return;
+    };
+    let sampler = rig.sample(Duration::from_millis(10));
+    for dev in ["clstr0", "mgmt0"] {
+        for on_active in [false, true] {
+            let i = if on_active { active } else { 1 - active };
+            rig.cable(i, dev, false);
+            if on_active {
+                rig.wait_for(
+                    &format!("the standby taking over when the active's {dev} is pulled"),
+                    SETTLE,
+                    || rig.holder() == Some(1 - i) && rig.client_reaches(),
+                );
+            } else {
+                // The standby's cable: the active stays, and says which
+                // path is lost (400.005).
+                std::thread::sleep(Duration::from_secs(3));
+                assert_eq!(rig.holder(), Some(active), "{}", rig.logs(40));
+                assert!(rig.log(active).contains("400.005"), "{}", rig.logs(40));
+            }
+            rig.cable(i, dev, true);
+            active = rig.settled(SETTLE);
+            assert_eq!(active, if on_active { 1 - i } else { active });
+            std::thread::sleep(Duration::from_secs(1));
+        }
     }
-    start_sm(&mut lab.ctl[1]);
-    std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(lab.holder(), Some(0), "{}", lab.logs());
-    let dump = dump(&lab.ctl[1]);
-    assert!(
-        dump.lines()
-            .any(|l| l.starts_with("controller-services") && l.contains(" standby")),
-        "{dump}\n{}",
-        lab.logs()
-    );
-    sampling.store(false, Ordering::Relaxed);
-    let (samples, both) = sampler.join().unwrap();
-    assert!(samples > 50, "{samples} samples");
-    assert_eq!(
-        both, 0,
-        "the floating address on both in {both} of {samples} samples"
-    );
+    assert_eq!(rig.resets(0) + rig.resets(1), 0, "{}", rig.logs(40));
+    let v = sampler.stop();
+    assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
+}
+
+/// Every path between the controllers cut at once (both alive): the
+/// active fences the standby, keeps its services, and the standby,
+/// booted, rejoins.
+#[test]
+fn every_path_cut_at_once_the_active_fences_the_standby() {
+    let Some((mut rig, a)) = ipmi_rig() else {
+        return;
+    };
+    let s = 1 - a;
+    let sampler = rig.sample(Duration::from_millis(10));
+    // Both switches fail: every controller's links stay up.
+    for dev in ["mgmt0", "clstr0"] {
+        rig.switch(dev, false);
+    }
+    rig.wait_for("the standby fenced", SETTLE, || rig.resets(s) == 1);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(rig.holder(), Some(a), "{}", rig.logs(40));
+    for dev in ["mgmt0", "clstr0"] {
+        rig.switch(dev, true);
+    }
+    assert_eq!(rig.resets(a), 0, "{}", rig.logs(40));
+    rig.boot(s);
+    assert_eq!(rig.settled(SETTLE), a);
+    let v = sampler.stop();
+    assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
+}
+
+/// A one-way cut either way: the controller that is not heard, or does
+/// not hear, is the standby in the end — the active fences a deaf
+/// standby, and a deaf active's peer is fenced by it before its own fence
+/// goes out; never two actives.
+#[test]
+fn a_one_way_cut_either_way_leaves_the_active_in_place_and_fences_the_standby() {
+    let Some((mut rig, a)) = ipmi_rig() else {
+        return;
+    };
+    let sampler = rig.sample(Duration::from_millis(10));
+    for deaf in [1 - a, a] {
+        let s = 1 - a;
+        let fenced = rig.resets(s);
+        rig.deafen(deaf, &["mgmt0", "clstr0"]);
+        rig.wait_for("the standby fenced", SETTLE, || rig.resets(s) == fenced + 1);
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(rig.holder(), Some(a), "{}", rig.logs(40));
+        rig.deafen(deaf, &[]);
+        rig.boot(s);
+        assert_eq!(rig.settled(SETTLE), a, "{}", rig.logs(40));
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(rig.resets(a), 0, "{}", rig.logs(40));
+    let v = sampler.stop();
+    assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
+}
+
+/// The short run of the partition soak (the long one, 100 partitions and
+/// more, is `starling-bench --phases partitions`).
+#[test]
+fn randomized_partitions_never_leave_two_actives() {
+    let Some((mut rig, _)) = ipmi_rig() else {
+        return;
+    };
+    let seed = std::env::var("STARLING_SOAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_0001);
+    let r = rig.soak(6, seed, Duration::from_millis(10), |k, f| {
+        eprintln!("partition {k}: {f:?}")
+    });
+    eprintln!("partition soak (seed {seed:#x}): {r:?}");
+    assert_eq!(r.partitions, 6);
+    assert_eq!(r.samples.both, 0, "two actives: {r:?}\n{}", rig.logs(60));
+    assert_eq!(r.unfenced_takeovers, 0, "{r:?}\n{}", rig.logs(60));
 }

@@ -43,6 +43,7 @@ fn status(role: Role) -> Message {
         generation: 3,
         priority: 230,
         flags: 0,
+        heard: 0x3,
     }
 }
 
