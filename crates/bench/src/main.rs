@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod auth;
+mod failover;
 mod heartbeat;
 mod inventory;
+mod pacemaker;
 mod recovery;
 mod sm;
 
@@ -63,7 +65,13 @@ struct Args {
     /// 200.004 and to failed, back to service; `--hb-periods`,
     /// `--hb-runs`), sm (two paired `starlingd sm`: idle CPU and memory,
     /// swact times and the API-unavailable window; `--sm-idle`,
-    /// `--sm-swacts`); none of these in the default list.
+    /// `--sm-swacts`), failover (two controllers in network namespaces:
+    /// crash of the active to the API answering on the floating address,
+    /// per timer profile; `--failover-runs`, `--failover-profiles`) and
+    /// partitions (the randomized partition soak; `--partitions`,
+    /// `--seed`), pacemaker (Pacemaker and Corosync on the same rig with
+    /// the same crash; `--pacemaker-tokens`); none of these in the default
+    /// list.
     #[arg(
         long,
         value_delimiter = ',',
@@ -104,6 +112,31 @@ struct Args {
     /// The `starling-sm` binary (default: beside starlingd).
     #[arg(long)]
     starling_sm: Option<PathBuf>,
+    /// Crashes per timer profile of the failover phase.
+    #[arg(long, default_value_t = 20)]
+    failover_runs: usize,
+    /// The failover phase's timer profiles (comma-separated): starlingx
+    /// (StarlingX's defaults), fast (docs/ha.md's quick failover), lab.
+    #[arg(long, value_delimiter = ',', default_value = "fast,starlingx")]
+    failover_profiles: Vec<String>,
+    /// The controllers' BMCs in the failover and partitions phases: ipmi
+    /// (OpenIPMI's simulator; a reset takes the controller down) or
+    /// redfish (sushy-tools; a reset is only recorded).
+    #[arg(long, default_value = "ipmi")]
+    failover_bmc: String,
+    /// Randomized partitions of the partitions phase.
+    #[arg(long, default_value_t = 100)]
+    partitions: u32,
+    /// The partitions phase's timer profile.
+    #[arg(long, default_value = "lab")]
+    partition_profile: String,
+    /// Corosync token timeouts of the pacemaker phase, in ms
+    /// (comma-separated; Corosync's default is 3000).
+    #[arg(long, value_delimiter = ',', default_value = "3000,1000")]
+    pacemaker_tokens: Vec<u32>,
+    /// The seed of the randomized phases (crash timing, partitions).
+    #[arg(long, default_value_t = 0x5eed_0001)]
+    seed: u64,
 }
 
 /// A duration as `10s`, `2m` or milliseconds `500ms`.
@@ -915,6 +948,18 @@ async fn run(a: Args) -> Result<()> {
     if want("sm") {
         println!();
         sm::run(&a).await?;
+    }
+    if want("failover") {
+        println!();
+        failover::failover(&a)?;
+    }
+    if want("pacemaker") {
+        println!();
+        pacemaker::run(&a)?;
+    }
+    if want("partitions") {
+        println!();
+        failover::partitions(&a)?;
     }
     let _ = std::fs::remove_dir_all(&a.work_dir);
     Ok(())

@@ -75,6 +75,9 @@ pub struct Pairing {
     /// peer was last told (a change is told at once).
     heard: u8,
     told_heard: u8,
+    /// The link's refusals as last reported, and when.
+    refused: starling_sm_peer::link::Counts,
+    refused_reported: Option<Instant>,
     /// While waiting for the peer at start.
     waiting_until: Option<Instant>,
     /// Since when this controller yields its active role (a swact).
@@ -90,6 +93,9 @@ pub struct Timers {
     pub dead: Duration,
     pub wait: Duration,
 }
+
+/// How often refused datagrams are reported, at most.
+pub const REFUSED_REPORT: Duration = Duration::from_secs(10);
 
 /// How long a swact may take before this controller stops yielding (the
 /// peer never took over: the pair elects again).
@@ -154,6 +160,8 @@ impl Pairing {
             last_told: None,
             heard: 0,
             told_heard: 0,
+            refused: Default::default(),
+            refused_reported: None,
             yielding: None,
         })
     }
@@ -296,6 +304,7 @@ impl Pairing {
         {
             self.tell(now, down, holding).await;
         }
+        self.report_refused(now);
         let told = (self.role, self.fsm.state(), self.yielding.is_some());
         let mut out = Vec::new();
         let peer = self.link.peer().filter(|_| up > 0).cloned();
@@ -396,6 +405,33 @@ impl Pairing {
                 .await;
         }
         out
+    }
+
+    /// Says what the link refused since it last said so (forged,
+    /// replayed, stale, malformed datagrams, or from a stranger), at most
+    /// every [`REFUSED_REPORT`]: someone may be attacking the pair.
+    fn report_refused(&mut self, now: Instant) {
+        let c = self.link.counts();
+        let p = self.refused;
+        let total = |c: &starling_sm_peer::link::Counts| {
+            c.malformed + c.forged + c.replayed + c.stale + c.unexpected
+        };
+        if total(&c) > total(&p)
+            && self
+                .refused_reported
+                .is_none_or(|t| now.duration_since(t) >= REFUSED_REPORT)
+        {
+            tracing::warn!(
+                forged = c.forged - p.forged,
+                replayed = c.replayed - p.replayed,
+                stale = c.stale - p.stale,
+                malformed = c.malformed - p.malformed,
+                unexpected = c.unexpected - p.unexpected,
+                "datagrams refused on the SM link (not acted on)"
+            );
+            self.refused = c;
+            self.refused_reported = Some(now);
+        }
     }
 
     async fn tell(&mut self, now: Instant, down: u8, holding: bool) {

@@ -125,9 +125,9 @@ pub fn start(bin: &std::path::Path, name: &str) -> Simulator {
 }
 
 /// The same, listening on `address`, its chassis running the shell
-/// command `on_reset` when it resets the board — before it answers, so a
-/// reset the caller was told of has happened (a lab's BMC that really
-/// takes its host down).
+/// command `on_reset` when it resets the board or powers it off — before
+/// it answers, so a reset the caller was told of has happened (a lab's
+/// BMC that really takes its host down).
 pub fn start_on(bin: &std::path::Path, name: &str, address: &str, on_reset: &str) -> Simulator {
     let dir = std::env::temp_dir().join(format!("starling-ipmi-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -143,7 +143,7 @@ pub fn start_on(bin: &std::path::Path, name: &str, address: &str, on_reset: &str
              case $op in\n\
              get) for p in \"$@\"; do [ \"$p\" = power ] && echo \"power:$(cat \"$d/power\")\"; done;;\n\
              set) while [ $# -gt 1 ]; do case $1 in\n\
-               power) echo \"$2\" > \"$d/power\";;\n\
+               power) [ \"$2\" = 0 ] && {{ :; {on_reset}\n }}; echo \"$2\" > \"$d/power\";;\n\
                reset) {on_reset}\n echo reset >> \"$d/resets\";;\n\
              esac; shift 2; done;;\n\
              esac\n"

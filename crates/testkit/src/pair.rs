@@ -217,6 +217,26 @@ fn addresses(ns: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// One SM datagram seen on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    pub src: String,
+    pub sport: u16,
+    pub dst: String,
+    pub dport: u16,
+    pub payload: Vec<u8>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
 /// What a sampler saw.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Samples {
@@ -245,7 +265,13 @@ impl Rig {
     /// not yet started: [`Rig::start`]).
     pub fn new(bins: &Binaries, profile: Profile, fencing: &Fencing) -> Rig {
         static RIGS: AtomicU32 = AtomicU32::new(0);
-        let n = (40 + RIGS.fetch_add(1, Ordering::Relaxed) + (std::process::id() % 50) * 4) % 250;
+        // A network number no other rig on this machine uses now (its
+        // bridges are the mark).
+        let base = 40 + RIGS.fetch_add(1, Ordering::Relaxed) + (std::process::id() % 50) * 4;
+        let n = (0..210)
+            .map(|k| 40 + (base + k * 7) % 210)
+            .find(|n| !Path::new(&format!("/sys/class/net/smb{n}m")).exists())
+            .expect("a free network number for the rig");
         let dir = std::env::temp_dir().join(format!("starling-pair-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -261,7 +287,6 @@ impl Rig {
         };
         for net in ["m", "c", "b"] {
             let br = format!("smb{n}{net}");
-            let _ = Command::new("ip").args(["link", "del", &br]).output();
             ip(&["link", "add", &br, "type", "bridge"]);
             ip(&["link", "set", &br, "up"]);
             rig.bridges.push(br);
@@ -638,6 +663,13 @@ impl Rig {
     /// run left (processes, floating addresses, cuts), its links up, SM
     /// started.
     pub fn boot(&mut self, i: usize) {
+        self.power_on(i);
+        self.start(i);
+    }
+
+    /// Controller `i` comes back with nothing of its old run (processes,
+    /// floating addresses, cuts) and its links up; nothing started.
+    pub fn power_on(&mut self, i: usize) {
         kill_all(&self.ctl[i].ns);
         self.reap(i);
         self.deafen(i, &[]);
@@ -657,7 +689,100 @@ impl Rig {
             ip(&["-n", &ns, "link", "set", dev, "up"]);
             self.cable(i, dev, true);
         }
-        self.start(i);
+    }
+
+    /// The SM datagrams between the controllers that cross controller
+    /// `i`'s management link during `secs` (an AF_PACKET capture of every
+    /// protocol in its namespace, so both directions).
+    pub fn capture_sm(&self, i: usize, secs: f64) -> Vec<Datagram> {
+        let n = self.n;
+        let script = format!(
+            r#"
+import socket, struct, time
+r = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+r.bind(("mgmt0", 0))
+r.settimeout(0.1)
+pair = {{"10.{n}.1.10", "10.{n}.1.11"}}
+t = time.time()
+while time.time() - t < {secs}:
+    try:
+        f = r.recv(65535)
+    except socket.timeout:
+        continue
+    ip = f[14:]
+    if f[12:14] != b"\x08\x00" or len(ip) < 28 or ip[9] != 17:
+        continue
+    ihl = (ip[0] & 15) * 4
+    src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+    if {{src, dst}} != pair:
+        continue
+    sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+    payload = ip[ihl + 8:]
+    if payload[:4] == b"STSM":
+        print(src, sport, dst, dport, payload.hex(), flush=True)
+"#
+        );
+        let out = in_ns(&self.ctl[i].ns, &["python3", "-c", &script]);
+        assert!(
+            out.status.success(),
+            "capture: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                Some(Datagram {
+                    src: w.first()?.to_string(),
+                    sport: w.get(1)?.parse().ok()?,
+                    dst: w.get(2)?.to_string(),
+                    dport: w.get(3)?.parse().ok()?,
+                    payload: unhex(w.get(4)?),
+                })
+            })
+            .collect()
+    }
+
+    /// Puts `datagrams` on the management network from the client's
+    /// namespace, each with its own (spoofed) source, `rounds` times
+    /// `every` apart (a raw socket: the kernel fills in the IP header's
+    /// checksum; UDP's is left out, as IPv4 allows).
+    pub fn inject(&self, datagrams: &[Datagram], rounds: u32, every: Duration) {
+        let list: Vec<String> = datagrams
+            .iter()
+            .map(|d| {
+                format!(
+                    "(\"{}\", {}, \"{}\", {}, bytes.fromhex(\"{}\"))",
+                    d.src,
+                    d.sport,
+                    d.dst,
+                    d.dport,
+                    hex(&d.payload)
+                )
+            })
+            .collect();
+        let script = format!(
+            r#"
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+grams = [{}]
+for _ in range({rounds}):
+    for src, sport, dst, dport, payload in grams:
+        udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                          socket.inet_aton(src), socket.inet_aton(dst))
+        s.sendto(iph + udp, (dst, 0))
+    time.sleep({})
+"#,
+            list.join(", "),
+            every.as_secs_f64()
+        );
+        let out = in_ns(&self.client, &["python3", "-c", &script]);
+        assert!(
+            out.status.success(),
+            "inject: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The floating management address.
@@ -699,6 +824,24 @@ impl Rig {
         )
         .status
         .success()
+    }
+
+    /// Controller `i`'s IPMI BMC as its peer reaches it: (address, UDP
+    /// port); none with other BMCs.
+    pub fn ipmi_bmc(&self, i: usize) -> Option<(String, u16)> {
+        match self.bmcs.get(i) {
+            Some(Bmc::Ipmi(s)) => Some((format!("10.{}.3.1", self.n), s.port)),
+            _ => None,
+        }
+    }
+
+    /// The chassis calls controller `i`'s IPMI BMC made (`set power 0`,
+    /// `set reset 1`, …), one a line.
+    pub fn ipmi_calls(&self, i: usize) -> String {
+        match self.bmcs.get(i) {
+            Some(Bmc::Ipmi(s)) => std::fs::read_to_string(s.dir.join("calls")).unwrap_or_default(),
+            _ => String::new(),
+        }
     }
 
     /// How many resets controller `i`'s BMC was asked for.

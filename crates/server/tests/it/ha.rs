@@ -274,3 +274,100 @@ fn randomized_partitions_never_leave_two_actives() {
     assert_eq!(r.samples.both, 0, "two actives: {r:?}\n{}", rig.logs(60));
     assert_eq!(r.unfenced_takeovers, 0, "{r:?}\n{}", rig.logs(60));
 }
+
+/// SM's own datagrams captured on the management network and put back on
+/// it from a third machine with the controllers' source addresses: each
+/// replayed as it was, and each altered to say its sender survived a
+/// failover (which, believed by the active, would make it step down).
+/// Nothing changes — no failover state moves, nobody steps down or is
+/// fenced — and each controller reports what it refused.
+#[test]
+fn forged_and_replayed_messages_on_the_wire_change_nothing() {
+    let Some((rig, a)) = ipmi_rig() else {
+        return;
+    };
+    let s = 1 - a;
+    let captured = rig.capture_sm(s, 1.0);
+    let (to_s, to_a) = (
+        format!("10.{}.1.1{s}", rig.n),
+        format!("10.{}.1.1{a}", rig.n),
+    );
+    assert!(
+        captured.iter().any(|d| d.dst == to_s) && captured.iter().any(|d| d.dst == to_a),
+        "both directions captured: {captured:?}"
+    );
+    let forged: Vec<_> = captured
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            // The failover state: after the magic, version, the name and
+            // its length, the instance, seq, sent_ms and the down flags.
+            let at = 6 + usize::from(d.payload[5]) + 16 + 8 + 8 + 1;
+            d.payload[at] = 3;
+            d
+        })
+        .collect();
+    let logged = [rig.log(0).len(), rig.log(1).len()];
+    let sampler = rig.sample(Duration::from_millis(10));
+    let mut all = captured.clone();
+    all.extend(forged);
+    rig.inject(&all, 100, Duration::from_millis(20));
+    std::thread::sleep(Duration::from_secs(1));
+    let v = sampler.stop();
+    assert_eq!(v.both, 0, "{v:?}");
+    assert_eq!(rig.holder(), Some(a), "{}", rig.logs(40));
+    assert_eq!(rig.resets(0) + rig.resets(1), 0, "{}", rig.logs(40));
+    for (i, at) in logged.into_iter().enumerate() {
+        let log = rig.log(i);
+        let since = log.get(at..).unwrap_or_default();
+        assert!(
+            !since.contains("failover state") && !since.contains("stepping down"),
+            "controller-{i} moved:\n{since}"
+        );
+        let refused = since
+            .lines()
+            .find(|l| l.contains("datagrams refused on the SM link"))
+            .unwrap_or_else(|| panic!("controller-{i} reports nothing refused:\n{since}"));
+        assert!(!refused.contains("forged=0"), "{refused}");
+        assert!(!refused.contains("replayed=0"), "{refused}");
+    }
+}
+
+/// The active's SM stopped for 5 s in a pair that may take over unfenced
+/// (`UNFENCED_TAKEOVER always`, StarlingX's blind guess; not the
+/// default): the standby takes over meanwhile, and the stalled SM, sent
+/// SIGCONT, does not resume active — it steps down at its first period
+/// and gives the addresses up.
+#[test]
+fn a_stalled_active_resumed_after_an_unfenced_takeover_steps_down() {
+    if !lab_can_run() {
+        return;
+    }
+    let mut rig = Rig::new(&bins(), Profile::LAB, &Fencing::None);
+    for i in 0..2 {
+        rig.sm(i, &["configure", "set", "UNFENCED_TAKEOVER", "always"]);
+        rig.start(i);
+    }
+    let a = rig.settled(SETTLE);
+    let s = 1 - a;
+    let logged = rig.log(a).len();
+    rig.signal(a, "-STOP");
+    let stopped = Instant::now();
+    rig.wait_for("the standby to take over", SETTLE, || {
+        rig.holders()[s] && rig.client_reaches()
+    });
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(stopped.elapsed()));
+    rig.signal(a, "-CONT");
+    let released = rig.wait_for(
+        "the stalled controller to give the addresses up",
+        SETTLE,
+        || rig.holder() == Some(s),
+    );
+    eprintln!("two-controller lab: a resumed stalled active gave its addresses up in {released:?}");
+    let since = rig.log(a);
+    let since = since.get(logged..).unwrap_or_default();
+    assert!(since.contains("stepping down to standby"), "{since}");
+    assert!(!since.contains("taking over"), "{since}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(rig.holder(), Some(s), "{}", rig.logs(40));
+}
