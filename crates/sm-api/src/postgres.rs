@@ -252,6 +252,7 @@ impl Pg {
             .collect();
         text.push_str(&format!("primary_conninfo = '{conninfo}'\n"));
         self.write_file(&auto, &text).await?;
+        self.allow_peer().await?;
         self.write_file(&self.pgdata.join("standby.signal"), "")
             .await
     }
@@ -366,13 +367,35 @@ impl Pg {
         let mut text = std::fs::read_to_string(&path).unwrap_or_default();
         text.push_str(conf);
         self.write_file(&path, &text).await?;
-        if let Some(peer) = &self.peer {
-            let hba = self.pgdata.join("pg_hba.conf");
-            let mut text = std::fs::read_to_string(&hba).unwrap_or_default();
-            let net = if peer.contains(':') { "128" } else { "32" };
-            text.push_str(&format!(
-                "host replication postgres {peer}/{net} trust\nhost all postgres {peer}/{net} trust\n"
-            ));
+        self.allow_peer().await
+    }
+
+    /// Lets the peer in (replication and queries, as PostgreSQL's user):
+    /// after initdb, and again whenever the data directory came from the
+    /// peer (a copy or a rewind brings the peer's pg_hba.conf, which lets
+    /// in the peer's peer — this controller — not the peer).
+    async fn allow_peer(&self) -> Result<(), String> {
+        let Some(peer) = &self.peer else {
+            return Ok(());
+        };
+        let hba = self.pgdata.join("pg_hba.conf");
+        let mut text = std::fs::read_to_string(&hba).unwrap_or_default();
+        let net = if peer.contains(':') { "128" } else { "32" };
+        let mut changed = false;
+        for line in [
+            format!("host replication postgres {peer}/{net} trust"),
+            format!("host all postgres {peer}/{net} trust"),
+        ] {
+            if !text.lines().any(|l| l.trim() == line) {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&line);
+                text.push('\n');
+                changed = true;
+            }
+        }
+        if changed {
             self.write_file(&hba, &text).await?;
         }
         Ok(())
@@ -455,7 +478,16 @@ impl Pg {
             }
         } else if !self.is_standby_dir() && self.peer_is_primary().await {
             // It was a primary, and the peer is one now: back to where the
-            // timelines forked.
+            // timelines forked. A peer just promoted names its new timeline
+            // in its control file only at its next checkpoint, and
+            // pg_rewind reads it there: a checkpoint first.
+            let peer = self.peer.as_deref().unwrap_or("");
+            if let Err(e) = self
+                .must(&self.psql(peer, &self.peer_port, "CHECKPOINT"))
+                .await
+            {
+                tracing::warn!(error = %e, "a checkpoint on the peer before pg_rewind failed");
+            }
             let source = format!(
                 "host={} port={} user=postgres dbname=postgres",
                 self.peer.as_deref().unwrap_or(""),

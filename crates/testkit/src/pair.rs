@@ -28,8 +28,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The API's port on the floating address.
+/// The API's port on the floating address (the stand-in API's).
 pub const API_PORT: u16 = 18080;
+/// The real API's (FM) and identity's ports, with [`Rig::use_database`].
+pub const FM_PORT: u16 = 18002;
+pub const IDENTITY_PORT: u16 = 5000;
+/// Controller `i`'s PostgreSQL listens on `PG_PORT + i` (their sockets
+/// share the machine's socket directory).
+pub const PG_PORT: u16 = 15432;
 
 /// The programs the rig runs.
 #[derive(Clone, Debug)]
@@ -120,6 +126,7 @@ pub struct Rig {
     dir: PathBuf,
     bins: Binaries,
     bmcs: Vec<Bmc>,
+    api_port: u16,
 }
 
 impl Drop for Rig {
@@ -151,7 +158,11 @@ impl Drop for Rig {
 pub fn kill_all(ns: &str) {
     if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
         for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
+            // Some are gone already (a short-lived child): said nothing.
+            let _ = Command::new("kill")
+                .args(["-9", pid])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
@@ -284,6 +295,7 @@ impl Rig {
             dir: dir.clone(),
             bins: bins.clone(),
             bmcs: Vec::new(),
+            api_port: API_PORT,
         };
         for net in ["m", "c", "b"] {
             let br = format!("smb{n}{net}");
@@ -796,7 +808,101 @@ for _ in range({rounds}):
 
     /// The API's URL on the floating address.
     pub fn api(&self) -> String {
-        format!("http://{}:{API_PORT}/", self.floating())
+        format!("http://{}:{}/", self.floating(), self.api_port)
+    }
+
+    /// The API becomes the real `starlingd` (FM and identity, the admin's
+    /// password `password`, the event log kept whole) on a PostgreSQL of
+    /// each controller's own
+    /// (the machine's binaries; controller-0's bootstraps the cluster, the
+    /// standby streams from the primary over the management network), as
+    /// docs/ha.md sets a duplex cloud up. Before [`Rig::start`].
+    pub fn use_database(&mut self, password: &str) {
+        let n = self.n;
+        for i in 0..2 {
+            let peer = 1 - i;
+            let d = self.ctl[i].dir.clone();
+            let port = PG_PORT + i as u16;
+            let mut params = vec![
+                // Beside, not inside, the controller's directory, which
+                // starlingd keeps private: PostgreSQL's user reaches it.
+                format!("pgdata={}", self.dir.join(format!("pgdata-{i}")).display()),
+                format!("port={port}"),
+                format!("peer=10.{n}.1.1{peer}"),
+                format!("peer_port={}", PG_PORT + peer as u16),
+                format!("node=controller-{i}"),
+                format!("peer_node=controller-{peer}"),
+            ];
+            if i == 0 {
+                params.push("bootstrap=yes".into());
+            }
+            let mut args = vec!["configure", "service-instance", "postgres"];
+            args.extend(params.iter().map(String::as_str));
+            self.sm(i, &args);
+            self.sm(i, &["configure", "provision", "postgres"]);
+            let command = format!(
+                "command=env STARLING_ADMIN_PASSWORD={password} STARLING_LOG=warn STARLING_EVENT_LOG_MAX_ROWS=100000000 {} --data-dir {} --database-url postgres://postgres@127.0.0.1:{port}/postgres --bind 0.0.0.0 --services fm,identity",
+                self.bins.starlingd.display(),
+                d.join("api").display()
+            );
+            let ready = format!("ready=127.0.0.1:{FM_PORT}");
+            self.sm(
+                i,
+                &[
+                    "configure",
+                    "service-instance",
+                    "starling-api",
+                    &command,
+                    &ready,
+                ],
+            );
+        }
+        self.api_port = FM_PORT;
+    }
+
+    /// `sql` on controller `i`'s PostgreSQL (psql as PostgreSQL's user,
+    /// over TCP in its namespace): its answer, or psql's error.
+    pub fn sql(&self, i: usize, sql: &str) -> Result<String, String> {
+        let psql = ["/usr/lib/postgresql"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin/psql"))
+            .filter(|p| p.exists())
+            .max()
+            .unwrap_or_else(|| PathBuf::from("psql"));
+        let port = (PG_PORT + i as u16).to_string();
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ctl[i].ns,
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+            ])
+            .arg(psql)
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-c", sql])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
     }
 
     /// Which controllers hold a floating address (on a device that is up).

@@ -16,6 +16,7 @@
 //! randomized partitions (the long one is `starling-bench --phases
 //! partitions`).
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::hosts::namespaces;
@@ -370,4 +371,213 @@ fn a_stalled_active_resumed_after_an_unfenced_takeover_steps_down() {
     assert!(!since.contains("taking over"), "{since}");
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(rig.holder(), Some(s), "{}", rig.logs(40));
+}
+
+/// The admin's password of the database lab's starlingd.
+const LAB_PASSWORD: &str = "Lab-pass42";
+
+/// A client in the client's namespace setting alarms through the floating
+/// address, one after another, each retried until acknowledged (a new
+/// token on 401): the numbers acknowledged, and how many tries failed.
+struct Load {
+    child: std::process::Child,
+}
+
+impl Load {
+    fn start(rig: &Rig) -> Load {
+        let script = format!(
+            r#"
+import json, sys, threading, time, urllib.request, urllib.error
+F = "{float}"
+LOGIN = {{"auth": {{"identity": {{"methods": ["password"], "password": {{"user": {{
+    "name": "admin", "domain": {{"name": "Default"}}, "password": "{pw}"}}}}}},
+    "scope": {{"project": {{"name": "admin", "domain": {{"name": "Default"}}}}}}}}}}
+def call(method, url, body, token=None):
+    h = {{"content-type": "application/json"}}
+    if token:
+        h["x-auth-token"] = token
+    r = urllib.request.Request(url, data=json.dumps(body).encode(), method=method, headers=h)
+    with urllib.request.urlopen(r, timeout=1.0) as resp:
+        return resp.status, resp.headers
+def login():
+    while True:
+        try:
+            return call("POST", f"http://{{F}}:{idp}/v3/auth/tokens?nocatalog", LOGIN)[1]["X-Subject-Token"]
+        except Exception:
+            time.sleep(0.05)
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+token = login()
+print("ready", flush=True)
+acked, failed, k = [], 0, 0
+while not stop.is_set():
+    body = {{"alarm_id": "100.101", "alarm_state": "set",
+            "entity_instance_id": f"system=lab.host=load-{{k}}", "severity": "major",
+            "alarm_type": "operational-violation", "probable_cause": "threshold-crossed",
+            "reason_text": "Platform CPU threshold exceeded; threshold 90.00%, actual 96.42%",
+            "proposed_repair_action": "Monitor and if condition persists, contact next level of support.",
+            "service_affecting": False, "suppression": True}}
+    try:
+        status, _ = call("POST", f"http://{{F}}:{fm}/v1/alarms", body, token)
+        if 200 <= status < 300:
+            acked.append(k)
+            k += 1
+            continue
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            token = login()
+    except Exception:
+        pass
+    failed += 1
+    time.sleep(0.01)
+print(json.dumps({{"acked": acked, "failed": failed}}), flush=True)
+"#,
+            float = rig.floating(),
+            pw = LAB_PASSWORD,
+            idp = starling_testkit::pair::IDENTITY_PORT,
+            fm = starling_testkit::pair::FM_PORT,
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &rig.client, "python3", "-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Load { child }
+    }
+
+    /// Stops it: the numbers of the alarms acknowledged, and the tries
+    /// that failed.
+    fn stop(mut self) -> (Vec<u64>, u64) {
+        use std::io::Write;
+        self.child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"stop\n")
+            .unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the load's summary");
+        let acked = v["acked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        (acked, v["failed"].as_u64().unwrap())
+    }
+}
+
+/// The primary at controller `i` replicates synchronously to its peer.
+fn synchronous(rig: &Rig, i: usize) -> bool {
+    rig.sql(i, "SELECT sync_state FROM pg_stat_replication")
+        .is_ok_and(|s| s.lines().any(|l| l == "sync"))
+}
+
+/// The duplex cloud for real: each controller a PostgreSQL (streaming,
+/// synchronous while both stream) and the real starlingd (FM, identity)
+/// under SM; a client sets alarms through the floating address without
+/// pause, each retried until acknowledged, while the active controller
+/// crashes again and again (`STARLING_HA_FAILOVERS`, 20 by default) — its
+/// peer fences it, promotes its database, starts starlingd; the crashed
+/// one boots, is rewound and streams again before the next crash. Every
+/// acknowledged alarm is on the last primary, with its event.
+#[test]
+fn acknowledged_alarms_survive_failovers_of_the_replicated_database() {
+    if !lab_can_run() {
+        return;
+    }
+    if starling_sm_api::postgres::bindir().is_none() || !starling_testkit::pair::have("runuser") {
+        assert!(
+            std::env::var_os("STARLING_REQUIRE_DB").is_none(),
+            "the database lab needs PostgreSQL's binaries and runuser"
+        );
+        eprintln!("SKIPPED: the database lab needs PostgreSQL's binaries");
+        return;
+    }
+    let Some(sim) = ipmi::simulator_or_skip() else {
+        return;
+    };
+    let failovers: usize = std::env::var("STARLING_HA_FAILOVERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let settle = Duration::from_secs(120);
+    let mut rig = Rig::new(&bins(), Profile::LAB, &Fencing::Ipmi(sim));
+    rig.use_database(LAB_PASSWORD);
+    rig.start(0);
+    rig.start(1);
+    let mut active = rig.settled(settle);
+    rig.wait_for("synchronous replication", settle, || {
+        synchronous(&rig, active)
+    });
+    let load = Load::start(&rig);
+    let t0 = Instant::now();
+    for k in 0..failovers {
+        std::thread::sleep(Duration::from_millis(500));
+        let s = 1 - active;
+        rig.crash(active);
+        let took = rig.wait_for("the standby serving", settle, || {
+            rig.holder() == Some(s) && rig.client_reaches()
+        });
+        eprintln!("database lab: failover {}/{failovers}: {took:?}", k + 1);
+        rig.boot(active);
+        active = rig.settled(settle);
+        assert_eq!(active, s, "{}", rig.logs(40));
+        rig.wait_for("the old primary streaming, synchronous", settle, || {
+            synchronous(&rig, active)
+        });
+    }
+    let (acked, failed) = load.stop();
+    eprintln!(
+        "database lab: {failovers} failovers in {:?}: {} alarms acknowledged, {failed} tries failed and retried",
+        t0.elapsed(),
+        acked.len()
+    );
+    assert!(acked.len() > 100, "the load ran: {}", acked.len());
+    let ids = |sql: &str| -> std::collections::BTreeSet<u64> {
+        rig.sql(active, sql)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("system=lab.host=load-")?.parse().ok())
+            .collect()
+    };
+    let alarms = ids("SELECT entity_instance_id FROM fm_alarm WHERE alarm_id = '100.101'");
+    let events = ids(
+        "SELECT entity_instance_id FROM fm_event_log WHERE event_log_id = '100.101' AND state = 'set'",
+    );
+    let lost: Vec<u64> = acked
+        .iter()
+        .filter(|k| !alarms.contains(k))
+        .copied()
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged alarms lost: {lost:?}",
+        lost.len()
+    );
+    let unlogged: Vec<u64> = acked
+        .iter()
+        .filter(|k| !events.contains(k))
+        .copied()
+        .collect();
+    assert!(
+        unlogged.is_empty(),
+        "{} alarms without their event: {unlogged:?}",
+        unlogged.len()
+    );
+    // Nothing beyond what was tried: at most the one in flight at the end.
+    assert!(
+        alarms.len() <= acked.len() + 1,
+        "{} alarms for {} acknowledged",
+        alarms.len(),
+        acked.len()
+    );
 }
