@@ -1136,7 +1136,7 @@ impl Fault {
             match d.range(0, 4) {
                 3 => {
                     for (dev, _) in NETS {
-                        if d.coin() {
+                        if d.coin() && !f.switches.contains(&dev) {
                             f.switches.push(dev);
                         }
                     }
@@ -1144,7 +1144,7 @@ impl Fault {
                 0 => {
                     for i in 0..2 {
                         for (dev, _) in NETS {
-                            if d.range(0, 3) == 0 {
+                            if d.range(0, 3) == 0 && !f.cables.contains(&(i, dev)) {
                                 f.cables.push((i, dev));
                             }
                         }
