@@ -21,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
-use starling_testkit::pair::{Binaries, Dice, Fencing, Profile, Rig};
+use starling_testkit::pair::{API_PORT, Binaries, Dice, Fencing, Profile, Rig};
 
 use crate::Args;
 use crate::heartbeat::pcts;
@@ -76,7 +76,7 @@ fn profile(name: &str) -> Result<Profile> {
     }
 }
 
-pub(crate) fn epoch_ms() -> f64 {
+fn epoch_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -87,7 +87,7 @@ pub(crate) fn epoch_ms() -> f64 {
 /// A prober in the client's namespace: told `go` on its input, connects
 /// to `ip:port` every 5 ms (50 ms limit each), sends a GET, and prints the
 /// Unix time in ms of the first answer.
-pub(crate) fn prober(ns: &str, ip: &str, port: u16) -> Result<Child> {
+fn prober(ns: &str, ip: &str, port: u16) -> Result<Child> {
     let script = format!(
         r#"
 import socket, sys, time
@@ -114,6 +114,41 @@ while True:
         .context("the prober")
 }
 
+/// Crashes controller `active` of `rig` after `phase` and times the
+/// floating address on its peer and the API (on `port`) answering there
+/// (a prober in the client's namespace, started before the crash).
+pub(crate) fn crash_and_time(
+    rig: &mut Rig,
+    active: usize,
+    phase: Duration,
+    port: u16,
+) -> Result<(Duration, Duration)> {
+    let peer = 1 - active;
+    let mut probe = prober(&rig.client, &rig.floating(), port)?;
+    let mut out = BufReader::new(probe.stdout.take().context("prober stdout")?);
+    let mut go = probe.stdin.take().context("prober stdin")?;
+    let mut line = String::new();
+    out.read_line(&mut line)?;
+    std::thread::sleep(phase);
+    let crash_ms = epoch_ms();
+    rig.crash(active);
+    go.write_all(b"go\n")?;
+    drop(go);
+    let moved = Rig::within(Duration::from_secs(120), || rig.holder() == Some(peer))
+        .context("the floating address never moved")?;
+    line.clear();
+    out.read_line(&mut line)?;
+    let _ = probe.wait();
+    let api_ms: f64 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("the prober said {line:?}"))?;
+    Ok((
+        moved,
+        Duration::from_secs_f64(((api_ms - crash_ms) / 1000.0).max(0.0)),
+    ))
+}
+
 pub fn failover(a: &Args) -> Result<()> {
     let fencing = prerequisites(a)?;
     let bins = binaries(a);
@@ -137,33 +172,10 @@ pub fn failover(a: &Args) -> Result<()> {
         for run in 0..a.failover_runs {
             let active = rig.settled(settle);
             std::thread::sleep(Duration::from_millis(500));
-            let peer = 1 - active;
             let before = rig.resets(active);
-            let mut probe = prober(
-                &rig.client,
-                &rig.floating(),
-                starling_testkit::pair::API_PORT,
-            )?;
-            let mut out = BufReader::new(probe.stdout.take().context("prober stdout")?);
-            let mut go = probe.stdin.take().context("prober stdin")?;
-            let mut line = String::new();
-            out.read_line(&mut line)?;
             // A random point of the hello period.
-            std::thread::sleep(Duration::from_millis(dice.range(0, u64::from(p.hello_ms))));
-            let crash_ms = epoch_ms();
-            rig.crash(active);
-            go.write_all(b"go\n")?;
-            drop(go);
-            let t_moved = Rig::within(Duration::from_secs(60), || rig.holder() == Some(peer))
-                .context("the floating address never moved")?;
-            line.clear();
-            out.read_line(&mut line)?;
-            let _ = probe.wait();
-            let api_ms: f64 = line
-                .trim()
-                .parse()
-                .with_context(|| format!("the prober said {line:?}"))?;
-            let t_api = Duration::from_secs_f64(((api_ms - crash_ms) / 1000.0).max(0.0));
+            let phase = Duration::from_millis(dice.range(0, u64::from(p.hello_ms)));
+            let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, API_PORT)?;
             if rig.resets(active) > before {
                 fenced += 1;
             }

@@ -12,7 +12,6 @@
 //! Measured per Corosync token timeout: crash of the active to the address
 //! on the peer and to the API answering, as in the failover phase.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,7 +20,7 @@ use anyhow::{Context, Result, bail, ensure};
 use starling_testkit::pair::{API_PORT, Dice, Profile, Rig};
 
 use crate::Args;
-use crate::failover::{binaries, epoch_ms, prerequisites, prober, summary};
+use crate::failover::{binaries, crash_and_time, prerequisites, summary};
 
 /// Writes corosync.conf and the directories controller `i` runs from.
 fn prepare(rig: &Rig, i: usize, token_ms: u32) -> Result<()> {
@@ -243,28 +242,9 @@ pub fn run(a: &Args) -> Result<()> {
         for run in 0..a.failover_runs {
             let active = settle(&rig)?;
             std::thread::sleep(Duration::from_secs(1));
-            let peer = 1 - active;
             let before = power_offs(&rig, active);
-            let mut probe = prober(&rig.client, &rig.floating(), API_PORT)?;
-            let mut out = BufReader::new(probe.stdout.take().context("prober stdout")?);
-            let mut go = probe.stdin.take().context("prober stdin")?;
-            let mut line = String::new();
-            out.read_line(&mut line)?;
-            std::thread::sleep(Duration::from_millis(dice.range(0, 200)));
-            let crash_ms = epoch_ms();
-            rig.crash(active);
-            go.write_all(b"go\n")?;
-            drop(go);
-            let t_moved = Rig::within(Duration::from_secs(120), || rig.holder() == Some(peer))
-                .context("the floating address never moved")?;
-            line.clear();
-            out.read_line(&mut line)?;
-            let _ = probe.wait();
-            let api_ms: f64 = line
-                .trim()
-                .parse()
-                .with_context(|| format!("the prober said {line:?}"))?;
-            let t_api = Duration::from_secs_f64(((api_ms - crash_ms) / 1000.0).max(0.0));
+            let phase = Duration::from_millis(dice.range(0, 200));
+            let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, API_PORT)?;
             // fence_ipmilan's reboot is a power off, then on.
             let t0 = Instant::now();
             while power_offs(&rig, active) == before && t0.elapsed() < Duration::from_secs(30) {

@@ -25,7 +25,10 @@
 //! controller's name), `user` (the OS user PostgreSQL runs as: postgres),
 //! `socket_dir` (/var/run/postgresql),
 //! `bootstrap`, `sync` (`on`, the default: synchronous while the peer
-//! streams; `off`: always asynchronous).
+//! streams; `off`: always asynchronous), `password_file` (a file only its
+//! owner reads, the same on both controllers: PostgreSQL's user then
+//! authenticates to the peer with SCRAM — replication, copies, rewinds —
+//! instead of the peer's address being trusted).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -48,6 +51,36 @@ struct Pg {
     socket_dir: String,
     bootstrap: bool,
     sync: bool,
+    /// The password the controllers' PostgreSQL user authenticates with
+    /// over the network (from `password_file`); none: the peer's address
+    /// is trusted.
+    password: Option<String>,
+}
+
+/// The password in `path`: a file only its owner may read, one line with
+/// no quote, backslash or space (it goes into a connection string).
+fn password(path: &str) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("password_file {path}: {e}"))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!(
+            "password_file {path}: others may read it (chmod 600)"
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("password_file {path}: {e}"))?;
+    let pw = text.trim();
+    if pw.is_empty() {
+        return Err(format!("password_file {path}: empty"));
+    }
+    if pw
+        .chars()
+        .any(|c| c == '\'' || c == '\\' || c.is_whitespace())
+    {
+        return Err(format!(
+            "password_file {path}: the password may not hold a quote, a backslash or a space"
+        ));
+    }
+    Ok(pw.to_string())
 }
 
 /// The newest PostgreSQL's binaries on this machine.
@@ -92,6 +125,7 @@ impl Pg {
             socket_dir: p("socket_dir").unwrap_or_else(|| "/var/run/postgresql".into()),
             bootstrap: p("bootstrap").as_deref() == Some("yes"),
             sync: p("sync").as_deref() != Some("off"),
+            password: p("password_file").map(|f| password(&f)).transpose()?,
         })
     }
 
@@ -113,6 +147,10 @@ impl Pg {
             c.args(&args[1..]);
             c
         };
+        if let Some(pw) = &self.password {
+            // Read by the peer's server only; never on a command line.
+            cmd.env("PGPASSWORD", pw);
+        }
         let out = cmd
             .stdin(Stdio::null())
             .current_dir("/")
@@ -232,10 +270,14 @@ impl Pg {
 
     fn conninfo(&self) -> Option<String> {
         self.peer.as_ref().map(|peer| {
-            format!(
+            let mut c = format!(
                 "host={peer} port={} user=postgres application_name={} connect_timeout=2",
                 self.peer_port, self.node
-            )
+            );
+            if let Some(pw) = &self.password {
+                c.push_str(&format!(" password={pw}"));
+            }
+            c
         })
     }
 
@@ -351,17 +393,37 @@ impl Pg {
 
     /// A new cluster, in recovery until it is promoted.
     async fn initdb(&self) -> Result<(), String> {
-        self.must(&[
-            &self.tool("initdb"),
-            "--data-checksums",
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-D",
-            &self.pgdata(),
-        ])
-        .await?;
+        let mut args = vec![
+            self.tool("initdb"),
+            "--data-checksums".into(),
+            "-U".into(),
+            "postgres".into(),
+            "-A".into(),
+            "trust".into(),
+            "-D".into(),
+            self.pgdata(),
+        ];
+        // With a password, the cluster has it from the start: the peer
+        // copies it before anyone promotes it. The file sits beside the
+        // data directory (initdb wants that empty), its owner's only.
+        let pwfile = PathBuf::from(format!("{}.pwfile", self.pgdata()));
+        if let Some(pw) = &self.password {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&pwfile)
+                .and_then(|mut f| f.write_all(format!("{pw}\n").as_bytes()))
+                .map_err(|e| format!("{}: {e}", pwfile.display()))?;
+            self.own(&pwfile).await?;
+            args.push(format!("--pwfile={}", pwfile.display()));
+        }
+        let made = self.must(&args).await;
+        let _ = std::fs::remove_file(&pwfile);
+        made?;
         let conf = "listen_addresses = '*'\nwal_level = replica\nhot_standby = on\nwal_keep_size = '256MB'\nwal_log_hints = on\nrecovery_target_timeline = 'latest'\n";
         let path = self.pgdata.join("postgresql.auto.conf");
         let mut text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -379,23 +441,36 @@ impl Pg {
             return Ok(());
         };
         let hba = self.pgdata.join("pg_hba.conf");
-        let mut text = std::fs::read_to_string(&hba).unwrap_or_default();
+        let old = std::fs::read_to_string(&hba).unwrap_or_default();
         let net = if peer.contains(':') { "128" } else { "32" };
-        let mut changed = false;
-        for line in [
-            format!("host replication postgres {peer}/{net} trust"),
-            format!("host all postgres {peer}/{net} trust"),
-        ] {
+        // With a password the peer authenticates (SCRAM); without, its
+        // address is trusted. Any other line for the peer goes: the first
+        // line that matches decides.
+        let method = if self.password.is_some() {
+            "scram-sha-256"
+        } else {
+            "trust"
+        };
+        let want = [
+            format!("host replication postgres {peer}/{net} {method}"),
+            format!("host all postgres {peer}/{net} {method}"),
+        ];
+        let for_peer = |l: &str| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() >= 5 && w[0] == "host" && w[2] == "postgres" && w[3] == format!("{peer}/{net}")
+        };
+        let mut text: String = old
+            .lines()
+            .filter(|l| !for_peer(l) || want.iter().any(|w| w == l.trim()))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for line in &want {
             if !text.lines().any(|l| l.trim() == line) {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&line);
+                text.push_str(line);
                 text.push('\n');
-                changed = true;
             }
         }
-        if changed {
+        if text != old {
             self.write_file(&hba, &text).await?;
         }
         Ok(())
@@ -533,6 +608,35 @@ impl Pg {
                 &self.pgdata(),
             ])
             .await?;
+        }
+        if let Some(pw) = &self.password {
+            // The peer authenticates with it (replicated to the standby
+            // with everything else). The statement goes through a file in
+            // the private data directory, never a command line.
+            let file = self.pgdata.join("starling-sm-role.sql");
+            self.write_file(&file, &format!("ALTER ROLE postgres PASSWORD '{pw}';\n"))
+                .await?;
+            let set = self
+                .must(&[
+                    self.tool("psql").as_str(),
+                    "-X",
+                    "-q",
+                    "-h",
+                    &self.socket_dir,
+                    "-p",
+                    &self.port,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    &file.display().to_string(),
+                ])
+                .await;
+            let _ = std::fs::remove_file(&file);
+            set?;
         }
         self.sync_standby().await;
         Ok(())

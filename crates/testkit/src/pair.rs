@@ -248,6 +248,18 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The newest PostgreSQL's psql on this machine.
+fn psql() -> PathBuf {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/psql"))
+        .filter(|p| p.exists())
+        .max()
+        .unwrap_or_else(|| PathBuf::from("psql"))
+}
+
 /// What a sampler saw.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Samples {
@@ -823,7 +835,12 @@ for _ in range({rounds}):
             let peer = 1 - i;
             let d = self.ctl[i].dir.clone();
             let port = PG_PORT + i as u16;
+            // PostgreSQL's user authenticates to the peer with this (the
+            // same on both controllers).
+            let pw_file = self.dir.join(format!("pg-password-{i}"));
+            write_private(&pw_file, &format!("{}\n", self.db_password()));
             let mut params = vec![
+                format!("password_file={}", pw_file.display()),
                 // Beside, not inside, the controller's directory, which
                 // starlingd keeps private: PostgreSQL's user reaches it.
                 format!("pgdata={}", self.dir.join(format!("pgdata-{i}")).display()),
@@ -860,18 +877,54 @@ for _ in range({rounds}):
         self.api_port = FM_PORT;
     }
 
+    /// The password PostgreSQL's user authenticates to the peer with,
+    /// with [`Rig::use_database`].
+    pub fn db_password(&self) -> String {
+        format!("Repl-{}-pw", self.n)
+    }
+
+    /// `sql` from controller `from`'s namespace on controller `to`'s
+    /// PostgreSQL over the management network, with `password` or none.
+    pub fn sql_over(
+        &self,
+        from: usize,
+        to: usize,
+        password: Option<&str>,
+        sql: &str,
+    ) -> Result<String, String> {
+        let host = format!("10.{}.1.1{to}", self.n);
+        let port = (PG_PORT + to as u16).to_string();
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.ctl[from].ns,
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+        ])
+        .arg(psql())
+        .args([
+            "-X", "-A", "-t", "-w", "-h", &host, "-p", &port, "-U", "postgres",
+        ])
+        .args(["-d", "postgres", "-c", sql])
+        .env_remove("PGPASSWORD");
+        if let Some(pw) = password {
+            cmd.env("PGPASSWORD", pw);
+        }
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
     /// `sql` on controller `i`'s PostgreSQL (psql as PostgreSQL's user,
     /// over TCP in its namespace): its answer, or psql's error.
     pub fn sql(&self, i: usize, sql: &str) -> Result<String, String> {
-        let psql = ["/usr/lib/postgresql"]
-            .iter()
-            .filter_map(|d| std::fs::read_dir(d).ok())
-            .flatten()
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("bin/psql"))
-            .filter(|p| p.exists())
-            .max()
-            .unwrap_or_else(|| PathBuf::from("psql"));
+        let psql = psql();
         let port = (PG_PORT + i as u16).to_string();
         let out = Command::new("ip")
             .args([

@@ -482,7 +482,8 @@ fn synchronous(rig: &Rig, i: usize) -> bool {
 }
 
 /// The duplex cloud for real: each controller a PostgreSQL (streaming,
-/// synchronous while both stream) and the real starlingd (FM, identity)
+/// synchronous while both stream; the peer authenticated by password,
+/// never trusted by its address) and the real starlingd (FM, identity)
 /// under SM; a client sets alarms through the floating address without
 /// pause, each retried until acknowledged, while the active controller
 /// crashes again and again (`STARLING_HA_FAILOVERS`, 20 by default) — its
@@ -518,6 +519,20 @@ fn acknowledged_alarms_survive_failovers_of_the_replicated_database() {
     rig.wait_for("synchronous replication", settle, || {
         synchronous(&rig, active)
     });
+    // The peer authenticates (SCRAM): from the standby's namespace, the
+    // primary refuses PostgreSQL's user without the password.
+    let s = 1 - active;
+    let refused = rig.sql_over(s, active, None, "SELECT 1").unwrap_err();
+    assert!(refused.contains("password"), "{refused}");
+    let wrong = rig
+        .sql_over(s, active, Some("not-it"), "SELECT 1")
+        .unwrap_err();
+    assert!(wrong.contains("password authentication failed"), "{wrong}");
+    assert_eq!(
+        rig.sql_over(s, active, Some(&rig.db_password()), "SELECT 1")
+            .as_deref(),
+        Ok("1")
+    );
     let load = Load::start(&rig);
     let t0 = Instant::now();
     for k in 0..failovers {
