@@ -893,12 +893,31 @@ for _ in range({rounds}):
         sql: &str,
     ) -> Result<String, String> {
         let host = format!("10.{}.1.1{to}", self.n);
-        let port = (PG_PORT + to as u16).to_string();
+        self.psql_in(from, &host, PG_PORT + to as u16, password, sql)
+    }
+
+    /// `sql` on controller `i`'s PostgreSQL (over TCP in its namespace,
+    /// where the local address is trusted): its answer, or psql's error.
+    pub fn sql(&self, i: usize, sql: &str) -> Result<String, String> {
+        self.psql_in(i, "127.0.0.1", PG_PORT + i as u16, None, sql)
+    }
+
+    /// psql as PostgreSQL's user in controller `i`'s namespace, never
+    /// prompting: the answer, or its error.
+    fn psql_in(
+        &self,
+        i: usize,
+        host: &str,
+        port: u16,
+        password: Option<&str>,
+        sql: &str,
+    ) -> Result<String, String> {
+        let port = port.to_string();
         let mut cmd = Command::new("ip");
         cmd.args([
             "netns",
             "exec",
-            &self.ctl[from].ns,
+            &self.ctl[i].ns,
             "runuser",
             "-u",
             "postgres",
@@ -906,7 +925,7 @@ for _ in range({rounds}):
         ])
         .arg(psql())
         .args([
-            "-X", "-A", "-t", "-w", "-h", &host, "-p", &port, "-U", "postgres",
+            "-X", "-A", "-t", "-w", "-h", host, "-p", &port, "-U", "postgres",
         ])
         .args(["-d", "postgres", "-c", sql])
         .env_remove("PGPASSWORD");
@@ -914,43 +933,6 @@ for _ in range({rounds}):
             cmd.env("PGPASSWORD", pw);
         }
         let out = cmd.output().map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
-        }
-    }
-
-    /// `sql` on controller `i`'s PostgreSQL (psql as PostgreSQL's user,
-    /// over TCP in its namespace): its answer, or psql's error.
-    pub fn sql(&self, i: usize, sql: &str) -> Result<String, String> {
-        let psql = psql();
-        let port = (PG_PORT + i as u16).to_string();
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ctl[i].ns,
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-            ])
-            .arg(psql)
-            .args([
-                "-X",
-                "-A",
-                "-t",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port,
-                "-U",
-                "postgres",
-            ])
-            .args(["-d", "postgres", "-c", sql])
-            .output()
-            .map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         } else {
