@@ -179,12 +179,12 @@ pub fn failover(a: &Args) -> Result<()> {
             if rig.resets(active) > before {
                 fenced += 1;
             }
-            eprintln!(
-                "failover {name} {}/{}: address {:.0} ms, API {:.0} ms",
-                run + 1,
+            progress(
+                &format!("failover {name}"),
+                run,
                 a.failover_runs,
-                t_moved.as_secs_f64() * 1000.0,
-                t_api.as_secs_f64() * 1000.0
+                t_moved,
+                t_api,
             );
             moved.push(t_moved);
             answered.push(t_api);
@@ -251,6 +251,16 @@ pub fn partitions(a: &Args) -> Result<()> {
         r.unfenced_takeovers
     );
     Ok(())
+}
+
+/// One run's times, on stderr.
+pub(crate) fn progress(what: &str, run: usize, runs: usize, moved: Duration, api: Duration) {
+    eprintln!(
+        "{what} {}/{runs}: address {:.0} ms, API {:.0} ms",
+        run + 1,
+        moved.as_secs_f64() * 1000.0,
+        api.as_secs_f64() * 1000.0
+    );
 }
 
 /// p50 / p99 / max of `v`, in ms.

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail, ensure};
 use starling_testkit::pair::{API_PORT, Dice, Profile, Rig};
 
 use crate::Args;
-use crate::failover::{binaries, crash_and_time, prerequisites, summary};
+use crate::failover::{binaries, crash_and_time, prerequisites, progress, summary};
 
 /// Writes corosync.conf and the directories controller `i` runs from.
 fn prepare(rig: &Rig, i: usize, token_ms: u32) -> Result<()> {
@@ -253,12 +253,12 @@ pub fn run(a: &Args) -> Result<()> {
             if power_offs(&rig, active) > before {
                 fenced += 1;
             }
-            eprintln!(
-                "pacemaker token {token} {}/{}: address {:.0} ms, API {:.0} ms",
-                run + 1,
+            progress(
+                &format!("pacemaker token {token}"),
+                run,
                 a.failover_runs,
-                t_moved.as_secs_f64() * 1000.0,
-                t_api.as_secs_f64() * 1000.0
+                t_moved,
+                t_api,
             );
             moved.push(t_moved);
             answered.push(t_api);
