@@ -335,6 +335,7 @@ pub async fn command(a: &SmArgs, action: &SmAction, data_dir: &Path) -> Result<(
                     Box::new(move |c| store::set_domain(c, p, h, d, w))
                 }
                 Configure::Set { name, value } => {
+                    starling_sm_api::check_setting(name, value).map_err(anyhow::Error::msg)?;
                     let (n, v) = (name.clone(), value.clone());
                     Box::new(move |c| store::set_configuration(c, &n, &v))
                 }

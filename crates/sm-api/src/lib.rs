@@ -100,6 +100,43 @@ type Done = (
 /// docs/ha.md, "Failover time").
 pub const MIN_FAIL_PENDING: Duration = Duration::from_millis(100);
 
+/// Whether `value` is one SM takes for its setting `name` (the settings
+/// it reads with a fixed form; others — names, addresses — are taken as
+/// they are): `sm configure set` refuses what SM would refuse at start.
+pub fn check_setting(name: &str, value: &str) -> Result<(), String> {
+    let ms = || {
+        value
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{name} {value:?} is not a number of milliseconds"))
+    };
+    let one_of = |allowed: &[&str]| {
+        if allowed.contains(&value.trim()) {
+            Ok(())
+        } else {
+            Err(format!("{name} {value:?}: {}", allowed.join(", ")))
+        }
+    };
+    match name {
+        "FAILPENDING_TIMEOUT_MS" => {
+            let v = ms()?;
+            if u128::from(v) < MIN_FAIL_PENDING.as_millis() {
+                return Err(format!(
+                    "{name} {v}: at least {} ms",
+                    MIN_FAIL_PENDING.as_millis()
+                ));
+            }
+            Ok(())
+        }
+        "STANDBY_FENCE_DELAY_MS" => ms().map(|_| ()),
+        "UNFENCED_TAKEOVER" => one_of(&["never", "with-witnesses", "always"]),
+        "PEER_BMC_TYPE" => one_of(&["redfish", "ipmi", "none"]),
+        "PEER_BMC_INSECURE" => one_of(&["true", "false"]),
+        "PEER_BMC_IPMI_INTERFACE" => one_of(&["lan", "lanplus"]),
+        _ => Ok(()),
+    }
+}
+
 pub async fn peer_config(
     db: &Db,
     cfg: &Config,

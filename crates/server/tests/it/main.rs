@@ -525,6 +525,82 @@ fn a_configured_password_must_pass_the_rules() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `starlingd sm configure` refuses what SM would refuse at its start —
+/// a setting out of its form, domain timers it could not run with — with
+/// a one-line reason, and stores nothing of it.
+#[test]
+fn sm_configure_refuses_what_sm_could_not_run_with() {
+    let dir = tmpdir();
+    let sm = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_starlingd"))
+            .args(["--data-dir", &dir.display().to_string(), "--log", "warn"])
+            .args(["sm", "--node", "controller-0"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for (args, said) in [
+        (
+            &["configure", "set", "FAILPENDING_TIMEOUT_MS", "50"][..],
+            "at least 100 ms",
+        ),
+        (
+            &["configure", "set", "FAILPENDING_TIMEOUT_MS", "soon"][..],
+            "not a number of milliseconds",
+        ),
+        (
+            &["configure", "set", "UNFENCED_TAKEOVER", "sometimes-maybe"][..],
+            "never, with-witnesses, always",
+        ),
+        (
+            &["configure", "set", "PEER_BMC_TYPE", "ilo-bmc-x"][..],
+            "redfish, ipmi, none",
+        ),
+        (
+            &[
+                "configure",
+                "domain",
+                "--hello-ms",
+                "200",
+                "--dead-ms",
+                "300",
+            ][..],
+            "at least two hellos",
+        ),
+    ] {
+        let o = sm(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    // What is in form is taken; nothing refused was stored.
+    assert!(
+        sm(&["configure", "set", "FAILPENDING_TIMEOUT_MS", "200"])
+            .status
+            .success()
+    );
+    assert!(
+        sm(&[
+            "configure",
+            "domain",
+            "--hello-ms",
+            "100",
+            "--dead-ms",
+            "400"
+        ])
+        .status
+        .success()
+    );
+    let db = std::fs::read(dir.join("sm/sm.db")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&db);
+    assert!(
+        !text.contains("sometimes-maybe") && !text.contains("ilo-bmc-x"),
+        "refused values stored"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn fm_alone_validates_against_the_identity_endpoint() {
     let s = all_in_one(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[]);
