@@ -145,13 +145,21 @@ pub async fn peer_config(
     if !model.domain.interfaces.iter().any(|i| i.provisioned) {
         return Ok(None);
     }
+    // Each setting, trimmed, held to the rules `sm configure set` applies
+    // (one place: `check_setting`).
     let conf = |k: &'static str| {
         let db = db.clone();
         async move {
-            db.read(move |c| store::configuration(c, k))
+            let v = db
+                .read(move |c| store::configuration(c, k))
                 .await
-                .map_err(|e| e.to_string())
-                .map(|v| v.filter(|v| !v.trim().is_empty()))
+                .map_err(|e| e.to_string())?
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty());
+            if let Some(v) = &v {
+                check_setting(k, v)?;
+            }
+            Ok::<_, String>(v)
         }
     };
     let peer = conf("PEER_NODE").await?.ok_or(
@@ -171,27 +179,16 @@ pub async fn peer_config(
         2000,
         "FAILPENDING_TIMEOUT_MS",
     )?;
-    if fail_pending < MIN_FAIL_PENDING {
-        return Err(format!(
-            "FAILPENDING_TIMEOUT_MS {}: at least {} ms",
-            fail_pending.as_millis(),
-            MIN_FAIL_PENDING.as_millis()
-        ));
-    }
     let standby_fence_delay = ms(
         conf("STANDBY_FENCE_DELAY_MS").await?,
         2000,
         "STANDBY_FENCE_DELAY_MS",
     )?;
+    // Checked: never, with-witnesses or always.
     let unfenced = match conf("UNFENCED_TAKEOVER").await?.as_deref() {
-        None | Some("never") => starling_sm::Unfenced::Never,
         Some("with-witnesses") => starling_sm::Unfenced::WithWitnesses,
         Some("always") => starling_sm::Unfenced::Always,
-        Some(v) => {
-            return Err(format!(
-                "UNFENCED_TAKEOVER {v:?}: never, with-witnesses or always"
-            ));
-        }
+        _ => starling_sm::Unfenced::Never,
     };
     let policy = starling_sm::Policy {
         fail_pending,
