@@ -11,6 +11,10 @@
 //!   sends a GET). Run for each timer profile of `--failover-profiles`
 //!   (StarlingX's defaults, docs/ha.md's quick ones); the crashed
 //!   controller boots and rejoins before the next run.
+//!   With `--failover-witnesses N`, each profile runs with the real
+//!   starlingd (inventory and maintenance) as the API twice: alone, and
+//!   with N hosts (the real agent) as witnesses, whose word lets the
+//!   standby fence at once.
 //! - `partitions`: the randomized partition soak (`Rig::soak`):
 //!   `--partitions` partitions from `--seed`, both controllers sampled
 //!   every 10 ms for the floating addresses; two actives in any sample
@@ -21,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
-use starling_testkit::pair::{API_PORT, Binaries, Dice, Fencing, Profile, Rig};
+use starling_testkit::pair::{API_PORT, Binaries, Dice, FM_PORT, Fencing, Profile, Rig};
 
 use crate::Args;
 use crate::heartbeat::pcts;
@@ -161,46 +165,96 @@ pub fn failover(a: &Args) -> Result<()> {
         "| profile (hello/dead/fail-pending/fence delay, ms) | crash → address on the peer p50 / p99 / max | crash → API answering p50 / p99 / max | fenced |"
     );
     println!("|---|---|---|---|");
+    // (the API, witnesses): the stand-in API; or starlingd without, then
+    // with, witnesses.
+    let setups: Vec<(bool, usize)> = if a.failover_witnesses > 0 {
+        vec![(true, 0), (true, a.failover_witnesses)]
+    } else {
+        vec![(false, 0)]
+    };
+    let agent = a
+        .starling_agent
+        .clone()
+        .unwrap_or_else(|| a.starlingd.with_file_name("starling-agent"));
     for name in &a.failover_profiles {
         let p = profile(name)?;
-        let mut rig = Rig::new(&bins, p, &fencing);
-        rig.start(0);
-        rig.start(1);
-        let settle = Duration::from_secs(60);
-        let (mut moved, mut answered) = (Vec::new(), Vec::new());
-        let mut fenced = 0;
-        for run in 0..a.failover_runs {
-            let active = rig.settled(settle);
-            std::thread::sleep(Duration::from_millis(500));
-            let before = rig.resets(active);
-            // A random point of the hello period.
-            let phase = Duration::from_millis(dice.range(0, u64::from(p.hello_ms)));
-            let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, API_PORT)?;
-            if rig.resets(active) > before {
-                fenced += 1;
-            }
-            progress(
-                &format!("failover {name}"),
-                run,
-                a.failover_runs,
-                t_moved,
-                t_api,
-            );
-            moved.push(t_moved);
-            answered.push(t_api);
-            rig.boot(active);
+        for &(inventory, witnesses) in &setups {
+            let label = match (inventory, witnesses) {
+                (false, _) => name.clone(),
+                (true, 0) => format!("{name}, starlingd API"),
+                (true, k) => format!("{name}, starlingd API, {k} witnesses"),
+            };
+            failover_runs(
+                a, &bins, &fencing, p, &label, inventory, witnesses, &agent, &mut dice,
+            )?;
         }
-        println!(
-            "| {name} ({}/{}/{}/{}) | {} | {} | {fenced} of {} |",
-            p.hello_ms,
-            p.dead_ms,
-            p.fail_pending_ms,
-            p.standby_fence_delay_ms,
-            summary(&mut moved),
-            summary(&mut answered),
-            a.failover_runs
-        );
     }
+    Ok(())
+}
+
+/// One row of the failover table: `a.failover_runs` crashes of the
+/// active with profile `p`.
+#[allow(clippy::too_many_arguments)]
+fn failover_runs(
+    a: &Args,
+    bins: &Binaries,
+    fencing: &Fencing,
+    p: Profile,
+    label: &str,
+    inventory: bool,
+    witnesses: usize,
+    agent: &std::path::Path,
+    dice: &mut Dice,
+) -> Result<()> {
+    let mut rig = Rig::new(bins, p, fencing);
+    if inventory {
+        rig.use_inventory();
+    }
+    rig.start(0);
+    rig.start(1);
+    let settle = Duration::from_secs(60);
+    if witnesses > 0 {
+        rig.settled(settle);
+        ensure!(agent.exists(), "{} not found", agent.display());
+        rig.add_witnesses(agent, witnesses);
+    }
+    let port = if inventory { FM_PORT } else { API_PORT };
+    let (mut moved, mut answered) = (Vec::new(), Vec::new());
+    let mut fenced = 0;
+    for run in 0..a.failover_runs {
+        let active = rig.settled(settle);
+        if witnesses > 0 {
+            rig.wait_witnesses(witnesses, settle);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let before = rig.resets(active);
+        // A random point of the hello period.
+        let phase = Duration::from_millis(dice.range(0, u64::from(p.hello_ms)));
+        let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, port)?;
+        if rig.resets(active) > before {
+            fenced += 1;
+        }
+        progress(
+            &format!("failover {label}"),
+            run,
+            a.failover_runs,
+            t_moved,
+            t_api,
+        );
+        moved.push(t_moved);
+        answered.push(t_api);
+        rig.boot(active);
+    }
+    println!(
+        "| {label} ({}/{}/{}/{}) | {} | {} | {fenced} of {} |",
+        p.hello_ms,
+        p.dead_ms,
+        p.fail_pending_ms,
+        p.standby_fence_delay_ms,
+        summary(&mut moved),
+        summary(&mut answered),
+        a.failover_runs
+    );
     Ok(())
 }
 

@@ -124,6 +124,14 @@ struct Args {
     /// redfish (sushy-tools; a reset is only recorded).
     #[arg(long, default_value = "ipmi")]
     failover_bmc: String,
+    /// With N > 0, the failover phase runs each profile twice with the
+    /// real starlingd (inventory, maintenance) as the API: without
+    /// witnesses, then with N hosts running the real agent as witnesses.
+    #[arg(long, default_value_t = 0)]
+    failover_witnesses: usize,
+    /// The `starling-agent` binary (default: beside starlingd).
+    #[arg(long)]
+    starling_agent: Option<PathBuf>,
     /// Randomized partitions of the partitions phase.
     #[arg(long, default_value_t = 100)]
     partitions: u32,

@@ -12,8 +12,11 @@
 //!   (replayed) and unexpected answers are dropped and counted.
 //! - [`Heartbeat`]: the periods of every network together, with the
 //!   "was I on time" guard, handing each period to the [`Monitor`].
+//! - [`witness::Prober`]: service management's probes of the hosts, which
+//!   answer whether they still hear the other controller.
 
 pub mod pulse;
+pub mod witness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -27,7 +30,7 @@ use starling_mtce::{Change, Monitor, Thresholds};
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
-pub use pulse::{Key, Kind, Pulse, Refusal};
+pub use pulse::{Key, Kind, Pulse, Refusal, Witness};
 
 /// What a responder or a pulser counted.
 #[derive(Debug, Default)]
@@ -92,8 +95,14 @@ pub struct Responder {
     host: String,
     reboot: Option<tokio::sync::mpsc::Sender<Network>>,
     last_reboot: u64,
+    /// The controllers whose witness probes came, and when last.
+    probed_by: BTreeMap<String, Instant>,
     pub stats: Arc<Stats>,
 }
+
+/// Controllers a responder remembers the probes of (the pair, with room
+/// for a controller renamed or replaced).
+const PROBERS: usize = 8;
 
 impl Responder {
     /// A responder for `host` on `addr` (e.g. the management address and
@@ -105,8 +114,40 @@ impl Responder {
             host: host.to_string(),
             reboot: None,
             last_reboot: 0,
+            probed_by: BTreeMap::new(),
             stats: Arc::default(),
         })
+    }
+
+    /// A witness probe from the controller `req.host`: remembered, and
+    /// answered with how long ago the controller it asks about last
+    /// probed this host.
+    fn witness(&mut self, req: &Pulse, asked: &Witness) -> Witness {
+        let now = Instant::now();
+        if !req.host.is_empty() {
+            if self.probed_by.len() >= PROBERS && !self.probed_by.contains_key(&req.host) {
+                // The longest silent makes room.
+                if let Some(oldest) = self
+                    .probed_by
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(n, _)| n.clone())
+                {
+                    self.probed_by.remove(&oldest);
+                }
+            }
+            self.probed_by.insert(req.host.clone(), now);
+        }
+        let age_ms = match self.probed_by.get(&asked.about) {
+            Some(at) if asked.about != req.host => {
+                u32::try_from(now.duration_since(*at).as_millis()).unwrap_or(pulse::NEVER)
+            }
+            _ => pulse::NEVER,
+        };
+        Witness {
+            about: asked.about.clone(),
+            age_ms,
+        }
     }
 
     /// Reboot requests taken go to `to` (without it none is taken, and the
@@ -145,6 +186,12 @@ impl Responder {
                 }
             };
             let mut flags = 0;
+            let witness = req.witness.as_ref().map(|w| self.witness(&req, w));
+            if witness.is_some() && req.flags & pulse::REBOOT != 0 {
+                // A reboot is maintenance's, never in a witness probe.
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             if req.flags & pulse::REBOOT != 0 {
                 if !self.take_reboot(&req) {
                     continue;
@@ -155,6 +202,7 @@ impl Responder {
                 kind: Kind::Response,
                 host: self.host.clone(),
                 flags,
+                witness,
                 ..req
             };
             match self.socket.send_to(&answer.encode(&self.key), from).await {
@@ -293,6 +341,7 @@ impl Pulser {
             seq: self.seq,
             nonce,
             host: String::new(),
+            witness: None,
         }
         .encode(&self.key);
         for (host, addr) in targets {
@@ -309,6 +358,7 @@ impl Pulser {
                 seq: r.seq,
                 nonce: r.nonce,
                 host: String::new(),
+                witness: None,
             }
             .encode(&self.key);
             if let Err(e) = self.socket.send_to(&ask, r.addr).await {

@@ -7,6 +7,15 @@
 //! (u8) and the name (at most 64 bytes; empty in a request), then the MAC of
 //! everything before it (32 bytes).
 //!
+//! Version 2 is a witness probe ([`Witness`]) and its answer: service
+//! management on each controller asks the hosts whether they still hear
+//! the other controller. After the name it carries the name asked about
+//! (length and bytes, at most 64) and, in an answer, the milliseconds since
+//! the host last had a probe from that controller (u32; `u32::MAX`: never
+//! or too long ago); the request's name is the asking controller's. A
+//! responder answers each version in its own, so maintenance's version 1
+//! pulses and the hosts' agents of either version keep working together.
+//!
 //! Flag [`REBOOT`] in a request asks the host to reboot (its sequence is
 //! then the controller's clock, Unix milliseconds: see
 //! [`crate::Responder`]); in an answer it acknowledges the reboot.
@@ -21,11 +30,12 @@ use sha2::Sha256;
 
 const MAGIC: &[u8; 4] = b"STHB";
 const VERSION: u8 = 1;
+const WITNESS_VERSION: u8 = 2;
 const MAC_LEN: usize = 32;
 /// Longest host name a pulse carries.
 pub const MAX_HOST: usize = 64;
 /// Largest pulse.
-pub const MAX_LEN: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1 + MAX_HOST + MAC_LEN;
+pub const MAX_LEN: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1 + MAX_HOST + 1 + MAX_HOST + 4 + MAC_LEN;
 
 /// Flag: a request to reboot, or (in an answer) its acknowledgement.
 pub const REBOOT: u32 = 1;
@@ -101,9 +111,26 @@ pub struct Pulse {
     pub flags: u32,
     pub seq: u64,
     pub nonce: [u8; 16],
-    /// The answering host's name (empty in a request).
+    /// The answering host's name (in a request: empty, or the asking
+    /// controller's in a witness probe).
     pub host: String,
+    /// A witness probe or its answer (version 2).
+    pub witness: Option<Witness>,
 }
+
+/// What a witness probe asks, and its answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Witness {
+    /// The controller asked about (the asker's peer).
+    pub about: String,
+    /// In an answer: milliseconds since the host last had a probe from
+    /// `about` ([`NEVER`]: never, or longer ago than a u32 holds). 0 in a
+    /// request.
+    pub age_ms: u32,
+}
+
+/// [`Witness::age_ms`] of a controller never heard.
+pub const NEVER: u32 = u32::MAX;
 
 /// Why a datagram is not a pulse to act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,11 +144,15 @@ pub enum Refusal {
 impl Pulse {
     /// The datagram, with its MAC.
     pub fn encode(&self, key: &Key) -> Vec<u8> {
-        let host = self.host.as_bytes();
-        let host = &host[..host.len().min(MAX_HOST)];
+        let cut = |s: &str| -> Vec<u8> { s.as_bytes()[..s.len().min(MAX_HOST)].to_vec() };
+        let host = cut(&self.host);
         let mut b = Vec::with_capacity(MAX_LEN);
         b.extend_from_slice(MAGIC);
-        b.push(VERSION);
+        b.push(if self.witness.is_some() {
+            WITNESS_VERSION
+        } else {
+            VERSION
+        });
         b.push(match self.kind {
             Kind::Request => 1,
             Kind::Response => 2,
@@ -131,7 +162,13 @@ impl Pulse {
         b.extend_from_slice(&self.seq.to_be_bytes());
         b.extend_from_slice(&self.nonce);
         b.push(host.len() as u8);
-        b.extend_from_slice(host);
+        b.extend_from_slice(&host);
+        if let Some(w) = &self.witness {
+            let about = cut(&w.about);
+            b.push(about.len() as u8);
+            b.extend_from_slice(&about);
+            b.extend_from_slice(&w.age_ms.to_be_bytes());
+        }
         let mac = key.mac(&b);
         b.extend_from_slice(&mac);
         b
@@ -140,14 +177,29 @@ impl Pulse {
     /// The pulse in `b`, if it is one and `key` made it.
     pub fn decode(b: &[u8], key: &Key) -> Result<Pulse, Refusal> {
         const HEAD: usize = 4 + 1 + 1 + 1 + 4 + 8 + 16 + 1;
-        if b.len() < HEAD + MAC_LEN || b.len() > MAX_LEN || &b[..4] != MAGIC || b[4] != VERSION {
+        if b.len() < HEAD + MAC_LEN
+            || b.len() > MAX_LEN
+            || &b[..4] != MAGIC
+            || !(b[4] == VERSION || b[4] == WITNESS_VERSION)
+        {
             return Err(Refusal::Malformed);
         }
         let host_len = usize::from(b[HEAD - 1]);
-        if host_len > MAX_HOST || b.len() != HEAD + host_len + MAC_LEN {
+        // Where the MAC begins, by the version's layout.
+        let body_len = if b[4] == VERSION {
+            HEAD + host_len
+        } else {
+            let at = HEAD + host_len;
+            let about_len = usize::from(*b.get(at).ok_or(Refusal::Malformed)?);
+            if about_len > MAX_HOST {
+                return Err(Refusal::Malformed);
+            }
+            at + 1 + about_len + 4
+        };
+        if host_len > MAX_HOST || b.len() != body_len + MAC_LEN {
             return Err(Refusal::Malformed);
         }
-        let (body, mac) = b.split_at(HEAD + host_len);
+        let (body, mac) = b.split_at(body_len);
         // Compared in constant time.
         if sealer(&key.0).chain_update(body).verify_slice(mac).is_err() {
             return Err(Refusal::Forged);
@@ -162,11 +214,24 @@ impl Pulse {
                 .iter()
                 .fold(0u64, |a, x| a << 8 | u64::from(*x))
         };
+        let text = |at: usize, n: usize| {
+            std::str::from_utf8(&b[at..at + n])
+                .map(str::to_string)
+                .map_err(|_| Refusal::Malformed)
+        };
         let mut nonce = [0u8; 16];
         nonce.copy_from_slice(&b[19..35]);
-        let host = std::str::from_utf8(&b[HEAD..HEAD + host_len])
-            .map_err(|_| Refusal::Malformed)?
-            .to_string();
+        let host = text(HEAD, host_len)?;
+        let witness = if b[4] == WITNESS_VERSION {
+            let at = HEAD + host_len;
+            let about_len = usize::from(b[at]);
+            Some(Witness {
+                about: text(at + 1, about_len)?,
+                age_ms: word(at + 1 + about_len, 4) as u32,
+            })
+        } else {
+            None
+        };
         Ok(Pulse {
             kind,
             network: b[6],
@@ -174,6 +239,7 @@ impl Pulse {
             seq: word(11, 8),
             nonce,
             host,
+            witness,
         })
     }
 }
@@ -205,6 +271,7 @@ mod tests {
             seq: 0x0102_0304_0506_0708,
             nonce: [7; 16],
             host: "worker-0".into(),
+            witness: None,
         };
         let b = p.encode(&key);
         assert!(b.len() <= MAX_LEN);
@@ -228,5 +295,62 @@ mod tests {
             ..p
         };
         assert_eq!(Pulse::decode(&request.encode(&key), &key), Ok(request));
+    }
+
+    #[test]
+    fn witness_probes_round_trip_and_anything_else_is_refused() {
+        let key = Key::generate().unwrap();
+        let probe = Pulse {
+            kind: Kind::Request,
+            network: 1,
+            flags: 0,
+            seq: 9,
+            nonce: [3; 16],
+            host: "controller-0".into(),
+            witness: Some(Witness {
+                about: "controller-1".into(),
+                age_ms: 0,
+            }),
+        };
+        let answer = Pulse {
+            kind: Kind::Response,
+            host: "4f1e0c8a-worker-2".into(),
+            witness: Some(Witness {
+                about: "controller-1".into(),
+                age_ms: 123_456,
+            }),
+            ..probe.clone()
+        };
+        for p in [&probe, &answer] {
+            let b = p.encode(&key);
+            assert_eq!(b[4], WITNESS_VERSION);
+            assert!(b.len() <= MAX_LEN);
+            assert_eq!(Pulse::decode(&b, &key).as_ref(), Ok(p));
+            for i in 0..b.len() {
+                let mut c = b.clone();
+                c[i] ^= 1;
+                assert!(Pulse::decode(&c, &key).is_err(), "byte {i}");
+            }
+            for cut in [1, 4, 5] {
+                assert_eq!(
+                    Pulse::decode(&b[..b.len() - cut], &key),
+                    Err(Refusal::Malformed)
+                );
+            }
+        }
+        // The longest names fit; longer ones are cut to them.
+        let long = Pulse {
+            host: "h".repeat(80),
+            witness: Some(Witness {
+                about: "a".repeat(80),
+                age_ms: NEVER,
+            }),
+            ..answer
+        };
+        let b = long.encode(&key);
+        assert_eq!(b.len(), MAX_LEN);
+        let back = Pulse::decode(&b, &key).unwrap();
+        assert_eq!(back.host.len(), MAX_HOST);
+        assert_eq!(back.witness.unwrap().about.len(), MAX_HOST);
     }
 }

@@ -46,6 +46,15 @@ pub struct SmArgs {
     /// its owner only (default: <sm-dir>/peer-bmc-password).
     #[arg(long, env = "STARLING_SM_PEER_BMC_PASSWORD_FILE")]
     pub peer_bmc_password_file: Option<PathBuf>,
+    /// The cloud's heartbeat key, host maintenance's (default
+    /// <data-dir>/heartbeat-key): with it the hosts answer SM's witness
+    /// probes. Missing, a partition is judged without witnesses.
+    #[arg(long, env = "STARLING_HEARTBEAT_KEY_FILE")]
+    pub heartbeat_key_file: Option<PathBuf>,
+    /// The UDP port of the hosts' heartbeat responders (the agents'
+    /// --heartbeat-port), where the witness probes go.
+    #[arg(long, env = "STARLING_WITNESS_PORT", default_value_t = 2106)]
+    pub witness_port: u16,
 }
 
 #[derive(Subcommand, Debug)]
@@ -233,6 +242,11 @@ pub fn config(a: &SmArgs, data_dir: &Path) -> Result<starling_sm_api::Config> {
             .peer_bmc_password_file
             .clone()
             .unwrap_or_else(|| dir.join("peer-bmc-password")),
+        heartbeat_key_file: a
+            .heartbeat_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("heartbeat-key")),
+        witness_port: a.witness_port,
         alarms: None,
         auth: None,
     })

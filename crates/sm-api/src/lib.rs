@@ -31,7 +31,7 @@ use starling_http::{ApiError, Authenticator, BoxFuture, GuardState, HeaderMap, P
 use starling_sm::model::{ActionKind, Model};
 use starling_sm::node::{GroupView, Node, ServiceView, status_str};
 use starling_sm::schedule::Desired;
-use starling_sm::{Candidate, Role};
+use starling_sm::{Candidate, Concern, Role};
 use starling_sm_store as store;
 use starling_sm_types::{SmNode, SmNodes, SmSdas, SmService, SmServiceGroup, SmServices};
 use tokio::sync::mpsc;
@@ -58,6 +58,11 @@ pub struct Config {
     pub key_file: PathBuf,
     /// The password of the peer's BMC (owner-only).
     pub bmc_password_file: PathBuf,
+    /// The cloud's heartbeat key (owner-only), with which the hosts answer
+    /// witness probes; missing: no witnesses.
+    pub heartbeat_key_file: PathBuf,
+    /// The UDP port of the hosts' heartbeat responders.
+    pub witness_port: u16,
     /// Where 400.001, 400.002 and 400.005 go (FM's client, spooling while
     /// FM is away — it runs behind the floating address).
     pub alarms: Option<Arc<dyn AlarmSink>>,
@@ -245,11 +250,26 @@ pub async fn peer_config(
             }
         }
     };
+    let witness = match std::fs::metadata(&cfg.heartbeat_key_file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(
+                file = %cfg.heartbeat_key_file.display(),
+                "no heartbeat key: the hosts cannot witness a partition between the controllers"
+            );
+            None
+        }
+        _ => Some(peer::WitnessSetup {
+            key: starling_heartbeat::Key::from_hex(&secret_file(&cfg.heartbeat_key_file)?)
+                .map_err(|e| format!("{}: {e}", cfg.heartbeat_key_file.display()))?,
+            port: cfg.witness_port,
+        }),
+    };
     Ok(Some(PeerConfig {
         peer,
         key,
         fence,
         policy,
+        witness,
     }))
 }
 
@@ -526,7 +546,18 @@ pub async fn run(
                     }
                 },
                 Effect::Concern(c) => {
-                    tracing::error!(concern = ?c, "the peer controller is lost and cannot be taken over from")
+                    let why = match c {
+                        Concern::NoFence => {
+                            "the peer controller is lost and cannot be fenced: staying standby"
+                        }
+                        Concern::NoQuorum => {
+                            "the peer controller is lost and this controller reaches no majority of the hosts: it holds no active role"
+                        }
+                        Concern::FenceFailed => {
+                            "the peer controller is lost and could not be fenced: not taking over"
+                        }
+                    };
+                    tracing::error!(concern = ?c, "{why}")
                 }
                 Effect::Clear => tracing::info!("the concern is over"),
             }

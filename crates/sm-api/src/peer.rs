@@ -32,6 +32,34 @@ pub struct PeerConfig {
     /// The peer's BMC, for fencing (none: it cannot be fenced).
     pub fence: Option<Arc<dyn Bmc>>,
     pub policy: Policy,
+    /// The hosts as witnesses (none: no heartbeat key).
+    pub witness: Option<WitnessSetup>,
+}
+
+/// How the hosts are probed as witnesses.
+#[derive(Clone)]
+pub struct WitnessSetup {
+    /// The cloud's heartbeat key.
+    pub key: starling_heartbeat::Key,
+    /// The hosts' responders' UDP port.
+    pub port: u16,
+}
+
+/// The hosts' answers coming in, and the book they are kept in.
+struct Witnessing {
+    answers: tokio::sync::mpsc::Receiver<starling_heartbeat::witness::Answer>,
+    book: starling_sm::witness::Book,
+    _task: AbortOnDrop,
+    /// The population as last logged.
+    logged: Option<u32>,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// What the daemon is to carry out.
@@ -82,6 +110,7 @@ pub struct Pairing {
     waiting_until: Option<Instant>,
     /// Since when this controller yields its active role (a swact).
     yielding: Option<Instant>,
+    witnessing: Option<Witnessing>,
 }
 
 /// The domain's timers: the peer is told where this controller stands
@@ -138,9 +167,36 @@ impl Pairing {
             });
         }
         let window = Duration::from_secs(30);
+        let controllers: Vec<std::net::IpAddr> = paths
+            .iter()
+            .flat_map(|p| [p.local.ip(), p.peer.ip()])
+            .collect();
+        let locals: Vec<std::net::IpAddr> = paths.iter().map(|p| p.local.ip()).collect();
         let link = Link::bind(&me.name, &cfg.peer, paths, cfg.key.clone(), window)
             .await
             .map_err(|e| format!("the SM link: {e}"))?;
+        let witnessing = match &cfg.witness {
+            Some(w) => {
+                let prober = starling_heartbeat::witness::Prober::new(
+                    &me.name,
+                    &cfg.peer,
+                    w.key.clone(),
+                    hello,
+                    controllers,
+                );
+                let (answers, task) = prober
+                    .start(&locals, w.port)
+                    .await
+                    .map_err(|e| format!("the witness probes: {e}"))?;
+                Some(Witnessing {
+                    answers,
+                    book: Default::default(),
+                    _task: AbortOnDrop(task),
+                    logged: None,
+                })
+            }
+            None => None,
+        };
         let now = Instant::now();
         Ok(Pairing {
             waiting_until: Some(now + starling_sm::election::waiting(wait, me.priority)),
@@ -163,6 +219,7 @@ impl Pairing {
             refused: Default::default(),
             refused_reported: None,
             yielding: None,
+            witnessing,
         })
     }
 
@@ -372,29 +429,35 @@ impl Pairing {
                 _ => {}
             }
         }
+        let whole = up >= paths
+            && self.fsm.state() == State::Normal
+            && peer.as_ref().is_some_and(|p| p.state == State::Normal);
+        let witnesses = self.witnesses(now, whole);
         let seen = Seen {
             paths,
             paths_up: up,
             local_down: Down(down),
             peer_down: Down(peer.as_ref().map_or(0, |p| p.down)),
             peer_state: peer.as_ref().map(|p| p.state),
-            witnesses: None,
+            witnesses,
             fence: self.fence,
             on_time,
         };
-        let before = self.fsm.state();
+        let (before, phase) = (self.fsm.state(), self.fsm.phase());
         let decisions = self.fsm.step(
             now.duration_since(self.started),
             self.role,
             &seen,
             &self.policy,
         );
-        if self.fsm.state() != before {
+        if self.fsm.state() != before || self.fsm.phase() != phase {
             tracing::info!(
                 from = before.as_str(),
                 to = self.fsm.state().as_str(),
+                phase = self.fsm.phase(),
                 paths_up = up,
                 paths,
+                witnesses = ?seen.witnesses,
                 "failover state"
             );
         }
@@ -405,6 +468,31 @@ impl Pairing {
                 .await;
         }
         out
+    }
+
+    /// The hosts' answers so far, as witnesses now (`whole`: the pair is
+    /// whole, and the population follows them).
+    fn witnesses(&mut self, now: Instant, whole: bool) -> Option<starling_sm::Witnesses> {
+        let w = self.witnessing.as_mut()?;
+        while let Ok(a) = w.answers.try_recv() {
+            w.book.answered(
+                &a.host,
+                a.at.saturating_duration_since(self.started),
+                a.peer_age,
+            );
+        }
+        let seen = w
+            .book
+            .witnesses(now.duration_since(self.started), whole, self.dead);
+        let population = seen.map_or(0, |s| s.population);
+        if w.logged != Some(population) {
+            tracing::info!(
+                population,
+                "witnesses: hosts heard by both controllers (a partition is judged by them)"
+            );
+            w.logged = Some(population);
+        }
+        seen
     }
 
     /// Says what the link refused since it last said so (forged,

@@ -269,6 +269,22 @@ impl Failover {
         }
     }
 
+    /// Where the machine stands within its state: `normal`, `pending`
+    /// (the loss not judged yet), `held` (judged: no change),
+    /// `taking-over`, `fencing`, `retrying`, `failed` or `survived`.
+    pub fn phase(&self) -> &'static str {
+        match self.phase {
+            Phase::Normal => "normal",
+            Phase::Pending { .. } => "pending",
+            Phase::Held { .. } => "held",
+            Phase::TakeOverAt { .. } => "taking-over",
+            Phase::Fencing { .. } => "fencing",
+            Phase::Retry { .. } => "retrying",
+            Phase::Failed => "failed",
+            Phase::Survived => "survived",
+        }
+    }
+
     /// The concern raised now, if any.
     pub fn concern(&self) -> Option<Concern> {
         self.concern

@@ -9,7 +9,8 @@
 //! failures folded into its status by impact, and the dependency-ordered,
 //! throttled order in which they go active, standby or disabled
 //! ([`group`]); and where a group runs, by the scheduler's sticky weights
-//! ([`schedule`]). The peer protocol, the service groups and
+//! ([`schedule`]); and the witnesses' book ([`witness`]), the hosts'
+//! answers that decide a partition. The peer protocol, the service groups and
 //! their executors, and the replicated database come in the crates around
 //! it.
 
@@ -20,6 +21,7 @@ pub mod group;
 pub mod model;
 pub mod node;
 pub mod schedule;
+pub mod witness;
 
 pub use election::{Candidate, elect};
 pub use failover::{

@@ -117,11 +117,27 @@ pub struct Ctl {
 /// The networks a controller is on, by the device inside it.
 pub const NETS: [(&str, &str); 2] = [("mgmt0", "m"), ("clstr0", "c")];
 
+/// A host of the rig's cloud: a namespace on both networks running the
+/// real host agent, enrolled with the active controller's API, whose
+/// heartbeat responder answers SM's witness probes.
+pub struct Witness {
+    pub name: String,
+    pub ns: String,
+    /// Its addresses on the management and cluster-host networks.
+    pub addresses: [String; 2],
+    agent: Option<Child>,
+}
+
+/// Where the hosts' agents listen for heartbeats (the agent's default,
+/// SM's witness port's default).
+pub const WITNESS_PORT: u16 = 2106;
+
 /// The rig: torn down (processes, namespaces, bridges, files) on drop.
 pub struct Rig {
     pub n: u32,
     pub ctl: Vec<Ctl>,
     pub client: String,
+    pub witnesses: Vec<Witness>,
     bridges: Vec<String>,
     dir: PathBuf,
     bins: Binaries,
@@ -131,6 +147,13 @@ pub struct Rig {
 
 impl Drop for Rig {
     fn drop(&mut self) {
+        for w in &mut self.witnesses {
+            if let Some(mut a) = w.agent.take() {
+                let _ = a.kill();
+                let _ = a.wait();
+            }
+            let _ = Command::new("ip").args(["netns", "del", &w.ns]).status();
+        }
         for c in &mut self.ctl {
             if let Some(mut sm) = c.sm.take() {
                 let _ = sm.kill();
@@ -303,6 +326,7 @@ impl Rig {
             n,
             ctl: Vec::new(),
             client: format!("smw{pid}-{n}"),
+            witnesses: Vec::new(),
             bridges: Vec::new(),
             dir: dir.clone(),
             bins: bins.clone(),
@@ -697,6 +721,7 @@ impl Rig {
         kill_all(&self.ctl[i].ns);
         self.reap(i);
         self.deafen(i, &[]);
+        self.sever(i, &[]);
         let ns = self.ctl[i].ns.clone();
         for (dev, net) in NETS {
             let octet = if net == "m" { 1 } else { 2 };
@@ -821,6 +846,226 @@ for _ in range({rounds}):
     /// The API's URL on the floating address.
     pub fn api(&self) -> String {
         format!("http://{}:{}/", self.floating(), self.api_port)
+    }
+
+    /// The API becomes the real `starlingd` with inventory and host
+    /// maintenance (FM and identity beside them, on each controller's own
+    /// SQLite), both controllers holding the same heartbeat key — the
+    /// file SM's witness probes read too. Before [`Rig::start`].
+    pub fn use_inventory(&mut self) {
+        let mut key = [0u8; 32];
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .unwrap()
+            .read_exact(&mut key)
+            .unwrap();
+        for i in 0..2 {
+            let d = self.ctl[i].dir.clone();
+            let key_file = d.join("heartbeat-key");
+            write_private(&key_file, &format!("{}\n", hex(&key)));
+            let command = format!(
+                "command=env STARLING_ADMIN_PASSWORD=Rig-admin-{n} STARLING_LOG=warn {} --data-dir {} --bind 0.0.0.0 --services fm,identity,inventory,mtce --heartbeat-key-file {} --heartbeat-cluster-address 10.{n}.2.1{i}",
+                self.bins.starlingd.display(),
+                d.join("api").display(),
+                key_file.display(),
+                n = self.n,
+            );
+            let ready = format!("ready=127.0.0.1:{FM_PORT}");
+            self.sm(
+                i,
+                &[
+                    "configure",
+                    "service-instance",
+                    "starling-api",
+                    &command,
+                    &ready,
+                ],
+            );
+        }
+        self.api_port = FM_PORT;
+    }
+
+    /// `k` hosts (`worker-0`…) on both networks, each running the real
+    /// host agent (`agent`) against the API on the floating address,
+    /// enrolled with the active controller's secret; returns once each
+    /// answers SM's witness probes (both SMs count every one of them).
+    /// After [`Rig::use_inventory`], with a controller active.
+    pub fn add_witnesses(&mut self, agent: &Path, k: usize) {
+        let n = self.n;
+        let pid = std::process::id() % 10_000;
+        let active = self.holder().expect("an active controller");
+        let enrollment = self.ctl[active].dir.join("api/agent-enrollment");
+        self.wait_for(
+            "the API's enrollment secret",
+            Duration::from_secs(30),
+            || enrollment.exists(),
+        );
+        let secret = std::fs::read_to_string(&enrollment).unwrap();
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
+        for j in 0..k {
+            let name = format!("worker-{j}");
+            let ns = format!("smh{pid}-{n}-{j}");
+            let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+            ip(&["netns", "add", &ns]);
+            self.witnesses.push(Witness {
+                name: name.clone(),
+                ns: ns.clone(),
+                addresses: [
+                    format!("10.{n}.1.{}", 50 + j),
+                    format!("10.{n}.2.{}", 50 + j),
+                ],
+                agent: None,
+            });
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+            let mac = format!("02:fd:00:{:02x}:00:{:02x}", n % 256, j + 1);
+            for (dev, net, octet) in [("eth0", "m", 1), ("eth1", "c", 2)] {
+                let outer = format!("sv{n}{net}h{j}");
+                let _ = Command::new("ip").args(["link", "del", &outer]).output();
+                ip(&[
+                    "link", "add", &outer, "type", "veth", "peer", "name", dev, "netns", &ns,
+                ]);
+                ip(&[
+                    "link",
+                    "set",
+                    &outer,
+                    "master",
+                    &format!("smb{n}{net}"),
+                    "up",
+                ]);
+                if dev == "eth0" {
+                    ip(&["-n", &ns, "link", "set", dev, "address", &mac]);
+                }
+                ip(&[
+                    "-n",
+                    &ns,
+                    "addr",
+                    "add",
+                    &format!("10.{n}.{octet}.{}/24", 50 + j),
+                    "dev",
+                    dev,
+                ]);
+                ip(&["-n", &ns, "link", "set", dev, "up"]);
+            }
+            // The host's hardware, as the agent reads it: the fixture's,
+            // with this host's name and MAC.
+            let root = self.dir.join(&name);
+            let _ = std::fs::remove_dir_all(&root);
+            let st = Command::new("cp")
+                .arg("-a")
+                .arg(&fixture)
+                .arg(&root)
+                .status()
+                .unwrap();
+            assert!(st.success(), "copying the agent's fixture");
+            for f in ["proc/sys/kernel/hostname", "etc/hostname"] {
+                std::fs::write(root.join(f), format!("{name}\n")).unwrap();
+            }
+            std::fs::write(
+                root.join("sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0/address"),
+                format!("{mac}\n"),
+            )
+            .unwrap();
+            let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
+            let f = self.floating();
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns])
+                .arg(agent)
+                .args(["--inventory-url", &format!("http://{f}:6385")])
+                .args(["--mtce-url", &format!("http://{f}:2112")])
+                .args(["--heartbeat-port", &WITNESS_PORT.to_string()])
+                .args(["--cluster-address", &format!("10.{n}.2.{}", 50 + j)])
+                .args(["--interval", "1s"])
+                .arg("--root")
+                .arg(&root)
+                .arg("--state-dir")
+                .arg(self.dir.join(format!("{name}-state")))
+                .arg("--pmon-dir")
+                .arg(self.dir.join(format!("{name}-pmon.d")))
+                .args([
+                    "--cpu-threshold",
+                    "off",
+                    "--memory-threshold",
+                    "off",
+                    "--filesystem-threshold",
+                    "off",
+                ])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+            for (k, _) in std::env::vars() {
+                if k.starts_with("STARLING_") || k.starts_with("OS_") {
+                    c.env_remove(k);
+                }
+            }
+            c.env("STARLING_AGENT_ENROLLMENT", secret.trim())
+                .env("STARLING_LOG", "info");
+            self.witnesses[j].agent = Some(c.spawn().unwrap());
+        }
+        self.wait_witnesses(k, Duration::from_secs(90));
+    }
+
+    /// Waits until both SMs (their current runs) count `k` witnesses.
+    pub fn wait_witnesses(&self, k: usize, limit: Duration) {
+        let want = format!("population={k}");
+        self.wait_for("both SMs counting every host as a witness", limit, || {
+            (0..2).all(|i| {
+                let log = self.log(i);
+                log.get(self.ctl[i].started_at..)
+                    .unwrap_or_default()
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("witnesses: hosts heard by both"))
+                    .is_some_and(|l| l.contains(&want))
+            })
+        });
+    }
+
+    /// Host `j`'s agent log.
+    pub fn witness_log(&self, j: usize) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{}.log", self.witnesses[j].name)))
+            .unwrap_or_default()
+    }
+
+    /// Controller `i` and `others` (addresses) stop reaching each other,
+    /// both ways, on every network (nft in controller `i`); with none,
+    /// they reach each other again.
+    pub fn sever(&self, i: usize, others: &[String]) {
+        self.sever_in(&self.ctl[i].ns, &format!("sever-c{i}.nft"), others);
+    }
+
+    /// Host `j` and `others` (addresses) stop reaching each other, as
+    /// [`Rig::sever`] does for a controller (a broadcast from one of them
+    /// included, which only the receiving side can drop).
+    pub fn sever_witness(&self, j: usize, others: &[String]) {
+        self.sever_in(&self.witnesses[j].ns, &format!("sever-w{j}.nft"), others);
+    }
+
+    fn sever_in(&self, ns: &str, file: &str, others: &[String]) {
+        let _ = in_ns(ns, &["nft", "delete", "table", "inet", "sever"]);
+        if others.is_empty() {
+            return;
+        }
+        let set = others.join(", ");
+        let rules = format!(
+            "table inet sever {{ chain input {{ type filter hook input priority -10; policy accept;\nip saddr {{ {set} }} drop\n}}\nchain output {{ type filter hook output priority -10; policy accept;\nip daddr {{ {set} }} drop\n}}\n}}\n"
+        );
+        let path = self.dir.join(file);
+        std::fs::write(&path, rules).unwrap();
+        let out = in_ns(ns, &["nft", "-f", path.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "nft: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Controller `i`'s own addresses on both networks.
+    pub fn addresses_of(&self, i: usize) -> [String; 2] {
+        [
+            format!("10.{}.1.1{i}", self.n),
+            format!("10.{}.2.1{i}", self.n),
+        ]
     }
 
     /// The API becomes the real `starlingd` (FM and identity, the admin's

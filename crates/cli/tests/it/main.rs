@@ -246,6 +246,8 @@ async fn start_sm(dir: &std::path::Path) -> String {
         shutdown_timeout: Duration::from_secs(5),
         key_file: dir.join("sm.key"),
         bmc_password_file: dir.join("bmc-password"),
+        heartbeat_key_file: dir.join("heartbeat-key"),
+        witness_port: 2106,
         alarms: None,
         auth: None,
     };

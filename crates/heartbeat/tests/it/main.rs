@@ -82,6 +82,7 @@ async fn relay(
                     let forged = Pulse {
                         kind: Kind::Response,
                         host: host.into(),
+                        witness: None,
                         ..req
                     };
                     front
@@ -233,6 +234,7 @@ async fn a_responder_answers_authentic_requests_only() {
         seq: 7,
         nonce: [3; 16],
         host: String::new(),
+        witness: None,
     };
     // Garbage, a forged request, an answer sent as a request: no reply.
     s.send_to(b"hello", addr).await.unwrap();
@@ -323,6 +325,7 @@ async fn a_reboot_request_is_taken_once_acknowledged_and_never_replayed() {
         seq,
         nonce: [9; 16],
         host: String::new(),
+        witness: None,
     };
     let fresh = ask(now + 1_000).encode(&key);
     s.send_to(&fresh, addr).await.unwrap();
@@ -370,6 +373,7 @@ async fn a_responder_without_an_action_never_acknowledges_a_reboot() {
         seq: starling_heartbeat::unix_ms(),
         nonce: [1; 16],
         host: String::new(),
+        witness: None,
     };
     s.send_to(&ask.encode(&key), addr).await.unwrap();
     let mut buf = [0u8; 512];
@@ -378,4 +382,82 @@ async fn a_responder_without_an_action_never_acknowledges_a_reboot() {
             .await
             .is_err()
     );
+}
+
+/// Witness answers of `rx` for up to `limit`, until `done` holds of one.
+async fn answer_until(
+    rx: &mut tokio::sync::mpsc::Receiver<starling_heartbeat::witness::Answer>,
+    limit: Duration,
+    done: impl Fn(&starling_heartbeat::witness::Answer) -> bool,
+) -> Option<starling_heartbeat::witness::Answer> {
+    let deadline = tokio::time::Instant::now() + limit;
+    while let Ok(Some(a)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        if done(&a) {
+            return Some(a);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn hosts_tell_each_controller_whether_they_hear_the_other() {
+    use starling_heartbeat::witness::Prober;
+    let key = Key::generate().unwrap();
+    // The host's responder, on every address as the agent binds it.
+    let r = Responder::bind("0.0.0.0:0".parse().unwrap(), key.clone(), "w1")
+        .await
+        .unwrap();
+    let port = r.local_addr().unwrap().port();
+    let stats = r.stats.clone();
+    tokio::spawn(r.run());
+    let lo = ["127.0.0.1".parse().unwrap()];
+    let c0 = Prober::new("c0", "c1", key.clone(), PERIOD, vec![]);
+    let (mut rx0, t0) = c0.start(&lo, port).await.unwrap();
+    // c1 has not probed yet: w1 has never heard it.
+    let a = answer_until(&mut rx0, Duration::from_secs(5), |_| true)
+        .await
+        .expect("the host answers c0's broadcast probe");
+    assert_eq!((a.host.as_str(), a.peer_age), ("w1", None));
+    // c1 probes too: w1 tells c0 it hears c1.
+    let c1 = Prober::new("c1", "c0", key.clone(), PERIOD, vec![]);
+    let (mut rx1, t1) = c1.start(&lo, port).await.unwrap();
+    let a = answer_until(&mut rx0, Duration::from_secs(5), |a| a.peer_age.is_some())
+        .await
+        .expect("the host hears c1");
+    assert!(a.peer_age.unwrap() <= Duration::from_secs(1), "{a:?}");
+    let a = answer_until(&mut rx1, Duration::from_secs(5), |a| a.peer_age.is_some())
+        .await
+        .expect("the host hears c0");
+    assert_eq!(a.host, "w1");
+    // c1 falls silent: the age w1 tells c0 grows.
+    t1.abort();
+    drop(rx1);
+    let a = answer_until(&mut rx0, Duration::from_secs(5), |a| {
+        a.peer_age.is_some_and(|g| g >= Duration::from_millis(600))
+    })
+    .await
+    .expect("c1's silence ages");
+    assert_eq!(a.host, "w1");
+    // A controller of another key is never answered, and counted forged
+    // by the host; answers from a controller's own address are not a
+    // witness's.
+    let stranger = Prober::new("c9", "c0", Key::generate().unwrap(), PERIOD, vec![]);
+    let (mut rx9, _t9) = stranger.start(&lo, port).await.unwrap();
+    let mine = Prober::new("c2", "c0", key.clone(), PERIOD, lo.to_vec());
+    let mine_stats = mine.stats.clone();
+    let (mut rx2, _t2) = mine.start(&lo, port).await.unwrap();
+    assert_eq!(
+        answer_until(&mut rx9, Duration::from_millis(500), |_| true).await,
+        None
+    );
+    assert_eq!(
+        answer_until(&mut rx2, Duration::from_millis(500), |_| true).await,
+        None
+    );
+    assert!(stats.snapshot()[2] > 0, "forged probes counted");
+    assert!(
+        mine_stats.snapshot()[4] > 0,
+        "a controller's answer counted"
+    );
+    t0.abort();
 }

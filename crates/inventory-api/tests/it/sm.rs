@@ -75,6 +75,8 @@ async fn sm(dir: &std::path::Path, me: usize, ports: [u16; 4], key: &str) -> Str
         shutdown_timeout: Duration::from_secs(5),
         key_file: d.join("sm.key"),
         bmc_password_file: d.join("bmc-password"),
+        heartbeat_key_file: d.join("heartbeat-key"),
+        witness_port: 2106,
         alarms: None,
         auth: Some(Arc::new(OpenAccess)),
     };

@@ -256,6 +256,157 @@ fn a_one_way_cut_either_way_leaves_the_active_in_place_and_fences_the_standby() 
     assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
 }
 
+/// A rig whose hosts witness a partition: three hosts, each the real
+/// host agent enrolled with the real API (inventory and host maintenance)
+/// on the floating address, answering both SMs' probes; `fencing` the
+/// controllers' BMCs. Both SMs started, settled, counting the three:
+/// (rig, the active controller).
+fn witness_rig(fencing: Fencing, settings: &[(&str, &str)]) -> (Rig, usize) {
+    let mut rig = Rig::new(&bins(), Profile::LAB, &fencing);
+    rig.use_inventory();
+    for (k, v) in settings {
+        for i in 0..2 {
+            rig.sm(i, &["configure", "set", k, v]);
+        }
+    }
+    rig.start(0);
+    rig.start(1);
+    let active = rig.settled(SETTLE);
+    rig.add_witnesses(
+        std::path::Path::new(env!("CARGO_BIN_EXE_starling-agent")),
+        3,
+    );
+    (rig, active)
+}
+
+/// The hosts as witnesses, two partitions: the active cut off from
+/// everything steps down (it reaches no majority of the hosts) and fences
+/// nobody, while the standby, which the hosts tell the active is gone,
+/// fences it at once and takes over; then the new active keeps only one
+/// host while the other controller reaches all three — the side reaching
+/// the majority wins, whichever was active. Without witnesses the
+/// isolated active would fence the healthy standby first.
+#[test]
+fn the_controller_reaching_the_majority_of_the_hosts_wins_a_partition() {
+    if !lab_can_run() {
+        return;
+    }
+    let Some(sim) = ipmi::simulator_or_skip() else {
+        return;
+    };
+    let (mut rig, a) = witness_rig(Fencing::Ipmi(sim), &[]);
+    let s = 1 - a;
+    let sampler = rig.sample(Duration::from_millis(10));
+
+    // The active's cables pulled: it reaches neither its peer nor a host.
+    for dev in ["mgmt0", "clstr0"] {
+        rig.cable(a, dev, false);
+    }
+    rig.wait_for("the standby holding the floating address", SETTLE, || {
+        rig.holder() == Some(s)
+    });
+    rig.wait_for("the client reaching the API again", SETTLE, || {
+        rig.client_reaches()
+    });
+    assert_eq!(
+        rig.resets(a),
+        1,
+        "the isolated active fenced once: {}",
+        rig.logs(40)
+    );
+    assert_eq!(
+        rig.resets(s),
+        0,
+        "the isolated active fenced nobody: {}",
+        rig.logs(40)
+    );
+    assert!(
+        rig.log(s)
+            .contains("population: 3, reachable: 3, peer_heard: 0"),
+        "the standby judged by the hosts: {}",
+        rig.logs(40)
+    );
+    rig.boot(a);
+    assert_eq!(rig.settled(SETTLE), s, "{}", rig.logs(40));
+    rig.wait_witnesses(3, SETTLE);
+
+    // Now the active (s) reaches only worker-2; the other controller (a)
+    // reaches all three hosts. a wins, though it is the standby.
+    let mut cut: Vec<String> = rig.addresses_of(a).to_vec();
+    for (j, w) in rig.witnesses[..2].iter().enumerate() {
+        cut.extend(w.addresses.iter().cloned());
+        rig.sever_witness(j, &rig.addresses_of(s));
+    }
+    rig.sever(s, &cut);
+    rig.wait_for(
+        "the majority's controller holding the floating address",
+        SETTLE,
+        || rig.holder() == Some(a),
+    );
+    rig.wait_for("the client reaching the API again", SETTLE, || {
+        rig.client_reaches()
+    });
+    assert_eq!(
+        rig.resets(s),
+        1,
+        "the minority's active fenced once: {}",
+        rig.logs(40)
+    );
+    assert_eq!(
+        rig.resets(a),
+        1,
+        "the majority's controller not fenced again: {}",
+        rig.logs(40)
+    );
+    assert!(
+        rig.log(a)
+            .contains("population: 3, reachable: 3, peer_heard: 1"),
+        "judged by the hosts, one of which still hears the old active: {}",
+        rig.logs(40)
+    );
+    let v = sampler.stop();
+    assert!(v.samples > 100, "{v:?}");
+    assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
+}
+
+/// No BMC, and the operator's choice to take over unfenced when the hosts
+/// confirm the peer is gone (`UNFENCED_TAKEOVER with-witnesses`): a cut
+/// between the controllers alone moves nothing (the hosts still hear the
+/// active), and when the active then dies the standby takes over without
+/// a fence. Without witnesses it would stay standby, alarmed.
+#[test]
+fn without_a_bmc_the_hosts_tell_a_cut_link_from_a_dead_peer() {
+    if !lab_can_run() {
+        return;
+    }
+    let (mut rig, a) = witness_rig(Fencing::None, &[("UNFENCED_TAKEOVER", "with-witnesses")]);
+    let s = 1 - a;
+    let sampler = rig.sample(Duration::from_millis(10));
+    rig.sever(a, &rig.addresses_of(s));
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(rig.holder(), Some(a), "the active stays: {}", rig.logs(40));
+    assert!(
+        rig.log(s)
+            .contains("population: 3, reachable: 3, peer_heard: 3"),
+        "the standby heard from the hosts that the active lives: {}",
+        rig.logs(40)
+    );
+    rig.crash(a);
+    let t0 = Instant::now();
+    rig.wait_for("the standby holding the floating address", SETTLE, || {
+        rig.holder() == Some(s)
+    });
+    rig.wait_for("the client reaching the API again", SETTLE, || {
+        rig.client_reaches()
+    });
+    eprintln!(
+        "witnesses, no BMC: active crashed -> API on the peer in {:?}",
+        t0.elapsed()
+    );
+    let v = sampler.stop();
+    assert_eq!(v.both, 0, "the floating addresses on both: {v:?}");
+}
+
 /// The short run of the partition soak (the long one, 100 partitions and
 /// more, is `starling-bench --phases partitions`).
 #[test]

@@ -153,6 +153,8 @@ fn config(r: &Rig) -> sm::Config {
         shutdown_timeout: Duration::from_secs(20),
         key_file: r.dir.path().join("sm.key"),
         bmc_password_file: r.dir.path().join("bmc-password"),
+        heartbeat_key_file: r.dir.path().join("heartbeat-key"),
+        witness_port: 2106,
         alarms: Some(r.alarms.clone()),
         // Every caller an admin: the guard's policy is the identity
         // service's to check, tested there.
