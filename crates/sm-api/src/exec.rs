@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use starling_sm::group::ServiceState;
 use starling_sm::model::{ActionDef, ActionKind, ServiceDef};
+use starling_sm::node::Finding;
 use starling_sm_store::ActionResult;
 use tokio::process::Command;
 
@@ -102,18 +103,19 @@ impl Executors {
         &self,
         def: &ServiceDef,
         action: &ActionDef,
-    ) -> Result<Option<ServiceState>, String> {
-        match action.plugin.kind.as_str() {
+    ) -> Result<Option<Finding>, String> {
+        let found = match action.plugin.kind.as_str() {
             "ip" => self.ip(def, action.kind).await,
             "systemd" => self.systemd(action).await,
             "exec" => self.exec(def, action).await,
             "process" => self.process(def, action).await,
-            "postgres" => crate::postgres::run(def, action.kind).await,
+            "postgres" => return crate::postgres::run(def, action.kind).await,
             other => Err(format!(
                 "service {}: no executor of plugin type {other:?} (ip, systemd, exec, process, postgres)",
                 def.name
             )),
-        }
+        };
+        found.map(|f| f.map(Finding::from))
     }
 
     async fn ip(&self, def: &ServiceDef, kind: ActionKind) -> Result<Option<ServiceState>, String> {

@@ -90,7 +90,7 @@ pub async fn load(db: &Db) -> Result<Model, String> {
 type Done = (
     String,
     ActionKind,
-    Result<Option<starling_sm::group::ServiceState>, String>,
+    Result<Option<starling_sm::node::Finding>, String>,
 );
 
 /// How the pair is configured: `PEER_NODE`, the SM key (`key_file`), the

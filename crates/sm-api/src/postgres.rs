@@ -17,7 +17,9 @@
 //!   standby before it exits) and starts it again in recovery, streaming
 //!   from the peer, which follows the new timeline once the peer promotes.
 //! - **disable** stops it; the **audits** say stopped, standby (in
-//!   recovery) or active.
+//!   recovery) or active — and, for a primary whose standby does not
+//!   stream, impaired (its group degraded, 400.001, until the standby
+//!   streams again).
 //!
 //! Instance parameters: `pgdata` (required), `bindir` (default: the
 //! newest `/usr/lib/postgresql/*/bin`), `port` (5432), `peer` (the peer's
@@ -25,7 +27,11 @@
 //! controller's name), `user` (the OS user PostgreSQL runs as: postgres),
 //! `socket_dir` (/var/run/postgresql),
 //! `bootstrap`, `sync` (`on`, the default: synchronous while the peer
-//! streams; `off`: always asynchronous), `password_file` (a file only its
+//! streams; `off`: always asynchronous), `alone` (what the primary does
+//! while its standby does not stream: `async`, the default, takes writes
+//! on its own; `read-only` refuses them — new transactions are read-only,
+//! and a commit already waiting for the standby waits on — so no
+//! acknowledged commit is on one controller only), `password_file` (a file only its
 //! owner reads, the same on both controllers: PostgreSQL's user then
 //! authenticates to the peer with SCRAM — replication, copies, rewinds —
 //! instead of the peer's address being trusted).
@@ -35,6 +41,7 @@ use std::process::Stdio;
 
 use starling_sm::group::ServiceState;
 use starling_sm::model::{ActionKind, ServiceDef};
+use starling_sm::node::Finding;
 use tokio::process::Command;
 
 struct Pg {
@@ -51,6 +58,8 @@ struct Pg {
     socket_dir: String,
     bootstrap: bool,
     sync: bool,
+    /// Writes refused while the standby does not stream (`alone=read-only`).
+    read_only_alone: bool,
     /// The password the controllers' PostgreSQL user authenticates with
     /// over the network (from `password_file`); none: the peer's address
     /// is trusted.
@@ -125,6 +134,16 @@ impl Pg {
             socket_dir: p("socket_dir").unwrap_or_else(|| "/var/run/postgresql".into()),
             bootstrap: p("bootstrap").as_deref() == Some("yes"),
             sync: p("sync").as_deref() != Some("off"),
+            read_only_alone: match p("alone").as_deref() {
+                None | Some("async") => false,
+                Some("read-only") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "service {}: alone={other:?}: async or read-only",
+                        def.name
+                    ));
+                }
+            },
             password: p("password_file").map(|f| password(&f)).transpose()?,
         })
     }
@@ -151,6 +170,9 @@ impl Pg {
             // Read by the peer's server only; never on a command line.
             cmd.env("PGPASSWORD", pw);
         }
+        // SM's own sessions write (ALTER SYSTEM) even while the server
+        // refuses its clients' writes (`alone=read-only`).
+        cmd.env("PGOPTIONS", "-c default_transaction_read_only=off");
         let out = cmd
             .stdin(Stdio::null())
             .current_dir("/")
@@ -594,10 +616,16 @@ impl Pg {
         }
         let in_recovery = self.sql_local("SELECT pg_is_in_recovery()").await?;
         if in_recovery == "t" {
-            // Promoted asynchronous: no write may wait on a standby that is
-            // gone (the audit makes it synchronous once the peer streams).
-            self.sql_local("ALTER SYSTEM SET synchronous_standby_names = ''")
-                .await?;
+            if self.read_only_alone {
+                // No write until the peer streams from this new primary.
+                self.hold_writes(true).await?;
+            } else {
+                // Promoted asynchronous: no write may wait on a standby
+                // that is gone (the audit makes it synchronous once the
+                // peer streams).
+                self.sql_local("ALTER SYSTEM SET synchronous_standby_names = ''")
+                    .await?;
+            }
             self.must(&[
                 &self.tool("pg_ctl"),
                 "promote",
@@ -638,16 +666,55 @@ impl Pg {
             let _ = std::fs::remove_file(&file);
             set?;
         }
-        self.sync_standby().await;
+        let _ = self.sync_standby().await;
+        Ok(())
+    }
+
+    /// Refuses new writes (every new transaction read-only, the standby
+    /// named synchronous so a commit already under way waits for it), or
+    /// takes them again.
+    async fn hold_writes(&self, hold: bool) -> Result<(), String> {
+        // As the configuration says (SM's own sessions are never
+        // read-only: SHOW would say off).
+        let held = self
+            .sql_local(
+                "SELECT count(*) FROM pg_file_settings WHERE name = 'default_transaction_read_only' AND setting = 'on'",
+            )
+            .await?;
+        if (held != "0") == hold {
+            return Ok(());
+        }
+        if hold {
+            if let Some(peer) = &self.peer_node {
+                self.sql_local(&format!(
+                    "ALTER SYSTEM SET synchronous_standby_names = '\"{}\"'",
+                    peer.replace(['\'', '"'], "")
+                ))
+                .await?;
+            }
+            self.sql_local("ALTER SYSTEM SET default_transaction_read_only = on")
+                .await?;
+        } else {
+            self.sql_local("ALTER SYSTEM RESET default_transaction_read_only")
+                .await?;
+        }
+        self.sql_local("SELECT pg_reload_conf()").await?;
+        if hold {
+            tracing::warn!(
+                "the standby database does not stream: the primary refuses writes (alone=read-only)"
+            );
+        } else {
+            tracing::info!("the standby database streams: the primary takes writes again");
+        }
         Ok(())
     }
 
     /// Synchronous with the peer while it streams, asynchronous otherwise
-    /// (a primary whose standby is gone does not stop taking writes).
-    async fn sync_standby(&self) {
-        let Some(peer) = self.peer_node.clone().filter(|_| self.sync) else {
-            return;
-        };
+    /// (a primary whose standby is gone does not stop taking writes) — or,
+    /// with `alone=read-only`, refusing writes while it does not stream.
+    /// Returns why the primary is impaired: its standby does not stream.
+    async fn sync_standby(&self) -> Option<String> {
+        let peer = self.peer_node.clone()?;
         let streaming = self
             .sql_local(&format!(
                 "SELECT count(*) FROM pg_stat_replication WHERE application_name = '{}' AND state = 'streaming'",
@@ -655,6 +722,29 @@ impl Pg {
             ))
             .await
             .is_ok_and(|n| n == "1");
+        let impaired = (!streaming).then(|| {
+            format!(
+                "its standby ({peer}) does not stream: {}",
+                if self.read_only_alone {
+                    "writes refused"
+                } else {
+                    "replicating asynchronously"
+                }
+            )
+        });
+        if self.read_only_alone {
+            if let Err(e) = self.hold_writes(!streaming).await {
+                tracing::warn!(error = %e, "cannot hold or release the primary's writes");
+            }
+            if !streaming || !self.sync {
+                // The peer stays named (held), or sync is off and the
+                // setting is left as it was.
+                return impaired;
+            }
+        }
+        if !self.sync {
+            return impaired;
+        }
         let want = if streaming {
             peer.replace('\'', "")
         } else {
@@ -683,6 +773,7 @@ impl Pg {
                 Err(e) => tracing::warn!(error = %e, "cannot set synchronous_standby_names"),
             }
         }
+        impaired
     }
 
     async fn go_standby(&self) -> Result<(), String> {
@@ -691,23 +782,23 @@ impl Pg {
         self.start().await
     }
 
-    async fn audit(&self) -> Result<ServiceState, String> {
+    async fn audit(&self) -> Result<Finding, String> {
         if !self.running().await? {
-            return Ok(ServiceState::Disabled);
+            return Ok(ServiceState::Disabled.into());
         }
         match self.sql_local("SELECT pg_is_in_recovery()").await?.as_str() {
-            "t" => Ok(ServiceState::EnabledStandby),
-            "f" => {
-                self.sync_standby().await;
-                Ok(ServiceState::EnabledActive)
-            }
+            "t" => Ok(ServiceState::EnabledStandby.into()),
+            "f" => Ok(Finding {
+                state: ServiceState::EnabledActive,
+                impaired: self.sync_standby().await,
+            }),
             other => Err(format!("pg_is_in_recovery() said {other:?}")),
         }
     }
 }
 
 /// Runs `kind` of the `postgres` service `def`.
-pub async fn run(def: &ServiceDef, kind: ActionKind) -> Result<Option<ServiceState>, String> {
+pub async fn run(def: &ServiceDef, kind: ActionKind) -> Result<Option<Finding>, String> {
     let pg = Pg::of(def)?;
     match kind {
         ActionKind::AuditEnabled | ActionKind::AuditDisabled => pg.audit().await.map(Some),

@@ -7,7 +7,9 @@
 //! too often (`max_failures` within `fail_countdown_interval`) or its
 //! actions fail `max_action_failures` times in a row: then it is failed,
 //! held for the countdown interval, and its failure counts against its
-//! group by its impact for the group's `failure_debounce`.
+//! group by its impact for the group's `failure_debounce`. A service its
+//! audits find running impaired (a [`Finding`]) for [`IMPAIRED_GRACE`] is
+//! degraded, and its group with it, until an audit finds it whole.
 //!
 //! Pure and clock-free: the caller runs the [`Run`]s [`Node::tick`]
 //! returns (each within its timeout) and reports each back through
@@ -20,6 +22,11 @@ use crate::group::{ServiceState, Status};
 use crate::model::{ActionKind, Model, ServiceDef};
 use crate::schedule::Desired;
 
+/// How long a service's audits must find it impaired before it counts as
+/// degraded (a database's standby takes a few seconds to stream again
+/// after every swact: not worth an alarm).
+pub const IMPAIRED_GRACE: Duration = Duration::from_secs(10);
+
 /// How long after a failed action the service is tried again.
 pub const ACTION_RETRY: Duration = Duration::from_secs(1);
 
@@ -29,6 +36,24 @@ pub struct Run {
     pub service: String,
     pub action: ActionKind,
     pub timeout: Duration,
+}
+
+/// What an audit found: the service's state and, when it runs impaired
+/// (a primary database without its standby), why — the service is then
+/// degraded, and its group with it, until an audit finds it whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub state: ServiceState,
+    pub impaired: Option<String>,
+}
+
+impl From<ServiceState> for Finding {
+    fn from(state: ServiceState) -> Finding {
+        Finding {
+            state,
+            impaired: None,
+        }
+    }
 }
 
 /// Why a service is in its status.
@@ -91,6 +116,21 @@ struct Svc {
     status: Status,
     condition: Condition,
     reason: String,
+    /// Why its audits find it impaired, once for [`IMPAIRED_GRACE`].
+    impaired: Option<String>,
+    /// Since when its audits find it impaired.
+    impaired_since: Option<Duration>,
+}
+
+impl Svc {
+    /// Its status with its impairment: degraded at least while impaired.
+    fn status(&self) -> Status {
+        if self.impaired.is_some() {
+            self.status.max(Status::Degraded)
+        } else {
+            self.status
+        }
+    }
 }
 
 /// A service as the node sees it.
@@ -103,7 +143,7 @@ pub struct ServiceView {
     pub state: &'static str,
     pub status: Status,
     pub condition: Condition,
-    /// The last failure's reason.
+    /// Why it is impaired, or the last failure's reason.
     pub reason: String,
 }
 
@@ -148,6 +188,8 @@ impl Node {
                         status: Status::None,
                         condition: Condition::None,
                         reason: String::new(),
+                        impaired: None,
+                        impaired_since: None,
                     },
                 )
             })
@@ -281,12 +323,12 @@ impl Node {
     }
 
     /// What became of a [`Run`]: an action done (`Ok(None)`), an audit's
-    /// finding (`Ok(Some(state))`), or a failure or timeout (`Err`).
+    /// [`Finding`] (`Ok(Some(..))`), or a failure or timeout (`Err`).
     pub fn finished(
         &mut self,
         service: &str,
         action: ActionKind,
-        result: Result<Option<ServiceState>, String>,
+        result: Result<Option<Finding>, String>,
         now: Duration,
     ) {
         let Some(def) = self.model.services.get(service) else {
@@ -302,9 +344,27 @@ impl Node {
         let audit_every = def
             .audit(svc.state.unwrap_or(ServiceState::Disabled))
             .map_or(Duration::from_secs(10), |a| a.interval);
+        if !(action.is_audit() && result.is_ok()) {
+            // Only an audit tells whether it is still impaired.
+            svc.impaired = None;
+            svc.impaired_since = None;
+        }
         match (action.is_audit(), result) {
-            (true, Ok(found)) => {
-                let found = found.unwrap_or(ServiceState::Disabled);
+            (true, Ok(finding)) => {
+                let (found, impaired) =
+                    finding.map_or((ServiceState::Disabled, None), |f| (f.state, f.impaired));
+                match impaired.filter(|_| found != ServiceState::Disabled) {
+                    Some(why) => {
+                        let since = *svc.impaired_since.get_or_insert(now);
+                        if now.saturating_sub(since) >= IMPAIRED_GRACE {
+                            svc.impaired = Some(why);
+                        }
+                    }
+                    None => {
+                        svc.impaired = None;
+                        svc.impaired_since = None;
+                    }
+                }
                 svc.next_audit = now + audit_every;
                 match svc.state {
                     None => svc.state = Some(found),
@@ -389,9 +449,9 @@ impl Node {
                     group: g.group.name.clone(),
                     desired: Self::target(def, role),
                     state: state_str(svc.state, svc.running.filter(|k| !k.is_audit())),
-                    status: svc.status,
+                    status: svc.status(),
                     condition: svc.condition,
-                    reason: svc.reason.clone(),
+                    reason: svc.impaired.clone().unwrap_or_else(|| svc.reason.clone()),
                 });
             }
         }
@@ -415,7 +475,16 @@ impl Node {
                             .map(|t| (m.service.clone(), t))
                     })
                     .collect();
-                let status = g.group.status(&failed_at, now);
+                // A member impaired degrades its group, whatever its
+                // impact on failure.
+                let impaired = members
+                    .iter()
+                    .any(|m| self.services[&m.service].impaired.is_some());
+                let status = g.group.status(&failed_at, now).max(if impaired {
+                    Status::Degraded
+                } else {
+                    Status::None
+                });
                 let condition = members
                     .iter()
                     .map(|m| &self.services[&m.service])
@@ -603,7 +672,7 @@ mod tests {
                         world.insert(r.service.clone(), s);
                         Ok(None)
                     }
-                    None => Ok(world.get(&r.service).copied()),
+                    None => Ok(world.get(&r.service).copied().map(Finding::from)),
                 };
                 n.finished(&r.service, r.action, result, now);
             }
@@ -730,6 +799,72 @@ mod tests {
     }
 
     #[test]
+    fn an_impaired_service_degrades_its_group_until_an_audit_finds_it_whole() {
+        let mut n = Node::new(model(8));
+        let mut world = BTreeMap::new();
+        settle(&mut n, &mut world, secs(0));
+        n.desire("controller-services", Desired::Active);
+        settle(&mut n, &mut world, secs(1));
+        assert_eq!(n.groups(secs(1))[0].status, Status::None);
+        let audit = |n: &mut Node, t: Duration, impaired: Option<&str>| {
+            for _ in 0..100 {
+                let runs = n.tick(t);
+                let mine = runs
+                    .iter()
+                    .find(|r| r.service == "postgres" && r.action.is_audit());
+                for r in &runs {
+                    let finding = Finding {
+                        state: ServiceState::EnabledActive,
+                        impaired: impaired
+                            .filter(|_| r.service == "postgres")
+                            .map(str::to_string),
+                    };
+                    n.finished(&r.service, r.action, Ok(Some(finding)), t);
+                }
+                if mine.is_some() {
+                    return;
+                }
+            }
+            panic!("postgres never audited");
+        };
+        audit(&mut n, secs(100), Some("its standby does not stream"));
+        // Not yet: impaired for less than the grace.
+        assert_eq!(n.groups(secs(100))[0].status, Status::None);
+        audit(&mut n, secs(105), Some("its standby does not stream"));
+        audit(&mut n, secs(100) + IMPAIRED_GRACE, None);
+        assert_eq!(n.groups(secs(110))[0].status, Status::None);
+        audit(&mut n, secs(120), Some("its standby does not stream"));
+        audit(
+            &mut n,
+            secs(120) + IMPAIRED_GRACE,
+            Some("its standby does not stream"),
+        );
+        let g = &n.groups(secs(130))[0];
+        assert_eq!((g.state, g.status), ("active", Status::Degraded));
+        let pg = n
+            .services()
+            .into_iter()
+            .find(|s| s.name == "postgres")
+            .unwrap();
+        assert_eq!(
+            (pg.state, pg.status, pg.reason.as_str()),
+            (
+                "enabled-active",
+                Status::Degraded,
+                "its standby does not stream"
+            )
+        );
+        audit(&mut n, secs(200), None);
+        assert_eq!(n.groups(secs(200))[0].status, Status::None);
+        let pg = n
+            .services()
+            .into_iter()
+            .find(|s| s.name == "postgres")
+            .unwrap();
+        assert_eq!((pg.status, pg.reason.as_str()), (Status::None, ""));
+    }
+
+    #[test]
     fn failing_actions_fail_a_critical_service_and_its_group() {
         let mut n = Node::new(model(8));
         let mut world = BTreeMap::new();
@@ -743,7 +878,7 @@ mod tests {
                     tries += 1;
                     Err("ip: RTNETLINK answers: Cannot assign requested address".into())
                 } else if r.action.is_audit() {
-                    Ok(world.get(&r.service).copied())
+                    Ok(world.get(&r.service).copied().map(Finding::from))
                 } else {
                     let def = n.model().services[&r.service].clone();
                     world.insert(r.service.clone(), def.after(r.action).unwrap());

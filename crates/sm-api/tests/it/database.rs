@@ -4,7 +4,9 @@
 //! bootstraps the cluster; controller-1, elected active, copies it and is
 //! promoted; a row written on the primary is read on the standby; a swact
 //! moves the primary (the old one follows the new timeline); a failover
-//! after the primary's SM and PostgreSQL die promotes the standby, and
+//! after the primary's SM and PostgreSQL die promotes the standby, which,
+//! alone, degrades its group and takes writes asynchronously — or, with
+//! `alone=read-only`, refuses them until its standby streams again — and
 //! the old primary, started again, is rewound (pg_rewind) and follows.
 //!
 //! PostgreSQL runs as its own user (SM runs it with runuser as root):
@@ -61,6 +63,23 @@ fn until_sql(bin: &Path, port: u16, sql: &str, secs: u64, f: impl Fn(&str) -> bo
     }
 }
 
+/// Waits until `f` holds of the alarms `s` has raised now.
+fn until_alarms(s: &Side, secs: u64, f: impl Fn(&[(String, String, String)]) -> bool) {
+    let t0 = Instant::now();
+    loop {
+        let now = s.rig.alarms.raised();
+        if f(&now) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{}'s alarms: {now:?}",
+            s.name
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 async fn side(
     name: &'static str,
     peer: &'static str,
@@ -68,6 +87,7 @@ async fn side(
     key: &str,
     bmc: &sushy::Emulator,
     bootstrap: bool,
+    alone: &str,
 ) -> Side {
     let (r, db) = rig().await;
     let d = r.dir.path().to_path_buf();
@@ -79,6 +99,7 @@ async fn side(
     let script = d.join("flag.sh").display().to_string();
     let (paths, pg_port, peer_pg_port) = ports;
     let (pd, url) = (pgdata.display().to_string(), bmc.url.clone());
+    let alone = alone.to_string();
     db.write(move |c| {
         store::set_plugin(c, "starling-api", "exec", &script)?;
         store::set_instance(
@@ -98,6 +119,7 @@ async fn side(
             ("peer_port".into(), peer_pg_port.to_string()),
             ("node".into(), name.into()),
             ("peer_node".into(), peer.into()),
+            ("alone".into(), alone.clone()),
         ];
         if bootstrap {
             params.push(("bootstrap".into(), "yes".into()));
@@ -175,6 +197,17 @@ fn can_run() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_follows_the_active_controller_through_swact_and_failover() {
+    follows("async").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_told_to_refuses_writes_while_its_standby_is_gone() {
+    follows("read-only").await;
+}
+
+/// Bootstrap, swact, failover and rejoin, the primary alone doing as
+/// `alone` says.
+async fn follows(alone: &str) {
     let Some(bin) = can_run() else { return };
     if std::env::var_os("STARLING_TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
@@ -184,8 +217,8 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
     let Some(emulator) = sushy::emulator_or_skip() else {
         return;
     };
-    let bmc0 = sushy::start(&emulator, "db-bmc0", false);
-    let bmc1 = sushy::start(&emulator, "db-bmc1", false);
+    let bmc0 = sushy::start(&emulator, &format!("db-{alone}-bmc0"), false);
+    let bmc1 = sushy::start(&emulator, &format!("db-{alone}-bmc1"), false);
     let key = starling_sm_peer::Key::generate().unwrap().to_hex();
     let (a, b, c, d) = (free_port(), free_port(), free_port(), free_port());
     let (pg0, pg1) = (free_port(), free_port());
@@ -196,6 +229,7 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
         &key,
         &bmc1,
         true,
+        alone,
     )
     .await;
     let mut s1 = side(
@@ -205,6 +239,7 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
         &key,
         &bmc0,
         false,
+        alone,
     )
     .await;
     start(&mut s0);
@@ -214,6 +249,10 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
     // promoted; controller-0 streams from it.
     until_sql(&bin, pg1, recovery, 90, |v| v == "f");
     until_sql(&bin, pg0, recovery, 60, |v| v == "t");
+    // (A new primary told `alone=read-only` takes writes once its
+    // standby streams.)
+    let read_only = "SHOW default_transaction_read_only";
+    until_sql(&bin, pg1, read_only, 60, |v| v == "off");
     psql(
         &bin,
         pg1,
@@ -236,6 +275,7 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
     assert_eq!(r.error_code, "0", "{r:?}");
     until_sql(&bin, pg0, recovery, 60, |v| v == "f");
     until_sql(&bin, pg1, recovery, 60, |v| v == "t");
+    until_sql(&bin, pg0, read_only, 60, |v| v == "off");
     psql(&bin, pg0, "INSERT INTO t VALUES (2)").unwrap();
     until_sql(&bin, pg1, "SELECT count(*) FROM t", 30, |v| v == "2");
 
@@ -251,15 +291,67 @@ async fn the_database_follows_the_active_controller_through_swact_and_failover()
         .output();
     until_sql(&bin, pg1, recovery, 60, |v| v == "f");
     assert_eq!(bmc0.resets(), 1, "controller-0 fenced first");
-    // Asynchronous now: the primary takes writes with its standby gone.
-    until_sql(&bin, pg1, "SHOW synchronous_standby_names", 30, |v| {
-        v.is_empty()
-    });
-    psql(&bin, pg1, "INSERT INTO t VALUES (3)").unwrap();
+    if alone == "read-only" {
+        // Writes refused with the standby gone; it stays named, so no
+        // commit is acknowledged on this controller alone.
+        until_sql(&bin, pg1, read_only, 30, |v| v == "on");
+        let refused = psql(&bin, pg1, "INSERT INTO t VALUES (3)").unwrap_err();
+        assert!(refused.contains("read-only transaction"), "{refused}");
+        assert!(
+            psql(&bin, pg1, "SHOW synchronous_standby_names")
+                .unwrap()
+                .contains("controller-0")
+        );
+    } else {
+        // Asynchronous now: the primary takes writes with its standby gone.
+        until_sql(&bin, pg1, "SHOW synchronous_standby_names", 30, |v| {
+            v.is_empty()
+        });
+        psql(&bin, pg1, "INSERT INTO t VALUES (3)").unwrap();
+    }
+    // Alone, the primary degrades its group (after the grace a swact's
+    // reconnection takes), saying why.
+    let degraded = (
+        "400.001".to_string(),
+        "service_domain=controller.service_group=controller-services.host=controller-1".to_string(),
+        "major".to_string(),
+    );
+    until_alarms(&s1, 60, |a| a.contains(&degraded));
+    let why = if alone == "read-only" {
+        "writes refused"
+    } else {
+        "replicating asynchronously"
+    };
+    let said: Vec<String> = s1
+        .rig
+        .alarms
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            starling_common::alarm::AlarmEffect::Set(a) if a.def.id == "400.001" => {
+                Some(a.reason_text.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        said.iter().any(|r| r.contains(&format!(
+            "postgres: its standby (controller-0) does not stream: {why}"
+        ))),
+        "the reason given: {said:?}"
+    );
     // controller-0 comes back: its old primary is rewound and follows.
     start(&mut s0);
     until_sql(&bin, pg0, recovery, 90, |v| v == "t");
+    if alone == "read-only" {
+        // Its standby streams: writes are taken again.
+        until_sql(&bin, pg1, read_only, 60, |v| v == "off");
+        psql(&bin, pg1, "INSERT INTO t VALUES (3)").unwrap();
+    }
     until_sql(&bin, pg0, "SELECT count(*) FROM t", 60, |v| v == "3");
+    until_alarms(&s1, 60, |a| !a.iter().any(|x| x.0 == "400.001"));
     // Rewound, not copied afresh: no data directory was set aside.
     let aside: Vec<_> = std::fs::read_dir(s0.rig.dir.path())
         .unwrap()

@@ -172,7 +172,12 @@ async fn what_sm_records_reads_back() {
         let mut node = Node::new(m);
         let t = Duration::from_secs(1);
         for r in node.tick(t) {
-            node.finished(&r.service, r.action, Ok(Some(ServiceState::Disabled)), t);
+            node.finished(
+                &r.service,
+                r.action,
+                Ok(Some(ServiceState::Disabled.into())),
+                t,
+            );
         }
         node.desire("controller-services", Desired::Active);
         node.desire("oam-services", Desired::Active);
