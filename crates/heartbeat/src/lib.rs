@@ -45,6 +45,10 @@ pub struct Stats {
     pub stale: AtomicU64,
     /// Authentic answers from a host or address not pulsed.
     pub unexpected: AtomicU64,
+    /// Witness probes answered (a responder's; not in `taken`, which
+    /// counts maintenance's pulses only: an agent pulsed by service
+    /// management alone must still learn that maintenance lost it).
+    pub probes: AtomicU64,
 }
 
 impl Stats {
@@ -205,7 +209,11 @@ impl Responder {
                 witness,
                 ..req
             };
+            let witnessed = answer.witness.is_some();
             match self.socket.send_to(&answer.encode(&self.key), from).await {
+                Ok(_) if witnessed => {
+                    self.stats.probes.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(_) => {
                     self.stats.taken.fetch_add(1, Ordering::Relaxed);
                 }

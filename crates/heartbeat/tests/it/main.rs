@@ -455,6 +455,10 @@ async fn hosts_tell_each_controller_whether_they_hear_the_other() {
         None
     );
     assert!(stats.snapshot()[2] > 0, "forged probes counted");
+    // Probes are not maintenance's pulses: an agent pulsed by SM alone
+    // still sees that maintenance lost it (and registers again).
+    assert_eq!(stats.snapshot()[0], 0);
+    assert!(stats.probes.load(std::sync::atomic::Ordering::Relaxed) > 0);
     assert!(
         mine_stats.snapshot()[4] > 0,
         "a controller's answer counted"
