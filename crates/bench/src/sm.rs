@@ -149,23 +149,17 @@ fn controller(
         &["configure", "domain", "--wait-ms", "1000"],
     )?;
     let port = free_port()?;
-    let child = Command::new(&a.starlingd)
+    let child = Command::new(binary(a))
         .arg("--data-dir")
         .arg(&dir)
         .args(["--log", "warn", "--auth-url", identity])
         .env("STARLING_AUTH_PASSWORD", crate::BENCH_PASSWORD)
-        .args([
-            "sm",
-            "--node",
-            &name,
-            "--sm-listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["--node", &name, "--sm-listen", &format!("127.0.0.1:{port}")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("sm.log"))?)
         .spawn()
-        .context("cannot start starlingd sm")?;
+        .context("cannot start starling-sm")?;
     Ok(Sm {
         name,
         child,
