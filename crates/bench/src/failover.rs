@@ -219,7 +219,7 @@ fn failover_runs(
         rig.add_witnesses(agent, witnesses);
     }
     let port = if inventory { FM_PORT } else { API_PORT };
-    let (mut moved, mut answered) = (Vec::new(), Vec::new());
+    let mut times = Runs::default();
     let mut fenced = 0;
     for run in 0..a.failover_runs {
         let active = rig.settled(settle);
@@ -230,30 +230,17 @@ fn failover_runs(
         let before = rig.resets(active);
         // A random point of the hello period.
         let phase = Duration::from_millis(dice.range(0, u64::from(p.hello_ms)));
-        let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, port)?;
+        let t = crash_and_time(&mut rig, active, phase, port)?;
         if rig.resets(active) > before {
             fenced += 1;
         }
-        progress(
-            &format!("failover {label}"),
-            run,
-            a.failover_runs,
-            t_moved,
-            t_api,
-        );
-        moved.push(t_moved);
-        answered.push(t_api);
+        times.record(&format!("failover {label}"), run, a.failover_runs, t);
         rig.boot(active);
     }
+    let (moved, answered) = times.cells();
     println!(
-        "| {label} ({}/{}/{}/{}) | {} | {} | {fenced} of {} |",
-        p.hello_ms,
-        p.dead_ms,
-        p.fail_pending_ms,
-        p.standby_fence_delay_ms,
-        summary(&mut moved),
-        summary(&mut answered),
-        a.failover_runs
+        "| {label} ({}/{}/{}/{}) | {moved} | {answered} | {fenced} of {} |",
+        p.hello_ms, p.dead_ms, p.fail_pending_ms, p.standby_fence_delay_ms, a.failover_runs
     );
     Ok(())
 }
@@ -307,14 +294,37 @@ pub fn partitions(a: &Args) -> Result<()> {
     Ok(())
 }
 
-/// One run's times, on stderr.
-pub(crate) fn progress(what: &str, run: usize, runs: usize, moved: Duration, api: Duration) {
-    eprintln!(
-        "{what} {}/{runs}: address {:.0} ms, API {:.0} ms",
-        run + 1,
-        moved.as_secs_f64() * 1000.0,
-        api.as_secs_f64() * 1000.0
-    );
+/// The crash → address and crash → API times of a row's runs.
+#[derive(Default)]
+pub(crate) struct Runs {
+    moved: Vec<Duration>,
+    answered: Vec<Duration>,
+}
+
+impl Runs {
+    /// Run `run` of `runs` took these times: kept, and said on stderr.
+    pub(crate) fn record(
+        &mut self,
+        what: &str,
+        run: usize,
+        runs: usize,
+        times: (Duration, Duration),
+    ) {
+        let (moved, api) = times;
+        eprintln!(
+            "{what} {}/{runs}: address {:.0} ms, API {:.0} ms",
+            run + 1,
+            moved.as_secs_f64() * 1000.0,
+            api.as_secs_f64() * 1000.0
+        );
+        self.moved.push(moved);
+        self.answered.push(api);
+    }
+
+    /// The table's two cells: crash → address, crash → API.
+    pub(crate) fn cells(&mut self) -> (String, String) {
+        (summary(&mut self.moved), summary(&mut self.answered))
+    }
 }
 
 /// p50 / p99 / max of `v`, in ms.

@@ -441,7 +441,7 @@ pub async fn run(a: &Args) -> Result<()> {
         // monitor.
         eprintln!("inventory: starling-agent on this machine");
         let mut c = Command::new(&agent);
-        c.args(MONITORS_OFF);
+        c.args(monitors_off());
         agent_cycle(a, s, inv, &mut rows, "starling-agent", c).await?;
         // The same with its own credential and what maintenance adds: its
         // heartbeat responder registered (this machine's host is locked,
@@ -473,7 +473,7 @@ pub async fn run(a: &Args) -> Result<()> {
         .await?;
         eprintln!("inventory: starlingd agent on this machine");
         let mut c = Command::new(&a.starlingd);
-        c.arg("agent").args(MONITORS_OFF);
+        c.arg("agent").args(monitors_off());
         agent_cycle(a, s, inv, &mut rows, "starlingd agent", c).await?;
     }
     drop(last);
@@ -628,16 +628,11 @@ fn audit_in_process(n: usize, rows: &mut Vec<(String, String)>) -> Result<()> {
 
 /// An agent's options with no process or resource monitor (its pmon.d
 /// directory one that does not exist).
-const MONITORS_OFF: [&str; 8] = [
-    "--pmon-dir",
-    "/nonexistent/starling-bench/pmon.d",
-    "--cpu-threshold",
-    "off",
-    "--memory-threshold",
-    "off",
-    "--filesystem-threshold",
-    "off",
-];
+fn monitors_off() -> impl Iterator<Item = &'static str> {
+    ["--pmon-dir", "/nonexistent/starling-bench/pmon.d"]
+        .into_iter()
+        .chain(starling_testkit::QUIET_RESOURCES)
+}
 
 /// Daemons (`sleep`) for the process monitor to watch, each with its
 /// pmon.d file; killed on drop.

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail, ensure};
 use starling_testkit::pair::{API_PORT, Dice, Profile, Rig};
 
 use crate::Args;
-use crate::failover::{binaries, crash_and_time, prerequisites, progress, summary};
+use crate::failover::{Runs, binaries, crash_and_time, prerequisites};
 
 /// Writes corosync.conf and the directories controller `i` runs from.
 fn prepare(rig: &Rig, i: usize, token_ms: u32) -> Result<()> {
@@ -237,14 +237,14 @@ pub fn run(a: &Args) -> Result<()> {
             .context("Pacemaker never saw both nodes online")?;
         let dir = rig.ctl[0].dir.clone();
         configure(&rig, &dir)?;
-        let (mut moved, mut answered) = (Vec::new(), Vec::new());
+        let mut times = Runs::default();
         let mut fenced = 0;
         for run in 0..a.failover_runs {
             let active = settle(&rig)?;
             std::thread::sleep(Duration::from_secs(1));
             let before = power_offs(&rig, active);
             let phase = Duration::from_millis(dice.range(0, 200));
-            let (t_moved, t_api) = crash_and_time(&mut rig, active, phase, API_PORT)?;
+            let t = crash_and_time(&mut rig, active, phase, API_PORT)?;
             // fence_ipmilan's reboot is a power off, then on.
             let t0 = Instant::now();
             while power_offs(&rig, active) == before && t0.elapsed() < Duration::from_secs(30) {
@@ -253,22 +253,13 @@ pub fn run(a: &Args) -> Result<()> {
             if power_offs(&rig, active) > before {
                 fenced += 1;
             }
-            progress(
-                &format!("pacemaker token {token}"),
-                run,
-                a.failover_runs,
-                t_moved,
-                t_api,
-            );
-            moved.push(t_moved);
-            answered.push(t_api);
+            times.record(&format!("pacemaker token {token}"), run, a.failover_runs, t);
             rig.power_on(active);
             start(&rig, active)?;
         }
+        let (moved, answered) = times.cells();
         println!(
-            "| {token} | {} | {} | {fenced} of {} |",
-            summary(&mut moved),
-            summary(&mut answered),
+            "| {token} | {moved} | {answered} | {fenced} of {} |",
             a.failover_runs
         );
     }

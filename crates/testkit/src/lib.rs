@@ -220,6 +220,41 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The agent's resource monitor with every threshold off: a host in a
+/// test does not alarm on the test machine's own load.
+pub const QUIET_RESOURCES: [&str; 6] = [
+    "--cpu-threshold",
+    "off",
+    "--memory-threshold",
+    "off",
+    "--filesystem-threshold",
+    "off",
+];
+
+/// Where, in the agent's fixture tree, its management port lives.
+pub const FIXTURE_ETH0: &str = "sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0";
+
+/// A host's root for its agent (`--root`) at `root`: a copy of the agent's
+/// fixture tree (a small virtio machine) telling `hostname` and, for its
+/// management port, `mac`.
+pub fn host_root(root: &std::path::Path, hostname: &str, mac: &str) {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
+    let _ = std::fs::remove_dir_all(root);
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&fixture)
+        .arg(root)
+        .status()
+        .expect("cp");
+    assert!(st.success(), "copying the agent's fixture");
+    for f in ["proc/sys/kernel/hostname", "etc/hostname"] {
+        std::fs::write(root.join(f), format!("{hostname}\n")).expect("the fixture's hostname");
+    }
+    std::fs::write(root.join(FIXTURE_ETH0).join("address"), format!("{mac}\n"))
+        .expect("the fixture's MAC");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

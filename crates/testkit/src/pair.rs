@@ -697,7 +697,12 @@ impl Rig {
             ));
         }
         rules.push_str("}\n}\n");
-        let path = self.dir.join(format!("cut-{i}.nft"));
+        self.nft_load(ns, &format!("cut-{i}.nft"), &rules);
+    }
+
+    /// Loads nft `rules` in namespace `ns` (kept in the rig's `file`).
+    fn nft_load(&self, ns: &str, file: &str, rules: &str) {
+        let path = self.dir.join(file);
         std::fs::write(&path, rules).unwrap();
         let out = in_ns(ns, &["nft", "-f", path.to_str().unwrap()]);
         assert!(
@@ -870,19 +875,25 @@ for _ in range({rounds}):
                 key_file.display(),
                 n = self.n,
             );
-            let ready = format!("ready=127.0.0.1:{FM_PORT}");
-            self.sm(
-                i,
-                &[
-                    "configure",
-                    "service-instance",
-                    "starling-api",
-                    &command,
-                    &ready,
-                ],
-            );
+            self.api_unit(i, &command);
         }
         self.api_port = FM_PORT;
+    }
+
+    /// Controller `i`'s API unit runs `command` (`command=…`, a
+    /// starlingd), ready once FM answers.
+    fn api_unit(&self, i: usize, command: &str) {
+        let ready = format!("ready=127.0.0.1:{FM_PORT}");
+        self.sm(
+            i,
+            &[
+                "configure",
+                "service-instance",
+                "starling-api",
+                command,
+                &ready,
+            ],
+        );
     }
 
     /// `k` hosts (`worker-0`…) on both networks, each running the real
@@ -901,8 +912,6 @@ for _ in range({rounds}):
             || enrollment.exists(),
         );
         let secret = std::fs::read_to_string(&enrollment).unwrap();
-        let fixture =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../agent/fixtures/vm-virtio-1node");
         for j in 0..k {
             let name = format!("worker-{j}");
             let ns = format!("smh{pid}-{n}-{j}");
@@ -950,22 +959,7 @@ for _ in range({rounds}):
             // The host's hardware, as the agent reads it: the fixture's,
             // with this host's name and MAC.
             let root = self.dir.join(&name);
-            let _ = std::fs::remove_dir_all(&root);
-            let st = Command::new("cp")
-                .arg("-a")
-                .arg(&fixture)
-                .arg(&root)
-                .status()
-                .unwrap();
-            assert!(st.success(), "copying the agent's fixture");
-            for f in ["proc/sys/kernel/hostname", "etc/hostname"] {
-                std::fs::write(root.join(f), format!("{name}\n")).unwrap();
-            }
-            std::fs::write(
-                root.join("sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0/address"),
-                format!("{mac}\n"),
-            )
-            .unwrap();
+            crate::host_root(&root, &name, &mac);
             let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).unwrap();
             let f = self.floating();
             let mut c = Command::new("ip");
@@ -982,14 +976,7 @@ for _ in range({rounds}):
                 .arg(self.dir.join(format!("{name}-state")))
                 .arg("--pmon-dir")
                 .arg(self.dir.join(format!("{name}-pmon.d")))
-                .args([
-                    "--cpu-threshold",
-                    "off",
-                    "--memory-threshold",
-                    "off",
-                    "--filesystem-threshold",
-                    "off",
-                ])
+                .args(crate::QUIET_RESOURCES)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log);
@@ -1050,14 +1037,7 @@ for _ in range({rounds}):
         let rules = format!(
             "table inet sever {{ chain input {{ type filter hook input priority -10; policy accept;\nip saddr {{ {set} }} drop\n}}\nchain output {{ type filter hook output priority -10; policy accept;\nip daddr {{ {set} }} drop\n}}\n}}\n"
         );
-        let path = self.dir.join(file);
-        std::fs::write(&path, rules).unwrap();
-        let out = in_ns(ns, &["nft", "-f", path.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "nft: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.nft_load(ns, file, &rules);
     }
 
     /// Controller `i`'s own addresses on both networks.
@@ -1107,17 +1087,7 @@ for _ in range({rounds}):
                 self.bins.starlingd.display(),
                 d.join("api").display()
             );
-            let ready = format!("ready=127.0.0.1:{FM_PORT}");
-            self.sm(
-                i,
-                &[
-                    "configure",
-                    "service-instance",
-                    "starling-api",
-                    &command,
-                    &ready,
-                ],
-            );
+            self.api_unit(i, &command);
         }
         self.api_port = FM_PORT;
     }

@@ -121,8 +121,7 @@ impl Drop for Lab {
     }
 }
 
-const FIXTURE: &str = "../agent/fixtures/vm-virtio-1node";
-const ETH0: &str = "sys/devices/pci0000:00/0000:00:03.0/virtio2/net/eth0";
+const ETH0: &str = starling_testkit::FIXTURE_ETH0;
 
 impl Lab {
     /// Hosts named `names`, each with a copy of the fixture tree telling its
@@ -149,21 +148,10 @@ impl Lab {
             ip(&["addr", "add", &format!("{gw}/24"), "dev", bridge]);
             ip(&["link", "set", bridge, "up"]);
         }
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
         for (i, name) in names.iter().enumerate() {
             let root = dir.join(name);
-            let st = Command::new("cp")
-                .arg("-a")
-                .arg(&fixture)
-                .arg(&root)
-                .status()
-                .unwrap();
-            assert!(st.success(), "copying the fixture");
             let mac = format!("02:fc:00:00:01:{:02x}", i + 1);
-            for f in ["proc/sys/kernel/hostname", "etc/hostname"] {
-                std::fs::write(root.join(f), format!("{name}\n")).unwrap();
-            }
-            std::fs::write(root.join(ETH0).join("address"), format!("{mac}\n")).unwrap();
+            starling_testkit::host_root(&root, name, &mac);
             // Recorded before the namespace exists, so a failure below still
             // removes it on drop.
             let ns = netns.map(|_| format!("stl{lab_no}-{name}-{pid}"));

@@ -147,17 +147,10 @@ fn all_in_one_on(bind: &str, env: &[(&str, &str)], extra: &[&str], local_agent: 
     all_in_one_at(tmpdir(), bind, env, extra, local_agent)
 }
 
-/// An all-in-one over the data directory `dir` (removed when it stops).
 /// An agent's options that leave the machine's own resources unwatched.
-pub const QUIET_RESOURCES: [&str; 6] = [
-    "--cpu-threshold",
-    "off",
-    "--memory-threshold",
-    "off",
-    "--filesystem-threshold",
-    "off",
-];
+pub use starling_testkit::QUIET_RESOURCES;
 
+/// An all-in-one over the data directory `dir` (removed when it stops).
 fn all_in_one_at(
     dir: PathBuf,
     bind: &str,
