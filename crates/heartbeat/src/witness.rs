@@ -28,7 +28,6 @@ use crate::pulse::{self, Key, Kind, Pulse, Witness};
 pub struct Answer {
     /// The host's name as its responder gives it.
     pub host: String,
-    pub from: SocketAddr,
     /// When it came.
     pub at: Instant,
     /// How long before it the host last had a probe from the peer (none:
@@ -70,7 +69,7 @@ impl Prober {
     /// Binds one socket per local address (this controller's address on
     /// each network, broadcast allowed) and starts probing the hosts'
     /// responders on `port` there; the task ends when the receiver is
-    /// dropped.
+    /// dropped or the returned task aborted.
     pub async fn start(
         self,
         locals: &[IpAddr],
@@ -91,15 +90,15 @@ impl Prober {
         let (tx, rx) = mpsc::channel(1024);
         let dest = SocketAddr::new(IpAddr::V4(Ipv4Addr::BROADCAST), port);
         let me = Arc::new(self);
+        // One task per network, held by the returned one: aborted, it
+        // takes them with it.
         let task = tokio::spawn(async move {
-            let mut each = Vec::new();
+            let mut each = tokio::task::JoinSet::new();
             for s in sockets {
-                each.push(tokio::spawn(me.clone().run(s, dest, tx.clone())));
+                each.spawn(me.clone().run(s, dest, tx.clone()));
             }
             drop(tx);
-            for t in each {
-                let _ = t.await;
-            }
+            while each.join_next().await.is_some() {}
         });
         Ok((rx, task))
     }
@@ -191,7 +190,6 @@ impl Prober {
         }
         Some(Answer {
             host: p.host,
-            from,
             at: Instant::now(),
             peer_age: (w.age_ms != pulse::NEVER).then(|| Duration::from_millis(w.age_ms.into())),
         })

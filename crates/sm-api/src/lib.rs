@@ -274,7 +274,7 @@ pub async fn peer_config(
 }
 
 /// A secret from a file only its owner may read.
-fn secret_file(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn secret_file(path: &std::path::Path) -> Result<String, String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.permissions().mode() & 0o077 != 0 {
@@ -288,7 +288,8 @@ fn secret_file(path: &std::path::Path) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-struct AbortOnDrop(tokio::task::AbortHandle);
+/// A task aborted when this is dropped.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -49,17 +49,9 @@ pub struct WitnessSetup {
 struct Witnessing {
     answers: tokio::sync::mpsc::Receiver<starling_heartbeat::witness::Answer>,
     book: starling_sm::witness::Book,
-    _task: AbortOnDrop,
+    _task: crate::AbortOnDrop,
     /// The population as last logged.
     logged: Option<u32>,
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// What the daemon is to carry out.
@@ -191,7 +183,7 @@ impl Pairing {
                 Some(Witnessing {
                     answers,
                     book: Default::default(),
-                    _task: AbortOnDrop(task),
+                    _task: crate::AbortOnDrop(task.abort_handle()),
                     logged: None,
                 })
             }

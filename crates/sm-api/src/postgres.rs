@@ -69,14 +69,7 @@ struct Pg {
 /// The password in `path`: a file only its owner may read, one line with
 /// no quote, backslash or space (it goes into a connection string).
 fn password(path: &str) -> Result<String, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| format!("password_file {path}: {e}"))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(format!(
-            "password_file {path}: others may read it (chmod 600)"
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("password_file {path}: {e}"))?;
+    let text = crate::secret_file(Path::new(path)).map_err(|e| format!("password_file {e}"))?;
     let pw = text.trim();
     if pw.is_empty() {
         return Err(format!("password_file {path}: empty"));
@@ -623,8 +616,7 @@ impl Pg {
                 // Promoted asynchronous: no write may wait on a standby
                 // that is gone (the audit makes it synchronous once the
                 // peer streams).
-                self.sql_local("ALTER SYSTEM SET synchronous_standby_names = ''")
-                    .await?;
+                self.set_synchronous(None).await?;
             }
             self.must(&[
                 &self.tool("pg_ctl"),
@@ -670,6 +662,19 @@ impl Pg {
         Ok(())
     }
 
+    /// Names `standby` in `synchronous_standby_names`, or none (takes
+    /// effect at the next reload).
+    async fn set_synchronous(&self, standby: Option<&str>) -> Result<(), String> {
+        let names = standby.map_or(String::new(), |s| {
+            format!("\"{}\"", s.replace(['\'', '"'], ""))
+        });
+        self.sql_local(&format!(
+            "ALTER SYSTEM SET synchronous_standby_names = '{names}'"
+        ))
+        .await
+        .map(|_| ())
+    }
+
     /// Refuses new writes (every new transaction read-only, the standby
     /// named synchronous so a commit already under way waits for it), or
     /// takes them again.
@@ -686,11 +691,7 @@ impl Pg {
         }
         if hold {
             if let Some(peer) = &self.peer_node {
-                self.sql_local(&format!(
-                    "ALTER SYSTEM SET synchronous_standby_names = '\"{}\"'",
-                    peer.replace(['\'', '"'], "")
-                ))
-                .await?;
+                self.set_synchronous(Some(peer)).await?;
             }
             self.sql_local("ALTER SYSTEM SET default_transaction_read_only = on")
                 .await?;
@@ -736,9 +737,8 @@ impl Pg {
             if let Err(e) = self.hold_writes(!streaming).await {
                 tracing::warn!(error = %e, "cannot hold or release the primary's writes");
             }
-            if !streaming || !self.sync {
-                // The peer stays named (held), or sync is off and the
-                // setting is left as it was.
+            if !streaming {
+                // Held: the peer stays named.
                 return impaired;
             }
         }
@@ -746,7 +746,7 @@ impl Pg {
             return impaired;
         }
         let want = if streaming {
-            peer.replace('\'', "")
+            peer.replace(['\'', '"'], "")
         } else {
             String::new()
         };
@@ -755,13 +755,10 @@ impl Pg {
             .await
             .unwrap_or_default();
         if now.trim_matches('"') != want {
-            let set = format!("ALTER SYSTEM SET synchronous_standby_names = '\"{want}\"'");
-            let set = if want.is_empty() {
-                "ALTER SYSTEM SET synchronous_standby_names = ''".to_string()
-            } else {
-                set
-            };
-            match self.sql_local(&set).await {
+            match self
+                .set_synchronous(Some(want.as_str()).filter(|w| !w.is_empty()))
+                .await
+            {
                 Ok(_) => {
                     let _ = self.sql_local("SELECT pg_reload_conf()").await;
                     if streaming {

@@ -344,27 +344,29 @@ impl Node {
         let audit_every = def
             .audit(svc.state.unwrap_or(ServiceState::Disabled))
             .map_or(Duration::from_secs(10), |a| a.interval);
-        if !(action.is_audit() && result.is_ok()) {
-            // Only an audit tells whether it is still impaired.
-            svc.impaired = None;
-            svc.impaired_since = None;
+        // Only an audit that finds it running tells that it is impaired;
+        // anything else ends the impairment.
+        let impaired = match &result {
+            Ok(Some(f)) if action.is_audit() && f.state != ServiceState::Disabled => {
+                f.impaired.clone()
+            }
+            _ => None,
+        };
+        match impaired {
+            Some(why) => {
+                let since = *svc.impaired_since.get_or_insert(now);
+                if now.saturating_sub(since) >= IMPAIRED_GRACE {
+                    svc.impaired = Some(why);
+                }
+            }
+            None => {
+                svc.impaired = None;
+                svc.impaired_since = None;
+            }
         }
         match (action.is_audit(), result) {
             (true, Ok(finding)) => {
-                let (found, impaired) =
-                    finding.map_or((ServiceState::Disabled, None), |f| (f.state, f.impaired));
-                match impaired.filter(|_| found != ServiceState::Disabled) {
-                    Some(why) => {
-                        let since = *svc.impaired_since.get_or_insert(now);
-                        if now.saturating_sub(since) >= IMPAIRED_GRACE {
-                            svc.impaired = Some(why);
-                        }
-                    }
-                    None => {
-                        svc.impaired = None;
-                        svc.impaired_since = None;
-                    }
-                }
+                let found = finding.map_or(ServiceState::Disabled, |f| f.state);
                 svc.next_audit = now + audit_every;
                 match svc.state {
                     None => svc.state = Some(found),
