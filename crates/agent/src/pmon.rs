@@ -200,12 +200,22 @@ impl Monitors {
     }
 }
 
-/// The process's pidfd, if its pid file names a live process.
+/// The process's pidfd, if its pid file names a live process (not one
+/// that has exited and waits, a zombie, for its parent to reap it: its
+/// pidfd opens, but is already readable).
 fn find(conf: &ProcessConf) -> Option<AsyncFd<std::os::fd::OwnedFd>> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let text = std::fs::read_to_string(&conf.pidfile).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
     let pid = rustix::process::Pid::from_raw(pid)?;
     let fd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()?;
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if poll(&mut [PollFd::new(&fd, PollFlags::IN)], Some(&now)).ok()? != 0 {
+        return None;
+    }
     // Tokio deprecated its safe constructors because an arbitrary `T` may
     // close its descriptor while registered; an `OwnedFd` owned by the
     // `AsyncFd` cannot, so this one is sound (its replacement is `unsafe`,

@@ -245,3 +245,41 @@ fn refused_files_are_named_with_their_reason() {
     assert!(none.is_empty() && refused.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A process that has exited but not been reaped (a zombie) is not
+/// running: its pid file still names it and its pidfd still opens, but
+/// the failure stands — it is neither taken as "running again" nor logged
+/// over and over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_named_by_the_pid_file_is_not_running() {
+    let dir = scratch("zombie");
+    let c = conf(&dir, "severity = critical\nrestarts = 0\nstartuptime = 0\n");
+    kill(pid(&dir));
+    // A child of this test that exits and is left unreaped.
+    let mut zombie = std::process::Command::new("true").spawn().unwrap();
+    let zpid = zombie.id();
+    until("the child to exit", Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{zpid}/stat"))
+            .ok()
+            .filter(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+    })
+    .await;
+    std::fs::write(dir.join("pid"), format!("{zpid}\n")).unwrap();
+    let monitors = Arc::new(Monitors::new());
+    let task = tokio::spawn(pmon::supervise(c, monitors.clone()));
+    until("the failure asserted", Duration::from_secs(5), || {
+        (!monitors.asserted().is_empty()).then_some(())
+    })
+    .await;
+    // Past a few looks for it (one a second): still failed, logged once.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert!(!monitors.asserted().is_empty());
+    assert_eq!(monitors.report().1, 1, "the failure logged once");
+    task.abort();
+    let _ = zombie.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
