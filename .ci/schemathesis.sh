@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The fuzzer against the three generated OpenAPI documents: a starlingd
+# The fuzzer against the four generated OpenAPI documents: a starlingd
 # (duplex, on loopback, its own data directory; service management beside
 # it, its services an LSB script over flag files) is driven by schemathesis
-# with every operation of identity's, FM's and inventory's document,
-# bounded to 20 examples per operation, and must answer no 5xx and nothing
-# its document does not describe.
+# with every operation of identity's, FM's, inventory's and
+# configuration's document, bounded to 20 examples per operation, and must
+# answer no 5xx and nothing its document does not describe.
 #
 #   .ci/schemathesis.sh PATH/TO/starlingd
 #
@@ -75,7 +75,8 @@ token=$(curl -si -H 'content-type: application/json' "http://127.0.0.1:$base/v3/
 [ -n "$token" ] || { echo "no token from starlingd" >&2; exit 1; }
 
 status=0
-for svc in identity:0 fm:1 inventory:2; do
+# Configuration's routes are served on inventory's listener.
+for svc in identity:0 fm:1 inventory:2 config:2; do
   name=${svc%:*} port=$((base + ${svc#*:}))
   echo "== schemathesis: $name (crates/$name-api/openapi.json)"
   if ! timeout 600 "$env/bin/st" run "crates/$name-api/openapi.json" \

@@ -19,6 +19,7 @@
 //!   inventory rules of its own.
 
 pub mod action;
+pub mod apply;
 pub mod cpu;
 pub mod credential;
 pub mod discover;

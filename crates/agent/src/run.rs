@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use starling_common::TokenSource;
+use starling_config_types::{ApplyReport, HostDocument};
 use starling_inventory_types::hardware::{Report, ReportResult};
 use starling_inventory_types::{Command, Host, Outcome, OutcomeResult, Register};
 
@@ -56,6 +57,8 @@ pub struct Config {
     pub pmon_dir: Option<PathBuf>,
     /// What the resource monitor watches; none: it does not run.
     pub resources: Option<crate::resmon::ResourceConfig>,
+    /// Where the host's configuration is applied; none: it is not.
+    pub configure: Option<crate::apply::ApplySetup>,
 }
 
 /// The heartbeat responder's registration with host maintenance.
@@ -169,6 +172,13 @@ impl Agent {
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(SendError::Gone);
         }
+        // Nothing to answer (a long poll that saw no change): read as
+        // `null`, which only an `Option` answer takes.
+        let text = if status == reqwest::StatusCode::NO_CONTENT {
+            "null".to_string()
+        } else {
+            text
+        };
         if status.is_client_error() {
             return Err(SendError::Refused(format!("{path}: {status}: {text}")));
         }
@@ -292,6 +302,36 @@ impl Agent {
         .await
     }
 
+    /// Tells the controller what the host applied.
+    async fn report_config(&self, host: &str, r: &ApplyReport) -> Result<(), SendError> {
+        let _: serde_json::Value = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/v1/agent/{host}/config"),
+                Some(r),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Waits (at the controller) for a configuration document other than
+    /// what the host applied.
+    async fn next_config(
+        &self,
+        host: &str,
+        applied: &str,
+    ) -> Result<Option<HostDocument>, SendError> {
+        self.call(
+            reqwest::Method::GET,
+            &format!(
+                "/v1/agent/{host}/config?applied={applied}&wait={}",
+                self.cfg.command_wait.as_secs()
+            ),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Waits (at the controller) for the host's pending command.
     async fn next_command(&self, host: &str) -> Result<Option<String>, SendError> {
         let c: Command = self
@@ -394,6 +434,7 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
     let lost = AtomicBool::new(false);
     let heartbeat_rx = host_rx.clone();
     let reboot_rx = host_rx.clone();
+    let config_rx = host_rx.clone();
     // Reboot requests host maintenance sends over the heartbeat (only
     // taken when there is an action command to carry them out).
     let (reboot_tx, reboots) = tokio::sync::mpsc::channel(1);
@@ -407,8 +448,116 @@ pub async fn run(cfg: Config, stop: impl std::future::Future<Output = ()>) {
         _ = monitor_loop(&agent, monitor_rx, &monitors) => {}
         _ = watchdog(monitors.clone()) => {}
         _ = resources(agent.cfg.resources.clone(), monitors.clone()) => {}
+        _ = config_loop(&agent, config_rx) => {}
     }
     supervisors.abort_all();
+}
+
+/// The host's configuration: what it last applied is told the controller
+/// once per registration, then its document is awaited (a long poll until
+/// the host's target differs from it), applied, and the outcome reported
+/// until the controller takes it. A failed apply is tried again after an
+/// interval; one interrupted (the agent killed mid-way) at the next start,
+/// since only an apply that succeeded is kept as applied.
+async fn config_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
+    let Some(setup) = agent.cfg.configure.clone() else {
+        return std::future::pending().await;
+    };
+    let mut told: Option<String> = None;
+    loop {
+        let current = host.borrow_and_update().clone();
+        let Some(uuid) = current else {
+            told = None;
+            if host.changed().await.is_err() {
+                return;
+            }
+            continue;
+        };
+        let applied = crate::apply::last_applied(&setup.applied_file);
+        if told.as_deref() != Some(uuid.as_str()) {
+            let r = ApplyReport {
+                config_uuid: applied.clone(),
+                steps: Vec::new(),
+            };
+            match agent.report_config(&uuid, &r).await {
+                Ok(()) => told = Some(uuid.clone()),
+                Err(e) => {
+                    config_trouble(agent, &mut host, e).await;
+                    continue;
+                }
+            }
+        }
+        let doc = match agent.next_config(&uuid, &applied).await {
+            Ok(Some(doc)) => doc,
+            Ok(None) => continue,
+            Err(e) => {
+                config_trouble(agent, &mut host, e).await;
+                continue;
+            }
+        };
+        let root = setup.root.clone();
+        let applying = doc.clone();
+        let (done, steps) = match tokio::task::spawn_blocking(move || {
+            crate::apply::apply(&applying, &root)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the configuration apply stopped");
+                tokio::time::sleep(agent.cfg.interval).await;
+                continue;
+            }
+        };
+        let ok = steps.iter().all(|s| s.ok);
+        if ok {
+            if let Err(e) =
+                crate::apply::write_if_changed(&setup.applied_file, &format!("{done}\n"))
+            {
+                tracing::error!(file = %setup.applied_file.display(), error = %e, "cannot keep what was applied");
+            }
+            tracing::info!(config = %done, full = doc.full, "configuration applied");
+        } else {
+            for s in steps.iter().filter(|s| !s.ok) {
+                tracing::error!(step = %s.step, error = s.message.as_deref().unwrap_or(""), "configuration step failed");
+            }
+        }
+        let report = ApplyReport {
+            config_uuid: done,
+            steps,
+        };
+        // The outcome is told until the controller takes it.
+        loop {
+            match agent.report_config(&uuid, &report).await {
+                Ok(()) => break,
+                Err(SendError::Gone) => {
+                    told = None;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot report the configuration apply; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+        if !ok {
+            tokio::time::sleep(agent.cfg.interval).await;
+        }
+    }
+}
+
+/// After a configuration exchange failed: a host the controller forgot
+/// waits for the audit loop's new registration; anything else is retried.
+async fn config_trouble(agent: &Agent, host: &mut watch::Receiver<Option<String>>, e: SendError) {
+    match e {
+        SendError::Gone => {
+            let _ = tokio::time::timeout(agent.cfg.interval, host.changed()).await;
+        }
+        SendError::Refused(e) | SendError::Failed(e) => {
+            tracing::warn!(error = %e, "cannot exchange configuration with the controller; retrying");
+            tokio::time::sleep(RETRY.min(agent.cfg.interval)).await;
+        }
+    }
 }
 
 /// The resource monitor, when it runs.

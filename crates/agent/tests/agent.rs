@@ -122,6 +122,7 @@ async fn an_agent_registers_reports_and_audits() {
         heartbeat: None,
         pmon_dir: None,
         resources: None,
+        configure: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -332,6 +333,7 @@ async fn the_agent_registers_its_responder_again_only_when_pulses_stop() {
         }),
         pmon_dir: None,
         resources: None,
+        configure: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {
@@ -486,6 +488,7 @@ async fn process_failures_reach_maintenance_as_alarms() {
         }),
         pmon_dir: Some(pmon_dir.clone()),
         resources: None,
+        configure: None,
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(run(cfg, async move {

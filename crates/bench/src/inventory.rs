@@ -186,7 +186,7 @@ pub fn server_report(i: usize) -> Value {
     })
 }
 
-fn mgmt_mac(i: usize) -> String {
+pub(crate) fn mgmt_mac(i: usize) -> String {
     format!(
         "02:aa:00:{:02x}:{:02x}:{:02x}",
         i >> 16 & 0xff,
@@ -196,7 +196,7 @@ fn mgmt_mac(i: usize) -> String {
 }
 
 /// The hosts file for `n` workers (YAML, as host-bulk-add takes it).
-fn hosts_file(n: usize) -> String {
+pub(crate) fn hosts_file(n: usize) -> String {
     let mut s = String::from("hosts:\n");
     for i in 0..n {
         s.push_str(&format!(
@@ -212,7 +212,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
+pub(crate) fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
     d.sort();
     let at = |p: f64| d[((d.len() as f64 * p) as usize).min(d.len() - 1)];
     (at(0.50), at(0.99))
@@ -221,7 +221,7 @@ fn pcts(mut d: Vec<Duration>) -> (Duration, Duration) {
 /// A fresh Standard duplex starlingd with its inventory API.
 /// A controller for `dir`: the server, its inventory URL and its
 /// maintenance URL.
-async fn controller(
+pub(crate) async fn controller(
     a: &Args,
     dir: &Path,
 ) -> Result<(Server, String, String, crate::recovery::Host)> {
@@ -579,7 +579,7 @@ async fn agent_cycle(
 }
 
 /// CPU time of the calling thread (nanoseconds on the CPU, from schedstat).
-fn thread_cpu_ns() -> Result<u64> {
+pub(crate) fn thread_cpu_ns() -> Result<u64> {
     let t = std::fs::read_to_string("/proc/thread-self/schedstat")?;
     t.split_whitespace()
         .next()

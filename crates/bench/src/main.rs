@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod auth;
+mod config;
 mod failover;
 mod heartbeat;
 mod inventory;
@@ -70,8 +71,10 @@ struct Args {
     /// per timer profile; `--failover-runs`, `--failover-profiles`) and
     /// partitions (the randomized partition soak; `--partitions`,
     /// `--seed`), pacemaker (Pacemaker and Corosync on the same rig with
-    /// the same crash; `--pacemaker-tokens`); none of these in the default
-    /// list.
+    /// the same crash; `--pacemaker-tokens`), config (dns-modify to every
+    /// simulated agent applied and 250.001 cleared, the document's
+    /// generation per host, one apply's CPU; `--config-hosts`,
+    /// `--config-rounds`); none of these in the default list.
     #[arg(
         long,
         value_delimiter = ',',
@@ -145,6 +148,12 @@ struct Args {
     /// The seed of the randomized phases (crash timing, partitions).
     #[arg(long, default_value_t = 0x5eed_0001)]
     seed: u64,
+    /// Simulated agents of the config phase.
+    #[arg(long, default_value_t = 100)]
+    config_hosts: usize,
+    /// dns-modify rounds of the config phase.
+    #[arg(long, default_value_t = 10)]
+    config_rounds: usize,
 }
 
 /// A duration as `10s`, `2m` or milliseconds `500ms`.
@@ -948,6 +957,10 @@ async fn run(a: Args) -> Result<()> {
     if want("heartbeat") {
         println!();
         heartbeat::run(&a).await?;
+    }
+    if want("config") {
+        println!();
+        config::run(&a).await?;
     }
     if want("recovery") {
         println!();

@@ -176,6 +176,40 @@ impl starling_service::Hosts for InventoryHosts {
         })
     }
 
+    fn system(&self) -> BoxFuture<'_, Result<Option<starling_service::SystemSummary>, String>> {
+        Box::pin(async move {
+            let s = self
+                .st
+                .db
+                .read(|c| InventoryStore::new(c).system())
+                .await
+                .map_err(|e: Error| e.to_string())?;
+            Ok(s.map(|s| starling_service::SystemSummary {
+                uuid: s.uuid,
+                system_mode: s.system_mode.as_str().to_string(),
+                system_type: s.system_type.as_str().to_string(),
+            }))
+        })
+    }
+
+    fn configured(
+        &self,
+        uuid: &str,
+        marks: starling_service::ConfigMarks,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        let uuid = uuid.to_string();
+        Box::pin(async move {
+            let m = [marks.target, marks.applied, marks.status, marks.failure];
+            self.st
+                .write(move |repo, now| {
+                    starling_inventory::ops::mark_config(repo, &uuid, m.clone(), now)
+                })
+                .await
+                .map(|_| ())
+                .map_err(|e| e.message)
+        })
+    }
+
     fn all(&self) -> BoxFuture<'_, Result<Vec<starling_service::HostSummary>, String>> {
         Box::pin(async move {
             let hosts = self

@@ -38,7 +38,8 @@ columns! {
         id, uuid, hostname, personality, subfunctions, mgmt_mac, mgmt_ip, serialid, location,
         bm_ip, bm_type, bm_username, boot_device, rootfs_device, console, install_output,
         administrative, operational, availability, invprovision, inv_state, task, ihost_action,
-        uptime, software_load, created_at, updated_at,
+        uptime, software_load, config_target, config_applied, config_status, config_failure,
+        created_at, updated_at,
     }
 }
 columns! {
@@ -113,6 +114,10 @@ fn host(mut r: Row) -> Result<Host, StorageFailure> {
         ihost_action: r.take_text(C::ihost_action)?,
         uptime: r.int(C::uptime)?,
         software_load: r.take_text(C::software_load)?,
+        config_target: r.take_opt_text(C::config_target)?,
+        config_applied: r.take_opt_text(C::config_applied)?,
+        config_status: r.take_opt_text(C::config_status)?,
+        config_failure: r.take_opt_text(C::config_failure)?,
         created_at: Timestamp::from_micros(r.int(C::created_at)?),
         updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
     })
@@ -170,6 +175,10 @@ fn host_values(h: &Host) -> Vec<Value<'_>> {
         h.ihost_action.as_str().into(),
         Value::Int(h.uptime),
         h.software_load.as_str().into(),
+        opt(h.config_target.as_deref()),
+        opt(h.config_applied.as_deref()),
+        opt(h.config_status.as_deref()),
+        opt(h.config_failure.as_deref()),
         Value::Int(h.created_at.micros()),
         ts(h.updated_at),
     ]

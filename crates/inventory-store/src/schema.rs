@@ -114,6 +114,17 @@ const MIGRATIONS: &[Migration] = &[
         ){opts}",
         ],
     },
+    Migration {
+        version: 5,
+        legacy: None,
+        name: "inventory: configuration's marks on each host",
+        statements: &[
+            "ALTER TABLE inv_host ADD COLUMN config_target {s36}",
+            "ALTER TABLE inv_host ADD COLUMN config_applied {s36}",
+            "ALTER TABLE inv_host ADD COLUMN config_status {s64}",
+            "ALTER TABLE inv_host ADD COLUMN config_failure {text}",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -121,6 +132,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 4);
+        assert_eq!(super::SCHEMA.latest(), 5);
     }
 }

@@ -142,6 +142,10 @@ pub struct Host<'a> {
     pub config_status: Option<Cow<'a, str>>,
     pub config_applied: Option<Cow<'a, str>>,
     pub config_target: Option<Cow<'a, str>>,
+    /// The last failed step of a configuration apply (Starling's; absent
+    /// from sysinv).
+    #[serde(default)]
+    pub config_failure: Option<Cow<'a, str>>,
     pub boot_device: Cow<'a, str>,
     pub rootfs_device: Cow<'a, str>,
     pub hw_settle: Cow<'a, str>,

@@ -276,6 +276,15 @@ pub struct Host {
     pub uptime: i64,
     /// Software version the host runs.
     pub software_load: String,
+    /// Configuration's target for it (config_target), as configuration
+    /// last marked it.
+    pub config_target: Option<String>,
+    /// What its agent applied (config_applied).
+    pub config_applied: Option<String>,
+    /// `Config out-of-date` while it has not applied its target.
+    pub config_status: Option<String>,
+    /// The last apply's failed step, until an apply succeeds.
+    pub config_failure: Option<String>,
     /// When created.
     pub created_at: Timestamp,
     /// When last changed.
@@ -336,6 +345,10 @@ impl Host {
             ihost_action: String::new(),
             uptime: 0,
             software_load: String::new(),
+            config_target: None,
+            config_applied: None,
+            config_status: None,
+            config_failure: None,
             created_at: now,
             updated_at: None,
         }

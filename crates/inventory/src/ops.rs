@@ -575,6 +575,35 @@ pub fn set_bmc_password(
 /// What host maintenance observes of a host's health.
 pub use starling_common::HostHealth as Health;
 
+/// Configuration's marks on host `uuid` (its target, what it applied, its
+/// status and last failure), shown by host-show. Writes nothing when they
+/// are what the host shows already; true when written.
+pub fn mark_config(
+    repo: &mut dyn InventoryRepo,
+    uuid: &str,
+    marks: [Option<String>; 4],
+    now: Timestamp,
+) -> Result<bool, Error> {
+    let mut h = host(repo, &HostRef::Uuid(uuid.to_string()))?;
+    let [target, applied, status, failure] = marks;
+    if (
+        &h.config_target,
+        &h.config_applied,
+        &h.config_status,
+        &h.config_failure,
+    ) == (&target, &applied, &status, &failure)
+    {
+        return Ok(false);
+    }
+    h.config_target = target;
+    h.config_applied = applied;
+    h.config_status = status;
+    h.config_failure = failure;
+    h.updated_at = Some(now);
+    repo.update_host(&h)?;
+    Ok(true)
+}
+
 /// Host maintenance's decision on unlocked host `uuid`: its availability
 /// (the operational state follows: enabled when in service) and task, as
 /// StarlingX shows them. A locked host is left as it is (a lock raced the

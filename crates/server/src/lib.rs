@@ -76,6 +76,14 @@ pub struct HostAgentArgs {
     /// Repeat, or comma-separate.
     #[arg(long, env = "STARLING_MONITOR_INTERFACES", value_delimiter = ',', value_parser = starling_agent::resmon::parse_interface)]
     pub monitor_interface: Vec<(String, String)>,
+    /// The directory standing for / where the host's configuration is
+    /// written (resolv.conf, /etc/hosts, chrony); `/` on a real host (the
+    /// packaged unit gives it). Without it a host agent applies no
+    /// configuration, and the all-in-one's own agent writes under
+    /// <data-dir>/host-root: a developer's machine is never reconfigured
+    /// by default.
+    #[arg(long, env = "STARLING_CONFIG_ROOT")]
+    pub config_root: Option<PathBuf>,
 }
 
 impl HostAgentArgs {
@@ -106,6 +114,7 @@ impl HostAgentArgs {
                 .map(str::to_string)
                 .collect(),
             heartbeat: None,
+            configure: None,
             pmon_dir: Some(self.pmon_dir.clone()).filter(|d| !d.as_os_str().is_empty()),
             resources: (self.cpu_threshold.0.is_some()
                 || self.memory_threshold.0.is_some()
@@ -140,6 +149,7 @@ pub static SERVICES: &[&dyn starling_service::Service] = &[
     &starling_identity_api::SERVICE,
     &starling_inventory_api::SERVICE,
     &starling_mtce_api::SERVICE,
+    &starling_config_api::SERVICE,
 ];
 
 /// Every service's schema, in migration order. `starlingd` migrates all of
@@ -366,6 +376,17 @@ pub async fn agent_config(
         http,
         a.interval,
     );
+    cfg.configure = a
+        .host
+        .config_root
+        .clone()
+        .map(|root| starling_agent::apply::ApplySetup {
+            root,
+            applied_file: a.state_dir.join("config-applied"),
+        });
+    if cfg.configure.is_none() {
+        tracing::info!("no --config-root: this agent applies no configuration");
+    }
     cfg.heartbeat = a
         .mtce_url
         .clone()
@@ -434,7 +455,7 @@ mod tests {
     fn the_service_list_is_well_formed() {
         assert_eq!(starling_service::check(SERVICES), Ok(()));
         let components: Vec<&str> = schemas().iter().map(|s| s.component).collect();
-        assert_eq!(components, ["fm", "identity", "inventory"]);
+        assert_eq!(components, ["fm", "identity", "inventory", "config"]);
         assert_eq!(starling_service::service_accounts(SERVICES), ["sysinv"]);
     }
 }

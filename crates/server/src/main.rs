@@ -375,6 +375,25 @@ where
         }
         started.push((*s, st));
     }
+    // A service served by another's listener (configuration's routes on
+    // inventory's platform API) has its routes merged into that router.
+    let mut guests: Vec<(&'static str, &'static str, axum::Router)> = Vec::new();
+    for (s, st) in started.iter_mut() {
+        if let Some(host) = s.served_by()
+            && let Some(app) = st.router.take()
+        {
+            guests.push((s.name(), host, app));
+        }
+    }
+    for (name, host, app) in guests {
+        let Some((_, st)) = started.iter_mut().find(|(s, _)| s.name() == host) else {
+            bail!("{name} is served by {host}'s listener: run {host} with it");
+        };
+        let Some(base) = st.router.take() else {
+            bail!("{name} is served by {host}'s listener, and {host} serves nothing");
+        };
+        st.router = Some(app.merge(base));
+    }
     let mut ready = Vec::new();
     let mut inventory: Option<Arc<InventoryState>> = None;
     for (s, st) in started {
@@ -417,7 +436,16 @@ where
         } else {
             None
         };
-        match local_agent(local, &inventory, inventory_url, mtce_url, tls.as_ref()).await {
+        match local_agent(
+            local,
+            &inventory,
+            inventory_url,
+            mtce_url,
+            tls.as_ref(),
+            dir.as_deref(),
+        )
+        .await
+        {
             Ok(cfg) => {
                 let stop = stopped();
                 servers.spawn(async move {
@@ -518,6 +546,7 @@ async fn local_agent(
     inventory_url: String,
     mtce_url: Option<String>,
     tls: Option<&Tls>,
+    dir: Option<&Path>,
 ) -> Result<starling_agent::run::Config> {
     let root = starling_agent::Root::new(Path::new("/"));
     let (r, i) = (root.clone(), a.host.mgmt_interface.clone());
@@ -562,6 +591,22 @@ async fn local_agent(
         http_client(ca, AGENT_HTTP_TIMEOUT)?,
         Duration::from_secs(60),
     );
+    // Its configuration is written under the data directory unless the
+    // operator names the machine's own root.
+    cfg.configure = match (&a.host.config_root, dir) {
+        (Some(root), _) => Some(root.clone()),
+        (None, Some(d)) => Some(d.join("host-root")),
+        (None, None) => None,
+    }
+    .map(|root| starling_agent::apply::ApplySetup {
+        applied_file: root.join("etc/platform/.config_applied"),
+        root,
+    });
+    if let (Some(c), Some(d)) = (&mut cfg.configure, dir)
+        && c.root == Path::new("/")
+    {
+        c.applied_file = d.join("config-applied");
+    }
     cfg.heartbeat = mtce_url.map(|mtce_url| starling_agent::run::HeartbeatSetup {
         mtce_url,
         port: a.host.heartbeat_port,

@@ -566,11 +566,23 @@ pub fn mode(p: &Parsed) -> Result<Mode> {
                 );
             }
         }
-        Ok(SERVICES
+        let run: Vec<&'static dyn Service> = SERVICES
             .iter()
             .copied()
             .filter(|s| names.iter().any(|n| n.trim() == s.name()))
-            .collect())
+            .collect();
+        for s in &run {
+            if let Some(host) = s.served_by()
+                && !run.iter().any(|o| o.name() == host)
+            {
+                bail!(
+                    "{} is served on {host}'s listener: run it with {host} (--services {},{host})",
+                    s.name(),
+                    s.name()
+                );
+            }
+        }
+        Ok(run)
     };
     let services: Vec<String> = p
         .cli

@@ -176,6 +176,32 @@ pub trait Hosts: Send + Sync {
         ok: bool,
         message: Option<String>,
     ) -> BoxFuture<'_, Result<(), String>>;
+    /// The system (configuration's records belong to it).
+    fn system(&self) -> BoxFuture<'_, Result<Option<SystemSummary>, String>>;
+    /// Configuration's marks on host `uuid`, shown by host-show (nothing
+    /// is written when they are what inventory shows already).
+    fn configured(&self, uuid: &str, marks: ConfigMarks) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// The system as the services other than inventory see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemSummary {
+    pub uuid: String,
+    /// `simplex`, `duplex` or `duplex-direct`.
+    pub system_mode: String,
+    /// `All-in-one` or `Standard`.
+    pub system_type: String,
+}
+
+/// Configuration's marks on a host, which inventory shows (host-show's
+/// `config_target`, `config_applied`, `config_status` and the last failed
+/// step of an apply, `config_failure`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigMarks {
+    pub target: Option<String>,
+    pub applied: Option<String>,
+    pub status: Option<String>,
+    pub failure: Option<String>,
 }
 
 /// One BMC sensor as host maintenance read it.
@@ -294,6 +320,12 @@ pub trait Service: Sync {
     /// The services it calls (today only `fm`, for alarms).
     fn uses(&self) -> &'static [&'static str] {
         &[]
+    }
+    /// The service whose listener serves its routes, when it has no port
+    /// of its own (configuration's routes are sysinv's, on inventory's
+    /// platform API): it runs only where that service runs.
+    fn served_by(&self) -> Option<&'static str> {
+        None
     }
     /// Its options, accepted only where it runs. The daemon adds the
     /// `--<name>-port` option itself.
@@ -415,10 +447,13 @@ pub fn schemas(services: &[&dyn Service]) -> Vec<Schema> {
 
 /// The service accounts of `services`, in the list's order.
 pub fn service_accounts(services: &[&dyn Service]) -> Vec<&'static str> {
-    services
-        .iter()
-        .filter_map(|s| s.service_account())
-        .collect()
+    let mut out: Vec<&'static str> = Vec::new();
+    for a in services.iter().filter_map(|s| s.service_account()) {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// The id of `service`'s port option (`fm_port` for `--fm-port`).
@@ -466,6 +501,20 @@ pub fn check(services: &[&dyn Service]) -> Result<(), String> {
         }),
     )?;
     for s in services {
+        if let Some(host) = s.served_by() {
+            if s.port().is_some() {
+                return Err(format!("{} has a port and is served by '{host}'", s.name()));
+            }
+            if !services
+                .iter()
+                .any(|o| o.name() == host && o.port().is_some())
+            {
+                return Err(format!(
+                    "{} is served by '{host}', which is not a service with a port",
+                    s.name()
+                ));
+            }
+        }
         for u in s.uses() {
             if !services.iter().any(|o| o.name() == *u) {
                 return Err(format!("{} uses '{u}', which is not a service", s.name()));

@@ -586,3 +586,97 @@ async fn maintenance_decisions_change_only_unlocked_hosts() {
     })
     .await;
 }
+
+/// Configuration's marks: written only when they change, shown on the host,
+/// and a database of the release before them (migration 4) takes them on
+/// with its hosts intact.
+#[tokio::test]
+async fn configuration_marks_hosts_and_older_databases_take_them_on() {
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Duplex).await;
+        let h = add(&db, new_host("compute-0", "worker", "08:00:27:00:00:01"))
+            .await
+            .unwrap();
+        assert_eq!(h.config_target, None);
+        let marks = [
+            Some("8f0e0d0c-0b0a-4908-8706-050403020100".to_string()),
+            Some("install".to_string()),
+            Some("Config out-of-date".to_string()),
+            Some("dns: /etc/resolv.conf: read-only".to_string()),
+        ];
+        let uuid = h.uuid.clone();
+        let m = marks.clone();
+        let wrote = db
+            .write(move |c| ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), ts(3)))
+            .await
+            .unwrap();
+        assert!(wrote);
+        let uuid = h.uuid.clone();
+        let m = marks.clone();
+        let again = db
+            .write(move |c| ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), ts(4)))
+            .await
+            .unwrap();
+        assert!(!again, "the same marks write nothing");
+        let id = h.id;
+        let h = db
+            .read(move |c| InventoryStore::new(c).host(&HostRef::Id(id)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            [
+                h.config_target,
+                h.config_applied,
+                h.config_status,
+                h.config_failure
+            ],
+            marks
+        );
+        assert_eq!(h.updated_at, Some(ts(3)));
+    })
+    .await;
+    // The upgrade over data, on every backend.
+    for (backend, tdb) in starling_db::testing::databases() {
+        let before = starling_db::Schema::new(
+            starling_inventory_store::SCHEMA.component,
+            &starling_inventory_store::SCHEMA.migrations[..4],
+        );
+        let old = Db::open(&tdb.url, starling_db::testing::tuning(), &[before])
+            .await
+            .unwrap();
+        bootstrap(&old, SystemMode::Duplex).await;
+        // A host as that release wrote it (its columns, not today's).
+        old.write(|c| {
+            c.exec(
+                "INSERT INTO inv_host (id, uuid, hostname, personality, subfunctions, mgmt_mac, \
+                 mgmt_ip, serialid, location, bm_ip, bm_type, bm_username, boot_device, \
+                 rootfs_device, console, install_output, administrative, operational, \
+                 availability, invprovision, inv_state, task, ihost_action, uptime, \
+                 software_load, created_at, updated_at) VALUES (7, \
+                 '00000000-0000-4000-8000-000000000007', 'compute-0', 'worker', 'worker', \
+                 '08:00:27:00:00:01', NULL, '', '', NULL, 'none', NULL, '/dev/sda', '/dev/sda', \
+                 'ttyS0,115200', 'text', 'locked', 'disabled', 'offline', 'unprovisioned', '', \
+                 '', '', 0, '1.0', 1, NULL)",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+        drop(old);
+        let db = Db::open(
+            &tdb.url,
+            starling_db::testing::tuning(),
+            &[starling_inventory_store::SCHEMA],
+        )
+        .await
+        .unwrap();
+        let h = db
+            .read(|c| InventoryStore::new(c).host(&HostRef::Name("compute-0".into())))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{backend}: the host survives the upgrade"));
+        assert_eq!(h.config_target, None, "{backend}");
+        assert_eq!(h.mgmt_mac, "08:00:27:00:00:01", "{backend}");
+    }
+}

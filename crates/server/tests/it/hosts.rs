@@ -364,7 +364,7 @@ const PASSWORD: &str = "Adm1n!pass";
 
 /// Runs a CLI (`fm` or `system`) as an operator would: credentials in the
 /// OS_* variables, endpoints from the service catalog.
-fn cli(s: &AllInOne, bin: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn cli(s: &AllInOne, bin: &str, args: &[&str]) -> (i32, String, String) {
     let mut c = Command::new(cli_binary(bin));
     c.args(args);
     for (k, _) in std::env::vars() {
@@ -387,13 +387,13 @@ fn cli(s: &AllInOne, bin: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn cli_ok(s: &AllInOne, bin: &str, args: &[&str]) -> String {
+pub(crate) fn cli_ok(s: &AllInOne, bin: &str, args: &[&str]) -> String {
     let (code, out, err) = cli(s, bin, args);
     assert_eq!(code, 0, "{bin} {args:?}: {err}");
     out
 }
 
-fn cli_json(s: &AllInOne, bin: &str, args: &[&str]) -> Value {
+pub(crate) fn cli_json(s: &AllInOne, bin: &str, args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.extend(["--format", "json"]);
     let out = cli_ok(s, bin, &a);
@@ -401,7 +401,7 @@ fn cli_json(s: &AllInOne, bin: &str, args: &[&str]) -> Value {
 }
 
 /// Polls `what` (with its latest value in the message) until `done`.
-fn wait_for<T: std::fmt::Debug>(
+pub(crate) fn wait_for<T: std::fmt::Debug>(
     what: &str,
     mut get: impl FnMut() -> T,
     done: impl Fn(&T) -> bool,
@@ -476,7 +476,7 @@ fn locked_alarms(s: &AllInOne) -> Vec<String> {
 }
 
 /// The active alarms, by `fm alarm-list`: (id, severity, entity), sorted.
-fn alarm_rows(s: &AllInOne) -> Vec<(String, String, String)> {
+pub(crate) fn alarm_rows(s: &AllInOne) -> Vec<(String, String, String)> {
     let text = |a: &Value, k: &str| a[k].as_str().unwrap().to_string();
     let mut v: Vec<(String, String, String)> = cli_json(s, "fm", &["alarm-list"])
         .as_array()

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod config;
 mod ha;
 mod hosts;
 mod metrics;

@@ -16,7 +16,6 @@ use starling_identity::repo::IdentityRepo;
 use starling_identity_store::IdentityStore;
 use starling_inventory::ops::{self as inv_ops, SystemSpec};
 use starling_inventory::repo::{HostRef, InventoryRepo};
-use starling_inventory::validate::NewHost;
 use starling_inventory::{SystemMode, SystemType};
 use starling_inventory_store::InventoryStore;
 
@@ -62,18 +61,25 @@ async fn populate(db: &Db) -> String {
         region_name: "RegionOne".into(),
     };
     db.write(move |c| {
-        let mut r = InventoryStore::new(c);
-        inv_ops::ensure_system(&mut r, &system, ts(0))?;
-        inv_ops::add_host(
-            &mut r,
-            &NewHost {
-                hostname: Some("compute-0".into()),
-                personality: Some("worker".into()),
-                mgmt_mac: Some("08:00:27:00:00:01".into()),
-                ..NewHost::default()
-            },
-            ts(1),
-        )
+        let id = {
+            let mut r = InventoryStore::new(c);
+            inv_ops::ensure_system(&mut r, &system, ts(0))?;
+            r.next_host_id()?
+        };
+        // A host as that release wrote it: its columns, not today's.
+        c.exec(
+            "INSERT INTO inv_host (id, uuid, hostname, personality, subfunctions, mgmt_mac, \
+             mgmt_ip, serialid, location, bm_ip, bm_type, bm_username, boot_device, \
+             rootfs_device, console, install_output, administrative, operational, \
+             availability, invprovision, inv_state, task, ihost_action, uptime, \
+             software_load, created_at, updated_at) VALUES (?, \
+             '00000000-0000-4000-8000-000000000007', 'compute-0', 'worker', 'worker', \
+             '08:00:27:00:00:01', NULL, '', '', NULL, 'none', NULL, '/dev/sda', '/dev/sda', \
+             'ttyS0,115200', 'text', 'locked', 'disabled', 'offline', 'unprovisioned', '', \
+             '', '', 0, '1.0', 1, NULL)",
+            &[starling_db::Value::Int(id)],
+        )?;
+        Ok::<_, starling_inventory::Error>(())
     })
     .await
     .unwrap();
@@ -123,6 +129,8 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want: Vec<(String, i64)> = [
+            // Not in the single list: new since.
+            ("config", 1),
             ("fm", 1),
             ("fm", 2),
             ("fm", 3),
@@ -132,6 +140,7 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
             // Not in the single list: new since.
             ("inventory", 3),
             ("inventory", 4),
+            ("inventory", 5),
         ]
         .iter()
         .map(|(c, v)| (c.to_string(), *v))
@@ -206,7 +215,7 @@ async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
         let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(recorded(&db).await.len(), 8, "{name}");
+        assert_eq!(recorded(&db).await.len(), 10, "{name}");
         let a = alarm.clone();
         let found = db
             .read(move |c| FmRepo::new(c).alarm_by_uuid(&a))

@@ -2,6 +2,7 @@
 //! columns (cgtsclient). A host may be named by hostname, integer id or uuid;
 //! the server resolves it (one request, never a scan of every host).
 
+mod config;
 mod hardware;
 mod sm;
 
@@ -244,6 +245,8 @@ enum Cmd {
     Hardware(hardware::HwCmd),
     #[command(flatten)]
     Sm(sm::SmCmd),
+    #[command(flatten)]
+    Config(config::ConfigCmd),
 }
 
 fn main() {
@@ -348,6 +351,10 @@ fn show_host(h: &Value, out: &Out) -> Result<()> {
     }
     if !h["peers"].is_null() {
         fields.push(("peers", field(h, "peers")));
+    }
+    // Starling's: why the last configuration apply failed.
+    if !h["config_failure"].is_null() {
+        fields.push(("config_failure", field(h, "config_failure")));
     }
     fields.sort_by_key(|(k, _)| *k);
     starling_cli::out(&Table::render_record(&fields, out)?)?;
@@ -587,6 +594,7 @@ fn run(cli: Cli) -> Result<()> {
         )?,
         Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
         Cmd::Sm(cmd) => sm::run(&c, cmd)?,
+        Cmd::Config(cmd) => config::run(&c, cmd)?,
     }
     Ok(())
 }

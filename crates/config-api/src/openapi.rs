@@ -1,0 +1,147 @@
+//! Configuration's OpenAPI document: generated from [`OPS`] (one
+//! operation per route of `ROUTES`) and the schemas of
+//! `starling-config-types`. The generated text is kept in `openapi.json`,
+//! served at `/openapi/config.json` on the platform API; a test
+//! regenerates it and fails on any difference (`STARLING_UPDATE_OPENAPI=1`
+//! rewrites it).
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+use starling_config_types as wire;
+use starling_http::openapi::{DocInfo, Op, ParamKind, QueryParam, document, schemas_of};
+
+/// The document text, as generated.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+pub(crate) async fn document_route() -> Response {
+    starling_http::json_bytes(StatusCode::OK, DOCUMENT)
+}
+
+pub(crate) const POLL_PARAMS: &[QueryParam] = &[
+    QueryParam::new(
+        "applied",
+        ParamKind::Str,
+        "The configuration uuid the agent applied last (or install)",
+    ),
+    QueryParam::new(
+        "wait",
+        ParamKind::Int,
+        "Seconds (0 to 25) to wait for a change when there is nothing new",
+    ),
+];
+
+const fn get(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
+    Op::new(
+        Method::GET,
+        path,
+        summary,
+        &[],
+        None,
+        (200, "OK", Some(schema)),
+        &[404],
+    )
+}
+
+const fn patch(path: &'static str, summary: &'static str, schema: &'static str) -> Op {
+    Op::new(
+        Method::PATCH,
+        path,
+        summary,
+        &[],
+        Some("JsonPatch"),
+        (200, "The record as it became", Some(schema)),
+        &[400, 404],
+    )
+}
+
+const OPS: &[Op] = &[
+    get("/openapi/config.json", "This document", "object"),
+    get("/v1/idns", "The DNS record (one)", "DnsList"),
+    get("/v1/idns/{uuid}", "Show the DNS record", "Dns"),
+    patch(
+        "/v1/idns/{uuid}",
+        "dns-modify: replace /nameservers (comma list, at most 3); every host applies it at runtime",
+        "Dns",
+    ),
+    get("/v1/intp", "The NTP record (one)", "NtpList"),
+    get("/v1/intp/{uuid}", "Show the NTP record", "Ntp"),
+    patch(
+        "/v1/intp/{uuid}",
+        "ntp-modify: replace /ntpservers (comma list, at most 3); the controllers take it at their next unlock",
+        "Ntp",
+    ),
+    get("/v1/iextoam", "The OAM network record (one)", "OamList"),
+    get("/v1/iextoam/{uuid}", "Show the OAM network", "Oam"),
+    patch(
+        "/v1/iextoam/{uuid}",
+        "oam-modify: replace OAM fields; every host applies it at runtime",
+        "Oam",
+    ),
+    Op::new(
+        Method::GET,
+        "/v1/agent/{host}/config",
+        "Starling's agent: the host's configuration document when it differs from what the agent applied (204 after `wait` seconds otherwise)",
+        POLL_PARAMS,
+        None,
+        (200, "OK", Some("HostDocument")),
+        &[400, 403, 404],
+    ),
+    Op::new(
+        Method::PUT,
+        "/v1/agent/{host}/config",
+        "Starling's agent: what it applied, step by step",
+        &[],
+        Some("ApplyReport"),
+        (
+            200,
+            "The host's configuration state",
+            Some("HostConfigState"),
+        ),
+        &[400, 403, 404],
+    ),
+];
+
+/// Every operation.
+pub fn operations() -> Vec<Op> {
+    OPS.to_vec()
+}
+
+/// The document, generated.
+pub fn generate() -> Value {
+    let mut schemas = Vec::new();
+    schemas_of::<wire::DnsList>(&mut schemas);
+    schemas_of::<wire::NtpList>(&mut schemas);
+    schemas_of::<wire::OamList>(&mut schemas);
+    schemas_of::<wire::HostDocument>(&mut schemas);
+    schemas_of::<wire::ApplyReport>(&mut schemas);
+    schemas_of::<wire::HostConfigState>(&mut schemas);
+    schemas_of::<wire::JsonPatch>(&mut schemas);
+    schemas_of::<wire::ErrorEnvelope>(&mut schemas);
+    document(
+        &DocInfo {
+            title: "Starling Configuration API",
+            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp and iextoam. Differences are listed in docs/compatibility.md.",
+            error_schema: "ErrorEnvelope",
+            token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000); the agents' routes take a host agent's own credential.",
+        },
+        &operations(),
+        schemas,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use starling_http::openapi::{check_snapshot, dangling_refs, operations, route_operations};
+
+    #[test]
+    fn the_document_is_generated_and_names_exactly_the_routes() {
+        let doc = super::generate();
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        if let Err(e) = check_snapshot(&doc, file, super::DOCUMENT) {
+            panic!("{e}");
+        }
+        assert_eq!(operations(&doc), route_operations(crate::ROUTES));
+        assert_eq!(dangling_refs(&doc), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,529 @@
+//! Configuration's routes on the platform API beside the real inventory
+//! (its hosts, its agents' credentials, host-show's marks): DNS, NTP and
+//! OAM as sysinv answers them, bad input refused with nothing written,
+//! each host's document and its agent's report, 250.001 raised and
+//! cleared through the alarm sink, and the long poll woken by a change.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use starling_common::alarm::{AlarmEffect, AlarmSink, SinkFuture};
+use starling_common::{Clock, SystemClock};
+use starling_config::Initial;
+use starling_config::OamFields;
+use starling_config_api::ConfigState;
+use starling_config_store::ConfigStore;
+use starling_http::OpenAccess;
+use starling_inventory::ops::{self as inv_ops, SystemSpec};
+use starling_inventory::repo::InventoryRepo;
+use starling_inventory::validate::NewHost;
+use starling_inventory::{SystemMode, SystemType};
+use starling_inventory_api::InventoryState;
+use starling_inventory_store::InventoryStore;
+use starling_testkit::{self as testkit, TempDir, faultstring};
+
+/// FM as a recorder of the effects handed to it.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl AlarmSink for Recorder {
+    fn send(&self, effect: AlarmEffect) -> SinkFuture<'_> {
+        let line = match &effect {
+            AlarmEffect::Set(a) => format!(
+                "set {} {} {}",
+                a.def.id, a.entity_instance_id, a.reason_text
+            ),
+            AlarmEffect::Clear {
+                alarm_id,
+                entity_instance_id,
+            } => format!("clear {alarm_id} {entity_instance_id}"),
+            other => format!("{other:?}"),
+        };
+        self.0.lock().unwrap().push(line);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+struct Lab {
+    _dir: TempDir,
+    app: axum::Router,
+    fm: Arc<Recorder>,
+    /// controller-0's uuid and its agent's credential.
+    c0: (String, String),
+    /// worker-0's uuid and its agent's credential.
+    w0: (String, String),
+}
+
+async fn lab() -> Lab {
+    let dir = TempDir::new("starling_configapi");
+    let db = testkit::sqlite(
+        &dir,
+        "cfg.db",
+        &[
+            starling_inventory_store::SCHEMA,
+            starling_config_store::SCHEMA,
+        ],
+    )
+    .await;
+    let spec = SystemSpec {
+        name: "edge-1".into(),
+        system_type: SystemType::Standard,
+        system_mode: SystemMode::Duplex,
+        software_version: "1.0".into(),
+        region_name: "RegionOne".into(),
+    };
+    db.write(move |c| {
+        let mut r = InventoryStore::new(c);
+        inv_ops::ensure_system(&mut r, &spec, SystemClock.now())?;
+        inv_ops::add_host(
+            &mut r,
+            &NewHost {
+                hostname: Some("worker-0".into()),
+                personality: Some("worker".into()),
+                mgmt_mac: Some("08:00:27:00:00:02".into()),
+                ..NewHost::default()
+            },
+            SystemClock.now(),
+        )
+    })
+    .await
+    .unwrap();
+    let inv = InventoryState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        fm: None,
+        paging: Default::default(),
+        commands: Default::default(),
+        reports: Default::default(),
+        maintenance: Default::default(),
+        secrets: None,
+        sm: None,
+    };
+    let c0 = starling_inventory_api::bootstrap_controller(
+        &inv,
+        "controller-0",
+        "08:00:27:00:00:01",
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let c0_cred = starling_inventory_api::agents::issue_local_credential(
+        &inv,
+        "controller-0",
+        "08:00:27:00:00:01",
+    )
+    .await
+    .unwrap();
+    let w0_cred = starling_inventory_api::agents::issue_local_credential(
+        &inv,
+        "worker-0",
+        "08:00:27:00:00:02",
+    )
+    .await
+    .unwrap();
+    let w0 = db
+        .read(|c| {
+            InventoryStore::new(c).host(&starling_inventory::repo::HostRef::Name("worker-0".into()))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let init = Initial {
+        nameservers: "8.8.8.8".into(),
+        ntpservers: String::new(),
+        oam: OamFields {
+            oam_subnet: Some("10.10.10.0/24".into()),
+            oam_gateway_ip: Some("10.10.10.1".into()),
+            oam_floating_ip: Some("10.10.10.2".into()),
+            oam_c0_ip: Some("10.10.10.3".into()),
+            oam_c1_ip: Some("10.10.10.4".into()),
+            ..OamFields::default()
+        },
+        simplex: false,
+    };
+    db.write(move |c| {
+        starling_config::ops::ensure_records(&mut ConfigStore::new(c), &init, SystemClock.now())
+    })
+    .await
+    .unwrap();
+    let fm = Arc::new(Recorder::default());
+    let hosts: Arc<dyn starling_service::Hosts> =
+        Arc::new(starling_inventory_api::agents::InventoryHosts { st: inv.clone() });
+    let cfg = ConfigState::new(db, Arc::new(SystemClock), hosts, Some(fm.clone()));
+    let app = starling_config_api::router(cfg, Arc::new(OpenAccess))
+        .merge(starling_inventory_api::router(inv, Arc::new(OpenAccess)));
+    Lab {
+        _dir: dir,
+        app,
+        fm,
+        c0: (c0.uuid, c0_cred),
+        w0: (w0.uuid, w0_cred),
+    }
+}
+
+impl Lab {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = testkit::request(method, uri).header("host", "ctl.test:6385");
+        if let Some(t) = token {
+            req = req.header("x-auth-token", t);
+        }
+        let body = body.map(|b| b.to_string());
+        let a = testkit::send(&self.app, req, body.as_deref()).await;
+        (a.status, a.body)
+    }
+
+    async fn get(&self, uri: &str) -> Value {
+        let (s, v) = self.call("GET", uri, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+        v
+    }
+
+    async fn patch(&self, uri: &str, path: &str, value: &str) -> (StatusCode, Value) {
+        self.call(
+            "PATCH",
+            uri,
+            None,
+            Some(json!([{"op": "replace", "path": path, "value": value}, {"op": "replace", "path": "/action", "value": "apply"}])),
+        )
+        .await
+    }
+
+    async fn host(&self, name: &str) -> Value {
+        self.get(&format!("/v1/ihosts/{name}")).await
+    }
+
+    fn alarms(&self) -> Vec<String> {
+        std::mem::take(&mut *self.fm.0.lock().unwrap())
+    }
+
+    /// The agent of `who` asks for its document.
+    async fn document(
+        &self,
+        who: &(String, String),
+        applied: &str,
+        wait: u64,
+    ) -> (StatusCode, Value) {
+        self.call(
+            "GET",
+            &format!("/v1/agent/{}/config?applied={applied}&wait={wait}", who.0),
+            Some(&who.1),
+            None,
+        )
+        .await
+    }
+
+    /// The agent of `who` applies its document (all of it when it may).
+    async fn apply(&self, who: &(String, String)) -> Value {
+        let (s, doc) = self.document(who, "install", 0).await;
+        assert_eq!(s, StatusCode::OK, "{doc}");
+        let mut uuid = doc["config_uuid"].as_str().unwrap().to_string();
+        if !doc["full"].as_bool().unwrap() {
+            uuid = starling_agent_like_clear(&uuid);
+        }
+        let (s, v) = self
+            .call(
+                "PUT",
+                &format!("/v1/agent/{}/config", who.0),
+                Some(&who.1),
+                Some(json!({"config_uuid": uuid, "steps": [{"step": "dns", "ok": true}]})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+}
+
+/// The reboot flag cleared, as an agent reports a document applied in part.
+fn starling_agent_like_clear(u: &str) -> String {
+    let d = u[..1]
+        .parse::<u8>()
+        .map(|d| d & 7)
+        .unwrap_or_else(|_| u8::from_str_radix(&u[..1], 16).unwrap() & 7);
+    format!("{d:x}{}", &u[1..])
+}
+
+#[tokio::test]
+async fn dns_ntp_and_oam_are_sysinv_records() {
+    let l = lab().await;
+    let list = l.get("/v1/idns").await;
+    let d = &list["idnss"][0];
+    assert_eq!(d["nameservers"], "8.8.8.8");
+    let uuid = d["uuid"].as_str().unwrap().to_string();
+    assert_eq!(
+        d["links"][0]["href"],
+        format!("http://ctl.test:6385/v1/idnss/{uuid}")
+    );
+    let system = l.get("/v1/isystems").await;
+    assert_eq!(d["isystem_uuid"], system["isystems"][0]["uuid"]);
+    assert_eq!(l.get(&format!("/v1/idns/{uuid}")).await, *d);
+    let (s, v) = l
+        .patch(
+            &format!("/v1/idns/{uuid}"),
+            "/nameservers",
+            "1.1.1.1,1.0.0.1",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["nameservers"], "1.1.1.1,1.0.0.1");
+    assert!(v["updated_at"].is_string());
+    // NTP and OAM.
+    let n = l.get("/v1/intp").await["intps"][0].clone();
+    assert_eq!(n["ntpservers"], "");
+    let nu = n["uuid"].as_str().unwrap().to_string();
+    let (s, v) = l
+        .patch(&format!("/v1/intp/{nu}"), "/ntpservers", "0.pool.ntp.org")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let o = l.get("/v1/iextoam").await["iextoams"][0].clone();
+    assert_eq!(o["oam_subnet"], "10.10.10.0/24");
+    assert_eq!(o["oam_c0_ip"], "10.10.10.3");
+    assert_eq!(o["region_config"], false);
+    let ou = o["uuid"].as_str().unwrap().to_string();
+    let (s, v) = l
+        .patch(
+            &format!("/v1/iextoam/{ou}"),
+            "/oam_floating_ip",
+            "10.10.10.20",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["oam_floating_ip"], "10.10.10.20");
+    assert_eq!(v["oam_gateway_ip"], "10.10.10.1");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_nothing_written() {
+    let l = lab().await;
+    let d = l.get("/v1/idns").await["idnss"][0].clone();
+    let uuid = d["uuid"].as_str().unwrap().to_string();
+    let target = l.host("worker-0").await["config_target"].clone();
+    for (path, value, says) in [
+        (
+            "/nameservers",
+            "1.1.1.1,resolver",
+            "Invalid DNS nameserver target address resolver",
+        ),
+        (
+            "/nameservers",
+            "1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4",
+            "Maximum DNS nameservers supported: 3",
+        ),
+        ("/nameservers", "fd00::53", "IP version mismatch"),
+        ("/uuid", "x", "can not be modified"),
+        ("/colour", "x", "Unknown attribute"),
+    ] {
+        let (s, v) = l.patch(&format!("/v1/idns/{uuid}"), path, value).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}={value}: {v}");
+        assert!(
+            faultstring(&v).contains(says),
+            "{path}={value}: {}",
+            faultstring(&v)
+        );
+    }
+    let (s, v) = l
+        .patch(
+            "/v1/idns/00000000-0000-4000-8000-000000000000",
+            "/nameservers",
+            "1.1.1.1",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(l.get("/v1/idns").await["idnss"][0], d, "nothing written");
+    assert_eq!(
+        l.host("worker-0").await["config_target"],
+        target,
+        "no target minted"
+    );
+    let o = l.get("/v1/iextoam").await["iextoams"][0].clone();
+    let ou = o["uuid"].as_str().unwrap();
+    let (s, v) = l
+        .patch(&format!("/v1/iextoam/{ou}"), "/oam_c1_ip", "10.10.10.3")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(faultstring(&v).contains("must be unique"), "{v}");
+    let (s, v) = l
+        .patch(&format!("/v1/iextoam/{ou}"), "/oam_subnet", "10.10.10.0/30")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(faultstring(&v).contains("valid OAM Subnet"), "{v}");
+    assert_eq!(l.get("/v1/iextoam").await["iextoams"][0], o);
+    assert!(l.alarms().is_empty());
+}
+
+#[tokio::test]
+async fn hosts_apply_their_documents_and_250_001_follows() {
+    let l = lab().await;
+    // First exchanges: each agent applies what it is given, no alarm.
+    let state = l.apply(&l.w0).await;
+    assert_eq!(state["config_status"], Value::Null, "{state}");
+    l.apply(&l.c0).await;
+    assert!(l.alarms().is_empty());
+    let w = l.host("worker-0").await;
+    assert_eq!(w["config_applied"], w["config_target"]);
+    assert_eq!(w["config_status"], Value::Null);
+    // Nothing new: 204 at once without waiting.
+    let applied = w["config_applied"].as_str().unwrap().to_string();
+    let (s, _) = l.document(&l.w0, &applied, 0).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // A DNS change: every host out of date, 250.001 raised, host-show says so.
+    let uuid = l.get("/v1/idns").await["idnss"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = l
+        .patch(&format!("/v1/idns/{uuid}"), "/nameservers", "9.9.9.9")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let raised = l.alarms();
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert!(raised.iter().any(|a| a.starts_with(
+        "set 250.001 host=worker-0 worker-0 Configuration is out-of-date. (applied: "
+    )));
+    let w = l.host("worker-0").await;
+    assert_eq!(w["config_status"], "Config out-of-date");
+    assert_ne!(w["config_applied"], w["config_target"]);
+    let (s, doc) = l.document(&l.w0, &applied, 0).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["nameservers"], json!(["9.9.9.9"]));
+    assert_eq!(doc["ntpservers"], Value::Null, "NTP is the controllers'");
+    assert_eq!(
+        doc["hosts"][2],
+        json!({"address": "10.10.10.2", "names": ["oamcontroller"]})
+    );
+    l.apply(&l.w0).await;
+    assert_eq!(l.alarms(), ["clear 250.001 host=worker-0"]);
+    assert_eq!(l.host("worker-0").await["config_status"], Value::Null);
+    // An agent speaks only for its own host.
+    let (s, _) = l
+        .document(&(l.c0.0.clone(), l.w0.1.clone()), "install", 0)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = l
+        .call(
+            "GET",
+            &format!("/v1/agent/{}/config", l.w0.0),
+            Some("not-a-credential"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // A failed step: out of date, its reason in host-show and the alarm.
+    let target = l.host("controller-0").await["config_target"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = l
+        .call(
+            "PUT",
+            &format!("/v1/agent/{}/config", l.c0.0),
+            Some(&l.c0.1),
+            Some(json!({"config_uuid": target, "steps": [{"step": "hosts", "ok": false, "message": "/etc/hosts: read-only file system"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let c = l.host("controller-0").await;
+    assert_eq!(
+        c["config_failure"],
+        "hosts: /etc/hosts: read-only file system"
+    );
+    assert_eq!(c["config_status"], "Config out-of-date");
+    assert!(l.alarms()[0].ends_with("Apply failed: hosts: /etc/hosts: read-only file system"));
+    let (s, v) = l
+        .call(
+            "PUT",
+            &format!("/v1/agent/{}/config", l.c0.0),
+            Some(&l.c0.1),
+            Some(json!({"config_uuid": "later", "steps": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+#[tokio::test]
+async fn ntp_waits_for_the_unlock_and_a_poll_wakes_on_a_change() {
+    let l = lab().await;
+    // An agent's first word may be what it applied before (here, nothing
+    // yet): its host is tracked from then on.
+    let (s, v) = l
+        .call(
+            "PUT",
+            &format!("/v1/agent/{}/config", l.w0.0),
+            Some(&l.w0.1),
+            Some(json!({"config_uuid": "install", "steps": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["config_applied"], "install");
+    l.apply(&l.w0).await;
+    l.apply(&l.c0).await;
+    let applied = l.host("controller-0").await["config_applied"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A poll with nothing new waits; a change answers it.
+    let app = l.app.clone();
+    let (uuid, cred) = l.c0.clone();
+    let a = applied.clone();
+    let poll = tokio::spawn(async move {
+        let req = testkit::request(
+            "GET",
+            &format!("/v1/agent/{uuid}/config?applied={a}&wait=20"),
+        )
+        .header("x-auth-token", cred);
+        let start = std::time::Instant::now();
+        let ans = testkit::send(&app, req, None).await;
+        (ans.status, ans.body, start.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let nu = l.get("/v1/intp").await["intps"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = l
+        .patch(&format!("/v1/intp/{nu}"), "/ntpservers", "10.0.0.1")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, doc, took) = poll.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert!(
+        took < Duration::from_secs(10),
+        "woken by the change, not the timeout: {took:?}"
+    );
+    // Reboot-required: the agent may apply the runtime part only.
+    assert_eq!(doc["full"], false);
+    assert_eq!(doc["ntpservers"], json!(["10.0.0.1"]));
+    let target = doc["config_uuid"].as_str().unwrap();
+    assert!(
+        u8::from_str_radix(&target[..1], 16).unwrap() >= 8,
+        "bit 127 set: {target}"
+    );
+    l.apply(&l.c0).await;
+    let c = l.host("controller-0").await;
+    assert_eq!(
+        c["config_status"], "Config out-of-date",
+        "until the lock and unlock"
+    );
+    assert!(
+        l.alarms()
+            .iter()
+            .any(|a| a.starts_with("set 250.001 host=controller-0"))
+    );
+    // Its runtime part applied: nothing new for the agent until then.
+    let (s, _) = l
+        .document(&l.c0, c["config_applied"].as_str().unwrap(), 0)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The worker is not concerned.
+    assert_eq!(l.host("worker-0").await["config_status"], Value::Null);
+}

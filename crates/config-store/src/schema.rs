@@ -1,0 +1,56 @@
+//! Configuration's schema, oldest migration first (never edit a released
+//! one: add another).
+
+use starling_db::{Migration, Schema};
+
+/// The config component's schema.
+pub const SCHEMA: Schema = Schema::new("config", MIGRATIONS);
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    legacy: None,
+    name: "config: DNS, NTP, OAM and each host's target and applied configuration",
+    statements: &[
+        "CREATE TABLE cfg_dns (
+            uuid {s36} PRIMARY KEY,
+            nameservers {s255} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+        "CREATE TABLE cfg_ntp (
+            uuid {s36} PRIMARY KEY,
+            ntpservers {text} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+        "CREATE TABLE cfg_oam (
+            uuid {s36} PRIMARY KEY,
+            subnet {s64} NOT NULL,
+            gateway_ip {s64},
+            floating_ip {s64} NOT NULL,
+            c0_ip {s64},
+            c1_ip {s64},
+            start_ip {s64} NOT NULL,
+            end_ip {s64} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+        "CREATE TABLE cfg_host (
+            host_uuid {s36} PRIMARY KEY,
+            hostname {s255} NOT NULL,
+            target {s36} NOT NULL,
+            applied {s36},
+            failure {text},
+            changed_at BIGINT NOT NULL
+        ){opts}",
+    ],
+}];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_is_well_formed() {
+        assert_eq!(super::SCHEMA.check(), Ok(()));
+        assert_eq!(super::SCHEMA.latest(), 1);
+    }
+}

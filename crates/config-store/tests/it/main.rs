@@ -1,0 +1,208 @@
+//! Configuration's stories on every backend: the first records, DNS, NTP
+//! and OAM changes read back as written, hosts followed, targets minted
+//! and applied, and a refused change leaving nothing written.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use starling_common::{Error, Timestamp};
+use starling_config::ops::{self, Applied, HostFacts, Initial};
+use starling_config::{ConfigRepo, OamFields, StepResult};
+use starling_config_store::{ConfigStore, SCHEMA};
+use starling_db::Db;
+use starling_db::testing::each_backend;
+
+fn ts(sec: i64) -> Timestamp {
+    Timestamp::from_micros(1_700_000_000_000_000 + sec * 1_000_000)
+}
+
+fn initial() -> Initial {
+    Initial {
+        nameservers: "8.8.8.8,8.8.4.4".into(),
+        ntpservers: "10.0.0.1".into(),
+        oam: OamFields {
+            oam_subnet: Some("10.10.10.0/24".into()),
+            oam_gateway_ip: Some("10.10.10.1".into()),
+            oam_floating_ip: Some("10.10.10.2".into()),
+            oam_c0_ip: Some("10.10.10.3".into()),
+            oam_c1_ip: Some("10.10.10.4".into()),
+            ..OamFields::default()
+        },
+        simplex: false,
+    }
+}
+
+fn hosts() -> Vec<HostFacts> {
+    let h = |u: &str, n: &str, p: &str| HostFacts {
+        uuid: u.into(),
+        hostname: Some(n.into()),
+        personality: Some(p.into()),
+        administrative: "unlocked".into(),
+    };
+    vec![
+        h(
+            "00000000-0000-4000-8000-000000000001",
+            "controller-0",
+            "controller",
+        ),
+        h("00000000-0000-4000-8000-000000000002", "worker-0", "worker"),
+    ]
+}
+
+async fn setup(db: &Db) {
+    db.write(|c| {
+        let mut r = ConfigStore::new(c);
+        ops::ensure_records(&mut r, &initial(), ts(0))?;
+        ops::follow(&mut r, &hosts(), ts(1)).map(|_| ())
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn records_are_written_once_and_read_back() {
+    each_backend(&[SCHEMA], |db| async move {
+        setup(&db).await;
+        let (d, n, o) = db
+            .read(|c| {
+                let mut r = ConfigStore::new(c);
+                Ok::<_, Error>((ops::dns(&mut r)?, ops::ntp(&mut r)?, ops::oam(&mut r)?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(d.nameservers.len(), 2);
+        assert_eq!(d.created_at, ts(0));
+        assert_eq!(n.ntpservers, ["10.0.0.1"]);
+        assert_eq!(o.subnet.to_string(), "10.10.10.0/24");
+        assert_eq!(o.c1_ip.unwrap().to_string(), "10.10.10.4");
+        assert_eq!(o.end_ip.to_string(), "10.10.10.254");
+        // Changes read back as written, IPv6 included.
+        let uuid = o.uuid.clone();
+        let (o2, _) = db
+            .write(move |c| {
+                let f = OamFields {
+                    oam_subnet: Some("fd00:10::/64".into()),
+                    oam_gateway_ip: Some("".into()),
+                    oam_floating_ip: Some("fd00:10::2".into()),
+                    oam_c0_ip: Some("fd00:10::3".into()),
+                    oam_c1_ip: Some("fd00:10::4".into()),
+                    ..OamFields::default()
+                };
+                // The DNS servers must be of the OAM network's family first.
+                let mut r = ConfigStore::new(c);
+                let d = ops::dns(&mut r)?;
+                ops::modify_dns(&mut r, &d.uuid, "NC", &[], ts(2))?;
+                ops::modify_oam(&mut r, &uuid, &f, false, &hosts(), ts(3))
+            })
+            .await
+            .unwrap();
+        let back = db
+            .read(|c| ops::oam(&mut ConfigStore::new(c)))
+            .await
+            .unwrap();
+        assert_eq!(back, o2);
+        assert_eq!(back.gateway_ip, None);
+        assert_eq!(back.updated_at, Some(ts(3)));
+        let again = db
+            .write(|c| {
+                let mut r = ConfigStore::new(c);
+                ops::ensure_records(&mut r, &initial(), ts(9))?;
+                ops::oam(&mut r)
+            })
+            .await
+            .unwrap();
+        assert_eq!(again, o2, "a later start keeps what is stored");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn targets_are_minted_applied_and_a_refused_change_writes_nothing() {
+    each_backend(&[SCHEMA], |db| async move {
+        setup(&db).await;
+        let all = db.read(|c| ConfigStore::new(c).hosts()).await.unwrap();
+        assert_eq!(all.len(), 2);
+        // Each agent applies its first document.
+        for f in hosts() {
+            db.write(move |c| {
+                let mut r = ConfigStore::new(c);
+                let d = ops::document(&mut r, &f)?;
+                let rep = Applied {
+                    config_uuid: d.config_uuid.to_string(),
+                    steps: vec![],
+                };
+                ops::report_applied(&mut r, &f.uuid, &rep)
+            })
+            .await
+            .unwrap();
+        }
+        let (fx, before) = db
+            .write(|c| {
+                let mut r = ConfigStore::new(c);
+                let n = ops::ntp(&mut r)?;
+                let (_, fx) = ops::modify_ntp(&mut r, &n.uuid, "10.0.0.2", &hosts(), ts(5))?;
+                Ok::<_, Error>((fx, r.hosts()?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(fx.len(), 1, "the controller's 250.001");
+        let c0 = before
+            .iter()
+            .find(|h| h.hostname == "controller-0")
+            .unwrap();
+        assert!(c0.target.reboot() && c0.out_of_date());
+        // A refused change leaves every record and target as it was.
+        let refused = db
+            .write(|c| {
+                let mut r = ConfigStore::new(c);
+                let d = ops::dns(&mut r)?;
+                ops::modify_dns(&mut r, &d.uuid, "8.8.8.8,not-an-address", &hosts(), ts(6))
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("Invalid DNS nameserver"),
+            "{refused}"
+        );
+        let after = db.read(|c| ConfigStore::new(c).hosts()).await.unwrap();
+        assert_eq!(after, before);
+        // A failed step is kept with the host.
+        let w0 = hosts()[1].clone();
+        let failed = db
+            .write(move |c| {
+                let mut r = ConfigStore::new(c);
+                let d = ops::document(&mut r, &w0)?;
+                let rep = Applied {
+                    config_uuid: d.config_uuid.to_string(),
+                    steps: vec![StepResult {
+                        step: "hosts".into(),
+                        ok: false,
+                        message: Some("read-only file system".into()),
+                    }],
+                };
+                ops::report_applied(&mut r, &w0.uuid, &rep).map(|(h, _)| h)
+            })
+            .await
+            .unwrap();
+        let back = db
+            .read(move |c| ConfigStore::new(c).host(&failed.host_uuid))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            back.failure.as_deref(),
+            Some("hosts: read-only file system")
+        );
+        // Forgotten with its host.
+        db.write(|c| ops::follow(&mut ConfigStore::new(c), &hosts()[..1], ts(7)))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.read(|c| ConfigStore::new(c).hosts())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    })
+    .await;
+}

@@ -1,0 +1,155 @@
+//! The configuration API's request and response shapes, declared once:
+//! config-api writes them, the host agent reads its document and sends its
+//! apply report as them, the `system` CLI reads them, and the OpenAPI
+//! document is generated from them.
+//!
+//! Records keep sysinv's keys and value spellings (`nameservers` as a comma
+//! list, `isystem_uuid`, `links`), in alphabetical order. Unknown fields of
+//! a request are refused; of an answer, ignored.
+
+use serde::{Deserialize, Serialize};
+use starling_wire::{Timestamp, time};
+use utoipa::ToSchema;
+
+pub use starling_wire::{ErrorEnvelope, JsonPatch, Link, PatchOp};
+
+/// The DNS record (`idns`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Dns {
+    /// An API-only attribute (always `null` in answers).
+    pub action: Option<String>,
+    #[serde(with = "time::utc")]
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub created_at: Timestamp,
+    pub isystem_uuid: String,
+    pub links: Vec<Link<'static>>,
+    /// Comma list of addresses, at most three.
+    pub nameservers: String,
+    #[serde(with = "time::utc_opt")]
+    #[schema(value_type = Option<String>, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub updated_at: Option<Timestamp>,
+    pub uuid: String,
+}
+
+/// `GET /v1/idns`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DnsList {
+    pub idnss: Vec<Dns>,
+}
+
+/// The NTP record (`intp`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ntp {
+    pub action: Option<String>,
+    #[serde(with = "time::utc")]
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub created_at: Timestamp,
+    pub isystem_uuid: String,
+    pub links: Vec<Link<'static>>,
+    /// Comma list of addresses or host names, at most three.
+    pub ntpservers: String,
+    #[serde(with = "time::utc_opt")]
+    #[schema(value_type = Option<String>, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub updated_at: Option<Timestamp>,
+    pub uuid: String,
+}
+
+/// `GET /v1/intp`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NtpList {
+    pub intps: Vec<Ntp>,
+}
+
+/// The OAM network record (`iextoam`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Oam {
+    pub action: Option<String>,
+    #[serde(with = "time::utc")]
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub created_at: Timestamp,
+    pub isystem_uuid: String,
+    pub links: Vec<Link<'static>>,
+    pub oam_c0_ip: Option<String>,
+    pub oam_c1_ip: Option<String>,
+    pub oam_end_ip: String,
+    pub oam_floating_ip: String,
+    pub oam_gateway_ip: Option<String>,
+    pub oam_start_ip: String,
+    /// `address/prefix`.
+    pub oam_subnet: String,
+    /// Whether the cloud is in a region configuration (never, here).
+    pub region_config: bool,
+    #[serde(with = "time::utc_opt")]
+    #[schema(value_type = Option<String>, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub updated_at: Option<Timestamp>,
+    pub uuid: String,
+}
+
+/// `GET /v1/iextoam`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OamList {
+    pub iextoams: Vec<Oam>,
+}
+
+/// One hosts-file line: an address and its names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostsEntry {
+    pub address: String,
+    pub names: Vec<String>,
+}
+
+/// A host's configuration document (`GET /v1/agent/{host}/config`): what
+/// its agent makes the host run, versioned by the host's target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostDocument {
+    /// The host's target configuration uuid (bit 127: reboot required).
+    pub config_uuid: String,
+    /// Whether the reboot-required parts may be applied now; when false the
+    /// agent applies the runtime parts and reports `config_uuid` with its
+    /// reboot flag cleared.
+    pub full: bool,
+    pub hostname: String,
+    pub personality: String,
+    /// resolv.conf's nameservers (runtime).
+    pub nameservers: Vec<String>,
+    /// chrony's servers (reboot-required); absent where the host does not
+    /// run the cloud's NTP client configuration.
+    pub ntpservers: Option<Vec<String>>,
+    /// /etc/hosts (runtime).
+    pub hosts: Vec<HostsEntry>,
+}
+
+/// One step of an apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepResult {
+    /// `dns`, `ntp`, `hosts`.
+    pub step: String,
+    pub ok: bool,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// An agent's report of an apply (`PUT /v1/agent/{host}/config`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyReport {
+    /// The uuid applied: the document's, or it without the reboot flag
+    /// when only the runtime parts were.
+    pub config_uuid: String,
+    pub steps: Vec<StepResult>,
+}
+
+/// A host's configuration state, as the report's answer gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HostConfigState {
+    pub config_applied: Option<String>,
+    /// `Config out-of-date` while out of date.
+    pub config_status: Option<String>,
+    pub config_target: String,
+    /// The last failed step, until an apply succeeds.
+    pub config_failure: Option<String>,
+}

@@ -1,0 +1,481 @@
+//! The rules of configuration over [`ConfigRepo`], each run inside one
+//! store transaction: the records made sure of at start, DNS, NTP and OAM
+//! changes (each minting new targets for the hosts it concerns), an
+//! agent's report of what it applied, and the hosts followed as inventory
+//! has them. Each returns the 250.001 changes it implies, for the caller
+//! to hand to the alarm sink after the commit.
+
+use std::net::IpAddr;
+
+use starling_common::alarm::{AlarmDef, AlarmEffect};
+use starling_common::{Error, Timestamp};
+
+use crate::platform::{self, Dns, Ntp, Oam, OamFields};
+use crate::repo::ConfigRepo;
+use crate::target::{ConfigUuid, HostConfig, INSTALL, StepResult};
+
+/// 250.001, raised while a host has not applied its target configuration
+/// (as sysinv's conductor raises it: major, operational, service
+/// affecting).
+pub static OUT_OF_DATE: AlarmDef = AlarmDef {
+    id: "250.001",
+    entity_type: "host",
+    severity: "major",
+    alarm_type: "operational-violation",
+    probable_cause: "configuration-out-of-date",
+    repair: "Lock and unlock the host, or wait for the runtime configuration to apply.",
+    service_affecting: true,
+    suppression: true,
+};
+
+/// A host as inventory has it, the facts configuration decides on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostFacts {
+    pub uuid: String,
+    /// None until provisioned: such a host has no configuration yet.
+    pub hostname: Option<String>,
+    /// `controller`, `worker`, `storage`; None until provisioned.
+    pub personality: Option<String>,
+    /// `locked` or `unlocked`.
+    pub administrative: String,
+}
+
+impl HostFacts {
+    fn provisioned(&self) -> Option<&str> {
+        match (&self.hostname, &self.personality) {
+            (Some(h), Some(_)) => Some(h),
+            _ => None,
+        }
+    }
+
+    fn is_controller(&self) -> bool {
+        self.personality.as_deref() == Some("controller")
+    }
+}
+
+/// What a change concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// Every provisioned host.
+    All,
+    /// The controllers.
+    Controllers,
+}
+
+/// The first values of the records, from the daemon's options (StarlingX's
+/// bootstrap values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Initial {
+    pub nameservers: String,
+    pub ntpservers: String,
+    pub oam: OamFields,
+    pub simplex: bool,
+}
+
+/// Writes the DNS, NTP and OAM records the first start needs (later starts
+/// keep what is stored).
+pub fn ensure_records(
+    repo: &mut dyn ConfigRepo,
+    init: &Initial,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let empty_ntp = Ntp {
+        uuid: starling_common::new_uuid(),
+        ntpservers: Vec::new(),
+        created_at: now,
+        updated_at: None,
+    };
+    let oam = match repo.oam()? {
+        Some(o) => o,
+        None => {
+            let o = platform::oam(
+                None,
+                &init.oam,
+                init.simplex,
+                starling_common::new_uuid(),
+                now,
+            )
+            .map_err(|e| Error::invalid(format!("the first OAM network: {e}")))?;
+            repo.put_oam(&o)?;
+            o
+        }
+    };
+    let dns = match repo.dns()? {
+        Some(d) => d,
+        None => {
+            let d = Dns {
+                uuid: starling_common::new_uuid(),
+                nameservers: platform::nameservers(&init.nameservers, Some(&oam), &empty_ntp)
+                    .map_err(|e| Error::invalid(format!("the first DNS servers: {e}")))?,
+                created_at: now,
+                updated_at: None,
+            };
+            repo.put_dns(&d)?;
+            d
+        }
+    };
+    if repo.ntp()?.is_none() {
+        let servers = if init.ntpservers.trim().is_empty() {
+            Vec::new()
+        } else {
+            platform::ntpservers(&init.ntpservers, &dns)
+                .map_err(|e| Error::invalid(format!("the first NTP servers: {e}")))?
+        };
+        repo.put_ntp(&Ntp {
+            ntpservers: servers,
+            ..empty_ntp
+        })?;
+    }
+    Ok(())
+}
+
+fn need<T>(r: Option<T>, what: &str) -> Result<T, Error> {
+    r.ok_or_else(|| Error::not_found(format!("{what} could not be found.")))
+}
+
+/// The record `uuid` names, or 404 as sysinv answers it.
+fn named<T>(r: Option<T>, uuid: &str, of: fn(&T) -> &str, what: &str) -> Result<T, Error> {
+    match r {
+        Some(r) if of(&r) == uuid => Ok(r),
+        _ => Err(Error::not_found(format!(
+            "{what} {uuid} could not be found."
+        ))),
+    }
+}
+
+/// The DNS record.
+pub fn dns(repo: &mut dyn ConfigRepo) -> Result<Dns, Error> {
+    need(repo.dns()?, "DNS")
+}
+
+/// The NTP record.
+pub fn ntp(repo: &mut dyn ConfigRepo) -> Result<Ntp, Error> {
+    need(repo.ntp()?, "NTP")
+}
+
+/// The OAM network record.
+pub fn oam(repo: &mut dyn ConfigRepo) -> Result<Oam, Error> {
+    need(repo.oam()?, "OAM network")
+}
+
+/// `dns-modify`: new nameservers for every host (a runtime change).
+pub fn modify_dns(
+    repo: &mut dyn ConfigRepo,
+    uuid: &str,
+    csv: &str,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<(Dns, Vec<AlarmEffect>), Error> {
+    let before = named(repo.dns()?, uuid, |d| &d.uuid, "DNS")?;
+    let ntp = ntp(repo)?;
+    let oam = repo.oam()?;
+    let nameservers = platform::nameservers(csv, oam.as_ref(), &ntp)?;
+    let after = Dns {
+        nameservers,
+        updated_at: Some(now),
+        ..before
+    };
+    repo.put_dns(&after)?;
+    let fx = retarget(repo, hosts, Scope::All, false, now)?;
+    Ok((after, fx))
+}
+
+/// `ntp-modify`: new servers for the controllers, which must be locked and
+/// unlocked to take them (sysinv's reboot-required NTP change).
+pub fn modify_ntp(
+    repo: &mut dyn ConfigRepo,
+    uuid: &str,
+    csv: &str,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<(Ntp, Vec<AlarmEffect>), Error> {
+    let before = named(repo.ntp()?, uuid, |n| &n.uuid, "NTP")?;
+    let dns = dns(repo)?;
+    let ntpservers = platform::ntpservers(csv, &dns)?;
+    let after = Ntp {
+        ntpservers,
+        updated_at: Some(now),
+        ..before
+    };
+    repo.put_ntp(&after)?;
+    let fx = retarget(repo, hosts, Scope::Controllers, true, now)?;
+    Ok((after, fx))
+}
+
+/// `oam-modify`: the OAM network as it becomes, for every host (a runtime
+/// change: its hosts file names `oamcontroller`).
+pub fn modify_oam(
+    repo: &mut dyn ConfigRepo,
+    uuid: &str,
+    fields: &OamFields,
+    simplex: bool,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<(Oam, Vec<AlarmEffect>), Error> {
+    let before = named(repo.oam()?, uuid, |o| &o.uuid, "OAM network")?;
+    let mut after = platform::oam(Some(&before), fields, simplex, before.uuid.clone(), now)?;
+    after.created_at = before.created_at;
+    after.updated_at = Some(now);
+    let dns = dns(repo)?;
+    if let Some(a) = dns.nameservers.first()
+        && a.is_ipv4() != after.subnet.network.is_ipv4()
+    {
+        return Err(Error::invalid(format!(
+            "IP version mismatch: the DNS servers are IPv{}, the OAM subnet IPv{}",
+            if a.is_ipv4() { 4 } else { 6 },
+            after.subnet.version()
+        )));
+    }
+    repo.put_oam(&after)?;
+    let fx = retarget(repo, hosts, Scope::All, false, now)?;
+    Ok((after, fx))
+}
+
+/// Whether 250.001 is up for `h`: out of date once its agent reported
+/// applying something (a host whose agent never answered is maintenance's
+/// concern, not configuration's).
+fn raised(h: &HostConfig) -> bool {
+    h.applied.is_some() && h.out_of_date()
+}
+
+fn reason(h: &HostConfig) -> String {
+    let mut r = format!(
+        "{} Configuration is out-of-date. (applied: {} target: {})",
+        h.hostname,
+        h.applied.as_deref().unwrap_or("None"),
+        h.target
+    );
+    if let Some(f) = &h.failure {
+        r.push_str(&format!(" Apply failed: {f}"));
+    }
+    r
+}
+
+fn entity(hostname: &str) -> String {
+    format!("host={hostname}")
+}
+
+/// The 250.001 change from `before` to `after` (the same host).
+fn alarm_change(before: Option<&HostConfig>, after: &HostConfig) -> Option<AlarmEffect> {
+    let was = before.filter(|b| raised(b));
+    if raised(after) {
+        if was.map(reason) == Some(reason(after))
+            && was.map(|b| &b.hostname) == Some(&after.hostname)
+        {
+            return None;
+        }
+        return Some(AlarmEffect::Set(
+            OUT_OF_DATE.at(entity(&after.hostname), reason(after)),
+        ));
+    }
+    was.map(|b| AlarmEffect::Clear {
+        alarm_id: OUT_OF_DATE.id,
+        entity_instance_id: entity(&b.hostname),
+    })
+}
+
+/// New targets for the provisioned hosts in `scope`.
+fn retarget(
+    repo: &mut dyn ConfigRepo,
+    hosts: &[HostFacts],
+    scope: Scope,
+    reboot: bool,
+    now: Timestamp,
+) -> Result<Vec<AlarmEffect>, Error> {
+    let mut fx = Vec::new();
+    for f in hosts {
+        let Some(name) = f.provisioned() else {
+            continue;
+        };
+        if scope == Scope::Controllers && !f.is_controller() {
+            continue;
+        }
+        let before = repo.host(&f.uuid)?;
+        let mut h = before
+            .clone()
+            .unwrap_or_else(|| HostConfig::new(&f.uuid, name, now));
+        h.hostname = name.to_string();
+        h.retarget(reboot, now);
+        repo.put_host(&h)?;
+        fx.extend(alarm_change(before.as_ref(), &h));
+    }
+    Ok(fx)
+}
+
+/// Follows inventory's hosts: a provisioned host starts being tracked (a
+/// first target), a renamed one carries its alarm to its new name, one
+/// gone (or no longer provisioned) is forgotten and its alarm cleared.
+/// Returns the hosts whose state changed, with the alarm changes.
+pub fn follow(
+    repo: &mut dyn ConfigRepo,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<(Vec<HostConfig>, Vec<AlarmEffect>), Error> {
+    let mut fx = Vec::new();
+    let mut changed = Vec::new();
+    let tracked = repo.hosts()?;
+    for t in &tracked {
+        let still = hosts
+            .iter()
+            .find(|f| f.uuid == t.host_uuid)
+            .and_then(|f| f.provisioned());
+        match still {
+            None => {
+                repo.delete_host(&t.host_uuid)?;
+                if raised(t) {
+                    fx.push(AlarmEffect::Clear {
+                        alarm_id: OUT_OF_DATE.id,
+                        entity_instance_id: entity(&t.hostname),
+                    });
+                }
+            }
+            Some(name) if name != t.hostname => {
+                let mut h = t.clone();
+                h.hostname = name.to_string();
+                repo.put_host(&h)?;
+                if raised(t) {
+                    fx.push(AlarmEffect::Clear {
+                        alarm_id: OUT_OF_DATE.id,
+                        entity_instance_id: entity(&t.hostname),
+                    });
+                }
+                fx.extend(alarm_change(None, &h));
+                changed.push(h);
+            }
+            Some(_) => {}
+        }
+    }
+    for f in hosts {
+        let Some(name) = f.provisioned() else {
+            continue;
+        };
+        if tracked.iter().any(|t| t.host_uuid == f.uuid) {
+            continue;
+        }
+        let h = HostConfig::new(&f.uuid, name, now);
+        repo.put_host(&h)?;
+        changed.push(h);
+    }
+    Ok((changed, fx))
+}
+
+/// What an agent reports after an apply: the uuid it applied and each
+/// step's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub config_uuid: String,
+    pub steps: Vec<StepResult>,
+}
+
+/// An agent's report for its host. Every step applied: the host's applied
+/// configuration is the uuid reported. A step failed: what it applied
+/// before stands, and the failure is kept (one line) until an apply
+/// succeeds.
+pub fn report_applied(
+    repo: &mut dyn ConfigRepo,
+    host_uuid: &str,
+    report: &Applied,
+) -> Result<(HostConfig, Vec<AlarmEffect>), Error> {
+    let before = repo.host(host_uuid)?.ok_or_else(|| {
+        Error::not_found(format!(
+            "Host {host_uuid} has no configuration: it is not provisioned"
+        ))
+    })?;
+    if report.config_uuid != INSTALL && ConfigUuid::parse(&report.config_uuid).is_none() {
+        return Err(Error::invalid(format!(
+            "Invalid config_uuid '{}': a uuid or '{INSTALL}'",
+            report.config_uuid
+        )));
+    }
+    let mut h = before.clone();
+    match report.steps.iter().find(|s| !s.ok) {
+        None => {
+            h.applied = Some(report.config_uuid.to_ascii_lowercase());
+            h.failure = None;
+        }
+        Some(s) => {
+            let why = s.message.as_deref().unwrap_or("failed");
+            let line: String = why
+                .lines()
+                .next()
+                .unwrap_or("failed")
+                .chars()
+                .take(200)
+                .collect();
+            h.failure = Some(format!("{}: {line}", s.step));
+            if h.applied.is_none() {
+                h.applied = Some(INSTALL.into());
+            }
+        }
+    }
+    repo.put_host(&h)?;
+    let fx = alarm_change(Some(&before), &h).into_iter().collect();
+    Ok((h, fx))
+}
+
+/// The hosts-file entries every host gets: the loopback names, and the OAM
+/// floating address as `oamcontroller` (StarlingX's name for it).
+pub fn hosts_entries(oam: &Oam) -> Vec<(IpAddr, Vec<String>)> {
+    vec![
+        (
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            vec!["localhost".into()],
+        ),
+        (
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            vec![
+                "localhost".into(),
+                "ip6-localhost".into(),
+                "ip6-loopback".into(),
+            ],
+        ),
+        (oam.floating_ip, vec!["oamcontroller".into()]),
+    ]
+}
+
+/// A host's configuration document: everything it should run, versioned by
+/// its target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// The target this document is.
+    pub config_uuid: ConfigUuid,
+    pub hostname: String,
+    pub personality: String,
+    /// Whether the reboot-required parts may be applied now (a host that
+    /// never applied anything, or a target that needs no lock and unlock);
+    /// otherwise the agent applies the runtime parts and reports the target
+    /// without its reboot flag.
+    pub full: bool,
+    /// resolv.conf's servers (runtime).
+    pub nameservers: Vec<IpAddr>,
+    /// chrony's servers; controllers only (reboot-required).
+    pub ntpservers: Option<Vec<String>>,
+    /// /etc/hosts (runtime).
+    pub hosts: Vec<(IpAddr, Vec<String>)>,
+}
+
+/// Host `host`'s document.
+pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document, Error> {
+    let h = repo.host(&facts.uuid)?.ok_or_else(|| {
+        Error::not_found(format!(
+            "Host {} has no configuration: it is not provisioned",
+            facts.uuid
+        ))
+    })?;
+    let fresh = matches!(h.applied.as_deref(), None | Some(INSTALL));
+    let dns = dns(repo)?;
+    let ntp = ntp(repo)?;
+    let oam = oam(repo)?;
+    Ok(Document {
+        config_uuid: h.target,
+        hostname: h.hostname.clone(),
+        personality: facts.personality.clone().unwrap_or_default(),
+        full: fresh || !h.target.reboot(),
+        nameservers: dns.nameservers,
+        ntpservers: facts.is_controller().then_some(ntp.ntpservers),
+        hosts: hosts_entries(&oam),
+    })
+}
+
+#[cfg(test)]
+mod tests;

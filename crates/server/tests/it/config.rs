@@ -1,0 +1,97 @@
+//! System configuration on the real starlingd: the all-in-one's own agent
+//! applies its host's configuration under the data directory (never the
+//! machine's own files by default), `system dns-modify` reaches its
+//! resolv.conf at runtime, `ntp-modify` leaves the controller out of date
+//! with 250.001 until its unlock, and bad input changes nothing.
+
+use super::*;
+use crate::hosts::{alarm_rows, cli, cli_json, cli_ok, wait_for};
+
+fn config_of(h: &Value) -> (Value, Value, Value) {
+    (
+        h["config_target"].clone(),
+        h["config_applied"].clone(),
+        h["config_status"].clone(),
+    )
+}
+
+#[test]
+fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
+    let s = all_in_one_with(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[], true);
+    let root = s.d.dir.join("host-root");
+    let show = || cli_json(&s, "system", &["host-show", "controller-0"]);
+    let h = wait_for("controller-0 applies its first configuration", show, |h| {
+        h["config_target"].is_string() && h["config_applied"] == h["config_target"]
+    });
+    assert_eq!(h["config_status"], Value::Null);
+    let resolv = root.join("etc/resolv.conf");
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    assert!(
+        text(&resolv).contains("nameserver 8.8.8.8\n"),
+        "{}",
+        text(&resolv)
+    );
+    assert!(text(&root.join("etc/hosts")).contains("10.10.10.2\toamcontroller\n"));
+    let dns = cli_json(&s, "system", &["dns-show"]);
+    assert_eq!(dns["nameservers"], "8.8.8.8,8.8.4.4");
+
+    // A runtime change: applied at once.
+    let out = cli_ok(&s, "system", &["dns-modify", "nameservers=192.0.2.53"]);
+    assert!(out.contains("192.0.2.53"), "{out}");
+    wait_for(
+        "resolv.conf rewritten",
+        || text(&resolv),
+        |t| t.contains("nameserver 192.0.2.53\n"),
+    );
+    let h = wait_for("controller-0 current again", show, |h| {
+        h["config_applied"] == h["config_target"]
+    });
+    assert_eq!(h["config_status"], Value::Null);
+    assert!(!alarm_rows(&s).iter().any(|(id, ..)| id == "250.001"));
+
+    // Bad input: one line, a non-zero exit, nothing changed.
+    let before = config_of(&show());
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &["dns-modify", "nameservers=192.0.2.53,resolver"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Invalid DNS nameserver target address resolver"),
+        "{err}"
+    );
+    assert_eq!(config_of(&show()), before);
+    assert_eq!(
+        cli_json(&s, "system", &["dns-show"])["nameservers"],
+        "192.0.2.53"
+    );
+
+    // A reboot-required change: out of date (250.001) until the unlock;
+    // chrony's file is not touched meanwhile.
+    let chrony = root.join("etc/chrony.conf");
+    let chrony_before = text(&chrony);
+    cli_ok(&s, "system", &["ntp-modify", "ntpservers=192.0.2.123"]);
+    wait_for(
+        "250.001 on controller-0",
+        || alarm_rows(&s),
+        |rows| {
+            rows.iter().any(|(id, sev, entity)| {
+                id == "250.001" && sev == "major" && entity == "host=controller-0"
+            })
+        },
+    );
+    let h = show();
+    assert_eq!(h["config_status"], "Config out-of-date");
+    let target = h["config_target"].as_str().unwrap();
+    assert!(
+        u8::from_str_radix(&target[..1], 16).unwrap() >= 8,
+        "reboot flag: {target}"
+    );
+    assert_eq!(text(&chrony), chrony_before);
+    assert!(!text(&chrony).contains("192.0.2.123"));
+    assert_eq!(
+        cli_json(&s, "system", &["ntp-show"])["ntpservers"],
+        "192.0.2.123"
+    );
+}
