@@ -54,6 +54,7 @@ async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketA
         commands: Default::default(),
         reports: Default::default(),
         maintenance: Default::default(),
+        configuring: Default::default(),
         secrets: None,
         sm: None,
     };

@@ -238,6 +238,7 @@ async fn generation(dir: &Path) -> Result<()> {
             hostname: Some(format!("compute-{i}")),
             personality: Some(if i < 2 { "controller" } else { "worker" }.into()),
             administrative: "unlocked".into(),
+            configuring: false,
         })
         .collect();
     let init = Initial {

@@ -101,12 +101,19 @@ impl ConfigState {
         hosts: Arc<dyn Hosts>,
         alarms: Option<Arc<dyn AlarmSink>>,
     ) -> Self {
+        let changes = Arc::new(tokio::sync::watch::channel(0).0);
+        // A host's unlock waiting for its configuration wakes the polls:
+        // its agent may now apply its document in full.
+        let bell = changes.clone();
+        hosts.configuring(Arc::new(move |_host: &str| {
+            bell.send_modify(|n| *n += 1);
+        }));
         ConfigState {
             db,
             clock,
             hosts,
             alarms,
-            changes: Arc::new(tokio::sync::watch::channel(0).0),
+            changes,
         }
     }
 
@@ -197,6 +204,7 @@ fn facts(h: &HostSummary) -> HostFacts {
         hostname: h.hostname.clone(),
         personality: h.personality.clone(),
         administrative: h.administrative.clone(),
+        configuring: h.administrative == "unlocked" && h.task == "Configuring",
     }
 }
 

@@ -38,6 +38,9 @@ pub struct HostFacts {
     pub personality: Option<String>,
     /// `locked` or `unlocked`.
     pub administrative: String,
+    /// Its unlock waits for the configuration it is owed (inventory's task
+    /// `Configuring`): its document may be applied in full.
+    pub configuring: bool,
 }
 
 impl HostFacts {
@@ -442,7 +445,8 @@ pub struct Document {
     pub hostname: String,
     pub personality: String,
     /// Whether the reboot-required parts may be applied now (a host that
-    /// never applied anything, or a target that needs no lock and unlock);
+    /// never applied anything, one being unlocked, or a target that needs
+    /// no lock and unlock);
     /// otherwise the agent applies the runtime parts and reports the target
     /// without its reboot flag.
     pub full: bool,
@@ -463,6 +467,8 @@ pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document
         ))
     })?;
     let fresh = matches!(h.applied.as_deref(), None | Some(INSTALL));
+    // Applied whole already (its unlock took it): never back to a part.
+    let whole = h.applied.as_deref() == Some(h.target.to_string().as_str());
     let dns = dns(repo)?;
     let ntp = ntp(repo)?;
     let oam = oam(repo)?;
@@ -470,7 +476,7 @@ pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document
         config_uuid: h.target,
         hostname: h.hostname.clone(),
         personality: facts.personality.clone().unwrap_or_default(),
-        full: fresh || !h.target.reboot(),
+        full: fresh || whole || facts.configuring || !h.target.reboot(),
         nameservers: dns.nameservers,
         ntpservers: facts.is_controller().then_some(ntp.ntpservers),
         hosts: hosts_entries(&oam),

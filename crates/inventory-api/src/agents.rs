@@ -200,14 +200,25 @@ impl starling_service::Hosts for InventoryHosts {
         let uuid = uuid.to_string();
         Box::pin(async move {
             let m = [marks.target, marks.applied, marks.status, marks.failure];
-            self.st
+            let maintained = self.st.maintained();
+            let marked = self
+                .st
                 .write(move |repo, now| {
-                    starling_inventory::ops::mark_config(repo, &uuid, m.clone(), now)
+                    starling_inventory::ops::mark_config(repo, &uuid, m.clone(), maintained, now)
                 })
                 .await
-                .map(|_| ())
-                .map_err(|e| e.message)
+                .map_err(|e| e.message)?;
+            if marked.event.is_some() {
+                let h = &marked.host;
+                tracing::info!(host = %h.display_name(), administrative = h.administrative.as_str(), availability = h.availability.as_str(), "the configuration owed at the unlock decided it");
+                self.st.report(h, marked.alarm, marked.event).await;
+            }
+            Ok(())
         })
+    }
+
+    fn configuring(&self, bell: starling_service::ConfigBell) {
+        let _ = self.st.configuring.set(bell);
     }
 
     fn all(&self) -> BoxFuture<'_, Result<Vec<starling_service::HostSummary>, String>> {

@@ -92,6 +92,9 @@ pub struct InventoryState {
     /// intest for it to enable, and reset and power actions of a host with
     /// a BMC go to its BMCs.
     pub maintenance: Arc<std::sync::OnceLock<Arc<dyn starling_service::BmcCommands>>>,
+    /// Configuration, once it runs: told when a host's unlock waits for its
+    /// configuration (task `Configuring`).
+    pub configuring: Arc<std::sync::OnceLock<starling_service::ConfigBell>>,
     /// The cloud's secret key, which seals the BMC passwords (none: they
     /// are refused).
     pub secrets: Option<Arc<sealed::SecretKey>>,
@@ -154,6 +157,11 @@ impl InventoryState {
                 }
                 _ => self.commands.issued(&t.host, cmd),
             }
+        }
+        if t.host.task == starling_inventory::lifecycle::CONFIGURING
+            && let Some(bell) = self.configuring.get()
+        {
+            bell(&t.host.uuid);
         }
         self.send(
             alarms::effects(&t.host, t.alarm.clone(), t.event.as_ref()),

@@ -147,6 +147,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         commands: Default::default(),
         reports: Default::default(),
         maintenance: Default::default(),
+        configuring: Default::default(),
         secrets,
         sm: Some(starling_sm_types::client::SmClient::new(&o.sm_url)?),
     };

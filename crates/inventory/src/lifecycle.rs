@@ -13,6 +13,11 @@ use crate::model::*;
 pub use crate::alarms::{COMMAND_LOG, HOST_LOCKED, STATE_LOG};
 use starling_common::alarm::AlarmDef;
 
+/// The task of an unlocked host applying the configuration its unlock was
+/// owed (a reboot-required target): it is enabled once its agent applied
+/// it, locked again if the apply failed.
+pub const CONFIGURING: &str = "Configuring";
+
 /// An entry for the event log: which customer log and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostEvent {
@@ -250,7 +255,13 @@ pub fn decide(host: &Host, action: Action, view: &ClusterView) -> Result<Transit
                 )));
             }
             h.administrative = Administrative::Unlocked;
-            if view.maintained {
+            if host.config_owed() {
+                // Its agent applies the configuration first; configuration's
+                // report decides (see `ops::mark_config`).
+                h.operational = Operational::Disabled;
+                h.availability = Availability::Intest;
+                h.task = CONFIGURING.into();
+            } else if view.maintained {
                 // Maintenance tests it (its heartbeat soak) and enables it.
                 h.operational = Operational::Disabled;
                 h.availability = Availability::Intest;
@@ -506,6 +517,39 @@ mod tests {
 
     fn msg(r: Result<Transition, Error>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_unlock_owed_configuration_waits_for_it() {
+        let v = view(SystemMode::Duplex, vec![]);
+        let mut h = host("controller-1", Personality::Controller);
+        let target = "81a2510d-a39b-7717-8d21-24f8b591c112";
+        h.config_target = Some(target.into());
+        h.config_applied = Some("01a2510d-a39b-7717-8d21-24f8b591c112".into());
+        assert!(h.config_owed(), "the runtime part applied is not enough");
+        let u = decide(&h, Action::Unlock, &v).unwrap();
+        assert_eq!(
+            (
+                u.host.administrative,
+                u.host.operational,
+                u.host.availability,
+                u.host.task.as_str()
+            ),
+            (
+                Administrative::Unlocked,
+                Operational::Disabled,
+                Availability::Intest,
+                CONFIGURING
+            )
+        );
+        // Applied, or a runtime target: nothing is owed.
+        h.config_applied = Some(target.into());
+        assert!(!h.config_owed());
+        h.config_target = Some("01a2510d-a39b-7717-8d21-24f8b591c112".into());
+        h.config_applied = Some("install".into());
+        assert!(!h.config_owed());
+        let u = decide(&h, Action::Unlock, &v).unwrap();
+        assert_eq!(u.host.availability, Availability::Available);
     }
 
     #[test]

@@ -312,6 +312,21 @@ impl Host {
         )
     }
 
+    /// True while the configuration's target for this host needs a lock
+    /// and unlock (bit 127 of `config_target`, sysinv's reboot flag) and
+    /// the host has not applied it.
+    pub fn config_owed(&self) -> bool {
+        let Some(t) = &self.config_target else {
+            return false;
+        };
+        let reboot = t
+            .chars()
+            .next()
+            .and_then(|c| c.to_digit(16))
+            .is_some_and(|d| d >= 8);
+        reboot && self.config_applied.as_deref() != Some(t.as_str())
+    }
+
     /// True when hostname, personality and subfunctions are set.
     pub fn is_provisioned_record(&self) -> bool {
         self.hostname.is_some() && self.personality.is_some() && !self.subfunctions.is_empty()

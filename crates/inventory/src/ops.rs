@@ -575,15 +575,33 @@ pub fn set_bmc_password(
 /// What host maintenance observes of a host's health.
 pub use starling_common::HostHealth as Health;
 
+/// What configuration's new marks did to a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marked {
+    /// The host as it became.
+    pub host: Host,
+    /// Whether anything was written.
+    pub written: bool,
+    /// The locked-host alarm's change (an unlock undone).
+    pub alarm: Option<lifecycle::AlarmChange>,
+    /// The state change to log.
+    pub event: Option<lifecycle::HostEvent>,
+}
+
 /// Configuration's marks on host `uuid` (its target, what it applied, its
 /// status and last failure), shown by host-show. Writes nothing when they
-/// are what the host shows already; true when written.
+/// are what the host shows already. A host unlocking with configuration
+/// owed (task `Configuring`) goes on when the marks say it applied it —
+/// tested by maintenance when it runs (`maintained`), enabled otherwise —
+/// and is locked again, the failure logged, when they say the apply
+/// failed.
 pub fn mark_config(
     repo: &mut dyn InventoryRepo,
     uuid: &str,
     marks: [Option<String>; 4],
+    maintained: bool,
     now: Timestamp,
-) -> Result<bool, Error> {
+) -> Result<Marked, Error> {
     let mut h = host(repo, &HostRef::Uuid(uuid.to_string()))?;
     let [target, applied, status, failure] = marks;
     if (
@@ -593,15 +611,54 @@ pub fn mark_config(
         &h.config_failure,
     ) == (&target, &applied, &status, &failure)
     {
-        return Ok(false);
+        return Ok(Marked {
+            host: h,
+            written: false,
+            alarm: None,
+            event: None,
+        });
     }
     h.config_target = target;
     h.config_applied = applied;
     h.config_status = status;
     h.config_failure = failure;
     h.updated_at = Some(now);
+    let (mut alarm, mut event) = (None, None);
+    if h.administrative == Administrative::Unlocked && h.task == lifecycle::CONFIGURING {
+        let name = h.display_name().into_owned();
+        if h.config_applied.is_some() && h.config_applied == h.config_target {
+            if maintained {
+                h.task = "Testing".into();
+            } else {
+                h.operational = Operational::Enabled;
+                h.availability = Availability::Available;
+                h.task.clear();
+            }
+            event = Some(lifecycle::HostEvent {
+                log: &crate::alarms::STATE_LOG,
+                text: format!("{name} applied its configuration"),
+            });
+        } else if let Some(f) = &h.config_failure {
+            let text =
+                format!("{name} could not apply its configuration ({f}): it is locked again");
+            h.administrative = Administrative::Locked;
+            h.operational = Operational::Disabled;
+            h.availability = Availability::Online;
+            h.task.clear();
+            alarm = Some(lifecycle::AlarmChange::RaiseLocked);
+            event = Some(lifecycle::HostEvent {
+                log: &crate::alarms::STATE_LOG,
+                text,
+            });
+        }
+    }
     repo.update_host(&h)?;
-    Ok(true)
+    Ok(Marked {
+        host: h,
+        written: true,
+        alarm,
+        event,
+    })
 }
 
 /// Host maintenance's decision on unlocked host `uuid`: its availability
@@ -617,7 +674,9 @@ pub fn maintain(
     now: Timestamp,
 ) -> Result<(Host, Option<lifecycle::HostEvent>), Error> {
     let mut h = host(repo, &HostRef::Uuid(uuid.to_string()))?;
-    if h.administrative != Administrative::Unlocked {
+    // A host applying the configuration its unlock was owed is
+    // configuration's until it has (see `mark_config`).
+    if h.administrative != Administrative::Unlocked || h.task == lifecycle::CONFIGURING {
         return Ok((h, None));
     }
     let operational = if health.enabled() {

@@ -176,6 +176,9 @@ pub trait Hosts: Send + Sync {
         ok: bool,
         message: Option<String>,
     ) -> BoxFuture<'_, Result<(), String>>;
+    /// Configuration runs: `bell` is rung with a host's uuid when its
+    /// unlock waits for the configuration it is owed (task `Configuring`).
+    fn configuring(&self, bell: ConfigBell);
     /// The system (configuration's records belong to it).
     fn system(&self) -> BoxFuture<'_, Result<Option<SystemSummary>, String>>;
     /// Configuration's marks on host `uuid`, shown by host-show (nothing
@@ -203,6 +206,9 @@ pub struct ConfigMarks {
     pub status: Option<String>,
     pub failure: Option<String>,
 }
+
+/// What inventory rings when a host's unlock waits for its configuration.
+pub type ConfigBell = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// One BMC sensor as host maintenance read it.
 #[derive(Clone, Debug, PartialEq)]

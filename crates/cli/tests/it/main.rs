@@ -173,6 +173,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             commands: Default::default(),
             reports: Default::default(),
             maintenance: Default::default(),
+            configuring: Default::default(),
             secrets: None,
             sm: Some(starling_sm_types::client::SmClient::new(&sm_url).unwrap()),
         };

@@ -50,6 +50,7 @@ impl AlarmSink for Recorder {
 
 struct Lab {
     _dir: TempDir,
+    db: starling_db::Db,
     app: axum::Router,
     fm: Arc<Recorder>,
     /// controller-0's uuid and its agent's credential.
@@ -100,6 +101,7 @@ async fn lab() -> Lab {
         commands: Default::default(),
         reports: Default::default(),
         maintenance: Default::default(),
+        configuring: Default::default(),
         secrets: None,
         sm: None,
     };
@@ -154,11 +156,12 @@ async fn lab() -> Lab {
     let fm = Arc::new(Recorder::default());
     let hosts: Arc<dyn starling_service::Hosts> =
         Arc::new(starling_inventory_api::agents::InventoryHosts { st: inv.clone() });
-    let cfg = ConfigState::new(db, Arc::new(SystemClock), hosts, Some(fm.clone()));
+    let cfg = ConfigState::new(db.clone(), Arc::new(SystemClock), hosts, Some(fm.clone()));
     let app = starling_config_api::router(cfg, Arc::new(OpenAccess))
         .merge(starling_inventory_api::router(inv, Arc::new(OpenAccess)));
     Lab {
         _dir: dir,
+        db,
         app,
         fm,
         c0: (c0.uuid, c0_cred),
@@ -201,6 +204,32 @@ impl Lab {
 
     async fn host(&self, name: &str) -> Value {
         self.get(&format!("/v1/ihosts/{name}")).await
+    }
+
+    /// ntp-modify.
+    async fn ntp(&self, servers: &str) {
+        let nu = self.get("/v1/intp").await["intps"][0]["uuid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, v) = self
+            .patch(&format!("/v1/intp/{nu}"), "/ntpservers", servers)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    /// controller-0's `verb` (lock, unlock).
+    async fn action(&self, verb: &str) -> Value {
+        let (s, v) = self
+            .call(
+                "PATCH",
+                "/v1/ihosts/controller-0",
+                None,
+                Some(json!([{"op": "replace", "path": "/action", "value": verb}])),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{verb}: {v}");
+        v
     }
 
     fn alarms(&self) -> Vec<String> {
@@ -526,4 +555,138 @@ async fn ntp_waits_for_the_unlock_and_a_poll_wakes_on_a_change() {
     assert_eq!(s, StatusCode::NO_CONTENT);
     // The worker is not concerned.
     assert_eq!(l.host("worker-0").await["config_status"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_unlock_applies_the_configuration_it_is_owed_first() {
+    let l = lab().await;
+    l.apply(&l.c0).await;
+    // controller-0 inventoried and online, as its agent's report makes it.
+    l.db.write(|c| {
+        let mut r = InventoryStore::new(c);
+        let mut h = r
+            .host(&starling_inventory::repo::HostRef::Name(
+                "controller-0".into(),
+            ))?
+            .expect("controller-0");
+        h.availability = starling_inventory::Availability::Online;
+        h.inv_state = "inventoried".into();
+        r.update_host(&h)
+    })
+    .await
+    .unwrap();
+    l.ntp("10.0.0.1").await;
+    // The agent applies what it may (the runtime part) and waits.
+    l.apply(&l.c0).await;
+    let applied = l.host("controller-0").await["config_applied"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // An unlock whose apply fails is undone, the reason kept.
+    let h = l.action("unlock").await;
+    assert_eq!(
+        (
+            &h["administrative"],
+            &h["operational"],
+            &h["availability"],
+            &h["task"]
+        ),
+        (
+            &json!("unlocked"),
+            &json!("disabled"),
+            &json!("intest"),
+            &json!("Configuring")
+        )
+    );
+    let (s, doc) = l.document(&l.c0, &applied, 0).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["full"], true, "the whole document, NTP included");
+    assert_eq!(doc["ntpservers"], json!(["10.0.0.1"]));
+    let (s, _) = l
+        .call(
+            "PUT",
+            &format!("/v1/agent/{}/config", l.c0.0),
+            Some(&l.c0.1),
+            Some(json!({"config_uuid": doc["config_uuid"], "steps": [{"step": "ntp", "ok": false, "message": "/etc/chrony/chrony.conf: read-only file system"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let h = l.host("controller-0").await;
+    assert_eq!(
+        (&h["administrative"], &h["availability"], &h["task"]),
+        (&json!("locked"), &json!("online"), &Value::Null),
+        "{h}"
+    );
+    assert_eq!(
+        h["config_failure"],
+        "ntp: /etc/chrony/chrony.conf: read-only file system"
+    );
+    assert_eq!(h["config_status"], "Config out-of-date");
+    // Locked again, the agent has nothing new to apply.
+    let (s, _) = l.document(&l.c0, &applied, 0).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Unlocked again: the waiting agent is woken at once, applies it all,
+    // and the host goes on to service with 250.001 cleared.
+    let poll = {
+        let app = l.app.clone();
+        let (uuid, cred) = l.c0.clone();
+        tokio::spawn(async move {
+            let req = testkit::request(
+                "GET",
+                &format!("/v1/agent/{uuid}/config?applied={applied}&wait=20"),
+            )
+            .header("x-auth-token", cred);
+            let start = std::time::Instant::now();
+            let ans = testkit::send(&app, req, None).await;
+            (ans.status, ans.body, start.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(l.action("unlock").await["task"], "Configuring");
+    let (s, doc, took) = poll.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    assert!(
+        took < Duration::from_secs(10),
+        "woken by the unlock: {took:?}"
+    );
+    assert_eq!(doc["full"], true);
+    let (s, v) = l
+        .call(
+            "PUT",
+            &format!("/v1/agent/{}/config", l.c0.0),
+            Some(&l.c0.1),
+            Some(
+                json!({"config_uuid": doc["config_uuid"], "steps": [{"step": "ntp", "ok": true}]}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let h = l.host("controller-0").await;
+    assert_eq!(
+        (
+            &h["operational"],
+            &h["availability"],
+            &h["config_status"],
+            &h["config_failure"]
+        ),
+        (
+            &json!("enabled"),
+            &json!("available"),
+            &Value::Null,
+            &Value::Null
+        ),
+        "{h}"
+    );
+    assert!(
+        l.alarms()
+            .iter()
+            .any(|a| a == "clear 250.001 host=controller-0")
+    );
+    // In service, what it applied whole stands: nothing new to apply.
+    let (s, v) = l
+        .document(&l.c0, doc["config_uuid"].as_str().unwrap(), 0)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
 }

@@ -37,6 +37,7 @@ fn hosts() -> Vec<HostFacts> {
         hostname: Some(n.into()),
         personality: Some(p.into()),
         administrative: "unlocked".into(),
+        configuring: false,
     };
     vec![
         h(

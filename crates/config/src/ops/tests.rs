@@ -76,6 +76,7 @@ fn host(uuid: &str, name: Option<&str>, personality: &str) -> HostFacts {
         hostname: name.map(String::from),
         personality: name.map(|_| personality.to_string()),
         administrative: "unlocked".into(),
+        configuring: false,
     }
 }
 
@@ -212,6 +213,15 @@ fn ntp_needs_the_controllers_locked_and_unlocked() {
     modify_dns(&mut m, &dns_uuid, "9.9.9.9", &hosts, t(12)).unwrap();
     assert!(m.hosts["c0"].target.reboot());
     assert!(!document(&mut m, &hosts[0]).unwrap().full);
+    // Its unlock waits for it: the whole document may be applied now.
+    let mut unlocking = hosts.clone();
+    unlocking[0].configuring = true;
+    let (doc, fx) = apply(&mut m, &unlocking, "c0");
+    assert!(doc.full);
+    assert_eq!(sets(&fx), ["clear host=controller-0"]);
+    assert!(!m.hosts["c0"].out_of_date());
+    // Unlocked since: the document stays whole (never back to a part).
+    assert!(document(&mut m, &hosts[0]).unwrap().full);
 }
 
 #[test]

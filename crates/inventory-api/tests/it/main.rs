@@ -160,6 +160,7 @@ async fn app_with(
         commands: Default::default(),
         reports: Default::default(),
         maintenance: Default::default(),
+        configuring: Default::default(),
         secrets: Some(Arc::new(
             starling_inventory_api::sealed::SecretKey::from_bytes(&[5; 32]).unwrap(),
         )),

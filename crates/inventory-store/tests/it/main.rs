@@ -607,16 +607,22 @@ async fn configuration_marks_hosts_and_older_databases_take_them_on() {
         let uuid = h.uuid.clone();
         let m = marks.clone();
         let wrote = db
-            .write(move |c| ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), ts(3)))
+            .write(move |c| {
+                ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), false, ts(3))
+            })
             .await
-            .unwrap();
+            .unwrap()
+            .written;
         assert!(wrote);
         let uuid = h.uuid.clone();
         let m = marks.clone();
         let again = db
-            .write(move |c| ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), ts(4)))
+            .write(move |c| {
+                ops::mark_config(&mut InventoryStore::new(c), &uuid, m.clone(), false, ts(4))
+            })
             .await
-            .unwrap();
+            .unwrap()
+            .written;
         assert!(!again, "the same marks write nothing");
         let id = h.id;
         let h = db
@@ -679,4 +685,121 @@ async fn configuration_marks_hosts_and_older_databases_take_them_on() {
         assert_eq!(h.config_target, None, "{backend}");
         assert_eq!(h.mgmt_mac, "08:00:27:00:00:01", "{backend}");
     }
+}
+
+/// An unlock owed configuration waits for it (task `Configuring`):
+/// maintenance leaves the host alone meanwhile; the marks of an apply let
+/// it go on (tested by maintenance, or enabled), those of a failure lock it
+/// again with 200.001.
+#[tokio::test]
+async fn an_unlock_waits_for_the_configuration_it_is_owed() {
+    each_backend(|db| async move {
+        bootstrap(&db, SystemMode::Duplex).await;
+        let target = "81a2510d-a39b-7717-8d21-24f8b591c112".to_string();
+        let runtime = "01a2510d-a39b-7717-8d21-24f8b591c112".to_string();
+        let mut ids = Vec::new();
+        for (i, name) in ["compute-0", "compute-1", "compute-2"].iter().enumerate() {
+            let h = add(
+                &db,
+                new_host(name, "worker", &format!("08:00:27:00:00:1{i}")),
+            )
+            .await
+            .unwrap();
+            report(&db, h.id).await;
+            let (uuid, t, r) = (h.uuid.clone(), target.clone(), runtime.clone());
+            db.write(move |c| {
+                let m = [
+                    Some(t.clone()),
+                    Some(r.clone()),
+                    Some("Config out-of-date".into()),
+                    None,
+                ];
+                ops::mark_config(&mut InventoryStore::new(c), &uuid, m, false, ts(3))
+            })
+            .await
+            .unwrap();
+            let t = act(&db, HostRef::Id(h.id), Action::Unlock).await.unwrap();
+            assert_eq!(t.host.task, starling_inventory::lifecycle::CONFIGURING);
+            assert_eq!(t.host.availability, Availability::Intest);
+            ids.push(h);
+        }
+        // Maintenance's decisions leave a configuring host alone.
+        let u = ids[0].uuid.clone();
+        let (h, ev) = db
+            .write(move |c| {
+                ops::maintain(
+                    &mut InventoryStore::new(c),
+                    &u,
+                    ops::Health::Available,
+                    "",
+                    ts(4),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!((h.task.as_str(), ev), ("Configuring", None));
+        let mark = |i: usize, applied: &str, failure: Option<&str>, maintained: bool| {
+            let uuid = ids[i].uuid.clone();
+            let m = [
+                Some(target.clone()),
+                Some(applied.to_string()),
+                (applied != target).then(|| "Config out-of-date".to_string()),
+                failure.map(String::from),
+            ];
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    ops::mark_config(
+                        &mut InventoryStore::new(c),
+                        &uuid,
+                        m.clone(),
+                        maintained,
+                        ts(5),
+                    )
+                })
+                .await
+                .unwrap()
+            }
+        };
+        // Applied: enabled at once, or tested first by maintenance.
+        let m = mark(0, &target, None, false).await;
+        assert_eq!(
+            (
+                m.host.operational,
+                m.host.availability,
+                m.host.task.as_str()
+            ),
+            (Operational::Enabled, Availability::Available, "")
+        );
+        assert!(m.event.unwrap().text.contains("applied its configuration"));
+        let m = mark(1, &target, None, true).await;
+        assert_eq!(
+            (m.host.availability, m.host.task.as_str()),
+            (Availability::Intest, "Testing")
+        );
+        // Failed: locked again, 200.001 back, the reason logged.
+        let m = mark(
+            2,
+            &runtime,
+            Some("ntp: /etc/chrony.conf: read-only file system"),
+            false,
+        )
+        .await;
+        assert_eq!(
+            (
+                m.host.administrative,
+                m.host.availability,
+                m.host.task.as_str()
+            ),
+            (Administrative::Locked, Availability::Online, "")
+        );
+        assert_eq!(m.alarm, Some(AlarmChange::RaiseLocked));
+        assert!(
+            m.event
+                .unwrap()
+                .text
+                .contains("ntp: /etc/chrony.conf: read-only file system")
+        );
+    })
+    .await;
 }

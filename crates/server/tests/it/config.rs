@@ -2,7 +2,8 @@
 //! applies its host's configuration under the data directory (never the
 //! machine's own files by default), `system dns-modify` reaches its
 //! resolv.conf at runtime, `ntp-modify` leaves the controller out of date
-//! with 250.001 until its unlock, and bad input changes nothing.
+//! with 250.001 until its unlock, which applies it before the host is
+//! enabled, and bad input changes nothing.
 
 use super::*;
 use crate::hosts::{alarm_rows, cli, cli_json, cli_ok, wait_for};
@@ -94,4 +95,35 @@ fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
         cli_json(&s, "system", &["ntp-show"])["ntpservers"],
         "192.0.2.123"
     );
+
+    // The unlock applies it before the host is enabled: Configuring, then
+    // maintenance's test, then in service with 250.001 cleared.
+    wait_for("controller-0 inventoried", show, |h| {
+        h["inv_state"] == "inventoried"
+    });
+    let out = cli_ok(&s, "system", &["host-unlock", "controller-0"]);
+    assert!(out.contains("Configuring"), "{out}");
+    let h = wait_for("controller-0 in service", show, |h| {
+        h["availability"] == "available" && h["operational"] == "enabled"
+    });
+    assert_eq!(h["config_status"], Value::Null);
+    assert_eq!(h["config_applied"], h["config_target"]);
+    assert!(
+        text(&chrony).contains("server 192.0.2.123 iburst\n"),
+        "{}",
+        text(&chrony)
+    );
+    wait_for(
+        "250.001 cleared",
+        || alarm_rows(&s),
+        |rows| !rows.iter().any(|(id, ..)| id == "250.001"),
+    );
+    if Path::new("/usr/sbin/chronyd").exists() {
+        let o = Command::new("/usr/sbin/chronyd")
+            .args(["-p", "-f"])
+            .arg(&chrony)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
 }
