@@ -37,10 +37,19 @@ fn daemon(dir: &Path) -> PathBuf {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let st = std::process::Command::new(&script)
-        .arg("start")
-        .status()
-        .unwrap();
+    // Another test's fork may hold the script open for an instant (the
+    // fd inherited until its exec): the kernel then refuses to run it
+    // (ETXTBSY). It passes at once; try again briefly.
+    let mut tries = 0;
+    let st = loop {
+        match std::process::Command::new(&script).arg("start").status() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert!(st.success());
     script
 }
