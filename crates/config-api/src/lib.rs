@@ -79,6 +79,31 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         "/v1/iextoam/{uuid}",
         Some("config_api:iextoam:modify"),
     ),
+    (
+        Method::GET,
+        "/v1/datanetworks",
+        Some("config_api:datanetworks:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/datanetworks",
+        Some("config_api:datanetworks:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/datanetworks/{id}",
+        Some("config_api:datanetworks:get"),
+    ),
+    (
+        Method::PATCH,
+        "/v1/datanetworks/{id}",
+        Some("config_api:datanetworks:patch"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/datanetworks/{id}",
+        Some("config_api:datanetworks:delete"),
+    ),
     (Method::GET, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
     (Method::PUT, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
 ];
@@ -269,6 +294,16 @@ pub fn router(state: ConfigState, auth: Arc<dyn Authenticator>) -> Router {
         .route("/v1/intp/{uuid}", get(show_ntp).patch(modify_ntp))
         .route("/v1/iextoam", get(list_oam))
         .route("/v1/iextoam/{uuid}", get(show_oam).patch(modify_oam))
+        .route(
+            "/v1/datanetworks",
+            get(list_datanetworks).post(add_datanetwork),
+        )
+        .route(
+            "/v1/datanetworks/{id}",
+            get(show_datanetwork)
+                .patch(modify_datanetwork)
+                .delete(delete_datanetwork),
+        )
         .route(
             "/v1/agent/{host}/config",
             get(host_document).put(host_applied),
@@ -508,6 +543,85 @@ async fn modify_oam(
         StatusCode::OK,
         &render::oam(&o, &sys, &base_url(&headers)),
     ))
+}
+
+async fn list_datanetworks(State(st): State<ConfigState>) -> Result<Response, ApiError> {
+    let all = st
+        .read(|r| starling_config::ConfigRepo::datanetworks(r))
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &wire::DataNetworkList {
+            datanetworks: all.iter().map(render::datanetwork).collect(),
+        },
+    ))
+}
+
+async fn show_datanetwork(
+    State(st): State<ConfigState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = st
+        .read(move |r| starling_config::datanet::get(r, &id))
+        .await?;
+    Ok(json(StatusCode::OK, &render::datanetwork(&d)))
+}
+
+async fn add_datanetwork(
+    State(st): State<ConfigState>,
+    ApiJson(a): ApiJson<wire::DataNetworkAdd>,
+) -> Result<Response, ApiError> {
+    let n = starling_config::NewDataNetwork {
+        name: a.name,
+        network_type: a.network_type,
+        description: a.description,
+        mtu: a.mtu,
+        multicast_group: a.multicast_group,
+        port_num: a.port_num,
+        ttl: a.ttl,
+        mode: a.mode,
+    };
+    let d = st
+        .write(move |r, _| starling_config::datanet::add(r, &n))
+        .await?;
+    tracing::info!(name = %d.name, network_type = d.network_type.as_str(), mtu = d.mtu, "data network added");
+    Ok(json(StatusCode::OK, &render::datanetwork(&d)))
+}
+
+async fn modify_datanetwork(
+    State(st): State<ConfigState>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<Vec<PatchOp>>,
+) -> Result<Response, ApiError> {
+    let mut changes = Vec::new();
+    for (path, v) in starling_http::check_patch(&patch)? {
+        let v = match v {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid value for {path}: {other}"
+                )));
+            }
+        };
+        changes.push((path, v));
+    }
+    let d = st
+        .write(move |r, _| starling_config::datanet::modify(r, &id, &changes))
+        .await?;
+    Ok(json(StatusCode::OK, &render::datanetwork(&d)))
+}
+
+async fn delete_datanetwork(
+    State(st): State<ConfigState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = st
+        .write(move |r, _| starling_config::datanet::delete(r, &id))
+        .await?;
+    tracing::info!(name = %d.name, "data network deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn own_host<'a>(who: &'a Principal, host: &str) -> Result<&'a str, ApiError> {

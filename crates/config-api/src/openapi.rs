@@ -78,6 +78,39 @@ const OPS: &[Op] = &[
         "oam-modify: replace OAM fields; every host applies it at runtime",
         "Oam",
     ),
+    get(
+        "/v1/datanetworks",
+        "List the data networks",
+        "DataNetworkList",
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/datanetworks",
+        "datanetwork-add: a flat, vlan or vxlan data network (name unique; MTU 576 to 9216, 1500 by default; vxlan: port_num, ttl, and multicast_group in dynamic mode)",
+        &[],
+        Some("DataNetworkAdd"),
+        (200, "The data network", Some("DataNetwork")),
+        &[400, 409],
+    ),
+    get(
+        "/v1/datanetworks/{id}",
+        "Show a data network (by uuid or name)",
+        "DataNetwork",
+    ),
+    patch(
+        "/v1/datanetworks/{id}",
+        "datanetwork-modify: replace /mtu or /description",
+        "DataNetwork",
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/datanetworks/{id}",
+        "datanetwork-delete",
+        &[],
+        None,
+        (204, "Deleted", None),
+        &[404],
+    ),
     Op::new(
         Method::GET,
         "/v1/agent/{host}/config",
@@ -113,6 +146,8 @@ pub fn generate() -> Value {
     schemas_of::<wire::DnsList>(&mut schemas);
     schemas_of::<wire::NtpList>(&mut schemas);
     schemas_of::<wire::OamList>(&mut schemas);
+    schemas_of::<wire::DataNetworkList>(&mut schemas);
+    schemas_of::<wire::DataNetworkAdd>(&mut schemas);
     schemas_of::<wire::HostDocument>(&mut schemas);
     schemas_of::<wire::ApplyReport>(&mut schemas);
     schemas_of::<wire::HostConfigState>(&mut schemas);
@@ -121,7 +156,7 @@ pub fn generate() -> Value {
     document(
         &DocInfo {
             title: "Starling Configuration API",
-            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp and iextoam. Differences are listed in docs/compatibility.md.",
+            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam and datanetworks. Differences are listed in docs/compatibility.md.",
             error_schema: "ErrorEnvelope",
             token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000); the agents' routes take a host agent's own credential.",
         },

@@ -66,6 +66,22 @@ pub(crate) fn oam(o: &Oam, system: &str, base: &str) -> wire::Oam {
     }
 }
 
+pub(crate) fn datanetwork(d: &starling_config::DataNetwork) -> wire::DataNetwork {
+    let v = d.vxlan.as_ref();
+    wire::DataNetwork {
+        id: d.id,
+        uuid: d.uuid.clone(),
+        network_type: d.network_type.as_str().to_string(),
+        name: d.name.clone(),
+        description: d.description.clone(),
+        mtu: d.mtu,
+        multicast_group: v.and_then(|v| v.multicast_group).map(|a| a.to_string()),
+        port_num: v.map(|v| v.port_num),
+        ttl: v.map(|v| v.ttl),
+        mode: v.map(|v| v.mode.clone()),
+    }
+}
+
 pub(crate) fn document(d: &Document) -> wire::HostDocument {
     wire::HostDocument {
         config_uuid: d.config_uuid.to_string(),

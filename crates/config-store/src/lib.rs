@@ -6,7 +6,10 @@
 use std::net::IpAddr;
 
 use starling_common::{Error, Timestamp};
-use starling_config::{ConfigRepo, ConfigUuid, Dns, HostConfig, Ntp, Oam, Subnet};
+use starling_config::datanet::Vxlan;
+use starling_config::{
+    ConfigRepo, ConfigUuid, DataNetwork, Dns, HostConfig, NetworkType, Ntp, Oam, Subnet,
+};
 use starling_db::{Conn, Row, StorageFailure, Value, columns, first, rows};
 
 mod schema;
@@ -42,6 +45,58 @@ columns! {
 columns! {
     /// A host's columns (`cfg_host h`).
     mod host_c ("h") { host_uuid, hostname, target, applied, failure, changed_at }
+}
+
+columns! {
+    /// A data network's columns (`cfg_datanetwork n`); the key `id` first.
+    mod datanet_c ("n") {
+        id, uuid, name, network_type, description, mtu, mode, multicast_group, port_num, ttl,
+    }
+}
+columns! {
+    /// A sequence's value (`starling_sequence q`).
+    mod sequence_c ("q") { value }
+}
+
+fn datanet(mut r: Row) -> Result<DataNetwork, StorageFailure> {
+    use datanet_c as C;
+    let t = r.text(C::network_type)?;
+    let network_type = NetworkType::parse(&t).ok_or_else(|| bad("data network type", &t))?;
+    let vxlan = match r.take_opt_text(C::mode)? {
+        Some(mode) => Some(Vxlan {
+            mode,
+            multicast_group: opt_ip("multicast group", r.take_opt_text(C::multicast_group)?)?,
+            port_num: r.opt_int(C::port_num)?.unwrap_or_default(),
+            ttl: r.opt_int(C::ttl)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(DataNetwork {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        name: r.take_text(C::name)?,
+        network_type,
+        description: r.take_text(C::description)?,
+        mtu: r.int(C::mtu)?,
+        vxlan,
+    })
+}
+
+/// A data network's values in [`datanet_c`]'s order.
+fn datanet_values(d: &DataNetwork) -> Vec<Value<'_>> {
+    let v = d.vxlan.as_ref();
+    vec![
+        Value::Int(d.id),
+        d.uuid.as_str().into(),
+        d.name.as_str().into(),
+        d.network_type.as_str().into(),
+        d.description.as_str().into(),
+        Value::Int(d.mtu),
+        v.map(|v| v.mode.as_str()).into(),
+        addr(v.and_then(|v| v.multicast_group)),
+        v.map_or(Value::Null, |v| Value::Int(v.port_num)),
+        v.map_or(Value::Null, |v| Value::Int(v.ttl)),
+    ]
 }
 
 fn bad(what: &str, v: &str) -> StorageFailure {
@@ -251,6 +306,74 @@ impl ConfigRepo for ConfigStore<'_> {
                 h.failure.as_deref().into(),
                 Value::Int(h.changed_at.micros()),
             ],
+        )?;
+        Ok(())
+    }
+    fn datanetworks(&mut self) -> Result<Vec<DataNetwork>, Error> {
+        rows(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_datanetwork n ORDER BY id",
+                datanet_c::LIST
+            ),
+            &[],
+            datanet,
+        )
+    }
+    fn datanetwork(&mut self, key: &str) -> Result<Option<DataNetwork>, Error> {
+        first(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_datanetwork n WHERE uuid = ? UNION ALL \
+                 SELECT {} FROM cfg_datanetwork n WHERE name = ?",
+                datanet_c::LIST,
+                datanet_c::LIST
+            ),
+            &[key.to_ascii_lowercase().into(), key.into()],
+            datanet,
+        )
+    }
+    fn next_datanetwork_id(&mut self) -> Result<i64, Error> {
+        self.c.exec(
+            "UPDATE starling_sequence SET value = value + 1 WHERE name = 'cfg_datanetwork'",
+            &[],
+        )?;
+        let v: Option<i64> = first::<_, Error>(
+            self.c,
+            &format!(
+                "SELECT {} FROM starling_sequence q WHERE name = 'cfg_datanetwork'",
+                sequence_c::LIST
+            ),
+            &[],
+            |r| r.int(sequence_c::value),
+        )?;
+        v.ok_or_else(|| Error::Storage(StorageFailure::fatal("sequence cfg_datanetwork missing")))
+    }
+    fn insert_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_datanetwork ({}) VALUES ({})",
+                datanet_c::NAMES,
+                datanet_c::PLACEHOLDERS
+            ),
+            &datanet_values(d),
+        )?;
+        Ok(())
+    }
+    fn update_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "UPDATE cfg_datanetwork SET {} WHERE id = ?",
+                datanet_c::SET_REST
+            ),
+            &starling_db::key_last(datanet_values(d)),
+        )?;
+        Ok(())
+    }
+    fn delete_datanetwork(&mut self, id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM cfg_datanetwork WHERE id = ?",
+            &[Value::Int(id)],
         )?;
         Ok(())
     }

@@ -6,24 +6,25 @@ use starling_db::{Migration, Schema};
 /// The config component's schema.
 pub const SCHEMA: Schema = Schema::new("config", MIGRATIONS);
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    legacy: None,
-    name: "config: DNS, NTP, OAM and each host's target and applied configuration",
-    statements: &[
-        "CREATE TABLE cfg_dns (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        legacy: None,
+        name: "config: DNS, NTP, OAM and each host's target and applied configuration",
+        statements: &[
+            "CREATE TABLE cfg_dns (
             uuid {s36} PRIMARY KEY,
             nameservers {s255} NOT NULL,
             created_at BIGINT NOT NULL,
             updated_at BIGINT
         ){opts}",
-        "CREATE TABLE cfg_ntp (
+            "CREATE TABLE cfg_ntp (
             uuid {s36} PRIMARY KEY,
             ntpservers {text} NOT NULL,
             created_at BIGINT NOT NULL,
             updated_at BIGINT
         ){opts}",
-        "CREATE TABLE cfg_oam (
+            "CREATE TABLE cfg_oam (
             uuid {s36} PRIMARY KEY,
             subnet {s64} NOT NULL,
             gateway_ip {s64},
@@ -35,7 +36,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
             created_at BIGINT NOT NULL,
             updated_at BIGINT
         ){opts}",
-        "CREATE TABLE cfg_host (
+            "CREATE TABLE cfg_host (
             host_uuid {s36} PRIMARY KEY,
             hostname {s255} NOT NULL,
             target {s36} NOT NULL,
@@ -43,14 +44,35 @@ const MIGRATIONS: &[Migration] = &[Migration {
             failure {text},
             changed_at BIGINT NOT NULL
         ){opts}",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        legacy: None,
+        name: "config: data networks",
+        statements: &[
+            "CREATE TABLE cfg_datanetwork (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            name {s255} NOT NULL UNIQUE,
+            network_type {s15} NOT NULL,
+            description {text} NOT NULL,
+            mtu INTEGER NOT NULL,
+            mode {s15},
+            multicast_group {s64},
+            port_num INTEGER,
+            ttl INTEGER
+        ){opts}",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_datanetwork', 0)",
+        ],
+    },
+];
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 1);
+        assert_eq!(super::SCHEMA.latest(), 2);
     }
 }

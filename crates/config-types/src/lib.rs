@@ -153,3 +153,51 @@ pub struct HostConfigState {
     /// The last failed step, until an apply succeeds.
     pub config_failure: Option<String>,
 }
+
+/// A data network (`datanetworks`). The vxlan fields are present for a
+/// vxlan data network only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DataNetwork {
+    pub id: i64,
+    pub uuid: String,
+    /// flat, vlan or vxlan.
+    pub network_type: String,
+    pub name: String,
+    pub description: String,
+    pub mtu: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multicast_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_num: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    /// dynamic or static.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// `GET /v1/datanetworks`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DataNetworkList {
+    pub datanetworks: Vec<DataNetwork>,
+}
+
+/// `POST /v1/datanetworks` (`datanetwork-add`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataNetworkAdd {
+    pub name: Option<String>,
+    pub network_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multicast_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_num: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}

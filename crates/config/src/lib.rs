@@ -8,11 +8,13 @@
 //!
 //! Knows nothing of HTTP, SQL or clap; reads no clock.
 
+pub mod datanet;
 pub mod ops;
 pub mod platform;
 pub mod repo;
 pub mod target;
 
+pub use datanet::{DataNetwork, NetworkType, NewDataNetwork};
 pub use ops::{Applied, Document, HostFacts, Initial, OUT_OF_DATE};
 pub use platform::{Dns, Ntp, Oam, OamFields, Subnet};
 pub use repo::ConfigRepo;

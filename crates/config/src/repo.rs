@@ -4,6 +4,7 @@
 
 use starling_common::Error;
 
+use crate::datanet::DataNetwork;
 use crate::platform::{Dns, Ntp, Oam};
 use crate::target::HostConfig;
 
@@ -29,4 +30,13 @@ pub trait ConfigRepo {
     fn put_host(&mut self, h: &HostConfig) -> Result<(), Error>;
     /// Stops tracking a host.
     fn delete_host(&mut self, host_uuid: &str) -> Result<(), Error>;
+    /// Every data network, by id.
+    fn datanetworks(&mut self) -> Result<Vec<DataNetwork>, Error>;
+    /// The data network of this uuid or name.
+    fn datanetwork(&mut self, key: &str) -> Result<Option<DataNetwork>, Error>;
+    /// The next data network id (never reused).
+    fn next_datanetwork_id(&mut self) -> Result<i64, Error>;
+    fn insert_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error>;
+    fn update_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error>;
+    fn delete_datanetwork(&mut self, id: i64) -> Result<(), Error>;
 }

@@ -690,3 +690,107 @@ async fn an_unlock_applies_the_configuration_it_is_owed_first() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
 }
+
+#[tokio::test]
+async fn data_networks_as_sysinv_has_them() {
+    let l = lab().await;
+    let (s, d) = l
+        .call(
+            "POST",
+            "/v1/datanetworks",
+            None,
+            Some(json!({"name": "physnet0", "network_type": "vlan", "mtu": 1500})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["id"], 1);
+    assert_eq!(d["network_type"], "vlan");
+    assert!(
+        d.get("multicast_group").is_none(),
+        "vxlan fields for vxlan only: {d}"
+    );
+    assert_eq!(l.get("/v1/datanetworks/physnet0").await, d);
+    let uuid = d["uuid"].as_str().unwrap();
+    assert_eq!(l.get(&format!("/v1/datanetworks/{uuid}")).await, d);
+    assert_eq!(l.get("/v1/datanetworks").await["datanetworks"], json!([d]));
+    // Bad input: 400 naming the problem, nothing written.
+    for (body, says) in [
+        (
+            json!({"name": "physnet1", "network_type": "gre"}),
+            "DataNetwork type gre is not supported",
+        ),
+        (
+            json!({"name": "physnet1", "network_type": "flat", "mtu": 20000}),
+            "MTU must be between 576 and 9216 bytes.",
+        ),
+        (
+            json!({"name": "bad name", "network_type": "flat"}),
+            "may only contain",
+        ),
+        (
+            json!({"name": "vx", "network_type": "vxlan", "mode": "static"}),
+            "are required for 'static' mode",
+        ),
+        (
+            json!({"name": "physnet1", "network_type": "flat", "colour": "red"}),
+            "colour",
+        ),
+    ] {
+        let (s, v) = l
+            .call("POST", "/v1/datanetworks", None, Some(body.clone()))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert!(
+            faultstring(&v).contains(says),
+            "{body}: {}",
+            faultstring(&v)
+        );
+    }
+    let (s, v) = l
+        .call(
+            "POST",
+            "/v1/datanetworks",
+            None,
+            Some(json!({"name": "physnet0", "network_type": "flat"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(faultstring(&v).contains("DataNetwork of name physnet0 already exists."));
+    assert_eq!(
+        l.get("/v1/datanetworks").await["datanetworks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Modify and delete.
+    let (s, v) = l
+        .call(
+            "PATCH",
+            "/v1/datanetworks/physnet0",
+            None,
+            Some(json!([{"op": "replace", "path": "/mtu", "value": 9000}])),
+        )
+        .await;
+    assert_eq!((s, &v["mtu"]), (StatusCode::OK, &json!(9000)), "{v}");
+    let (s, v) = l
+        .call(
+            "PATCH",
+            "/v1/datanetworks/physnet0",
+            None,
+            Some(json!([{"op": "replace", "path": "/network_type", "value": "flat"}])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        faultstring(&v).contains("attributes 'network_type' may not be modified"),
+        "{v}"
+    );
+    let (s, _) = l
+        .call("DELETE", "/v1/datanetworks/physnet0", None, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = l.call("GET", "/v1/datanetworks/physnet0", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(faultstring(&v).contains("DataNetwork physnet0 could not be found."));
+}

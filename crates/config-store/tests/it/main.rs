@@ -207,3 +207,111 @@ async fn targets_are_minted_applied_and_a_refused_change_writes_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn data_networks_are_added_found_modified_and_deleted() {
+    use starling_config::NewDataNetwork;
+    use starling_config::datanet;
+    each_backend(&[SCHEMA], |db| async move {
+        let add = |n: NewDataNetwork| {
+            let db = db.clone();
+            async move {
+                db.write(move |c| datanet::add(&mut ConfigStore::new(c), &n))
+                    .await
+            }
+        };
+        let flat = add(NewDataNetwork {
+            name: Some("physnet0".into()),
+            network_type: Some("flat".into()),
+            ..NewDataNetwork::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!((flat.id, flat.mtu, flat.vxlan.is_none()), (1, 1500, true));
+        let vx = add(NewDataNetwork {
+            name: Some("vx0".into()),
+            network_type: Some("vxlan".into()),
+            mtu: Some(1450),
+            multicast_group: Some("239.0.1.1".into()),
+            port_num: Some(4789),
+            ttl: Some(10),
+            description: Some("overlay".into()),
+            ..NewDataNetwork::default()
+        })
+        .await
+        .unwrap();
+        // Found by uuid (any case) or name, read back as written.
+        let upper = vx.uuid.to_ascii_uppercase();
+        let by_uuid = db
+            .read(move |c| datanet::get(&mut ConfigStore::new(c), &upper))
+            .await
+            .unwrap();
+        assert_eq!(by_uuid, vx);
+        let by_name = db
+            .read(|c| datanet::get(&mut ConfigStore::new(c), "vx0"))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_name.vxlan.unwrap().multicast_group.unwrap().to_string(),
+            "239.0.1.1"
+        );
+        // A second of the same name is a conflict; nothing written.
+        let e = add(NewDataNetwork {
+            name: Some("physnet0".into()),
+            network_type: Some("vlan".into()),
+            ..NewDataNetwork::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(e, Error::Conflict(_)), "{e}");
+        // Modify: MTU and description only.
+        let m = db
+            .write(|c| {
+                datanet::modify(
+                    &mut ConfigStore::new(c),
+                    "physnet0",
+                    &[
+                        ("mtu".into(), Some("9000".into())),
+                        ("description".into(), Some("d".into())),
+                    ],
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!((m.mtu, m.description.as_str()), (9000, "d"));
+        let e = db
+            .write(|c| {
+                datanet::modify(
+                    &mut ConfigStore::new(c),
+                    "physnet0",
+                    &[("name".into(), Some("x".into()))],
+                )
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("attributes 'name' may not be modified"),
+            "{e}"
+        );
+        // Deleted; ids are never reused.
+        db.write(|c| datanet::delete(&mut ConfigStore::new(c), "vx0"))
+            .await
+            .unwrap();
+        let again = add(NewDataNetwork {
+            name: Some("vx0".into()),
+            network_type: Some("vlan".into()),
+            ..NewDataNetwork::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(again.id, 3);
+        let all = db
+            .read(|c| ConfigStore::new(c).datanetworks())
+            .await
+            .unwrap();
+        let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["physnet0", "vx0"]);
+    })
+    .await;
+}

@@ -10,6 +10,7 @@ struct Mem {
     ntp: Option<Ntp>,
     oam: Option<Oam>,
     hosts: BTreeMap<String, HostConfig>,
+    datanets: Vec<crate::DataNetwork>,
 }
 
 impl ConfigRepo for Mem {
@@ -46,6 +47,33 @@ impl ConfigRepo for Mem {
     }
     fn delete_host(&mut self, u: &str) -> Result<(), Error> {
         self.hosts.remove(u);
+        Ok(())
+    }
+    fn datanetworks(&mut self) -> Result<Vec<crate::DataNetwork>, Error> {
+        Ok(self.datanets.clone())
+    }
+    fn datanetwork(&mut self, key: &str) -> Result<Option<crate::DataNetwork>, Error> {
+        Ok(self
+            .datanets
+            .iter()
+            .find(|d| d.uuid == key || d.name == key)
+            .cloned())
+    }
+    fn next_datanetwork_id(&mut self) -> Result<i64, Error> {
+        Ok(self.datanets.iter().map(|d| d.id).max().unwrap_or(0) + 1)
+    }
+    fn insert_datanetwork(&mut self, d: &crate::DataNetwork) -> Result<(), Error> {
+        self.datanets.push(d.clone());
+        Ok(())
+    }
+    fn update_datanetwork(&mut self, d: &crate::DataNetwork) -> Result<(), Error> {
+        for x in self.datanets.iter_mut().filter(|x| x.id == d.id) {
+            *x = d.clone();
+        }
+        Ok(())
+    }
+    fn delete_datanetwork(&mut self, id: i64) -> Result<(), Error> {
+        self.datanets.retain(|d| d.id != id);
         Ok(())
     }
 }

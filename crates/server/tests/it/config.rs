@@ -68,6 +68,22 @@ fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
         "192.0.2.53"
     );
 
+    // A data network, as StarlingX's install guide adds one.
+    let d = cli_json(
+        &s,
+        "system",
+        &["datanetwork-add", "physnet0", "vlan", "-m", "1500"],
+    );
+    assert_eq!(
+        (&d["name"], &d["network_type"], &d["mtu"]),
+        (&json!("physnet0"), &json!("vlan"), &json!(1500))
+    );
+    let list = cli_json(&s, "system", &["datanetwork-list"]);
+    assert_eq!(list[0]["name"], "physnet0");
+    let (code, _, err) = cli(&s, "system", &["datanetwork-add", "physnet0", "flat"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+
     // A reboot-required change: out of date (250.001) until the unlock;
     // chrony's file is not touched meanwhile.
     let chrony = root.join("etc/chrony.conf");

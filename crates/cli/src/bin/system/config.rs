@@ -42,6 +42,69 @@ pub(crate) enum ConfigCmd {
         #[command(flatten)]
         out: Out,
     },
+    /// List the data networks.
+    #[command(name = "datanetwork-list")]
+    DatanetworkList {
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Show a data network.
+    #[command(name = "datanetwork-show")]
+    DatanetworkShow {
+        /// Its uuid or name.
+        datanetwork: String,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Add a data network.
+    #[command(name = "datanetwork-add")]
+    DatanetworkAdd {
+        /// Its name.
+        name: String,
+        /// flat, vlan or vxlan.
+        #[arg(value_parser = ["flat", "vlan", "vxlan"])]
+        network_type: String,
+        /// Its description.
+        #[arg(short = 'd', long)]
+        description: Option<String>,
+        /// Its MTU (576 to 9216).
+        #[arg(short = 'm', long, default_value_t = 1500)]
+        mtu: i64,
+        /// vxlan: the UDP port.
+        #[arg(short = 'p', long = "port_num")]
+        port_num: Option<i64>,
+        /// vxlan, dynamic mode: the multicast group.
+        #[arg(short = 'g', long = "multicast_group")]
+        multicast_group: Option<String>,
+        /// vxlan: the time-to-live.
+        #[arg(short = 't', long)]
+        ttl: Option<i64>,
+        /// vxlan: dynamic or static.
+        #[arg(short = 'M', long, value_parser = ["dynamic", "static"])]
+        mode: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Modify a data network's MTU or description.
+    #[command(name = "datanetwork-modify")]
+    DatanetworkModify {
+        /// Its uuid or name.
+        datanetwork: String,
+        /// Its MTU.
+        #[arg(short = 'm', long)]
+        mtu: Option<i64>,
+        /// Its description.
+        #[arg(short = 'd', long)]
+        description: Option<String>,
+        #[command(flatten)]
+        out: Out,
+    },
+    /// Delete a data network.
+    #[command(name = "datanetwork-delete")]
+    DatanetworkDelete {
+        /// Its uuid or name.
+        datanetwork: String,
+    },
     /// Show the OAM network.
     #[command(name = "oam-show")]
     OamShow {
@@ -149,8 +212,99 @@ fn show_oam(c: &Client, v: &Value, out: &Out) -> Result<()> {
     Ok(())
 }
 
+/// datanetwork-show's fields (the vxlan ones for a vxlan network).
+fn show_datanetwork(v: &Value, out: &Out) -> Result<()> {
+    let mut fields = vec!["id", "uuid", "name", "network_type", "mtu", "description"];
+    if v["network_type"] == "vxlan" {
+        fields.extend(["multicast_group", "port_num", "ttl", "mode"]);
+    }
+    show(v, &fields, out)
+}
+
+/// A data network's path: its uuid or name (which sysinv allows only
+/// letters, digits, `_`, `.` and `-` in).
+fn datanetwork_path(key: &str) -> Result<String> {
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        bail!("invalid data network '{key}': give its uuid or name");
+    }
+    Ok(format!("/v1/datanetworks/{key}"))
+}
+
 pub(crate) fn run(c: &Client, cmd: ConfigCmd) -> Result<()> {
     match cmd {
+        ConfigCmd::DatanetworkList { out } => {
+            let v: wire::DataNetworkList = c.get_as("/v1/datanetworks")?;
+            let mut t = Table::new(&["uuid", "name", "network_type", "mtu"]);
+            for d in v.datanetworks {
+                t.rows.push(vec![
+                    json!(d.uuid),
+                    json!(d.name),
+                    json!(d.network_type),
+                    json!(d.mtu),
+                ]);
+            }
+            t.rows.sort_by(|a, b| a[1].as_str().cmp(&b[1].as_str()));
+            starling_cli::out(&t.render(&out)?)
+        }
+        ConfigCmd::DatanetworkShow { datanetwork, out } => {
+            let v = c.get(&datanetwork_path(&datanetwork)?)?;
+            show_datanetwork(&as_wire::<wire::DataNetwork>(v, "a data network")?, &out)
+        }
+        ConfigCmd::DatanetworkAdd {
+            name,
+            network_type,
+            description,
+            mtu,
+            port_num,
+            multicast_group,
+            ttl,
+            mode,
+            out,
+        } => {
+            let vxlan = network_type == "vxlan";
+            let body = wire::DataNetworkAdd {
+                name: Some(name),
+                network_type: Some(network_type),
+                description,
+                mtu: Some(mtu),
+                multicast_group,
+                port_num,
+                ttl,
+                // cgtsclient sends its default mode, dynamic, for vxlan.
+                mode: mode.or_else(|| vxlan.then(|| "dynamic".to_string())),
+            };
+            let Some(v) = c.post("/v1/datanetworks", &serde_json::to_value(&body)?)? else {
+                bail!("the platform API answered datanetwork-add without the data network");
+            };
+            show_datanetwork(&as_wire::<wire::DataNetwork>(v, "a data network")?, &out)
+        }
+        ConfigCmd::DatanetworkModify {
+            datanetwork,
+            mtu,
+            description,
+            out,
+        } => {
+            let mut ops = Vec::new();
+            if let Some(m) = mtu {
+                ops.push(json!({"op": "replace", "path": "/mtu", "value": m}));
+            }
+            if let Some(d) = description {
+                ops.push(json!({"op": "replace", "path": "/description", "value": d}));
+            }
+            if ops.is_empty() {
+                bail!("datanetwork-modify needs --mtu or --description");
+            }
+            let v = c.patch(&datanetwork_path(&datanetwork)?, &Value::Array(ops))?;
+            show_datanetwork(&as_wire::<wire::DataNetwork>(v, "a data network")?, &out)
+        }
+        ConfigCmd::DatanetworkDelete { datanetwork } => {
+            c.delete(&datanetwork_path(&datanetwork)?)?;
+            starling_cli::outln(format!("Deleted DataNetwork: {datanetwork}"))
+        }
         ConfigCmd::DnsShow { out } => {
             let v: wire::DnsList = c.get_as("/v1/idns")?;
             let Some(d) = v.idnss.first() else {
