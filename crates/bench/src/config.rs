@@ -28,28 +28,9 @@ async fn agent(
     done: mpsc::UnboundedSender<(usize, String)>,
 ) -> Result<()> {
     let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{inv}/v1/agent/register"))
-        .header("x-auth-token", &*secret)
-        .json(&json!({"hostname": format!("compute-{i}"), "mgmt_mac": mgmt_mac(i)}))
-        .send()
-        .await?;
-    ensure!(
-        r.status().is_success(),
-        "compute-{i} enrolls: {}",
-        r.status()
-    );
-    let credential = r
-        .headers()
-        .get("x-starling-agent-token")
-        .and_then(|v| v.to_str().ok())
-        .context("no host credential in the first registration")?
-        .to_string();
-    let v: Value = r.json().await?;
-    let uuid = v["uuid"]
-        .as_str()
-        .context("registration without uuid")?
-        .to_string();
+    let (uuid, credential) =
+        crate::recovery::enroll(&http, &inv, &secret, &format!("compute-{i}"), &mgmt_mac(i))
+            .await?;
     let mut applied = "install".to_string();
     loop {
         let r = http

@@ -26,6 +26,40 @@ pub struct Host {
     responder: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// A host's first registration with the enrollment `secret`, as its agent
+/// makes it: its uuid and its own credential.
+pub async fn enroll(
+    http: &reqwest::Client,
+    inv: &str,
+    secret: &str,
+    hostname: &str,
+    mac: &str,
+) -> Result<(String, String)> {
+    let r = http
+        .post(format!("{inv}/v1/agent/register"))
+        .header("x-auth-token", secret)
+        .json(&json!({"hostname": hostname, "mgmt_mac": mac}))
+        .send()
+        .await?;
+    ensure!(
+        r.status().is_success(),
+        "{hostname} enrolls: {}",
+        r.status()
+    );
+    let credential = r
+        .headers()
+        .get("x-starling-agent-token")
+        .and_then(|v| v.to_str().ok())
+        .context("no host credential in the first registration")?
+        .to_string();
+    let v: Value = r.json().await?;
+    let uuid = v["uuid"]
+        .as_str()
+        .context("registration without uuid")?
+        .to_string();
+    Ok((uuid, credential))
+}
+
 impl Host {
     /// Adds `hostname` (`personality`, `mac`), enrolls it with `secret`,
     /// reports it inventoried, registers its responder with maintenance
@@ -46,28 +80,7 @@ impl Host {
             .send()
             .await?;
         ensure!(r.status().is_success(), "{hostname}: {}", r.text().await?);
-        let r = http
-            .post(format!("{inv}/v1/agent/register"))
-            .header("x-auth-token", secret)
-            .json(&json!({"hostname": hostname, "mgmt_mac": mac}))
-            .send()
-            .await?;
-        ensure!(
-            r.status().is_success(),
-            "{hostname} enrolls: {}",
-            r.status()
-        );
-        let credential = r
-            .headers()
-            .get("x-starling-agent-token")
-            .and_then(|v| v.to_str().ok())
-            .context("no host credential in the first registration")?
-            .to_string();
-        let v: Value = r.json().await?;
-        let uuid = v["uuid"]
-            .as_str()
-            .context("registration without uuid")?
-            .to_string();
+        let (uuid, credential) = enroll(&http, inv, secret, hostname, mac).await?;
         let r = http
             .put(format!("{inv}/v1/agent/{uuid}/report"))
             .header("x-auth-token", &credential)

@@ -32,8 +32,8 @@ use starling_config_store::ConfigStore;
 use starling_config_types as wire;
 use starling_db::Db;
 use starling_http::{
-    AUTH_REQUIRED, AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, PatchOp,
-    Principal, QueryPairs, base_url, json,
+    AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, PatchOp, Principal,
+    QueryPairs, base_url, json,
 };
 use starling_service::{ConfigMarks, HostSummary, Hosts};
 
@@ -258,23 +258,7 @@ impl Authenticator for ConfigAuth {
         if policy != AGENT_POLICY {
             return self.inner.authorize(headers, policy);
         }
-        Box::pin(async move {
-            let token = headers
-                .get("x-auth-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
-            let host = self
-                .hosts
-                .agent(token)
-                .await
-                .map_err(ApiError::unavailable)?
-                .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
-            Ok(Arc::new(Principal::host_agent(
-                &host.uuid,
-                host.display_name(),
-            )))
-        })
+        Box::pin(starling_service::host_agent(self.hosts.as_ref(), headers))
     }
 }
 

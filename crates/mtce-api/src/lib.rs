@@ -27,8 +27,7 @@ use starling_common::alarm::AlarmSink;
 use starling_db::Db;
 use starling_heartbeat::{Heartbeat, Key, Target};
 use starling_http::{
-    AUTH_REQUIRED, AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, Principal,
-    json,
+    AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, Principal, json,
 };
 use starling_mtce::monitors::{HostMonitors, MonitorReport};
 use starling_mtce::{Action, HostFsm, Level, Network, Phase, Seen, Timers};
@@ -128,26 +127,13 @@ impl Authenticator for AgentsOnly {
         policy: &'a str,
     ) -> BoxFuture<'a, Result<Arc<Principal>, ApiError>> {
         Box::pin(async move {
-            let token = headers
-                .get("x-auth-token")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
-            let host = self
-                .hosts
-                .agent(token)
-                .await
-                .map_err(ApiError::unavailable)?
-                .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
+            let who = starling_service::host_agent(self.hosts.as_ref(), headers).await?;
             if policy != AGENT_POLICY {
                 return Err(ApiError::forbidden(format!(
                     "Policy doesn't allow {policy} to be performed."
                 )));
             }
-            Ok(Arc::new(Principal::host_agent(
-                &host.uuid,
-                host.display_name(),
-            )))
+            Ok(who)
         })
     }
 }

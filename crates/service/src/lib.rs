@@ -210,6 +210,31 @@ pub struct ConfigMarks {
 /// What inventory rings when a host's unlock waits for its configuration.
 pub type ConfigBell = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// The host agent whose own credential (checked by inventory through
+/// `hosts`) is the request's `X-Auth-Token`, as a principal scoped to its
+/// host; 401 without one. The agents' routes of the services after
+/// inventory (maintenance, configuration) authenticate with it.
+pub async fn host_agent(
+    hosts: &dyn Hosts,
+    headers: &starling_http::HeaderMap,
+) -> Result<Arc<starling_http::Principal>, starling_http::ApiError> {
+    use starling_http::{AUTH_REQUIRED, ApiError};
+    let token = headers
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
+    let host = hosts
+        .agent(token)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::unauthorized(AUTH_REQUIRED))?;
+    Ok(Arc::new(starling_http::Principal::host_agent(
+        &host.uuid,
+        host.display_name(),
+    )))
+}
+
 /// One BMC sensor as host maintenance read it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SensorReading {
