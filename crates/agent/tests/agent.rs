@@ -668,3 +668,188 @@ async fn serve_mtce(st: starling_mtce_api::MtceState) -> std::net::SocketAddr {
     });
     addr
 }
+
+/// The agent's configuration loop against the real inventory and
+/// configuration APIs: an apply that fails (a step cannot write) leaves
+/// the host out of date with the reason; the agent stopped then and
+/// started again (its applied uuid never kept) applies at its start, and
+/// the host is current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_apply_is_applied_again_at_the_agents_next_start() {
+    let dir = std::env::temp_dir().join(format!("starling-agent-cfg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Db::open(
+        &format!("sqlite://{}/cfg.db", dir.display()),
+        Tuning::default(),
+        &[
+            starling_inventory_store::SCHEMA,
+            starling_config_store::SCHEMA,
+        ],
+    )
+    .await
+    .unwrap();
+    let spec = SystemSpec {
+        name: "edge".into(),
+        system_type: SystemType::Standard,
+        system_mode: SystemMode::Duplex,
+        software_version: "1.0".into(),
+        region_name: "RegionOne".into(),
+    };
+    db.write(move |c| {
+        let mut r = InventoryStore::new(c);
+        ops::ensure_system(&mut r, &spec, SystemClock.now())?;
+        ops::add_host(
+            &mut r,
+            &starling_inventory::validate::NewHost {
+                hostname: Some("compute-0".into()),
+                personality: Some("worker".into()),
+                mgmt_mac: Some("02:fc:00:00:00:01".into()),
+                ..Default::default()
+            },
+            SystemClock.now(),
+        )
+        .map(|_| ())
+    })
+    .await
+    .unwrap();
+    let init = starling_config::Initial {
+        nameservers: "192.0.2.53".into(),
+        ntpservers: String::new(),
+        oam: starling_config::OamFields {
+            oam_subnet: Some("10.10.10.0/24".into()),
+            oam_floating_ip: Some("10.10.10.2".into()),
+            ..Default::default()
+        },
+        simplex: false,
+    };
+    db.write(move |c| {
+        starling_config::ops::ensure_records(
+            &mut starling_config_store::ConfigStore::new(c),
+            &init,
+            SystemClock.now(),
+        )
+    })
+    .await
+    .unwrap();
+    let inv = InventoryState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        fm: None,
+        paging: Paging::default(),
+        commands: Default::default(),
+        reports: Default::default(),
+        maintenance: Default::default(),
+        configuring: Default::default(),
+        secrets: None,
+        sm: None,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secret_file = dir.join("agent-enrollment");
+    agents::ensure_enrollment(&db, &clock, Some(&secret_file))
+        .await
+        .unwrap();
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let hosts: Arc<dyn starling_service::Hosts> =
+        Arc::new(agents::InventoryHosts { st: inv.clone() });
+    let cfg_state =
+        starling_config_api::ConfigState::new(db.clone(), Arc::new(SystemClock), hosts, None);
+    let app = starling_config_api::router(cfg_state, Arc::new(OpenAccess))
+        .merge(router(inv, Arc::new(OpenAccess)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // The host's /etc/hosts cannot be written (a directory stands there).
+    let root = dir.join("host-root");
+    std::fs::create_dir_all(root.join("etc/hosts")).unwrap();
+    let applied_file = dir.join("state/config-applied");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vm-virtio-1node");
+    let start = || {
+        let cfg = Config {
+            root: Root::new(&fixture),
+            inventory_url: format!("http://{addr}/v1"),
+            auth: Auth::Enrolled(Arc::new(
+                Enrollment::open(Some(secret.clone()), dir.join("state/credential")).unwrap(),
+            )),
+            http: reqwest::Client::new(),
+            interval: Duration::from_millis(300),
+            mgmt_interface: None,
+            action_command: None,
+            action_timeout: Duration::from_secs(10),
+            command_wait: Duration::from_secs(2),
+            lldpcli: Vec::new(),
+            heartbeat: None,
+            pmon_dir: None,
+            resources: None,
+            configure: Some(starling_agent::apply::ApplySetup {
+                root: root.clone(),
+                applied_file: applied_file.clone(),
+            }),
+        };
+        tokio::spawn(run(cfg, std::future::pending::<()>()))
+    };
+    let host = || {
+        let db = db.clone();
+        async move {
+            db.read(|c| InventoryStore::new(c).host(&HostRef::Name("compute-0".into())))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let agent = start();
+    let t0 = Instant::now();
+    let h = loop {
+        let h = host().await;
+        if h.config_failure.is_some() {
+            break h;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no failure reported: {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        h.config_failure.as_deref().unwrap().starts_with("hosts: "),
+        "{h:?}"
+    );
+    assert_eq!(h.config_status.as_deref(), Some("Config out-of-date"));
+    assert_ne!(h.config_applied, h.config_target);
+    assert!(
+        !applied_file.exists(),
+        "a failed apply is not kept as applied"
+    );
+    // The resolv.conf step ran all the same.
+    let resolv = std::fs::read_to_string(root.join("etc/resolv.conf")).unwrap();
+    assert!(resolv.contains("nameserver 192.0.2.53"), "{resolv}");
+
+    // Stopped, repaired, started again: it applies at its start.
+    agent.abort();
+    let _ = agent.await;
+    std::fs::remove_dir(root.join("etc/hosts")).unwrap();
+    let agent = start();
+    let t0 = Instant::now();
+    let h = loop {
+        let h = host().await;
+        if h.config_target.is_some() && h.config_applied == h.config_target {
+            break h;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "never applied: {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((h.config_status, h.config_failure), (None, None));
+    let kept = std::fs::read_to_string(&applied_file).unwrap();
+    assert_eq!(Some(kept.trim()), h.config_applied.as_deref());
+    assert!(
+        std::fs::read_to_string(root.join("etc/hosts"))
+            .unwrap()
+            .contains("oamcontroller")
+    );
+    agent.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
