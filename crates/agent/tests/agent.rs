@@ -21,6 +21,32 @@ use starling_inventory::{Availability, SystemMode, SystemType};
 use starling_inventory_api::{InventoryState, Paging, agents, router};
 use starling_inventory_store::InventoryStore;
 
+/// Inventory's state over `db` (no FM, no maintenance).
+fn state_of(db: &Db) -> InventoryState {
+    InventoryState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        fm: None,
+        paging: Paging::default(),
+        commands: Default::default(),
+        reports: Default::default(),
+        maintenance: Default::default(),
+        configuring: Default::default(),
+        secrets: None,
+        sm: None,
+    }
+}
+
+/// The cloud's enrollment secret, made sure of in `dir`.
+async fn enrollment(db: &Db, dir: &Path) -> String {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let secret_file = dir.join("agent-enrollment");
+    agents::ensure_enrollment(db, &clock, Some(&secret_file))
+        .await
+        .unwrap();
+    std::fs::read_to_string(&secret_file).unwrap()
+}
+
 /// A duplex system's inventory API on loopback (the operator's requests
 /// pass as anyone), with an enrollment secret: its store, its state, the
 /// secret and its address.
@@ -46,24 +72,8 @@ async fn inventory(dir: &Path) -> (Db, InventoryState, String, std::net::SocketA
     })
     .await
     .unwrap();
-    let state = InventoryState {
-        db: db.clone(),
-        clock: Arc::new(SystemClock),
-        fm: None,
-        paging: Paging::default(),
-        commands: Default::default(),
-        reports: Default::default(),
-        maintenance: Default::default(),
-        configuring: Default::default(),
-        secrets: None,
-        sm: None,
-    };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let secret_file = dir.join("agent-enrollment");
-    agents::ensure_enrollment(&db, &clock, Some(&secret_file))
-        .await
-        .unwrap();
-    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let state = state_of(&db);
+    let secret = enrollment(&db, dir).await;
     let app = router(state.clone(), Arc::new(OpenAccess));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -732,24 +742,8 @@ async fn a_failed_apply_is_applied_again_at_the_agents_next_start() {
     })
     .await
     .unwrap();
-    let inv = InventoryState {
-        db: db.clone(),
-        clock: Arc::new(SystemClock),
-        fm: None,
-        paging: Paging::default(),
-        commands: Default::default(),
-        reports: Default::default(),
-        maintenance: Default::default(),
-        configuring: Default::default(),
-        secrets: None,
-        sm: None,
-    };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let secret_file = dir.join("agent-enrollment");
-    agents::ensure_enrollment(&db, &clock, Some(&secret_file))
-        .await
-        .unwrap();
-    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    let inv = state_of(&db);
+    let secret = enrollment(&db, &dir).await;
     let hosts: Arc<dyn starling_service::Hosts> =
         Arc::new(agents::InventoryHosts { st: inv.clone() });
     let cfg_state =
