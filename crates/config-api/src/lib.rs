@@ -35,7 +35,7 @@ use starling_http::{
     AgentScope, ApiError, ApiJson, Authenticator, BoxFuture, GuardState, PatchOp, Principal,
     QueryPairs, base_url, json,
 };
-use starling_service::{ConfigMarks, HostSummary, Hosts};
+use starling_service::{ConfigMarks, HostSummary, Hosts, SystemSummary};
 
 pub use openapi::{generate as openapi_document, operations};
 pub use service::SERVICE;
@@ -117,6 +117,8 @@ pub struct ConfigState {
     pub alarms: Option<Arc<dyn AlarmSink>>,
     /// Bumped after every committed change: the agents' polls wake on it.
     pub changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The system, once read.
+    system: Arc<std::sync::OnceLock<SystemSummary>>,
 }
 
 impl ConfigState {
@@ -139,6 +141,7 @@ impl ConfigState {
             hosts,
             alarms,
             changes,
+            system: Default::default(),
         }
     }
 
@@ -171,16 +174,30 @@ impl ConfigState {
         Ok(all.iter().map(facts).collect())
     }
 
+    /// The system, read from inventory once (its uuid and mode never
+    /// change after the first start).
+    async fn system(&self) -> Result<Option<SystemSummary>, ApiError> {
+        if let Some(s) = self.system.get() {
+            return Ok(Some(s.clone()));
+        }
+        let s = self.hosts.system().await.map_err(ApiError::unavailable)?;
+        if let Some(s) = &s {
+            let _ = self.system.set(s.clone());
+        }
+        Ok(s)
+    }
+
     /// Whether the system is a simplex one (its controllers' own OAM
     /// addresses are not kept).
     async fn simplex(&self) -> Result<bool, ApiError> {
-        let s = self.hosts.system().await.map_err(ApiError::unavailable)?;
-        Ok(s.is_some_and(|s| s.system_mode == "simplex"))
+        Ok(self
+            .system()
+            .await?
+            .is_some_and(|s| s.system_mode == "simplex"))
     }
 
     async fn system_uuid(&self) -> Result<String, ApiError> {
-        let s = self.hosts.system().await.map_err(ApiError::unavailable)?;
-        Ok(s.map(|s| s.uuid).unwrap_or_default())
+        Ok(self.system().await?.map(|s| s.uuid).unwrap_or_default())
     }
 
     /// After a commit: the alarm changes to FM, the hosts' marks to
@@ -380,11 +397,8 @@ async fn modify_dns(
     };
     let facts = st.facts().await?;
     let uuid = lower(&uuid);
-    let (d, fx, changed) = st
-        .write(move |repo, now| {
-            let (d, fx) = ops::modify_dns(repo, &uuid, &csv, &facts, now)?;
-            Ok((d, fx, starling_config::ConfigRepo::hosts(repo)?))
-        })
+    let (d, changed, fx) = st
+        .write(move |repo, now| ops::modify_dns(repo, &uuid, &csv, &facts, now))
         .await?;
     tracing::info!(nameservers = %render::csv(&d.nameservers), "DNS servers changed");
     st.committed(fx, &changed).await;
@@ -436,11 +450,8 @@ async fn modify_ntp(
     };
     let facts = st.facts().await?;
     let uuid = lower(&uuid);
-    let (n, fx, changed) = st
-        .write(move |repo, now| {
-            let (n, fx) = ops::modify_ntp(repo, &uuid, &csv, &facts, now)?;
-            Ok((n, fx, starling_config::ConfigRepo::hosts(repo)?))
-        })
+    let (n, changed, fx) = st
+        .write(move |repo, now| ops::modify_ntp(repo, &uuid, &csv, &facts, now))
         .await?;
     tracing::info!(ntpservers = %n.ntpservers.join(","), "NTP servers changed: the controllers apply them at their next unlock");
     st.committed(fx, &changed).await;
@@ -514,11 +525,8 @@ async fn modify_oam(
     let simplex = st.simplex().await?;
     let facts = st.facts().await?;
     let uuid = lower(&uuid);
-    let (o, fx, changed) = st
-        .write(move |repo, now| {
-            let (o, fx) = ops::modify_oam(repo, &uuid, &f, simplex, &facts, now)?;
-            Ok((o, fx, starling_config::ConfigRepo::hosts(repo)?))
-        })
+    let (o, changed, fx) = st
+        .write(move |repo, now| ops::modify_oam(repo, &uuid, &f, simplex, &facts, now))
         .await?;
     tracing::info!(subnet = %o.subnet, floating = %o.floating_ip, "OAM network changed");
     st.committed(fx, &changed).await;
@@ -632,11 +640,9 @@ async fn document_for(
 ) -> Result<Option<wire::HostDocument>, ApiError> {
     let summary = st
         .hosts
-        .all()
+        .host(host)
         .await
         .map_err(ApiError::unavailable)?
-        .into_iter()
-        .find(|h| h.uuid == host)
         .ok_or_else(|| ApiError::not_found(format!("Host {host} could not be found.")))?;
     let f = facts(&summary);
     let want = f.clone();

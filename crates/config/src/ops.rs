@@ -162,13 +162,15 @@ pub fn oam(repo: &mut dyn ConfigRepo) -> Result<Oam, Error> {
 }
 
 /// `dns-modify`: new nameservers for every host (a runtime change).
+/// Each of these changes returns the record, the hosts it retargeted and
+/// their 250.001 changes.
 pub fn modify_dns(
     repo: &mut dyn ConfigRepo,
     uuid: &str,
     csv: &str,
     hosts: &[HostFacts],
     now: Timestamp,
-) -> Result<(Dns, Vec<AlarmEffect>), Error> {
+) -> Result<(Dns, Vec<HostConfig>, Vec<AlarmEffect>), Error> {
     let before = named(repo.dns()?, uuid, |d| &d.uuid, "DNS")?;
     let ntp = ntp(repo)?;
     let oam = repo.oam()?;
@@ -179,8 +181,8 @@ pub fn modify_dns(
         ..before
     };
     repo.put_dns(&after)?;
-    let fx = retarget(repo, hosts, Scope::All, false, now)?;
-    Ok((after, fx))
+    let (changed, fx) = retarget(repo, hosts, Scope::All, false, now)?;
+    Ok((after, changed, fx))
 }
 
 /// `ntp-modify`: new servers for the controllers, which must be locked and
@@ -191,7 +193,7 @@ pub fn modify_ntp(
     csv: &str,
     hosts: &[HostFacts],
     now: Timestamp,
-) -> Result<(Ntp, Vec<AlarmEffect>), Error> {
+) -> Result<(Ntp, Vec<HostConfig>, Vec<AlarmEffect>), Error> {
     let before = named(repo.ntp()?, uuid, |n| &n.uuid, "NTP")?;
     let dns = dns(repo)?;
     let ntpservers = platform::ntpservers(csv, &dns)?;
@@ -201,8 +203,8 @@ pub fn modify_ntp(
         ..before
     };
     repo.put_ntp(&after)?;
-    let fx = retarget(repo, hosts, Scope::Controllers, true, now)?;
-    Ok((after, fx))
+    let (changed, fx) = retarget(repo, hosts, Scope::Controllers, true, now)?;
+    Ok((after, changed, fx))
 }
 
 /// `oam-modify`: the OAM network as it becomes, for every host (a runtime
@@ -214,7 +216,7 @@ pub fn modify_oam(
     simplex: bool,
     hosts: &[HostFacts],
     now: Timestamp,
-) -> Result<(Oam, Vec<AlarmEffect>), Error> {
+) -> Result<(Oam, Vec<HostConfig>, Vec<AlarmEffect>), Error> {
     let before = named(repo.oam()?, uuid, |o| &o.uuid, "OAM network")?;
     let mut after = platform::oam(Some(&before), fields, simplex, before.uuid.clone(), now)?;
     after.created_at = before.created_at;
@@ -230,8 +232,8 @@ pub fn modify_oam(
         )));
     }
     repo.put_oam(&after)?;
-    let fx = retarget(repo, hosts, Scope::All, false, now)?;
-    Ok((after, fx))
+    let (changed, fx) = retarget(repo, hosts, Scope::All, false, now)?;
+    Ok((after, changed, fx))
 }
 
 /// Whether 250.001 is up for `h`: out of date once its agent reported
@@ -284,8 +286,8 @@ fn retarget(
     scope: Scope,
     reboot: bool,
     now: Timestamp,
-) -> Result<Vec<AlarmEffect>, Error> {
-    let mut fx = Vec::new();
+) -> Result<(Vec<HostConfig>, Vec<AlarmEffect>), Error> {
+    let (mut changed, mut fx) = (Vec::new(), Vec::new());
     for f in hosts {
         let Some(name) = f.provisioned() else {
             continue;
@@ -301,8 +303,9 @@ fn retarget(
         h.retarget(reboot, now);
         repo.put_host(&h)?;
         fx.extend(alarm_change(before.as_ref(), &h));
+        changed.push(h);
     }
-    Ok(fx)
+    Ok((changed, fx))
 }
 
 /// Follows inventory's hosts: a provisioned host starts being tracked (a

@@ -124,11 +124,6 @@ impl HostConfig {
         self.out_of_date().then_some(OUT_OF_DATE)
     }
 
-    /// `config_applied` as host-show gives it.
-    pub fn applied_text(&self) -> Option<String> {
-        self.applied.clone()
-    }
-
     /// A change concerning this host: a new target; a reboot-required one
     /// when `reboot`, or when the target it replaces was reboot-required
     /// and not yet applied (the lock and unlock is still owed).

@@ -176,6 +176,22 @@ impl starling_service::Hosts for InventoryHosts {
         })
     }
 
+    fn host(
+        &self,
+        uuid: &str,
+    ) -> BoxFuture<'_, Result<Option<starling_service::HostSummary>, String>> {
+        let r = starling_inventory::repo::HostRef::Uuid(uuid.to_ascii_lowercase());
+        Box::pin(async move {
+            let h = self
+                .st
+                .db
+                .read(move |c| InventoryStore::new(c).host(&r))
+                .await
+                .map_err(|e: Error| e.to_string())?;
+            Ok(h.as_ref().map(summary))
+        })
+    }
+
     fn system(&self) -> BoxFuture<'_, Result<Option<starling_service::SystemSummary>, String>> {
         Box::pin(async move {
             let s = self

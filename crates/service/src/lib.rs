@@ -138,6 +138,8 @@ pub trait Hosts: Send + Sync {
     fn agent(&self, credential: &str) -> BoxFuture<'_, Result<Option<HostSummary>, String>>;
     /// Every host.
     fn all(&self) -> BoxFuture<'_, Result<Vec<HostSummary>, String>>;
+    /// Host `uuid`, if it exists.
+    fn host(&self, uuid: &str) -> BoxFuture<'_, Result<Option<HostSummary>, String>>;
     /// Maintenance's decision on unlocked host `uuid`: its availability
     /// (the operational state follows) and task (a change of availability
     /// is logged; a locked host is left alone).

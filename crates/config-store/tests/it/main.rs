@@ -78,7 +78,7 @@ async fn records_are_written_once_and_read_back() {
         assert_eq!(o.end_ip.to_string(), "10.10.10.254");
         // Changes read back as written, IPv6 included.
         let uuid = o.uuid.clone();
-        let (o2, _) = db
+        let (o2, _, _) = db
             .write(move |c| {
                 let f = OamFields {
                     oam_subnet: Some("fd00:10::/64".into()),
@@ -140,7 +140,7 @@ async fn targets_are_minted_applied_and_a_refused_change_writes_nothing() {
             .write(|c| {
                 let mut r = ConfigStore::new(c);
                 let n = ops::ntp(&mut r)?;
-                let (_, fx) = ops::modify_ntp(&mut r, &n.uuid, "10.0.0.2", &hosts(), ts(5))?;
+                let (_, _, fx) = ops::modify_ntp(&mut r, &n.uuid, "10.0.0.2", &hosts(), ts(5))?;
                 Ok::<_, Error>((fx, r.hosts()?))
             })
             .await

@@ -185,7 +185,7 @@ fn a_runtime_change_is_out_of_date_until_applied_then_clean() {
         assert!(fx.is_empty());
     }
     let uuid = dns(&mut m).unwrap().uuid;
-    let (d, fx) = modify_dns(&mut m, &uuid, "1.1.1.1", &hosts, t(10)).unwrap();
+    let (d, _, fx) = modify_dns(&mut m, &uuid, "1.1.1.1", &hosts, t(10)).unwrap();
     assert_eq!(d.nameservers, ["1.1.1.1".parse::<IpAddr>().unwrap()]);
     let s = sets(&fx);
     assert_eq!(s.len(), 2, "{s:?}");
@@ -217,7 +217,7 @@ fn ntp_needs_the_controllers_locked_and_unlocked() {
         apply(&mut m, &hosts, u);
     }
     let uuid = ntp(&mut m).unwrap().uuid;
-    let (_, fx) = modify_ntp(&mut m, &uuid, "0.pool.ntp.org,10.0.0.1", &hosts, t(10)).unwrap();
+    let (_, _, fx) = modify_ntp(&mut m, &uuid, "0.pool.ntp.org,10.0.0.1", &hosts, t(10)).unwrap();
     assert_eq!(sets(&fx).len(), 1, "the controller only: {:?}", sets(&fx));
     assert!(m.hosts["c0"].target.reboot());
     assert!(!m.hosts["w0"].out_of_date());
@@ -332,7 +332,7 @@ fn the_oam_network_changes_every_hosts_file() {
         oam_floating_ip: Some("10.10.10.9".into()),
         ..OamFields::default()
     };
-    let (after, _) = modify_oam(&mut m, &o.uuid, &f, false, &hosts, t(3)).unwrap();
+    let (after, _, _) = modify_oam(&mut m, &o.uuid, &f, false, &hosts, t(3)).unwrap();
     assert_eq!(after.created_at, o.created_at);
     let d = document(&mut m, &hosts[1]).unwrap();
     assert!(d.hosts.contains(&(
