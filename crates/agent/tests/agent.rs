@@ -731,6 +731,7 @@ async fn a_failed_apply_is_applied_again_at_the_agents_next_start() {
             oam_floating_ip: Some("10.10.10.2".into()),
             ..Default::default()
         },
+        networks: Default::default(),
         simplex: false,
     };
     db.write(move |c| {

@@ -12,6 +12,7 @@
 //! `config_status`) to inventory for host-show, and the waiting agents
 //! are woken.
 
+mod addressing;
 mod openapi;
 mod render;
 pub mod service;
@@ -103,6 +104,47 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         Method::DELETE,
         "/v1/datanetworks/{id}",
         Some("config_api:datanetworks:delete"),
+    ),
+    (
+        Method::GET,
+        "/v1/addrpools",
+        Some("config_api:addrpools:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/addrpools",
+        Some("config_api:addrpools:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/addrpools/{uuid}",
+        Some("config_api:addrpools:get"),
+    ),
+    (
+        Method::PATCH,
+        "/v1/addrpools/{uuid}",
+        Some("config_api:addrpools:patch"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/addrpools/{uuid}",
+        Some("config_api:addrpools:delete"),
+    ),
+    (Method::GET, "/v1/networks", Some("config_api:networks:get")),
+    (
+        Method::POST,
+        "/v1/networks",
+        Some("config_api:networks:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/networks/{id}",
+        Some("config_api:networks:get"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/networks/{id}",
+        Some("config_api:networks:delete"),
     ),
     (Method::GET, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
     (Method::PUT, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
@@ -304,6 +346,24 @@ pub fn router(state: ConfigState, auth: Arc<dyn Authenticator>) -> Router {
             get(show_datanetwork)
                 .patch(modify_datanetwork)
                 .delete(delete_datanetwork),
+        )
+        .route(
+            "/v1/addrpools",
+            get(addressing::list_pools).post(addressing::add_pool),
+        )
+        .route(
+            "/v1/addrpools/{uuid}",
+            get(addressing::show_pool)
+                .patch(addressing::modify_pool)
+                .delete(addressing::delete_pool),
+        )
+        .route(
+            "/v1/networks",
+            get(addressing::list_networks).post(addressing::add_network),
+        )
+        .route(
+            "/v1/networks/{id}",
+            get(addressing::show_network).delete(addressing::delete_network),
         )
         .route(
             "/v1/agent/{host}/config",

@@ -113,6 +113,71 @@ const OPS: &[Op] = &[
     ),
     Op::new(
         Method::GET,
+        "/v1/addrpools",
+        "List the address pools (network_type: only the pools of that network)",
+        crate::addressing::POOL_LIST_PARAMS,
+        None,
+        (200, "OK", Some("AddressPoolList")),
+        &[400],
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/addrpools",
+        "addrpool-add: a pool (name unique; network/prefix with no host bits, at least 4 addresses; ranges inside it, the usable addresses by default; order random or sequential; named addresses inside a range, the gateway inside the subnet)",
+        &[],
+        Some("AddressPoolAdd"),
+        (200, "The pool", Some("AddressPool")),
+        &[400, 409],
+    ),
+    get(
+        "/v1/addrpools/{uuid}",
+        "Show an address pool",
+        "AddressPool",
+    ),
+    Op::new(
+        Method::PATCH,
+        "/v1/addrpools/{uuid}",
+        "addrpool-modify: replace /name, /network, /prefix, /order, /ranges ([[start, end], …]) or a named address (none clears it); the pools of most platform networks are read-only once installed (OAM's is not; management's on a simplex system with its controller locked)",
+        &[],
+        Some("JsonPatch"),
+        (200, "The pool as it became", Some("AddressPool")),
+        &[400, 404, 409],
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/addrpools/{uuid}",
+        "addrpool-delete: a pool of no platform network (its addresses go with it)",
+        &[],
+        None,
+        (204, "Deleted", None),
+        &[400, 404, 409],
+    ),
+    get("/v1/networks", "List the platform networks", "NetworkList"),
+    Op::new(
+        Method::POST,
+        "/v1/networks",
+        "network-add: a platform network of a type not yet there, over a pool no other network uses and that overlaps no other network's (the controllers' addresses its type needs are allocated)",
+        &[],
+        Some("NetworkAdd"),
+        (200, "The network", Some("Network")),
+        &[400, 404, 409],
+    ),
+    get(
+        "/v1/networks/{id}",
+        "Show a platform network (by uuid or id)",
+        "Network",
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/networks/{id}",
+        "network-delete: not the installed system's networks (but a simplex system's management network while its controller is locked)",
+        &[],
+        None,
+        (204, "Deleted", None),
+        &[400, 404],
+    ),
+    Op::new(
+        Method::GET,
         "/v1/agent/{host}/config",
         "Starling's agent: the host's configuration document when it differs from what the agent applied (204 after `wait` seconds otherwise)",
         POLL_PARAMS,
@@ -148,6 +213,10 @@ pub fn generate() -> Value {
     schemas_of::<wire::OamList>(&mut schemas);
     schemas_of::<wire::DataNetworkList>(&mut schemas);
     schemas_of::<wire::DataNetworkAdd>(&mut schemas);
+    schemas_of::<wire::AddressPoolList>(&mut schemas);
+    schemas_of::<wire::AddressPoolAdd>(&mut schemas);
+    schemas_of::<wire::NetworkList>(&mut schemas);
+    schemas_of::<wire::NetworkAdd>(&mut schemas);
     schemas_of::<wire::HostDocument>(&mut schemas);
     schemas_of::<wire::ApplyReport>(&mut schemas);
     schemas_of::<wire::HostConfigState>(&mut schemas);
@@ -156,7 +225,7 @@ pub fn generate() -> Value {
     document(
         &DocInfo {
             title: "Starling Configuration API",
-            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam and datanetworks. Differences are listed in docs/compatibility.md.",
+            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam, datanetworks, addrpools and networks. Differences are listed in docs/compatibility.md.",
             error_schema: "ErrorEnvelope",
             token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000); the agents' routes take a host agent's own credential.",
         },

@@ -1,5 +1,6 @@
 //! System configuration as a `starlingd` service: its options (the first
-//! start's DNS, NTP and OAM values, StarlingX's bootstrap defaults) and its
+//! start's DNS, NTP, OAM and platform network values, StarlingX's bootstrap
+//! defaults) and its
 //! start (the records made sure of, the follower of inventory's hosts).
 //! Its routes are served on inventory's listener, the platform API.
 
@@ -13,7 +14,7 @@ use starling_service::{CatalogEntry, Ctx, Service, Started, parse_duration};
 use crate::ConfigState;
 
 /// Configuration's options (`[config]` in the configuration file). The
-/// DNS, NTP and OAM values apply at the first start; later starts keep
+/// DNS, NTP, OAM and network values apply at the first start; later starts keep
 /// what is stored (`system dns-modify`, `ntp-modify`, `oam-modify` change
 /// it).
 #[derive(clap::Args, Debug, Clone)]
@@ -39,6 +40,46 @@ pub struct ConfigOptions {
     /// controller-1's OAM address at the first start (not kept on simplex).
     #[arg(long, env = "STARLING_OAM_C1_IP", default_value = "10.10.10.4")]
     pub oam_c1_ip: String,
+    /// The management subnet at the first start (its pool's second
+    /// address is the controllers' floating one, then controller-0's and
+    /// controller-1's).
+    #[arg(long, env = "STARLING_MGMT_SUBNET", default_value = "192.168.204.0/24")]
+    pub mgmt_subnet: String,
+    /// The cluster-host subnet at the first start.
+    #[arg(
+        long,
+        env = "STARLING_CLUSTER_HOST_SUBNET",
+        default_value = "192.168.206.0/24"
+    )]
+    pub cluster_host_subnet: String,
+    /// The Kubernetes pod subnet at the first start.
+    #[arg(
+        long,
+        env = "STARLING_CLUSTER_POD_SUBNET",
+        default_value = "172.16.0.0/16"
+    )]
+    pub cluster_pod_subnet: String,
+    /// The Kubernetes service subnet at the first start.
+    #[arg(
+        long,
+        env = "STARLING_CLUSTER_SERVICE_SUBNET",
+        default_value = "10.96.0.0/12"
+    )]
+    pub cluster_service_subnet: String,
+    /// The pxeboot subnet at the first start.
+    #[arg(
+        long,
+        env = "STARLING_PXEBOOT_SUBNET",
+        default_value = "169.254.202.0/24"
+    )]
+    pub pxeboot_subnet: String,
+    /// The management multicast subnet at the first start.
+    #[arg(
+        long,
+        env = "STARLING_MULTICAST_SUBNET",
+        default_value = "239.1.1.0/28"
+    )]
+    pub multicast_subnet: String,
     /// Time between looks at inventory's hosts (new, renamed, removed).
     #[arg(long, env = "STARLING_CONFIG_FOLLOW_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub config_follow_interval: Duration,
@@ -101,6 +142,14 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
             oam_c1_ip: Some(o.oam_c1_ip.clone()),
             oam_start_ip: None,
             oam_end_ip: None,
+        },
+        networks: starling_config::addressing::InitialNetworks {
+            mgmt: o.mgmt_subnet.clone(),
+            cluster_host: o.cluster_host_subnet.clone(),
+            cluster_pod: o.cluster_pod_subnet.clone(),
+            cluster_service: o.cluster_service_subnet.clone(),
+            pxeboot: o.pxeboot_subnet.clone(),
+            multicast: o.multicast_subnet.clone(),
         },
         simplex,
     };

@@ -6,9 +6,10 @@
 use std::net::IpAddr;
 
 use starling_common::{Error, Timestamp};
+use starling_config::addressing::{Address, AddressPool, Network, Order};
 use starling_config::datanet::Vxlan;
 use starling_config::{
-    ConfigRepo, ConfigUuid, DataNetwork, Dns, HostConfig, NetworkType, Ntp, Oam, Subnet,
+    ConfigRepo, ConfigUuid, DataNetwork, Dns, HostConfig, NetworkType, Ntp, Oam, Seq, Subnet,
 };
 use starling_db::{Conn, Row, StorageFailure, Value, columns, first, rows};
 
@@ -54,6 +55,26 @@ columns! {
     }
 }
 columns! {
+    /// An address pool's columns (`cfg_addrpool p`); the key `id` first.
+    mod pool_c ("p") {
+        id, uuid, name, network, prefix, alloc_order, ranges, floating_address_id,
+        controller0_address_id, controller1_address_id, gateway_address_id, created_at,
+        updated_at,
+    }
+}
+columns! {
+    /// A pool's named addresses, joined after its columns.
+    mod slot_c ("x") after pool_c { floating, controller0, controller1, gateway }
+}
+columns! {
+    /// An address's columns (`cfg_address a`); the key `id` first.
+    mod address_c ("a") { id, uuid, name, address, prefix, pool_id, host_uuid }
+}
+columns! {
+    /// A network's columns (`cfg_network w`); the key `id` first.
+    mod network_c ("w") { id, uuid, name, net_type, dynamic, pool_uuid, primary_pool_family }
+}
+columns! {
     /// A sequence's value (`starling_sequence q`).
     mod sequence_c ("q") { value }
 }
@@ -97,6 +118,132 @@ fn datanet_values(d: &DataNetwork) -> Vec<Value<'_>> {
         v.map_or(Value::Null, |v| Value::Int(v.port_num)),
         v.map_or(Value::Null, |v| Value::Int(v.ttl)),
     ]
+}
+
+/// The pool query: its columns, then its named addresses.
+fn pool_select() -> String {
+    format!(
+        "SELECT {}, fa.address, c0.address, c1.address, ga.address FROM cfg_addrpool p \
+         LEFT JOIN cfg_address fa ON fa.id = p.floating_address_id \
+         LEFT JOIN cfg_address c0 ON c0.id = p.controller0_address_id \
+         LEFT JOIN cfg_address c1 ON c1.id = p.controller1_address_id \
+         LEFT JOIN cfg_address ga ON ga.id = p.gateway_address_id",
+        pool_c::LIST
+    )
+}
+
+fn prefix(what: &str, v: i64) -> Result<u8, StorageFailure> {
+    u8::try_from(v).map_err(|_| bad(what, &v.to_string()))
+}
+
+fn pool(mut r: Row) -> Result<AddressPool, StorageFailure> {
+    use pool_c as C;
+    let order_t = r.text(C::alloc_order)?;
+    let order = Order::parse(&order_t).ok_or_else(|| bad("allocation order", &order_t))?;
+    let ranges_t = r.take_text(C::ranges)?;
+    let mut ranges = Vec::new();
+    for part in split(&ranges_t) {
+        let (a, b) = part
+            .split_once('-')
+            .ok_or_else(|| bad("pool range", part))?;
+        ranges.push((ip("pool range", a)?, ip("pool range", b)?));
+    }
+    let mut slots = [None; 4];
+    let ids = [
+        C::floating_address_id,
+        C::controller0_address_id,
+        C::controller1_address_id,
+        C::gateway_address_id,
+    ];
+    let addrs = [
+        slot_c::floating,
+        slot_c::controller0,
+        slot_c::controller1,
+        slot_c::gateway,
+    ];
+    for (i, (id_col, addr_col)) in ids.into_iter().zip(addrs).enumerate() {
+        if let (Some(key), Some(a)) = (r.opt_int(id_col)?, r.take_opt_text(addr_col)?) {
+            slots[i] = Some((key, ip("pool address", &a)?));
+        }
+    }
+    Ok(AddressPool {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        name: r.take_text(C::name)?,
+        network: ip("pool network", &r.text(C::network)?)?,
+        prefix: prefix("pool prefix", r.int(C::prefix)?)?,
+        order,
+        ranges,
+        slots,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
+    })
+}
+
+fn pool_values(p: &AddressPool) -> Vec<Value<'_>> {
+    let ranges: Vec<String> = p.ranges.iter().map(|(a, b)| format!("{a}-{b}")).collect();
+    let mut v = vec![
+        Value::Int(p.id),
+        p.uuid.as_str().into(),
+        p.name.as_str().into(),
+        p.network.to_string().into(),
+        Value::Int(i64::from(p.prefix)),
+        p.order.as_str().into(),
+        ranges.join(",").into(),
+    ];
+    for s in &p.slots {
+        v.push(s.map_or(Value::Null, |(id, _)| Value::Int(id)));
+    }
+    v.push(Value::Int(p.created_at.micros()));
+    v.push(stamp(p.updated_at));
+    v
+}
+
+fn address(mut r: Row) -> Result<Address, StorageFailure> {
+    use address_c as C;
+    Ok(Address {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        name: r.take_text(C::name)?,
+        address: ip("address", &r.text(C::address)?)?,
+        prefix: prefix("address prefix", r.int(C::prefix)?)?,
+        pool_id: r.opt_int(C::pool_id)?,
+        host_uuid: r.take_opt_text(C::host_uuid)?,
+    })
+}
+
+fn address_values(a: &Address) -> Vec<Value<'_>> {
+    vec![
+        Value::Int(a.id),
+        a.uuid.as_str().into(),
+        a.name.as_str().into(),
+        a.address.to_string().into(),
+        Value::Int(i64::from(a.prefix)),
+        a.pool_id.map_or(Value::Null, Value::Int),
+        a.host_uuid.as_deref().into(),
+    ]
+}
+
+fn network(mut r: Row) -> Result<Network, StorageFailure> {
+    use network_c as C;
+    Ok(Network {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        name: r.take_text(C::name)?,
+        net_type: r.take_text(C::net_type)?,
+        dynamic: r.bool(C::dynamic)?,
+        pool_uuid: r.take_opt_text(C::pool_uuid)?,
+        primary_pool_family: r.take_opt_text(C::primary_pool_family)?,
+    })
+}
+
+fn seq_name(s: Seq) -> &'static str {
+    match s {
+        Seq::DataNetwork => "cfg_datanetwork",
+        Seq::AddressPool => "cfg_addrpool",
+        Seq::Address => "cfg_address",
+        Seq::Network => "cfg_network",
+    }
 }
 
 fn bad(what: &str, v: &str) -> StorageFailure {
@@ -244,31 +391,12 @@ impl ConfigRepo for ConfigStore<'_> {
             ],
         )
     }
-    fn oam(&mut self) -> Result<Option<Oam>, Error> {
+    fn legacy_oam(&mut self) -> Result<Option<Oam>, Error> {
         first(
             self.c,
             &format!("SELECT {} FROM cfg_oam o", oam_c::LIST),
             &[],
             oam,
-        )
-    }
-    fn put_oam(&mut self, o: &Oam) -> Result<(), Error> {
-        self.replace(
-            "cfg_oam",
-            oam_c::NAMES,
-            oam_c::PLACEHOLDERS,
-            &[
-                o.uuid.as_str().into(),
-                o.subnet.to_string().into(),
-                addr(o.gateway_ip),
-                o.floating_ip.to_string().into(),
-                addr(o.c0_ip),
-                addr(o.c1_ip),
-                o.start_ip.to_string().into(),
-                o.end_ip.to_string().into(),
-                Value::Int(o.created_at.micros()),
-                stamp(o.updated_at),
-            ],
         )
     }
     fn host(&mut self, host_uuid: &str) -> Result<Option<HostConfig>, Error> {
@@ -333,21 +461,22 @@ impl ConfigRepo for ConfigStore<'_> {
             datanet,
         )
     }
-    fn next_datanetwork_id(&mut self) -> Result<i64, Error> {
+    fn next_id(&mut self, seq: Seq) -> Result<i64, Error> {
+        let name = seq_name(seq);
         self.c.exec(
-            "UPDATE starling_sequence SET value = value + 1 WHERE name = 'cfg_datanetwork'",
-            &[],
+            "UPDATE starling_sequence SET value = value + 1 WHERE name = ?",
+            &[name.into()],
         )?;
         let v: Option<i64> = first::<_, Error>(
             self.c,
             &format!(
-                "SELECT {} FROM starling_sequence q WHERE name = 'cfg_datanetwork'",
+                "SELECT {} FROM starling_sequence q WHERE name = ?",
                 sequence_c::LIST
             ),
-            &[],
+            &[name.into()],
             |r| r.int(sequence_c::value),
         )?;
-        v.ok_or_else(|| Error::Storage(StorageFailure::fatal("sequence cfg_datanetwork missing")))
+        v.ok_or_else(|| Error::Storage(StorageFailure::fatal(format!("sequence {name} missing"))))
     }
     fn insert_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error> {
         self.c.exec(
@@ -382,6 +511,141 @@ impl ConfigRepo for ConfigStore<'_> {
             "DELETE FROM cfg_host WHERE host_uuid = ?",
             &[host_uuid.into()],
         )?;
+        Ok(())
+    }
+    fn pools(&mut self) -> Result<Vec<AddressPool>, Error> {
+        rows(
+            self.c,
+            &format!("{} ORDER BY p.id", pool_select()),
+            &[],
+            pool,
+        )
+    }
+    fn pool(&mut self, uuid: &str) -> Result<Option<AddressPool>, Error> {
+        first(
+            self.c,
+            &format!("{} WHERE p.uuid = ?", pool_select()),
+            &[uuid.to_ascii_lowercase().into()],
+            pool,
+        )
+    }
+    fn insert_pool(&mut self, p: &AddressPool) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_addrpool ({}) VALUES ({})",
+                pool_c::NAMES,
+                pool_c::PLACEHOLDERS
+            ),
+            &pool_values(p),
+        )?;
+        Ok(())
+    }
+    fn update_pool(&mut self, p: &AddressPool) -> Result<(), Error> {
+        self.c.exec(
+            &format!("UPDATE cfg_addrpool SET {} WHERE id = ?", pool_c::SET_REST),
+            &starling_db::key_last(pool_values(p)),
+        )?;
+        Ok(())
+    }
+    fn delete_pool(&mut self, id: i64) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM cfg_addrpool WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+    fn addresses(&mut self) -> Result<Vec<Address>, Error> {
+        rows(
+            self.c,
+            &format!("SELECT {} FROM cfg_address a ORDER BY id", address_c::LIST),
+            &[],
+            address,
+        )
+    }
+    fn addresses_in(&mut self, pool_id: i64) -> Result<Vec<Address>, Error> {
+        rows(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_address a WHERE pool_id = ? ORDER BY id",
+                address_c::LIST
+            ),
+            &[Value::Int(pool_id)],
+            address,
+        )
+    }
+    fn address(&mut self, id: i64) -> Result<Option<Address>, Error> {
+        first(
+            self.c,
+            &format!("SELECT {} FROM cfg_address a WHERE id = ?", address_c::LIST),
+            &[Value::Int(id)],
+            address,
+        )
+    }
+    fn address_at(&mut self, a: IpAddr) -> Result<Option<Address>, Error> {
+        first(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_address a WHERE address = ?",
+                address_c::LIST
+            ),
+            &[a.to_string().into()],
+            address,
+        )
+    }
+    fn insert_address(&mut self, a: &Address) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_address ({}) VALUES ({})",
+                address_c::NAMES,
+                address_c::PLACEHOLDERS
+            ),
+            &address_values(a),
+        )?;
+        Ok(())
+    }
+    fn update_address(&mut self, a: &Address) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "UPDATE cfg_address SET {} WHERE id = ?",
+                address_c::SET_REST
+            ),
+            &starling_db::key_last(address_values(a)),
+        )?;
+        Ok(())
+    }
+    fn delete_address(&mut self, id: i64) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM cfg_address WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+    fn networks(&mut self) -> Result<Vec<Network>, Error> {
+        rows(
+            self.c,
+            &format!("SELECT {} FROM cfg_network w ORDER BY id", network_c::LIST),
+            &[],
+            network,
+        )
+    }
+    fn insert_network(&mut self, n: &Network) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_network ({}) VALUES ({})",
+                network_c::NAMES,
+                network_c::PLACEHOLDERS
+            ),
+            &[
+                Value::Int(n.id),
+                n.uuid.as_str().into(),
+                n.name.as_str().into(),
+                n.net_type.as_str().into(),
+                Value::Bool(n.dynamic),
+                n.pool_uuid.as_deref().into(),
+                n.primary_pool_family.as_deref().into(),
+            ],
+        )?;
+        Ok(())
+    }
+    fn delete_network(&mut self, id: i64) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM cfg_network WHERE id = ?", &[Value::Int(id)])?;
         Ok(())
     }
 }

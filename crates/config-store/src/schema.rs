@@ -66,6 +66,50 @@ const MIGRATIONS: &[Migration] = &[
             "INSERT INTO starling_sequence (name, value) VALUES ('cfg_datanetwork', 0)",
         ],
     },
+    Migration {
+        version: 3,
+        legacy: None,
+        name: "config: platform networks, address pools and addresses (the OAM record moves into the oam network's pool; cfg_oam is read once to carry it over)",
+        statements: &[
+            "CREATE TABLE cfg_addrpool (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            name {s255} NOT NULL UNIQUE,
+            network {s64} NOT NULL,
+            prefix INTEGER NOT NULL,
+            alloc_order {s15} NOT NULL,
+            ranges {text} NOT NULL,
+            floating_address_id BIGINT,
+            controller0_address_id BIGINT,
+            controller1_address_id BIGINT,
+            gateway_address_id BIGINT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE TABLE cfg_address (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            name {s255} NOT NULL,
+            address {s64} NOT NULL UNIQUE,
+            prefix INTEGER NOT NULL,
+            pool_id BIGINT,
+            host_uuid {s36}
+        ){opts}",
+            "CREATE INDEX cfg_address_pool ON cfg_address (pool_id)",
+            "CREATE TABLE cfg_network (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            name {s255} NOT NULL,
+            net_type {s36} NOT NULL UNIQUE,
+            dynamic {bool} NOT NULL,
+            pool_uuid {s36},
+            primary_pool_family {s15}
+        ){opts}",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_addrpool', 0)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_address', 0)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_network', 0)",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -73,6 +117,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 2);
+        assert_eq!(super::SCHEMA.latest(), 3);
     }
 }

@@ -114,8 +114,10 @@ pub struct HostDocument {
     pub personality: String,
     /// resolv.conf's nameservers (runtime).
     pub nameservers: Vec<String>,
-    /// chrony's servers (reboot-required); absent where the host does not
-    /// run the cloud's NTP client configuration.
+    /// chrony's servers (reboot-required): the cloud's NTP servers on a
+    /// controller, the controllers' management addresses on any other host;
+    /// absent where the host does not run the cloud's NTP client
+    /// configuration.
     pub ntpservers: Option<Vec<String>>,
     /// /etc/hosts (runtime).
     pub hosts: Vec<HostsEntry>,
@@ -200,4 +202,129 @@ pub struct DataNetworkAdd {
     pub ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+}
+
+/// A number StarlingX's clients send as text or as a number (cgtsclient's
+/// `addrpool-add` sends the prefix as text); kept as its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NumberText(pub String);
+
+impl<'de> Deserialize<'de> for NumberText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum N {
+            I(i64),
+            S(String),
+        }
+        Ok(NumberText(match N::deserialize(d)? {
+            N::I(i) => i.to_string(),
+            N::S(s) => s,
+        }))
+    }
+}
+
+impl utoipa::PartialSchema for NumberText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("A number, or its text."))
+            .into()
+    }
+}
+
+impl ToSchema for NumberText {}
+
+/// An address pool (`addrpools`), with its four named addresses and their
+/// address records' ids.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AddressPool {
+    pub controller0_address: Option<String>,
+    pub controller0_address_id: Option<i64>,
+    pub controller1_address: Option<String>,
+    pub controller1_address_id: Option<i64>,
+    /// 4 or 6.
+    pub family: i64,
+    pub floating_address: Option<String>,
+    pub floating_address_id: Option<i64>,
+    pub gateway_address: Option<String>,
+    pub gateway_address_id: Option<i64>,
+    pub id: i64,
+    pub name: String,
+    /// The network address.
+    pub network: String,
+    /// random or sequential.
+    pub order: String,
+    pub prefix: i64,
+    /// Inclusive `[start, end]` pairs.
+    pub ranges: Vec<Vec<String>>,
+    pub uuid: String,
+}
+
+/// `GET /v1/addrpools`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AddressPoolList {
+    pub addrpools: Vec<AddressPool>,
+}
+
+/// `POST /v1/addrpools` (`addrpool-add`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPoolAdd {
+    pub name: Option<String>,
+    pub network: Option<String>,
+    pub prefix: Option<NumberText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    /// Inclusive `[start, end]` pairs; the subnet's usable addresses when
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<Vec<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floating_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller0_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller1_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_address: Option<String>,
+}
+
+/// A platform network (`networks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Network {
+    /// Whether its hosts' addresses are given by DHCP.
+    pub dynamic: bool,
+    pub id: i64,
+    pub name: String,
+    pub pool_uuid: Option<String>,
+    /// IPv4 or IPv6.
+    pub primary_pool_family: Option<String>,
+    /// mgmt, oam, pxeboot, cluster-host, cluster-pod, cluster-service,
+    /// multicast, storage, admin, ironic, system-controller or
+    /// system-controller-oam.
+    #[serde(rename = "type")]
+    pub net_type: String,
+    pub uuid: String,
+}
+
+/// `GET /v1/networks`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NetworkList {
+    pub networks: Vec<Network>,
+}
+
+/// `POST /v1/networks` (`network-add`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkAdd {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub net_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<starling_wire::LooseBool>,
+    pub pool_uuid: Option<String>,
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use starling_common::Error;
 
-use crate::repo::ConfigRepo;
+use crate::repo::{ConfigRepo, Seq};
 
 /// sysinv's MTU bounds (`validate_mtu`).
 pub const MTU_MIN: i64 = 576;
@@ -196,7 +196,7 @@ pub fn add(repo: &mut dyn ConfigRepo, n: &NewDataNetwork) -> Result<DataNetwork,
         )));
     }
     let d = DataNetwork {
-        id: repo.next_datanetwork_id()?,
+        id: repo.next_id(Seq::DataNetwork)?,
         uuid: starling_common::new_uuid(),
         name: name.to_string(),
         network_type,

@@ -8,7 +8,10 @@
 //!
 //! Knows nothing of HTTP, SQL or clap; reads no clock.
 
+pub mod addressing;
 pub mod datanet;
+#[cfg(test)]
+mod mem;
 pub mod ops;
 pub mod platform;
 pub mod repo;
@@ -17,6 +20,6 @@ pub mod target;
 pub use datanet::{DataNetwork, NetworkType, NewDataNetwork};
 pub use ops::{Applied, Document, HostFacts, Initial, OUT_OF_DATE};
 pub use platform::{Dns, Ntp, Oam, OamFields, Subnet};
-pub use repo::ConfigRepo;
+pub use repo::{ConfigRepo, Seq};
 pub use starling_common::Error;
 pub use target::{ConfigUuid, HostConfig, StepResult};

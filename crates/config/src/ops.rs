@@ -10,6 +10,10 @@ use std::net::IpAddr;
 use starling_common::alarm::{AlarmDef, AlarmEffect};
 use starling_common::{Error, Timestamp};
 
+use crate::addressing::{
+    self, AddressPool, AddressedHost, InitialNetworks, Network, NewNetwork, PoolChange, PoolFields,
+    Slot, SystemFacts,
+};
 use crate::platform::{self, Dns, Ntp, Oam, OamFields};
 use crate::repo::ConfigRepo;
 use crate::target::{ConfigUuid, HostConfig, INSTALL, StepResult};
@@ -72,6 +76,7 @@ pub struct Initial {
     pub nameservers: String,
     pub ntpservers: String,
     pub oam: OamFields,
+    pub networks: InitialNetworks,
     pub simplex: bool,
 }
 
@@ -88,21 +93,36 @@ pub fn ensure_records(
         created_at: now,
         updated_at: None,
     };
-    let oam = match repo.oam()? {
-        Some(o) => o,
+    let oam = match addressing::oam_pool(repo)? {
+        Some(p) => addressing::oam_view(&p),
         None => {
-            let o = platform::oam(
-                None,
-                &init.oam,
-                init.simplex,
-                starling_common::new_uuid(),
-                now,
-            )
-            .map_err(|e| Error::invalid(format!("the first OAM network: {e}")))?;
-            repo.put_oam(&o)?;
+            // An earlier release's record, or the first start's.
+            let o = match repo.legacy_oam()? {
+                Some(o) => o,
+                None => platform::oam(
+                    None,
+                    &init.oam,
+                    init.simplex,
+                    starling_common::new_uuid(),
+                    now,
+                )
+                .map_err(|e| Error::invalid(format!("the first OAM network: {e}")))?,
+            };
+            addressing::create_oam(repo, &o, init.simplex)?;
             o
         }
     };
+    let n = &init.networks;
+    for (t, subnet) in [
+        (addressing::MGMT, &n.mgmt),
+        (addressing::PXEBOOT, &n.pxeboot),
+        (addressing::CLUSTER_HOST, &n.cluster_host),
+        (addressing::CLUSTER_POD, &n.cluster_pod),
+        (addressing::CLUSTER_SERVICE, &n.cluster_service),
+        (addressing::MULTICAST, &n.multicast),
+    ] {
+        addressing::ensure_network(repo, t, subnet, init.simplex, now)?;
+    }
     let dns = match repo.dns()? {
         Some(d) => d,
         None => {
@@ -158,7 +178,10 @@ pub fn ntp(repo: &mut dyn ConfigRepo) -> Result<Ntp, Error> {
 
 /// The OAM network record.
 pub fn oam(repo: &mut dyn ConfigRepo) -> Result<Oam, Error> {
-    need(repo.oam()?, "OAM network")
+    need(
+        addressing::oam_pool(repo)?.map(|p| addressing::oam_view(&p)),
+        "OAM network",
+    )
 }
 
 /// `dns-modify`: new nameservers for every host (a runtime change).
@@ -173,7 +196,7 @@ pub fn modify_dns(
 ) -> Result<(Dns, Vec<HostConfig>, Vec<AlarmEffect>), Error> {
     let before = named(repo.dns()?, uuid, |d| &d.uuid, "DNS")?;
     let ntp = ntp(repo)?;
-    let oam = repo.oam()?;
+    let oam = addressing::oam_pool(repo)?.map(|p| addressing::oam_view(&p));
     let nameservers = platform::nameservers(csv, oam.as_ref(), &ntp)?;
     let after = Dns {
         nameservers,
@@ -217,7 +240,12 @@ pub fn modify_oam(
     hosts: &[HostFacts],
     now: Timestamp,
 ) -> Result<(Oam, Vec<HostConfig>, Vec<AlarmEffect>), Error> {
-    let before = named(repo.oam()?, uuid, |o| &o.uuid, "OAM network")?;
+    let before = named(
+        addressing::oam_pool(repo)?.map(|p| addressing::oam_view(&p)),
+        uuid,
+        |o| &o.uuid,
+        "OAM network",
+    )?;
     let mut after = platform::oam(Some(&before), fields, simplex, before.uuid.clone(), now)?;
     after.created_at = before.created_at;
     after.updated_at = Some(now);
@@ -231,7 +259,7 @@ pub fn modify_oam(
             after.subnet.version()
         )));
     }
-    repo.put_oam(&after)?;
+    addressing::write_oam(repo, &after)?;
     let (changed, fx) = retarget(repo, hosts, Scope::All, false, now)?;
     Ok((after, changed, fx))
 }
@@ -362,7 +390,145 @@ pub fn follow(
         repo.put_host(&h)?;
         changed.push(h);
     }
+    // Each host's addresses; a host its pool has no address for says so
+    // in its configuration's failure until one is free.
+    let (_, short) = addressing::follow_hosts(repo, &addressed(hosts))?;
+    for t in repo.hosts()? {
+        let why = short
+            .iter()
+            .find(|(u, _)| *u == t.host_uuid)
+            .map(|(_, w)| w);
+        let was = t
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.starts_with(NO_ADDRESS));
+        let now_failure = why.map(|w| format!("{NO_ADDRESS}{w}"));
+        if (was && now_failure.as_deref() != t.failure.as_deref())
+            || (!was && now_failure.is_some())
+        {
+            let mut h = t.clone();
+            h.failure = now_failure;
+            repo.put_host(&h)?;
+            changed.retain(|c| c.host_uuid != h.host_uuid);
+            changed.push(h);
+        }
+    }
     Ok((changed, fx))
+}
+
+/// How a host's configuration failure starts while it has no address.
+const NO_ADDRESS: &str = "addresses: ";
+
+fn addressed(hosts: &[HostFacts]) -> Vec<AddressedHost> {
+    hosts
+        .iter()
+        .filter_map(|f| {
+            f.provisioned().map(|name| AddressedHost {
+                uuid: f.uuid.clone(),
+                hostname: name.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The system as the addressing rules see it.
+pub fn system_facts(hosts: &[HostFacts], simplex: bool) -> SystemFacts {
+    SystemFacts {
+        simplex,
+        unlocked_controller: hosts
+            .iter()
+            .find(|h| h.is_controller() && h.administrative == "unlocked")
+            .and_then(|h| h.hostname.clone()),
+    }
+}
+
+/// What a change to a network of type `t` asks of the hosts: none, a
+/// runtime apply (false), or a lock and unlock (true).
+fn network_effect(t: Option<&str>) -> Option<bool> {
+    match t {
+        Some(addressing::OAM) => Some(false),
+        Some(addressing::MGMT | addressing::CLUSTER_HOST | addressing::PXEBOOT) => Some(true),
+        _ => None,
+    }
+}
+
+type Changed<T> = (T, Vec<HostConfig>, Vec<AlarmEffect>);
+
+fn follow_network(
+    repo: &mut dyn ConfigRepo,
+    t: Option<&str>,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<(Vec<HostConfig>, Vec<AlarmEffect>), Error> {
+    match network_effect(t) {
+        None => Ok((Vec::new(), Vec::new())),
+        Some(reboot) => retarget(repo, hosts, Scope::All, reboot, now),
+    }
+}
+
+/// `addrpool-modify`, with the configuration of the hosts its network
+/// reaches.
+pub fn modify_pool(
+    repo: &mut dyn ConfigRepo,
+    uuid: &str,
+    f: &PoolFields,
+    simplex: bool,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<Changed<PoolChange>, Error> {
+    let c = addressing::modify_pool(repo, uuid, f, &system_facts(hosts, simplex), now)?;
+    let t = c.network.as_ref().map(|n| n.net_type.clone());
+    let (changed, fx) = follow_network(repo, t.as_deref(), hosts, now)?;
+    Ok((c, changed, fx))
+}
+
+/// `addrpool-delete` (a network's pool takes its network with it, where
+/// sysinv allows that at all).
+pub fn delete_pool(
+    repo: &mut dyn ConfigRepo,
+    uuid: &str,
+    simplex: bool,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<Changed<AddressPool>, Error> {
+    let net = repo
+        .networks()?
+        .into_iter()
+        .find(|n| n.pool_uuid.as_deref() == Some(uuid));
+    let p = addressing::delete_pool(repo, uuid, &system_facts(hosts, simplex))?;
+    let (changed, fx) =
+        follow_network(repo, net.as_ref().map(|n| n.net_type.as_str()), hosts, now)?;
+    Ok((p, changed, fx))
+}
+
+/// `network-add`: the hosts are given their addresses on it at once.
+pub fn add_network(
+    repo: &mut dyn ConfigRepo,
+    n: &NewNetwork,
+    simplex: bool,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<Changed<Network>, Error> {
+    let (net, _) = addressing::add_network(repo, n, simplex)?;
+    let (mut changed, mut fx) = follow(repo, hosts, now)?;
+    let (c, f) = follow_network(repo, Some(&net.net_type), hosts, now)?;
+    changed.retain(|h| !c.iter().any(|x| x.host_uuid == h.host_uuid));
+    changed.extend(c);
+    fx.extend(f);
+    Ok((net, changed, fx))
+}
+
+/// `network-delete`.
+pub fn delete_network(
+    repo: &mut dyn ConfigRepo,
+    key: &str,
+    simplex: bool,
+    hosts: &[HostFacts],
+    now: Timestamp,
+) -> Result<Changed<Network>, Error> {
+    let net = addressing::delete_network(repo, key, &system_facts(hosts, simplex))?;
+    let (changed, fx) = follow_network(repo, Some(&net.net_type), hosts, now)?;
+    Ok((net, changed, fx))
 }
 
 /// What an agent reports after an apply: the uuid it applied and each
@@ -419,10 +585,17 @@ pub fn report_applied(
     Ok((h, fx))
 }
 
-/// The hosts-file entries every host gets: the loopback names, and the OAM
-/// floating address as `oamcontroller` (StarlingX's name for it).
-pub fn hosts_entries(oam: &Oam) -> Vec<(IpAddr, Vec<String>)> {
-    vec![
+/// The hosts-file entries of a host: the loopback names, and StarlingX's
+/// names for the controllers' addresses — `controller`, `controller-0`
+/// and `controller-1` (management), `pxecontroller` (pxeboot),
+/// `oamcontroller` (OAM), `controller[-N]-cluster-host` — and, on any other
+/// host, its own name on the management and cluster-host networks.
+pub fn hosts_entries(
+    repo: &mut dyn ConfigRepo,
+    pools: &[(String, AddressPool)],
+    host: &AddressedHost,
+) -> Result<Vec<(IpAddr, Vec<String>)>, Error> {
+    let mut out = vec![
         (
             IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             vec!["localhost".into()],
@@ -435,8 +608,70 @@ pub fn hosts_entries(oam: &Oam) -> Vec<(IpAddr, Vec<String>)> {
                 "ip6-loopback".into(),
             ],
         ),
-        (oam.floating_ip, vec!["oamcontroller".into()]),
-    ]
+    ];
+    let named: &[(&str, Slot, &str)] = &[
+        (addressing::MGMT, Slot::Floating, "controller"),
+        (addressing::MGMT, Slot::Controller0, "controller-0"),
+        (addressing::MGMT, Slot::Controller1, "controller-1"),
+        (addressing::PXEBOOT, Slot::Floating, "pxecontroller"),
+        (addressing::OAM, Slot::Floating, "oamcontroller"),
+        (
+            addressing::CLUSTER_HOST,
+            Slot::Floating,
+            "controller-cluster-host",
+        ),
+        (
+            addressing::CLUSTER_HOST,
+            Slot::Controller0,
+            "controller-0-cluster-host",
+        ),
+        (
+            addressing::CLUSTER_HOST,
+            Slot::Controller1,
+            "controller-1-cluster-host",
+        ),
+    ];
+    let pool = |t: &str| pools.iter().find(|(pt, _)| pt == t).map(|(_, p)| p);
+    for (t, slot, name) in named {
+        if let Some(a) = pool(t).and_then(|p| p.slot(*slot)) {
+            out.push((a, vec![(*name).to_string()]));
+        }
+    }
+    if !addressing::is_controller_name(&host.hostname) {
+        for (t, name) in [
+            (addressing::MGMT, host.hostname.clone()),
+            (
+                addressing::CLUSTER_HOST,
+                format!("{}-cluster-host", host.hostname),
+            ),
+        ] {
+            if let Some(p) = pool(t)
+                && let Some(a) = addressing::host_address_in(repo, p, host)?
+            {
+                out.push((a, vec![name]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The time servers of a host that is not a controller: the controllers'
+/// management addresses (as StarlingX's other hosts follow them).
+fn controller_time_servers(pools: &[(String, AddressPool)]) -> Vec<String> {
+    let Some((_, p)) = pools.iter().find(|(t, _)| t == addressing::MGMT) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = [Slot::Controller0, Slot::Controller1]
+        .into_iter()
+        .filter_map(|s| p.slot(s))
+        .map(|a| a.to_string())
+        .collect();
+    if out.is_empty()
+        && let Some(f) = p.slot(Slot::Floating)
+    {
+        out.push(f.to_string());
+    }
+    out
 }
 
 /// A host's configuration document: everything it should run, versioned by
@@ -455,7 +690,8 @@ pub struct Document {
     pub full: bool,
     /// resolv.conf's servers (runtime).
     pub nameservers: Vec<IpAddr>,
-    /// chrony's servers; controllers only (reboot-required).
+    /// chrony's servers (reboot-required): the cloud's NTP servers on a
+    /// controller, the controllers on any other host.
     pub ntpservers: Option<Vec<String>>,
     /// /etc/hosts (runtime).
     pub hosts: Vec<(IpAddr, Vec<String>)>,
@@ -474,15 +710,25 @@ pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document
     let whole = h.applied.as_deref() == Some(h.target.to_string().as_str());
     let dns = dns(repo)?;
     let ntp = ntp(repo)?;
-    let oam = oam(repo)?;
+    let me = AddressedHost {
+        uuid: h.host_uuid.clone(),
+        hostname: h.hostname.clone(),
+    };
+    let pools = addressing::network_pools(repo)?;
+    let hosts = hosts_entries(repo, &pools, &me)?;
+    let ntpservers = if facts.is_controller() {
+        ntp.ntpservers
+    } else {
+        controller_time_servers(&pools)
+    };
     Ok(Document {
         config_uuid: h.target,
         hostname: h.hostname.clone(),
         personality: facts.personality.clone().unwrap_or_default(),
         full: fresh || whole || facts.configuring || !h.target.reboot(),
         nameservers: dns.nameservers,
-        ntpservers: facts.is_controller().then_some(ntp.ntpservers),
-        hosts: hosts_entries(&oam),
+        ntpservers: Some(ntpservers),
+        hosts,
     })
 }
 

@@ -51,14 +51,14 @@ pub struct Subnet {
     pub prefix: u8,
 }
 
-fn bits(a: IpAddr) -> (u128, u8) {
+pub(crate) fn bits(a: IpAddr) -> (u128, u8) {
     match a {
         IpAddr::V4(v) => (u32::from(v) as u128, 32),
         IpAddr::V6(v) => (u128::from(v), 128),
     }
 }
 
-fn from_bits(v: u128, width: u8) -> IpAddr {
+pub(crate) fn from_bits(v: u128, width: u8) -> IpAddr {
     if width == 32 {
         IpAddr::V4(std::net::Ipv4Addr::from(v as u32))
     } else {
@@ -97,8 +97,25 @@ impl Subnet {
         if self.network.is_ipv4() { 4 } else { 6 }
     }
 
-    fn width(&self) -> u8 {
+    pub(crate) fn width(&self) -> u8 {
         bits(self.network).1
+    }
+
+    /// How many addresses it holds (saturating at `u128::MAX` for ::/0).
+    pub fn size(&self) -> u128 {
+        let host_bits = u32::from(self.width() - self.prefix);
+        1u128.checked_shl(host_bits).unwrap_or(u128::MAX)
+    }
+
+    /// Its last address (IPv4's broadcast address).
+    pub fn broadcast(&self) -> IpAddr {
+        from_bits(bits(self.network).0 + (self.size() - 1), self.width())
+    }
+
+    /// Whether it shares any address with `other`.
+    pub fn overlaps(&self, other: &Subnet) -> bool {
+        self.width() == other.width()
+            && (self.contains(other.network) || other.contains(self.network))
     }
 
     /// Whether `a` is in it.

@@ -2,8 +2,11 @@
 //! [`ConfigRepo`] in SQL for every backend; [`crate::ops`] runs over it
 //! inside one transaction.
 
+use std::net::IpAddr;
+
 use starling_common::Error;
 
+use crate::addressing::{Address, AddressPool, Network};
 use crate::datanet::DataNetwork;
 use crate::platform::{Dns, Ntp, Oam};
 use crate::target::HostConfig;
@@ -18,10 +21,9 @@ pub trait ConfigRepo {
     fn ntp(&mut self) -> Result<Option<Ntp>, Error>;
     /// Writes the NTP record (there is one).
     fn put_ntp(&mut self, n: &Ntp) -> Result<(), Error>;
-    /// The OAM network record, once written.
-    fn oam(&mut self) -> Result<Option<Oam>, Error>;
-    /// Writes the OAM network record (there is one).
-    fn put_oam(&mut self, o: &Oam) -> Result<(), Error>;
+    /// The OAM record as the first releases kept it (before the OAM
+    /// network's pool held it); read once, to carry it over.
+    fn legacy_oam(&mut self) -> Result<Option<Oam>, Error>;
     /// One host's configuration state.
     fn host(&mut self, host_uuid: &str) -> Result<Option<HostConfig>, Error>;
     /// Every tracked host's, by host uuid.
@@ -34,9 +36,40 @@ pub trait ConfigRepo {
     fn datanetworks(&mut self) -> Result<Vec<DataNetwork>, Error>;
     /// The data network of this uuid or name.
     fn datanetwork(&mut self, key: &str) -> Result<Option<DataNetwork>, Error>;
-    /// The next data network id (never reused).
-    fn next_datanetwork_id(&mut self) -> Result<i64, Error>;
+    /// The next id of `seq` (never reused).
+    fn next_id(&mut self, seq: Seq) -> Result<i64, Error>;
     fn insert_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error>;
     fn update_datanetwork(&mut self, d: &DataNetwork) -> Result<(), Error>;
     fn delete_datanetwork(&mut self, id: i64) -> Result<(), Error>;
+    /// Every address pool, by id, with its named addresses.
+    fn pools(&mut self) -> Result<Vec<AddressPool>, Error>;
+    /// The pool of this uuid.
+    fn pool(&mut self, uuid: &str) -> Result<Option<AddressPool>, Error>;
+    fn insert_pool(&mut self, p: &AddressPool) -> Result<(), Error>;
+    fn update_pool(&mut self, p: &AddressPool) -> Result<(), Error>;
+    fn delete_pool(&mut self, id: i64) -> Result<(), Error>;
+    /// Every address, by id.
+    fn addresses(&mut self) -> Result<Vec<Address>, Error>;
+    /// The addresses of pool `pool_id`, by id.
+    fn addresses_in(&mut self, pool_id: i64) -> Result<Vec<Address>, Error>;
+    /// The address of this id.
+    fn address(&mut self, id: i64) -> Result<Option<Address>, Error>;
+    /// The address row holding `a` (addresses are unique).
+    fn address_at(&mut self, a: IpAddr) -> Result<Option<Address>, Error>;
+    fn insert_address(&mut self, a: &Address) -> Result<(), Error>;
+    fn update_address(&mut self, a: &Address) -> Result<(), Error>;
+    fn delete_address(&mut self, id: i64) -> Result<(), Error>;
+    /// Every network, by id.
+    fn networks(&mut self) -> Result<Vec<Network>, Error>;
+    fn insert_network(&mut self, n: &Network) -> Result<(), Error>;
+    fn delete_network(&mut self, id: i64) -> Result<(), Error>;
+}
+
+/// The id sequences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seq {
+    DataNetwork,
+    AddressPool,
+    Address,
+    Network,
 }

@@ -146,6 +146,7 @@ async fn lab() -> Lab {
             oam_c1_ip: Some("10.10.10.4".into()),
             ..OamFields::default()
         },
+        networks: Default::default(),
         simplex: false,
     };
     db.write(move |c| {
@@ -425,10 +426,16 @@ async fn hosts_apply_their_documents_and_250_001_follows() {
     let (s, doc) = l.document(&l.w0, &applied, 0).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(doc["nameservers"], json!(["9.9.9.9"]));
-    assert_eq!(doc["ntpservers"], Value::Null, "NTP is the controllers'");
     assert_eq!(
-        doc["hosts"][2],
-        json!({"address": "10.10.10.2", "names": ["oamcontroller"]})
+        doc["ntpservers"],
+        json!(["192.168.204.3", "192.168.204.4"]),
+        "the cloud's NTP servers are the controllers'"
+    );
+    assert!(
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"address": "10.10.10.2", "names": ["oamcontroller"]}))
     );
     l.apply(&l.w0).await;
     assert_eq!(l.alarms(), ["clear 250.001 host=worker-0"]);
@@ -793,4 +800,249 @@ async fn data_networks_as_sysinv_has_them() {
     let (s, v) = l.call("GET", "/v1/datanetworks/physnet0", None, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(faultstring(&v).contains("DataNetwork physnet0 could not be found."));
+}
+
+#[tokio::test]
+async fn address_pools_and_networks_as_sysinv_has_them() {
+    let l = lab().await;
+    let pools = l.get("/v1/addrpools").await["addrpools"].clone();
+    let names: Vec<&str> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "oam",
+            "management",
+            "pxeboot",
+            "cluster-host-subnet",
+            "cluster-pod-subnet",
+            "cluster-service-subnet",
+            "multicast-subnet"
+        ]
+    );
+    let mgmt = &pools[1];
+    assert_eq!(mgmt["network"], "192.168.204.0");
+    assert_eq!(mgmt["prefix"], 24);
+    assert_eq!(mgmt["family"], 4);
+    assert_eq!(mgmt["order"], "random");
+    assert_eq!(
+        mgmt["ranges"],
+        json!([["192.168.204.2", "192.168.204.254"]])
+    );
+    assert_eq!(mgmt["floating_address"], "192.168.204.2");
+    assert!(mgmt["floating_address_id"].is_i64());
+    assert_eq!(mgmt["gateway_address"], Value::Null);
+    // The OAM record is the oam network's pool.
+    let oam = l.get("/v1/iextoam").await["iextoams"][0].clone();
+    assert_eq!(oam["uuid"], pools[0]["uuid"]);
+    assert_eq!(pools[0]["gateway_address"], "10.10.10.1");
+    // Filtered by network type.
+    let of = l.get("/v1/addrpools?network_type=mgmt").await;
+    assert_eq!(of["addrpools"], json!([mgmt.clone()]));
+    let nets = l.get("/v1/networks").await["networks"].clone();
+    assert_eq!(nets[1]["type"], "mgmt");
+    assert_eq!(nets[1]["pool_uuid"], mgmt["uuid"]);
+    assert_eq!(nets[1]["dynamic"], true);
+    assert_eq!(nets[1]["primary_pool_family"], "IPv4");
+    let id = nets[1]["id"].as_i64().unwrap();
+    assert_eq!(l.get(&format!("/v1/networks/{id}")).await, nets[1]);
+    let nu = nets[1]["uuid"].as_str().unwrap();
+    assert_eq!(l.get(&format!("/v1/networks/{nu}")).await, nets[1]);
+    // worker-0's hosts file names it, on the management network.
+    let (s, doc) = l.document(&l.w0, "install", 0).await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    let entry = |name: &str| {
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["names"] == json!([name]))
+            .map(|e| e["address"].as_str().unwrap().to_string())
+    };
+    assert_eq!(entry("controller").as_deref(), Some("192.168.204.2"));
+    assert!(entry("worker-0").unwrap().starts_with("192.168.204."));
+    assert_eq!(
+        doc["ntpservers"],
+        json!(["192.168.204.3", "192.168.204.4"]),
+        "the other hosts keep time by the controllers"
+    );
+
+    // addrpool-add as cgtsclient sends it (the prefix as text).
+    let add = json!({"name": "spare", "network": "10.60.0.0", "prefix": "24",
+        "ranges": [["10.60.0.100", "10.60.0.199"], ["10.60.0.10", "10.60.0.19"]],
+        "floating_address": "10.60.0.10", "gateway_address": "10.60.0.1"});
+    let (s, p) = l.call("POST", "/v1/addrpools", None, Some(add)).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["ranges"][0], json!(["10.60.0.10", "10.60.0.19"]));
+    let pu = p["uuid"].as_str().unwrap().to_string();
+    assert_eq!(l.get(&format!("/v1/addrpools/{pu}")).await, p);
+    // Bad input: the reason, nothing written.
+    for (body, status, says) in [
+        (
+            json!({"name": "x", "network": "10.61.0.1", "prefix": 24}),
+            StatusCode::BAD_REQUEST,
+            "Host bits must be zero",
+        ),
+        (
+            json!({"name": "x", "network": "10.61.0.0", "prefix": "twenty"}),
+            StatusCode::BAD_REQUEST,
+            "Invalid prefix",
+        ),
+        (
+            json!({"name": "x", "network": "10.61.0.0", "prefix": 24, "ranges": [["10.61.0.5"]]}),
+            StatusCode::BAD_REQUEST,
+            "a [start, end] pair",
+        ),
+        (
+            json!({"name": "x", "network": "10.61.0.0", "prefix": 24, "ranges": [["10.61.0.9", "10.61.0.5"]]}),
+            StatusCode::CONFLICT,
+            "must be less than end address",
+        ),
+        (
+            json!({"name": "spare", "network": "10.61.0.0", "prefix": 24}),
+            StatusCode::CONFLICT,
+            "Address pool spare already exists",
+        ),
+        (
+            json!({"name": "x", "network": "10.61.0.0", "prefix": 24, "floating_address": "10.60.0.10"}),
+            StatusCode::BAD_REQUEST,
+            "is not in subnet",
+        ),
+        (
+            json!({"name": "x", "network": "10.61.0.0", "prefix": 24, "colour": "red"}),
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+    ] {
+        let (s, v) = l
+            .call("POST", "/v1/addrpools", None, Some(body.clone()))
+            .await;
+        assert_eq!(s, status, "{body}: {v}");
+        assert!(
+            faultstring(&v).contains(says),
+            "{body}: {}",
+            faultstring(&v)
+        );
+    }
+    assert_eq!(
+        l.get("/v1/addrpools").await["addrpools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    // addrpool-modify: ranges as pairs, an address cleared with "none".
+    let (s, v) = l
+        .call(
+            "PATCH",
+            &format!("/v1/addrpools/{pu}"),
+            None,
+            Some(json!([
+                {"op": "replace", "path": "/ranges", "value": [["10.60.0.10", "10.60.0.50"]]},
+                {"op": "replace", "path": "/gateway_address", "value": "none"},
+                {"op": "replace", "path": "/order", "value": "sequential"}
+            ])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["gateway_address"], Value::Null);
+    assert_eq!(v["gateway_address_id"], Value::Null);
+    assert_eq!(v["order"], "sequential");
+    for (patch, says) in [
+        (
+            json!([{"op": "replace", "path": "/family", "value": 6}]),
+            "'/family' is a read-only attribute",
+        ),
+        (
+            json!([{"op": "remove", "path": "/gateway_address"}]),
+            "Attributes cannot be added or removed",
+        ),
+        (
+            json!([{"op": "replace", "path": "/ranges", "value": "10.60.0.1-10.60.0.9"}]),
+            "Invalid ranges",
+        ),
+    ] {
+        let (s, v) = l
+            .call(
+                "PATCH",
+                &format!("/v1/addrpools/{pu}"),
+                None,
+                Some(patch.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{patch}: {v}");
+        assert!(
+            faultstring(&v).contains(says),
+            "{patch}: {}",
+            faultstring(&v)
+        );
+    }
+    // The management pool of an installed duplex system is read-only.
+    let mu = mgmt["uuid"].as_str().unwrap();
+    let (s, v) = l
+        .call(
+            "PATCH",
+            &format!("/v1/addrpools/{mu}"),
+            None,
+            Some(json!([{"op": "replace", "path": "/gateway_address", "value": "192.168.204.1"}])),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(
+        faultstring(&v),
+        "Address pool is read-only and cannot be modified or removed"
+    );
+    // network-add over the spare pool (overlapping none), as cgtsclient
+    // sends it; a second of its type is refused.
+    let body = json!({"name": "storage", "type": "storage", "dynamic": "false", "pool_uuid": pu});
+    let (s, n) = l
+        .call("POST", "/v1/networks", None, Some(body.clone()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{n}");
+    assert_eq!(n["type"], "storage");
+    assert_eq!(n["dynamic"], false);
+    let p = l.get(&format!("/v1/addrpools/{pu}")).await;
+    assert!(
+        p["controller0_address"].is_string(),
+        "allocated for storage: {p}"
+    );
+    let (s, v) = l.call("POST", "/v1/networks", None, Some(body)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(faultstring(&v), "Network of type storage already exists.");
+    let (s, v) = l
+        .call("DELETE", &format!("/v1/addrpools/{pu}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(faultstring(&v).contains("primary for the following network: storage"));
+    let nu = n["uuid"].as_str().unwrap();
+    let (s, v) = l
+        .call("DELETE", &format!("/v1/networks/{nu}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(faultstring(&v).contains("after initial configuration completion"));
+    // A free pool goes.
+    let (s, p2) = l
+        .call(
+            "POST",
+            "/v1/addrpools",
+            None,
+            Some(json!({"name": "spare2", "network": "fd00:60::", "prefix": 64})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p2}");
+    assert_eq!(p2["family"], 6);
+    let u2 = p2["uuid"].as_str().unwrap();
+    let (s, _) = l
+        .call("DELETE", &format!("/v1/addrpools/{u2}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = l
+        .call("GET", &format!("/v1/addrpools/{u2}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(faultstring(&v), format!("Address pool {u2} not found"));
 }

@@ -27,6 +27,7 @@ fn initial() -> Initial {
             oam_c1_ip: Some("10.10.10.4".into()),
             ..OamFields::default()
         },
+        networks: Default::default(),
         simplex: false,
     }
 }
@@ -312,6 +313,181 @@ async fn data_networks_are_added_found_modified_and_deleted() {
             .unwrap();
         let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["physnet0", "vx0"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn networks_pools_and_addresses_read_back_and_addresses_are_unique() {
+    use starling_config::addressing::{self, MGMT, PoolFields, Slot};
+    each_backend(&[SCHEMA], |db| async move {
+        setup(&db).await;
+        let (pools, nets, addrs) = db
+            .read(|c| {
+                let mut r = ConfigStore::new(c);
+                Ok::<_, Error>((r.pools()?, r.networks()?, r.addresses()?))
+            })
+            .await
+            .unwrap();
+        let types: Vec<&str> = nets.iter().map(|n| n.net_type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "oam",
+                "mgmt",
+                "pxeboot",
+                "cluster-host",
+                "cluster-pod",
+                "cluster-service",
+                "multicast"
+            ]
+        );
+        assert_eq!(pools.len(), 7);
+        let mgmt = pools.iter().find(|p| p.name == "management").unwrap();
+        assert_eq!(
+            mgmt.slot(Slot::Controller1).unwrap().to_string(),
+            "192.168.204.4"
+        );
+        // One by one, as the lists have them.
+        for p in &pools {
+            let u = p.uuid.to_ascii_uppercase();
+            let one = db
+                .read(move |c| ConfigStore::new(c).pool(&u))
+                .await
+                .unwrap();
+            assert_eq!(one.as_ref(), Some(p));
+        }
+        // worker-0 has its management and cluster-host addresses.
+        let mine: Vec<&str> = addrs
+            .iter()
+            .filter(|a| a.host_uuid.as_deref() == Some("00000000-0000-4000-8000-000000000002"))
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        assert!(mine.contains(&"worker-0-mgmt") && mine.contains(&"worker-0-cluster-host"));
+        // A free pool: added, changed (IPv6, two ranges), deleted.
+        let p = db
+            .write(|c| {
+                let mut r = ConfigStore::new(c);
+                let mut f = PoolFields {
+                    name: Some("spare".into()),
+                    network: Some("fd00:77::".into()),
+                    prefix: Some("64".into()),
+                    order: Some("sequential".into()),
+                    ranges: Some(vec![
+                        ("fd00:77::100".into(), "fd00:77::1ff".into()),
+                        ("fd00:77::10".into(), "fd00:77::1f".into()),
+                    ]),
+                    ..PoolFields::default()
+                };
+                f.slots[0] = Some("fd00:77::10".into());
+                f.slots[3] = Some("fd00:77::1".into());
+                addressing::add_pool(&mut r, &f, ts(5))
+            })
+            .await
+            .unwrap();
+        let u = p.uuid.clone();
+        let back = db
+            .read(move |c| ConfigStore::new(c).pool(&u))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.ranges[0].0.to_string(), "fd00:77::10");
+        let u = p.uuid.clone();
+        let sys = addressing::SystemFacts {
+            simplex: false,
+            unlocked_controller: None,
+        };
+        let sys2 = sys.clone();
+        let changed = db
+            .write(move |c| {
+                let sys = sys2.clone();
+                let mut f = PoolFields::default();
+                f.slots[0] = Some("fd00:77::11".into());
+                f.slots[3] = Some("none".into());
+                addressing::modify_pool(&mut ConfigStore::new(c), &u, &f, &sys, ts(6))
+            })
+            .await
+            .unwrap();
+        assert_eq!(changed.pool.slot(Slot::Gateway), None);
+        assert_eq!(changed.pool.updated_at, Some(ts(6)));
+        // An address twice is refused by the store itself: nothing written.
+        let n = db
+            .read(|c| ConfigStore::new(c).addresses().map(|a| a.len()))
+            .await
+            .unwrap();
+        let e = db
+            .write(|c| {
+                let mut r = ConfigStore::new(c);
+                let id = r.next_id(starling_config::Seq::Address)?;
+                let mut a = r.addresses()?.remove(0);
+                a.id = id;
+                a.uuid = "00000000-0000-4000-8000-0000000000aa".into();
+                r.insert_address(&a)
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Conflict(_) | Error::Storage(_)), "{e}");
+        let after = db
+            .read(|c| ConfigStore::new(c).addresses().map(|a| a.len()))
+            .await
+            .unwrap();
+        assert_eq!(after, n);
+        let u = p.uuid.clone();
+        db.write(move |c| addressing::delete_pool(&mut ConfigStore::new(c), &u, &sys.clone()))
+            .await
+            .unwrap();
+        let left = db.read(|c| ConfigStore::new(c).addresses()).await.unwrap();
+        assert_eq!(
+            left.len(),
+            n - 1,
+            "the spare pool's floating address went with it"
+        );
+        let mgmt_net = db
+            .read(|c| addressing::network_of_type(&mut ConfigStore::new(c), MGMT))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(mgmt_net.dynamic);
+        assert_eq!(mgmt_net.primary_pool_family.as_deref(), Some("IPv4"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_earlier_releases_oam_row_becomes_the_oam_pool() {
+    each_backend(&[SCHEMA], |db| async move {
+        db.write(|c| {
+            c.exec(
+                "INSERT INTO cfg_oam (uuid, subnet, gateway_ip, floating_ip, c0_ip, c1_ip, \
+                 start_ip, end_ip, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &[
+                    "0aa00000-0000-4000-8000-000000000001".into(),
+                    "10.30.0.0/24".into(),
+                    "10.30.0.1".into(),
+                    "10.30.0.2".into(),
+                    "10.30.0.3".into(),
+                    "10.30.0.4".into(),
+                    "10.30.0.2".into(),
+                    "10.30.0.200".into(),
+                    starling_db::Value::Int(ts(0).micros()),
+                    starling_db::Value::Null,
+                ],
+            )?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        setup(&db).await;
+        let o = db
+            .read(|c| ops::oam(&mut ConfigStore::new(c)))
+            .await
+            .unwrap();
+        assert_eq!(o.uuid, "0aa00000-0000-4000-8000-000000000001");
+        assert_eq!(o.subnet.to_string(), "10.30.0.0/24");
+        assert_eq!(o.end_ip.to_string(), "10.30.0.200");
+        assert_eq!(o.gateway_ip.unwrap().to_string(), "10.30.0.1");
     })
     .await;
 }

@@ -1,82 +1,6 @@
-use std::collections::BTreeMap;
-
 use super::*;
 
-/// The contract kept in memory (the store crate's suite holds the SQL one
-/// to the same stories on every backend).
-#[derive(Default)]
-struct Mem {
-    dns: Option<Dns>,
-    ntp: Option<Ntp>,
-    oam: Option<Oam>,
-    hosts: BTreeMap<String, HostConfig>,
-    datanets: Vec<crate::DataNetwork>,
-}
-
-impl ConfigRepo for Mem {
-    fn dns(&mut self) -> Result<Option<Dns>, Error> {
-        Ok(self.dns.clone())
-    }
-    fn put_dns(&mut self, d: &Dns) -> Result<(), Error> {
-        self.dns = Some(d.clone());
-        Ok(())
-    }
-    fn ntp(&mut self) -> Result<Option<Ntp>, Error> {
-        Ok(self.ntp.clone())
-    }
-    fn put_ntp(&mut self, n: &Ntp) -> Result<(), Error> {
-        self.ntp = Some(n.clone());
-        Ok(())
-    }
-    fn oam(&mut self) -> Result<Option<Oam>, Error> {
-        Ok(self.oam.clone())
-    }
-    fn put_oam(&mut self, o: &Oam) -> Result<(), Error> {
-        self.oam = Some(o.clone());
-        Ok(())
-    }
-    fn host(&mut self, u: &str) -> Result<Option<HostConfig>, Error> {
-        Ok(self.hosts.get(u).cloned())
-    }
-    fn hosts(&mut self) -> Result<Vec<HostConfig>, Error> {
-        Ok(self.hosts.values().cloned().collect())
-    }
-    fn put_host(&mut self, h: &HostConfig) -> Result<(), Error> {
-        self.hosts.insert(h.host_uuid.clone(), h.clone());
-        Ok(())
-    }
-    fn delete_host(&mut self, u: &str) -> Result<(), Error> {
-        self.hosts.remove(u);
-        Ok(())
-    }
-    fn datanetworks(&mut self) -> Result<Vec<crate::DataNetwork>, Error> {
-        Ok(self.datanets.clone())
-    }
-    fn datanetwork(&mut self, key: &str) -> Result<Option<crate::DataNetwork>, Error> {
-        Ok(self
-            .datanets
-            .iter()
-            .find(|d| d.uuid == key || d.name == key)
-            .cloned())
-    }
-    fn next_datanetwork_id(&mut self) -> Result<i64, Error> {
-        Ok(self.datanets.iter().map(|d| d.id).max().unwrap_or(0) + 1)
-    }
-    fn insert_datanetwork(&mut self, d: &crate::DataNetwork) -> Result<(), Error> {
-        self.datanets.push(d.clone());
-        Ok(())
-    }
-    fn update_datanetwork(&mut self, d: &crate::DataNetwork) -> Result<(), Error> {
-        for x in self.datanets.iter_mut().filter(|x| x.id == d.id) {
-            *x = d.clone();
-        }
-        Ok(())
-    }
-    fn delete_datanetwork(&mut self, id: i64) -> Result<(), Error> {
-        self.datanets.retain(|d| d.id != id);
-        Ok(())
-    }
-}
+use crate::mem::Mem;
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_micros(s * 1_000_000)
@@ -94,6 +18,7 @@ fn initial() -> Initial {
             oam_c1_ip: Some("10.10.10.4".into()),
             ..OamFields::default()
         },
+        networks: InitialNetworks::default(),
         simplex: false,
     }
 }
@@ -199,7 +124,11 @@ fn a_runtime_change_is_out_of_date_until_applied_then_clean() {
     }
     let (doc, fx) = apply(&mut m, &hosts, "w0");
     assert_eq!(doc.nameservers, d.nameservers);
-    assert_eq!(doc.ntpservers, None, "NTP is the controllers'");
+    assert_eq!(
+        doc.ntpservers.unwrap(),
+        ["192.168.204.3", "192.168.204.4"],
+        "the other hosts follow the controllers"
+    );
     assert_eq!(sets(&fx), ["clear host=worker-0"]);
     assert!(!m.hosts["w0"].out_of_date());
     // A wrong uuid is sysinv's 404; bad input writes nothing.
@@ -349,4 +278,120 @@ fn the_oam_network_changes_every_hosts_file() {
     };
     let e = modify_oam(&mut m, &o.uuid, &v6, false, &hosts, t(4)).unwrap_err();
     assert!(e.to_string().contains("IP version mismatch"), "{e}");
+}
+
+#[test]
+fn hosts_files_name_the_controllers_and_the_host_itself() {
+    let (mut m, hosts) = cloud();
+    let names = |d: &Document| -> Vec<(String, String)> {
+        d.hosts
+            .iter()
+            .flat_map(|(a, n)| n.iter().map(move |n| (n.clone(), a.to_string())))
+            .collect()
+    };
+    let w = names(&document(&mut m, &hosts[1]).unwrap());
+    for want in [
+        ("controller", "192.168.204.2"),
+        ("controller-0", "192.168.204.3"),
+        ("controller-1", "192.168.204.4"),
+        ("pxecontroller", "169.254.202.2"),
+        ("oamcontroller", "10.10.10.2"),
+        ("controller-cluster-host", "192.168.206.2"),
+        ("controller-0-cluster-host", "192.168.206.3"),
+    ] {
+        assert!(
+            w.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {w:?}"
+        );
+    }
+    let own = w
+        .iter()
+        .find(|(n, _)| n == "worker-0")
+        .expect("its own name");
+    let own_ch = w.iter().find(|(n, _)| n == "worker-0-cluster-host");
+    assert!(own.1.starts_with("192.168.204."), "{own:?}");
+    assert!(own_ch.is_some_and(|(_, a)| a.starts_with("192.168.206.")));
+    let c = names(&document(&mut m, &hosts[0]).unwrap());
+    assert!(
+        !c.iter()
+            .any(|(n, _)| n == "controller-0-mgmt" || n == "worker-0")
+    );
+}
+
+#[test]
+fn an_earlier_releases_oam_record_becomes_the_oam_pool_with_its_uuid() {
+    let mut m = Mem::default();
+    let old = platform::oam(
+        None,
+        &OamFields {
+            oam_subnet: Some("10.20.0.0/24".into()),
+            oam_floating_ip: Some("10.20.0.5".into()),
+            oam_c0_ip: Some("10.20.0.6".into()),
+            oam_c1_ip: Some("10.20.0.7".into()),
+            oam_gateway_ip: Some("10.20.0.1".into()),
+            ..OamFields::default()
+        },
+        false,
+        "3a1c2b9e-0000-4000-8000-000000000001".into(),
+        t(0),
+    )
+    .unwrap();
+    m.oam = Some(old.clone());
+    ensure_records(&mut m, &initial(), t(5)).unwrap();
+    let now = oam(&mut m).unwrap();
+    assert_eq!(now, old, "kept whole, uuid and all");
+    let p = addressing::oam_pool(&mut m).unwrap().unwrap();
+    assert_eq!(p.uuid, old.uuid);
+    assert!(
+        m.addresses
+            .iter()
+            .any(|a| a.name == "controller-gateway-oam")
+    );
+}
+
+#[test]
+fn a_management_pool_change_asks_every_host_for_a_lock_and_unlock() {
+    let (mut m, mut hosts) = cloud();
+    for h in &mut hosts {
+        h.administrative = "locked".into();
+    }
+    let mgmt = addressing::pools_of_type(&mut m, addressing::MGMT)
+        .unwrap()
+        .remove(0);
+    let mut f = PoolFields::default();
+    f.slots[3] = Some("192.168.204.1".into());
+    let e = modify_pool(&mut m, &mgmt.uuid, &f, false, &hosts, t(3)).unwrap_err();
+    assert!(e.to_string().contains("read-only"), "duplex: {e}");
+    let (c, changed, _) = modify_pool(&mut m, &mgmt.uuid, &f, true, &hosts, t(3)).unwrap();
+    assert_eq!(
+        c.pool.slot(Slot::Gateway).unwrap().to_string(),
+        "192.168.204.1"
+    );
+    assert_eq!(changed.len(), 2);
+    assert!(changed.iter().all(|h| h.target.reboot()));
+    // A pool of no network concerns no host.
+    let free = addressing::add_pool(
+        &mut m,
+        &PoolFields {
+            name: Some("spare".into()),
+            network: Some("10.50.0.0".into()),
+            prefix: Some("24".into()),
+            ..PoolFields::default()
+        },
+        t(4),
+    )
+    .unwrap();
+    let (_, changed, _) = modify_pool(
+        &mut m,
+        &free.uuid,
+        &PoolFields {
+            order: Some("sequential".into()),
+            ..PoolFields::default()
+        },
+        false,
+        &hosts,
+        t(5),
+    )
+    .unwrap();
+    assert!(changed.is_empty());
 }

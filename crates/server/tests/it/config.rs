@@ -84,6 +84,94 @@ fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
     assert_eq!(code, 1);
     assert!(err.contains("already exists"), "{err}");
 
+    // Platform networks and their pools, as cgtsclient shows them.
+    let hosts_file = text(&root.join("etc/hosts"));
+    assert!(
+        hosts_file.contains("\tcontroller\n") && hosts_file.contains("\tcontroller-0\n"),
+        "{hosts_file}"
+    );
+    let nets = cli_json(&s, "system", &["network-list"]);
+    let mgmt = nets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "mgmt")
+        .unwrap()
+        .clone();
+    let pools = cli_json(&s, "system", &["addrpool-list"]);
+    let pool = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["uuid"] == mgmt["pool_uuid"])
+        .unwrap()
+        .clone();
+    assert_eq!(pool["name"], "management");
+    assert_eq!(pool["ranges"], json!(["192.168.204.2-192.168.204.254"]));
+    let table = cli_ok(&s, "system", &["addrpool-list"]);
+    assert!(table.contains("192.168.204.2-192.168.204.254"), "{table}");
+    let shown = cli_json(
+        &s,
+        "system",
+        &["network-show", mgmt["uuid"].as_str().unwrap()],
+    );
+    assert_eq!(shown, mgmt);
+    let spare = cli_json(
+        &s,
+        "system",
+        &[
+            "addrpool-add",
+            "spare",
+            "10.70.0.0",
+            "24",
+            "--ranges",
+            "10.70.0.10-10.70.0.20,10.70.0.100-10.70.0.120",
+            "--order",
+            "sequential",
+        ],
+    );
+    assert_eq!(
+        spare["ranges"],
+        json!(["10.70.0.10-10.70.0.20", "10.70.0.100-10.70.0.120"])
+    );
+    let su = spare["uuid"].as_str().unwrap().to_string();
+    let m = cli_json(
+        &s,
+        "system",
+        &["addrpool-modify", &su, "--floating-address", "10.70.0.101"],
+    );
+    assert_eq!(m["floating_address"], "10.70.0.101");
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &["addrpool-modify", &su, "--floating-address", "10.70.0.50"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("is not in range"), "{err}");
+    assert_eq!(
+        cli_json(&s, "system", &["addrpool-show", &su])["floating_address"],
+        "10.70.0.101"
+    );
+    // The installed system's pxeboot pool is read-only.
+    let pxe = nets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "pxeboot")
+        .unwrap()["pool_uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &["addrpool-modify", &pxe, "--order", "sequential"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("read-only"), "{err}");
+    let out = cli_ok(&s, "system", &["addrpool-delete", &su]);
+    assert!(out.contains("Deleted address pool"), "{out}");
+
     // A reboot-required change: out of date (250.001) until the unlock;
     // chrony's file is not touched meanwhile.
     let chrony = root.join("etc/chrony.conf");

@@ -4,6 +4,7 @@
 
 mod config;
 mod hardware;
+mod network;
 mod sm;
 
 use std::time::Duration;
@@ -247,6 +248,8 @@ enum Cmd {
     Sm(sm::SmCmd),
     #[command(flatten)]
     Config(config::ConfigCmd),
+    #[command(flatten)]
+    Network(network::NetworkCmd),
 }
 
 fn main() {
@@ -595,6 +598,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Hardware(cmd) => hardware::run(&c, cmd)?,
         Cmd::Sm(cmd) => sm::run(&c, cmd)?,
         Cmd::Config(cmd) => config::run(&c, cmd)?,
+        Cmd::Network(cmd) => network::run(&c, cmd)?,
     }
     Ok(())
 }
