@@ -154,13 +154,16 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         simplex,
     };
     let clock = ctx.clock.clone();
-    ctx.db
+    let fx = ctx
+        .db
         .write(move |c| {
             starling_config::ops::ensure_records(&mut ConfigStore::new(c), &init, clock.now())
         })
         .await
         .map_err(|e| e.to_string())?;
     let state = ConfigState::new(ctx.db.clone(), ctx.clock.clone(), hosts, ctx.alarms.clone());
+    // Hosts an earlier release tracked were given new targets.
+    state.committed(fx, &[]).await;
     let follower = state.clone();
     let interval = o.config_follow_interval;
     let task: starling_service::Task = Box::pin(async move {

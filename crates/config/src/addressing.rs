@@ -1249,16 +1249,16 @@ fn bootstrap_pool_name(t: &str) -> &'static str {
 
 /// Makes the network of type `t` over `subnet` (as bootstrap does: the
 /// range from the second usable address, the controllers' addresses its
-/// first ones), unless it exists.
+/// first ones), unless it exists. Returns whether it made it.
 pub fn ensure_network(
     repo: &mut dyn ConfigRepo,
     t: &str,
     subnet: &str,
     simplex: bool,
     now: Timestamp,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     if network_of_type(repo, t)?.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let s = Subnet::parse(subnet)
         .ok_or_else(|| Error::invalid(format!("the {t} subnet {subnet}: not a subnet")))?;
@@ -1297,7 +1297,7 @@ pub fn ensure_network(
         simplex,
     )
     .map_err(|e| Error::invalid(format!("the {t} network: {e}")))?;
-    Ok(())
+    Ok(true)
 }
 
 /// The OAM record (`iextoam`) over the OAM network's pool: its uuid is the

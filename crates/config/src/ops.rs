@@ -80,13 +80,15 @@ pub struct Initial {
     pub simplex: bool,
 }
 
-/// Writes the DNS, NTP and OAM records the first start needs (later starts
-/// keep what is stored).
+/// Writes the DNS, NTP and OAM records and the platform networks the first
+/// start needs (later starts keep what is stored). Returns the 250.001
+/// changes of the hosts an earlier release tracked, whose documents the
+/// networks change.
 pub fn ensure_records(
     repo: &mut dyn ConfigRepo,
     init: &Initial,
     now: Timestamp,
-) -> Result<(), Error> {
+) -> Result<Vec<AlarmEffect>, Error> {
     let empty_ntp = Ntp {
         uuid: starling_common::new_uuid(),
         ntpservers: Vec::new(),
@@ -113,6 +115,7 @@ pub fn ensure_records(
         }
     };
     let n = &init.networks;
+    let mut made = false;
     for (t, subnet) in [
         (addressing::MGMT, &n.mgmt),
         (addressing::PXEBOOT, &n.pxeboot),
@@ -121,7 +124,18 @@ pub fn ensure_records(
         (addressing::CLUSTER_SERVICE, &n.cluster_service),
         (addressing::MULTICAST, &n.multicast),
     ] {
-        addressing::ensure_network(repo, t, subnet, init.simplex, now)?;
+        made |= addressing::ensure_network(repo, t, subnet, init.simplex, now)?;
+    }
+    // Hosts an earlier release tracked: their documents now name the
+    // controllers' addresses, so each is given a new (runtime) target.
+    let mut fx = Vec::new();
+    if made {
+        for before in repo.hosts()? {
+            let mut h = before.clone();
+            h.retarget(false, now);
+            repo.put_host(&h)?;
+            fx.extend(alarm_change(Some(&before), &h));
+        }
     }
     let dns = match repo.dns()? {
         Some(d) => d,
@@ -149,7 +163,7 @@ pub fn ensure_records(
             ..empty_ntp
         })?;
     }
-    Ok(())
+    Ok(fx)
 }
 
 fn need<T>(r: Option<T>, what: &str) -> Result<T, Error> {

@@ -26,6 +26,24 @@ fn err(r: Result<impl std::fmt::Debug, Error>) -> String {
     r.unwrap_err().to_string()
 }
 
+/// `network-add` of type `t` over pool `pool`.
+fn attach(
+    m: &mut Mem,
+    t: &str,
+    pool: &str,
+    simplex: bool,
+) -> Result<(Network, AddressPool), Error> {
+    add_network(
+        m,
+        &NewNetwork {
+            net_type: Some(t.into()),
+            pool_uuid: Some(pool.into()),
+            ..NewNetwork::default()
+        },
+        simplex,
+    )
+}
+
 fn duplex() -> SystemFacts {
     SystemFacts {
         simplex: false,
@@ -254,16 +272,7 @@ fn a_small_pool_runs_out_and_says_so() {
     f.ranges = ranges(&[("10.5.0.2", "10.5.0.6")]);
     f.order = Some("sequential".into());
     let p = add_pool(&mut m, &f, t(0)).unwrap();
-    add_network(
-        &mut m,
-        &NewNetwork {
-            net_type: Some(MGMT.into()),
-            pool_uuid: Some(p.uuid.clone()),
-            ..NewNetwork::default()
-        },
-        false,
-    )
-    .unwrap();
+    attach(&mut m, MGMT, &p.uuid, false).unwrap();
     let p = pool(&mut m, &p.uuid).unwrap();
     let got: Vec<String> = [Slot::Floating, Slot::Controller0, Slot::Controller1]
         .iter()
@@ -381,15 +390,7 @@ fn network_pools_are_read_only_but_oam_and_overlaps_are_refused() {
     assert_eq!(e, "The field must not be empty: floating_address");
     // A free pool may not become a network's over another's addresses.
     let p = add_pool(&mut m, &fields("other", "192.168.204.0", "25"), t(2)).unwrap();
-    let e = err(add_network(
-        &mut m,
-        &NewNetwork {
-            net_type: Some("storage".into()),
-            pool_uuid: Some(p.uuid.clone()),
-            ..NewNetwork::default()
-        },
-        false,
-    ));
+    let e = err(attach(&mut m, "storage", &p.uuid, false));
     assert!(
         e.starts_with("Address pool 192.168.204.0/25 overlaps with: 'management'"),
         "{e}"
@@ -397,25 +398,8 @@ fn network_pools_are_read_only_but_oam_and_overlaps_are_refused() {
     assert!(e.ends_with("assigned to mgmt network"), "{e}");
     // Pod and host networks may overlap.
     let p = add_pool(&mut m, &fields("svc", "192.168.206.0", "25"), t(2)).unwrap();
-    add_network(
-        &mut m,
-        &NewNetwork {
-            net_type: Some(CLUSTER_SERVICE.into()),
-            pool_uuid: Some(p.uuid.clone()),
-            ..NewNetwork::default()
-        },
-        false,
-    )
-    .unwrap();
-    let e = err(add_network(
-        &mut m,
-        &NewNetwork {
-            net_type: Some(CLUSTER_SERVICE.into()),
-            pool_uuid: Some(p.uuid.clone()),
-            ..NewNetwork::default()
-        },
-        false,
-    ));
+    attach(&mut m, CLUSTER_SERVICE, &p.uuid, false).unwrap();
+    let e = err(attach(&mut m, CLUSTER_SERVICE, &p.uuid, false));
     assert_eq!(e, "Network of type cluster-service already exists.");
     let e = err(delete_pool(&mut m, &mgmt.uuid, &duplex()));
     assert!(e.contains("primary for the following network: mgmt"), "{e}");
@@ -430,16 +414,7 @@ fn a_free_pool_changes_and_keeps_its_hosts_addresses_inside() {
     let mut f = fields("p", "10.7.0.0", "24");
     f.ranges = ranges(&[("10.7.0.10", "10.7.0.100")]);
     let p = add_pool(&mut m, &f, t(0)).unwrap();
-    add_network(
-        &mut m,
-        &NewNetwork {
-            net_type: Some("storage".into()),
-            pool_uuid: Some(p.uuid.clone()),
-            ..NewNetwork::default()
-        },
-        true,
-    )
-    .unwrap();
+    attach(&mut m, "storage", &p.uuid, true).unwrap();
     // Storage is not host-addressed here: give one by hand, as an
     // interface would be.
     let id = m.addresses.iter().map(|a| a.id).max().unwrap() + 1;

@@ -337,7 +337,21 @@ fn an_earlier_releases_oam_record_becomes_the_oam_pool_with_its_uuid() {
     )
     .unwrap();
     m.oam = Some(old.clone());
-    ensure_records(&mut m, &initial(), t(5)).unwrap();
+    // A host that release tracked, current.
+    let mut h = HostConfig::new("w0", "worker-0", t(0));
+    h.applied = Some(h.target.to_string());
+    m.hosts.insert("w0".into(), h.clone());
+    let fx = ensure_records(&mut m, &initial(), t(5)).unwrap();
+    assert!(m.hosts["w0"].out_of_date(), "its document changed: a new target");
+    assert!(
+        matches!(&fx[..], [AlarmEffect::Set(a)] if a.entity_instance_id == "host=worker-0"),
+        "{fx:?}"
+    );
+    assert!(!m.hosts["w0"].target.reboot());
+    ensure_records(&mut m, &initial(), t(6)).unwrap();
+    let again = m.hosts["w0"].target;
+    assert_eq!(ensure_records(&mut m, &initial(), t(7)).unwrap(), []);
+    assert_eq!(m.hosts["w0"].target, again, "once only");
     let now = oam(&mut m).unwrap();
     assert_eq!(now, old, "kept whole, uuid and all");
     let p = addressing::oam_pool(&mut m).unwrap().unwrap();

@@ -180,6 +180,14 @@ fn pool_row(p: &wire::AddressPool) -> Result<Vec<Value>> {
         .collect())
 }
 
+/// An answer that must be an address pool.
+fn pool_of(v: Value) -> Result<wire::AddressPool> {
+    Ok(serde_json::from_value(as_wire::<wire::AddressPool>(
+        v,
+        "an address pool",
+    )?)?)
+}
+
 fn show_pool(p: &wire::AddressPool, out: &Out) -> Result<()> {
     let fields: Vec<(&str, Value)> = POOL_FIELDS.iter().copied().zip(pool_row(p)?).collect();
     starling_cli::out(&Table::render_record(&fields, out)?)
@@ -277,10 +285,7 @@ pub(crate) fn run(c: &Client, cmd: NetworkCmd) -> Result<()> {
             let Some(v) = c.post("/v1/addrpools", &serde_json::to_value(&body)?)? else {
                 bail!("the platform API answered addrpool-add without the pool");
             };
-            show_pool(
-                &serde_json::from_value(as_wire::<wire::AddressPool>(v, "an address pool")?)?,
-                &out,
-            )
+            show_pool(&pool_of(v)?, &out)
         }
         NetworkCmd::AddrpoolModify {
             address_pool_uuid,
@@ -318,10 +323,7 @@ pub(crate) fn run(c: &Client, cmd: NetworkCmd) -> Result<()> {
                 &format!("/v1/addrpools/{}", key("address pool", &address_pool_uuid)?),
                 &Value::Array(ops),
             )?;
-            show_pool(
-                &serde_json::from_value(as_wire::<wire::AddressPool>(v, "an address pool")?)?,
-                &out,
-            )
+            show_pool(&pool_of(v)?, &out)
         }
         NetworkCmd::AddrpoolDelete { address_pool_uuid } => {
             c.delete(&format!(
