@@ -571,6 +571,17 @@ impl ConfigRepo for ConfigStore<'_> {
             address,
         )
     }
+    fn addresses_of_host(&mut self, host_uuid: &str) -> Result<Vec<Address>, Error> {
+        rows(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_address a WHERE host_uuid = ? ORDER BY id",
+                address_c::LIST
+            ),
+            &[host_uuid.into()],
+            address,
+        )
+    }
     fn address(&mut self, id: i64) -> Result<Option<Address>, Error> {
         first(
             self.c,

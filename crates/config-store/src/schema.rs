@@ -96,6 +96,7 @@ const MIGRATIONS: &[Migration] = &[
             host_uuid {s36}
         ){opts}",
             "CREATE INDEX cfg_address_pool ON cfg_address (pool_id)",
+            "CREATE INDEX cfg_address_host ON cfg_address (host_uuid)",
             "CREATE TABLE cfg_network (
             id BIGINT PRIMARY KEY,
             uuid {s36} NOT NULL UNIQUE,

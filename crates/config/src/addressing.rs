@@ -653,8 +653,9 @@ pub struct PoolChange {
     pub network: Option<Network>,
 }
 
-/// `addrpool-modify`: `changes` are (field, value) pairs; ranges come as
-/// `start-end,start-end`.
+/// `addrpool-modify`: the fields given change (a named address given as
+/// `none` is cleared), checked whole before anything is written; the
+/// hosts' addresses must stay inside new ranges and follow a new prefix.
 pub fn modify_pool(
     repo: &mut dyn ConfigRepo,
     uuid: &str,
@@ -1126,15 +1127,19 @@ pub fn follow_hosts(
         };
         let Some(pu) = &net.pool_uuid else { continue };
         let Some(p) = repo.pool(pu)? else { continue };
-        let mine = repo.addresses_in(p.id)?;
+        let given = repo.addresses_in(p.id)?;
+        let mine: std::collections::HashMap<&str, &Address> = given
+            .iter()
+            .filter_map(|a| a.host_uuid.as_deref().map(|h| (h, a)))
+            .collect();
         // What is taken, read once and kept as addresses are given.
         let mut used: Option<Vec<u128>> = None;
         for h in hosts.iter().filter(|h| !is_controller_name(&h.hostname)) {
             let name = format!("{}-{t}", h.hostname);
-            match mine.iter().find(|a| a.host_uuid.as_ref() == Some(&h.uuid)) {
+            match mine.get(h.uuid.as_str()) {
                 Some(a) if a.name == name => {}
                 Some(a) => {
-                    let mut a = a.clone();
+                    let mut a = (*a).clone();
                     a.name = name;
                     repo.update_address(&a)?;
                     changed = true;
@@ -1201,9 +1206,9 @@ pub fn host_address_in(
         "controller-0" => p.slot(Slot::Controller0).or(p.slot(Slot::Floating)),
         "controller-1" => p.slot(Slot::Controller1),
         _ => repo
-            .addresses_in(p.id)?
+            .addresses_of_host(&host.uuid)?
             .into_iter()
-            .find(|a| a.host_uuid.as_ref() == Some(&host.uuid))
+            .find(|a| a.pool_id == Some(p.id))
             .map(|a| a.address),
     })
 }

@@ -123,6 +123,14 @@ impl ConfigRepo for Mem {
             .cloned()
             .collect())
     }
+    fn addresses_of_host(&mut self, host: &str) -> Result<Vec<crate::addressing::Address>, Error> {
+        Ok(self
+            .addresses
+            .iter()
+            .filter(|a| a.host_uuid.as_deref() == Some(host))
+            .cloned()
+            .collect())
+    }
     fn address(&mut self, id: i64) -> Result<Option<crate::addressing::Address>, Error> {
         Ok(self.addresses.iter().find(|a| a.id == id).cloned())
     }

@@ -52,6 +52,8 @@ pub trait ConfigRepo {
     fn addresses(&mut self) -> Result<Vec<Address>, Error>;
     /// The addresses of pool `pool_id`, by id.
     fn addresses_in(&mut self, pool_id: i64) -> Result<Vec<Address>, Error>;
+    /// The addresses given to host `host_uuid`.
+    fn addresses_of_host(&mut self, host_uuid: &str) -> Result<Vec<Address>, Error>;
     /// The address of this id.
     fn address(&mut self, id: i64) -> Result<Option<Address>, Error>;
     /// The address row holding `a` (addresses are unique).

@@ -365,6 +365,12 @@ async fn networks_pools_and_addresses_read_back_and_addresses_are_unique() {
             .collect();
         assert_eq!(mine.len(), 2, "{mine:?}");
         assert!(mine.contains(&"worker-0-mgmt") && mine.contains(&"worker-0-cluster-host"));
+        let by_host = db
+            .read(|c| ConfigStore::new(c).addresses_of_host("00000000-0000-4000-8000-000000000002"))
+            .await
+            .unwrap();
+        let by_host: Vec<&str> = by_host.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(by_host, mine, "found by host as in the list");
         // A free pool: added, changed (IPv6, two ranges), deleted.
         let p = db
             .write(|c| {

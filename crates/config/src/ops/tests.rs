@@ -342,7 +342,10 @@ fn an_earlier_releases_oam_record_becomes_the_oam_pool_with_its_uuid() {
     h.applied = Some(h.target.to_string());
     m.hosts.insert("w0".into(), h.clone());
     let fx = ensure_records(&mut m, &initial(), t(5)).unwrap();
-    assert!(m.hosts["w0"].out_of_date(), "its document changed: a new target");
+    assert!(
+        m.hosts["w0"].out_of_date(),
+        "its document changed: a new target"
+    );
     assert!(
         matches!(&fx[..], [AlarmEffect::Set(a)] if a.entity_instance_id == "host=worker-0"),
         "{fx:?}"
