@@ -942,12 +942,22 @@ pub fn text(v: &Value, key: &str) -> String {
     v.get(key).map_or_else(|| "None".into(), cell)
 }
 
-/// A value as a table cell: `None` for null, `True`/`False`, strings bare.
+/// A value as a table cell: `None` for null, `True`/`False`, strings bare,
+/// a list of strings as StarlingX's Python clients print one
+/// (`['a', 'b']`).
 pub fn cell(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let quoted: Vec<String> = items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")))
+                .collect();
+            format!("[{}]", quoted.join(", "))
+        }
         other => other.to_string(),
     }
 }
@@ -1049,6 +1059,20 @@ pub fn page_out(text: &str, header_lines: usize, paging: bool) -> Result<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn cells_read_as_starlingx_prints_them() {
+        assert_eq!(cell(&json!(null)), "None");
+        assert_eq!(cell(&json!(true)), "True");
+        assert_eq!(cell(&json!("a")), "a");
+        assert_eq!(cell(&json!(3)), "3");
+        assert_eq!(
+            cell(&json!(["10.0.0.2-10.0.0.9", "it's"])),
+            "['10.0.0.2-10.0.0.9', 'it\\'s']"
+        );
+        assert_eq!(cell(&json!([])), "[]");
+        assert_eq!(cell(&json!([1, 2])), "[1,2]", "only lists of strings");
+    }
 
     /// A one-connection HTTP server answering every request with `response`.
     fn answer_once(response: &'static str) -> String {

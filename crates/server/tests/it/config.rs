@@ -109,7 +109,10 @@ fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
     assert_eq!(pool["name"], "management");
     assert_eq!(pool["ranges"], json!(["192.168.204.2-192.168.204.254"]));
     let table = cli_ok(&s, "system", &["addrpool-list"]);
-    assert!(table.contains("192.168.204.2-192.168.204.254"), "{table}");
+    assert!(
+        table.contains("['192.168.204.2-192.168.204.254']"),
+        "ranges as cgtsclient prints them: {table}"
+    );
     let shown = cli_json(
         &s,
         "system",
