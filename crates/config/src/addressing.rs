@@ -792,19 +792,35 @@ fn set_slots(
     wanted: &[Option<IpAddr>; 4],
     net_type: Option<&str>,
 ) -> Result<(), Error> {
+    // First the named addresses that go or move give theirs up, so two of
+    // them may trade addresses in one change.
+    for (i, w) in wanted.iter().enumerate() {
+        if let Some((id, a)) = pool.slots[i]
+            && *w != Some(a)
+        {
+            repo.delete_address(id)?;
+            pool.slots[i] = None;
+        }
+    }
     for (i, slot) in Slot::ALL.into_iter().enumerate() {
         let name = slot_name(&pool.name, net_type, slot);
-        match (pool.slots[i], wanted[i]) {
-            (None, None) => {}
-            (Some((id, _)), None) => {
-                repo.delete_address(id)?;
-                pool.slots[i] = None;
+        let Some(a) = wanted[i] else { continue };
+        match pool.slots[i] {
+            // Kept: its name and prefix follow the pool's.
+            Some((id, _)) => {
+                let mut row = repo.address(id)?.ok_or_else(|| {
+                    Error::conflict(format!("Address {id} of pool {} is missing", pool.uuid))
+                })?;
+                if row.name != name || row.prefix != pool.prefix {
+                    row.name = name;
+                    row.prefix = pool.prefix;
+                    repo.update_address(&row)?;
+                }
             }
-            (cur, Some(a)) => {
-                let held = check_free(repo, Some(pool.id), a)?;
-                if let Some(h) = &held
-                    && Some(h.id) != cur.map(|(id, _)| id)
-                {
+            None => {
+                if let Some(h) = check_free(repo, Some(pool.id), a)? {
+                    // Held in this pool: by a host, or by a named address
+                    // that keeps it.
                     if h.host_uuid.is_some()
                         || pool.slots.iter().flatten().any(|(id, _)| *id == h.id)
                     {
@@ -812,25 +828,8 @@ fn set_slots(
                     }
                     repo.delete_address(h.id)?;
                 }
-                match cur {
-                    Some((id, _)) => {
-                        let mut row = repo.address(id)?.ok_or_else(|| {
-                            Error::conflict(format!(
-                                "Address {id} of pool {} is missing",
-                                pool.uuid
-                            ))
-                        })?;
-                        row.address = a;
-                        row.prefix = pool.prefix;
-                        row.name = name;
-                        repo.update_address(&row)?;
-                        pool.slots[i] = Some((id, a));
-                    }
-                    None => {
-                        let id = new_address(repo, name, a, pool, None)?;
-                        pool.slots[i] = Some((id, a));
-                    }
-                }
+                let id = new_address(repo, name, a, pool, None)?;
+                pool.slots[i] = Some((id, a));
             }
         }
     }

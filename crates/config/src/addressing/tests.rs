@@ -473,3 +473,34 @@ fn a_free_pool_changes_and_keeps_its_hosts_addresses_inside() {
     assert!(!m.addresses.iter().any(|a| a.name.starts_with("free-")));
     assert!(pool(&mut m, &free.uuid).is_err());
 }
+
+#[test]
+fn two_named_addresses_may_trade_places_in_one_change() {
+    let mut m = Mem::default();
+    let mut f = fields("p", "10.9.0.0", "24");
+    f.slots[1] = Some("10.9.0.3".into());
+    f.slots[2] = Some("10.9.0.4".into());
+    let p = add_pool(&mut m, &f, t(0)).unwrap();
+    let mut swap = PoolFields::default();
+    swap.slots[1] = Some("10.9.0.4".into());
+    swap.slots[2] = Some("10.9.0.3".into());
+    let c = modify_pool(&mut m, &p.uuid, &swap, &duplex(), t(1)).unwrap();
+    assert_eq!(
+        c.pool.slot(Slot::Controller0).unwrap().to_string(),
+        "10.9.0.4"
+    );
+    assert_eq!(
+        c.pool.slot(Slot::Controller1).unwrap().to_string(),
+        "10.9.0.3"
+    );
+    assert_eq!(m.addresses.len(), 2, "no row left behind");
+    assert_eq!(pool(&mut m, &p.uuid).unwrap(), c.pool);
+    // But not onto an address a kept one holds.
+    let mut onto = PoolFields::default();
+    onto.slots[0] = Some("10.9.0.4".into());
+    let e = err(modify_pool(&mut m, &p.uuid, &onto, &duplex(), t(2)));
+    assert_eq!(
+        e,
+        "controller0_address can not be the same as floating_address: 10.9.0.4"
+    );
+}
