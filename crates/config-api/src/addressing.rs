@@ -201,11 +201,10 @@ pub(crate) async fn delete_pool(
     State(st): State<ConfigState>,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let simplex = st.simplex().await?;
     let facts = st.facts().await?;
     let uuid = uuid.to_ascii_lowercase();
     let (p, changed, fx) = st
-        .write(move |r, now| ops::delete_pool(r, &uuid, simplex, &facts, now))
+        .write(move |r, now| ops::delete_pool(r, &uuid, &facts, now))
         .await?;
     tracing::info!(name = %p.name, "address pool deleted");
     st.committed(fx, &changed).await;

@@ -760,9 +760,23 @@ pub fn modify_pool(
             missing.join(", ")
         )));
     }
-    // The hosts' addresses follow a new subnet.
-    for mut a in repo.addresses_in(before.id)? {
-        if a.host_uuid.is_some() && a.prefix != after.prefix {
+    refit_hosts(repo, &after)?;
+    set_slots(repo, &mut after, &wanted, t)?;
+    after.updated_at = Some(now);
+    repo.update_pool(&after)?;
+    Ok(PoolChange {
+        pool: after,
+        network: net,
+    })
+}
+
+/// The hosts' addresses of pool `p` (as it becomes) take its prefix; one
+/// outside its subnet refuses the change. (The named addresses follow in
+/// [`set_slots`].)
+fn refit_hosts(repo: &mut dyn ConfigRepo, p: &AddressPool) -> Result<(), Error> {
+    let subnet = p.subnet();
+    for mut a in repo.addresses_in(p.id)? {
+        if a.host_uuid.is_some() && a.prefix != p.prefix {
             if !subnet.contains(a.address) {
                 return Err(Error::conflict(format!(
                     "Address {}/{} of host {} is not in the new network {subnet}",
@@ -771,17 +785,11 @@ pub fn modify_pool(
                     a.host_uuid.as_deref().unwrap_or("")
                 )));
             }
-            a.prefix = after.prefix;
+            a.prefix = p.prefix;
             repo.update_address(&a)?;
         }
     }
-    set_slots(repo, &mut after, &wanted, t)?;
-    after.updated_at = Some(now);
-    repo.update_pool(&after)?;
-    Ok(PoolChange {
-        pool: after,
-        network: net,
-    })
+    Ok(())
 }
 
 /// Writes a pool's named addresses as `wanted`: rows made, moved, renamed
@@ -870,28 +878,30 @@ fn check_overlap(repo: &mut dyn ConfigRepo, p: &AddressPool, t: &str) -> Result<
     )))
 }
 
-/// `addrpool-delete`: never a network's pool; its addresses go with it.
-pub fn delete_pool(
-    repo: &mut dyn ConfigRepo,
-    uuid: &str,
-    sys: &SystemFacts,
-) -> Result<AddressPool, Error> {
+/// `addrpool-delete`: never the pool of an installed system's network; its
+/// addresses go with it.
+pub fn delete_pool(repo: &mut dyn ConfigRepo, uuid: &str) -> Result<PoolChange, Error> {
     let p = pool(repo, uuid)?;
-    if let Some(n) = network_of(repo, &p.uuid)? {
+    let net = network_of(repo, &p.uuid)?;
+    if let Some(n) = &net {
+        // Only the subcloud's re-homable networks (always writable) lose
+        // their pool, and the network with it.
         if !WRITABLE.contains(&n.net_type.as_str()) || n.net_type == OAM {
             return Err(Error::invalid(format!(
                 "Address pool is the primary for the following network: {}. Not possible to delete.",
                 n.net_type
             )));
         }
-        check_writable(Some(&n.net_type), sys, false)?;
         repo.delete_network(n.id)?;
     }
     for a in repo.addresses_in(p.id)? {
         repo.delete_address(a.id)?;
     }
     repo.delete_pool(p.id)?;
-    Ok(p)
+    Ok(PoolChange {
+        pool: p,
+        network: net,
+    })
 }
 
 /// Every network, by id.
@@ -1340,12 +1350,7 @@ pub(crate) fn write_oam(repo: &mut dyn ConfigRepo, o: &Oam) -> Result<AddressPoo
     p.prefix = o.subnet.prefix;
     p.ranges = vec![(o.start_ip, o.end_ip)];
     p.updated_at = o.updated_at;
-    for mut a in repo.addresses_in(p.id)? {
-        if a.prefix != p.prefix && !p.slots.iter().flatten().any(|(id, _)| *id == a.id) {
-            a.prefix = p.prefix;
-            repo.update_address(&a)?;
-        }
-    }
+    refit_hosts(repo, &p)?;
     set_slots(repo, &mut p, &oam_slots(o), Some(OAM))?;
     repo.update_pool(&p)?;
     Ok(p)

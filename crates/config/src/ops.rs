@@ -501,18 +501,13 @@ pub fn modify_pool(
 pub fn delete_pool(
     repo: &mut dyn ConfigRepo,
     uuid: &str,
-    simplex: bool,
     hosts: &[HostFacts],
     now: Timestamp,
 ) -> Result<Changed<AddressPool>, Error> {
-    let net = repo
-        .networks()?
-        .into_iter()
-        .find(|n| n.pool_uuid.as_deref() == Some(uuid));
-    let p = addressing::delete_pool(repo, uuid, &system_facts(hosts, simplex))?;
-    let (changed, fx) =
-        follow_network(repo, net.as_ref().map(|n| n.net_type.as_str()), hosts, now)?;
-    Ok((p, changed, fx))
+    let c = addressing::delete_pool(repo, uuid)?;
+    let t = c.network.as_ref().map(|n| n.net_type.as_str());
+    let (changed, fx) = follow_network(repo, t, hosts, now)?;
+    Ok((c.pool, changed, fx))
 }
 
 /// `network-add`: the hosts are given their addresses on it at once.

@@ -441,7 +441,7 @@ async fn networks_pools_and_addresses_read_back_and_addresses_are_unique() {
             .unwrap();
         assert_eq!(after, n);
         let u = p.uuid.clone();
-        db.write(move |c| addressing::delete_pool(&mut ConfigStore::new(c), &u, &sys.clone()))
+        db.write(move |c| addressing::delete_pool(&mut ConfigStore::new(c), &u))
             .await
             .unwrap();
         let left = db.read(|c| ConfigStore::new(c).addresses()).await.unwrap();

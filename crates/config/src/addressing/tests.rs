@@ -401,7 +401,7 @@ fn network_pools_are_read_only_but_oam_and_overlaps_are_refused() {
     attach(&mut m, CLUSTER_SERVICE, &p.uuid, false).unwrap();
     let e = err(attach(&mut m, CLUSTER_SERVICE, &p.uuid, false));
     assert_eq!(e, "Network of type cluster-service already exists.");
-    let e = err(delete_pool(&mut m, &mgmt.uuid, &duplex()));
+    let e = err(delete_pool(&mut m, &mgmt.uuid));
     assert!(e.contains("primary for the following network: mgmt"), "{e}");
     let mgmt_net = network_of_type(&mut m, MGMT).unwrap().unwrap();
     let e = err(delete_network(&mut m, &mgmt_net.uuid, &duplex()));
@@ -469,7 +469,7 @@ fn a_free_pool_changes_and_keeps_its_hosts_addresses_inside() {
             .iter()
             .any(|a| a.name == "free-floating_address")
     );
-    delete_pool(&mut m, &free.uuid, &duplex()).unwrap();
+    delete_pool(&mut m, &free.uuid).unwrap();
     assert!(!m.addresses.iter().any(|a| a.name.starts_with("free-")));
     assert!(pool(&mut m, &free.uuid).is_err());
 }

@@ -198,6 +198,11 @@ fn show_network(v: &Value, out: &Out) -> Result<()> {
     starling_cli::out(&Table::render_record(&fields, out)?)
 }
 
+/// An address pool's path.
+fn pool_path(uuid: &str) -> Result<String> {
+    Ok(format!("/v1/addrpools/{}", key("address pool", uuid)?))
+}
+
 /// A uuid or id as a path segment.
 fn key(what: &str, k: &str) -> Result<String> {
     if k.is_empty() || !k.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
@@ -258,10 +263,7 @@ pub(crate) fn run(c: &Client, cmd: NetworkCmd) -> Result<()> {
             address_pool_uuid,
             out,
         } => {
-            let p: wire::AddressPool = c.get_as(&format!(
-                "/v1/addrpools/{}",
-                key("address pool", &address_pool_uuid)?
-            ))?;
+            let p: wire::AddressPool = c.get_as(&pool_path(&address_pool_uuid)?)?;
             show_pool(&p, &out)
         }
         NetworkCmd::AddrpoolAdd {
@@ -319,17 +321,11 @@ pub(crate) fn run(c: &Client, cmd: NetworkCmd) -> Result<()> {
             if ops.is_empty() {
                 bail!("addrpool-modify needs at least one attribute to change");
             }
-            let v = c.patch(
-                &format!("/v1/addrpools/{}", key("address pool", &address_pool_uuid)?),
-                &Value::Array(ops),
-            )?;
+            let v = c.patch(&pool_path(&address_pool_uuid)?, &Value::Array(ops))?;
             show_pool(&pool_of(v)?, &out)
         }
         NetworkCmd::AddrpoolDelete { address_pool_uuid } => {
-            c.delete(&format!(
-                "/v1/addrpools/{}",
-                key("address pool", &address_pool_uuid)?
-            ))?;
+            c.delete(&pool_path(&address_pool_uuid)?)?;
             starling_cli::outln(format!("Deleted address pool: {address_pool_uuid}"))
         }
     }
