@@ -220,6 +220,7 @@ async fn generation(dir: &Path) -> Result<()> {
             personality: Some(if i < 2 { "controller" } else { "worker" }.into()),
             administrative: "unlocked".into(),
             configuring: false,
+            subfunctions: None,
         })
         .collect();
     let init = Initial {

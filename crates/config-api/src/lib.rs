@@ -13,6 +13,7 @@
 //! are woken.
 
 mod addressing;
+mod interfaces;
 mod openapi;
 mod render;
 pub mod service;
@@ -146,6 +147,101 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         "/v1/networks/{id}",
         Some("config_api:networks:delete"),
     ),
+    (
+        Method::GET,
+        "/v1/ihosts/{host}/iinterfaces",
+        Some("config_api:iinterfaces:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/iinterfaces",
+        Some("config_api:iinterfaces:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/iinterfaces",
+        Some("config_api:iinterfaces:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/iinterfaces/{uuid}",
+        Some("config_api:iinterfaces:get"),
+    ),
+    (
+        Method::PATCH,
+        "/v1/iinterfaces/{uuid}",
+        Some("config_api:iinterfaces:patch"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/iinterfaces/{uuid}",
+        Some("config_api:iinterfaces:delete"),
+    ),
+    (
+        Method::GET,
+        "/v1/iinterfaces/{uuid}/ports",
+        Some("config_api:iinterfaces:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/iinterfaces/{uuid}/interface_networks",
+        Some("config_api:interface_networks:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/iinterfaces/{uuid}/interface_datanetworks",
+        Some("config_api:interface_datanetworks:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/ihosts/{host}/interface_networks",
+        Some("config_api:interface_networks:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/ihosts/{host}/interface_datanetworks",
+        Some("config_api:interface_datanetworks:get"),
+    ),
+    (
+        Method::GET,
+        "/v1/interface_networks",
+        Some("config_api:interface_networks:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/interface_networks",
+        Some("config_api:interface_networks:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/interface_networks/{uuid}",
+        Some("config_api:interface_networks:get"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/interface_networks/{uuid}",
+        Some("config_api:interface_networks:delete"),
+    ),
+    (
+        Method::GET,
+        "/v1/interface_datanetworks",
+        Some("config_api:interface_datanetworks:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/interface_datanetworks",
+        Some("config_api:interface_datanetworks:post"),
+    ),
+    (
+        Method::GET,
+        "/v1/interface_datanetworks/{uuid}",
+        Some("config_api:interface_datanetworks:get"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/interface_datanetworks/{uuid}",
+        Some("config_api:interface_datanetworks:delete"),
+    ),
     (Method::GET, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
     (Method::PUT, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
 ];
@@ -211,7 +307,7 @@ impl ConfigState {
     }
 
     /// The hosts as inventory has them now.
-    async fn facts(&self) -> Result<Vec<HostFacts>, ApiError> {
+    pub(crate) async fn facts(&self) -> Result<Vec<HostFacts>, ApiError> {
         let all = self.hosts.all().await.map_err(ApiError::unavailable)?;
         Ok(all.iter().map(facts).collect())
     }
@@ -231,7 +327,7 @@ impl ConfigState {
 
     /// Whether the system is a simplex one (its controllers' own OAM
     /// addresses are not kept).
-    async fn simplex(&self) -> Result<bool, ApiError> {
+    pub(crate) async fn simplex(&self) -> Result<bool, ApiError> {
         Ok(self
             .system()
             .await?
@@ -282,13 +378,14 @@ impl ConfigState {
     }
 }
 
-fn facts(h: &HostSummary) -> HostFacts {
+pub(crate) fn facts(h: &HostSummary) -> HostFacts {
     HostFacts {
         uuid: h.uuid.clone(),
         hostname: h.hostname.clone(),
         personality: h.personality.clone(),
         administrative: h.administrative.clone(),
         configuring: h.administrative == "unlocked" && h.task == "Configuring",
+        subfunctions: h.subfunctions.clone(),
     }
 }
 
@@ -364,6 +461,53 @@ pub fn router(state: ConfigState, auth: Arc<dyn Authenticator>) -> Router {
         .route(
             "/v1/networks/{id}",
             get(addressing::show_network).delete(addressing::delete_network),
+        )
+        .route(
+            "/v1/ihosts/{host}/iinterfaces",
+            get(interfaces::list_of_host),
+        )
+        .route(
+            "/v1/iinterfaces",
+            get(interfaces::list_all).post(interfaces::add),
+        )
+        .route(
+            "/v1/iinterfaces/{uuid}",
+            get(interfaces::show)
+                .patch(interfaces::modify)
+                .delete(interfaces::delete),
+        )
+        .route("/v1/iinterfaces/{uuid}/ports", get(interfaces::ports))
+        .route(
+            "/v1/iinterfaces/{uuid}/interface_networks",
+            get(interfaces::list_ifnets_of_interface),
+        )
+        .route(
+            "/v1/iinterfaces/{uuid}/interface_datanetworks",
+            get(interfaces::list_ifdns_of_interface),
+        )
+        .route(
+            "/v1/ihosts/{host}/interface_networks",
+            get(interfaces::list_ifnets_of_host),
+        )
+        .route(
+            "/v1/ihosts/{host}/interface_datanetworks",
+            get(interfaces::list_ifdns_of_host),
+        )
+        .route(
+            "/v1/interface_networks",
+            get(interfaces::list_ifnets).post(interfaces::assign_network),
+        )
+        .route(
+            "/v1/interface_networks/{uuid}",
+            get(interfaces::show_ifnet).delete(interfaces::remove_network),
+        )
+        .route(
+            "/v1/interface_datanetworks",
+            get(interfaces::list_ifdns).post(interfaces::assign_datanetwork),
+        )
+        .route(
+            "/v1/interface_datanetworks/{uuid}",
+            get(interfaces::show_ifdn).delete(interfaces::remove_datanetwork),
         )
         .route(
             "/v1/agent/{host}/config",

@@ -176,6 +176,125 @@ const OPS: &[Op] = &[
         (204, "Deleted", None),
         &[400, 404],
     ),
+    get(
+        "/v1/ihosts/{host}/iinterfaces",
+        "host-if-list: a host's interfaces (by uuid, hostname or id; each port's ethernet interface is made the first time)",
+        "InterfaceList",
+    ),
+    get(
+        "/v1/iinterfaces",
+        "Every host's interfaces",
+        "InterfaceList",
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/iinterfaces",
+        "host-if-add: an ethernet, vlan, ae, virtual or vf interface on a locked host (sysinv's checks: name, VLAN id, lower interfaces and ports, class, bonding, MTU, SR-IOV); the host is given a reboot-required target",
+        &[],
+        Some("InterfaceAdd"),
+        (200, "The interface", Some("Interface")),
+        &[400, 404, 409],
+    ),
+    get("/v1/iinterfaces/{uuid}", "host-if-show", "Interface"),
+    Op::new(
+        Method::PATCH,
+        "/v1/iinterfaces/{uuid}",
+        "host-if-modify: replace /ifname, /ifclass (none clears it), /imtu, /aemode, /txhashpolicy, /primary_reselect, /vlan_id, /usesmodify, /ports, the address modes and pools, the SR-IOV, PTP and rate-limit attributes (a platform interface's rate limits change on an unlocked host, at runtime)",
+        &[],
+        Some("JsonPatch"),
+        (200, "The interface as it became", Some("Interface")),
+        &[400, 404, 409],
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/iinterfaces/{uuid}",
+        "host-if-delete: not a port's own ethernet interface, nor one others are stacked on; its network assignments go with it",
+        &[],
+        None,
+        (204, "Deleted", None),
+        &[400, 404],
+    ),
+    get(
+        "/v1/iinterfaces/{uuid}/ports",
+        "The port of an ethernet interface, as inventory's ports show it",
+        "object",
+    ),
+    get(
+        "/v1/iinterfaces/{uuid}/interface_networks",
+        "An interface's platform networks",
+        "InterfaceNetworkList",
+    ),
+    get(
+        "/v1/iinterfaces/{uuid}/interface_datanetworks",
+        "An interface's data networks",
+        "InterfaceDataNetworkList",
+    ),
+    get(
+        "/v1/ihosts/{host}/interface_networks",
+        "interface-network-list: a host's platform network assignments",
+        "InterfaceNetworkList",
+    ),
+    get(
+        "/v1/ihosts/{host}/interface_datanetworks",
+        "interface-datanetwork-list: a host's data network assignments",
+        "InterfaceDataNetworkList",
+    ),
+    get(
+        "/v1/interface_networks",
+        "Every platform network assignment",
+        "InterfaceNetworkList",
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/interface_networks",
+        "interface-network-assign: a platform network on a platform (or classless, which becomes platform) interface; one interface per network type on a host; OAM on controllers",
+        &[],
+        Some("InterfaceNetworkAdd"),
+        (200, "The assignment", Some("InterfaceNetwork")),
+        &[400, 404, 409],
+    ),
+    get(
+        "/v1/interface_networks/{uuid}",
+        "interface-network-show",
+        "InterfaceNetwork",
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/interface_networks/{uuid}",
+        "interface-network-remove",
+        &[],
+        None,
+        (204, "Removed", None),
+        &[404],
+    ),
+    get(
+        "/v1/interface_datanetworks",
+        "Every data network assignment",
+        "InterfaceDataNetworkList",
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/interface_datanetworks",
+        "interface-datanetwork-assign: a data network on a data, pci-sriov or pci-passthrough (or classless, which becomes data) interface of a locked host; its MTU must carry the data network's",
+        &[],
+        Some("InterfaceDataNetworkAdd"),
+        (200, "The assignment", Some("InterfaceDataNetwork")),
+        &[400, 404, 409],
+    ),
+    get(
+        "/v1/interface_datanetworks/{uuid}",
+        "interface-datanetwork-show",
+        "InterfaceDataNetwork",
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/interface_datanetworks/{uuid}",
+        "interface-datanetwork-remove (the host locked)",
+        &[],
+        None,
+        (204, "Removed", None),
+        &[400, 404],
+    ),
     Op::new(
         Method::GET,
         "/v1/agent/{host}/config",
@@ -217,6 +336,12 @@ pub fn generate() -> Value {
     schemas_of::<wire::AddressPoolAdd>(&mut schemas);
     schemas_of::<wire::NetworkList>(&mut schemas);
     schemas_of::<wire::NetworkAdd>(&mut schemas);
+    schemas_of::<wire::InterfaceList>(&mut schemas);
+    schemas_of::<wire::InterfaceAdd>(&mut schemas);
+    schemas_of::<wire::InterfaceNetworkList>(&mut schemas);
+    schemas_of::<wire::InterfaceNetworkAdd>(&mut schemas);
+    schemas_of::<wire::InterfaceDataNetworkList>(&mut schemas);
+    schemas_of::<wire::InterfaceDataNetworkAdd>(&mut schemas);
     schemas_of::<wire::HostDocument>(&mut schemas);
     schemas_of::<wire::ApplyReport>(&mut schemas);
     schemas_of::<wire::HostConfigState>(&mut schemas);
@@ -225,7 +350,7 @@ pub fn generate() -> Value {
     document(
         &DocInfo {
             title: "Starling Configuration API",
-            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam, datanetworks, addrpools and networks. Differences are listed in docs/compatibility.md.",
+            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam, datanetworks, addrpools, networks, iinterfaces, interface_networks and interface_datanetworks. Differences are listed in docs/compatibility.md.",
             error_schema: "ErrorEnvelope",
             token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000); the agents' routes take a host agent's own credential.",
         },

@@ -8,6 +8,9 @@ use std::net::IpAddr;
 use starling_common::{Error, Timestamp};
 use starling_config::addressing::{Address, AddressPool, Network, Order};
 use starling_config::datanet::Vxlan;
+use starling_config::interface::{
+    IfClass, IfType, Interface, InterfaceDataNetwork, InterfaceNetwork,
+};
 use starling_config::{
     ConfigRepo, ConfigUuid, DataNetwork, Dns, HostConfig, NetworkType, Ntp, Oam, Seq, Subnet,
 };
@@ -73,6 +76,20 @@ columns! {
 columns! {
     /// A network's columns (`cfg_network w`); the key `id` first.
     mod network_c ("w") { id, uuid, name, net_type, dynamic, pool_uuid, primary_pool_family }
+}
+columns! {
+    /// An interface's columns (`cfg_interface i`); the key `id` first.
+    mod iface_c ("i") {
+        id, uuid, host_uuid, ifname, iftype, ifclass, imac, imtu, aemode, txhashpolicy,
+        primary_reselect, vlan_id, uses, port_uuid, sriov_numvfs, sriov_vf_driver, ptp_role,
+        max_tx_rate, max_rx_rate, ipv4_mode, ipv6_mode, ipv4_pool, ipv6_pool, created_at,
+        updated_at,
+    }
+}
+columns! {
+    /// An assignment's columns (`cfg_interface_network`,
+    /// `cfg_interface_datanetwork` as `a`); the key `id` first.
+    mod assign_c ("a") { id, uuid, interface_id, other_id }
 }
 columns! {
     /// A sequence's value (`starling_sequence q`).
@@ -243,6 +260,9 @@ fn seq_name(s: Seq) -> &'static str {
         Seq::AddressPool => "cfg_addrpool",
         Seq::Address => "cfg_address",
         Seq::Network => "cfg_network",
+        Seq::Interface => "cfg_interface",
+        Seq::InterfaceNetwork => "cfg_interface_network",
+        Seq::InterfaceDataNetwork => "cfg_interface_datanetwork",
     }
 }
 
@@ -330,7 +350,122 @@ fn host(mut r: Row) -> Result<HostConfig, StorageFailure> {
     })
 }
 
+fn iface(mut r: Row) -> Result<Interface, StorageFailure> {
+    use iface_c as C;
+    let t = r.text(C::iftype)?;
+    let iftype = IfType::parse(&t).ok_or_else(|| bad("interface type", &t))?;
+    let ifclass = match r.take_opt_text(C::ifclass)? {
+        Some(c) => IfClass::parse(&c).map_err(|_| bad("interface class", &c))?,
+        None => None,
+    };
+    let uses = r.text(C::uses)?;
+    let uses = split(&uses)
+        .map(|x| x.parse::<i64>().map_err(|_| bad("lower interface id", x)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Interface {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        host_uuid: r.take_text(C::host_uuid)?,
+        ifname: r.take_text(C::ifname)?,
+        iftype,
+        ifclass,
+        imac: r.take_opt_text(C::imac)?,
+        imtu: r.int(C::imtu)?,
+        aemode: r.take_opt_text(C::aemode)?,
+        txhashpolicy: r.take_opt_text(C::txhashpolicy)?,
+        primary_reselect: r.take_opt_text(C::primary_reselect)?,
+        vlan_id: r.opt_int(C::vlan_id)?,
+        uses,
+        port_uuid: r.take_opt_text(C::port_uuid)?,
+        sriov_numvfs: r.int(C::sriov_numvfs)?,
+        sriov_vf_driver: r.take_opt_text(C::sriov_vf_driver)?,
+        ptp_role: r.take_text(C::ptp_role)?,
+        max_tx_rate: r.opt_int(C::max_tx_rate)?,
+        max_rx_rate: r.opt_int(C::max_rx_rate)?,
+        ipv4_mode: r.take_opt_text(C::ipv4_mode)?,
+        ipv6_mode: r.take_opt_text(C::ipv6_mode)?,
+        ipv4_pool: r.take_opt_text(C::ipv4_pool)?,
+        ipv6_pool: r.take_opt_text(C::ipv6_pool)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
+    })
+}
+
+fn opt_int(v: Option<i64>) -> Value<'static> {
+    v.map_or(Value::Null, Value::Int)
+}
+
+/// An interface's values in [`iface_c`]'s order.
+fn iface_values(i: &Interface) -> Vec<Value<'_>> {
+    vec![
+        Value::Int(i.id),
+        i.uuid.as_str().into(),
+        i.host_uuid.as_str().into(),
+        i.ifname.as_str().into(),
+        i.iftype.as_str().into(),
+        i.ifclass.map(IfClass::as_str).into(),
+        i.imac.as_deref().into(),
+        Value::Int(i.imtu),
+        i.aemode.as_deref().into(),
+        i.txhashpolicy.as_deref().into(),
+        i.primary_reselect.as_deref().into(),
+        opt_int(i.vlan_id),
+        Value::Text(csv(&i.uses).into()),
+        i.port_uuid.as_deref().into(),
+        Value::Int(i.sriov_numvfs),
+        i.sriov_vf_driver.as_deref().into(),
+        i.ptp_role.as_str().into(),
+        opt_int(i.max_tx_rate),
+        opt_int(i.max_rx_rate),
+        i.ipv4_mode.as_deref().into(),
+        i.ipv6_mode.as_deref().into(),
+        i.ipv4_pool.as_deref().into(),
+        i.ipv6_pool.as_deref().into(),
+        Value::Int(i.created_at.micros()),
+        stamp(i.updated_at),
+    ]
+}
+
+fn ifnet(r: Row) -> Result<InterfaceNetwork, StorageFailure> {
+    use assign_c as C;
+    Ok(InterfaceNetwork {
+        id: r.int(C::id)?,
+        uuid: r.text(C::uuid)?,
+        interface_id: r.int(C::interface_id)?,
+        network_id: r.int(C::other_id)?,
+    })
+}
+
+fn ifdn(r: Row) -> Result<InterfaceDataNetwork, StorageFailure> {
+    use assign_c as C;
+    Ok(InterfaceDataNetwork {
+        id: r.int(C::id)?,
+        uuid: r.text(C::uuid)?,
+        interface_id: r.int(C::interface_id)?,
+        datanetwork_id: r.int(C::other_id)?,
+    })
+}
+
 impl ConfigStore<'_> {
+    /// Inserts an assignment of `table` (its other column `other`).
+    fn insert_assignment(
+        &mut self,
+        table: &str,
+        other: &str,
+        (id, uuid, interface_id, other_id): (i64, &str, i64, i64),
+    ) -> Result<(), Error> {
+        self.c.exec(
+            &format!("INSERT INTO {table} (id, uuid, interface_id, {other}) VALUES (?, ?, ?, ?)"),
+            &[
+                Value::Int(id),
+                uuid.into(),
+                Value::Int(interface_id),
+                Value::Int(other_id),
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Replaces the one row of `table` with `values`.
     fn replace(
         &mut self,
@@ -657,6 +792,106 @@ impl ConfigRepo for ConfigStore<'_> {
     fn delete_network(&mut self, id: i64) -> Result<(), Error> {
         self.c
             .exec("DELETE FROM cfg_network WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+    fn interfaces_of(&mut self, host_uuid: &str) -> Result<Vec<Interface>, Error> {
+        rows(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_interface i WHERE host_uuid = ? ORDER BY id",
+                iface_c::LIST
+            ),
+            &[host_uuid.into()],
+            iface,
+        )
+    }
+    fn interface(&mut self, uuid: &str) -> Result<Option<Interface>, Error> {
+        first(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_interface i WHERE uuid = ?",
+                iface_c::LIST
+            ),
+            &[uuid.to_ascii_lowercase().into()],
+            iface,
+        )
+    }
+    fn interface_by_id(&mut self, id: i64) -> Result<Option<Interface>, Error> {
+        first(
+            self.c,
+            &format!("SELECT {} FROM cfg_interface i WHERE id = ?", iface_c::LIST),
+            &[Value::Int(id)],
+            iface,
+        )
+    }
+    fn insert_interface(&mut self, i: &Interface) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_interface ({}) VALUES ({})",
+                iface_c::NAMES,
+                iface_c::PLACEHOLDERS
+            ),
+            &iface_values(i),
+        )?;
+        Ok(())
+    }
+    fn update_interface(&mut self, i: &Interface) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "UPDATE cfg_interface SET {} WHERE id = ?",
+                iface_c::SET_REST
+            ),
+            &starling_db::key_last(iface_values(i)),
+        )?;
+        Ok(())
+    }
+    fn delete_interface(&mut self, id: i64) -> Result<(), Error> {
+        self.c
+            .exec("DELETE FROM cfg_interface WHERE id = ?", &[Value::Int(id)])?;
+        Ok(())
+    }
+    fn interface_networks(&mut self) -> Result<Vec<InterfaceNetwork>, Error> {
+        rows(
+            self.c,
+            "SELECT a.id, a.uuid, a.interface_id, a.network_id FROM cfg_interface_network a ORDER BY a.id",
+            &[],
+            ifnet,
+        )
+    }
+    fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error> {
+        self.insert_assignment(
+            "cfg_interface_network",
+            "network_id",
+            (a.id, &a.uuid, a.interface_id, a.network_id),
+        )
+    }
+    fn delete_interface_network(&mut self, id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM cfg_interface_network WHERE id = ?",
+            &[Value::Int(id)],
+        )?;
+        Ok(())
+    }
+    fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error> {
+        rows(
+            self.c,
+            "SELECT a.id, a.uuid, a.interface_id, a.datanetwork_id FROM cfg_interface_datanetwork a ORDER BY a.id",
+            &[],
+            ifdn,
+        )
+    }
+    fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error> {
+        self.insert_assignment(
+            "cfg_interface_datanetwork",
+            "datanetwork_id",
+            (a.id, &a.uuid, a.interface_id, a.datanetwork_id),
+        )
+    }
+    fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM cfg_interface_datanetwork WHERE id = ?",
+            &[Value::Int(id)],
+        )?;
         Ok(())
     }
 }

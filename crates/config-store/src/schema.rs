@@ -111,6 +111,60 @@ const MIGRATIONS: &[Migration] = &[
             "INSERT INTO starling_sequence (name, value) VALUES ('cfg_network', 0)",
         ],
     },
+    Migration {
+        version: 4,
+        legacy: None,
+        name: "config: host interfaces, and the platform and data networks assigned to them",
+        statements: &[
+            // `uses` is the comma list of the lower interfaces' ids, in the
+            // order given; a port serves one interface, a name one per host.
+            "CREATE TABLE cfg_interface (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            host_uuid {s36} NOT NULL,
+            ifname {s36} NOT NULL,
+            iftype {s15} NOT NULL,
+            ifclass {s36},
+            imac {s36},
+            imtu INTEGER NOT NULL,
+            aemode {s36},
+            txhashpolicy {s36},
+            primary_reselect {s36},
+            vlan_id INTEGER,
+            uses {s255} NOT NULL,
+            port_uuid {s36} UNIQUE,
+            sriov_numvfs INTEGER NOT NULL,
+            sriov_vf_driver {s36},
+            ptp_role {s15} NOT NULL,
+            max_tx_rate INTEGER,
+            max_rx_rate INTEGER,
+            ipv4_mode {s15},
+            ipv6_mode {s15},
+            ipv4_pool {s36},
+            ipv6_pool {s36},
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE UNIQUE INDEX cfg_interface_name ON cfg_interface (host_uuid, ifname)",
+            "CREATE TABLE cfg_interface_network (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            interface_id BIGINT NOT NULL,
+            network_id BIGINT NOT NULL
+        ){opts}",
+            "CREATE UNIQUE INDEX cfg_interface_network_pair ON cfg_interface_network (interface_id, network_id)",
+            "CREATE TABLE cfg_interface_datanetwork (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            interface_id BIGINT NOT NULL,
+            datanetwork_id BIGINT NOT NULL
+        ){opts}",
+            "CREATE UNIQUE INDEX cfg_interface_datanetwork_pair ON cfg_interface_datanetwork (interface_id, datanetwork_id)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_interface', 0)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_interface_network', 0)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_interface_datanetwork', 0)",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -118,6 +172,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 3);
+        assert_eq!(super::SCHEMA.latest(), 4);
     }
 }

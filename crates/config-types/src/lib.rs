@@ -328,3 +328,208 @@ pub struct NetworkAdd {
     pub dynamic: Option<starling_wire::LooseBool>,
     pub pool_uuid: Option<String>,
 }
+
+/// A list of names as StarlingX's clients send it: a comma list or a JSON
+/// list (`host-if-add` sends its ports one way, its interfaces the other).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NameList(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for NameList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum L {
+            List(Vec<String>),
+            Text(String),
+        }
+        Ok(NameList(match L::deserialize(d)? {
+            L::List(v) => v,
+            L::Text(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect(),
+        }))
+    }
+}
+
+impl utoipa::PartialSchema for NameList {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("Names or uuids: a list, or a comma list."))
+            .into()
+    }
+}
+
+impl ToSchema for NameList {}
+
+/// A host interface (`iinterfaces`). The address modes are shown for
+/// platform and data interfaces only, and a pool only in `pool` mode (as
+/// sysinv shows them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Interface {
+    pub aemode: Option<String>,
+    /// Always `null` (Starling sets no channel counts).
+    pub channels: Option<i64>,
+    #[serde(with = "time::utc")]
+    #[schema(value_type = String, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub created_at: Timestamp,
+    /// The host's integer id.
+    pub forihostid: i64,
+    #[schema(value_type = Object)]
+    pub ifcapabilities: std::collections::BTreeMap<String, String>,
+    /// platform, data, pci-sriov, pci-passthrough, or `null`.
+    pub ifclass: Option<String>,
+    pub ifname: String,
+    /// ethernet, vlan, ae, virtual or vf.
+    pub iftype: String,
+    pub ihost_uuid: String,
+    pub imac: Option<String>,
+    pub imtu: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_mode: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_mode: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_pool: Option<String>,
+    pub links: Vec<Link<'static>>,
+    pub max_rx_rate: Option<i64>,
+    pub max_tx_rate: Option<i64>,
+    /// Always `null` (Starling has no OVS access interfaces).
+    pub ovs_access: Option<bool>,
+    /// Links to its ports (`/v1/iinterfaces/{uuid}/ports`), on show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<Link<'static>>>,
+    pub primary_reselect: Option<String>,
+    pub ptp_role: Option<String>,
+    pub schedpolicy: Option<String>,
+    pub sriov_numvfs: Option<i64>,
+    pub sriov_vf_channels: Option<i64>,
+    pub sriov_vf_driver: Option<String>,
+    pub txhashpolicy: Option<String>,
+    #[serde(with = "time::utc_opt")]
+    #[schema(value_type = Option<String>, example = "2026-01-02T03:04:05.678901+00:00")]
+    pub updated_at: Option<Timestamp>,
+    /// The interfaces stacked on it.
+    pub used_by: Vec<String>,
+    /// The interfaces it is stacked on.
+    pub uses: Vec<String>,
+    pub usesmodify: Option<String>,
+    pub uuid: String,
+    pub vlan_id: Option<i64>,
+}
+
+/// `GET /v1/ihosts/{host}/iinterfaces`, `GET /v1/iinterfaces`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterfaceList {
+    pub iinterfaces: Vec<Interface>,
+}
+
+/// `POST /v1/iinterfaces` (`host-if-add`): numbers may come as text, the
+/// ports as a comma list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceAdd {
+    pub ihost_uuid: Option<String>,
+    pub ifname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iftype: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifclass: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imtu: Option<NumberText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aemode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txhashpolicy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_reselect: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<NumberText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<NameList>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<NameList>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sriov_numvfs: Option<NumberText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sriov_vf_driver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ptp_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tx_rate: Option<NumberText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rx_rate: Option<NumberText>,
+}
+
+/// A platform network assigned to an interface (`interface_networks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterfaceNetwork {
+    pub forihostid: i64,
+    pub id: i64,
+    pub ifname: String,
+    pub interface_uuid: String,
+    pub network_id: i64,
+    pub network_name: String,
+    pub network_type: String,
+    pub network_uuid: String,
+    pub uuid: String,
+}
+
+/// `GET /v1/interface_networks` and its host's and interface's lists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterfaceNetworkList {
+    pub interface_networks: Vec<InterfaceNetwork>,
+}
+
+/// `POST /v1/interface_networks` (`interface-network-assign`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceNetworkAdd {
+    pub interface_uuid: Option<String>,
+    pub network_uuid: Option<String>,
+}
+
+/// A data network assigned to an interface (`interface_datanetworks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterfaceDataNetwork {
+    pub datanetwork_id: i64,
+    pub datanetwork_name: String,
+    pub datanetwork_uuid: String,
+    pub forihostid: i64,
+    pub id: i64,
+    pub ifname: String,
+    pub interface_uuid: String,
+    /// The data network's type.
+    pub network_type: String,
+    pub uuid: String,
+}
+
+/// `GET /v1/interface_datanetworks` and its host's and interface's lists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InterfaceDataNetworkList {
+    pub interface_datanetworks: Vec<InterfaceDataNetwork>,
+}
+
+/// `POST /v1/interface_datanetworks` (`interface-datanetwork-assign`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceDataNetworkAdd {
+    pub interface_uuid: Option<String>,
+    pub datanetwork_uuid: Option<String>,
+}

@@ -242,6 +242,19 @@ pub fn modify(
                     .parse()
                     .map_err(|_| Error::invalid(format!("Invalid mtu '{v}': a number of bytes")))?;
                 check_mtu(mtu)?;
+                for a in repo.interface_datanetworks()? {
+                    if a.datanetwork_id != d.id {
+                        continue;
+                    }
+                    if let Some(i) = repo.interface_by_id(a.interface_id)?
+                        && i.imtu < mtu
+                    {
+                        return Err(Error::invalid(format!(
+                            "The datanetwork MTU '{mtu}' must be smaller than assigned interface MTU '{}'.",
+                            i.imtu
+                        )));
+                    }
+                }
                 d.mtu = mtu;
             }
             _ => d.description = v.clone().unwrap_or_default(),
@@ -251,9 +264,19 @@ pub fn modify(
     Ok(d)
 }
 
-/// `datanetwork-delete`.
+/// `datanetwork-delete`: only one no interface uses.
 pub fn delete(repo: &mut dyn ConfigRepo, key: &str) -> Result<DataNetwork, Error> {
     let d = get(repo, key)?;
+    if repo
+        .interface_datanetworks()?
+        .iter()
+        .any(|a| a.datanetwork_id == d.id)
+    {
+        return Err(Error::invalid(format!(
+            "DataNetwork '{}' is still assigned to interfaces. Check interface-datanetwork.",
+            d.uuid
+        )));
+    }
     repo.delete_datanetwork(d.id)?;
     Ok(d)
 }

@@ -10,6 +10,7 @@
 
 pub mod addressing;
 pub mod datanet;
+pub mod interface;
 #[cfg(test)]
 mod mem;
 pub mod ops;

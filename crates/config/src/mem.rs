@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use starling_common::Error;
 
 use crate::addressing::{AddressPool, Network};
+use crate::interface::{Interface, InterfaceDataNetwork, InterfaceNetwork};
 use crate::repo::ConfigRepo;
 use crate::{Dns, HostConfig, Ntp, Oam};
 
@@ -21,6 +22,9 @@ pub(crate) struct Mem {
     pub pools: Vec<AddressPool>,
     pub addresses: Vec<crate::addressing::Address>,
     networks: Vec<Network>,
+    pub interfaces: Vec<Interface>,
+    ifnets: Vec<InterfaceNetwork>,
+    ifdns: Vec<InterfaceDataNetwork>,
     seq: BTreeMap<String, i64>,
 }
 
@@ -170,6 +174,64 @@ impl ConfigRepo for Mem {
     }
     fn delete_network(&mut self, id: i64) -> Result<(), Error> {
         self.networks.retain(|n| n.id != id);
+        Ok(())
+    }
+    fn interfaces_of(&mut self, host_uuid: &str) -> Result<Vec<Interface>, Error> {
+        Ok(self
+            .interfaces
+            .iter()
+            .filter(|i| i.host_uuid == host_uuid)
+            .cloned()
+            .collect())
+    }
+    fn interface(&mut self, uuid: &str) -> Result<Option<Interface>, Error> {
+        Ok(self.interfaces.iter().find(|i| i.uuid == uuid).cloned())
+    }
+    fn interface_by_id(&mut self, id: i64) -> Result<Option<Interface>, Error> {
+        Ok(self.interfaces.iter().find(|i| i.id == id).cloned())
+    }
+    fn insert_interface(&mut self, i: &Interface) -> Result<(), Error> {
+        let taken = self.interfaces.iter().any(|x| {
+            x.uuid == i.uuid
+                || (x.host_uuid == i.host_uuid && x.ifname == i.ifname)
+                || (x.port_uuid.is_some() && x.port_uuid == i.port_uuid)
+        });
+        if taken {
+            return Err(Error::conflict("interface taken"));
+        }
+        self.interfaces.push(i.clone());
+        Ok(())
+    }
+    fn update_interface(&mut self, i: &Interface) -> Result<(), Error> {
+        for x in self.interfaces.iter_mut().filter(|x| x.id == i.id) {
+            *x = i.clone();
+        }
+        Ok(())
+    }
+    fn delete_interface(&mut self, id: i64) -> Result<(), Error> {
+        self.interfaces.retain(|x| x.id != id);
+        Ok(())
+    }
+    fn interface_networks(&mut self) -> Result<Vec<InterfaceNetwork>, Error> {
+        Ok(self.ifnets.clone())
+    }
+    fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error> {
+        self.ifnets.push(a.clone());
+        Ok(())
+    }
+    fn delete_interface_network(&mut self, id: i64) -> Result<(), Error> {
+        self.ifnets.retain(|x| x.id != id);
+        Ok(())
+    }
+    fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error> {
+        Ok(self.ifdns.clone())
+    }
+    fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error> {
+        self.ifdns.push(a.clone());
+        Ok(())
+    }
+    fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error> {
+        self.ifdns.retain(|x| x.id != id);
         Ok(())
     }
 }

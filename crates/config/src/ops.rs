@@ -14,6 +14,7 @@ use crate::addressing::{
     self, AddressPool, AddressedHost, InitialNetworks, Network, NewNetwork, PoolChange, PoolFields,
     Slot, SystemFacts,
 };
+use crate::interface::{self, HostView, PortFacts};
 use crate::platform::{self, Dns, Ntp, Oam, OamFields};
 use crate::repo::ConfigRepo;
 use crate::target::{ConfigUuid, HostConfig, INSTALL, StepResult};
@@ -45,6 +46,9 @@ pub struct HostFacts {
     /// Its unlock waits for the configuration it is owed (inventory's task
     /// `Configuring`): its document may be applied in full.
     pub configuring: bool,
+    /// `controller,worker` on an all-in-one controller; None until
+    /// provisioned (the personality stands for it).
+    pub subfunctions: Option<String>,
 }
 
 impl HostFacts {
@@ -370,6 +374,7 @@ pub fn follow(
         match still {
             None => {
                 repo.delete_host(&t.host_uuid)?;
+                interface::forget_host(repo, &t.host_uuid)?;
                 if raised(t) {
                     fx.push(AlarmEffect::Clear {
                         alarm_id: OUT_OF_DATE.id,
@@ -538,6 +543,26 @@ pub fn delete_network(
     let net = addressing::delete_network(repo, key, &system_facts(hosts, simplex))?;
     let (changed, fx) = follow_network(repo, Some(&net.net_type), hosts, now)?;
     Ok((net, changed, fx))
+}
+
+/// A change to host `host`'s interfaces: its ports' ethernet interfaces
+/// made first, then `op` over the host's view; the host is given a new
+/// target (reboot-required when `reboot`: interfaces are configured at
+/// the unlock).
+pub fn on_interfaces<T>(
+    repo: &mut dyn ConfigRepo,
+    host: &HostFacts,
+    ports: &[PortFacts],
+    simplex: bool,
+    reboot: bool,
+    now: Timestamp,
+    op: impl FnOnce(&mut dyn ConfigRepo, &HostView<'_>) -> Result<T, Error>,
+) -> Result<Changed<T>, Error> {
+    interface::sync_ports(repo, &host.uuid, ports, now)?;
+    let view = HostView::load(repo, host, ports, simplex)?;
+    let out = op(repo, &view)?;
+    let (changed, fx) = retarget(repo, std::slice::from_ref(host), Scope::All, reboot, now)?;
+    Ok((out, changed, fx))
 }
 
 /// What an agent reports after an apply: the uuid it applied and each

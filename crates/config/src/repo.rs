@@ -8,6 +8,7 @@ use starling_common::Error;
 
 use crate::addressing::{Address, AddressPool, Network};
 use crate::datanet::DataNetwork;
+use crate::interface::{Interface, InterfaceDataNetwork, InterfaceNetwork};
 use crate::platform::{Dns, Ntp, Oam};
 use crate::target::HostConfig;
 
@@ -65,6 +66,23 @@ pub trait ConfigRepo {
     fn networks(&mut self) -> Result<Vec<Network>, Error>;
     fn insert_network(&mut self, n: &Network) -> Result<(), Error>;
     fn delete_network(&mut self, id: i64) -> Result<(), Error>;
+    /// The interfaces of host `host_uuid`, by id.
+    fn interfaces_of(&mut self, host_uuid: &str) -> Result<Vec<Interface>, Error>;
+    /// The interface of this uuid.
+    fn interface(&mut self, uuid: &str) -> Result<Option<Interface>, Error>;
+    /// The interface of this id.
+    fn interface_by_id(&mut self, id: i64) -> Result<Option<Interface>, Error>;
+    fn insert_interface(&mut self, i: &Interface) -> Result<(), Error>;
+    fn update_interface(&mut self, i: &Interface) -> Result<(), Error>;
+    fn delete_interface(&mut self, id: i64) -> Result<(), Error>;
+    /// Every platform network assignment, by id.
+    fn interface_networks(&mut self) -> Result<Vec<InterfaceNetwork>, Error>;
+    fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error>;
+    fn delete_interface_network(&mut self, id: i64) -> Result<(), Error>;
+    /// Every data network assignment, by id.
+    fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error>;
+    fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error>;
+    fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error>;
 }
 
 /// The id sequences.
@@ -74,4 +92,7 @@ pub enum Seq {
     AddressPool,
     Address,
     Network,
+    Interface,
+    InterfaceNetwork,
+    InterfaceDataNetwork,
 }

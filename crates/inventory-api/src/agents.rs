@@ -151,9 +151,11 @@ pub struct InventoryHosts {
 
 fn summary(h: &starling_inventory::Host) -> starling_service::HostSummary {
     starling_service::HostSummary {
+        id: h.id,
         uuid: h.uuid.clone(),
         hostname: h.hostname.clone(),
         personality: h.personality.map(|p| p.as_str().to_string()),
+        subfunctions: (!h.subfunctions.is_empty()).then(|| h.subfunctions.clone()),
         administrative: h.administrative.as_str().to_string(),
         operational: h.operational.as_str().to_string(),
         availability: h.availability.as_str().to_string(),
@@ -231,6 +233,15 @@ impl starling_service::Hosts for InventoryHosts {
             }
             Ok(())
         })
+    }
+
+    fn ports(
+        &self,
+        uuid: &str,
+        base: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<serde_json::Value>>, String>> {
+        let (uuid, base) = (uuid.to_string(), base.to_string());
+        Box::pin(async move { crate::hardware::port_records(&self.st, &uuid, &base).await })
     }
 
     fn configuring(&self, bell: starling_service::ConfigBell) {

@@ -308,6 +308,38 @@ pub(crate) async fn list_of<V: View>(
     Ok(json(StatusCode::OK, &V::list(items, next)))
 }
 
+/// Host `uuid`'s ports as `GET /v1/ihosts/{host}/ports` shows them (links
+/// under `base`), for the services that refer to them; None when there is
+/// no such host.
+pub(crate) async fn port_records(
+    st: &InventoryState,
+    uuid: &str,
+    base: &str,
+) -> Result<Option<Vec<serde_json::Value>>, String> {
+    let r = HostRef::Uuid(uuid.to_ascii_lowercase());
+    let got = st
+        .read(move |repo| {
+            let Some(h) = repo.host(&r)? else {
+                return Ok(None);
+            };
+            let recs = hwops::records_of::<Port>(repo, h.id)?;
+            let refs = Refs::load(repo, h.id, Ports::NEED)?;
+            Ok(Some((h, recs, refs)))
+        })
+        .await
+        .map_err(|e| e.message)?;
+    let Some((h, recs, refs)) = got else {
+        return Ok(None);
+    };
+    recs.into_iter()
+        .map(|r| {
+            serde_json::to_value(render::<Ports>(r, &h, &refs, base))
+                .map_err(|e| format!("cannot render a port: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// `GET /v1/<collection>/{uuid}`.
 pub(crate) async fn show_of<V: View>(
     State(st): State<InventoryState>,

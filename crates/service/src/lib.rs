@@ -109,10 +109,14 @@ pub struct Ctx {
 /// A host as the services other than inventory see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostSummary {
+    /// The integer id sysinv's records refer to hosts by (`forihostid`).
+    pub id: i64,
     pub uuid: String,
     /// None until the host is provisioned.
     pub hostname: Option<String>,
     pub personality: Option<String>,
+    /// `controller,worker` on an all-in-one controller.
+    pub subfunctions: Option<String>,
     pub administrative: String,
     pub operational: String,
     pub availability: String,
@@ -183,6 +187,14 @@ pub trait Hosts: Send + Sync {
     fn configuring(&self, bell: ConfigBell);
     /// The system (configuration's records belong to it).
     fn system(&self) -> BoxFuture<'_, Result<Option<SystemSummary>, String>>;
+    /// Host `uuid`'s ports as inventory's API shows them
+    /// (`/v1/ihosts/{host}/ports` records, links under `base`); None when
+    /// there is no such host.
+    fn ports(
+        &self,
+        uuid: &str,
+        base: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<serde_json::Value>>, String>>;
     /// Configuration's marks on host `uuid`, shown by host-show (nothing
     /// is written when they are what inventory shows already).
     fn configured(&self, uuid: &str, marks: ConfigMarks) -> BoxFuture<'_, Result<(), String>>;

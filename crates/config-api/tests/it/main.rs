@@ -1046,3 +1046,342 @@ async fn address_pools_and_networks_as_sysinv_has_them() {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     assert_eq!(faultstring(&v), format!("Address pool {u2} not found"));
 }
+
+#[tokio::test]
+async fn interfaces_and_their_networks_as_sysinv_has_them() {
+    let l = lab().await;
+    let port = |name: &str, n: u8, vfs: u32| {
+        json!({"name": name, "pciaddr": format!("0000:3b:00.{n}"), "pclass": "Ethernet controller",
+               "pvendor": "Intel Corporation", "pdevice": "Ethernet Controller XXV710",
+               "numa_node": 0, "driver": "i40e", "mac": format!("3c:fd:fe:00:00:0{n}"),
+               "mtu": 1500, "speed": 25000, "sriov_totalvfs": vfs, "dpdksupport": true})
+    };
+    let report = json!({"inodes": [{"numa_node": 0}], "ports": [port("eno1", 1, 0), port("eno2", 2, 0), port("eno3", 3, 8)], "uptime": 5});
+    let (s, out) = l
+        .call(
+            "PUT",
+            "/v1/agent/worker-0/report",
+            Some(&l.w0.1),
+            Some(report),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    let w0 = l.host("worker-0").await;
+    let id = w0["id"].as_i64().unwrap();
+
+    // Each port has its ethernet interface, made by the system.
+    let list = l.get("/v1/ihosts/worker-0/iinterfaces").await;
+    let parsed: starling_config_types::InterfaceList =
+        serde_json::from_value(list.clone()).unwrap();
+    assert_eq!(parsed.iinterfaces.len(), 3);
+    let eno1 = list["iinterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ifname"] == "eno1")
+        .unwrap()
+        .clone();
+    assert_eq!(eno1["iftype"], "ethernet");
+    assert_eq!(eno1["ifclass"], Value::Null);
+    assert_eq!(eno1["imac"], "3c:fd:fe:00:00:01");
+    assert_eq!(eno1["forihostid"], id);
+    assert_eq!(eno1["uses"], json!([]));
+    assert!(
+        eno1.get("ports").is_none() && eno1.get("ipv4_mode").is_none(),
+        "{eno1}"
+    );
+    let eno1_uuid = eno1["uuid"].as_str().unwrap().to_string();
+    // By uuid and id too; and the interface's port as inventory shows it.
+    assert_eq!(l.get(&format!("/v1/ihosts/{id}/iinterfaces")).await, list);
+    let ports = l.get(&format!("/v1/iinterfaces/{eno1_uuid}/ports")).await;
+    assert_eq!(ports["ports"].as_array().unwrap().len(), 1);
+    assert_eq!(ports["ports"][0]["name"], "eno1");
+    assert_eq!(ports["ports"][0]["dpdksupport"], true);
+    assert_eq!(ports["ports"][0]["interface_uuid"], eno1_uuid.as_str());
+
+    // host-if-add as cgtsclient sends it: numbers as text.
+    let w0u = l.w0.0.clone();
+    let add = |body: Value| {
+        let l = &l;
+        async move { l.call("POST", "/v1/iinterfaces", None, Some(body)).await }
+    };
+    let (s, v) = add(
+        json!({"ihost_uuid": w0u, "ifname": "vlan100", "iftype": "vlan",
+                            "ifclass": "platform", "vlan_id": "100", "imtu": "1500",
+                            "uses": ["eno1"], "ports": null}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["vlan_id"].as_i64(), &v["uses"]),
+        (Some(100), &json!(["eno1"]))
+    );
+    assert_eq!(v["imac"], "3c:fd:fe:00:00:01");
+    assert_eq!(
+        v["ipv4_mode"],
+        Value::Null,
+        "shown for a platform interface: {v}"
+    );
+    assert!(
+        v["ports"][0]["href"].as_str().unwrap().ends_with("/ports"),
+        "{v}"
+    );
+    let vlan = v["uuid"].as_str().unwrap().to_string();
+    assert_eq!(
+        l.get(&format!("/v1/iinterfaces/{eno1_uuid}")).await["used_by"],
+        json!(["vlan100"])
+    );
+    let count = |l: &Lab| {
+        let db = l.db.clone();
+        let u = l.w0.0.clone();
+        async move {
+            db.read(move |c| {
+                starling_config::ConfigRepo::interfaces_of(&mut ConfigStore::new(c), &u)
+            })
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    // Bad input: named, nothing written.
+    for (body, want) in [
+        (
+            json!({"ihost_uuid": w0u, "ifname": "vlan9", "iftype": "vlan", "vlan_id": "5000", "uses": ["eno1"]}),
+            "VLAN id must be between 1 and 4094.",
+        ),
+        (
+            json!({"ihost_uuid": w0u, "ifname": "vlan9", "iftype": "vlan", "vlan_id": "ten", "uses": ["eno1"]}),
+            "Invalid value for vlan_id",
+        ),
+        (
+            json!({"ihost_uuid": w0u, "ifname": "bond0", "iftype": "ae", "aemode": "balanced",
+                   "ifclass": "platform", "uses": ["eno2", "eno3"]}),
+            "require a valid Tx Hash Policy",
+        ),
+        (
+            json!({"ihost_uuid": w0u, "ifname": "big", "iftype": "vlan", "vlan_id": 7,
+                   "imtu": 9000, "ifclass": "platform", "uses": ["eno2"]}),
+            "cannot be larger than MTU of underlying interface (1500)",
+        ),
+        (
+            json!({"ihost_uuid": w0u, "ifname": "x", "iftype": "vlan", "vlan_id": 7, "ovs_access": "true", "uses": ["eno2"]}),
+            "ovs_access",
+        ),
+    ] {
+        let (s, v) = add(body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(faultstring(&v).contains(want), "{want}: {v}");
+    }
+    assert_eq!(count(&l).await, 4);
+    // An unlocked host's interfaces stay as they are.
+    l.db.write(|c| {
+        let mut r = InventoryStore::new(c);
+        let mut h = r
+            .host(&starling_inventory::repo::HostRef::Name(
+                "controller-0".into(),
+            ))?
+            .expect("controller-0");
+        h.administrative = starling_inventory::Administrative::Unlocked;
+        r.update_host(&h)
+    })
+    .await
+    .unwrap();
+    let (s, v) = add(
+        json!({"ihost_uuid": "controller-0", "ifname": "v0", "iftype": "virtual",
+                            "ifclass": "platform"}),
+    )
+    .await;
+    assert_eq!(
+        (s, faultstring(&v)),
+        (StatusCode::BAD_REQUEST, "Host must be locked.".to_string())
+    );
+
+    // host-if-modify: a class, and numbers as text; the host owes a reboot.
+    let eno3 = l.get("/v1/ihosts/worker-0/iinterfaces").await["iinterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ifname"] == "eno3")
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, v) = l
+        .call(
+            "PATCH",
+            &format!("/v1/iinterfaces/{eno3}"),
+            None,
+            Some(
+                json!([{"op": "replace", "path": "/ifclass", "value": "pci-sriov"},
+                        {"op": "replace", "path": "/sriov_numvfs", "value": "4"},
+                        {"op": "replace", "path": "/sriov_vf_driver", "value": "vfio"}]),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["ifclass"], &v["sriov_numvfs"]),
+        (&json!("pci-sriov"), &json!(4))
+    );
+    assert!(
+        v.get("ipv4_mode").is_none(),
+        "no addresses on a pci-sriov interface: {v}"
+    );
+    let (s, v) = l
+        .patch(&format!("/v1/iinterfaces/{eno3}"), "/sriov_numvfs", "9")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(faultstring(&v).contains("a maximum of 8 VFs"), "{v}");
+    let w = l.w0.0.clone();
+    let target =
+        l.db.read(move |c| starling_config::ConfigRepo::host(&mut ConfigStore::new(c), &w))
+            .await
+            .unwrap()
+            .unwrap()
+            .target;
+    assert!(target.reboot(), "interfaces are configured at the unlock");
+
+    // interface-network-assign / -list / -show / -remove.
+    let mgmt = l.get("/v1/networks").await["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "mgmt")
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, a) = l
+        .call(
+            "POST",
+            "/v1/interface_networks",
+            None,
+            Some(json!({"interface_uuid": vlan, "network_uuid": mgmt})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(
+        (&a["network_type"], &a["ifname"], &a["forihostid"]),
+        (&json!("mgmt"), &json!("vlan100"), &json!(id))
+    );
+    let au = a["uuid"].as_str().unwrap().to_string();
+    assert_eq!(l.get(&format!("/v1/interface_networks/{au}")).await, a);
+    assert_eq!(
+        l.get("/v1/ihosts/worker-0/interface_networks").await["interface_networks"],
+        json!([a.clone()])
+    );
+    assert_eq!(
+        l.get(&format!("/v1/iinterfaces/{vlan}/interface_networks"))
+            .await["interface_networks"],
+        json!([a.clone()])
+    );
+    let (s, v) = l
+        .call(
+            "POST",
+            "/v1/interface_networks",
+            None,
+            Some(json!({"interface_uuid": eno1_uuid, "network_uuid": mgmt})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(
+        faultstring(&v).contains("'mgmt' network type is already provisioned"),
+        "{v}"
+    );
+    let (s, _) = l
+        .call(
+            "DELETE",
+            &format!("/v1/interface_networks/{au}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = l
+        .call("GET", &format!("/v1/interface_networks/{au}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // interface-datanetwork-assign / -remove; a data network in use stays.
+    let (s, d) = l
+        .call(
+            "POST",
+            "/v1/datanetworks",
+            None,
+            Some(json!({"name": "physnet0", "network_type": "flat"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let eno2 = l.get("/v1/ihosts/worker-0/iinterfaces").await["iinterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ifname"] == "eno2")
+        .unwrap()["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, a) = l
+        .call(
+            "POST",
+            "/v1/interface_datanetworks",
+            None,
+            Some(json!({"interface_uuid": eno2, "datanetwork_uuid": d["uuid"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(
+        (&a["datanetwork_name"], &a["network_type"]),
+        (&json!("physnet0"), &json!("flat"))
+    );
+    assert_eq!(
+        l.get(&format!("/v1/iinterfaces/{eno2}")).await["ifclass"],
+        "data"
+    );
+    let (s, v) = l
+        .call("DELETE", "/v1/datanetworks/physnet0", None, None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        faultstring(&v).contains("still assigned to interfaces"),
+        "{v}"
+    );
+    let au = a["uuid"].as_str().unwrap();
+    assert_eq!(
+        l.get("/v1/ihosts/worker-0/interface_datanetworks").await["interface_datanetworks"][0]["uuid"],
+        au
+    );
+    let (s, _) = l
+        .call(
+            "DELETE",
+            &format!("/v1/interface_datanetworks/{au}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // host-if-delete: never a port's own interface.
+    let (s, v) = l
+        .call(
+            "DELETE",
+            &format!("/v1/iinterfaces/{eno1_uuid}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        faultstring(&v).contains("system created ethernet interface"),
+        "{v}"
+    );
+    let (s, _) = l
+        .call("DELETE", &format!("/v1/iinterfaces/{vlan}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(count(&l).await, 3);
+    let (s, _) = l
+        .call("GET", &format!("/v1/iinterfaces/{vlan}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -39,6 +39,7 @@ fn hosts() -> Vec<HostFacts> {
         personality: Some(p.into()),
         administrative: "unlocked".into(),
         configuring: false,
+        subfunctions: None,
     };
     vec![
         h(
@@ -494,6 +495,190 @@ async fn an_earlier_releases_oam_row_becomes_the_oam_pool() {
         assert_eq!(o.subnet.to_string(), "10.30.0.0/24");
         assert_eq!(o.end_ip.to_string(), "10.30.0.200");
         assert_eq!(o.gateway_ip.unwrap().to_string(), "10.30.0.1");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interfaces_and_their_networks_read_back_and_ports_serve_one_interface() {
+    use starling_config::interface::{self, HostView, IfType, InterfaceFields, PortFacts};
+    use starling_config::{NewDataNetwork, datanet};
+    each_backend(&[SCHEMA], |db| async move {
+        setup(&db).await;
+        let mut worker = hosts()[1].clone();
+        worker.administrative = "locked".into();
+        worker.subfunctions = Some("worker".into());
+        let ports: Vec<PortFacts> = (3..6)
+            .map(|n| PortFacts {
+                uuid: format!("22222222-2222-4222-8222-00000000000{n}"),
+                name: format!("enp0s{n}"),
+                mac: format!("52:54:00:00:00:0{n}"),
+                mtu: 1500,
+                pciaddr: format!("0000:00:0{n}.0"),
+                driver: "virtio_net".into(),
+                ..PortFacts::default()
+            })
+            .collect();
+        type Op = std::sync::Arc<
+            dyn Fn(&mut dyn ConfigRepo, &HostView<'_>) -> Result<interface::Interface, Error>
+                + Send
+                + Sync,
+        >;
+        let change = |f: Op| {
+            let (db, worker, ports) = (db.clone(), worker.clone(), ports.clone());
+            async move {
+                db.write(move |c| {
+                    let f = f.clone();
+                    ops::on_interfaces(
+                        &mut ConfigStore::new(c),
+                        &worker,
+                        &ports,
+                        false,
+                        true,
+                        ts(5),
+                        move |r, v| f(r, v),
+                    )
+                    .map(|(i, _, _)| i)
+                })
+                .await
+            }
+        };
+        let vlan = change(std::sync::Arc::new(|r, v| {
+            interface::add(
+                r,
+                v,
+                &InterfaceFields {
+                    ifname: Some("data10".into()),
+                    iftype: Some("vlan".into()),
+                    ifclass: Some("data".into()),
+                    vlan_id: Some(10),
+                    imtu: Some(1400),
+                    uses: Some(vec!["enp0s3".into()]),
+                    ..InterfaceFields::default()
+                },
+                ts(5),
+            )
+        }))
+        .await
+        .unwrap();
+        let bond = change(std::sync::Arc::new(|r, v| {
+            interface::add(
+                r,
+                v,
+                &InterfaceFields {
+                    ifname: Some("bond0".into()),
+                    iftype: Some("ae".into()),
+                    ifclass: Some("platform".into()),
+                    aemode: Some("802.3ad".into()),
+                    txhashpolicy: Some("layer3+4".into()),
+                    imtu: Some(9000),
+                    uses: Some(vec!["enp0s4".into(), "enp0s5".into()]),
+                    ..InterfaceFields::default()
+                },
+                ts(5),
+            )
+        }))
+        .await
+        .unwrap();
+        let uuid = worker.uuid.clone();
+        let all = db
+            .read(move |c| ConfigStore::new(c).interfaces_of(&uuid))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all.iter().find(|i| i.ifname == "data10"), Some(&vlan));
+        assert_eq!(all.iter().find(|i| i.ifname == "bond0"), Some(&bond));
+        let eth = all.iter().find(|i| i.ifname == "enp0s4").unwrap().clone();
+        assert_eq!((eth.iftype, eth.imtu), (IfType::Ethernet, 9000));
+        assert_eq!(bond.uses.len(), 2);
+        // The worker's host is given a reboot-required target.
+        let uuid = worker.uuid.clone();
+        let h = db
+            .read(move |c| ConfigStore::new(c).host(&uuid))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(h.target.reboot());
+        // The store keeps a port to one interface and a name to one per
+        // host, with nothing written when refused.
+        for (port, name) in [(eth.port_uuid.clone(), "other"), (None, "bond0")] {
+            let mut dup = eth.clone();
+            dup.id = 99;
+            dup.uuid = "33333333-3333-4333-8333-333333333333".into();
+            dup.ifname = name.into();
+            dup.port_uuid = port;
+            let e = db
+                .write(move |c| ConfigStore::new(c).insert_interface(&dup))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, Error::Conflict(_) | Error::Storage(_)), "{e}");
+            let again = db
+                .read(|c| ConfigStore::new(c).interface_by_id(99))
+                .await
+                .unwrap();
+            assert_eq!(again, None);
+        }
+        // Assignments read back, and go with their interface.
+        db.write(|c| {
+            datanet::add(
+                &mut ConfigStore::new(c),
+                &NewDataNetwork {
+                    name: Some("physnet0".into()),
+                    network_type: Some("flat".into()),
+                    mtu: Some(1400),
+                    ..NewDataNetwork::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+        change(std::sync::Arc::new(|r, v| {
+            interface::assign_datanetwork(r, v, "data10", "physnet0", ts(6))?;
+            let mgmt = r
+                .networks()?
+                .into_iter()
+                .find(|n| n.net_type == "mgmt")
+                .unwrap();
+            let hosts = hosts();
+            interface::assign_network(r, v, &hosts, "bond0", &mgmt.uuid, ts(6))?;
+            Ok(v.find("bond0").unwrap().clone())
+        }))
+        .await
+        .unwrap();
+        let (nets, dns) = db
+            .read(|c| {
+                let mut r = ConfigStore::new(c);
+                Ok::<_, Error>((r.interface_networks()?, r.interface_datanetworks()?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(nets.len(), 1);
+        assert_eq!(nets[0].interface_id, bond.id);
+        assert_eq!(dns.len(), 1);
+        assert_eq!(dns[0].interface_id, vlan.id);
+        change(std::sync::Arc::new(|r, v| {
+            interface::delete(r, v, "data10", ts(7))
+        }))
+        .await
+        .unwrap();
+        let dns = db
+            .read(|c| ConfigStore::new(c).interface_datanetworks())
+            .await
+            .unwrap();
+        assert!(dns.is_empty());
+        // The host gone, its interfaces go.
+        db.write(|c| ops::follow(&mut ConfigStore::new(c), &hosts()[..1], ts(8)).map(|_| ()))
+            .await
+            .unwrap();
+        let uuid = worker.uuid.clone();
+        let all = db
+            .read(move |c| {
+                let mut r = ConfigStore::new(c);
+                Ok::<_, Error>((r.interfaces_of(&uuid)?, r.interface_networks()?))
+            })
+            .await
+            .unwrap();
+        assert_eq!(all, (Vec::new(), Vec::new()));
     })
     .await;
 }

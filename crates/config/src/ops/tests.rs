@@ -30,6 +30,7 @@ fn host(uuid: &str, name: Option<&str>, personality: &str) -> HostFacts {
         personality: name.map(|_| personality.to_string()),
         administrative: "unlocked".into(),
         configuring: false,
+        subfunctions: None,
     }
 }
 

@@ -234,3 +234,262 @@ fn the_all_in_one_applies_its_configuration_under_its_data_directory() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 }
+
+/// A row of a `--format json` list whose `key` is `value`.
+fn row_where(rows: &Value, key: &str, value: &str) -> Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no row with {key} = {value}: {rows}"))
+        .clone()
+}
+
+#[test]
+fn system_configures_interfaces_and_the_networks_on_them() {
+    let s = all_in_one(
+        &[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")],
+        &["--system-mode", "duplex"],
+    );
+    let token = login(&s.identity, "admin", "Adm1n!pass").expect("the admin logs in");
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "host-add",
+            "-n",
+            "compute-0",
+            "-p",
+            "worker",
+            "-m",
+            "02:00:00:00:0a:01",
+        ],
+    );
+    let port = |name: &str, n: u8, vfs: u32| {
+        json!({"name": name, "pciaddr": format!("0000:3b:00.{n}"), "pclass": "Ethernet controller",
+               "pvendor": "Intel Corporation", "pdevice": "Ethernet Controller XXV710",
+               "numa_node": 0, "driver": "i40e", "mac": format!("3c:fd:fe:00:00:0{n}"),
+               "mtu": 1500, "speed": 25000, "sriov_totalvfs": vfs, "dpdksupport": true})
+    };
+    let r = http()
+        .put(format!("{}/v1/agent/compute-0/report", s.inventory))
+        .header("x-auth-token", &token)
+        .json(&json!({"inodes": [{"numa_node": 0}],
+                      "ports": [port("eno1", 1, 0), port("eno2", 2, 0), port("eno3", 3, 8)],
+                      "uptime": 5}))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
+
+    // Each port has its ethernet interface; without -a, only those in use.
+    let all = cli_json(&s, "system", &["host-if-list", "compute-0", "-a"]);
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    let eno1 = row_where(&all, "name", "eno1");
+    assert_eq!(
+        (&eno1["type"], &eno1["class"]),
+        (&json!("ethernet"), &Value::Null)
+    );
+    assert_eq!(eno1["ports"], json!(["eno1"]));
+    assert_eq!(eno1["attributes"], "MTU=1500");
+    assert_eq!(
+        cli_json(&s, "system", &["host-if-list", "compute-0"]),
+        json!([])
+    );
+    let table = cli_ok(&s, "system", &["host-if-list", "compute-0", "-a"]);
+    for col in [
+        "uuid",
+        "name",
+        "class",
+        "type",
+        "vlan id",
+        "ports",
+        "uses i/f",
+        "used by i/f",
+        "attributes",
+    ] {
+        assert!(table.contains(col), "{col}: {table}");
+    }
+    assert!(table.contains("['eno1']"), "{table}");
+
+    // host-if-add, as StarlingX's install guide writes it.
+    let v = cli_json(
+        &s,
+        "system",
+        &[
+            "host-if-add",
+            "compute-0",
+            "-V",
+            "100",
+            "-c",
+            "platform",
+            "vlan100",
+            "vlan",
+            "eno1",
+        ],
+    );
+    assert_eq!(
+        (&v["ifname"], &v["vlan_id"], &v["uses"]),
+        (&json!("vlan100"), &json!(100), &json!(["eno1"]))
+    );
+    assert_eq!(v["imac"], "3c:fd:fe:00:00:01");
+    let listed = cli_json(&s, "system", &["host-if-list", "compute-0"]);
+    assert_eq!(
+        row_where(&listed, "name", "eno1")["used by i/f"],
+        json!(["vlan100"])
+    );
+    assert_eq!(row_where(&listed, "name", "vlan100")["vlan id"], 100);
+    let m = cli_json(
+        &s,
+        "system",
+        &[
+            "host-if-modify",
+            "compute-0",
+            "eno3",
+            "-c",
+            "pci-sriov",
+            "-N",
+            "4",
+            "--vf-driver",
+            "vfio",
+        ],
+    );
+    assert_eq!(
+        (&m["ifclass"], &m["sriov_numvfs"]),
+        (&json!("pci-sriov"), &json!(4))
+    );
+    assert_eq!(m["accelerated"], json!([true]));
+    // Bad input: one line, nothing written.
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &[
+            "host-if-add",
+            "compute-0",
+            "-V",
+            "5000",
+            "vlan5000",
+            "vlan",
+            "eno1",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("VLAN id must be between 1 and 4094."), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &["host-if-modify", "compute-0", "eno3", "-N", "9"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("a maximum of 8 VFs"), "{err}");
+    let (code, _, err) = cli(&s, "system", &["host-if-delete", "compute-0", "eno1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Cannot delete a system created ethernet interface"),
+        "{err}"
+    );
+    assert_eq!(
+        cli_json(&s, "system", &["host-if-list", "compute-0", "-a"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // Platform networks on interfaces.
+    let nets = cli_json(&s, "system", &["network-list"]);
+    let mgmt = row_where(&nets, "type", "mgmt");
+    let a = cli_json(
+        &s,
+        "system",
+        &[
+            "interface-network-assign",
+            "compute-0",
+            "vlan100",
+            mgmt["uuid"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        (&a["hostname"], &a["ifname"], &a["network_name"]),
+        (&json!("compute-0"), &json!("vlan100"), &mgmt["name"])
+    );
+    let listed = cli_json(&s, "system", &["interface-network-list", "compute-0"]);
+    assert_eq!(listed, json!([a.clone()]));
+    assert_eq!(
+        cli_json(
+            &s,
+            "system",
+            &["interface-network-list", "compute-0", "vlan100"]
+        ),
+        listed
+    );
+    let au = a["uuid"].as_str().unwrap();
+    assert_eq!(cli_json(&s, "system", &["interface-network-show", au]), a);
+    let (code, _, err) = cli(
+        &s,
+        "system",
+        &[
+            "interface-network-assign",
+            "compute-0",
+            "eno2",
+            mgmt["uuid"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("'mgmt' network type is already provisioned on this node"),
+        "{err}"
+    );
+
+    // Data networks on interfaces.
+    cli_ok(&s, "system", &["datanetwork-add", "physnet0", "flat"]);
+    let d = cli_json(
+        &s,
+        "system",
+        &[
+            "interface-datanetwork-assign",
+            "compute-0",
+            "eno2",
+            "physnet0",
+        ],
+    );
+    assert_eq!(
+        (&d["ifname"], &d["datanetwork_name"]),
+        (&json!("eno2"), &json!("physnet0"))
+    );
+    let listed = cli_json(&s, "system", &["interface-datanetwork-list", "compute-0"]);
+    assert_eq!(listed, json!([d.clone()]));
+    assert_eq!(
+        row_where(
+            &cli_json(&s, "system", &["host-if-list", "compute-0"]),
+            "name",
+            "eno2"
+        )["attributes"],
+        "MTU=1500,accelerated=True"
+    );
+    let (code, _, err) = cli(&s, "system", &["datanetwork-delete", "physnet0"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("still assigned to interfaces"), "{err}");
+
+    // Removed, and deleted.
+    let du = d["uuid"].as_str().unwrap();
+    assert_eq!(
+        cli_ok(&s, "system", &["interface-datanetwork-remove", du]).trim(),
+        format!("Deleted Interface DataNetwork: {du}")
+    );
+    assert_eq!(
+        cli_ok(&s, "system", &["interface-network-remove", au]).trim(),
+        format!("Deleted Interface Network: {au}")
+    );
+    assert_eq!(
+        cli_ok(&s, "system", &["host-if-delete", "compute-0", "vlan100"]).trim(),
+        "Deleted interface: host compute-0 if vlan100"
+    );
+    assert_eq!(
+        cli_json(&s, "system", &["host-if-list", "compute-0", "-a"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

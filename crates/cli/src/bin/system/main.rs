@@ -4,6 +4,7 @@
 
 mod config;
 mod hardware;
+mod interface;
 mod network;
 mod sm;
 
@@ -250,6 +251,8 @@ enum Cmd {
     Config(config::ConfigCmd),
     #[command(flatten)]
     Network(network::NetworkCmd),
+    #[command(flatten)]
+    Interface(interface::InterfaceCmd),
 }
 
 fn main() {
@@ -599,6 +602,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Sm(cmd) => sm::run(&c, cmd)?,
         Cmd::Config(cmd) => config::run(&c, cmd)?,
         Cmd::Network(cmd) => network::run(&c, cmd)?,
+        Cmd::Interface(cmd) => interface::run(&c, cmd)?,
     }
     Ok(())
 }
@@ -651,5 +655,13 @@ mod tests {
         assert!(host_path("compute-0").is_ok());
         assert!(host_path("a/b").is_err());
         assert!(host_path("").is_err());
+    }
+
+    #[test]
+    fn every_command_is_well_formed() {
+        // clap's own checks (options unique per command, …), which it runs
+        // only when a command is used.
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }
