@@ -5,7 +5,9 @@
 //!
 //! Steps: `dns` (`/etc/resolv.conf`), `hosts` (`/etc/hosts`), and, when
 //! the document may be applied in full, `ntp` (chrony's configuration:
-//! `/etc/chrony/chrony.conf` on Debian, `/etc/chrony.conf` elsewhere). A
+//! `/etc/chrony/chrony.conf` on Debian, `/etc/chrony.conf` elsewhere) and
+//! `network` (the platform interfaces, [`crate::network`]: only with the
+//! agent's `network` class). A
 //! document applied in part (its reboot-required steps wait for the
 //! host's unlock) is reported as its uuid without the reboot flag.
 
@@ -22,6 +24,9 @@ pub struct ApplySetup {
     /// The file holding the configuration uuid last applied in full
     /// (StarlingX's `/etc/platform/.config_applied`).
     pub applied_file: PathBuf,
+    /// How the host's interfaces are configured (a destructive class,
+    /// off unless the agent is started with it).
+    pub network: crate::network::NetworkSetup,
 }
 
 /// What an agent says it applied before it ever did: a fresh install.
@@ -130,9 +135,43 @@ fn step(name: &str, path: &Path, content: &str) -> StepResult {
     }
 }
 
-/// Applies `doc` under `root`: the uuid to report (the document's, or it
-/// without the reboot flag when applied in part) and each step's result.
-pub fn apply(doc: &HostDocument, root: &Path) -> (String, Vec<StepResult>) {
+/// The `network` step: the interfaces written for the host's network
+/// stack and brought up, when the agent's class allows it.
+fn network_step(doc: &HostDocument, setup: &ApplySetup) -> StepResult {
+    let result = |ok: bool, message: Option<String>| StepResult {
+        step: "network".into(),
+        ok,
+        message,
+    };
+    if !setup.network.enabled {
+        tracing::info!(
+            interfaces = doc.interfaces.len(),
+            "the host's interfaces are left as they are: the agent's network class is off"
+        );
+        return result(
+            true,
+            Some("not applied: the agent's network class is off (--apply-class network)".into()),
+        );
+    }
+    if let Err(e) = crate::network::persist(&setup.root, &doc.interfaces) {
+        return result(false, Some(format!("writing the interfaces: {e}")));
+    }
+    match crate::network::bring_up(&doc.interfaces, setup.network.netns.as_deref()) {
+        Ok(done) => {
+            for d in &done {
+                tracing::info!(command = %d, "interface configured");
+            }
+            result(true, None)
+        }
+        Err(e) => result(false, Some(e)),
+    }
+}
+
+/// Applies `doc` as `setup` says: the uuid to report (the document's, or
+/// it without the reboot flag when applied in part) and each step's
+/// result.
+pub fn apply(doc: &HostDocument, setup: &ApplySetup) -> (String, Vec<StepResult>) {
+    let root = setup.root.as_path();
     let mut steps = vec![
         step("dns", &root.join("etc/resolv.conf"), &resolv_conf(doc)),
         step("hosts", &root.join("etc/hosts"), &hosts_file(doc)),
@@ -141,6 +180,9 @@ pub fn apply(doc: &HostDocument, root: &Path) -> (String, Vec<StepResult>) {
         && let Some(servers) = &doc.ntpservers
     {
         steps.push(step("ntp", &chrony_path(root), &chrony_conf(servers)));
+    }
+    if doc.full && !doc.interfaces.is_empty() {
+        steps.push(network_step(doc, setup));
     }
     let uuid = if doc.full {
         doc.config_uuid.clone()
@@ -176,6 +218,15 @@ mod tests {
                 address: "10.10.10.2".into(),
                 names: vec!["oamcontroller".into()],
             }],
+            interfaces: Vec::new(),
+        }
+    }
+
+    fn setup(root: &Path) -> ApplySetup {
+        ApplySetup {
+            root: root.to_path_buf(),
+            applied_file: root.join("applied"),
+            network: Default::default(),
         }
     }
 
@@ -195,7 +246,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("etc")).unwrap();
         std::fs::write(dir.join("etc/debian_version"), "13.0\n").unwrap();
-        let (uuid, steps) = apply(&doc(false), &dir);
+        let (uuid, steps) = apply(&doc(false), &setup(&dir));
         assert_eq!(uuid, "0f0e0d0c-0b0a-4908-8706-050403020100");
         assert_eq!(steps.len(), 2, "NTP waits for the unlock");
         assert!(steps.iter().all(|s| s.ok));
@@ -205,7 +256,7 @@ mod tests {
             "{resolv}"
         );
         assert!(!dir.join("etc/chrony/chrony.conf").exists());
-        let (uuid, steps) = apply(&doc(true), &dir);
+        let (uuid, steps) = apply(&doc(true), &setup(&dir));
         assert_eq!(uuid, doc(true).config_uuid);
         assert_eq!(steps.len(), 3);
         let chrony = std::fs::read_to_string(dir.join("etc/chrony/chrony.conf")).unwrap();
@@ -215,7 +266,7 @@ mod tests {
         // A step that cannot write says why, and the others still run.
         std::fs::remove_file(dir.join("etc/hosts")).unwrap();
         std::fs::create_dir(dir.join("etc/hosts")).unwrap();
-        let (_, steps) = apply(&doc(true), &dir);
+        let (_, steps) = apply(&doc(true), &setup(&dir));
         let failed: Vec<_> = steps.iter().filter(|s| !s.ok).collect();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].step, "hosts");
@@ -252,7 +303,7 @@ mod tests {
             return;
         }
         let dir = scratch("chrony");
-        let (_, steps) = apply(&doc(true), &dir);
+        let (_, steps) = apply(&doc(true), &setup(&dir));
         assert!(steps.iter().all(|s| s.ok), "{steps:?}");
         let file = chrony_path(&dir);
         // -p: parse the file and print it, without running.
@@ -313,7 +364,7 @@ while True:
         let dir = scratch("resolv");
         let mut d = doc(true);
         d.nameservers = vec!["127.0.0.1".into()];
-        let (_, steps) = apply(&d, &dir);
+        let (_, steps) = apply(&d, &setup(&dir));
         assert!(steps.iter().all(|s| s.ok), "{steps:?}");
         std::fs::write(dir.join("responder.py"), RESPONDER).unwrap();
         let script = format!(
@@ -358,7 +409,7 @@ while True:
             return;
         }
         let dir = scratch("hosts");
-        let (_, steps) = apply(&doc(true), &dir);
+        let (_, steps) = apply(&doc(true), &setup(&dir));
         assert!(steps.iter().all(|s| s.ok), "{steps:?}");
         let hosts = dir.join("etc/hosts");
         let script = format!(

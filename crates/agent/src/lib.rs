@@ -26,6 +26,7 @@ pub mod discover;
 pub mod disk;
 pub mod lldp;
 pub mod memory;
+pub mod network;
 pub mod pci;
 pub mod pmon;
 pub mod resmon;

@@ -495,20 +495,17 @@ async fn config_loop(agent: &Agent, mut host: watch::Receiver<Option<String>>) {
                 continue;
             }
         };
-        let root = setup.root.clone();
         let applying = doc.clone();
-        let (done, steps) = match tokio::task::spawn_blocking(move || {
-            crate::apply::apply(&applying, &root)
-        })
-        .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "the configuration apply stopped");
-                tokio::time::sleep(agent.cfg.interval).await;
-                continue;
-            }
-        };
+        let how = setup.clone();
+        let (done, steps) =
+            match tokio::task::spawn_blocking(move || crate::apply::apply(&applying, &how)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "the configuration apply stopped");
+                    tokio::time::sleep(agent.cfg.interval).await;
+                    continue;
+                }
+            };
         let ok = steps.iter().all(|s| s.ok);
         if ok {
             if let Err(e) =

@@ -780,6 +780,7 @@ async fn a_failed_apply_is_applied_again_at_the_agents_next_start() {
             configure: Some(starling_agent::apply::ApplySetup {
                 root: root.clone(),
                 applied_file: applied_file.clone(),
+                network: Default::default(),
             }),
         };
         tokio::spawn(run(cfg, std::future::pending::<()>()))

@@ -49,7 +49,11 @@ async fn agent(
             r.status()
         );
         let doc: HostDocument = r.json().await?;
-        let at = root.clone();
+        let at = starling_agent::apply::ApplySetup {
+            root: root.clone(),
+            applied_file: root.join("applied"),
+            network: Default::default(),
+        };
         let (uuid_applied, steps) =
             tokio::task::spawn_blocking(move || starling_agent::apply::apply(&doc, &at)).await?;
         ensure!(steps.iter().all(|s| s.ok), "compute-{i}'s apply: {steps:?}");
@@ -260,7 +264,7 @@ async fn generation(dir: &Path) -> Result<()> {
     for f in facts {
         let t0 = Instant::now();
         let d = db
-            .read(move |c| ops::document(&mut ConfigStore::new(c), &f))
+            .read(move |c| ops::document(&mut ConfigStore::new(c), &f, &[]))
             .await?;
         times.push(t0.elapsed());
         std::hint::black_box(d);
@@ -289,12 +293,18 @@ fn apply_cpu(dir: &Path) -> Result<()> {
             address: "10.10.10.2".into(),
             names: vec!["oamcontroller".into()],
         }],
+        interfaces: Vec::new(),
+    };
+    let setup = starling_agent::apply::ApplySetup {
+        root: root.clone(),
+        applied_file: root.join("applied"),
+        network: Default::default(),
     };
     let runs = 200;
     let cpu0 = thread_cpu_ns()?;
     let t0 = Instant::now();
     for k in 0..runs {
-        let (_, steps) = starling_agent::apply::apply(&doc(k), &root);
+        let (_, steps) = starling_agent::apply::apply(&doc(k), &setup);
         ensure!(steps.iter().all(|s| s.ok), "{steps:?}");
     }
     let wall = t0.elapsed();

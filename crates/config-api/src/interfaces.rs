@@ -34,7 +34,7 @@ async fn host_named(st: &ConfigState, key: &str) -> Result<HostSummary, ApiError
 }
 
 /// A port record's facts.
-fn port_facts(v: &Value) -> PortFacts {
+pub(crate) fn port_facts(v: &Value) -> PortFacts {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let n = |k: &str| v.get(k).and_then(Value::as_i64);
     PortFacts {
@@ -261,7 +261,8 @@ async fn change<T: Send + 'static>(
     let (out, changed, fx) = st
         .write(move |r, now| {
             let (op, all) = (op.clone(), all.clone());
-            ops::on_interfaces(r, &me, &ports, simplex, reboot, now, move |r, v| {
+            let hosts = all.clone();
+            ops::on_interfaces(r, &me, &hosts, &ports, simplex, reboot, now, move |r, v| {
                 op(r, v, &all, now)
             })
         })

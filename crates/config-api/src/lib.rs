@@ -849,12 +849,21 @@ async fn document_for(
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::not_found(format!("Host {host} could not be found.")))?;
     let f = facts(&summary);
-    let want = f.clone();
-    let doc = match st.read(move |repo| ops::document(repo, &want)).await {
+    let ports: Vec<_> = st
+        .hosts
+        .ports(&summary.uuid, "")
+        .await
+        .map_err(ApiError::unavailable)?
+        .unwrap_or_default()
+        .iter()
+        .map(interfaces::port_facts)
+        .collect();
+    let (want, p) = (f.clone(), ports.clone());
+    let doc = match st.read(move |repo| ops::document(repo, &want, &p)).await {
         Err(e) if e.status == StatusCode::NOT_FOUND && f.hostname.is_some() => {
             // Provisioned since the follower last looked.
             st.follow(false).await?;
-            st.read(move |repo| ops::document(repo, &f)).await?
+            st.read(move |repo| ops::document(repo, &f, &ports)).await?
         }
         other => other?,
     };

@@ -98,5 +98,27 @@ pub(crate) fn document(d: &Document) -> wire::HostDocument {
                 names: names.clone(),
             })
             .collect(),
+        interfaces: d
+            .interfaces
+            .iter()
+            .map(|i| wire::NetworkInterface {
+                name: i.name.clone(),
+                iftype: i.kind.as_str().to_string(),
+                mac: i.mac.clone(),
+                mtu: i.mtu,
+                vlan_id: i.vlan_id,
+                lower: i.lower.clone(),
+                aemode: i.aemode.clone(),
+                txhashpolicy: i.txhashpolicy.clone(),
+                primary_reselect: i.primary_reselect.clone(),
+                networks: i.networks.clone(),
+                addresses: i
+                    .addresses
+                    .iter()
+                    .map(|(a, p)| format!("{a}/{p}"))
+                    .collect(),
+                gateway: i.gateway.map(|g| g.to_string()),
+            })
+            .collect(),
     }
 }

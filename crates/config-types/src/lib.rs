@@ -93,16 +93,51 @@ pub struct OamList {
 
 /// One hosts-file line: an address and its names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct HostsEntry {
     pub address: String,
     pub names: Vec<String>,
 }
 
-/// A host's configuration document (`GET /v1/agent/{host}/config`): what
-/// its agent makes the host run, versioned by the host's target.
+/// One interface of a host's document: a device its agent brings up.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+pub struct NetworkInterface {
+    /// The device's name on the host (a port's own name for its ethernet
+    /// interface).
+    pub name: String,
+    /// ethernet, vlan, ae, virtual or vf.
+    #[serde(rename = "type")]
+    pub iftype: String,
+    /// The port's MAC (an ethernet interface).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    pub mtu: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vlan_id: Option<i64>,
+    /// The devices it is stacked on, in order.
+    #[serde(default)]
+    pub lower: Vec<String>,
+    /// balanced, active_standby or 802.3ad (an AE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aemode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txhashpolicy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_reselect: Option<String>,
+    /// The platform network types assigned to it.
+    #[serde(default)]
+    pub networks: Vec<String>,
+    /// Its addresses, `address/prefix`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// The default route's gateway through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+}
+
+/// A host's configuration document (`GET /v1/agent/{host}/config`): what
+/// its agent makes the host run, versioned by the host's target. An agent
+/// ignores what it does not know (a newer controller's additions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HostDocument {
     /// The host's target configuration uuid (bit 127: reboot required).
     pub config_uuid: String,
@@ -121,6 +156,11 @@ pub struct HostDocument {
     pub ntpservers: Option<Vec<String>>,
     /// /etc/hosts (runtime).
     pub hosts: Vec<HostsEntry>,
+    /// The platform interfaces, lower ones first (reboot-required: brought
+    /// up when the document is applied in full). Absent when there are
+    /// none, which an earlier agent also reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<NetworkInterface>,
 }
 
 /// One step of an apply.

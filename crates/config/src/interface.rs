@@ -1926,5 +1926,143 @@ pub fn remove_datanetwork(
     Ok(a.clone())
 }
 
+/// One interface of a host's network configuration, as its agent brings
+/// it up: its device, what it is stacked on, and its addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetIf {
+    /// The device's name on the host: a port's own name for its ethernet
+    /// interface, the interface's name otherwise.
+    pub name: String,
+    pub kind: IfType,
+    /// The port's MAC, for an ethernet interface over a port.
+    pub mac: Option<String>,
+    pub mtu: i64,
+    pub vlan_id: Option<i64>,
+    /// The devices it is stacked on (an AE's members, a VLAN's lower).
+    pub lower: Vec<String>,
+    pub aemode: Option<String>,
+    pub txhashpolicy: Option<String>,
+    pub primary_reselect: Option<String>,
+    /// The platform network types assigned to it.
+    pub networks: Vec<String>,
+    /// The host's addresses on those networks, with their prefix lengths.
+    pub addresses: Vec<(std::net::IpAddr, u8)>,
+    /// The default route's gateway: the OAM network's on the OAM
+    /// interface, else the management network's on a host that is not a
+    /// controller.
+    pub gateway: Option<std::net::IpAddr>,
+}
+
+/// Host `host`'s network configuration: its platform interfaces and the
+/// interfaces under them, lower ones first. `pools` are the networks'
+/// pools by type ([`addressing::network_pools`]).
+pub fn network_config(
+    repo: &mut dyn ConfigRepo,
+    host: &addressing::AddressedHost,
+    ports: &[PortFacts],
+    pools: &[(String, addressing::AddressPool)],
+) -> Result<Vec<NetIf>, Error> {
+    let all = repo.interfaces_of(&host.uuid)?;
+    if all.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nets = repo.networks()?;
+    let assigned = repo.interface_networks()?;
+    let types_of = |id: i64| -> Vec<String> {
+        assigned
+            .iter()
+            .filter(|a| a.interface_id == id)
+            .filter_map(|a| nets.iter().find(|n| n.id == a.network_id))
+            .map(|n| n.net_type.clone())
+            .collect()
+    };
+    let by_id = |id: i64| all.iter().find(|i| i.id == id);
+    // The platform interfaces, and everything under them.
+    let mut chosen: BTreeSet<i64> = BTreeSet::new();
+    let mut todo: Vec<i64> = all
+        .iter()
+        .filter(|i| i.ifclass == Some(IfClass::Platform))
+        .map(|i| i.id)
+        .collect();
+    while let Some(id) = todo.pop() {
+        if chosen.insert(id)
+            && let Some(i) = by_id(id)
+        {
+            todo.extend(i.uses.iter().copied());
+        }
+    }
+    fn depth(all: &[Interface], i: &Interface, seen: usize) -> usize {
+        if seen > all.len() {
+            return seen;
+        }
+        i.uses
+            .iter()
+            .filter_map(|id| all.iter().find(|x| x.id == *id))
+            .map(|l| 1 + depth(all, l, seen + 1))
+            .max()
+            .unwrap_or(0)
+    }
+    let port_of = |i: &Interface| {
+        i.port_uuid
+            .as_deref()
+            .and_then(|u| ports.iter().find(|p| p.uuid == u))
+    };
+    let os_name = |i: &Interface| port_of(i).map_or_else(|| i.ifname.clone(), |p| p.name.clone());
+    let mut picked: Vec<&Interface> = all.iter().filter(|i| chosen.contains(&i.id)).collect();
+    picked.sort_by_key(|i| (depth(&all, i, 0), i.id));
+    let pool = |t: &str| pools.iter().find(|(pt, _)| pt == t).map(|(_, p)| p);
+    let controller = addressing::is_controller_name(&host.hostname);
+    let mut out = Vec::new();
+    for i in picked {
+        let networks = types_of(i.id);
+        let mut addresses = Vec::new();
+        for t in &networks {
+            if let Some(p) = pool(t)
+                && let Some(a) = addressing::host_address_in(repo, p, host)?
+            {
+                addresses.push((a, p.prefix));
+            }
+        }
+        let gw = |t: &str| {
+            networks
+                .iter()
+                .any(|n| n == t)
+                .then(|| pool(t).and_then(|p| p.slot(addressing::Slot::Gateway)))
+                .flatten()
+        };
+        let gateway = gw(addressing::OAM).or_else(|| {
+            if controller {
+                None
+            } else {
+                gw(addressing::MGMT)
+            }
+        });
+        out.push(NetIf {
+            name: os_name(i),
+            kind: i.iftype,
+            mac: port_of(i).map(|p| p.mac.clone()),
+            mtu: i.imtu,
+            vlan_id: i.vlan_id,
+            lower: i
+                .uses
+                .iter()
+                .filter_map(|id| by_id(*id))
+                .map(os_name)
+                .collect(),
+            aemode: (i.iftype == IfType::Ae).then(|| i.aemode.clone()).flatten(),
+            txhashpolicy: (i.iftype == IfType::Ae)
+                .then(|| i.txhashpolicy.clone())
+                .flatten(),
+            primary_reselect: (i.iftype == IfType::Ae)
+                .then(|| i.primary_reselect.clone())
+                .flatten(),
+            networks,
+            addresses,
+            gateway,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;

@@ -545,23 +545,30 @@ pub fn delete_network(
     Ok((net, changed, fx))
 }
 
-/// A change to host `host`'s interfaces: its ports' ethernet interfaces
-/// made first, then `op` over the host's view; the host is given a new
-/// target (reboot-required when `reboot`: interfaces are configured at
-/// the unlock).
+/// A change to host `host`'s interfaces: inventory's hosts followed (the
+/// host's addresses given) and its ports' ethernet interfaces made first,
+/// then `op` over the host's view; the host is given a new target
+/// (reboot-required when `reboot`: interfaces are configured at the
+/// unlock).
+#[allow(clippy::too_many_arguments)]
 pub fn on_interfaces<T>(
     repo: &mut dyn ConfigRepo,
     host: &HostFacts,
+    hosts: &[HostFacts],
     ports: &[PortFacts],
     simplex: bool,
     reboot: bool,
     now: Timestamp,
     op: impl FnOnce(&mut dyn ConfigRepo, &HostView<'_>) -> Result<T, Error>,
 ) -> Result<Changed<T>, Error> {
+    let (mut changed, mut fx) = follow(repo, hosts, now)?;
     interface::sync_ports(repo, &host.uuid, ports, now)?;
     let view = HostView::load(repo, host, ports, simplex)?;
     let out = op(repo, &view)?;
-    let (changed, fx) = retarget(repo, std::slice::from_ref(host), Scope::All, reboot, now)?;
+    let (c, f) = retarget(repo, std::slice::from_ref(host), Scope::All, reboot, now)?;
+    changed.retain(|h| !c.iter().any(|x| x.host_uuid == h.host_uuid));
+    changed.extend(c);
+    fx.extend(f);
     Ok((out, changed, fx))
 }
 
@@ -729,10 +736,16 @@ pub struct Document {
     pub ntpservers: Option<Vec<String>>,
     /// /etc/hosts (runtime).
     pub hosts: Vec<(IpAddr, Vec<String>)>,
+    /// The platform interfaces (reboot-required: configured at the unlock).
+    pub interfaces: Vec<interface::NetIf>,
 }
 
-/// Host `host`'s document.
-pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document, Error> {
+/// Host `host`'s document (`ports`: its ports as inventory has them).
+pub fn document(
+    repo: &mut dyn ConfigRepo,
+    facts: &HostFacts,
+    ports: &[PortFacts],
+) -> Result<Document, Error> {
     let h = repo.host(&facts.uuid)?.ok_or_else(|| {
         Error::not_found(format!(
             "Host {} has no configuration: it is not provisioned",
@@ -750,6 +763,7 @@ pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document
     };
     let pools = addressing::network_pools(repo)?;
     let hosts = hosts_entries(repo, &pools, &me)?;
+    let interfaces = interface::network_config(repo, &me, ports, &pools)?;
     let ntpservers = if facts.is_controller() {
         ntp.ntpservers
     } else {
@@ -763,6 +777,7 @@ pub fn document(repo: &mut dyn ConfigRepo, facts: &HostFacts) -> Result<Document
         nameservers: dns.nameservers,
         ntpservers: Some(ntpservers),
         hosts,
+        interfaces,
     })
 }
 

@@ -84,6 +84,27 @@ pub struct HostAgentArgs {
     /// by default.
     #[arg(long, env = "STARLING_CONFIG_ROOT")]
     pub config_root: Option<PathBuf>,
+    /// A destructive class of configuration this agent applies (repeat, or
+    /// comma-separate): `network` brings the host's platform interfaces up
+    /// (VLANs, bonds, MTU, addresses, default route) and writes them for
+    /// its network stack. None by default: without it the host's
+    /// interfaces are left as they are and the apply says so.
+    #[arg(long = "apply-class", env = "STARLING_APPLY_CLASSES", value_delimiter = ',', value_parser = ["network"])]
+    pub apply_class: Vec<String>,
+    /// The network namespace standing for the host's network (`ip -n`),
+    /// for a host run in one; the host's own by default.
+    #[arg(long, env = "STARLING_NETWORK_NAMESPACE")]
+    pub network_namespace: Option<String>,
+}
+
+impl HostAgentArgs {
+    /// How this agent configures the host's interfaces.
+    pub fn network_setup(&self) -> starling_agent::network::NetworkSetup {
+        starling_agent::network::NetworkSetup {
+            enabled: self.apply_class.iter().any(|c| c == "network"),
+            netns: self.network_namespace.clone(),
+        }
+    }
 }
 
 impl HostAgentArgs {
@@ -383,6 +404,7 @@ pub async fn agent_config(
         .map(|root| starling_agent::apply::ApplySetup {
             root,
             applied_file: a.state_dir.join("config-applied"),
+            network: a.host.network_setup(),
         });
     if cfg.configure.is_none() {
         tracing::info!("no --config-root: this agent applies no configuration");

@@ -601,6 +601,7 @@ async fn local_agent(
     .map(|root| starling_agent::apply::ApplySetup {
         applied_file: root.join("etc/platform/.config_applied"),
         root,
+        network: a.host.network_setup(),
     });
     if let (Some(c), Some(d)) = (&mut cfg.configure, dir)
         && c.root == Path::new("/")

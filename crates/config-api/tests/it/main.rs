@@ -1275,6 +1275,35 @@ async fn interfaces_and_their_networks_as_sysinv_has_them() {
             .await["interface_networks"],
         json!([a.clone()])
     );
+    // The worker's document brings its platform interfaces up, lower ones
+    // first, with its management address.
+    let (s, doc) = l.document(&l.w0, "install", 0).await;
+    assert_eq!(s, StatusCode::OK, "{doc}");
+    let ifs = doc["interfaces"].as_array().unwrap();
+    assert_eq!(ifs.len(), 2, "{doc}");
+    assert_eq!(
+        (&ifs[0]["name"], &ifs[0]["type"]),
+        (&json!("eno1"), &json!("ethernet"))
+    );
+    assert_eq!(ifs[0]["mac"], "3c:fd:fe:00:00:01");
+    assert_eq!(
+        (&ifs[1]["name"], &ifs[1]["vlan_id"]),
+        (&json!("vlan100"), &json!(100))
+    );
+    assert_eq!(ifs[1]["lower"], json!(["eno1"]));
+    assert_eq!(ifs[1]["networks"], json!(["mgmt"]));
+    let w = l.w0.0.clone();
+    let mine = l
+        .db
+        .read(move |c| starling_config::ConfigRepo::addresses_of_host(&mut ConfigStore::new(c), &w))
+        .await
+        .unwrap();
+    let addr = mine
+        .iter()
+        .find(|a| a.name == "worker-0-mgmt")
+        .unwrap_or_else(|| panic!("{mine:?} {doc}"))
+        .address;
+    assert_eq!(ifs[1]["addresses"], json!([format!("{addr}/24")]));
     let (s, v) = l
         .call(
             "POST",

@@ -128,7 +128,7 @@ async fn targets_are_minted_applied_and_a_refused_change_writes_nothing() {
         for f in hosts() {
             db.write(move |c| {
                 let mut r = ConfigStore::new(c);
-                let d = ops::document(&mut r, &f)?;
+                let d = ops::document(&mut r, &f, &[])?;
                 let rep = Applied {
                     config_uuid: d.config_uuid.to_string(),
                     steps: vec![],
@@ -173,7 +173,7 @@ async fn targets_are_minted_applied_and_a_refused_change_writes_nothing() {
         let failed = db
             .write(move |c| {
                 let mut r = ConfigStore::new(c);
-                let d = ops::document(&mut r, &w0)?;
+                let d = ops::document(&mut r, &w0, &[])?;
                 let rep = Applied {
                     config_uuid: d.config_uuid.to_string(),
                     steps: vec![StepResult {
@@ -532,6 +532,7 @@ async fn interfaces_and_their_networks_read_back_and_ports_serve_one_interface()
                     ops::on_interfaces(
                         &mut ConfigStore::new(c),
                         &worker,
+                        &[hosts()[0].clone(), worker.clone()],
                         &ports,
                         false,
                         true,

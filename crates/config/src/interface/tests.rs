@@ -817,3 +817,77 @@ fn data_networks_are_assigned_as_sysinv_assigns_them() {
         "{e}"
     );
 }
+
+#[test]
+fn a_hosts_network_configuration_is_its_platform_interfaces_lower_ones_first() {
+    let mut w = World::new("controller");
+    w.networks();
+    let oam = crate::platform::oam(
+        None,
+        &crate::platform::OamFields {
+            oam_subnet: Some("10.10.10.0/24".into()),
+            oam_gateway_ip: Some("10.10.10.1".into()),
+            oam_floating_ip: Some("10.10.10.2".into()),
+            ..Default::default()
+        },
+        true,
+        "33333333-3333-4333-8333-333333333333".into(),
+        t(0),
+    )
+    .unwrap();
+    addressing::create_oam(&mut w.repo, &oam, true).unwrap();
+    // Nothing platform yet: nothing to bring up.
+    let me = addressing::AddressedHost {
+        uuid: HOST.into(),
+        hostname: "controller-0".into(),
+    };
+    let pools = addressing::network_pools(&mut w.repo).unwrap();
+    assert_eq!(
+        network_config(&mut w.repo, &me, &w.ports, &pools).unwrap(),
+        Vec::new()
+    );
+    w.add(InterfaceFields {
+        imtu: Some(9000),
+        ..ae("bond0", &["enp0s5", "enp0s6"], "active_standby", "platform")
+    })
+    .unwrap();
+    w.add(InterfaceFields {
+        ifname: Some("mgmt0".into()),
+        iftype: Some("vlan".into()),
+        ifclass: Some("platform".into()),
+        vlan_id: Some(10),
+        uses: Some(vec!["bond0".into()]),
+        ..InterfaceFields::default()
+    })
+    .unwrap();
+    w.assign("mgmt0", addressing::MGMT).unwrap();
+    w.assign("enp0s3", addressing::OAM).unwrap();
+    let pools = addressing::network_pools(&mut w.repo).unwrap();
+    let got = network_config(&mut w.repo, &me, &w.ports, &pools).unwrap();
+    let names: Vec<&str> = got.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["enp0s3", "enp0s5", "enp0s6", "bond0", "mgmt0"]);
+    let oam_if = &got[0];
+    assert_eq!(oam_if.kind, IfType::Ethernet);
+    assert_eq!(oam_if.mac.as_deref(), Some("52:54:00:00:00:03"));
+    assert_eq!(oam_if.networks, ["oam"]);
+    // Simplex: controller-0's OAM address is the floating one.
+    assert_eq!(oam_if.addresses, [("10.10.10.2".parse().unwrap(), 24)]);
+    assert_eq!(oam_if.gateway, Some("10.10.10.1".parse().unwrap()));
+    let member = &got[1];
+    assert_eq!((member.mtu, member.addresses.len()), (9000, 0));
+    let bond = &got[3];
+    assert_eq!(bond.lower, ["enp0s5", "enp0s6"]);
+    assert_eq!(bond.aemode.as_deref(), Some("active_standby"));
+    let mgmt = &got[4];
+    assert_eq!((mgmt.kind, mgmt.vlan_id), (IfType::Vlan, Some(10)));
+    assert_eq!(mgmt.lower, ["bond0"]);
+    let c0 = pools
+        .iter()
+        .find(|(t, _)| t == addressing::MGMT)
+        .unwrap()
+        .1
+        .slot(addressing::Slot::Controller0)
+        .unwrap();
+    assert_eq!(mgmt.addresses, [(c0, 24)]);
+    assert_eq!(mgmt.gateway, None, "a controller's default route is OAM's");
+}

@@ -52,7 +52,7 @@ fn cloud() -> (Mem, Vec<HostFacts>) {
 /// part when the document says so.
 fn apply(m: &mut Mem, hosts: &[HostFacts], uuid: &str) -> (Document, Vec<AlarmEffect>) {
     let f = hosts.iter().find(|h| h.uuid == uuid).unwrap();
-    let d = document(m, f).unwrap();
+    let d = document(m, f, &[]).unwrap();
     let applied = if d.full {
         d.config_uuid
     } else {
@@ -170,7 +170,7 @@ fn ntp_needs_the_controllers_locked_and_unlocked() {
     let dns_uuid = dns(&mut m).unwrap().uuid;
     modify_dns(&mut m, &dns_uuid, "9.9.9.9", &hosts, t(12)).unwrap();
     assert!(m.hosts["c0"].target.reboot());
-    assert!(!document(&mut m, &hosts[0]).unwrap().full);
+    assert!(!document(&mut m, &hosts[0], &[]).unwrap().full);
     // Its unlock waits for it: the whole document may be applied now.
     let mut unlocking = hosts.clone();
     unlocking[0].configuring = true;
@@ -179,7 +179,7 @@ fn ntp_needs_the_controllers_locked_and_unlocked() {
     assert_eq!(sets(&fx), ["clear host=controller-0"]);
     assert!(!m.hosts["c0"].out_of_date());
     // Unlocked since: the document stays whole (never back to a part).
-    assert!(document(&mut m, &hosts[0]).unwrap().full);
+    assert!(document(&mut m, &hosts[0], &[]).unwrap().full);
 }
 
 #[test]
@@ -264,7 +264,7 @@ fn the_oam_network_changes_every_hosts_file() {
     };
     let (after, _, _) = modify_oam(&mut m, &o.uuid, &f, false, &hosts, t(3)).unwrap();
     assert_eq!(after.created_at, o.created_at);
-    let d = document(&mut m, &hosts[1]).unwrap();
+    let d = document(&mut m, &hosts[1], &[]).unwrap();
     assert!(d.hosts.contains(&(
         "10.10.10.9".parse().unwrap(),
         vec!["oamcontroller".to_string()]
@@ -290,7 +290,7 @@ fn hosts_files_name_the_controllers_and_the_host_itself() {
             .flat_map(|(a, n)| n.iter().map(move |n| (n.clone(), a.to_string())))
             .collect()
     };
-    let w = names(&document(&mut m, &hosts[1]).unwrap());
+    let w = names(&document(&mut m, &hosts[1], &[]).unwrap());
     for want in [
         ("controller", "192.168.204.2"),
         ("controller-0", "192.168.204.3"),
@@ -312,7 +312,7 @@ fn hosts_files_name_the_controllers_and_the_host_itself() {
     let own_ch = w.iter().find(|(n, _)| n == "worker-0-cluster-host");
     assert!(own.1.starts_with("192.168.204."), "{own:?}");
     assert!(own_ch.is_some_and(|(_, a)| a.starts_with("192.168.206.")));
-    let c = names(&document(&mut m, &hosts[0]).unwrap());
+    let c = names(&document(&mut m, &hosts[0], &[]).unwrap());
     assert!(
         !c.iter()
             .any(|(n, _)| n == "controller-0-mgmt" || n == "worker-0")
