@@ -3,7 +3,10 @@
 //! platform's real file under the configuration root and replaces it only
 //! when its content differs (written beside it, synced, renamed over it).
 //!
-//! Steps: `dns` (`/etc/resolv.conf`), `hosts` (`/etc/hosts`), and, when
+//! Steps: `dns` (`/etc/resolv.conf`), `hosts` (`/etc/hosts`), `sysctl`
+//! (`/etc/sysctl.d/50-starling.conf`, told to the kernel at once on the
+//! machine itself), `coredump` (systemd-coredump's drop-in), `cli`
+//! (`/etc/profile.d/starling-cli.sh`), and, when
 //! the document may be applied in full, `ntp` (chrony's configuration:
 //! `/etc/chrony/chrony.conf` on Debian, `/etc/chrony.conf` elsewhere) and
 //! `network` (the platform interfaces, [`crate::network`]: only with the
@@ -75,6 +78,69 @@ pub fn chrony_conf(servers: &[String]) -> String {
          rtcsync\n",
     );
     s
+}
+
+/// `/etc/sysctl.d/50-starling.conf` for `doc` (`name = value` lines).
+pub fn sysctl_conf(doc: &HostDocument) -> String {
+    let mut s = String::from(HEADER);
+    for p in &doc.sysctl {
+        s.push_str(&format!("{} = {}\n", p.name, p.value));
+    }
+    s
+}
+
+/// systemd-coredump's drop-in for `doc`.
+pub fn coredump_conf(doc: &HostDocument) -> String {
+    let mut s = String::from(HEADER);
+    s.push_str("[Coredump]\n");
+    for p in &doc.coredump {
+        s.push_str(&format!("{}={}\n", p.name, p.value));
+    }
+    s
+}
+
+/// `/etc/profile.d/starling-cli.sh` for `doc`: the CLIs' confirmations.
+pub fn cli_profile(doc: &HostDocument) -> String {
+    let mut s = String::from(HEADER);
+    if let Some(on) = doc.cli_confirmations {
+        s.push_str(&format!(
+            "export CLI_CONFIRMATIONS={}\n",
+            if on { "enabled" } else { "disabled" }
+        ));
+    }
+    s
+}
+
+/// The `sysctl` step: the file, and on the machine itself (root `/`) the
+/// kernel told at once, as systemd-sysctl tells it at boot.
+fn sysctl_step(doc: &HostDocument, root: &Path) -> StepResult {
+    let path = root.join("etc/sysctl.d/50-starling.conf");
+    let mut r = step("sysctl", &path, &sysctl_conf(doc));
+    if r.ok && root == Path::new("/") && !doc.sysctl.is_empty() {
+        match std::process::Command::new("sysctl")
+            .arg("-p")
+            .arg(&path)
+            .output()
+        {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                r.ok = false;
+                r.message = Some(format!(
+                    "sysctl -p {}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("failed")
+                ));
+            }
+            Err(e) => {
+                r.ok = false;
+                r.message = Some(format!("sysctl: {e}"));
+            }
+        }
+    }
+    r
 }
 
 /// Where chrony's configuration lives on the host under `root`.
@@ -175,6 +241,17 @@ pub fn apply(doc: &HostDocument, setup: &ApplySetup) -> (String, Vec<StepResult>
     let mut steps = vec![
         step("dns", &root.join("etc/resolv.conf"), &resolv_conf(doc)),
         step("hosts", &root.join("etc/hosts"), &hosts_file(doc)),
+        sysctl_step(doc, root),
+        step(
+            "coredump",
+            &root.join("etc/systemd/coredump.conf.d/50-starling.conf"),
+            &coredump_conf(doc),
+        ),
+        step(
+            "cli",
+            &root.join("etc/profile.d/starling-cli.sh"),
+            &cli_profile(doc),
+        ),
     ];
     if doc.full
         && let Some(servers) = &doc.ntpservers
@@ -219,6 +296,9 @@ mod tests {
                 names: vec!["oamcontroller".into()],
             }],
             interfaces: Vec::new(),
+            sysctl: Vec::new(),
+            coredump: Vec::new(),
+            cli_confirmations: None,
         }
     }
 
@@ -241,6 +321,40 @@ mod tests {
     }
 
     #[test]
+    fn service_parameters_render_as_their_files() {
+        use starling_config_types::Setting;
+        let set = |n: &str, v: &str| Setting {
+            name: n.into(),
+            value: v.into(),
+        };
+        let mut d = doc(true);
+        assert_eq!(sysctl_conf(&d), HEADER);
+        assert_eq!(cli_profile(&d), HEADER);
+        d.sysctl = vec![set("net.ipv4.ip_forward", "1"), set("vm.swappiness", "10")];
+        d.coredump = vec![set("ProcessSizeMax", "2G"), set("KeepFree", "1G")];
+        d.cli_confirmations = Some(true);
+        assert!(sysctl_conf(&d).ends_with("net.ipv4.ip_forward = 1\nvm.swappiness = 10\n"));
+        assert!(coredump_conf(&d).ends_with("[Coredump]\nProcessSizeMax=2G\nKeepFree=1G\n"));
+        assert!(cli_profile(&d).ends_with("export CLI_CONFIRMATIONS=enabled\n"));
+        // The shell takes the profile as written.
+        let dir = std::env::temp_dir().join(format!("starling-cli-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (_, steps) = apply(&d, &setup(&dir));
+        assert!(steps.iter().all(|s| s.ok), "{steps:?}");
+        let profile = dir.join("etc/profile.d/starling-cli.sh");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                ". '{}'; echo \"$CLI_CONFIRMATIONS\"",
+                profile.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "enabled\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn files_are_written_once_and_only_the_runtime_part_when_partial() {
         let dir = std::env::temp_dir().join(format!("starling-apply-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -248,7 +362,12 @@ mod tests {
         std::fs::write(dir.join("etc/debian_version"), "13.0\n").unwrap();
         let (uuid, steps) = apply(&doc(false), &setup(&dir));
         assert_eq!(uuid, "0f0e0d0c-0b0a-4908-8706-050403020100");
-        assert_eq!(steps.len(), 2, "NTP waits for the unlock");
+        let names: Vec<&str> = steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(
+            names,
+            ["dns", "hosts", "sysctl", "coredump", "cli"],
+            "NTP waits for the unlock"
+        );
         assert!(steps.iter().all(|s| s.ok));
         let resolv = std::fs::read_to_string(dir.join("etc/resolv.conf")).unwrap();
         assert!(
@@ -258,7 +377,7 @@ mod tests {
         assert!(!dir.join("etc/chrony/chrony.conf").exists());
         let (uuid, steps) = apply(&doc(true), &setup(&dir));
         assert_eq!(uuid, doc(true).config_uuid);
-        assert_eq!(steps.len(), 3);
+        assert_eq!(steps.len(), 6);
         let chrony = std::fs::read_to_string(dir.join("etc/chrony/chrony.conf")).unwrap();
         assert!(chrony.contains("server 0.pool.ntp.org iburst\n"));
         // Idempotent: the same content is not written again.

@@ -145,6 +145,9 @@ fn doc(interfaces: Vec<NetworkInterface>) -> HostDocument {
         ntpservers: None,
         hosts: Vec::new(),
         interfaces,
+        sysctl: Vec::new(),
+        coredump: Vec::new(),
+        cli_confirmations: None,
     }
 }
 
@@ -325,4 +328,44 @@ fn vlans_and_bonds_are_made_where_the_kernel_has_them() {
     let units = root.join("etc/systemd/network");
     assert_eq!(units.join("50-starling-bond0.netdev").exists(), bond);
     assert_eq!(units.join("50-starling-mgmt0.netdev").exists(), vlan);
+}
+
+#[test]
+fn sysctl_reads_the_rendered_kernel_parameters() {
+    if !namespaces() {
+        return;
+    }
+    // The namespace's own network sysctls stand for the host's kernel.
+    let ns = Ns::new("sysctl");
+    let root = scratch("sysctl");
+    let mut d = doc(Vec::new());
+    d.sysctl = vec![
+        starling_config_types::Setting {
+            name: "net.ipv4.ip_forward".into(),
+            value: "1".into(),
+        },
+        starling_config_types::Setting {
+            name: "net.ipv4.conf.all.rp_filter".into(),
+            value: "2".into(),
+        },
+    ];
+    let (_, steps) = apply(&d, &setup(&root, &ns, false));
+    assert!(steps.iter().all(|s| s.ok), "{steps:?}");
+    let file = root.join("etc/sysctl.d/50-starling.conf");
+    let run = |args: &[&str]| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns.0, "sysctl"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(&["-p", &file.display().to_string()]);
+    assert_eq!(run(&["-n", "net.ipv4.ip_forward"]), "1");
+    assert_eq!(run(&["-n", "net.ipv4.conf.all.rp_filter"]), "2");
 }

@@ -294,6 +294,9 @@ fn apply_cpu(dir: &Path) -> Result<()> {
             names: vec!["oamcontroller".into()],
         }],
         interfaces: Vec::new(),
+        sysctl: Vec::new(),
+        coredump: Vec::new(),
+        cli_confirmations: None,
     };
     let setup = starling_agent::apply::ApplySetup {
         root: root.clone(),

@@ -15,6 +15,7 @@
 mod addressing;
 mod interfaces;
 mod openapi;
+mod params;
 mod render;
 pub mod service;
 
@@ -241,6 +242,36 @@ pub const ROUTES: &[(Method, &str, Option<&str>)] = &[
         Method::DELETE,
         "/v1/interface_datanetworks/{uuid}",
         Some("config_api:interface_datanetworks:delete"),
+    ),
+    (
+        Method::GET,
+        "/v1/service_parameter",
+        Some("config_api:service_parameter:get"),
+    ),
+    (
+        Method::POST,
+        "/v1/service_parameter",
+        Some("config_api:service_parameter:post"),
+    ),
+    (
+        Method::POST,
+        "/v1/service_parameter/apply",
+        Some("config_api:service_parameter:apply"),
+    ),
+    (
+        Method::GET,
+        "/v1/service_parameter/{uuid}",
+        Some("config_api:service_parameter:get"),
+    ),
+    (
+        Method::PATCH,
+        "/v1/service_parameter/{uuid}",
+        Some("config_api:service_parameter:patch"),
+    ),
+    (
+        Method::DELETE,
+        "/v1/service_parameter/{uuid}",
+        Some("config_api:service_parameter:delete"),
     ),
     (Method::GET, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
     (Method::PUT, "/v1/agent/{host}/config", Some(AGENT_POLICY)),
@@ -508,6 +539,17 @@ pub fn router(state: ConfigState, auth: Arc<dyn Authenticator>) -> Router {
         .route(
             "/v1/interface_datanetworks/{uuid}",
             get(interfaces::show_ifdn).delete(interfaces::remove_datanetwork),
+        )
+        .route("/v1/service_parameter", get(params::list).post(params::add))
+        .route(
+            "/v1/service_parameter/apply",
+            axum::routing::post(params::apply),
+        )
+        .route(
+            "/v1/service_parameter/{uuid}",
+            get(params::show)
+                .patch(params::modify)
+                .delete(params::delete),
         )
         .route(
             "/v1/agent/{host}/config",

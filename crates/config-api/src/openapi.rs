@@ -297,6 +297,56 @@ const OPS: &[Op] = &[
     ),
     Op::new(
         Method::GET,
+        "/v1/service_parameter",
+        "service-parameter-list (q.field service, section or name with q.value; eq only)",
+        crate::params::LIST_PARAMS,
+        None,
+        (200, "OK", Some("ServiceParameterList")),
+        &[400],
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/service_parameter",
+        "service-parameter-add: parameters of one section (platform sysctl — checked against the controller's kernel —, platform coredump, platform client, dns host-record), all or none; every host applies them at runtime",
+        &[],
+        Some("ServiceParameterAdd"),
+        (200, "The parameters added", Some("ServiceParameterList")),
+        &[400, 409],
+    ),
+    Op::new(
+        Method::POST,
+        "/v1/service_parameter/apply",
+        "service-parameter-apply: every host applies its service's parameters again",
+        &[],
+        Some("ServiceParameterApply"),
+        (204, "Applied", None),
+        &[400],
+    ),
+    get(
+        "/v1/service_parameter/{uuid}",
+        "service-parameter-show",
+        "ServiceParameter",
+    ),
+    Op::new(
+        Method::PATCH,
+        "/v1/service_parameter/{uuid}",
+        "service-parameter-modify: replace /value (and /name, unchanged)",
+        &[],
+        Some("JsonPatch"),
+        (200, "The parameter as it became", Some("ServiceParameter")),
+        &[400, 404, 409],
+    ),
+    Op::new(
+        Method::DELETE,
+        "/v1/service_parameter/{uuid}",
+        "service-parameter-delete",
+        &[],
+        None,
+        (204, "Deleted", None),
+        &[404],
+    ),
+    Op::new(
+        Method::GET,
         "/v1/agent/{host}/config",
         "Starling's agent: the host's configuration document when it differs from what the agent applied (204 after `wait` seconds otherwise)",
         POLL_PARAMS,
@@ -342,6 +392,9 @@ pub fn generate() -> Value {
     schemas_of::<wire::InterfaceNetworkAdd>(&mut schemas);
     schemas_of::<wire::InterfaceDataNetworkList>(&mut schemas);
     schemas_of::<wire::InterfaceDataNetworkAdd>(&mut schemas);
+    schemas_of::<wire::ServiceParameterList>(&mut schemas);
+    schemas_of::<wire::ServiceParameterAdd>(&mut schemas);
+    schemas_of::<wire::ServiceParameterApply>(&mut schemas);
     schemas_of::<wire::HostDocument>(&mut schemas);
     schemas_of::<wire::ApplyReport>(&mut schemas);
     schemas_of::<wire::HostConfigState>(&mut schemas);
@@ -350,7 +403,7 @@ pub fn generate() -> Value {
     document(
         &DocInfo {
             title: "Starling Configuration API",
-            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam, datanetworks, addrpools, networks, iinterfaces, interface_networks and interface_datanetworks. Differences are listed in docs/compatibility.md.",
+            description: "Served on the platform API (sysinv's port) beside inventory; wire-compatible with StarlingX sysinv v1 for idns, intp, iextoam, datanetworks, addrpools, networks, iinterfaces, interface_networks, interface_datanetworks and service_parameter. Differences are listed in docs/compatibility.md.",
             error_schema: "ErrorEnvelope",
             token: "A Keystone-compatible token from the identity service (POST /v3/auth/tokens on port 5000); the agents' routes take a host agent's own credential.",
         },

@@ -120,5 +120,17 @@ pub(crate) fn document(d: &Document) -> wire::HostDocument {
                 gateway: i.gateway.map(|g| g.to_string()),
             })
             .collect(),
+        sysctl: settings(&d.settings.sysctl),
+        coredump: settings(&d.settings.coredump),
+        cli_confirmations: d.settings.cli_confirmations,
     }
+}
+
+fn settings(v: &[(String, String)]) -> Vec<wire::Setting> {
+    v.iter()
+        .map(|(name, value)| wire::Setting {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect()
 }

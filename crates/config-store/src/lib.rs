@@ -11,6 +11,7 @@ use starling_config::datanet::Vxlan;
 use starling_config::interface::{
     IfClass, IfType, Interface, InterfaceDataNetwork, InterfaceNetwork,
 };
+use starling_config::service_param::ServiceParameter;
 use starling_config::{
     ConfigRepo, ConfigUuid, DataNetwork, Dns, HostConfig, NetworkType, Ntp, Oam, Seq, Subnet,
 };
@@ -90,6 +91,11 @@ columns! {
     /// An assignment's columns (`cfg_interface_network`,
     /// `cfg_interface_datanetwork` as `a`); the key `id` first.
     mod assign_c ("a") { id, uuid, interface_id, other_id }
+}
+columns! {
+    /// A service parameter's columns (`cfg_service_parameter s`); the key
+    /// `id` first.
+    mod param_c ("s") { id, uuid, service, section, name, value, created_at, updated_at }
 }
 columns! {
     /// A sequence's value (`starling_sequence q`).
@@ -263,6 +269,7 @@ fn seq_name(s: Seq) -> &'static str {
         Seq::Interface => "cfg_interface",
         Seq::InterfaceNetwork => "cfg_interface_network",
         Seq::InterfaceDataNetwork => "cfg_interface_datanetwork",
+        Seq::ServiceParameter => "cfg_service_parameter",
     }
 }
 
@@ -389,6 +396,33 @@ fn iface(mut r: Row) -> Result<Interface, StorageFailure> {
         created_at: Timestamp::from_micros(r.int(C::created_at)?),
         updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
     })
+}
+
+fn param(mut r: Row) -> Result<ServiceParameter, StorageFailure> {
+    use param_c as C;
+    Ok(ServiceParameter {
+        id: r.int(C::id)?,
+        uuid: r.take_text(C::uuid)?,
+        service: r.take_text(C::service)?,
+        section: r.take_text(C::section)?,
+        name: r.take_text(C::name)?,
+        value: r.take_text(C::value)?,
+        created_at: Timestamp::from_micros(r.int(C::created_at)?),
+        updated_at: r.opt_int(C::updated_at)?.map(Timestamp::from_micros),
+    })
+}
+
+fn param_values(p: &ServiceParameter) -> Vec<Value<'_>> {
+    vec![
+        Value::Int(p.id),
+        p.uuid.as_str().into(),
+        p.service.as_str().into(),
+        p.section.as_str().into(),
+        p.name.as_str().into(),
+        p.value.as_str().into(),
+        Value::Int(p.created_at.micros()),
+        stamp(p.updated_at),
+    ]
 }
 
 fn opt_int(v: Option<i64>) -> Value<'static> {
@@ -890,6 +924,45 @@ impl ConfigRepo for ConfigStore<'_> {
     fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error> {
         self.c.exec(
             "DELETE FROM cfg_interface_datanetwork WHERE id = ?",
+            &[Value::Int(id)],
+        )?;
+        Ok(())
+    }
+    fn service_parameters(&mut self) -> Result<Vec<ServiceParameter>, Error> {
+        rows(
+            self.c,
+            &format!(
+                "SELECT {} FROM cfg_service_parameter s ORDER BY id",
+                param_c::LIST
+            ),
+            &[],
+            param,
+        )
+    }
+    fn insert_service_parameter(&mut self, p: &ServiceParameter) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "INSERT INTO cfg_service_parameter ({}) VALUES ({})",
+                param_c::NAMES,
+                param_c::PLACEHOLDERS
+            ),
+            &param_values(p),
+        )?;
+        Ok(())
+    }
+    fn update_service_parameter(&mut self, p: &ServiceParameter) -> Result<(), Error> {
+        self.c.exec(
+            &format!(
+                "UPDATE cfg_service_parameter SET {} WHERE id = ?",
+                param_c::SET_REST
+            ),
+            &starling_db::key_last(param_values(p)),
+        )?;
+        Ok(())
+    }
+    fn delete_service_parameter(&mut self, id: i64) -> Result<(), Error> {
+        self.c.exec(
+            "DELETE FROM cfg_service_parameter WHERE id = ?",
             &[Value::Int(id)],
         )?;
         Ok(())

@@ -165,6 +165,25 @@ const MIGRATIONS: &[Migration] = &[
             "INSERT INTO starling_sequence (name, value) VALUES ('cfg_interface_datanetwork', 0)",
         ],
     },
+    Migration {
+        version: 5,
+        legacy: None,
+        name: "config: service parameters",
+        statements: &[
+            "CREATE TABLE cfg_service_parameter (
+            id BIGINT PRIMARY KEY,
+            uuid {s36} NOT NULL UNIQUE,
+            service {s36} NOT NULL,
+            section {s64} NOT NULL,
+            name {s255} NOT NULL,
+            value {text} NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT
+        ){opts}",
+            "CREATE UNIQUE INDEX cfg_service_parameter_key ON cfg_service_parameter (service, section, name)",
+            "INSERT INTO starling_sequence (name, value) VALUES ('cfg_service_parameter', 0)",
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -172,6 +191,6 @@ mod tests {
     #[test]
     fn the_schema_is_well_formed() {
         assert_eq!(super::SCHEMA.check(), Ok(()));
-        assert_eq!(super::SCHEMA.latest(), 4);
+        assert_eq!(super::SCHEMA.latest(), 5);
     }
 }

@@ -161,6 +161,25 @@ pub struct HostDocument {
     /// none, which an earlier agent also reads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<NetworkInterface>,
+    /// Kernel parameters (`/etc/sysctl.d`, runtime), from the `platform
+    /// sysctl` service parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctl: Vec<Setting>,
+    /// systemd-coredump's limits (`ProcessSizeMax`, …), from the `platform
+    /// coredump` service parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coredump: Vec<Setting>,
+    /// Whether the CLIs ask before destructive commands
+    /// (`CLI_CONFIRMATIONS`), from `platform client cli_confirmations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli_confirmations: Option<bool>,
+}
+
+/// A named value of a host's document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Setting {
+    pub name: String,
+    pub value: String,
 }
 
 /// One step of an apply.
@@ -572,4 +591,51 @@ pub struct InterfaceDataNetworkList {
 pub struct InterfaceDataNetworkAdd {
     pub interface_uuid: Option<String>,
     pub datanetwork_uuid: Option<String>,
+}
+
+/// A service parameter (`service_parameter`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceParameter {
+    /// On show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub links: Vec<Link<'static>>,
+    pub name: String,
+    /// Always `null` (Starling applies no custom puppet resources).
+    pub personality: Option<String>,
+    /// Always `null`.
+    pub resource: Option<String>,
+    pub section: String,
+    pub service: String,
+    pub uuid: String,
+    pub value: String,
+}
+
+/// `GET /v1/service_parameter` and `service-parameter-add`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceParameterList {
+    pub parameters: Vec<ServiceParameter>,
+}
+
+/// `POST /v1/service_parameter` (`service-parameter-add`): the parameters
+/// as a name-to-value map.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceParameterAdd {
+    pub service: Option<String>,
+    pub section: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `POST /v1/service_parameter/apply` (`service-parameter-apply`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceParameterApply {
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
 }

@@ -16,6 +16,7 @@ mod mem;
 pub mod ops;
 pub mod platform;
 pub mod repo;
+pub mod service_param;
 pub mod target;
 
 pub use datanet::{DataNetwork, NetworkType, NewDataNetwork};

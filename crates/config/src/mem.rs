@@ -25,6 +25,7 @@ pub(crate) struct Mem {
     pub interfaces: Vec<Interface>,
     ifnets: Vec<InterfaceNetwork>,
     ifdns: Vec<InterfaceDataNetwork>,
+    params: Vec<crate::service_param::ServiceParameter>,
     seq: BTreeMap<String, i64>,
 }
 
@@ -232,6 +233,29 @@ impl ConfigRepo for Mem {
     }
     fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error> {
         self.ifdns.retain(|x| x.id != id);
+        Ok(())
+    }
+    fn service_parameters(&mut self) -> Result<Vec<crate::service_param::ServiceParameter>, Error> {
+        Ok(self.params.clone())
+    }
+    fn insert_service_parameter(
+        &mut self,
+        p: &crate::service_param::ServiceParameter,
+    ) -> Result<(), Error> {
+        self.params.push(p.clone());
+        Ok(())
+    }
+    fn update_service_parameter(
+        &mut self,
+        p: &crate::service_param::ServiceParameter,
+    ) -> Result<(), Error> {
+        for x in self.params.iter_mut().filter(|x| x.id == p.id) {
+            *x = p.clone();
+        }
+        Ok(())
+    }
+    fn delete_service_parameter(&mut self, id: i64) -> Result<(), Error> {
+        self.params.retain(|x| x.id != id);
         Ok(())
     }
 }

@@ -572,6 +572,19 @@ pub fn on_interfaces<T>(
     Ok((out, changed, fx))
 }
 
+/// A change to the service parameters (`op`): every provisioned host is
+/// given a new target, applied at runtime.
+pub fn on_parameters<T>(
+    repo: &mut dyn ConfigRepo,
+    hosts: &[HostFacts],
+    now: Timestamp,
+    op: impl FnOnce(&mut dyn ConfigRepo) -> Result<T, Error>,
+) -> Result<Changed<T>, Error> {
+    let out = op(repo)?;
+    let (changed, fx) = retarget(repo, hosts, Scope::All, false, now)?;
+    Ok((out, changed, fx))
+}
+
 /// What an agent reports after an apply: the uuid it applied and each
 /// step's result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -738,6 +751,9 @@ pub struct Document {
     pub hosts: Vec<(IpAddr, Vec<String>)>,
     /// The platform interfaces (reboot-required: configured at the unlock).
     pub interfaces: Vec<interface::NetIf>,
+    /// What the service parameters ask of every host (runtime; their DNS
+    /// host records are in `hosts`).
+    pub settings: crate::service_param::HostSettings,
 }
 
 /// Host `host`'s document (`ports`: its ports as inventory has them).
@@ -764,6 +780,9 @@ pub fn document(
     let pools = addressing::network_pools(repo)?;
     let hosts = hosts_entries(repo, &pools, &me)?;
     let interfaces = interface::network_config(repo, &me, ports, &pools)?;
+    let settings = crate::service_param::host_settings(&repo.service_parameters()?);
+    let mut hosts = hosts;
+    hosts.extend(settings.host_records.iter().cloned());
     let ntpservers = if facts.is_controller() {
         ntp.ntpservers
     } else {
@@ -778,6 +797,7 @@ pub fn document(
         ntpservers: Some(ntpservers),
         hosts,
         interfaces,
+        settings,
     })
 }
 

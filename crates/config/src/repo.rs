@@ -10,6 +10,7 @@ use crate::addressing::{Address, AddressPool, Network};
 use crate::datanet::DataNetwork;
 use crate::interface::{Interface, InterfaceDataNetwork, InterfaceNetwork};
 use crate::platform::{Dns, Ntp, Oam};
+use crate::service_param::ServiceParameter;
 use crate::target::HostConfig;
 
 /// Storage for configuration records.
@@ -83,6 +84,11 @@ pub trait ConfigRepo {
     fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error>;
     fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error>;
     fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error>;
+    /// Every service parameter, by id.
+    fn service_parameters(&mut self) -> Result<Vec<ServiceParameter>, Error>;
+    fn insert_service_parameter(&mut self, p: &ServiceParameter) -> Result<(), Error>;
+    fn update_service_parameter(&mut self, p: &ServiceParameter) -> Result<(), Error>;
+    fn delete_service_parameter(&mut self, id: i64) -> Result<(), Error>;
 }
 
 /// The id sequences.
@@ -95,4 +101,5 @@ pub enum Seq {
     Interface,
     InterfaceNetwork,
     InterfaceDataNetwork,
+    ServiceParameter,
 }

@@ -683,3 +683,97 @@ async fn interfaces_and_their_networks_read_back_and_ports_serve_one_interface()
     })
     .await;
 }
+
+#[tokio::test]
+async fn service_parameters_read_back_and_are_unique_per_section() {
+    use starling_config::service_param::{self, KernelParam, KernelParams};
+    struct Kernel;
+    impl KernelParams for Kernel {
+        fn probe(&self, _: &str) -> KernelParam {
+            KernelParam::Writable
+        }
+    }
+    each_backend(&[SCHEMA], |db| async move {
+        let add = |section: &'static str, kv: Vec<(&str, String)>| {
+            let db = db.clone();
+            let kv: Vec<(String, String)> =
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            async move {
+                db.write(move |c| {
+                    service_param::add(
+                        &mut ConfigStore::new(c),
+                        if section == "host-record" {
+                            "dns"
+                        } else {
+                            "platform"
+                        },
+                        Some(section),
+                        &kv,
+                        &Kernel,
+                        ts(1),
+                    )
+                })
+                .await
+            }
+        };
+        let made = add(
+            "sysctl",
+            vec![
+                ("vm.swappiness", "10".into()),
+                ("net.ipv4.ip_forward", "1".into()),
+            ],
+        )
+        .await
+        .unwrap();
+        let long = format!("{}.example,10.0.0.9", "a".repeat(4000));
+        let e = add("host-record", vec![("r1", long)]).await.unwrap_err();
+        assert!(e.to_string().contains("invalid domain name"), "{e}");
+        add(
+            "host-record",
+            vec![("r1", "registry.local,10.0.0.9".into())],
+        )
+        .await
+        .unwrap();
+        let all = db
+            .read(|c| ConfigStore::new(c).service_parameters())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0], made[0]);
+        // The store keeps (service, section, name) unique: nothing written.
+        let mut dup = made[0].clone();
+        dup.id = 99;
+        dup.uuid = "44444444-4444-4444-8444-444444444444".into();
+        let e = db
+            .write(move |c| ConfigStore::new(c).insert_service_parameter(&dup))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Conflict(_) | Error::Storage(_)), "{e}");
+        let uuid = made[0].uuid.clone();
+        let m = db
+            .write(move |c| {
+                service_param::modify(
+                    &mut ConfigStore::new(c),
+                    &uuid,
+                    None,
+                    Some("20"),
+                    &Kernel,
+                    ts(2),
+                )
+            })
+            .await
+            .unwrap();
+        let uuid = made[1].uuid.clone();
+        db.write(move |c| service_param::delete(&mut ConfigStore::new(c), &uuid))
+            .await
+            .unwrap();
+        let all = db
+            .read(|c| ConfigStore::new(c).service_parameters())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], m);
+        assert_eq!(all[0].updated_at, Some(ts(2)));
+    })
+    .await;
+}

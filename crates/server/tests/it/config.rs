@@ -493,3 +493,181 @@ fn system_configures_interfaces_and_the_networks_on_them() {
         3
     );
 }
+
+#[test]
+fn service_parameters_reach_every_host_at_runtime() {
+    let s = all_in_one_with(&[("STARLING_ADMIN_PASSWORD", "Adm1n!pass")], &[], true);
+    let root = s.d.dir.join("host-root");
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let sysctl = root.join("etc/sysctl.d/50-starling.conf");
+    let applied = |what: &str, path: &Path, needle: &str, present: bool| {
+        wait_for(what, || text(path), |t| t.contains(needle) == present);
+    };
+    let added = cli_json(
+        &s,
+        "system",
+        &[
+            "service-parameter-add",
+            "platform",
+            "sysctl",
+            "vm.swappiness=10",
+        ],
+    );
+    assert_eq!(
+        (
+            &added["service"],
+            &added["section"],
+            &added["name"],
+            &added["value"]
+        ),
+        (
+            &json!("platform"),
+            &json!("sysctl"),
+            &json!("vm.swappiness"),
+            &json!("10")
+        )
+    );
+    applied("the sysctl file", &sysctl, "vm.swappiness = 10\n", true);
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "service-parameter-add",
+            "dns",
+            "host-record",
+            "r1=registry.local,10.0.0.9",
+        ],
+    );
+    applied(
+        "the host record",
+        &root.join("etc/hosts"),
+        "10.0.0.9\tregistry.local\n",
+        true,
+    );
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "service-parameter-add",
+            "platform",
+            "client",
+            "cli_confirmations=enabled",
+        ],
+    );
+    applied(
+        "the CLI profile",
+        &root.join("etc/profile.d/starling-cli.sh"),
+        "export CLI_CONFIRMATIONS=enabled\n",
+        true,
+    );
+
+    // Listed and filtered as cgtsclient asks.
+    let listed = cli_json(
+        &s,
+        "system",
+        &["service-parameter-list", "--section", "sysctl"],
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let uuid = listed[0]["uuid"].as_str().unwrap().to_string();
+    let table = cli_ok(&s, "system", &["service-parameter-list"]);
+    for col in [
+        "uuid",
+        "service",
+        "section",
+        "name",
+        "value",
+        "personality",
+        "resource",
+    ] {
+        assert!(table.contains(col), "{col}: {table}");
+    }
+    assert_eq!(
+        cli_json(&s, "system", &["service-parameter-show", &uuid])["value"],
+        "10"
+    );
+
+    // Bad input: one line, nothing written.
+    for (args, want) in [
+        (
+            vec![
+                "service-parameter-add",
+                "platform",
+                "sysctl",
+                "kernel.panic=1",
+            ],
+            "cannot be modified. It may not persist or is unsafe to modify.",
+        ),
+        (
+            vec![
+                "service-parameter-add",
+                "platform",
+                "sysctl",
+                "vm.swapiness=1",
+            ],
+            "Did you mean 'vm.swappiness'?",
+        ),
+        (
+            vec![
+                "service-parameter-add",
+                "platform",
+                "coredump",
+                "keep_free=1M",
+            ],
+            "Parameter 'keep_free' must be greater than or equal to 1G.",
+        ),
+        (
+            vec!["service-parameter-add", "nova", "x", "a=b"],
+            "Invalid service name nova.",
+        ),
+        (
+            vec![
+                "service-parameter-add",
+                "platform",
+                "sysctl",
+                "vm.swappiness=20",
+            ],
+            "Parameter already exists",
+        ),
+    ] {
+        let (code, _, err) = cli(&s, "system", &args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    assert_eq!(
+        cli_json(&s, "system", &["service-parameter-list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Modified, applied, deleted: every host follows.
+    let m = cli_json(
+        &s,
+        "system",
+        &[
+            "service-parameter-modify",
+            "platform",
+            "sysctl",
+            "vm.swappiness=20",
+        ],
+    );
+    assert_eq!(m["value"], "20");
+    applied("the new value", &sysctl, "vm.swappiness = 20\n", true);
+    assert_eq!(
+        cli_ok(&s, "system", &["service-parameter-apply", "platform"]).trim(),
+        "Applying platform service parameters"
+    );
+    assert_eq!(
+        cli_ok(&s, "system", &["service-parameter-delete", &uuid]).trim(),
+        format!("Deleted service parameter: {uuid}")
+    );
+    applied("the parameter gone", &sysctl, "vm.swappiness", false);
+    let h = wait_for(
+        "controller-0 current",
+        || cli_json(&s, "system", &["host-show", "controller-0"]),
+        |h| h["config_applied"] == h["config_target"],
+    );
+    assert_eq!(h["config_status"], Value::Null);
+}

@@ -134,6 +134,7 @@ async fn a_database_of_the_single_schema_list_is_taken_over_in_place() {
             ("config", 2),
             ("config", 3),
             ("config", 4),
+            ("config", 5),
             ("fm", 1),
             ("fm", 2),
             ("fm", 3),
@@ -218,7 +219,7 @@ async fn a_database_of_an_older_single_list_release_gets_only_what_it_lacks() {
         let db = Db::open(&tdb.url, testing::tuning(), &starling_server::schemas())
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(recorded(&db).await.len(), 13, "{name}");
+        assert_eq!(recorded(&db).await.len(), 14, "{name}");
         let a = alarm.clone();
         let found = db
             .read(move |c| FmRepo::new(c).alarm_by_uuid(&a))

@@ -6,6 +6,7 @@ mod config;
 mod hardware;
 mod interface;
 mod network;
+mod params;
 mod sm;
 
 use std::time::Duration;
@@ -253,6 +254,8 @@ enum Cmd {
     Network(network::NetworkCmd),
     #[command(flatten)]
     Interface(interface::InterfaceCmd),
+    #[command(flatten)]
+    Param(params::ParamCmd),
 }
 
 fn main() {
@@ -603,6 +606,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Config(cmd) => config::run(&c, cmd)?,
         Cmd::Network(cmd) => network::run(&c, cmd)?,
         Cmd::Interface(cmd) => interface::run(&c, cmd)?,
+        Cmd::Param(cmd) => params::run(&c, cmd)?,
     }
     Ok(())
 }
