@@ -671,3 +671,124 @@ fn service_parameters_reach_every_host_at_runtime() {
     );
     assert_eq!(h["config_status"], Value::Null);
 }
+
+/// A namespace standing for the all-in-one's network, removed on drop.
+struct NetNs(String);
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn the_unlock_brings_the_hosts_platform_interfaces_up() {
+    if !crate::hosts::namespaces("the interfaces are brought up in a network namespace") {
+        eprintln!("SKIPPED: network namespaces need root and iproute2");
+        return;
+    }
+    // The agent configures a namespace standing for the machine's network,
+    // whose eth0 is the port it reports (the machine's own).
+    let ns = NetNs(format!("stn-aio-{}", std::process::id()));
+    let _ = Command::new("ip").args(["netns", "del", &ns.0]).status();
+    crate::hosts::ip(&["netns", "add", &ns.0]);
+    crate::hosts::ip(&[
+        "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+    ]);
+    crate::hosts::ip(&["-n", &ns.0, "link", "set", "eth0p", "up"]);
+    let s = all_in_one_with(
+        &[
+            ("STARLING_ADMIN_PASSWORD", "Adm1n!pass"),
+            ("STARLING_APPLY_CLASSES", "network"),
+            ("STARLING_NETWORK_NAMESPACE", &ns.0),
+        ],
+        &[],
+        true,
+    );
+    let show = || cli_json(&s, "system", &["host-show", "controller-0"]);
+    wait_for("controller-0 inventoried and current", show, |h| {
+        h["inv_state"] == "inventoried"
+            && h["config_target"].is_string()
+            && h["config_applied"] == h["config_target"]
+    });
+    let ifs = cli_json(&s, "system", &["host-if-list", "controller-0", "-a"]);
+    assert!(
+        ifs.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == "eth0" && i["type"] == "ethernet"),
+        "{ifs}"
+    );
+    // StarlingX's install guide: the management network on the port, a
+    // smaller MTU; the host owes a lock and unlock (250.001 meanwhile).
+    let nets = cli_json(&s, "system", &["network-list"]);
+    let mgmt = row_where(&nets, "type", "mgmt");
+    cli_ok(
+        &s,
+        "system",
+        &["host-if-modify", "controller-0", "eth0", "-m", "1400"],
+    );
+    cli_ok(
+        &s,
+        "system",
+        &[
+            "interface-network-assign",
+            "controller-0",
+            "eth0",
+            mgmt["uuid"].as_str().unwrap(),
+        ],
+    );
+    wait_for(
+        "250.001 on controller-0",
+        || alarm_rows(&s),
+        |rows| {
+            rows.iter()
+                .any(|(id, _, e)| id == "250.001" && e == "host=controller-0")
+        },
+    );
+    let addrs = |ns: &str| {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-j", "addr", "show", "dev", "eth0"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    };
+    assert!(
+        addrs(&ns.0)["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["scope"] != "global"),
+        "nothing before the unlock"
+    );
+
+    // The unlock applies it before the host is enabled.
+    let out = cli_ok(&s, "system", &["host-unlock", "controller-0"]);
+    assert!(out.contains("Configuring"), "{out}");
+    let h = wait_for("controller-0 in service", show, |h| {
+        h["availability"] == "available" && h["operational"] == "enabled"
+    });
+    assert_eq!(h["config_applied"], h["config_target"]);
+    let pool = cli_json(
+        &s,
+        "system",
+        &["addrpool-show", mgmt["pool_uuid"].as_str().unwrap()],
+    );
+    let want = format!("{}/24", pool["controller0_address"].as_str().unwrap());
+    let eth0 = addrs(&ns.0);
+    assert_eq!(eth0["mtu"], 1400, "{eth0}");
+    let global: Vec<String> = eth0["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["scope"] == "global")
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+        .collect();
+    assert_eq!(global, [want]);
+    wait_for(
+        "250.001 cleared",
+        || alarm_rows(&s),
+        |rows| !rows.iter().any(|(id, ..)| id == "250.001"),
+    );
+}
