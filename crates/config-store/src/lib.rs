@@ -892,6 +892,15 @@ impl ConfigRepo for ConfigStore<'_> {
             ifnet,
         )
     }
+    fn interface_networks_of(&mut self, host_uuid: &str) -> Result<Vec<InterfaceNetwork>, Error> {
+        rows(
+            self.c,
+            "SELECT a.id, a.uuid, a.interface_id, a.network_id FROM cfg_interface_network a \
+             JOIN cfg_interface i ON i.id = a.interface_id WHERE i.host_uuid = ? ORDER BY a.id",
+            &[host_uuid.into()],
+            ifnet,
+        )
+    }
     fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error> {
         self.insert_assignment(
             "cfg_interface_network",
@@ -911,6 +920,18 @@ impl ConfigRepo for ConfigStore<'_> {
             self.c,
             "SELECT a.id, a.uuid, a.interface_id, a.datanetwork_id FROM cfg_interface_datanetwork a ORDER BY a.id",
             &[],
+            ifdn,
+        )
+    }
+    fn interface_datanetworks_of(
+        &mut self,
+        host_uuid: &str,
+    ) -> Result<Vec<InterfaceDataNetwork>, Error> {
+        rows(
+            self.c,
+            "SELECT a.id, a.uuid, a.interface_id, a.datanetwork_id FROM cfg_interface_datanetwork a \
+             JOIN cfg_interface i ON i.id = a.interface_id WHERE i.host_uuid = ? ORDER BY a.id",
+            &[host_uuid.into()],
             ifdn,
         )
     }

@@ -235,7 +235,7 @@ pub struct HostView<'a> {
 }
 
 impl<'a> HostView<'a> {
-    /// Reads host `host`'s interfaces and every assignment.
+    /// Reads host `host`'s interfaces and their assignments.
     pub fn load(
         repo: &mut dyn ConfigRepo,
         host: &'a HostFacts,
@@ -245,7 +245,7 @@ impl<'a> HostView<'a> {
         let interfaces = repo.interfaces_of(&host.uuid)?;
         let nets = repo.networks()?;
         let networks = repo
-            .interface_networks()?
+            .interface_networks_of(&host.uuid)?
             .into_iter()
             .filter_map(|i| {
                 let n = nets.iter().find(|n| n.id == i.network_id)?.clone();
@@ -254,7 +254,7 @@ impl<'a> HostView<'a> {
             .collect();
         let dns = repo.datanetworks()?;
         let datanetworks = repo
-            .interface_datanetworks()?
+            .interface_datanetworks_of(&host.uuid)?
             .into_iter()
             .filter_map(|i| {
                 let d = dns.iter().find(|d| d.id == i.datanetwork_id)?.clone();
@@ -1236,12 +1236,12 @@ pub fn forget_host(repo: &mut dyn ConfigRepo, host_uuid: &str) -> Result<(), Err
         return Ok(());
     }
     let ids: BTreeSet<i64> = mine.iter().map(|i| i.id).collect();
-    for a in repo.interface_networks()? {
+    for a in repo.interface_networks_of(host_uuid)? {
         if ids.contains(&a.interface_id) {
             repo.delete_interface_network(a.id)?;
         }
     }
-    for a in repo.interface_datanetworks()? {
+    for a in repo.interface_datanetworks_of(host_uuid)? {
         if ids.contains(&a.interface_id) {
             repo.delete_interface_datanetwork(a.id)?;
         }
@@ -1729,11 +1729,12 @@ pub fn assign_network(
             .collect();
         let mut on_controller = false;
         for c in controllers {
+            let theirs = repo.interface_networks_of(c)?;
             for i in repo.interfaces_of(c)? {
                 if i.ifclass == Some(IfClass::Platform)
-                    && v.networks.iter().any(|(x, n)| {
-                        x.interface_id == i.id && n.net_type == addressing::CLUSTER_HOST
-                    })
+                    && theirs
+                        .iter()
+                        .any(|x| x.interface_id == i.id && x.network_id == net.id)
                 {
                     on_controller = true;
                 }
@@ -1967,7 +1968,7 @@ pub fn network_config(
         return Ok(Vec::new());
     }
     let nets = repo.networks()?;
-    let assigned = repo.interface_networks()?;
+    let assigned = repo.interface_networks_of(&host.uuid)?;
     let types_of = |id: i64| -> Vec<String> {
         assigned
             .iter()

@@ -216,6 +216,20 @@ impl ConfigRepo for Mem {
     fn interface_networks(&mut self) -> Result<Vec<InterfaceNetwork>, Error> {
         Ok(self.ifnets.clone())
     }
+    fn interface_networks_of(&mut self, host_uuid: &str) -> Result<Vec<InterfaceNetwork>, Error> {
+        let mine: Vec<i64> = self
+            .interfaces
+            .iter()
+            .filter(|i| i.host_uuid == host_uuid)
+            .map(|i| i.id)
+            .collect();
+        Ok(self
+            .ifnets
+            .iter()
+            .filter(|a| mine.contains(&a.interface_id))
+            .cloned()
+            .collect())
+    }
     fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error> {
         self.ifnets.push(a.clone());
         Ok(())
@@ -226,6 +240,23 @@ impl ConfigRepo for Mem {
     }
     fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error> {
         Ok(self.ifdns.clone())
+    }
+    fn interface_datanetworks_of(
+        &mut self,
+        host_uuid: &str,
+    ) -> Result<Vec<InterfaceDataNetwork>, Error> {
+        let mine: Vec<i64> = self
+            .interfaces
+            .iter()
+            .filter(|i| i.host_uuid == host_uuid)
+            .map(|i| i.id)
+            .collect();
+        Ok(self
+            .ifdns
+            .iter()
+            .filter(|a| mine.contains(&a.interface_id))
+            .cloned()
+            .collect())
     }
     fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error> {
         self.ifdns.push(a.clone());

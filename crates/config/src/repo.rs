@@ -78,10 +78,17 @@ pub trait ConfigRepo {
     fn delete_interface(&mut self, id: i64) -> Result<(), Error>;
     /// Every platform network assignment, by id.
     fn interface_networks(&mut self) -> Result<Vec<InterfaceNetwork>, Error>;
+    /// The platform network assignments of host `host_uuid`'s interfaces.
+    fn interface_networks_of(&mut self, host_uuid: &str) -> Result<Vec<InterfaceNetwork>, Error>;
     fn insert_interface_network(&mut self, a: &InterfaceNetwork) -> Result<(), Error>;
     fn delete_interface_network(&mut self, id: i64) -> Result<(), Error>;
     /// Every data network assignment, by id.
     fn interface_datanetworks(&mut self) -> Result<Vec<InterfaceDataNetwork>, Error>;
+    /// The data network assignments of host `host_uuid`'s interfaces.
+    fn interface_datanetworks_of(
+        &mut self,
+        host_uuid: &str,
+    ) -> Result<Vec<InterfaceDataNetwork>, Error>;
     fn insert_interface_datanetwork(&mut self, a: &InterfaceDataNetwork) -> Result<(), Error>;
     fn delete_interface_datanetwork(&mut self, id: i64) -> Result<(), Error>;
     /// Every service parameter, by id.

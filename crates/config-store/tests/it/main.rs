@@ -657,6 +657,20 @@ async fn interfaces_and_their_networks_read_back_and_ports_serve_one_interface()
         assert_eq!(nets[0].interface_id, bond.id);
         assert_eq!(dns.len(), 1);
         assert_eq!(dns[0].interface_id, vlan.id);
+        // A host's own, found through its interfaces.
+        let (w, c) = (worker.uuid.clone(), hosts()[0].uuid.clone());
+        let (wn, wd, cn) = db
+            .read(move |c2| {
+                let mut r = ConfigStore::new(c2);
+                Ok::<_, Error>((
+                    r.interface_networks_of(&w)?,
+                    r.interface_datanetworks_of(&w)?,
+                    r.interface_networks_of(&c)?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((wn, wd, cn), (nets.clone(), dns.clone(), Vec::new()));
         change(std::sync::Arc::new(|r, v| {
             interface::delete(r, v, "data10", ts(7))
         }))
