@@ -222,6 +222,14 @@ fn network_step(doc: &HostDocument, setup: &ApplySetup) -> StepResult {
     if let Err(e) = crate::network::persist(&setup.root, &doc.interfaces) {
         return result(false, Some(format!("writing the interfaces: {e}")));
     }
+    match crate::network::set_vfs(&setup.root, &doc.interfaces) {
+        Ok(done) => {
+            for d in &done {
+                tracing::info!(change = %d, "SR-IOV configured");
+            }
+        }
+        Err(e) => return result(false, Some(e)),
+    }
     match crate::network::bring_up(&doc.interfaces, setup.network.netns.as_deref()) {
         Ok(done) => {
             for d in &done {

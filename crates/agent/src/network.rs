@@ -221,6 +221,38 @@ pub fn persist(root: &Path, ifs: &[NetworkInterface]) -> std::io::Result<Vec<Pat
     Ok(changed)
 }
 
+/// Sets each SR-IOV port's virtual function count through sysfs under
+/// `root` (`/sys/class/net/<port>/device/sriov_numvfs`; the kernel takes
+/// a new count only from zero): what it changed, or why it stopped.
+pub fn set_vfs(root: &Path, ifs: &[NetworkInterface]) -> Result<Vec<String>, String> {
+    let mut done = Vec::new();
+    for i in ifs {
+        let Some(want) = i.sriov_numvfs else { continue };
+        let path = root.join(format!("sys/class/net/{}/device/sriov_numvfs", i.name));
+        let have = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: no SR-IOV device here ({}: {e})",
+                i.name,
+                path.display()
+            )
+        })?;
+        let have: i64 = have.trim().parse().unwrap_or(-1);
+        if have == want {
+            continue;
+        }
+        let write = |n: i64| {
+            std::fs::write(&path, format!("{n}\n"))
+                .map_err(|e| format!("{}: {}: {e}", i.name, path.display()))
+        };
+        if have != 0 {
+            write(0)?;
+        }
+        write(want)?;
+        done.push(format!("{}: {want} virtual functions", i.name));
+    }
+    Ok(done)
+}
+
 /// iproute2 in the namespace standing for the host's network.
 struct Ip<'a> {
     netns: Option<&'a str>,
@@ -446,6 +478,7 @@ mod tests {
             networks: Vec::new(),
             addresses: Vec::new(),
             gateway: None,
+            sriov_numvfs: None,
         }
     }
 
@@ -547,6 +580,50 @@ mod tests {
         std::fs::write(root.join("etc/network/interfaces"), "").unwrap();
         let w = persist(&root, &ifs).unwrap();
         assert_eq!(w, [root.join("etc/network/interfaces.d/50-starling")]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
+#[cfg(test)]
+mod vf_tests {
+    use super::*;
+
+    #[test]
+    fn vf_counts_are_written_from_zero_once() {
+        let root = std::env::temp_dir().join(format!("starling-vfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dev = root.join("sys/class/net/eno3/device");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::write(dev.join("sriov_numvfs"), "2\n").unwrap();
+        let mut pf = NetworkInterface {
+            name: "eno3".into(),
+            iftype: "ethernet".into(),
+            mac: None,
+            mtu: 1500,
+            vlan_id: None,
+            lower: Vec::new(),
+            aemode: None,
+            txhashpolicy: None,
+            primary_reselect: None,
+            networks: Vec::new(),
+            addresses: Vec::new(),
+            gateway: None,
+            sriov_numvfs: Some(4),
+        };
+        let done = set_vfs(&root, std::slice::from_ref(&pf)).unwrap();
+        assert_eq!(done, ["eno3: 4 virtual functions"]);
+        assert_eq!(
+            std::fs::read_to_string(dev.join("sriov_numvfs")).unwrap(),
+            "4\n"
+        );
+        assert!(
+            set_vfs(&root, std::slice::from_ref(&pf))
+                .unwrap()
+                .is_empty()
+        );
+        pf.name = "eno9".into();
+        let e = set_vfs(&root, &[pf]).unwrap_err();
+        assert!(e.starts_with("eno9: no SR-IOV device here"), "{e}");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -132,6 +132,7 @@ fn iface(name: &str, mtu: i64, addresses: &[&str], networks: &[&str]) -> Network
         networks: networks.iter().map(|s| s.to_string()).collect(),
         addresses: addresses.iter().map(|s| s.to_string()).collect(),
         gateway: None,
+        sriov_numvfs: None,
     }
 }
 

@@ -118,6 +118,7 @@ pub(crate) fn document(d: &Document) -> wire::HostDocument {
                     .map(|(a, p)| format!("{a}/{p}"))
                     .collect(),
                 gateway: i.gateway.map(|g| g.to_string()),
+                sriov_numvfs: i.sriov_numvfs,
             })
             .collect(),
         sysctl: settings(&d.settings.sysctl),

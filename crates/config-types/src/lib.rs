@@ -132,6 +132,9 @@ pub struct NetworkInterface {
     /// The default route's gateway through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
+    /// The SR-IOV virtual functions of a pci-sriov port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sriov_numvfs: Option<i64>,
 }
 
 /// A host's configuration document (`GET /v1/agent/{host}/config`): what

@@ -1952,9 +1952,12 @@ pub struct NetIf {
     /// interface, else the management network's on a host that is not a
     /// controller.
     pub gateway: Option<std::net::IpAddr>,
+    /// The SR-IOV virtual functions a pci-sriov port is to have.
+    pub sriov_numvfs: Option<i64>,
 }
 
-/// Host `host`'s network configuration: its platform interfaces and the
+/// Host `host`'s network configuration: its platform interfaces, its
+/// SR-IOV ports (pci-sriov ethernet interfaces: their VF count) and the
 /// interfaces under them, lower ones first. `pools` are the networks'
 /// pools by type ([`addressing::network_pools`]).
 pub fn network_config(
@@ -1982,7 +1985,10 @@ pub fn network_config(
     let mut chosen: BTreeSet<i64> = BTreeSet::new();
     let mut todo: Vec<i64> = all
         .iter()
-        .filter(|i| i.ifclass == Some(IfClass::Platform))
+        .filter(|i| {
+            i.ifclass == Some(IfClass::Platform)
+                || (i.ifclass == Some(IfClass::PciSriov) && i.iftype == IfType::Ethernet)
+        })
         .map(|i| i.id)
         .collect();
     while let Some(id) = todo.pop() {
@@ -2060,6 +2066,8 @@ pub fn network_config(
             networks,
             addresses,
             gateway,
+            sriov_numvfs: (i.ifclass == Some(IfClass::PciSriov) && i.iftype == IfType::Ethernet)
+                .then_some(i.sriov_numvfs),
         });
     }
     Ok(out)

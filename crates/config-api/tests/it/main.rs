@@ -1280,12 +1280,18 @@ async fn interfaces_and_their_networks_as_sysinv_has_them() {
     let (s, doc) = l.document(&l.w0, "install", 0).await;
     assert_eq!(s, StatusCode::OK, "{doc}");
     let ifs = doc["interfaces"].as_array().unwrap();
-    assert_eq!(ifs.len(), 2, "{doc}");
+    assert_eq!(ifs.len(), 3, "{doc}");
     assert_eq!(
         (&ifs[0]["name"], &ifs[0]["type"]),
         (&json!("eno1"), &json!("ethernet"))
     );
     assert_eq!(ifs[0]["mac"], "3c:fd:fe:00:00:01");
+    // The SR-IOV port, with its VF count.
+    assert_eq!(
+        (&ifs[1]["name"], &ifs[1]["sriov_numvfs"]),
+        (&json!("eno3"), &json!(4))
+    );
+    let ifs = &ifs[1..];
     assert_eq!(
         (&ifs[1]["name"], &ifs[1]["vlan_id"]),
         (&json!("vlan100"), &json!(100))

@@ -891,3 +891,28 @@ fn a_hosts_network_configuration_is_its_platform_interfaces_lower_ones_first() {
     assert_eq!(mgmt.addresses, [(c0, 24)]);
     assert_eq!(mgmt.gateway, None, "a controller's default route is OAM's");
 }
+
+#[test]
+fn sriov_ports_are_in_the_network_configuration_with_their_vf_count() {
+    let mut w = World::new("worker");
+    w.modify(
+        "enp0s5",
+        InterfaceFields {
+            ifclass: Some("pci-sriov".into()),
+            sriov_numvfs: Some(4),
+            ..InterfaceFields::default()
+        },
+    )
+    .unwrap();
+    let me = addressing::AddressedHost {
+        uuid: HOST.into(),
+        hostname: "compute-0".into(),
+    };
+    let got = network_config(&mut w.repo, &me, &w.ports, &[]).unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        (got[0].name.as_str(), got[0].sriov_numvfs),
+        ("enp0s5", Some(4))
+    );
+    assert!(got[0].addresses.is_empty());
+}
