@@ -402,7 +402,7 @@ fn apply_cpu(dir: &Path) -> Result<()> {
     let wall = t0.elapsed();
     let cpu = thread_cpu_ns()? - cpu0;
     println!(
-        "| one agent apply (resolv.conf changed and synced, hosts and chrony compared) | {:.0} µs CPU, {:.2} ms wall |",
+        "| one agent apply (resolv.conf changed and synced; hosts, chrony, sysctl, coredump and CLI files compared) | {:.0} µs CPU, {:.2} ms wall |",
         cpu as f64 / runs as f64 / 1e3,
         wall.as_secs_f64() * 1e3 / runs as f64
     );
