@@ -32,6 +32,7 @@ fn state_of(db: &Db) -> InventoryState {
         reports: Default::default(),
         maintenance: Default::default(),
         configuring: Default::default(),
+        port_links: Default::default(),
         secrets: None,
         sm: None,
     }

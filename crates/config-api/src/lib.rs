@@ -304,6 +304,23 @@ impl ConfigState {
         hosts.configuring(Arc::new(move |_host: &str| {
             bell.send_modify(|n| *n += 1);
         }));
+        // Inventory shows the interface each port serves.
+        let links_db = db.clone();
+        hosts.port_links(Arc::new(move |host: String| {
+            let db = links_db.clone();
+            Box::pin(async move {
+                db.read(move |c| {
+                    starling_config::ConfigRepo::interfaces_of(&mut ConfigStore::new(c), &host)
+                })
+                .await
+                .map(|all| {
+                    all.into_iter()
+                        .filter_map(|i| i.port_uuid.map(|p| (p, i.uuid)))
+                        .collect()
+                })
+                .map_err(|e: Error| e.to_string())
+            })
+        }));
         ConfigState {
             db,
             clock,

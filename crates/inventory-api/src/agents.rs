@@ -244,6 +244,10 @@ impl starling_service::Hosts for InventoryHosts {
         Box::pin(async move { crate::hardware::port_records(&self.st, &uuid, &base).await })
     }
 
+    fn port_links(&self, links: starling_service::PortLinks) {
+        let _ = self.st.port_links.set(links);
+    }
+
     fn configuring(&self, bell: starling_service::ConfigBell) {
         let _ = self.st.configuring.set(bell);
     }

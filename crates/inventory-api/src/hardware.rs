@@ -35,6 +35,8 @@ pub(crate) struct Need {
     disks: bool,
     ports: bool,
     groups: bool,
+    /// The interface each port serves (configuration's, when it runs).
+    interfaces: bool,
 }
 
 /// uuids of the records a rendering refers to, by their keys.
@@ -44,6 +46,8 @@ pub(crate) struct Refs {
     disks: BTreeMap<String, String>,
     ports: BTreeMap<String, String>,
     groups: BTreeMap<String, String>,
+    /// Port uuid → the interface it serves.
+    interfaces: BTreeMap<String, String>,
 }
 
 fn uuids<T: HwItem, K: Ord>(
@@ -99,6 +103,7 @@ pub(crate) trait View: Send + Sync + 'static {
         disks: false,
         ports: false,
         groups: false,
+        interfaces: false,
     };
     /// A list filter this collection takes (name of the query parameter).
     const FILTER: Option<&'static str> = None;
@@ -147,6 +152,7 @@ const NODES: Need = Need {
     disks: false,
     ports: false,
     groups: false,
+    interfaces: false,
 };
 
 view!(Nodes, Node, inodes, NodeList; NodeRecord, |n, h, _| wire::NodeRecord::new(h, n.convert()));
@@ -160,7 +166,7 @@ view!(Memorys, Memory, imemorys, MemoryList, need: NODES; MemoryRecord, |m, h, r
 });
 view!(Disks, Disk, idisks, DiskList; DiskRecord, |d, h, _| wire::DiskRecord::new(h, d.convert(), None, None));
 view!(Partitions, Partition, partitions, PartitionList,
-    need: Need { nodes: false, disks: true, ports: false, groups: false },
+    need: Need { nodes: false, disks: true, ports: false, groups: false, interfaces: false },
     filter: "disk_uuid", |p, r, v| r.disks.get(&p.disk_path).is_some_and(|u| u.eq_ignore_ascii_case(v));
     PartitionRecord, |p, h, r| {
         let disk = r.disks.get(&p.disk_path).cloned();
@@ -176,16 +182,25 @@ fn port_wire(mut p: Port, h: Head, r: &Refs) -> wire::PortRecord {
     if p.namedisplay.is_none() {
         p.namedisplay = Some(p.name.clone());
     }
-    wire::PortRecord::new(h, p.convert(), "ethernet".into(), node, None)
+    let interface = r.interfaces.get(&h.uuid).cloned();
+    wire::PortRecord::new(h, p.convert(), "ethernet".into(), node, interface)
 }
-view!(Ports, Port, ports, PortList, need: NODES; PortRecord, port_wire);
-view!(EthernetPorts, Port, ethernet_ports, EthernetPortList, need: NODES; PortRecord, port_wire);
+const PORT_REFS: Need = Need {
+    nodes: true,
+    disks: false,
+    ports: false,
+    groups: false,
+    interfaces: true,
+};
+view!(Ports, Port, ports, PortList, need: PORT_REFS; PortRecord, port_wire);
+view!(EthernetPorts, Port, ethernet_ports, EthernetPortList, need: PORT_REFS; PortRecord, port_wire);
 view!(PciDevices, PciDevice, pci_devices, PciDeviceList; PciDeviceRecord, |d, h, _| wire::PciDeviceRecord::new(h, d.convert()));
 const PORTS: Need = Need {
     nodes: false,
     disks: false,
     ports: true,
     groups: false,
+    interfaces: false,
 };
 view!(LldpAgents, LldpAgent, lldp_agents, LldpAgentList, need: PORTS; LldpAgentRecord, |a, h, r| {
     let port = r.port(&a.port_name);
@@ -204,11 +219,33 @@ const GROUPS: Need = Need {
     disks: false,
     ports: false,
     groups: true,
+    interfaces: false,
 };
 view!(Sensors, Sensor, isensors, SensorList, need: GROUPS; SensorRecord, |x, h, r| {
     let group = r.groups.get(&x.sensorgroup).cloned();
     wire::SensorRecord::new(h, x.convert(), group)
 });
+
+/// The interface each of `host`'s ports serves, from configuration when it
+/// runs and the view shows it.
+async fn link_interfaces(
+    st: &InventoryState,
+    need: Need,
+    host: &Host,
+    refs: &mut Refs,
+) -> Result<(), ApiError> {
+    if !need.interfaces {
+        return Ok(());
+    }
+    if let Some(links) = st.port_links.get() {
+        refs.interfaces = links(host.uuid.clone())
+            .await
+            .map_err(ApiError::unavailable)?
+            .into_iter()
+            .collect();
+    }
+    Ok(())
+}
 
 /// A stored record on the wire: its item, uuid, host, times and links, and
 /// what the view refers to.
@@ -249,13 +286,14 @@ pub(crate) async fn list_of<V: View>(
         .filter(|v| !v.is_empty())
         .map(str::to_string);
     let r = HostRef::parse(&host);
-    let (h, recs, refs) = st
+    let (h, recs, mut refs) = st
         .read(move |repo| {
             let (h, recs) = hwops::list::<V::Item>(repo, &r)?;
             let refs = Refs::load(repo, h.id, V::NEED)?;
             Ok((h, recs, refs))
         })
         .await?;
+    link_interfaces(&st, V::NEED, &h, &mut refs).await?;
     let mut recs: Vec<Record<V::Item>> = recs
         .into_iter()
         .filter(|r| {
@@ -346,13 +384,14 @@ pub(crate) async fn show_of<V: View>(
     headers: HeaderMap,
     Path(uuid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (h, rec, refs) = st
+    let (h, rec, mut refs) = st
         .read(move |repo| {
             let (h, rec) = hwops::get::<V::Item>(repo, &uuid)?;
             let refs = Refs::load(repo, h.id, V::NEED)?;
             Ok((h, rec, refs))
         })
         .await?;
+    link_interfaces(&st, V::NEED, &h, &mut refs).await?;
     Ok(json(
         StatusCode::OK,
         &render::<V>(rec, &h, &refs, &base_url(&headers)),

@@ -95,6 +95,9 @@ pub struct InventoryState {
     /// Configuration, once it runs: told when a host's unlock waits for its
     /// configuration (task `Configuring`).
     pub configuring: Arc<std::sync::OnceLock<starling_service::ConfigBell>>,
+    /// Configuration, once it runs: which interface each port serves
+    /// (shown as the port's `interface_uuid`).
+    pub port_links: Arc<std::sync::OnceLock<starling_service::PortLinks>>,
     /// The cloud's secret key, which seals the BMC passwords (none: they
     /// are refused).
     pub secrets: Option<Arc<sealed::SecretKey>>,

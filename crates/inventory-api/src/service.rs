@@ -148,6 +148,7 @@ async fn start(ctx: Ctx) -> Result<Started, String> {
         reports: Default::default(),
         maintenance: Default::default(),
         configuring: Default::default(),
+        port_links: Default::default(),
         secrets,
         sm: Some(starling_sm_types::client::SmClient::new(&o.sm_url)?),
     };

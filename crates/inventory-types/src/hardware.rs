@@ -346,7 +346,7 @@ hardware!(
         port_type: String,
         /// Its NUMA node's uuid.
         inode_uuid: Option<String>,
-        /// The interface over it (always `null` until interfaces land).
+        /// The interface it serves (configuration's; `null` without it).
         interface_uuid: Option<String>,
     }
 );

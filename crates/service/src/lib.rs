@@ -185,6 +185,9 @@ pub trait Hosts: Send + Sync {
     /// Configuration runs: `bell` is rung with a host's uuid when its
     /// unlock waits for the configuration it is owed (task `Configuring`).
     fn configuring(&self, bell: ConfigBell);
+    /// Configuration runs: `links` tells which interface each of a host's
+    /// ports serves.
+    fn port_links(&self, links: PortLinks);
     /// The system (configuration's records belong to it).
     fn system(&self) -> BoxFuture<'_, Result<Option<SystemSummary>, String>>;
     /// Host `uuid`'s ports as inventory's API shows them
@@ -223,6 +226,12 @@ pub struct ConfigMarks {
 
 /// What inventory rings when a host's unlock waits for its configuration.
 pub type ConfigBell = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Configuration's answer to which interface each of a host's ports serves
+/// (port uuid, interface uuid): inventory shows it as the port's
+/// `interface_uuid`.
+pub type PortLinks =
+    Arc<dyn Fn(String) -> BoxFuture<'static, Result<Vec<(String, String)>, String>> + Send + Sync>;
 
 /// The host agent whose own credential (checked by inventory through
 /// `hosts`) is the request's `X-Auth-Token`, as a principal scoped to its

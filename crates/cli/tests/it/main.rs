@@ -174,6 +174,7 @@ fn server_with(paging: Paging, tls: bool) -> Server {
             reports: Default::default(),
             maintenance: Default::default(),
             configuring: Default::default(),
+            port_links: Default::default(),
             secrets: None,
             sm: Some(starling_sm_types::client::SmClient::new(&sm_url).unwrap()),
         };

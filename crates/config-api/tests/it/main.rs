@@ -102,6 +102,7 @@ async fn lab() -> Lab {
         reports: Default::default(),
         maintenance: Default::default(),
         configuring: Default::default(),
+        port_links: Default::default(),
         secrets: None,
         sm: None,
     };
@@ -1098,6 +1099,21 @@ async fn interfaces_and_their_networks_as_sysinv_has_them() {
     assert_eq!(ports["ports"][0]["name"], "eno1");
     assert_eq!(ports["ports"][0]["dpdksupport"], true);
     assert_eq!(ports["ports"][0]["interface_uuid"], eno1_uuid.as_str());
+    // Inventory's own port records name it too (configuration tells it).
+    let listed = l.get("/v1/ihosts/worker-0/ports").await;
+    let p1 = listed["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "eno1")
+        .unwrap()
+        .clone();
+    assert_eq!(p1["interface_uuid"], eno1_uuid.as_str());
+    let pu = p1["uuid"].as_str().unwrap();
+    assert_eq!(
+        l.get(&format!("/v1/ethernet_ports/{pu}")).await["interface_uuid"],
+        eno1_uuid.as_str()
+    );
 
     // host-if-add as cgtsclient sends it: numbers as text.
     let w0u = l.w0.0.clone();

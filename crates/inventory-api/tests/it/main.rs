@@ -161,6 +161,7 @@ async fn app_with(
         reports: Default::default(),
         maintenance: Default::default(),
         configuring: Default::default(),
+        port_links: Default::default(),
         secrets: Some(Arc::new(
             starling_inventory_api::sealed::SecretKey::from_bytes(&[5; 32]).unwrap(),
         )),
