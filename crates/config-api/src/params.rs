@@ -278,12 +278,10 @@ pub(crate) async fn apply(
     State(st): State<ConfigState>,
     ApiJson(a): ApiJson<wire::ServiceParameterApply>,
 ) -> Result<Response, ApiError> {
-    let service = service_param::check_service(a.service.as_deref())
+    let service = service_param::check_apply(a.service.as_deref(), a.section.as_deref())
         .map_err(ApiError::from)?
         .to_string();
-    service_param::check_apply(&service, a.section.as_deref()).map_err(ApiError::from)?;
-    let changed = change(&st, |_, _| Ok(())).await;
-    changed?;
+    change(&st, |_, _| Ok(())).await?;
     tracing::info!(service = %service, section = ?a.section, "service parameters applied");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

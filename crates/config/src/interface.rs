@@ -1435,13 +1435,7 @@ pub fn modify(
             before.iftype.as_str()
         )));
     }
-    let only_rates = f.max_tx_rate.is_some() || f.max_rx_rate.is_some();
-    let only_rates = only_rates
-        && InterfaceFields {
-            max_tx_rate: None,
-            max_rx_rate: None,
-            ..f.clone()
-        } == InterfaceFields::default();
+    let only_rates = (f.max_tx_rate.is_some() || f.max_rx_rate.is_some()) && !needs_reboot(f);
     let runtime_rates = only_rates
         && before.ifclass == Some(IfClass::Platform)
         && matches!(before.iftype, IfType::Ethernet | IfType::Ae | IfType::Vlan);

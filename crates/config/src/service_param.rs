@@ -427,14 +427,14 @@ pub fn delete(repo: &mut dyn ConfigRepo, uuid: &str) -> Result<ServiceParameter,
 
 /// `service-parameter-apply`'s checks: a service of the schema, a section
 /// of it when one is named.
-pub fn check_apply(service: &str, section: Option<&str>) -> Result<(), Error> {
-    check_service(Some(service))?;
+pub fn check_apply<'a>(service: Option<&'a str>, section: Option<&str>) -> Result<&'a str, Error> {
+    let service = check_service(service)?;
     if let Some(s) = section
         && section_of(service, s).is_none()
     {
         return Err(Error::invalid(format!("Invalid service section {s}.")));
     }
-    Ok(())
+    Ok(service)
 }
 
 /// What the parameters ask of every host.

@@ -10,6 +10,7 @@ use starling_cli::{Client, Out, OutLong, Table, as_wire, field, text};
 use starling_config_types as wire;
 
 use crate::host_path;
+use crate::network::key as uuid_path;
 
 /// The attributes `host-if-add` and `-modify` share.
 #[derive(clap::Args, Debug, Default)]
@@ -255,14 +256,6 @@ const SHOW_FIELDS: &[&str] = &[
     "channels",
     "sriov_vf_channels",
 ];
-
-/// A uuid as a path segment.
-fn uuid_path(what: &str, k: &str) -> Result<String> {
-    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        bail!("invalid {what} '{k}': give its uuid");
-    }
-    Ok(k.to_string())
-}
 
 /// A host's interfaces (as records).
 fn interfaces(c: &Client, host: &str) -> Result<Vec<Value>> {

@@ -204,7 +204,7 @@ fn pool_path(uuid: &str) -> Result<String> {
 }
 
 /// A uuid or id as a path segment.
-fn key(what: &str, k: &str) -> Result<String> {
+pub(crate) fn key(what: &str, k: &str) -> Result<String> {
     if k.is_empty() || !k.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         bail!("invalid {what} '{k}': give its uuid");
     }

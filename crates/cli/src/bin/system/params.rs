@@ -114,10 +114,10 @@ fn show(v: &Value, out: &Out) -> Result<()> {
 }
 
 fn uuid_path(k: &str) -> Result<String> {
-    if k.is_empty() || !k.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        bail!("invalid service parameter '{k}': give its uuid");
-    }
-    Ok(format!("/v1/service_parameter/{k}"))
+    Ok(format!(
+        "/v1/service_parameter/{}",
+        crate::network::key("service parameter", k)?
+    ))
 }
 
 fn custom(personality: &Option<String>, resource: &Option<String>, n: usize) -> Result<()> {
